@@ -1,0 +1,4 @@
+"""The kefu command line."""
+
+def main() -> None:
+    """Run the kefu command line."""

@@ -1,0 +1,157 @@
+"""Generic checks of YAML values that report ``file:line: message`` problems."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kefu.errors import Problem
+from kefu.yamlsource import PathKey, SourceFile
+
+__all__ = ["Check", "FileChecker", "describe", "dotted"]
+
+Check = Callable[["FileChecker", PathKey, Any], Any]
+"""Converts the value at a path, recording problems; returns None when the value is unusable."""
+
+
+class FileChecker:
+    """Checks values of one parsed file, recording each problem at its line."""
+
+    def __init__(self, src: SourceFile) -> None:
+        self.src = src
+        self.sections: dict[str, Any] = {}
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Problems found so far in this file."""
+        return self.src.problems
+
+    def problem(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
+        """Record a problem at ``path``."""
+        self.src.problem(path, message, at_key=at_key)
+
+    # -- generic value checks -------------------------------------------------------------
+
+    def check_keys(self, path: PathKey, data: dict[str, Any], allowed: Iterable[str]) -> None:
+        allowed = sorted(allowed)
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                known = ", ".join(allowed)
+                self.problem((*path, key), f"unknown key {key!r}{hint}; known: {known}", at_key=True)
+
+    def mapping(self, path: PathKey, value: Any, allowed: Iterable[str] | None) -> dict[str, Any]:
+        """A mapping (checked against ``allowed`` keys when given), or {} after a problem."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"`{dotted(path)}` must be a mapping, not {describe(value)}")
+            return {}
+        if allowed is not None:
+            self.check_keys(path, value, allowed)
+        return value
+
+    def text(self, path: PathKey, value: Any, *, allow_empty: bool = False) -> str | None:
+        """A string (numbers are accepted and turned into text)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.problem(path, f"`{dotted(path)}` must be text, not {describe(value)}")
+            return None
+        if not allow_empty and not value.strip():
+            self.problem(path, f"`{dotted(path)}` must not be empty")
+            return None
+        return value
+
+    def texts(self, path: PathKey, value: Any, *, single_ok: bool = False) -> tuple[str, ...]:
+        """A list of strings (or one string when ``single_ok``)."""
+        if single_ok and isinstance(value, str):
+            value = [value]
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(path, f"`{dotted(path)}` must be a list of text, not {describe(value)}")
+            return ()
+        out = (self.text((*path, i), item) for i, item in enumerate(value))
+        return tuple(item for item in out if item is not None)
+
+    def number(
+        self, path: PathKey, value: Any, low: float, high: float | None = None
+    ) -> float | None:
+        """A number in [low, high]."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(path, f"`{dotted(path)}` must be a number, not {describe(value)}")
+            return None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
+            self.problem(path, f"`{dotted(path)}` must be {bound} (got {value:g})")
+            return None
+        return float(value)
+
+    def integer(self, path: PathKey, value: Any, low: int) -> int | None:
+        """An integer >= low."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(path, f"`{dotted(path)}` must be a whole number, not {describe(value)}")
+            return None
+        if value < low:
+            self.problem(path, f"`{dotted(path)}` must be >= {low} (got {value})")
+            return None
+        return value
+
+    def flag(self, path: PathKey, value: Any) -> bool | None:
+        """A boolean."""
+        if not isinstance(value, bool):
+            self.problem(path, f"`{dotted(path)}` must be true or false, not {describe(value)}")
+            return None
+        return value
+
+    def choice(self, path: PathKey, value: Any, choices: tuple[str, ...]) -> str | None:
+        """One of ``choices``."""
+        text = self.text(path, value)
+        if text is not None and text not in choices:
+            self.problem(path, f"`{dotted(path)}` must be one of {', '.join(choices)} (got {text!r})")
+            return None
+        return text
+
+    def regex(self, path: PathKey, value: Any) -> str | None:
+        """A pattern that compiles with Python's ``re``."""
+        text = self.text(path, value)
+        if text is None:
+            return None
+        try:
+            re.compile(text)
+        except re.error as exc:
+            self.problem(path, f"invalid regex {text!r}: {exc}")
+            return None
+        return text
+
+    def ngram_range(self, path: PathKey, value: Any) -> tuple[int, int] | None:
+        """A ``[low, high]`` pair of n-gram sizes with 1 <= low <= high <= 6."""
+        ok = isinstance(value, list) and len(value) == 2
+        ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if not ok or not 1 <= value[0] <= value[1] <= 6:
+            self.problem(path, f"`{dotted(path)}` must be [low, high] with 1 <= low <= high <= 6")
+            return None
+        return (value[0], value[1])
+
+    def fields(self, path: PathKey, data: dict[str, Any], checks: dict[str, Check]) -> dict[str, Any]:
+        """Run a checker per known key; keep only the values that passed."""
+        out: dict[str, Any] = {}
+        for key, check in checks.items():
+            if key in data:
+                value = check(self, (*path, key), data[key])
+                if value is not None:
+                    out[key] = value
+        return out
+
+
+def describe(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "empty"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def dotted(path: PathKey) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")

@@ -1,0 +1,63 @@
+"""Errors raised by kefu.
+
+Every error kefu raises on purpose is a ``KefuError``; each also subclasses the
+built-in exception a caller would naturally catch::
+
+    KefuError(Exception)
+    ├── SpecError(KefuError, ValueError)      a bot file is invalid; carries every problem
+    ├── ModelError(KefuError, ValueError)     a saved model is missing, damaged or stale
+    ├── PluginError(KefuError, RuntimeError)  a plugin failed to load or raised (strict mode)
+    └── StoreError(KefuError, ConnectionError) a session store is unreachable or refused a write
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["KefuError", "ModelError", "PluginError", "Problem", "SpecError", "StoreError"]
+
+
+class KefuError(Exception):
+    """Base class of every error kefu raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a bot file: where it is and what is wrong."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class SpecError(KefuError, ValueError):
+    """A bot definition is invalid. ``problems`` lists every problem found, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.message))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(cls, file: str | Path, line: int, message: str) -> SpecError:
+        """Build a SpecError holding one problem."""
+        return cls([Problem(str(file), line, message)])
+
+
+class ModelError(KefuError, ValueError):
+    """A saved model cannot be used: missing, damaged, edited, another format, or stale."""
+
+
+class PluginError(KefuError, RuntimeError):
+    """A plugin failed to import, or raised while ``strict_plugins`` is on."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        self.plugin = plugin
+        super().__init__(f"plugin {plugin!r}: {message}")
+
+
+class StoreError(KefuError, ConnectionError):
+    """A session store could not be reached or could not save a session."""

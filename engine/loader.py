@@ -1,0 +1,160 @@
+"""Bot files (YAML v1) -> a validated ``BotSpec``.
+
+A bot is one YAML file or a directory of them (``*.yaml`` / ``*.yml`` directly inside,
+read in name order; sub-folders are ignored). Every problem in every file is collected
+and raised at once as a ``SpecError`` of ``file:line: message`` lines, so a bot with any
+problem never loads partially.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kefu._version import __version__
+from kefu.errors import Problem, SpecError
+from kefu.sections import BUILTIN_ENTITIES, FORMAT_VERSION, FileResult, check_file
+from kefu.spec import (
+    BotSettings,
+    BotSpec,
+    EntitySpec,
+    IntentSpec,
+    MatcherSettings,
+    NlpSettings,
+    PluginSettings,
+    SessionSettings,
+)
+from kefu.yamlsource import read_yaml
+
+__all__ = ["bot_files", "fingerprint", "load_spec"]
+
+
+def bot_files(path: str | Path) -> list[Path]:
+    """The YAML files that make up the bot at ``path`` (a file or a directory)."""
+    root = Path(path)
+    if root.is_dir():
+        files = sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+        if not files:
+            raise SpecError.single(root, 1, "directory holds no .yaml bot files")
+        return files
+    if not root.exists():
+        raise SpecError.single(root, 1, "no such file or directory")
+    return [root]
+
+
+def fingerprint(files: Iterable[Path], raw: Iterable[bytes]) -> str:
+    """A digest of the bot files' names and bytes and of the kefu version reading them."""
+    digest = hashlib.sha256(f"kefu {__version__} format {FORMAT_VERSION}\n".encode())
+    for file, data in zip(files, raw):
+        digest.update(file.name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def load_spec(path: str | Path) -> BotSpec:
+    """Load and validate the bot at ``path``; raise ``SpecError`` listing every problem."""
+    files = bot_files(path)
+    results = [check_file(read_yaml(file)) for file in files]
+    problems = [p for r in results for p in r.checker.problems]
+    sections = _merge_sections(results, problems)
+    intents = [intent for r in results for intent in r.intents]
+    entities: tuple[EntitySpec, ...] = sections.get("entities", ())
+    settings: BotSettings = sections.get("bot", BotSettings())
+    problems += _cross_check(results, intents, entities, settings)
+    if not problems and not intents:
+        problems.append(Problem(str(files[0]), 1, "bot has no intents"))
+    if problems:
+        raise SpecError(problems)
+    return BotSpec(
+        settings=settings,
+        nlp=sections.get("nlp", NlpSettings()),
+        matcher=sections.get("matcher", MatcherSettings()),
+        entities=entities,
+        intents=tuple(intents),
+        sessions=sections.get("sessions", SessionSettings()),
+        plugins=sections.get("plugins", PluginSettings()),
+        files=tuple(str(f) for f in files),
+        fingerprint=fingerprint(files, (r.checker.src.raw for r in results)),
+    )
+
+
+def _merge_sections(results: list[FileResult], problems: list[Problem]) -> dict[str, Any]:
+    """Each section but ``intents`` may appear in one file only."""
+    sections: dict[str, Any] = {}
+    owner: dict[str, Path] = {}
+    for result in results:
+        src = result.checker.src
+        for name, value in result.sections.items():
+            if name in sections:
+                line = src.key_line((name,))
+                message = f"`{name}` is already defined in {owner[name]}"
+                problems.append(Problem(str(src.path), line, message))
+                continue
+            sections[name], owner[name] = value, src.path
+    return sections
+
+
+def _cross_check(
+    results: list[FileResult],
+    intents: list[IntentSpec],
+    entities: tuple[EntitySpec, ...],
+    settings: BotSettings,
+) -> list[Problem]:
+    """Checks that need the whole bot: duplicates and names defined in another place."""
+    problems: list[Problem] = []
+    first_intent: dict[str, IntentSpec] = {}
+    for intent in intents:
+        if intent.name in first_intent:
+            other = first_intent[intent.name]
+            message = f"duplicate intent name {intent.name!r} (first defined at {other.file}:{other.line})"
+            problems.append(Problem(intent.file, intent.line, message))
+        else:
+            first_intent[intent.name] = intent
+        if intent.name == settings.out_of_scope_label:
+            message = f"intent name {intent.name!r} is reserved for out-of-scope messages"
+            problems.append(Problem(intent.file, intent.line, message))
+    problems += _duplicate_examples(results)
+    problems += _unresolved_references(results, intents, entities)
+    return problems
+
+
+def _duplicate_examples(results: list[FileResult]) -> list[Problem]:
+    owner: dict[str, str] = {}
+    problems = []
+    for result in results:
+        for intent, key, path in result.example_paths:
+            first = owner.setdefault(key, intent)
+            if first != intent:
+                line = result.checker.src.line(path)
+                message = f"example {key!r} of intent {intent!r} is also an example of {first!r}"
+                problems.append(Problem(str(result.checker.src.path), line, message))
+    return problems
+
+
+def _unresolved_references(
+    results: list[FileResult], intents: list[IntentSpec], entities: tuple[EntitySpec, ...]
+) -> list[Problem]:
+    entity_names = {e.name for e in entities} | set(BUILTIN_ENTITIES)
+    opened = {ctx.name for intent in intents for ctx in intent.output_contexts}
+    params = {
+        f"{ctx.name}.{slot.name}"
+        for intent in intents
+        for ctx in intent.output_contexts
+        for slot in intent.slots
+    }
+    problems = []
+    for result in results:
+        src = result.checker.src
+        for kind, path, name in result.references:
+            if kind == "entity" and name not in entity_names:
+                known = ", ".join(sorted(entity_names)) or "none declared"
+                message = f"slot uses unknown entity {name!r} (entities: {known})"
+            elif kind == "context" and name not in opened:
+                message = f"input context {name!r} is never opened by any intent's `contexts.out`"
+            elif kind == "param" and name not in params:
+                message = f"template names {{{name}}}, but no intent opening that context has that slot"
+            else:
+                continue
+            problems.append(Problem(str(src.path), src.line(path), message))
+    return problems

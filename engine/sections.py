@@ -1,0 +1,393 @@
+"""The sections of a bot file (YAML v1), each checked and converted to spec objects.
+
+See docs/intents.md for the format. Checks that need every file (duplicate intents,
+unknown entities, contexts nobody opens) live in ``kefu.loader``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from kefu.checks import Check, FileChecker, describe
+from kefu.normalize import normalize
+from kefu.spec import (
+    BotSettings,
+    EntitySpec,
+    IntentSpec,
+    MatcherSettings,
+    NlpSettings,
+    OutputContext,
+    PluginSettings,
+    SessionSettings,
+    SlotSpec,
+)
+from kefu.templates import TemplateError, placeholders
+from kefu.yamlsource import PathKey, SourceFile
+
+__all__ = ["BUILTIN_ENTITIES", "FORMAT_VERSION", "FileResult", "check_file"]
+
+FORMAT_VERSION = 1
+BUILTIN_ENTITIES = ("order_id", "mobile", "amount", "date")
+HEADS = ("ensemble", "linear", "cosine")
+STORES = ("memory", "redis")
+INTENT_KEYS = (
+    "name", "examples", "responses", "patterns", "keywords", "threshold",
+    "slots", "contexts", "action", "payload",
+)  # fmt: skip
+SLOT_KEYS = ("entity", "required", "prompt", "invalid_prompt", "regex", "values")
+
+
+@dataclass
+class FileResult:
+    """What one file contributes, plus what the cross-file checks need to know."""
+
+    checker: FileChecker
+    sections: dict[str, Any] = field(default_factory=dict)
+    intents: list[IntentSpec] = field(default_factory=list)
+    example_paths: list[tuple[str, str, PathKey]] = field(default_factory=list)
+    """(intent, normalized example, path) for every example, to find cross-intent duplicates."""
+    references: list[tuple[str, PathKey, str]] = field(default_factory=list)
+    """(kind, path, name) of names defined elsewhere: "entity", "context", "param"."""
+
+
+def check_file(src: SourceFile) -> FileResult:
+    """Check one parsed file; problems are recorded on the checker, never raised."""
+    result = FileResult(FileChecker(src))
+    c, data = result.checker, src.data
+    if src.problems:
+        return result
+    if data is None:
+        c.problem((), "file is empty (expected `version: 1` and bot sections)")
+        return result
+    if not isinstance(data, dict):
+        c.problem((), f"a bot file must be a mapping, not {describe(data)}")
+        return result
+    c.check_keys((), data, [*SECTION_CHECKS, "intents", "version"])
+    if data.get("version") != FORMAT_VERSION:
+        where: PathKey = ("version",) if "version" in data else ()
+        got = repr(data["version"]) if "version" in data else "missing"
+        c.problem(where, f"`version` must be {FORMAT_VERSION} (got {got})")
+    for name, check in SECTION_CHECKS.items():
+        if name in data:
+            result.sections[name] = check(c, (name,), data[name])
+    if "intents" in data:
+        _intents(result, ("intents",), data["intents"])
+    return result
+
+
+def _num(low: float, high: float | None = None) -> Check:
+    return lambda c, p, v: c.number(p, v, low, high)
+
+
+def _int(low: int) -> Check:
+    return lambda c, p, v: c.integer(p, v, low)
+
+
+def _text(c: FileChecker, p: PathKey, v: Any) -> Any:
+    return c.text(p, v)
+
+
+def _texts(c: FileChecker, p: PathKey, v: Any) -> Any:
+    return c.texts(p, v, single_ok=True)
+
+
+BOT_CHECKS: dict[str, Check] = {
+    "name": _text,
+    "threshold": _num(0.0, 1.0),
+    "ambiguity_margin": _num(0.0, 1.0),
+    "handoff_after_fallbacks": _int(0),
+    "fallback": _texts,
+    "clarify": _text,
+    "handoff_reply": _text,
+    "cancel_reply": _text,
+    "max_input_length": _int(1),
+    "top_k": _int(1),
+    "out_of_scope_label": _text,
+    "slot_retries": _int(0),
+    "cancel_words": _texts,
+    "history_size": _int(1),
+    "keyword_score": _num(0.0, 1.0),
+}
+
+MATCHER_CHECKS: dict[str, Check] = {
+    "head": lambda c, p, v: c.choice(p, v, HEADS),
+    "word_ngrams": FileChecker.ngram_range,
+    "char_ngrams": FileChecker.ngram_range,
+    "char_weight": _num(0.0),
+    "sublinear_tf": FileChecker.flag,
+    "c": _num(1e-6),
+    "cosine_weight": _num(0.0, 1.0),
+}
+
+SESSION_CHECKS: dict[str, Check] = {
+    "store": lambda c, p, v: c.choice(p, v, STORES),
+    "max_sessions": _int(1),
+    "idle_ttl": _num(1.0),
+    "url": _text,
+    "key_prefix": _text,
+}
+
+
+def _bot(c: FileChecker, path: PathKey, value: Any) -> BotSettings:
+    data = c.fields(path, c.mapping(path, value, BOT_CHECKS), BOT_CHECKS)
+    if "fallback" in data and not data["fallback"]:
+        c.problem((*path, "fallback"), "`bot.fallback` needs at least one reply")
+        del data["fallback"]
+    if "clarify" in data and "{options}" not in data["clarify"]:
+        c.problem((*path, "clarify"), "`bot.clarify` must contain {options}")
+        del data["clarify"]
+    return BotSettings(**data)
+
+
+def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
+    data = c.mapping(path, value, ("user_dict", "synonyms", "stopwords", "hmm"))
+    synonyms = c.mapping((*path, "synonyms"), data.get("synonyms"), None)
+    pairs = []
+    for variant, canonical in synonyms.items():
+        target = c.text((*path, "synonyms", variant), canonical)
+        if target is not None and normalize(str(variant)) and normalize(target):
+            pairs.append((normalize(str(variant)), normalize(target)))
+    hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else True
+    return NlpSettings(
+        user_dict=c.texts((*path, "user_dict"), data.get("user_dict")),
+        synonyms=tuple(pairs),
+        stopwords=tuple(normalize(w) for w in c.texts((*path, "stopwords"), data.get("stopwords"))),
+        hmm=True if hmm is None else hmm,
+    )
+
+
+def _matcher(c: FileChecker, path: PathKey, value: Any) -> MatcherSettings:
+    return MatcherSettings(**c.fields(path, c.mapping(path, value, MATCHER_CHECKS), MATCHER_CHECKS))
+
+
+def _sessions(c: FileChecker, path: PathKey, value: Any) -> SessionSettings:
+    data = c.fields(path, c.mapping(path, value, SESSION_CHECKS), SESSION_CHECKS)
+    if data.get("store") == "redis" and "url" not in data:
+        c.problem(path, "`sessions.store: redis` needs `url` (e.g. redis://localhost:6379/0)")
+    return SessionSettings(**data)
+
+
+def _plugins(c: FileChecker, path: PathKey, value: Any) -> PluginSettings:
+    data = c.mapping(path, value, None)
+    folder = c.text((*path, "dir"), data["dir"]) if "dir" in data else None
+    config = {}
+    for name, settings in data.items():
+        if name != "dir":
+            config[str(name)] = c.mapping((*path, name), settings, None)
+    base = c.src.path.parent
+    return PluginSettings(dir=(base / folder) if folder else None, config=config)
+
+
+def _entities(c: FileChecker, path: PathKey, value: Any) -> tuple[EntitySpec, ...]:
+    out = []
+    for name, body in c.mapping(path, value, None).items():
+        entity = _entity(c, (*path, name), str(name), body)
+        if entity is not None:
+            out.append(entity)
+    return tuple(out)
+
+
+def _entity(c: FileChecker, path: PathKey, name: str, body: Any) -> EntitySpec | None:
+    data = c.mapping(path, body, ("regex", "values", "builtin"))
+    kinds = [k for k in ("regex", "values", "builtin") if k in data]
+    if len(kinds) != 1:
+        c.problem(path, f"entity {name!r} needs exactly one of regex, values, builtin")
+        return None
+    if "builtin" in data:
+        builtin = c.choice((*path, "builtin"), data["builtin"], BUILTIN_ENTITIES)
+        return EntitySpec(name, builtin=builtin) if builtin else None
+    if "regex" in data:
+        pattern = c.regex((*path, "regex"), data["regex"])
+        return EntitySpec(name, regex=pattern) if pattern else None
+    return EntitySpec(name, values=_lookup_values(c, (*path, "values"), data["values"]))
+
+
+def _lookup_values(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if isinstance(value, list):  # a plain list: each value is its own canonical form
+        return tuple((v, ()) for v in c.texts(path, value))
+    return tuple(
+        (str(canonical), c.texts((*path, canonical), synonyms))
+        for canonical, synonyms in c.mapping(path, value, None).items()
+    )
+
+
+SECTION_CHECKS: dict[str, Check] = {
+    "bot": _bot,
+    "nlp": _nlp,
+    "matcher": _matcher,
+    "entities": _entities,
+    "sessions": _sessions,
+    "plugins": _plugins,
+}
+
+
+
+
+def _intents(result: FileResult, path: PathKey, value: Any) -> None:
+    if not isinstance(value, list):
+        result.checker.problem(path, f"`intents` must be a list of intents, not {describe(value)}")
+        return
+    for i, item in enumerate(value):
+        intent = _intent(result, (*path, i), item)
+        if intent is not None:
+            result.intents.append(intent)
+
+
+def _intent(result: FileResult, path: PathKey, value: Any) -> IntentSpec | None:
+    c = result.checker
+    data = c.mapping(path, value, INTENT_KEYS)
+    if "name" not in data:
+        if isinstance(value, dict):
+            c.problem(path, "intent needs a `name`")
+        return None
+    name = c.text((*path, "name"), data["name"])
+    if name is None:
+        return None
+    examples = _examples(result, path, name, data.get("examples"))
+    slots = _slots(result, (*path, "slots"), data.get("slots"))
+    inputs, outputs = _contexts(c, (*path, "contexts"), data.get("contexts"))
+    result.references += [("context", (*path, "contexts", "in"), ctx) for ctx in inputs]
+    responses = c.texts((*path, "responses"), data.get("responses"), single_ok=True)
+    allowed = {slot.name for slot in slots}
+    for i, template in enumerate(responses):
+        _placeholders(result, (*path, "responses", i), template, allowed, inputs)
+    fields = c.fields(path, data, INTENT_CHECKS)
+    return IntentSpec(
+        name=name,
+        examples=examples,
+        responses=responses,
+        slots=slots,
+        input_contexts=inputs,
+        output_contexts=outputs,
+        file=str(c.src.path),
+        line=c.src.line(path),
+        **fields,
+    )
+
+
+def _examples(result: FileResult, path: PathKey, name: str, value: Any) -> tuple[str, ...]:
+    c, where = result.checker, (*path, "examples")
+    if value is not None and not isinstance(value, list):
+        c.problem(where, f"`examples` must be a list of text, not {describe(value)}")
+        return ()
+    seen: set[str] = set()
+    kept = []
+    before = len(c.problems)
+    for i, item in enumerate(value or []):
+        example = c.text((*where, i), item)
+        key = normalize(example) if example is not None else ""
+        if example is not None and not key:
+            c.problem((*where, i), f"example {example!r} has no letters or digits")
+        elif key and key not in seen:  # a repeat inside one intent is harmless; keep one copy
+            seen.add(key)
+            kept.append(example)
+            result.example_paths.append((name, key, (*where, i)))
+    if not kept:
+        usable = " usable" if len(c.problems) > before else ""
+        c.problem(path, f"intent {name!r} has no{usable} examples")
+    return tuple(kept)
+
+
+def _patterns(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    paths = [(*path, i) for i in range(len(items))] if isinstance(value, list) else [path]
+    checked = (c.regex(where, item) for where, item in zip(paths, items))
+    return tuple(pattern for pattern in checked if pattern is not None)
+
+
+def _keywords(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
+    return tuple(normalize(k) for k in c.texts(path, value, single_ok=True) if normalize(k))
+
+
+def _payload(c: FileChecker, path: PathKey, value: Any) -> Any:
+    data = c.mapping(path, value, None)
+    try:
+        json.dumps(data, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        c.problem(path, f"`payload` must hold only text, numbers, lists and mappings: {exc}")
+        return None
+    return data
+
+
+INTENT_CHECKS: dict[str, Check] = {
+    "patterns": _patterns,
+    "keywords": _keywords,
+    "threshold": _num(0.0, 1.0),
+    "action": _text,
+    "payload": _payload,
+}
+
+
+def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...]:
+    c = result.checker
+    slots = []
+    for name, body in c.mapping(path, value, None).items():
+        where = (*path, name)
+        data = c.mapping(where, body, SLOT_KEYS)
+        if "entity" not in data:
+            c.problem(where, f"slot {name!r} needs an `entity`")
+            continue
+        entity = c.text((*where, "entity"), data["entity"])
+        if entity is None:
+            continue
+        result.references.append(("entity", (*where, "entity"), entity))
+        fields = c.fields(where, data, SLOT_CHECKS)
+        slots.append(SlotSpec(name=str(name), entity=entity, **fields))
+    return tuple(slots)
+
+
+SLOT_CHECKS: dict[str, Check] = {
+    "required": FileChecker.flag,
+    "prompt": _text,
+    "invalid_prompt": _text,
+    "regex": FileChecker.regex,
+    "values": lambda c, p, v: c.texts(p, v),
+}
+
+
+def _contexts(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, ...], tuple[OutputContext, ...]]:
+    data = c.mapping(path, value, ("in", "out"))
+    inputs = c.texts((*path, "in"), data.get("in"), single_ok=True)
+    outputs = []
+    raw = data.get("out")
+    items = raw if isinstance(raw, list) else ([] if raw is None else [raw])
+    for i, item in enumerate(items):
+        where = (*path, "out", i) if isinstance(raw, list) else (*path, "out")
+        if isinstance(item, str):
+            outputs.append(OutputContext(item))
+            continue
+        body = c.mapping(where, item, ("name", "lifespan", "ttl"))
+        if "name" not in body:
+            if isinstance(item, dict):
+                c.problem(where, "output context needs a `name`")
+            continue
+        fields = c.fields(where, body, CONTEXT_CHECKS)
+        if "name" in fields:
+            outputs.append(OutputContext(**fields))
+    return inputs, tuple(outputs)
+
+
+CONTEXT_CHECKS: dict[str, Check] = {"name": _text, "lifespan": _int(1), "ttl": _num(0.001)}
+
+
+def _placeholders(
+    result: FileResult, path: PathKey, template: str, slots: set[str], inputs: tuple[str, ...]
+) -> None:
+    """A template may name the intent's own slots and ``context.param`` of its input contexts."""
+    c = result.checker
+    try:
+        names = placeholders(template)
+    except TemplateError as exc:
+        c.problem(path, f"bad template {template!r}: {exc}")
+        return
+    for name in names:
+        context, _, param = name.partition(".")
+        if not param and name not in slots:
+            known = ", ".join(sorted(slots)) or "none"
+            c.problem(path, f"template names {{{name}}}, but the intent has no such slot (slots: {known})")
+        elif param and context not in inputs:
+            c.problem(path, f"template names {{{name}}}, but {context!r} is not an input context of the intent")
+        elif param:
+            result.references.append(("param", path, name))

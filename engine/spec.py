@@ -1,0 +1,163 @@
+"""The validated, immutable form of a bot: ``BotSpec`` and its parts.
+
+``kefu.loader`` builds these from YAML; everything after loading reads only these.
+The file format is documented in docs/intents.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "BotSettings",
+    "BotSpec",
+    "EntitySpec",
+    "IntentSpec",
+    "MatcherSettings",
+    "NlpSettings",
+    "OutputContext",
+    "PluginSettings",
+    "SessionSettings",
+    "SlotSpec",
+]
+
+DEFAULT_FALLBACK = ("抱歉，我没太明白，您可以换个说法吗？",)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The ``bot:`` section: thresholds and the bot's own replies."""
+
+    name: str = "kefu"
+    threshold: float = 0.45
+    ambiguity_margin: float = 0.05
+    handoff_after_fallbacks: int = 3
+    fallback: tuple[str, ...] = DEFAULT_FALLBACK
+    clarify: str = "您是想问：{options}"
+    handoff_reply: str = "正在为您转接人工客服，请稍候~"
+    cancel_reply: str = "好的，已取消。还有什么可以帮您？"
+    max_input_length: int = 500
+    top_k: int = 5
+    out_of_scope_label: str = "out_of_scope"
+    slot_retries: int = 2
+    cancel_words: tuple[str, ...] = ("算了", "不用了", "取消", "不要了", "不查了")
+    history_size: int = 50
+    keyword_score: float = 0.8
+
+
+@dataclass(frozen=True)
+class NlpSettings:
+    """The ``nlp:`` section: how text is segmented before it is vectorized."""
+
+    user_dict: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, str], ...] = ()
+    stopwords: tuple[str, ...] = ()
+    hmm: bool = True
+
+
+@dataclass(frozen=True)
+class MatcherSettings:
+    """The ``matcher:`` section: features and scoring head (see docs/accuracy.md)."""
+
+    head: str = "ensemble"
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (1, 3)
+    char_weight: float = 1.0
+    sublinear_tf: bool = True
+    c: float = 1.0
+    cosine_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity extractor: a regex, a lookup list with synonyms, or a built-in."""
+
+    name: str
+    regex: str | None = None
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    builtin: str | None = None
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """A slot an intent fills from an entity, with its prompt and validation."""
+
+    name: str
+    entity: str
+    required: bool = False
+    prompt: str = ""
+    invalid_prompt: str = ""
+    regex: str | None = None
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    """A context an intent opens: alive for ``lifespan`` turns and, if set, ``ttl`` seconds."""
+
+    name: str
+    lifespan: int = 5
+    ttl: float | None = None
+
+
+@dataclass(frozen=True)
+class IntentSpec:
+    """One intent as written in a bot file."""
+
+    name: str
+    examples: tuple[str, ...]
+    responses: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    threshold: float | None = None
+    slots: tuple[SlotSpec, ...] = ()
+    input_contexts: tuple[str, ...] = ()
+    output_contexts: tuple[OutputContext, ...] = ()
+    action: str | None = None
+    payload: Mapping[str, Any] | None = None
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """The ``sessions:`` section: where conversations are kept and for how long."""
+
+    store: str = "memory"
+    max_sessions: int = 100_000
+    idle_ttl: float = 1800.0
+    url: str | None = None
+    key_prefix: str = "kefu:session:"
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """The ``plugins:`` section: a folder of loose plugin files and per-plugin settings."""
+
+    dir: Path | None = None
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BotSpec:
+    """A whole validated bot: settings, entities and intents, plus where it came from."""
+
+    settings: BotSettings
+    nlp: NlpSettings
+    matcher: MatcherSettings
+    entities: tuple[EntitySpec, ...]
+    intents: tuple[IntentSpec, ...]
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+    plugins: PluginSettings = field(default_factory=PluginSettings)
+    files: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+    def intent(self, name: str) -> IntentSpec:
+        """The intent called ``name``; ``KeyError`` if there is none."""
+        for intent in self.intents:
+            if intent.name == name:
+                return intent
+        raise KeyError(name)

@@ -1,0 +1,122 @@
+"""Read YAML files into plain data while remembering the line of every value.
+
+PyYAML forgets where a value came from once it is constructed, but validation must
+say ``file:line: message``. We compose the node tree ourselves and keep a map from
+each value's path (``("intents", 3, "examples", 0)``) to its 1-based line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kefu.errors import Problem
+
+__all__ = ["SourceFile", "read_yaml"]
+
+PathKey = tuple[Any, ...]
+
+
+@dataclass
+class SourceFile:
+    """One parsed YAML file: its data, the line of each value, and any problems found."""
+
+    path: Path
+    data: Any = None
+    lines: dict[PathKey, int] = field(default_factory=dict)
+    key_lines: dict[PathKey, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    raw: bytes = b""
+    node_count: int = 0
+
+    def line(self, path: Iterable[Any]) -> int:
+        """Line of the value at ``path``, or of its nearest ancestor that has one."""
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), 1)
+
+    def key_line(self, path: Iterable[Any]) -> int:
+        """Line of the mapping key that ends ``path`` (falls back to the value's line)."""
+        key = tuple(path)
+        return self.key_lines.get(key, self.line(key))
+
+    def problem(self, path: Iterable[Any], message: str, *, at_key: bool = False) -> None:
+        """Record a problem at the line of ``path``."""
+        line = self.key_line(path) if at_key else self.line(path)
+        self.problems.append(Problem(str(self.path), line, message))
+
+
+_constructor = yaml.constructor.SafeConstructor()
+
+
+# Aliases can make a tiny file expand without bound ("billion laughs"); real bots are far smaller.
+MAX_NODES = 2_000_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
+    src.node_count += 1
+    if src.node_count > MAX_NODES:
+        raise _TooLarge
+    src.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _convert(key_node, (*path, "<key>"), src)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                src.problem((*path, "<key>"), f"mapping keys must be text, not {type(key).__name__}")
+                continue
+            if key in result:
+                src.problems.append(
+                    Problem(str(src.path), key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                )
+                continue
+            src.key_lines[(*path, key)] = key_node.start_mark.line + 1
+            result[key] = _convert(value_node, (*path, key), src)
+        src.lines.pop((*path, "<key>"), None)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*path, i), src) for i, item in enumerate(node.value)]
+    return _constructor.construct_object(node, deep=True)
+
+
+def read_yaml(path: Path) -> SourceFile:
+    """Parse one YAML file; syntax and encoding problems land in ``problems``, never raise."""
+    src = SourceFile(path)
+    try:
+        src.raw = path.read_bytes()
+    except OSError as exc:
+        src.problems.append(Problem(str(path), 1, f"cannot read file: {exc.strerror or exc}"))
+        return src
+    try:
+        text = src.raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = src.raw[: exc.start].count(b"\n") + 1
+        src.problems.append(
+            Problem(str(path), line, f"file is not UTF-8 (byte 0x{src.raw[exc.start]:02x})")
+        )
+        return src
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        src.data = None if node is None else _convert(node, (), src)
+    except _TooLarge:
+        src.data = None
+        src.problems.append(Problem(str(path), 1, f"file expands to more than {MAX_NODES} values"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        reason = exc.problem or exc.context or "invalid YAML"
+        src.problems.append(Problem(str(path), line, f"invalid YAML: {reason}"))
+    except yaml.YAMLError as exc:
+        src.problems.append(Problem(str(path), 1, f"invalid YAML: {exc}"))
+    return src

@@ -1,0 +1,1 @@
+"""The bundled demo bot: an e-commerce customer-service bot in Chinese."""

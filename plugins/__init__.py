@@ -1,0 +1,1 @@
+"""Built-in kefu plugins."""
