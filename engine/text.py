@@ -8,7 +8,6 @@ so two bots in one process cannot see each other's user words.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 
 import jieba
@@ -64,30 +63,33 @@ def _bot_tokenizer(user_words: tuple[str, ...]) -> jieba.Tokenizer:
 
 
 class TextAnalyzer:
-    """Turns normalized text into the word tokens the features are built from."""
+    """Turns normalized text into tokens: jieba words with synonyms mapped to canonical ones.
+
+    Synonym variants and canonical words join the user dictionary, so jieba keeps them
+    whole and a synonym only ever replaces a whole word (免邮 is not rewritten inside
+    免邮费).
+    """
 
     def __init__(self, nlp: NlpSettings) -> None:
         self.nlp = nlp
-        self._tokenizer = _bot_tokenizer(nlp.user_dict)
+        self.synonyms = dict(nlp.synonyms)
+        extra = (*nlp.user_dict, *self.synonyms, *self.synonyms.values())
+        self._tokenizer = _bot_tokenizer(tuple(dict.fromkeys(extra)))
         self._stopwords = frozenset(nlp.stopwords)
-        pairs = dict(nlp.synonyms)
-        self._synonyms = pairs
-        variants = sorted(pairs, key=len, reverse=True)  # longest first: 退钱款 before 退钱
-        self._synonym_re = re.compile("|".join(map(re.escape, variants))) if variants else None
 
-    def apply_synonyms(self, text: str) -> str:
-        """Replace every synonym variant in normalized ``text`` by its canonical word."""
-        if self._synonym_re is None:
-            return text
-        return self._synonym_re.sub(lambda m: self._synonyms[m.group(0)], text)
+    def tokens(self, text: str) -> list[str]:
+        """jieba tokens of normalized ``text``, synonyms replaced; spaces stay as tokens."""
+        tokens = self._tokenizer.lcut(text, HMM=self.nlp.hmm)
+        if self.synonyms:
+            get = self.synonyms.get
+            tokens = [get(t, t) for t in tokens]
+        return tokens
 
-    def words(self, text: str) -> list[str]:
-        """jieba words of normalized, synonym-mapped ``text``, without spaces and stopwords."""
+    def words(self, tokens: list[str]) -> list[str]:
+        """The tokens that count as words: no spaces, no stopwords."""
         stop = self._stopwords
-        return [
-            w for w in self._tokenizer.lcut(text, HMM=self.nlp.hmm) if w != " " and w not in stop
-        ]
+        return [t for t in tokens if t != " " and t not in stop]
 
     def segment(self, text: str) -> list[str]:
-        """The full pipeline for one raw message: normalize, synonyms, words."""
-        return self.words(self.apply_synonyms(normalize(text)))
+        """The words of one raw message, as the matcher sees them."""
+        return self.words(self.tokens(normalize(text)))

@@ -1,0 +1,186 @@
+"""TF-IDF features over jieba word n-grams and character n-grams.
+
+Two blocks of features: word n-grams from the bot's jieba tokenizer and character
+n-grams of the normalized text (within runs between spaces). Each block is TF-IDF
+weighted with scikit-learn's formula (smooth idf, optional sublinear tf) and
+L2-normalized; the character block is scaled by ``char_weight`` and the joined vector
+is L2-normalized again. ``vector`` computes one query's features in plain Python and
+NumPy (no scikit-learn call per query) and gives exactly the row ``fit_transform`` gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.preprocessing import normalize as l2_normalize
+
+from kefu.normalize import normalize
+from kefu.spec import MatcherSettings, NlpSettings
+from kefu.text import TextAnalyzer
+
+__all__ = ["FeatureSpace", "QueryVector"]
+
+QueryVector = tuple[NDArray[np.int32], NDArray[np.float64]]
+"""A sparse query: feature indices (ascending) and their weights."""
+
+# Below this many texts, process start-up costs more than it saves.
+PARALLEL_MIN_TEXTS = 20_000
+
+
+def _ngrams(tokens: Sequence[str], low: int, high: int, joiner: str) -> list[str]:
+    if low == high == 1:
+        return list(tokens)
+    out: list[str] = []
+    count = len(tokens)
+    for n in range(low, high + 1):
+        out.extend(joiner.join(tokens[i : i + n]) for i in range(count - n + 1))
+    return out
+
+
+class FeatureSpace:
+    """Turns raw text into TF-IDF vectors; fitted on a bot's examples."""
+
+    def __init__(self, analyzer: TextAnalyzer, settings: MatcherSettings, max_length: int) -> None:
+        self.analyzer = analyzer
+        self.settings = settings
+        self.max_length = max_length
+        self.word_vocab: dict[str, int] = {}
+        self.char_vocab: dict[str, int] = {}
+        self.word_idf = np.zeros(0)
+        self.char_idf = np.zeros(0)
+
+    @property
+    def n_features(self) -> int:
+        """Width of a feature vector: word block then character block."""
+        return len(self.word_vocab) + len(self.char_vocab)
+
+    def terms(self, text: str) -> tuple[list[str], list[str]]:
+        """The word n-grams and character n-grams of one raw message."""
+        tokens = self.analyzer.tokens(normalize(text, self.max_length))
+        low, high = self.settings.word_ngrams
+        words = _ngrams(self.analyzer.words(tokens), low, high, " ")
+        clow, chigh = self.settings.char_ngrams
+        chars: list[str] = []
+        for chunk in "".join(tokens).split():
+            chars.extend(_ngrams(chunk, clow, chigh, ""))
+        return words, chars
+
+    def fit_transform(self, texts: Sequence[str], n_jobs: int = 1) -> sp.csr_matrix:
+        """Learn vocabulary and idf from ``texts``; return their feature matrix."""
+        all_terms = self._all_terms(texts, n_jobs)
+        word_counts, self.word_vocab = _count_matrix([w for w, _ in all_terms])
+        char_counts, self.char_vocab = _count_matrix([c for _, c in all_terms])
+        word_block, self.word_idf = self._tfidf(word_counts)
+        char_block, self.char_idf = self._tfidf(char_counts)
+        joined = sp.hstack([word_block, char_block * self.settings.char_weight], format="csr")
+        return l2_normalize(joined).astype(np.float64)
+
+    def _all_terms(self, texts: Sequence[str], n_jobs: int) -> list[tuple[list[str], list[str]]]:
+        if n_jobs == 1 or len(texts) < PARALLEL_MIN_TEXTS:
+            return [self.terms(t) for t in texts]
+        chunks = np.array_split(np.arange(len(texts)), max(1, abs(n_jobs)) * 4)
+        config = (self.analyzer.nlp, self.settings, self.max_length)
+        parts = joblib.Parallel(n_jobs=n_jobs)(
+            joblib.delayed(_terms_of)(config, [texts[i] for i in chunk]) for chunk in chunks
+        )
+        return [item for part in parts for item in part]
+
+    def _tfidf(self, counts: sp.csr_matrix) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
+        if counts.shape[1] == 0:
+            return counts, np.zeros(0)
+        transformer = TfidfTransformer(sublinear_tf=self.settings.sublinear_tf, smooth_idf=True)
+        block = transformer.fit_transform(counts)
+        return block, np.asarray(transformer.idf_, dtype=np.float64)
+
+    def vector(self, text: str) -> QueryVector:
+        """The feature vector of one message, equal to its row in ``fit_transform``."""
+        words, chars = self.terms(text)
+        word_idx, word_val = self._block(words, self.word_vocab, self.word_idf, 0)
+        char_idx, char_val = self._block(chars, self.char_vocab, self.char_idf, len(self.word_vocab))
+        if char_val.size:
+            char_val *= self.settings.char_weight
+        indices = np.concatenate((word_idx, char_idx))
+        values = np.concatenate((word_val, char_val))
+        norm = float(np.sqrt(values @ values))
+        if norm > 0.0:
+            values /= norm
+        return indices, values
+
+    def _block(
+        self, terms: list[str], vocab: dict[str, int], idf: NDArray[np.float64], offset: int
+    ) -> QueryVector:
+        counts: dict[int, int] = {}
+        get = vocab.get
+        for term in terms:
+            index = get(term)
+            if index is not None:
+                counts[index] = counts.get(index, 0) + 1
+        if not counts:
+            return np.zeros(0, np.int32), np.zeros(0)
+        order = sorted(counts)
+        tf = np.fromiter((counts[i] for i in order), np.float64, len(order))
+        if self.settings.sublinear_tf:
+            tf = np.log(tf) + 1.0
+        index_array = np.asarray(order, np.int32)
+        values = tf * idf[index_array]
+        values /= np.sqrt(values @ values)
+        return index_array + offset, values
+
+    def state(self) -> dict[str, Any]:
+        """What a saved model needs to rebuild this space (vocabularies in index order)."""
+        return {
+            "word_terms": _terms_in_order(self.word_vocab),
+            "char_terms": _terms_in_order(self.char_vocab),
+        }
+
+    def restore(self, state: dict[str, Any], word_idf: NDArray[np.float64], char_idf: NDArray[np.float64]) -> None:
+        """Reinstate a fitted space from ``state()`` and the idf arrays."""
+        self.word_vocab = {term: i for i, term in enumerate(state["word_terms"])}
+        self.char_vocab = {term: i for i, term in enumerate(state["char_terms"])}
+        self.word_idf = np.asarray(word_idf, np.float64)
+        self.char_idf = np.asarray(char_idf, np.float64)
+
+
+_worker_spaces: dict[tuple[NlpSettings, MatcherSettings, int], FeatureSpace] = {}
+
+
+def _terms_of(
+    config: tuple[NlpSettings, MatcherSettings, int], texts: list[str]
+) -> list[tuple[list[str], list[str]]]:
+    """Runs in a worker process: tokenizers hold locks and cannot be pickled, so each
+    worker builds (and keeps, for the next call) its own from the settings."""
+    space = _worker_spaces.get(config)
+    if space is None:
+        nlp, settings, max_length = config
+        space = _worker_spaces[config] = FeatureSpace(TextAnalyzer(nlp), settings, max_length)
+    return [space.terms(t) for t in texts]
+
+
+def _terms_in_order(vocab: dict[str, int]) -> list[str]:
+    ordered = [""] * len(vocab)
+    for term, index in vocab.items():
+        ordered[index] = term
+    return ordered
+
+
+def _count_matrix(docs: list[list[str]]) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """Term counts per document, with terms numbered in sorted order (like scikit-learn)."""
+    vocab = {term: i for i, term in enumerate(sorted({t for doc in docs for t in doc}))}
+    indptr = [0]
+    indices: list[int] = []
+    for doc in docs:
+        indices.extend(vocab[t] for t in doc)
+        indptr.append(len(indices))
+    data = np.ones(len(indices), np.float64)
+    matrix = sp.csr_matrix(
+        (data, np.asarray(indices, np.int64), np.asarray(indptr, np.int64)),
+        shape=(len(docs), len(vocab)),
+    )
+    matrix.sum_duplicates()
+    return matrix, vocab

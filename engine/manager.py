@@ -1,0 +1,209 @@
+"""Plugin discovery and isolated hook calls; one ``PluginHost`` per engine.
+
+Plugins come from three places, registered in this order (pluggy then calls the most
+recently registered first, so a loose file can override an installed package, which can
+override a built-in):
+
+1. built-ins, listed by module path in ``DEFAULT_PLUGINS``;
+2. installed packages advertising the entry-point group ``kefu`` (filtered by the
+   ``KEFU_LOAD_PLUGINS`` allow-list: comma-separated names, empty string for none);
+3. loose ``*.py`` files from a plugins folder, in name order.
+
+A plugin module (or entry-point object) may define ``make_plugin(settings)``; the host
+then registers what it returns, so each engine gets its own instance built from the bot
+file's ``plugins: {<name>: {...}}`` settings. A plugin with ``fail_closed = True`` turns
+its own failure into a blocked message instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import itertools
+import logging
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from kefu import hookspecs
+from kefu.errors import PluginError
+
+__all__ = ["DEFAULT_PLUGINS", "FailedPlugin", "HookFailure", "LoadedPlugin", "PluginHost"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PLUGINS = (
+    "kefu.plugins.default_fallback",
+    "kefu.plugins.handoff_keywords",
+    "kefu.plugins.risk_control",
+)
+ENTRY_POINT_GROUP = "kefu"
+_loose_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    """A registered plugin: its name, where it came from, its version and hooks."""
+
+    name: str
+    source: str
+    version: str | None
+    hooks: tuple[str, ...]
+    fail_closed: bool
+
+
+@dataclass(frozen=True)
+class FailedPlugin:
+    """A plugin that could not be loaded, and why."""
+
+    name: str
+    source: str
+    error: str
+
+
+@dataclass(frozen=True)
+class HookFailure:
+    """Returned in place of a result when a fail-closed plugin raised."""
+
+    plugin: str
+    error: str
+
+
+class PluginHost:
+    """Owns one pluggy manager; loads plugins and calls hooks one implementation at a time."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        plugin_dirs: tuple[Path, ...] = (),
+        builtins: tuple[str, ...] = DEFAULT_PLUGINS,
+        strict: bool = False,
+    ) -> None:
+        self.settings = dict(settings or {})
+        self.strict = strict
+        self.pm = pluggy.PluginManager("kefu")
+        self.pm.add_hookspecs(hookspecs)
+        self.loaded: list[LoadedPlugin] = []
+        self.failed: list[FailedPlugin] = []
+        self.errors: Counter[str] = Counter()
+        self._fail_closed: set[str] = set()
+        for path in builtins:
+            self._load(path.rsplit(".", 1)[-1], "builtin", lambda p=path: importlib.import_module(p))
+        self._load_entry_points()
+        for folder in plugin_dirs:
+            self._load_folder(folder)
+        unknown = set(self.settings) - {p.name for p in self.loaded} - {p.name for p in self.failed}
+        for name in sorted(unknown):
+            log.warning("settings given for plugin %r, but no such plugin is loaded", name)
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _load_entry_points(self) -> None:
+        allow = os.environ.get("KEFU_LOAD_PLUGINS")
+        allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
+        points = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+        for point in points:
+            if allowed is not None and point.name not in allowed:
+                continue
+            version = point.dist.version if point.dist is not None else None
+            self._load(point.name, f"package {point.value}", point.load, version)
+
+    def _load_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            self.failed.append(FailedPlugin(folder.name, str(folder), "plugins folder does not exist"))
+            if self.strict:
+                raise PluginError(folder.name, f"plugins folder {folder} does not exist")
+            return
+        for file in sorted(folder.glob("*.py")):
+            if not file.name.startswith("_"):
+                self._load(file.stem, str(file), lambda f=file: _import_file(f))
+
+    def _load(self, name: str, source: str, importer: Any, version: str | None = None) -> None:
+        if self.pm.has_plugin(name):
+            self._fail(name, source, "a plugin with this name is already loaded")
+            return
+        try:
+            module = importer()
+            plugin = module.make_plugin(self.settings.get(name, {})) if hasattr(module, "make_plugin") else module
+            self.pm.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - any import or setup error is the plugin's
+            self._fail(name, source, f"{type(exc).__name__}: {exc}")
+            return
+        hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
+        version = version or getattr(module, "__version__", None)
+        closed = bool(getattr(plugin, "fail_closed", False))
+        if closed:
+            self._fail_closed.add(name)
+        self.loaded.append(LoadedPlugin(name, source, version, hooks, closed))
+
+    def _fail(self, name: str, source: str, error: str) -> None:
+        log.error("plugin %r from %s failed to load: %s", name, source, error)
+        self.failed.append(FailedPlugin(name, source, error))
+        if self.strict:
+            raise PluginError(name, error)
+
+    # -- calling ----------------------------------------------------------------------------
+
+    def has_impls(self, hook: str) -> bool:
+        """Whether any plugin implements ``hook`` (lets the engine skip building arguments)."""
+        return bool(getattr(self.pm.hook, hook).get_hookimpls())
+
+    def results(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        """Call each implementation of ``hook`` in order, yielding ``(plugin, result)``.
+
+        A plugin that raises is logged and counted, then skipped; a fail-closed one yields
+        a ``HookFailure`` instead; with ``strict`` the error is raised as ``PluginError``.
+        Stop iterating to stop calling (first-result hooks do).
+        """
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            args = {name: kwargs[name] for name in impl.argnames}
+            try:
+                yield impl.plugin_name, impl.function(**args)
+            except Exception as exc:  # noqa: BLE001 - isolation is the point
+                self.errors[impl.plugin_name] += 1
+                log.exception("plugin %r raised in %s; skipped", impl.plugin_name, hook)
+                if self.strict:
+                    raise PluginError(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}") from exc
+                if impl.plugin_name in self._fail_closed:
+                    yield impl.plugin_name, HookFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}")
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call every implementation of a hook whose results are ignored."""
+        for _ in self.results(hook, **kwargs):
+            pass
+
+    def first(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
+        """The first non-None ``(plugin, result)`` of a first-result hook, or None."""
+        for name, result in self.results(hook, **kwargs):
+            if result is not None:
+                return name, result
+        return None
+
+    def plugin(self, name: str) -> Any:
+        """The registered plugin object called ``name`` (None if there is none)."""
+        return self.pm.get_plugin(name)
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Import a loose plugin file under a fresh module name (never ``importlib.reload``)."""
+    module_name = f"kefu_loose_plugins.{path.stem}_{next(_loose_counter)}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module

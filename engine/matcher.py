@@ -1,0 +1,173 @@
+"""Scoring every intent at once: a linear head, nearest-example cosine, or both.
+
+* ``cosine``: an intent's score is the cosine similarity between the message and its
+  nearest example. Computed through an inverted index (the example matrix in CSC
+  form), so the work is proportional to the postings of the message's features, with
+  no Python loop over intents or examples.
+* ``linear``: a linear classifier over the same features; scores become probabilities
+  with a softmax whose temperature was fitted by cross-validation on the bot's examples.
+* ``ensemble``: a weighted mean of the two, which is the default (docs/accuracy.md).
+
+Patterns, keywords and active contexts then adjust the scores (``Matcher.rank``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from kefu.features import QueryVector
+from kefu.spec import BotSpec
+
+__all__ = ["Matcher", "Ranking"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Per-intent confidences for one message, best first (top-k only)."""
+
+    order: NDArray[np.intp]
+    confidences: FloatArray
+    rule: str | None = None
+
+
+class Matcher:
+    """Fitted scoring arrays plus the bot's rules; built by ``kefu.model``."""
+
+    def __init__(
+        self,
+        spec: BotSpec,
+        *,
+        examples: sp.csr_matrix,
+        example_intent: NDArray[np.int32],
+        weights: FloatArray | None,
+        bias: FloatArray | None,
+        temperature: float,
+    ) -> None:
+        self.spec = spec
+        self.intents = tuple(intent.name for intent in spec.intents)
+        self.n_intents = len(self.intents)
+        self.head = spec.matcher.head
+        self.cosine_weight = spec.matcher.cosine_weight if self.head == "ensemble" else 0.0
+        self.example_intent = np.asarray(example_intent, np.int32)
+        csc = examples.tocsc()
+        csc.sort_indices()
+        self._post_ptr = csc.indptr.astype(np.int64)
+        self._post_ex = csc.indices.astype(np.int32)
+        self._post_val = csc.data.astype(np.float64)
+        self.n_examples = examples.shape[0]
+        # Examples are stored grouped by intent, so a per-intent max is one reduceat.
+        self._intent_start = np.searchsorted(self.example_intent, np.arange(self.n_intents)).astype(np.intp)
+        self.weights = weights
+        self.bias = bias
+        self.temperature = temperature
+        self._rules = _compile_rules(spec)
+        self._needs_context = np.array([bool(i.input_contexts) for i in spec.intents])
+        self._contexts = [frozenset(i.input_contexts) for i in spec.intents]
+
+    # -- scores -----------------------------------------------------------------------------
+
+    def example_scores(self, query: QueryVector) -> FloatArray:
+        """Cosine similarity of the message with every example (inverted-index product)."""
+        idx, val = query
+        if idx.size == 0:
+            return np.zeros(self.n_examples)
+        starts = self._post_ptr[idx]
+        lengths = self._post_ptr[idx + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(self.n_examples)
+        # Positions of every posting of every query feature, without a Python loop.
+        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        positions = shift + np.arange(total)
+        weights = self._post_val[positions] * np.repeat(val, lengths)
+        return np.bincount(self._post_ex[positions], weights, minlength=self.n_examples)
+
+    def cosine_scores(self, query: QueryVector) -> FloatArray:
+        """Each intent's cosine similarity with its nearest example."""
+        scores = self.example_scores(query)
+        return np.maximum.reduceat(scores, self._intent_start)
+
+    def linear_scores(self, query: QueryVector) -> FloatArray:
+        """Each intent's probability under the linear head (softmax with fitted temperature)."""
+        assert self.weights is not None and self.bias is not None
+        idx, val = query
+        logits = val @ self.weights[idx] + self.bias if idx.size else self.bias.copy()
+        logits = logits * self.temperature
+        logits -= logits.max()
+        exp = np.exp(logits)
+        return exp / exp.sum()
+
+    def scores(self, query: QueryVector) -> FloatArray:
+        """Every intent's confidence in [0, 1] for this head."""
+        if query[0].size == 0:
+            return np.zeros(self.n_intents)
+        if self.head == "cosine":
+            return self.cosine_scores(query)
+        if self.head == "linear":
+            return self.linear_scores(query)
+        w = self.cosine_weight
+        return w * self.cosine_scores(query) + (1.0 - w) * self.linear_scores(query)
+
+    # -- ranking ----------------------------------------------------------------------------
+
+    def rank(
+        self, query: QueryVector, prepared_text: str, contexts: frozenset[str], top_k: int
+    ) -> Ranking:
+        """Top-k intents with confidences, after rules and contexts.
+
+        An intent that needs input contexts is out of the running unless all of them are
+        active; when they are, its confidence gets ``context_boost`` (docs/intents.md).
+        A pattern match makes an intent certain (1.0); a keyword raises it to at least
+        ``keyword_score``.
+        """
+        scores = self.scores(query)
+        rule = self._apply_rules(scores, prepared_text)
+        if self._needs_context.any():
+            self._apply_contexts(scores, contexts)
+        k = min(top_k, self.n_intents)
+        top = np.argpartition(-scores, k - 1)[:k] if k < self.n_intents else np.arange(self.n_intents)
+        order = top[np.argsort(-scores[top], kind="stable")]
+        return Ranking(order, scores[order], rule)
+
+    def _apply_rules(self, scores: FloatArray, text: str) -> str | None:
+        rule = None
+        for index, patterns, keywords in self._rules:
+            for pattern in patterns:
+                if pattern.search(text):
+                    scores[index] = 1.0
+                    rule = f"pattern:{pattern.pattern}"
+                    break
+            else:
+                for word in keywords:
+                    if word in text and scores[index] < self.spec.settings.keyword_score:
+                        scores[index] = self.spec.settings.keyword_score
+                        rule = rule or f"keyword:{word}"
+                        break
+        return rule
+
+    def _apply_contexts(self, scores: FloatArray, contexts: frozenset[str]) -> None:
+        boost = CONTEXT_BOOST
+        for index in np.flatnonzero(self._needs_context):
+            if self._contexts[index] <= contexts:
+                scores[index] = min(1.0, scores[index] + boost) if scores[index] > 0 else 0.0
+            else:
+                scores[index] = 0.0
+
+
+CONTEXT_BOOST = 0.2
+"""Added to the confidence of an intent whose required contexts are all active."""
+
+
+def _compile_rules(spec: BotSpec) -> list[tuple[int, list[re.Pattern[str]], tuple[str, ...]]]:
+    rules = []
+    for index, intent in enumerate(spec.intents):
+        if intent.patterns or intent.keywords:
+            rules.append((index, [re.compile(p) for p in intent.patterns], intent.keywords))
+    return rules

@@ -1,0 +1,226 @@
+"""Training, and saving/loading a trained model as a directory in a safe format.
+
+A model directory holds ``model.json`` (versions, fingerprint, vocabulary, checksums),
+``arrays.npz`` (NumPy arrays, read with ``allow_pickle=False``) and ``bot/`` (a copy of
+the bot files, re-validated on load). Nothing in it is executable; loading it can only
+fail with a ``ModelError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from kefu._version import __version__
+from kefu.errors import ModelError, SpecError
+from kefu.features import FeatureSpace
+from kefu.loader import load_spec
+from kefu.matcher import Matcher
+from kefu.spec import BotSpec
+from kefu.text import TextAnalyzer
+from kefu.training import fit_head
+
+__all__ = ["FORMAT_VERSION", "Model", "is_model_dir", "load_model", "save_model", "train"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "kefu-model"
+FORMAT_VERSION = 1
+ARRAY_NAMES = ("word_idf", "char_idf", "x_data", "x_indices", "x_indptr", "x_shape", "example_intent")
+
+
+@dataclass
+class Model:
+    """A trained bot: its spec, feature space and matcher."""
+
+    spec: BotSpec
+    features: FeatureSpace
+    matcher: Matcher
+    examples: sp.csr_matrix
+    example_texts: tuple[str, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the bot files this model was trained from."""
+        return self.spec.fingerprint
+
+
+def train(spec: BotSpec, *, n_jobs: int = 1) -> Model:
+    """Train a model from a validated spec (tokenize, fit TF-IDF, fit the scoring head)."""
+    texts: list[str] = []
+    labels: list[int] = []
+    for index, intent in enumerate(spec.intents):
+        texts.extend(intent.examples)
+        labels.extend([index] * len(intent.examples))
+    analyzer = TextAnalyzer(spec.nlp)
+    features = FeatureSpace(analyzer, spec.matcher, spec.settings.max_input_length)
+    x = features.fit_transform(texts, n_jobs=n_jobs)
+    y = np.asarray(labels, np.int32)
+    head = fit_head(x, y, len(spec.intents), spec.matcher)
+    matcher = Matcher(spec, examples=x, example_intent=y, **head)
+    return Model(spec, features, matcher, x, tuple(texts))
+
+
+def is_model_dir(path: str | Path) -> bool:
+    """Whether ``path`` looks like a saved model (a directory with model.json)."""
+    return (Path(path) / "model.json").is_file()
+
+
+def save_model(model: Model, directory: str | Path) -> Path:
+    """Write ``model`` to ``directory`` atomically (a failed save leaves no half model)."""
+    target = Path(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _write(model, staging)
+        if target.exists():
+            backup = target.with_name(f".{target.name}.old.{os.getpid()}")
+            target.rename(backup)
+            staging.rename(target)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _write(model: Model, folder: Path) -> None:
+    bot_dir = folder / "bot"
+    bot_dir.mkdir()
+    names = []
+    for file in model.spec.files:
+        shutil.copyfile(file, bot_dir / Path(file).name)
+        names.append(Path(file).name)
+    arrays = _arrays(model)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    data = buffer.getvalue()
+    (folder / "arrays.npz").write_bytes(data)
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kefu_version": __version__,
+        "fingerprint": model.spec.fingerprint,
+        "bot_files": names,
+        "intents": list(model.matcher.intents),
+        "temperature": model.matcher.temperature,
+        "example_texts": list(model.example_texts),
+        "features": model.features.state(),
+        "arrays": sorted(arrays),
+        "arrays_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    meta["checksum"] = _checksum(meta)
+    (folder / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def _arrays(model: Model) -> dict[str, np.ndarray[Any, Any]]:
+    x = model.examples
+    arrays: dict[str, np.ndarray[Any, Any]] = {
+        "word_idf": model.features.word_idf,
+        "char_idf": model.features.char_idf,
+        "x_data": x.data,
+        "x_indices": x.indices,
+        "x_indptr": x.indptr,
+        "x_shape": np.asarray(x.shape, np.int64),
+        "example_intent": model.matcher.example_intent,
+    }
+    if model.matcher.weights is not None and model.matcher.bias is not None:
+        arrays["weights"] = model.matcher.weights
+        arrays["bias"] = model.matcher.bias
+    return arrays
+
+
+def _checksum(meta: dict[str, Any]) -> str:
+    body = {k: v for k, v in meta.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def load_model(directory: str | Path, *, bot: str | Path | None = None) -> Model:
+    """Load a saved model; ``ModelError`` if it is damaged, edited, of another format, or
+    (when ``bot`` is given) trained from bot files other than the ones at ``bot`` now."""
+    folder = Path(directory)
+    meta = _read_meta(folder)
+    spec = _read_spec(folder, meta)
+    if bot is not None:
+        current = load_spec(bot).fingerprint
+        if current != meta["fingerprint"]:
+            raise ModelError(f"{folder}: model is stale: the bot files at {bot} changed since training; retrain it")
+    arrays = _read_arrays(folder, meta)
+    return _rebuild(spec, meta, arrays)
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    path = folder / "model.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{folder}: not a kefu model (no model.json)") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: damaged model file: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{path}: not a kefu model file")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: model format version {meta.get('format_version')!r}; this kefu reads "
+            f"version {FORMAT_VERSION}; retrain with `kefu train`"
+        )
+    if meta.get("checksum") != _checksum(meta):
+        raise ModelError(f"{path}: model file was edited or damaged (checksum mismatch); retrain it")
+    return meta
+
+
+def _read_spec(folder: Path, meta: dict[str, Any]) -> BotSpec:
+    try:
+        spec = load_spec(folder / "bot")
+    except SpecError as exc:
+        raise ModelError(f"{folder}: the bot files inside the model are invalid:\n{exc}") from None
+    if spec.fingerprint != meta["fingerprint"]:
+        raise ModelError(f"{folder}: the bot files inside the model were edited (fingerprint mismatch)")
+    return spec
+
+
+def _read_arrays(folder: Path, meta: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
+    path = folder / "arrays.npz"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read model arrays: {exc}") from None
+    if hashlib.sha256(data).hexdigest() != meta.get("arrays_sha256"):
+        raise ModelError(f"{path}: model arrays were edited or damaged (checksum mismatch)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: damaged model arrays: {exc}") from None
+
+
+def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]) -> Model:
+    missing = [name for name in ARRAY_NAMES if name not in arrays]
+    if missing or meta.get("intents") != [i.name for i in spec.intents]:
+        raise ModelError(f"model arrays or intents do not match the bot (missing: {missing})")
+    features = FeatureSpace(TextAnalyzer(spec.nlp), spec.matcher, spec.settings.max_input_length)
+    features.restore(meta["features"], arrays["word_idf"], arrays["char_idf"])
+    shape = tuple(int(v) for v in arrays["x_shape"])
+    x = sp.csr_matrix((arrays["x_data"], arrays["x_indices"], arrays["x_indptr"]), shape=shape)
+    matcher = Matcher(
+        spec,
+        examples=x,
+        example_intent=arrays["example_intent"],
+        weights=arrays.get("weights"),
+        bias=arrays.get("bias"),
+        temperature=float(meta["temperature"]),
+    )
+    return Model(spec, features, matcher, x, tuple(meta["example_texts"]))

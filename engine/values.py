@@ -1,0 +1,105 @@
+"""Frozen value objects passed between the pipeline's stages and to plugins.
+
+Plugins never mutate these; they return new ones (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Block", "Candidate", "Match", "Message", "Reply"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A user's message as the engine received it (``text`` may be rewritten by plugins)."""
+
+    text: str
+    session_id: str
+    received_at: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Returned by a ``message_received`` hook to stop a message before matching.
+
+    ``reply`` is what the user sees (the bot says nothing when it is empty);
+    ``handoff`` also hands the conversation to a human.
+    """
+
+    reason: str
+    reply: str = ""
+    handoff: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked intent with its confidence in [0, 1]."""
+
+    intent: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """What the matcher made of a message: the winner (or None) and the ranked candidates.
+
+    ``intent`` is None when the best confidence is under the threshold (fallback) or the
+    top two are closer than the ambiguity margin (``ambiguous`` is then True).
+    """
+
+    text: str
+    intent: str | None
+    confidence: float
+    candidates: tuple[Candidate, ...] = ()
+    ambiguous: bool = False
+    rule: str | None = None
+    """Set when a pattern or keyword decided the intent: ``"pattern:<regex>"`` or ``"keyword:<word>"``."""
+
+    @property
+    def top(self) -> Candidate | None:
+        """The best-scoring candidate, whether or not it cleared the threshold."""
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The engine's answer to one message.
+
+    ``action`` says what the bot did: ``respond`` (answered ``intent``), ``prompt``
+    (asked for a slot), ``clarify`` (top intents too close), ``fallback``, ``cancel``,
+    ``handoff`` (just handed to a human), ``handed_off`` (a human has it; the bot is
+    silent), ``blocked`` (a plugin stopped the message), or an intent's custom action.
+    """
+
+    text: str
+    intent: str | None
+    confidence: float
+    action: str
+    candidates: tuple[Candidate, ...] = ()
+    slots: Mapping[str, str] = field(default_factory=dict)
+    handoff: bool = False
+    handoff_reason: str | None = None
+    payload: Mapping[str, Any] | None = None
+    session_id: str = ""
+    trace: tuple[str, ...] = ()
+    """Steps that shaped this reply, for ``/debug`` and logs (e.g. ``"blocked by risk_control"``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable form of the reply."""
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "action": self.action,
+            "candidates": [{"intent": c.intent, "confidence": round(c.confidence, 4)} for c in self.candidates],
+            "slots": dict(self.slots),
+            "handoff": self.handoff,
+            "handoff_reason": self.handoff_reason,
+            "payload": None if self.payload is None else dict(self.payload),
+            "session_id": self.session_id,
+            "trace": list(self.trace),
+        }
