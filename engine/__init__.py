@@ -1,17 +1,66 @@
-"""kefu: a Chinese-first dialog engine for customer-service bots."""
+"""kefu: a Chinese-first dialog engine for customer-service bots.
+
+    >>> from kefu import Engine
+    >>> bot = Engine.from_path("intents/")
+    >>> bot.reply("我的快递到哪了", session_id="user-1").text
+"""
+
+from typing import Any
 
 from kefu._version import __version__
-from kefu.errors import KefuError, ModelError, PluginError, SpecError, StoreError
+from kefu.engine import Engine
+from kefu.errors import KefuError, ModelError, PluginError, Problem, SpecError, StoreError
+from kefu.hookspecs import hookimpl
+from kefu.evaluate import EvalReport, IntentScore, Prediction, TestRow, evaluate, predict_rows, read_test_file
 from kefu.loader import load_spec
+from kefu.model import Model, load_model, save_model, saved_fingerprint, train
 from kefu.normalize import normalize
+from kefu.sessions import MemoryStore, Session, SessionStore
+from kefu.spec import BotSpec, IntentSpec
+from kefu.values import Block, Candidate, Match, Message, Reply
 
 __all__ = [
+    "Block",
+    "BotSpec",
+    "Candidate",
+    "Engine",
+    "EvalReport",
+    "IntentScore",
+    "IntentSpec",
     "KefuError",
+    "Match",
+    "MemoryStore",
+    "Message",
+    "Model",
     "ModelError",
     "PluginError",
+    "Prediction",
+    "Problem",
+    "RedisStore",
+    "Reply",
+    "Session",
+    "SessionStore",
     "SpecError",
     "StoreError",
+    "TestRow",
     "__version__",
+    "evaluate",
+    "hookimpl",
+    "load_model",
     "load_spec",
     "normalize",
+    "predict_rows",
+    "read_test_file",
+    "save_model",
+    "saved_fingerprint",
+    "train",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # RedisStore needs the optional `redis` package; import it only when asked for.
+    if name == "RedisStore":
+        from kefu.redis_store import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module 'kefu' has no attribute {name!r}")

@@ -40,7 +40,7 @@ _TOKEN = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|
 
 
 def parse_number(text: str, *, digit_by_digit: bool = False) -> Decimal | None:
-    """The value of a numeral such as ``三百``, ``两千五``, ``1.5万`` or ``一点五``; None if it is not one.
+    """The value of a numeral (``三百``, ``两千五``, ``1.5万``, ``一点五``); None if it is not one.
 
     With ``digit_by_digit``, a run of bare digits is read the way years are (二零二四 is
     2024); otherwise such a run (三五, "three or five") is not a number.
@@ -59,7 +59,7 @@ def parse_number(text: str, *, digit_by_digit: bool = False) -> Decimal | None:
 
 
 def format_decimal(value: Decimal) -> str:
-    """``value`` as a plain decimal string without exponent or trailing zeros: ``1.5``, ``15000``."""
+    """``value`` as a plain decimal string, no exponent or trailing zeros: ``1.5``, ``15000``."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
 

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS = (
     "kefu.plugins.default_fallback",
     "kefu.plugins.handoff_keywords",
-    "kefu.plugins.risk_control",
 )
 ENTRY_POINT_GROUP = "kefu"
 _loose_counter = itertools.count()
@@ -86,6 +85,7 @@ class PluginHost:
         *,
         plugin_dirs: tuple[Path, ...] = (),
         builtins: tuple[str, ...] = DEFAULT_PLUGINS,
+        entry_points: bool = True,
         strict: bool = False,
     ) -> None:
         self.settings = dict(settings or {})
@@ -98,7 +98,8 @@ class PluginHost:
         self._fail_closed: set[str] = set()
         for path in builtins:
             self._load(path.rsplit(".", 1)[-1], "builtin", lambda p=path: importlib.import_module(p))
-        self._load_entry_points()
+        if entry_points:
+            self._load_entry_points()
         for folder in plugin_dirs:
             self._load_folder(folder)
         unknown = set(self.settings) - {p.name for p in self.loaded} - {p.name for p in self.failed}

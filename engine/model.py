@@ -31,7 +31,15 @@ from kefu.spec import BotSpec
 from kefu.text import TextAnalyzer
 from kefu.training import fit_head
 
-__all__ = ["FORMAT_VERSION", "Model", "is_model_dir", "load_model", "save_model", "train"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Model",
+    "is_model_dir",
+    "load_model",
+    "save_model",
+    "saved_fingerprint",
+    "train",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,14 @@ def train(spec: BotSpec, *, n_jobs: int = 1) -> Model:
     head = fit_head(x, y, len(spec.intents), spec.matcher)
     matcher = Matcher(spec, examples=x, example_intent=y, **head)
     return Model(spec, features, matcher, x, tuple(texts))
+
+
+def saved_fingerprint(directory: str | Path) -> str | None:
+    """The bot fingerprint recorded in a saved model, or None if there is no valid model."""
+    try:
+        return str(_read_meta(Path(directory))["fingerprint"])
+    except ModelError:
+        return None
 
 
 def is_model_dir(path: str | Path) -> bool:

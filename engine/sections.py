@@ -34,7 +34,7 @@ HEADS = ("ensemble", "linear", "cosine")
 STORES = ("memory", "redis")
 INTENT_KEYS = (
     "name", "examples", "responses", "patterns", "keywords", "threshold",
-    "slots", "contexts", "action", "payload",
+    "slots", "contexts", "action", "payload", "title",
 )  # fmt: skip
 SLOT_KEYS = ("entity", "required", "prompt", "invalid_prompt", "regex", "values")
 
@@ -317,6 +317,7 @@ INTENT_CHECKS: dict[str, Check] = {
     "threshold": _num(0.0, 1.0),
     "action": _text,
     "payload": _payload,
+    "title": _text,
 }
 
 

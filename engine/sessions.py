@@ -127,6 +127,11 @@ class Session:
             self._data = {}
         return self._data
 
+    @property
+    def has_data(self) -> bool:
+        """Whether any plugin data is stored (checking does not create the dict)."""
+        return bool(self._data)
+
     def record(self, turn: Turn, limit: int) -> None:
         """Append an exchange, keeping at most ``limit`` of them."""
         history = self.history

@@ -118,6 +118,8 @@ class IntentSpec:
     output_contexts: tuple[OutputContext, ...] = ()
     action: str | None = None
     payload: Mapping[str, Any] | None = None
+    title: str | None = None
+    """How the intent is named to users when the bot asks which one they meant."""
     file: str = ""
     line: int = 0
 

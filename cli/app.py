@@ -1,0 +1,59 @@
+"""Building the typer application and its one error boundary."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+import kefu
+from kefu.cli import chat, commands, testing
+
+__all__ = ["build_app", "user_errors"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(command: F) -> F:
+    """The CLI's error boundary: a ``KefuError`` becomes one red line and exit code 1."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except kefu.KefuError as exc:
+            typer.secho(str(exc), err=True, fg="red")
+            raise typer.Exit(1) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kefu {kefu.__version__}")
+        raise typer.Exit()
+
+
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the kefu version and exit."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what kefu is doing to stderr.")] = False,
+) -> None:
+    """kefu: a Chinese-first dialog engine for customer-service bots."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def build_app() -> typer.Typer:
+    """The ``kefu`` application with every built-in and plugin command registered."""
+    # Chat transcripts live in local variables: never print them in tracebacks.
+    app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
+    app.callback()(_root)
+    for module in (commands, testing, chat):
+        for name, function in module.COMMANDS.items():
+            app.command(name)(user_errors(function))
+    return app

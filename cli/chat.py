@@ -1,0 +1,86 @@
+"""``kefu chat``: talk to a bot in the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import kefu
+from kefu.cli.common import BotArg, PluginsDirOpt, open_engine
+
+__all__ = ["COMMANDS"]
+
+HELP = "commands: /debug (toggle details), /session (show as JSON), /reset, /reload, /quit"
+
+
+def chat(
+    path: BotArg = None,
+    plugins_dir: PluginsDirOpt = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Start with details shown after each reply.")] = False,
+    session_id: Annotated[str, typer.Option("--session", help="Session id to talk in.")] = "cli",
+) -> None:
+    """Chat with a bot (the bundled demo bot by default). Ctrl-D or /quit to leave."""
+    engine = open_engine(path, plugins_dir)
+    typer.secho(f"{engine.spec.settings.name} is ready. {HELP}", fg="green")
+    state = {"debug": debug, "session": session_id, "resets": 0}
+    while True:
+        try:
+            text = input("你: ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if text.startswith("/"):
+            if not _command(engine, text.strip(), state, path):
+                return
+            continue
+        reply = engine.reply(text, session_id=str(state["session"]))
+        _show(engine, reply, bool(state["debug"]))
+
+
+def _command(engine: kefu.Engine, command: str, state: dict[str, object], path: Path | None) -> bool:
+    """Run a /command; False means leave the chat."""
+    if command in ("/quit", "/exit", "/q"):
+        return False
+    if command == "/debug":
+        state["debug"] = not state["debug"]
+        typer.echo(f"debug {'on' if state['debug'] else 'off'}")
+    elif command == "/reset":
+        engine.end_session(str(state["session"]))
+        typer.echo("new conversation")
+    elif command == "/session":
+        session = engine.session(str(state["session"]))
+        typer.echo(json.dumps(session.to_dict() if session else None, ensure_ascii=False, indent=2))
+    elif command == "/reload":
+        try:
+            engine.reload()
+            typer.secho("reloaded", fg="green")
+        except kefu.KefuError as exc:
+            typer.secho(f"reload failed, still serving the previous bot:\n{exc}", fg="red")
+    else:
+        typer.echo(HELP)
+    return True
+
+
+def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
+    if reply.text:
+        typer.echo(f"{engine.spec.settings.name}: {reply.text}")
+    elif reply.action == "handed_off":
+        typer.secho("(已转人工，机器人静默；/reset 开始新对话)", fg="yellow")
+    if reply.handoff and reply.action == "handoff":
+        typer.secho(f"(handed off: {reply.handoff_reason})", fg="yellow")
+    if debug:
+        candidates = ", ".join(f"{c.intent} {c.confidence:.2f}" for c in reply.candidates[:3])
+        typer.secho(f"  [{reply.action}] intent={reply.intent} confidence={reply.confidence:.3f}", fg="cyan")
+        typer.secho(f"  candidates: {candidates or '-'}", fg="cyan")
+        session = engine.session(reply.session_id)
+        if session is not None:
+            contexts = {n: c.turns_left for n, c in session.contexts.items()}
+            typer.secho(f"  slots: {dict(session.slots)}  contexts: {contexts}", fg="cyan")
+        for step in reply.trace:
+            typer.secho(f"  trace: {step}", fg="cyan")
+
+
+COMMANDS = {"chat": chat}

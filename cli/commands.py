@@ -1,0 +1,89 @@
+"""``kefu validate``, ``kefu train`` and ``kefu predict``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import kefu
+from kefu.cli.common import JsonOpt, echo_json, open_engine, stdin_lines
+
+__all__ = ["COMMANDS"]
+
+
+def validate(
+    path: Annotated[Path, typer.Argument(help="Bot YAML file or folder to check.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Check a bot's YAML files and report every problem as file:line: message."""
+    try:
+        spec = kefu.load_spec(path)
+    except kefu.SpecError as exc:
+        if json_output:
+            echo_json({"ok": False, "problems": [vars(p) for p in exc.problems]})
+            raise typer.Exit(1) from None
+        raise
+    examples = sum(len(i.examples) for i in spec.intents)
+    if json_output:
+        echo_json({"ok": True, "intents": len(spec.intents), "examples": examples, "files": list(spec.files)})
+        return
+    typer.echo(f"ok: {len(spec.intents)} intents, {examples} examples in {len(spec.files)} file(s)")
+
+
+def train(
+    path: Annotated[Path, typer.Argument(help="Bot YAML file or folder to train.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the trained model to.")],
+    force: Annotated[bool, typer.Option("--force", help="Train even if the model is already up to date.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for tokenizing large bots.")] = 1,
+    json_output: JsonOpt = False,
+) -> None:
+    """Train a bot and save the model folder (skipped when the bot files did not change)."""
+    spec = kefu.load_spec(path)
+    if not force and kefu.saved_fingerprint(output) == spec.fingerprint:
+        _report_train(json_output, output, spec, None)
+        return
+    started = time.perf_counter()
+    model = kefu.train(spec, n_jobs=jobs)
+    kefu.save_model(model, output)
+    _report_train(json_output, output, spec, time.perf_counter() - started)
+
+
+def _report_train(json_output: bool, output: Path, spec: kefu.BotSpec, seconds: float | None) -> None:
+    examples = sum(len(i.examples) for i in spec.intents)
+    if json_output:
+        echo_json({"model": str(output), "trained": seconds is not None, "seconds": seconds,
+                   "intents": len(spec.intents), "examples": examples})  # fmt: skip
+    elif seconds is None:
+        typer.echo(f"{output}: model is up to date (bot files unchanged); use --force to retrain")
+    else:
+        typer.echo(f"trained {len(spec.intents)} intents, {examples} examples in {seconds:.2f}s -> {output}")
+
+
+def predict(
+    texts: Annotated[list[str] | None, typer.Argument(help="Messages to classify; read from stdin when none.")] = None,
+    bot: Annotated[Path | None, typer.Option("--bot", "-b", help="Bot YAML or model folder (default: the demo bot).")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Print the intent of each message (JSON lines with --json)."""
+    messages = texts or stdin_lines()
+    engine = open_engine(bot, builtin_plugins=(), load_entry_points=False)
+    for text in messages:
+        match = engine.match(text)
+        if json_output:
+            echo_json({
+                "text": text,
+                "intent": match.intent,
+                "confidence": round(match.confidence, 4),
+                "fallback": match.intent is None,
+                "ambiguous": match.ambiguous,
+                "candidates": [{"intent": c.intent, "confidence": round(c.confidence, 4)} for c in match.candidates],
+            })  # fmt: skip
+        else:
+            label = match.intent or ("(ambiguous)" if match.ambiguous else "(fallback)")
+            typer.echo(f"{label}\t{match.confidence:.3f}\t{text}")
+
+
+COMMANDS = {"validate": validate, "train": train, "predict": predict}

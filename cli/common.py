@@ -1,0 +1,50 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+import kefu
+
+__all__ = ["DEMO_BOT", "BotArg", "JsonOpt", "PluginsDirOpt", "demo_bot", "echo_json", "open_engine"]
+
+
+def demo_bot() -> Path:
+    """Where the bundled demo bot's YAML files are installed."""
+    return Path(str(resources.files("kefu.intents")))
+
+
+DEMO_BOT = "the bundled demo bot"
+
+BotArg = Annotated[
+    Path | None,
+    typer.Argument(help="Bot YAML file or folder, or a saved model folder. Defaults to the bundled demo bot.", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]
+PluginsDirOpt = Annotated[
+    Path | None, typer.Option("--plugins-dir", help="Also load loose plugin .py files from this folder.")
+]
+
+
+def open_engine(path: Path | None, plugins_dir: Path | None = None, **options: Any) -> kefu.Engine:
+    """An engine for ``path`` (or the demo bot), with a friendly error for a missing path."""
+    target = path or demo_bot()
+    if not target.exists():
+        raise kefu.SpecError.single(target, 1, "no such file or directory")
+    return kefu.Engine.from_path(target, plugins_dir=plugins_dir, **options)
+
+
+def echo_json(data: Any) -> None:
+    """Print one JSON document (Chinese kept readable)."""
+    typer.echo(json.dumps(data, ensure_ascii=False))
+
+
+def stdin_lines() -> list[str]:
+    """Non-empty lines from standard input."""
+    return [line.rstrip("\n") for line in sys.stdin if line.strip()]

@@ -1,0 +1,260 @@
+"""The built-in entities: ``order_id``, ``mobile``, ``amount`` and ``date``.
+
+Each finder reads text that is already NFKC-normalized and case-folded (``kefu.entities``
+does that and maps offsets back) and yields ``(start, end, value)`` spans in it.
+
+Every pattern here is linear in the input: a run of digits or numerals may only start
+where the previous character is not one (a look-behind), so a failed match is never
+retried from inside the same run, and no repeated group can match the same text in two
+ways. A message of 100 KB of digits costs one pass.
+
+Each finder first searches for a character every match must contain (a trigger): one
+scan of a character class is far cheaper than the full pattern, and most messages
+have no amount or date at all.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+
+from kefu.chinese_numbers import DIGIT_CHARS, NUMERAL_CHARS, format_decimal, parse_number
+
+__all__ = ["BUILTIN_FINDERS", "Finder", "Span", "parse_bare_amount"]
+
+Span = tuple[int, int, str]
+"""``(start, end, value)`` of one value found in the normalized text."""
+
+Finder = Callable[[str, Callable[[], datetime.date]], Iterator[Span]]
+"""A built-in finder: normalized text and a ``today`` callable in, spans out."""
+
+_CN = NUMERAL_CHARS
+
+# A mainland mobile: 1[3-9] and nine digits, in 3-4-4 groups split by one space or dash
+# (the same one both times), after an optional +86 / 0086 / 86.
+_MOBILE_TRIGGER = re.compile(r"1[3-9]")
+_MOBILE = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)?86[ \-]?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\2([0-9]{4})(?![0-9])"
+)
+_ORDER_ID_TRIGGER = re.compile(r"[0-9]{12}")
+_ORDER_ID = re.compile(r"(?<![0-9])[0-9]{12,20}(?![0-9])")
+# 86 or 0086 and a mobile, written without a space, is a phone number, not an order id.
+_PREFIXED_MOBILE = re.compile(r"(?:00)?861[3-9][0-9]{9}")
+
+# A run of numerals: it starts where no numeral (and no "1," or "1.") precedes it, and a
+# comma or dot inside it must be followed by a digit. 几 before a run makes it vague (几十块).
+_RUN = (
+    rf"(?<![0-9{_CN}几])(?<![0-9][.,])"
+    rf"[0-9{_CN}](?:[0-9{_CN}]|[.,](?=[0-9]))*(?:点[{DIGIT_CHARS}]+[万亿萬億]?)?"
+)
+# Measure words: the digit after 块 in 3块5个 is a count, not 5 毛.
+_MEASURE = "个件只台斤瓶盒包张本支条双位次"
+_AMOUNT_TRIGGER = re.compile(r"[¥元块币r]")  # r for rmb
+_AMOUNT = re.compile(
+    rf"(?:(?P<pre>¥|rmb|人民币) ?)?(?P<num>{_RUN})"
+    rf"(?: ?(?P<unit>块钱|rmb|人民币|(?:块(?!儿)|元)"
+    rf"(?:(?P<jiao>[0-9{DIGIT_CHARS}])(?:毛钱?|角)?(?![0-9{_CN}{_MEASURE}]))?))?"
+)
+_BARE_AMOUNT = re.compile(rf"[\W_]*(?P<num>{_RUN})[\W_]*")
+
+_CN_SMALL = "一二三四五六七八九十"
+_DAY_NUMBER = rf"[0-9]{{1,2}}|[{_CN_SMALL}]{{1,3}}"
+# 2024-11-03, 2024/11/3, 2024.11.3
+_ISO_DATE = re.compile(r"(?<![0-9])([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])")
+# 2024年11月3日, 十一月三号, 11月3 (no day mark, unless a numeral or money follows)
+_MONTH_DAY = re.compile(
+    rf"(?:(?<![0-9{_CN}])([0-9]{{4}}|[零〇{_CN_SMALL}]{{4}})年)?(?<![0-9{_CN}])"
+    rf"({_DAY_NUMBER})月({_DAY_NUMBER})(?:[日号號]|(?![0-9{_CN}元块钱]))"
+)
+# 周三, 下星期一, 这个礼拜天; not the 周三 of 一周三次 ("three times a week")
+_WEEKDAY = re.compile(
+    r"(下下个?|下个?|上个?|这个?|本)?(?:周|星期|礼拜|禮拜)([一二三四五六日天七1-7])(?![次回遍])"
+)
+_RELATIVE_DAYS = {
+    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0,
+    "明天": 1, "明日": 1, "后天": 2, "大后天": 3,
+}  # fmt: skip
+_RELATIVE = re.compile("|".join(sorted(_RELATIVE_DAYS, key=len, reverse=True)))
+# 3号, 下个月5号. A bare 3日 is left out: 7日无理由, 3日内发货 are durations. 号 followed
+# by one of _NOT_DAY is a line, building, door or battery number (3号线, 5号电池).
+_NOT_DAY = "线楼门店院库位桌房机窗柜电床车码"
+_DAY_OF_MONTH = re.compile(
+    rf"(?:(下个?月|这个?月|本月|上个?月)|(?<![0-9{_CN}月第]))({_DAY_NUMBER})[号號](?![{_NOT_DAY}])"
+)
+# Every date form contains one of these: the union of the triggers in _DATE_FORMS.
+_DATE_TRIGGER = re.compile(r"[天日周期拜月号號/.\-]")
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
+_WEEK_OFFSETS = {"这": 0, "本": 0, "下": 7, "下下": 14, "上": -7}
+_MONTH_OFFSETS = {"这月": 0, "本月": 0, "下月": 1, "上月": -1}
+
+
+def find_order_ids(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
+    """Order ids: runs of 12-20 digits with no digit on either side."""
+    if _ORDER_ID_TRIGGER.search(text) is None:
+        return
+    for match in _ORDER_ID.finditer(text):
+        if not _PREFIXED_MOBILE.fullmatch(match[0]):
+            yield match.start(), match.end(), match[0]
+
+
+def find_mobiles(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
+    """Mainland mobile numbers; the value is the 11 digits without prefix or separators."""
+    if _MOBILE_TRIGGER.search(text) is None:
+        return
+    for match in _MOBILE.finditer(text):
+        yield match.start(), match.end(), match[1] + match[3] + match[4]
+
+
+def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
+    """Money in yuan: a number with ¥/rmb/人民币 before it or 元/块/块钱/rmb/人民币 after it.
+
+    ``五块五`` and ``3元5角`` add the 毛 (tenths); ``一块儿`` ("together") is not money.
+    """
+    if _AMOUNT_TRIGGER.search(text) is None:
+        return
+    for match in _AMOUNT.finditer(text):
+        if not (match["pre"] or match["unit"]):
+            continue
+        value = parse_number(match["num"])
+        if value is None:
+            continue
+        if match["jiao"]:
+            value += _digit(match["jiao"]) / 10
+        yield match.start(), match.end(), format_decimal(value)
+
+
+def parse_bare_amount(text: str) -> Span | None:
+    """A message that is nothing but a number (``300``, ``三百。``), read as an amount in yuan."""
+    match = _BARE_AMOUNT.fullmatch(text)
+    if match is None:
+        return None
+    value = parse_number(match["num"])
+    if value is None:
+        return None
+    return match.start("num"), match.end("num"), format_decimal(value)
+
+
+def find_dates(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
+    """Dates as ISO ``yyyy-mm-dd``; impossible ones (2月30号) are skipped.
+
+    Relative forms count from ``today()``, called only when a date-like text is found:
+
+    - 今天/明天/后天/大后天/昨天/前天/大前天 (and 今日, 明日, 昨日);
+    - 周三/星期三/礼拜三 (日, 天, 七 = Sunday; weeks start on Monday): plain 周三 is
+      the next Wednesday on or after today (this week's if not past, else next
+      week's); 这/本周三 is this week's even if past; 下, 下下 and 上 shift by weeks;
+    - 11月3号 without a year: the 3 November nearest to today (last, this or next
+      year), so 1月5号 said in late December is next January;
+    - 3号 alone: this month if the 3rd is today or later, else the next month that has
+      a 3rd; 下个月3号, 这个月3号 and 上个月3号 name the month.
+
+    Each form is its own pattern behind its own trigger, so a message with 天 in it
+    pays for the 今天/明天 pattern only. Spans may overlap (the caller keeps the longest).
+    """
+    if _DATE_TRIGGER.search(text) is None:
+        return
+    now: datetime.date | None = None
+    for trigger, pattern, read in _DATE_FORMS:
+        if trigger.search(text) is None:
+            continue
+        for match in pattern.finditer(text):
+            if now is None:
+                now = _as_date(today())
+            try:
+                value = read(match, now)
+            except (ValueError, OverflowError):  # no such day, or beyond year 9999
+                continue
+            if value is not None:
+                yield match.start(), match.end(), value.isoformat()
+
+
+BUILTIN_FINDERS: dict[str, Finder] = {
+    "order_id": find_order_ids,
+    "mobile": find_mobiles,
+    "amount": find_amounts,
+    "date": find_dates,
+}
+"""The built-in finders by builtin name."""
+
+
+def _digit(text: str) -> Decimal:
+    value = parse_number(text)
+    return value if value is not None else Decimal(0)
+
+
+def _as_date(value: datetime.date) -> datetime.date:
+    # A datetime is a date too, but its isoformat() would carry the time.
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _small_int(text: str, *, digit_by_digit: bool = False) -> int:
+    value = parse_number(text, digit_by_digit=digit_by_digit)
+    if value is None or value != value.to_integral_value():
+        raise ValueError(text)
+    return int(value)
+
+
+def _iso_date(match: re.Match[str], today: datetime.date) -> datetime.date:
+    return datetime.date(int(match[1]), int(match[3]), int(match[4]))
+
+
+def _month_day(match: re.Match[str], today: datetime.date) -> datetime.date | None:
+    year, month, day = match[1], _small_int(match[2]), _small_int(match[3])
+    if year:
+        return datetime.date(_small_int(year, digit_by_digit=True), month, day)
+    candidates = []
+    for y in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidates.append(datetime.date(y, month, day))
+        except ValueError:  # 2月29日 outside leap years, or year 0 / 10000
+            continue
+    return min(candidates, key=lambda d: abs(d - today)) if candidates else None
+
+
+def _weekday(match: re.Match[str], today: datetime.date) -> datetime.date:
+    prefix, name = (match[1] or "").replace("个", ""), match[2]
+    weekday = _WEEKDAYS[name] if name in _WEEKDAYS else int(name) - 1
+    monday = today - datetime.timedelta(days=today.weekday())
+    day = monday + datetime.timedelta(days=weekday)
+    if not prefix:
+        return day if day >= today else day + datetime.timedelta(days=7)
+    return day + datetime.timedelta(days=_WEEK_OFFSETS[prefix])
+
+
+def _relative_day(match: re.Match[str], today: datetime.date) -> datetime.date:
+    return today + datetime.timedelta(days=_RELATIVE_DAYS[match[0]])
+
+
+def _day_of_month(match: re.Match[str], today: datetime.date) -> datetime.date | None:
+    prefix, day = match[1], _small_int(match[2])
+    if prefix:
+        year, month = _add_months(today, _MONTH_OFFSETS[prefix.replace("个", "")])
+        return datetime.date(year, month, day)
+    if not 1 <= day <= 31:
+        return None
+    for offset in range(12):  # every day of month 1-31 comes round within 12 months
+        year, month = _add_months(today, offset)
+        if day <= calendar.monthrange(year, month)[1]:
+            candidate = datetime.date(year, month, day)
+            if candidate >= today:
+                return candidate
+    return None
+
+
+def _add_months(today: datetime.date, months: int) -> tuple[int, int]:
+    index = today.year * 12 + today.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+_DateReader = Callable[[re.Match[str], datetime.date], datetime.date | None]
+# (a character class every match contains, the pattern, how to read the date)
+_DATE_FORMS: tuple[tuple[re.Pattern[str], re.Pattern[str], _DateReader], ...] = (
+    (re.compile(r"[-/.]"), _ISO_DATE, _iso_date),
+    (re.compile("月"), _MONTH_DAY, _month_day),
+    (re.compile("[周期拜]"), _WEEKDAY, _weekday),
+    (re.compile("[天日]"), _RELATIVE, _relative_day),
+    (re.compile("[号號]"), _DAY_OF_MONTH, _day_of_month),
+)

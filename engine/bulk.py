@@ -1,0 +1,47 @@
+"""``match_many``: matching many texts, spread over processes with joblib.
+
+Tokenizers hold locks and cannot be sent to another process, so each worker loads the
+model from its saved directory once and keeps it for later batches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+
+from kefu.cache import cache_dir
+from kefu.model import is_model_dir, save_model
+from kefu.runtime import Runtime, build_runtime, load_or_train
+from kefu.values import Match
+
+__all__ = ["match_many"]
+
+# Below this many texts per worker, starting workers costs more than it saves.
+MIN_TEXTS_PER_WORKER = 2_000
+
+_worker_runtimes: dict[str, Runtime] = {}
+
+
+def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Match]:
+    """Match every text; with ``n_jobs`` != 1 the texts are split over worker processes."""
+    workers = joblib.effective_n_jobs(n_jobs)
+    if workers == 1 or len(texts) < MIN_TEXTS_PER_WORKER * 2:
+        return [runtime.match(t) for t in texts]
+    folder = cache_dir() / "models" / runtime.spec.fingerprint[:24]
+    if not is_model_dir(folder):
+        save_model(runtime.model, folder)
+    chunks = [texts[i::workers] for i in range(workers)]
+    parts = joblib.Parallel(n_jobs=workers)(joblib.delayed(_match_chunk)(str(folder), c) for c in chunks)
+    # Undo the round-robin split so results line up with ``texts``.
+    results: list[Match | None] = [None] * len(texts)
+    for offset, part in enumerate(parts):
+        results[offset::workers] = part
+    return [m for m in results if m is not None]
+
+
+def _match_chunk(folder: str, texts: list[str]) -> list[Match]:
+    runtime = _worker_runtimes.get(folder)
+    if runtime is None:
+        runtime = _worker_runtimes[folder] = build_runtime(load_or_train(Path(folder)), builtins=())
+    return [runtime.match(t) for t in texts]

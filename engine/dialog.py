@@ -1,0 +1,250 @@
+"""Deciding what the bot does with a message inside a conversation.
+
+Steps 4-7 of the message flow (docs/conversations.md): pending slot answers and
+clarification choices first, then matching with the open contexts, the
+``intent_matched`` hook, and the decision: fallback, clarify, ask for a slot, answer,
+or hand off.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kefu.normalize import normalize
+from kefu.sessions import ActiveContext, PendingSlot, Session
+from kefu.spec import IntentSpec, SlotSpec
+from kefu.templates import render
+from kefu.values import Match, Message, Reply
+
+if TYPE_CHECKING:
+    from kefu.engine import Engine
+    from kefu.runtime import Runtime
+
+__all__ = ["Turn", "handle"]
+
+CLARIFY_KEY = "kefu.clarify"
+"""``session.data`` key holding the intents offered in the last clarification question."""
+
+
+@dataclass
+class Turn:
+    """One message being handled: who, what, and what has happened so far."""
+
+    engine: Engine
+    runtime: Runtime
+    session: Session
+    message: Message
+    now: float
+    rng: random.Random
+    contexts: frozenset[str] = frozenset()
+    opened: set[str] = field(default_factory=set)
+    trace: list[str] = field(default_factory=list)
+
+    def reply(self, text: str, action: str, match: Match | None = None, **extra: object) -> Reply:
+        """A reply for this turn carrying the match's intent and candidates."""
+        fields: dict[str, object] = {
+            "intent": match.intent if match else None,
+            "confidence": match.confidence if match else 0.0,
+            "candidates": match.candidates if match else (),
+        }
+        fields.update(extra)
+        return Reply(text=text, action=action, session_id=self.session.id, trace=tuple(self.trace), **fields)  # type: ignore[arg-type]
+
+
+def handle(turn: Turn) -> Reply:
+    """Decide the reply to ``turn.message`` and update the session accordingly."""
+    session = turn.session
+    turn.contexts = frozenset(session.active_contexts(turn.now))
+    before = set(turn.contexts)
+    reply = _pending_slot(turn) if session.pending else None
+    if reply is None:
+        reply = _clarification_choice(turn) or _match_and_decide(turn)
+    _tick_contexts(session, before - turn.opened)
+    return reply
+
+
+def _match_and_decide(turn: Turn) -> Reply:
+    match = turn.runtime.match(turn.message.text, turn.contexts)
+    found = turn.runtime.host.first(
+        "intent_matched", message=turn.message, match=match, session=turn.session, engine=turn.engine
+    )
+    if found is not None:
+        plugin, override = found
+        turn.trace.append(f"intent_matched overridden by {plugin}")
+        if isinstance(override, Reply):
+            return override
+        if isinstance(override, Match):
+            match = override
+    return decide(turn, match)
+
+
+def decide(turn: Turn, match: Match) -> Reply:
+    """Fallback, clarify, ask for a missing slot, answer, or hand off."""
+    if match.intent is None:
+        return _clarify(turn, match) if match.ambiguous else fallback(turn, match)
+    turn.session.fallback_streak = 0
+    intent = turn.runtime.spec.intent(match.intent)
+    values = _slot_values(turn, intent)
+    missing = next((s for s in intent.slots if s.required and s.name not in values), None)
+    if missing is not None:
+        turn.session.slots.update(values)
+        turn.session.pending = PendingSlot(intent.name, missing.name)
+        return turn.reply(missing.prompt or f"请提供{missing.name}", "prompt", match, slots=values)
+    return _complete(turn, intent, match, values)
+
+
+def _complete(turn: Turn, intent: IntentSpec, match: Match, values: dict[str, str]) -> Reply:
+    session = turn.session
+    session.pending = None
+    session.slots.update(values)
+    for ctx in intent.output_contexts:
+        expires = turn.now + ctx.ttl if ctx.ttl is not None else None
+        params = dict(values) or None
+        session.contexts[ctx.name] = ActiveContext(ctx.name, ctx.lifespan, expires, params)
+        turn.opened.add(ctx.name)
+    text = _render(turn, intent, values)
+    if intent.action == "handoff":
+        return handoff(turn, f"intent:{intent.name}", text or turn.runtime.spec.settings.handoff_reply, match)
+    action = intent.action or "respond"
+    return turn.reply(text, action, match, slots=values, payload=intent.payload)
+
+
+def fallback(turn: Turn, match: Match) -> Reply:
+    """Nothing matched: ask the ``fallback`` hook, count the streak, maybe hand off."""
+    session, settings = turn.session, turn.runtime.spec.settings
+    session.fallback_streak += 1
+    found = turn.runtime.host.first(
+        "fallback", message=turn.message, match=match, session=session, engine=turn.engine
+    )
+    reply: Reply | None = None
+    text = ""
+    if found is not None:
+        plugin, answer = found
+        turn.trace.append(f"fallback answered by {plugin}")
+        if isinstance(answer, Reply):
+            reply = answer
+        else:
+            text = str(answer)
+    limit = settings.handoff_after_fallbacks
+    if limit and session.fallback_streak >= limit:
+        return handoff(turn, f"fallbacks:{session.fallback_streak}", settings.handoff_reply, match)
+    return reply or turn.reply(text or turn.rng.choice(settings.fallback), "fallback", match)
+
+
+def handoff(turn: Turn, reason: str, text: str, match: Match | None = None) -> Reply:
+    """Hand the conversation to a human and tell the ``handoff_requested`` hook."""
+    session = turn.session
+    session.handoff = True
+    session.handoff_reason = reason
+    session.pending = None
+    turn.runtime.host.notify("handoff_requested", session=session, reason=reason, engine=turn.engine)
+    return turn.reply(text, "handoff", match, handoff=True, handoff_reason=reason)
+
+
+def _clarify(turn: Turn, match: Match) -> Reply:
+    spec = turn.runtime.spec
+    options = [c.intent for c in match.candidates[:2]]
+    lines = [f"{i}. {_title(spec.intent(name))}" for i, name in enumerate(options, 1)]
+    turn.session.data[CLARIFY_KEY] = options
+    text = spec.settings.clarify.replace("{options}", "\n" + "\n".join(lines))
+    return turn.reply(text, "clarify", match)
+
+
+def _clarification_choice(turn: Turn) -> Reply | None:
+    """After "您是想问：1. … 2. …", a reply of "1" or "2" picks that intent."""
+    options = turn.session.data.pop(CLARIFY_KEY, None) if turn.session.has_data else None
+    if not options:
+        return None
+    choice = normalize(turn.message.text)
+    if choice.isdigit() and 1 <= int(choice) <= len(options):
+        name = options[int(choice) - 1]
+        match = Match(turn.message.text, name, 1.0, rule=f"clarify:{choice}")
+        return decide(turn, match)
+    return None
+
+
+def _title(intent: IntentSpec) -> str:
+    return intent.title or intent.examples[0]
+
+
+def _pending_slot(turn: Turn) -> Reply | None:
+    """The user is answering a slot prompt: fill it, cancel, change topic, or re-prompt."""
+    session, spec = turn.session, turn.runtime.spec
+    pending = session.pending
+    assert pending is not None
+    intent = spec.intent(pending.intent)
+    slot = next(s for s in intent.slots if s.name == pending.slot)
+    text = normalize(turn.message.text)
+    if text in spec.settings.cancel_words:
+        session.pending = None
+        return turn.reply(spec.settings.cancel_reply, "cancel")
+    value = _valid_value(turn, slot, turn.message.text)
+    if value is not None:
+        session.slots[slot.name] = value
+        match = Match(turn.message.text, intent.name, 1.0, rule=f"slot:{slot.name}")
+        return decide(turn, match)
+    other = turn.runtime.match(turn.message.text, turn.contexts)
+    if other.intent is not None and other.intent != intent.name:
+        session.pending = None  # a new question: the user changed topic
+        turn.trace.append(f"left slot {slot.name} for {other.intent}")
+        return None
+    pending.retries += 1
+    if pending.retries > spec.settings.slot_retries:
+        session.pending = None
+        return fallback(turn, other)
+    prompt = slot.invalid_prompt or slot.prompt or f"请提供{slot.name}"
+    return turn.reply(prompt, "prompt", Match(turn.message.text, intent.name, 0.0))
+
+
+def _valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:
+    found = turn.runtime.extractor.parse_value(text, slot.entity)
+    if found is None or not _acceptable(slot, found.value):
+        return None
+    return found.value
+
+
+def _acceptable(slot: SlotSpec, value: str) -> bool:
+    if slot.regex is not None and re.fullmatch(slot.regex, value) is None:
+        return False
+    return not slot.values or value in slot.values
+
+
+def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
+    """Slot values from this message first, then from open contexts' parameters."""
+    values: dict[str, str] = {}
+    if not intent.slots:
+        return values
+    for slot in intent.slots:
+        found = turn.runtime.extractor.extract_one(turn.message.text, slot.entity)
+        if found is not None and _acceptable(slot, found.value):
+            values[slot.name] = found.value
+            continue
+        for ctx in turn.session.active_contexts(turn.now).values():
+            if ctx.params and slot.name in ctx.params:
+                values[slot.name] = ctx.params[slot.name]
+                break
+        else:
+            if turn.session.pending is not None and slot.name in turn.session.slots:
+                values[slot.name] = turn.session.slots[slot.name]
+    return values
+
+
+def _render(turn: Turn, intent: IntentSpec, values: dict[str, str]) -> str:
+    if not intent.responses:
+        return ""
+    variables = dict(values)
+    for ctx in turn.session.active_contexts(turn.now).values():
+        for key, value in (ctx.params or {}).items():
+            variables[f"{ctx.name}.{key}"] = value
+    return render(turn.rng.choice(intent.responses), variables)
+
+
+def _tick_contexts(session: Session, names: set[str]) -> None:
+    """Each context that was open before this message loses one turn of its lifespan."""
+    for name in names:
+        ctx = session.contexts.get(name)
+        if ctx is not None:
+            ctx.turns_left -= 1

@@ -1,0 +1,269 @@
+"""``Engine``: the public face of kefu; one bot, its sessions and its plugins.
+
+The message flow (docs/architecture.md): clean the text, ``message_received`` hooks,
+session from the store, match and decide (``kefu.dialog``), ``response_built`` hooks,
+save the session. ``reply`` never raises on any text; plugin failures are isolated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kefu.dialog import Turn, handle, handoff
+from kefu.errors import KefuError
+from kefu.manager import DEFAULT_PLUGINS, HookFailure, LoadedPlugin
+from kefu.model import Model, load_model, save_model
+from kefu.normalize import clean
+from kefu.runtime import Runtime, build_runtime, load_or_train
+from kefu.sessions import MemoryStore, Session, SessionStore
+from kefu.spec import BotSpec
+from kefu.values import Block, Match, Message, Reply
+
+__all__ = ["Engine"]
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL = 1.0
+"""Seconds between checks for expired sessions (so ``session_ended`` fires promptly)."""
+
+
+class Engine:
+    """A customer-service bot: ``reply`` to messages, ``match`` text, manage sessions.
+
+    Build one with ``Engine.from_path`` (bot YAML file or folder, or a saved model) or
+    ``Engine.load`` (a saved model). ``reply`` is safe to call from many threads.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        store: SessionStore | None = None,
+        plugins_dir: str | Path | None = None,
+        builtin_plugins: Sequence[str] = DEFAULT_PLUGINS,
+        load_entry_points: bool = True,
+        strict_plugins: bool = False,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+        source: str | Path | None = None,
+    ) -> None:
+        self.clock = clock
+        self.strict_plugins = strict_plugins
+        self._plugin_dirs = (Path(plugins_dir),) if plugins_dir else ()
+        self._builtins = tuple(builtin_plugins)
+        self._entry_points = load_entry_points
+        self._source = Path(source) if source is not None else None
+        self._rng = random.Random(seed)
+        self._reload_lock = threading.Lock()
+        self._last_sweep = clock()
+        self.store: SessionStore = store if store is not None else _store_for(model.spec, clock)
+        self._runtime = self._build(model, require_all_plugins=False)
+        self.store.add_end_listener(self._session_ended)
+        self._runtime.host.notify("engine_loaded", engine=self)
+
+    # -- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, n_jobs: int = 1, **options: Any) -> Engine:
+        """An engine for a bot YAML file, a folder of them, or a saved model directory.
+
+        Bot files are trained (or the model is taken from kefu's cache when these exact
+        files were trained before). ``options`` are passed to ``Engine(...)``.
+        """
+        model = load_or_train(path, n_jobs=n_jobs)
+        return cls(model, source=path, **options)
+
+    @classmethod
+    def load(cls, directory: str | Path, **options: Any) -> Engine:
+        """An engine for a model saved with ``save`` (never executes code from it)."""
+        return cls(load_model(directory), source=directory, **options)
+
+    def save(self, directory: str | Path) -> Path:
+        """Save the trained model (bot files included) to ``directory``."""
+        return save_model(self._runtime.model, directory)
+
+    def _build(self, model: Model, *, require_all_plugins: bool) -> Runtime:
+        return build_runtime(
+            model,
+            plugin_dirs=self._plugin_dirs,
+            builtins=self._builtins,
+            entry_points=self._entry_points,
+            strict_plugins=self.strict_plugins,
+            require_all_plugins=require_all_plugins,
+        )
+
+    def reload(self, path: str | Path | None = None) -> None:
+        """Rebuild the bot (model and plugins) from its source and swap it in atomically.
+
+        Replies in flight finish on the old bot; sessions are kept. If anything fails
+        (invalid YAML, a plugin that does not import) the old bot keeps serving and the
+        ``KefuError`` saying why is raised.
+        """
+        with self._reload_lock:
+            source = Path(path) if path is not None else self._source
+            if source is None:
+                raise KefuError("this engine was not built from a path; pass reload(path)")
+            runtime = self._build(load_or_train(source), require_all_plugins=True)
+            runtime.host.notify("engine_loaded", engine=self)
+            self._runtime = runtime
+            self._source = source
+            log.info("reloaded bot %s from %s", runtime.spec.settings.name, source)
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def spec(self) -> BotSpec:
+        """The bot definition being served."""
+        return self._runtime.spec
+
+    @property
+    def model(self) -> Model:
+        """The trained model being served."""
+        return self._runtime.model
+
+    @property
+    def plugins(self) -> list[LoadedPlugin]:
+        """Plugins loaded for this engine, in registration order."""
+        return list(self._runtime.host.loaded)
+
+    @property
+    def plugin_failures(self) -> list[Any]:
+        """Plugins that failed to load, with the error."""
+        return list(self._runtime.host.failed)
+
+    @property
+    def plugin_errors(self) -> dict[str, int]:
+        """How many times each plugin raised in a hook since this bot was built."""
+        return dict(self._runtime.host.errors)
+
+    def plugin_settings(self, name: str) -> Mapping[str, Any]:
+        """The bot file's ``plugins: {<name>: {...}}`` settings for one plugin."""
+        return self._runtime.spec.plugins.config.get(name, {})
+
+    def plugin(self, name: str) -> Any:
+        """The plugin object registered as ``name``, or None."""
+        return self._runtime.host.plugin(name)
+
+    def choose(self, options: Sequence[str]) -> str:
+        """Pick one reply variant (reproducible with ``Engine(seed=...)``)."""
+        return self._rng.choice(options)
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def match(self, text: str, contexts: Sequence[str] = ()) -> Match:
+        """Which intent ``text`` is, outside any conversation.
+
+        ``contexts`` are treated as open, so follow-up intents can match.
+        """
+        settings = self._runtime.spec.settings
+        return self._runtime.match(clean(text, settings.max_input_length), frozenset(contexts))
+
+    def match_many(self, texts: Sequence[str], n_jobs: int = 1) -> list[Match]:
+        """``match`` for many texts; ``n_jobs`` > 1 spreads them over processes."""
+        from kefu.bulk import match_many
+
+        return match_many(self._runtime, list(texts), n_jobs)
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def reply(self, text: str, session_id: str = "default", *, metadata: Mapping[str, Any] | None = None) -> Reply:
+        """Answer one message of the conversation ``session_id``. Never raises on any text."""
+        runtime = self._runtime  # one bot for the whole message, even if a reload lands
+        now = self.clock()
+        self._sweep(now)
+        text = clean(text, runtime.spec.settings.max_input_length)
+        with self.store.transaction(session_id) as session:
+            if session.turns == 0 and session.last_active == session.created:
+                runtime.host.notify("session_started", session=session, engine=self)
+            message = Message(text, session_id, now, dict(metadata or {}))
+            turn = Turn(self, runtime, session, message, now, self._rng)
+            reply = self._respond(turn)
+            reply = self._built(turn, reply)
+            session.turns += 1
+            session.last_active = now
+            label = reply.intent or reply.action
+            session.record((now, message.text, reply.text, label), runtime.spec.settings.history_size)
+        return reply
+
+    async def areply(self, text: str, session_id: str = "default", **options: Any) -> Reply:
+        """``reply`` for asyncio servers: the work runs in a thread, off the event loop."""
+        call = functools.partial(self.reply, text, session_id, **options)
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+
+    def _respond(self, turn: Turn) -> Reply:
+        blocked = self._received(turn)
+        if blocked is not None:
+            return blocked
+        if turn.session.handoff:
+            return turn.reply("", "handed_off", handoff=True, handoff_reason=turn.session.handoff_reason)
+        return handle(turn)
+
+    def _received(self, turn: Turn) -> Reply | None:
+        """Run ``message_received`` hooks; return a reply if one of them blocked the message."""
+        host = turn.runtime.host
+        for plugin, result in host.results("message_received", message=turn.message, session=turn.session, engine=self):
+            if isinstance(result, HookFailure):
+                result = Block(reason=f"plugin {plugin} failed", reply="")
+            if isinstance(result, Block):
+                turn.trace.append(f"blocked by {plugin}: {result.reason}")
+                if result.handoff:
+                    return handoff(turn, result.reason, result.reply)
+                return turn.reply(result.reply, "blocked")
+            if isinstance(result, str):
+                result = dataclasses.replace(turn.message, text=clean(result))
+            if isinstance(result, Message):
+                turn.trace.append(f"rewritten by {plugin}")
+                turn.message = result
+        return None
+
+    def _built(self, turn: Turn, reply: Reply) -> Reply:
+        host = turn.runtime.host
+        for plugin, result in host.results("response_built", reply=reply, message=turn.message, session=turn.session, engine=self):
+            if isinstance(result, HookFailure):
+                turn.trace.append(f"withheld: {plugin} failed")
+                return dataclasses.replace(reply, text="", action="blocked", trace=tuple(turn.trace))
+            if isinstance(result, Reply):
+                reply = result
+        return reply
+
+    def session(self, session_id: str) -> Session | None:
+        """The conversation ``session_id`` (its slots, contexts, history), or None."""
+        return self.store.get(session_id)
+
+    def release(self, session_id: str) -> None:
+        """Give a handed-off conversation back to the bot."""
+        with self.store.transaction(session_id) as session:
+            session.handoff = False
+            session.handoff_reason = None
+            session.fallback_streak = 0
+
+    def end_session(self, session_id: str) -> None:
+        """Forget a conversation now (``session_ended`` fires with reason "deleted")."""
+        self.store.delete(session_id)
+
+    def _sweep(self, now: float) -> None:
+        if now - self._last_sweep >= SWEEP_INTERVAL:
+            self._last_sweep = now
+            self.store.expire()
+
+    def _session_ended(self, session: Session, reason: str) -> None:
+        self._runtime.host.notify("session_ended", session=session, reason=reason, engine=self)
+
+
+def _store_for(spec: BotSpec, clock: Callable[[], float]) -> SessionStore:
+    settings = spec.sessions
+    if settings.store == "redis":
+        from kefu.redis_store import RedisStore
+
+        assert settings.url is not None  # the loader guarantees a url for redis
+        return RedisStore(settings.url, idle_ttl=settings.idle_ttl, key_prefix=settings.key_prefix)
+    return MemoryStore(settings.max_sessions, settings.idle_ttl, clock=clock)

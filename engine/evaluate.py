@@ -1,0 +1,235 @@
+"""Evaluation: labeled test data in, metrics a bot owner can trust out.
+
+Test files are JSONL (``{"text", "intent"}``, optionally ``"oos": true`` and
+``"contexts": [...]`` for follow-ups), CSV with ``text,intent`` columns, or a kefu YAML
+test file (``version: 1`` + ``tests: [{text, intent}]``). A row is out of scope when its
+intent is the out-of-scope label (default ``out_of_scope``) or it carries
+``"oos": true``; the bot answers such a row correctly by falling back.
+
+The metrics follow scikit-learn's definitions exactly (tests check them against
+``sklearn.metrics``): macro-F1 averages over the in-scope intents present in the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from kefu.errors import SpecError
+
+if TYPE_CHECKING:
+    from kefu.engine import Engine
+
+__all__ = [
+    "EvalReport",
+    "IntentScore",
+    "Prediction",
+    "TestRow",
+    "evaluate",
+    "predict_rows",
+    "read_test_file",
+]
+
+OOS = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class TestRow:
+    """One labeled utterance."""
+
+    __test__ = False  # not a pytest class
+
+    text: str
+    intent: str
+    oos: bool = False
+    contexts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the bot made of one row: intent (None = fallback) and confidence."""
+
+    row: TestRow
+    intent: str | None
+    confidence: float
+    ambiguous: bool = False
+
+    @property
+    def correct(self) -> bool:
+        """In scope: the right intent; out of scope: no intent."""
+        return self.intent is None if self.row.oos else self.intent == self.row.intent
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    """Precision, recall, F1 and support of one intent."""
+
+    intent: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class EvalReport:
+    """All metrics for one evaluation run."""
+
+    total: int
+    accuracy: float
+    macro_f1: float
+    in_scope: int
+    in_scope_accuracy: float
+    out_of_scope: int
+    oos_recall: float
+    oos_precision: float
+    per_intent: list[IntentScore]
+    confusions: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    """(expected, predicted, texts) for the most frequent mistakes."""
+    predictions: list[Prediction] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable summary (without per-row predictions)."""
+        return {
+            "total": self.total,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "in_scope": self.in_scope,
+            "in_scope_accuracy": self.in_scope_accuracy,
+            "out_of_scope": self.out_of_scope,
+            "oos_recall": self.oos_recall,
+            "oos_precision": self.oos_precision,
+            "per_intent": [vars(s) for s in self.per_intent],
+            "confusions": [
+                {"expected": e, "predicted": p, "count": len(t), "texts": t[:5]} for e, p, t in self.confusions
+            ],
+        }
+
+
+def read_test_file(path: str | Path, oos_label: str = OOS) -> list[TestRow]:
+    """Read labeled rows from a .jsonl, .csv or .yaml test file; ``SpecError`` on bad rows."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SpecError.single(file, 1, "no such test file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError.single(file, 1, f"cannot read test file: {exc}") from None
+    suffix = file.suffix.lower()
+    if suffix in {".yaml", ".yml"}:
+        records = _yaml_rows(file, raw)
+    elif suffix == ".csv":
+        records = _csv_rows(file, raw)
+    else:
+        records = _jsonl_rows(file, raw)
+    return _rows(file, records, oos_label)
+
+
+def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
+    records = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        if line.strip():
+            try:
+                records.append((number, json.loads(line)))
+            except ValueError as exc:
+                raise SpecError.single(file, number, f"invalid JSON: {exc}") from None
+    return records
+
+
+def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
+    reader = csv.DictReader(io.StringIO(raw))
+    if not reader.fieldnames or not {"text", "intent"} <= set(reader.fieldnames):
+        raise SpecError.single(file, 1, "CSV test file needs a header with `text` and `intent` columns")
+    return [(number, row) for number, row in enumerate(reader, 2)]
+
+
+def _yaml_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise SpecError.single(file, 1, f"invalid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise SpecError.single(file, 1, "YAML test file needs `tests: [{text, intent}, ...]`")
+    return [(number, row) for number, row in enumerate(data["tests"], 1)]
+
+
+def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[TestRow]:
+    rows = []
+    for number, record in records:
+        ok = isinstance(record, dict) and isinstance(record.get("text"), str)
+        ok = ok and isinstance(record.get("intent"), str)
+        if not ok:
+            raise SpecError.single(file, number, "each row needs text `text` and `intent`")
+        oos = record["intent"] == oos_label or str(record.get("oos", "")).lower() in {"true", "1"}
+        contexts = record.get("contexts") or ()
+        rows.append(TestRow(record["text"], record["intent"], oos, tuple(contexts)))
+    if not rows:
+        raise SpecError.single(file, 1, "test file has no rows")
+    return rows
+
+
+def predict_rows(engine: Engine, rows: Sequence[TestRow], n_jobs: int = 1) -> list[Prediction]:
+    """The engine's verdict on every row (rows with contexts are matched with them open)."""
+    plain = [i for i, row in enumerate(rows) if not row.contexts]
+    matches = dict(zip(plain, engine.match_many([rows[i].text for i in plain], n_jobs=n_jobs)))
+    predictions = []
+    for i, row in enumerate(rows):
+        match = matches[i] if i in matches else engine.match(row.text, contexts=row.contexts)
+        predictions.append(Prediction(row, match.intent, match.confidence, match.ambiguous))
+    return predictions
+
+
+def evaluate(predictions: Sequence[Prediction], *, top_confusions: int = 10) -> EvalReport:
+    """Compute every metric from predictions (see the module docstring for definitions)."""
+    total = len(predictions)
+    in_scope = [p for p in predictions if not p.row.oos]
+    oos = [p for p in predictions if p.row.oos]
+    predicted_oos = [p for p in predictions if p.intent is None]
+    labels = sorted({p.row.intent for p in in_scope})
+    per_intent = [_intent_score(predictions, label) for label in labels]
+    return EvalReport(
+        total=total,
+        accuracy=_ratio(sum(p.correct for p in predictions), total),
+        macro_f1=sum(s.f1 for s in per_intent) / len(per_intent) if per_intent else 0.0,
+        in_scope=len(in_scope),
+        in_scope_accuracy=_ratio(sum(p.correct for p in in_scope), len(in_scope)),
+        out_of_scope=len(oos),
+        oos_recall=_ratio(sum(p.correct for p in oos), len(oos)),
+        oos_precision=_ratio(sum(p.row.oos for p in predicted_oos), len(predicted_oos)),
+        per_intent=per_intent,
+        confusions=_confusions(predictions, top_confusions),
+        predictions=list(predictions),
+    )
+
+
+def _intent_score(predictions: Sequence[Prediction], label: str) -> IntentScore:
+    true_pos = sum(1 for p in predictions if p.intent == label and not p.row.oos and p.row.intent == label)
+    predicted = sum(1 for p in predictions if p.intent == label)
+    support = sum(1 for p in predictions if not p.row.oos and p.row.intent == label)
+    precision = _ratio(true_pos, predicted)
+    recall = _ratio(true_pos, support)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return IntentScore(label, precision, recall, f1, support)
+
+
+def _confusions(predictions: Sequence[Prediction], limit: int) -> list[tuple[str, str, list[str]]]:
+    pairs: Counter[tuple[str, str]] = Counter()
+    texts: dict[tuple[str, str], list[str]] = {}
+    for p in predictions:
+        if not p.correct:
+            key = (OOS if p.row.oos else p.row.intent, p.intent or OOS)
+            pairs[key] += 1
+            texts.setdefault(key, []).append(p.row.text)
+    return [(e, pr, texts[(e, pr)]) for (e, pr), _ in pairs.most_common(limit)]
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0

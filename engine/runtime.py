@@ -1,0 +1,116 @@
+"""Everything a bot serves with, built in one piece: model, plugins, entity extractor.
+
+An ``Engine`` holds one ``Runtime`` and replaces it in a single assignment on reload, so
+a reply in flight finishes on the runtime it started with and a failed build never
+replaces a working one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from kefu.cache import cache_dir
+from kefu.entities import EntityExtractor
+from kefu.errors import ModelError, PluginError
+from kefu.features import QueryVector
+from kefu.loader import load_spec
+from kefu.manager import DEFAULT_PLUGINS, PluginHost
+from kefu.model import Model, is_model_dir, load_model, save_model, train
+from kefu.normalize import normalize
+from kefu.spec import BotSpec
+from kefu.values import Candidate, Match
+
+__all__ = ["Runtime", "build_runtime", "load_or_train"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A trained model with its plugin host and entity extractor."""
+
+    model: Model
+    host: PluginHost
+    extractor: EntityExtractor
+
+    @property
+    def spec(self) -> BotSpec:
+        """The bot definition this runtime serves."""
+        return self.model.spec
+
+    def match(self, text: str, contexts: frozenset[str] = frozenset()) -> Match:
+        """Score ``text`` against every intent and apply thresholds and margin."""
+        query = self.model.features.vector(text)
+        return self.verdict(text, query, contexts)
+
+    def verdict(self, text: str, query: QueryVector, contexts: frozenset[str]) -> Match:
+        """Turn a query vector into a ``Match`` (fallback, ambiguous or an intent)."""
+        settings = self.spec.settings
+        normalized = normalize(text, settings.max_input_length)
+        ranking = self.model.matcher.rank(query, normalized, contexts, settings.top_k)
+        names = self.model.matcher.intents
+        candidates = tuple(
+            Candidate(names[i], float(c)) for i, c in zip(ranking.order, ranking.confidences) if c > 0
+        )
+        if not candidates:
+            return Match(text, None, 0.0, ())
+        best = candidates[0]
+        threshold = self.spec.intents[int(ranking.order[0])].threshold
+        if best.confidence < (settings.threshold if threshold is None else threshold):
+            return Match(text, None, best.confidence, candidates)
+        if (
+            ranking.rule is None
+            and len(candidates) > 1
+            and best.confidence - candidates[1].confidence < settings.ambiguity_margin
+        ):
+            return Match(text, None, best.confidence, candidates, ambiguous=True)
+        return Match(text, best.intent, best.confidence, candidates, rule=ranking.rule)
+
+
+def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) -> Model:
+    """A model for ``path``: a saved model directory, or bot files trained (or taken from
+    kefu's cache when an identical bot was trained before)."""
+    if is_model_dir(path):
+        return load_model(path)
+    spec = load_spec(path)
+    cached = cache_dir() / "models" / spec.fingerprint[:24]
+    if use_cache and is_model_dir(cached):
+        try:
+            return load_model(cached)
+        except ModelError as exc:
+            log.warning("ignoring damaged cached model %s: %s", cached, exc)
+    model = train(spec, n_jobs=n_jobs)
+    if use_cache:
+        try:
+            save_model(model, cached)
+        except OSError as exc:
+            log.warning("could not cache the trained model in %s: %s", cached, exc)
+    return model
+
+
+def build_runtime(
+    model: Model,
+    *,
+    plugin_dirs: tuple[Path, ...] = (),
+    builtins: tuple[str, ...] = DEFAULT_PLUGINS,
+    entry_points: bool = True,
+    strict_plugins: bool = False,
+    require_all_plugins: bool = False,
+) -> Runtime:
+    """Load plugins for ``model`` and assemble a runtime.
+
+    With ``require_all_plugins`` (used by reload) a plugin that fails to load fails the
+    whole build instead of being skipped.
+    """
+    spec = model.spec
+    dirs = tuple(dict.fromkeys((*((spec.plugins.dir,) if spec.plugins.dir else ()), *plugin_dirs)))
+    host = PluginHost(
+        spec.plugins.config, plugin_dirs=dirs, builtins=builtins, entry_points=entry_points, strict=strict_plugins
+    )
+    if require_all_plugins and host.failed:
+        detail = "; ".join(f"{f.name} ({f.source}): {f.error}" for f in host.failed)
+        raise PluginError(host.failed[0].name, f"plugins failed to load: {detail}")
+    return Runtime(model, host, EntityExtractor(spec.entities))
+
