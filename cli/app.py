@@ -42,10 +42,15 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the kefu version and exit."),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what kefu is doing to stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what kefu is doing to stderr.")
+    ] = False,
 ) -> None:
     """kefu: a Chinese-first dialog engine for customer-service bots."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 def build_app() -> typer.Typer:

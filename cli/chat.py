@@ -19,7 +19,9 @@ HELP = "commands: /debug (toggle details), /session (show as JSON), /reset, /rel
 def chat(
     path: BotArg = None,
     plugins_dir: PluginsDirOpt = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Start with details shown after each reply.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Start with details shown after each reply.")
+    ] = False,
     session_id: Annotated[str, typer.Option("--session", help="Session id to talk in.")] = "cli",
 ) -> None:
     """Chat with a bot (the bundled demo bot by default). Ctrl-D or /quit to leave."""

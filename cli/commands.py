@@ -28,7 +28,14 @@ def validate(
         raise
     examples = sum(len(i.examples) for i in spec.intents)
     if json_output:
-        echo_json({"ok": True, "intents": len(spec.intents), "examples": examples, "files": list(spec.files)})
+        echo_json(
+            {
+                "ok": True,
+                "intents": len(spec.intents),
+                "examples": examples,
+                "files": list(spec.files),
+            }
+        )
         return
     typer.echo(f"ok: {len(spec.intents)} intents, {examples} examples in {len(spec.files)} file(s)")
 
@@ -36,8 +43,12 @@ def validate(
 def train(
     path: Annotated[Path, typer.Argument(help="Bot YAML file or folder to train.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write the trained model to.")],
-    force: Annotated[bool, typer.Option("--force", help="Train even if the model is already up to date.")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for tokenizing large bots.")] = 1,
+    force: Annotated[
+        bool, typer.Option("--force", help="Train even if the model is already up to date.")
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes for tokenizing large bots.")
+    ] = 1,
     json_output: JsonOpt = False,
 ) -> None:
     """Train a bot and save the model folder (skipped when the bot files did not change)."""
@@ -63,8 +74,13 @@ def _report_train(json_output: bool, output: Path, spec: kefu.BotSpec, seconds: 
 
 
 def predict(
-    texts: Annotated[list[str] | None, typer.Argument(help="Messages to classify; read from stdin when none.")] = None,
-    bot: Annotated[Path | None, typer.Option("--bot", "-b", help="Bot YAML or model folder (default: the demo bot).")] = None,
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Messages to classify; read from stdin when none.")
+    ] = None,
+    bot: Annotated[
+        Path | None,
+        typer.Option("--bot", "-b", help="Bot YAML or model folder (default: the demo bot)."),
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Print the intent of each message (JSON lines with --json)."""
@@ -73,13 +89,16 @@ def predict(
     for text in messages:
         match = engine.match(text)
         if json_output:
+            candidates = [
+                {"intent": c.intent, "confidence": round(c.confidence, 4)} for c in match.candidates
+            ]
             echo_json({
                 "text": text,
                 "intent": match.intent,
                 "confidence": round(match.confidence, 4),
                 "fallback": match.intent is None,
                 "ambiguous": match.ambiguous,
-                "candidates": [{"intent": c.intent, "confidence": round(c.confidence, 4)} for c in match.candidates],
+                "candidates": candidates,
             })  # fmt: skip
         else:
             label = match.intent or ("(ambiguous)" if match.ambiguous else "(fallback)")

@@ -24,11 +24,15 @@ DEMO_BOT = "the bundled demo bot"
 
 BotArg = Annotated[
     Path | None,
-    typer.Argument(help="Bot YAML file or folder, or a saved model folder. Defaults to the bundled demo bot.", show_default=False),
+    typer.Argument(
+        help="Bot YAML file or folder, or a saved model folder. Defaults to the bundled demo bot.",
+        show_default=False,
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]
 PluginsDirOpt = Annotated[
-    Path | None, typer.Option("--plugins-dir", help="Also load loose plugin .py files from this folder.")
+    Path | None,
+    typer.Option("--plugins-dir", help="Also load loose plugin .py files from this folder."),
 ]
 
 

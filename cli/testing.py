@@ -13,12 +13,20 @@ from kefu.cli.common import BotArg, JsonOpt, echo_json, open_engine
 __all__ = ["COMMANDS", "print_report"]
 
 
-def test(
+def run_test(
     path: BotArg = None,
-    data: Annotated[Path | None, typer.Option("--data", "-d", help="Labeled test file: .jsonl, .csv or .yaml.")] = None,
-    oos_label: Annotated[str, typer.Option("--oos-label", help="Intent name that marks out-of-scope rows.")] = "out_of_scope",
-    min_accuracy: Annotated[float | None, typer.Option("--min-accuracy", help="Exit 1 if accuracy is below this (0-1).")] = None,
-    min_f1: Annotated[float | None, typer.Option("--min-f1", help="Exit 1 if macro-F1 is below this (0-1).")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", "-d", help="Labeled test file: .jsonl, .csv or .yaml.")
+    ] = None,
+    oos_label: Annotated[
+        str, typer.Option("--oos-label", help="Intent name that marks out-of-scope rows.")
+    ] = "out_of_scope",
+    min_accuracy: Annotated[
+        float | None, typer.Option("--min-accuracy", help="Exit 1 if accuracy is below this (0-1).")
+    ] = None,
+    min_f1: Annotated[
+        float | None, typer.Option("--min-f1", help="Exit 1 if macro-F1 is below this (0-1).")
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for large test files.")] = 1,
     json_output: JsonOpt = False,
 ) -> None:
@@ -61,4 +69,4 @@ def print_report(report: kefu.EvalReport) -> None:
             typer.echo(f"  {expected} -> {predicted} ({len(texts)}): {' | '.join(texts[:3])}")
 
 
-COMMANDS = {"test": test}
+COMMANDS = {"test": run_test}

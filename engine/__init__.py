@@ -1,8 +1,8 @@
 """kefu: a Chinese-first dialog engine for customer-service bots.
 
-    >>> from kefu import Engine
-    >>> bot = Engine.from_path("intents/")
-    >>> bot.reply("我的快递到哪了", session_id="user-1").text
+>>> from kefu import Engine
+>>> bot = Engine.from_path("intents/")
+>>> bot.reply("我的快递到哪了", session_id="user-1").text
 """
 
 from typing import Any
@@ -10,8 +10,16 @@ from typing import Any
 from kefu._version import __version__
 from kefu.engine import Engine
 from kefu.errors import KefuError, ModelError, PluginError, Problem, SpecError, StoreError
+from kefu.evaluate import (
+    EvalReport,
+    IntentScore,
+    Prediction,
+    TestRow,
+    evaluate,
+    predict_rows,
+    read_test_file,
+)
 from kefu.hookspecs import hookimpl
-from kefu.evaluate import EvalReport, IntentScore, Prediction, TestRow, evaluate, predict_rows, read_test_file
 from kefu.loader import load_spec
 from kefu.model import Model, load_model, save_model, saved_fingerprint, train
 from kefu.normalize import normalize

@@ -36,9 +36,7 @@ _CN = NUMERAL_CHARS
 # A mainland mobile: 1[3-9] and nine digits, in 3-4-4 groups split by one space or dash
 # (the same one both times), after an optional +86 / 0086 / 86.
 _MOBILE_TRIGGER = re.compile(r"1[3-9]")
-_MOBILE = re.compile(
-    r"(?<![0-9])(?:(?:\+|00)?86[ \-]?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\2([0-9]{4})(?![0-9])"
-)
+_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ \-]?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\2([0-9]{4})(?![0-9])")
 _ORDER_ID_TRIGGER = re.compile(r"[0-9]{12}")
 _ORDER_ID = re.compile(r"(?<![0-9])[0-9]{12,20}(?![0-9])")
 # 86 or 0086 and a mobile, written without a space, is a phone number, not an order id.

@@ -78,9 +78,7 @@ class FileChecker:
         out = (self.text((*path, i), item) for i, item in enumerate(value))
         return tuple(item for item in out if item is not None)
 
-    def number(
-        self, path: PathKey, value: Any, low: float, high: float | None = None
-    ) -> float | None:
+    def number(self, path: PathKey, value: Any, low: float, high: float | None = None) -> float | None:
         """A number in [low, high]."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.problem(path, f"`{dotted(path)}` must be a number, not {describe(value)}")
@@ -149,7 +147,13 @@ class FileChecker:
 
 
 def describe(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "empty"}
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        type(None): "empty",
+    }
     return names.get(type(value), f"a {type(value).__name__}")
 
 

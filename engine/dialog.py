@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
@@ -43,15 +44,31 @@ class Turn:
     opened: set[str] = field(default_factory=set)
     trace: list[str] = field(default_factory=list)
 
-    def reply(self, text: str, action: str, match: Match | None = None, **extra: object) -> Reply:
+    def reply(
+        self,
+        text: str,
+        action: str,
+        match: Match | None = None,
+        *,
+        slots: dict[str, str] | None = None,
+        handoff: bool = False,
+        handoff_reason: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> Reply:
         """A reply for this turn carrying the match's intent and candidates."""
-        fields: dict[str, object] = {
-            "intent": match.intent if match else None,
-            "confidence": match.confidence if match else 0.0,
-            "candidates": match.candidates if match else (),
-        }
-        fields.update(extra)
-        return Reply(text=text, action=action, session_id=self.session.id, trace=tuple(self.trace), **fields)  # type: ignore[arg-type]
+        return Reply(
+            text=text,
+            intent=match.intent if match else None,
+            confidence=match.confidence if match else 0.0,
+            action=action,
+            candidates=match.candidates if match else (),
+            slots=slots or {},
+            handoff=handoff,
+            handoff_reason=handoff_reason,
+            payload=payload,
+            session_id=self.session.id,
+            trace=tuple(self.trace),
+        )
 
 
 def handle(turn: Turn) -> Reply:
@@ -69,7 +86,11 @@ def handle(turn: Turn) -> Reply:
 def _match_and_decide(turn: Turn) -> Reply:
     match = turn.runtime.match(turn.message.text, turn.contexts)
     found = turn.runtime.host.first(
-        "intent_matched", message=turn.message, match=match, session=turn.session, engine=turn.engine
+        "intent_matched",
+        message=turn.message,
+        match=match,
+        session=turn.session,
+        engine=turn.engine,
     )
     if found is not None:
         plugin, override = found

@@ -175,7 +175,9 @@ class Engine:
 
     # -- conversations ----------------------------------------------------------------------
 
-    def reply(self, text: str, session_id: str = "default", *, metadata: Mapping[str, Any] | None = None) -> Reply:
+    def reply(
+        self, text: str, session_id: str = "default", *, metadata: Mapping[str, Any] | None = None
+    ) -> Reply:
         """Answer one message of the conversation ``session_id``. Never raises on any text."""
         runtime = self._runtime  # one bot for the whole message, even if a reload lands
         now = self.clock()
@@ -210,7 +212,9 @@ class Engine:
     def _received(self, turn: Turn) -> Reply | None:
         """Run ``message_received`` hooks; return a reply if one of them blocked the message."""
         host = turn.runtime.host
-        for plugin, result in host.results("message_received", message=turn.message, session=turn.session, engine=self):
+        for plugin, result in host.results(
+            "message_received", message=turn.message, session=turn.session, engine=self
+        ):
             if isinstance(result, HookFailure):
                 result = Block(reason=f"plugin {plugin} failed", reply="")
             if isinstance(result, Block):
@@ -227,7 +231,9 @@ class Engine:
 
     def _built(self, turn: Turn, reply: Reply) -> Reply:
         host = turn.runtime.host
-        for plugin, result in host.results("response_built", reply=reply, message=turn.message, session=turn.session, engine=self):
+        for plugin, result in host.results(
+            "response_built", reply=reply, message=turn.message, session=turn.session, engine=self
+        ):
             if isinstance(result, HookFailure):
                 turn.trace.append(f"withheld: {plugin} failed")
                 return dataclasses.replace(reply, text="", action="blocked", trace=tuple(turn.trace))

@@ -143,9 +143,7 @@ class EntityExtractor:
     entity if a regex does not compile or a builtin is unknown.
     """
 
-    def __init__(
-        self, entities: Sequence[EntitySpec], *, today: _Today = datetime.date.today
-    ) -> None:
+    def __init__(self, entities: Sequence[EntitySpec], *, today: _Today = datetime.date.today) -> None:
         self.entities = tuple(entities)
         self.today = today
         declared: dict[str, _Finder] = {}

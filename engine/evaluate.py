@@ -109,7 +109,8 @@ class EvalReport:
             "oos_precision": self.oos_precision,
             "per_intent": [vars(s) for s in self.per_intent],
             "confusions": [
-                {"expected": e, "predicted": p, "count": len(t), "texts": t[:5]} for e, p, t in self.confusions
+                {"expected": e, "predicted": p, "count": len(t), "texts": t[:5]}
+                for e, p, t in self.confusions
             ],
         }
 
@@ -179,7 +180,7 @@ def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[Te
 def predict_rows(engine: Engine, rows: Sequence[TestRow], n_jobs: int = 1) -> list[Prediction]:
     """The engine's verdict on every row (rows with contexts are matched with them open)."""
     plain = [i for i, row in enumerate(rows) if not row.contexts]
-    matches = dict(zip(plain, engine.match_many([rows[i].text for i in plain], n_jobs=n_jobs)))
+    matches = dict(zip(plain, engine.match_many([rows[i].text for i in plain], n_jobs=n_jobs), strict=True))
     predictions = []
     for i, row in enumerate(rows):
         match = matches[i] if i in matches else engine.match(row.text, contexts=row.contexts)

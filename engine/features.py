@@ -139,7 +139,9 @@ class FeatureSpace:
             "char_terms": _terms_in_order(self.char_vocab),
         }
 
-    def restore(self, state: dict[str, Any], word_idf: NDArray[np.float64], char_idf: NDArray[np.float64]) -> None:
+    def restore(
+        self, state: dict[str, Any], word_idf: NDArray[np.float64], char_idf: NDArray[np.float64]
+    ) -> None:
         """Reinstate a fitted space from ``state()`` and the idf arrays."""
         self.word_vocab = {term: i for i, term in enumerate(state["word_terms"])}
         self.char_vocab = {term: i for i, term in enumerate(state["char_terms"])}

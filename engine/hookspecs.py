@@ -141,4 +141,3 @@ def register_commands(cli: Any) -> None:
         (Typed ``Any`` because the library itself never imports typer.)
     Return values are ignored.
     """
-

@@ -47,7 +47,7 @@ def bot_files(path: str | Path) -> list[Path]:
 def fingerprint(files: Iterable[Path], raw: Iterable[bytes]) -> str:
     """A digest of the bot files' names and bytes and of the kefu version reading them."""
     digest = hashlib.sha256(f"kefu {__version__} format {FORMAT_VERSION}\n".encode())
-    for file, data in zip(files, raw):
+    for file, data in zip(files, raw, strict=True):
         digest.update(file.name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()
 

@@ -134,9 +134,11 @@ class PluginHost:
             return
         try:
             module = importer()
-            plugin = module.make_plugin(self.settings.get(name, {})) if hasattr(module, "make_plugin") else module
+            plugin = (
+                module.make_plugin(self.settings.get(name, {})) if hasattr(module, "make_plugin") else module
+            )
             self.pm.register(plugin, name=name)
-        except Exception as exc:  # noqa: BLE001 - any import or setup error is the plugin's
+        except Exception as exc:
             self._fail(name, source, f"{type(exc).__name__}: {exc}")
             return
         hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
@@ -169,13 +171,16 @@ class PluginHost:
             args = {name: kwargs[name] for name in impl.argnames}
             try:
                 yield impl.plugin_name, impl.function(**args)
-            except Exception as exc:  # noqa: BLE001 - isolation is the point
+            except Exception as exc:
                 self.errors[impl.plugin_name] += 1
                 log.exception("plugin %r raised in %s; skipped", impl.plugin_name, hook)
                 if self.strict:
                     raise PluginError(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}") from exc
                 if impl.plugin_name in self._fail_closed:
-                    yield impl.plugin_name, HookFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}")
+                    yield (
+                        impl.plugin_name,
+                        HookFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}"),
+                    )
 
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Call every implementation of a hook whose results are ignored."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,22 +88,24 @@ class Matcher:
         shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         positions = shift + np.arange(total)
         weights = self._post_val[positions] * np.repeat(val, lengths)
-        return np.bincount(self._post_ex[positions], weights, minlength=self.n_examples)
+        return cast(FloatArray, np.bincount(self._post_ex[positions], weights, minlength=self.n_examples))
 
     def cosine_scores(self, query: QueryVector) -> FloatArray:
         """Each intent's cosine similarity with its nearest example."""
-        scores = self.example_scores(query)
-        return np.maximum.reduceat(scores, self._intent_start)
+        per_intent: FloatArray = np.maximum.reduceat(self.example_scores(query), self._intent_start)
+        return per_intent
 
     def linear_scores(self, query: QueryVector) -> FloatArray:
         """Each intent's probability under the linear head (softmax with fitted temperature)."""
-        assert self.weights is not None and self.bias is not None
+        if self.weights is None or self.bias is None:
+            raise ValueError("this model has no linear head")
         idx, val = query
         logits = val @ self.weights[idx] + self.bias if idx.size else self.bias.copy()
         logits = logits * self.temperature
         logits -= logits.max()
         exp = np.exp(logits)
-        return exp / exp.sum()
+        probabilities: FloatArray = exp / exp.sum()
+        return probabilities
 
     def scores(self, query: QueryVector) -> FloatArray:
         """Every intent's confidence in [0, 1] for this head."""
@@ -117,9 +120,7 @@ class Matcher:
 
     # -- ranking ----------------------------------------------------------------------------
 
-    def rank(
-        self, query: QueryVector, prepared_text: str, contexts: frozenset[str], top_k: int
-    ) -> Ranking:
+    def rank(self, query: QueryVector, prepared_text: str, contexts: frozenset[str], top_k: int) -> Ranking:
         """Top-k intents with confidences, after rules and contexts.
 
         An intent that needs input contexts is out of the running unless all of them are

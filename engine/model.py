@@ -45,7 +45,15 @@ log = logging.getLogger(__name__)
 
 FORMAT = "kefu-model"
 FORMAT_VERSION = 1
-ARRAY_NAMES = ("word_idf", "char_idf", "x_data", "x_indices", "x_indptr", "x_shape", "example_intent")
+ARRAY_NAMES = (
+    "word_idf",
+    "char_idf",
+    "x_data",
+    "x_indices",
+    "x_indptr",
+    "x_shape",
+    "example_intent",
+)
 
 
 @dataclass
@@ -173,7 +181,9 @@ def load_model(directory: str | Path, *, bot: str | Path | None = None) -> Model
     if bot is not None:
         current = load_spec(bot).fingerprint
         if current != meta["fingerprint"]:
-            raise ModelError(f"{folder}: model is stale: the bot files at {bot} changed since training; retrain it")
+            raise ModelError(
+                f"{folder}: model is stale: the bot files at {bot} changed since training; retrain it"
+            )
     arrays = _read_arrays(folder, meta)
     return _rebuild(spec, meta, arrays)
 

@@ -52,7 +52,9 @@ class Runtime:
         ranking = self.model.matcher.rank(query, normalized, contexts, settings.top_k)
         names = self.model.matcher.intents
         candidates = tuple(
-            Candidate(names[i], float(c)) for i, c in zip(ranking.order, ranking.confidences) if c > 0
+            Candidate(names[i], float(c))
+            for i, c in zip(ranking.order, ranking.confidences, strict=True)
+            if c > 0
         )
         if not candidates:
             return Match(text, None, 0.0, ())
@@ -107,10 +109,13 @@ def build_runtime(
     spec = model.spec
     dirs = tuple(dict.fromkeys((*((spec.plugins.dir,) if spec.plugins.dir else ()), *plugin_dirs)))
     host = PluginHost(
-        spec.plugins.config, plugin_dirs=dirs, builtins=builtins, entry_points=entry_points, strict=strict_plugins
+        spec.plugins.config,
+        plugin_dirs=dirs,
+        builtins=builtins,
+        entry_points=entry_points,
+        strict=strict_plugins,
     )
     if require_all_plugins and host.failed:
         detail = "; ".join(f"{f.name} ({f.source}): {f.error}" for f in host.failed)
         raise PluginError(host.failed[0].name, f"plugins failed to load: {detail}")
     return Runtime(model, host, EntityExtractor(spec.entities))
-

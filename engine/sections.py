@@ -223,8 +223,6 @@ SECTION_CHECKS: dict[str, Check] = {
 }
 
 
-
-
 def _intents(result: FileResult, path: PathKey, value: Any) -> None:
     if not isinstance(value, list):
         result.checker.problem(path, f"`intents` must be a list of intents, not {describe(value)}")
@@ -273,14 +271,16 @@ def _examples(result: FileResult, path: PathKey, name: str, value: Any) -> tuple
         c.problem(where, f"`examples` must be a list of text, not {describe(value)}")
         return ()
     seen: set[str] = set()
-    kept = []
+    kept: list[str] = []
     before = len(c.problems)
     for i, item in enumerate(value or []):
         example = c.text((*where, i), item)
-        key = normalize(example) if example is not None else ""
-        if example is not None and not key:
+        if example is None:
+            continue
+        key = normalize(example)
+        if not key:
             c.problem((*where, i), f"example {example!r} has no letters or digits")
-        elif key and key not in seen:  # a repeat inside one intent is harmless; keep one copy
+        elif key not in seen:  # a repeat inside one intent is harmless; keep one copy
             seen.add(key)
             kept.append(example)
             result.example_paths.append((name, key, (*where, i)))
@@ -293,12 +293,13 @@ def _examples(result: FileResult, path: PathKey, name: str, value: Any) -> tuple
 def _patterns(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     paths = [(*path, i) for i in range(len(items))] if isinstance(value, list) else [path]
-    checked = (c.regex(where, item) for where, item in zip(paths, items))
+    checked = (c.regex(where, item) for where, item in zip(paths, items, strict=True))
     return tuple(pattern for pattern in checked if pattern is not None)
 
 
 def _keywords(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
-    return tuple(normalize(k) for k in c.texts(path, value, single_ok=True) if normalize(k))
+    words = (normalize(k) for k in c.texts(path, value, single_ok=True))
+    return tuple(word for word in words if word)
 
 
 def _payload(c: FileChecker, path: PathKey, value: Any) -> Any:
@@ -389,6 +390,9 @@ def _placeholders(
             known = ", ".join(sorted(slots)) or "none"
             c.problem(path, f"template names {{{name}}}, but the intent has no such slot (slots: {known})")
         elif param and context not in inputs:
-            c.problem(path, f"template names {{{name}}}, but {context!r} is not an input context of the intent")
+            c.problem(
+                path,
+                f"template names {{{name}}}, but {context!r} is not an input context of the intent",
+            )
         elif param:
             result.references.append(("param", path, name))

@@ -79,7 +79,7 @@ class TextAnalyzer:
 
     def tokens(self, text: str) -> list[str]:
         """jieba tokens of normalized ``text``, synonyms replaced; spaces stay as tokens."""
-        tokens = self._tokenizer.lcut(text, HMM=self.nlp.hmm)
+        tokens: list[str] = self._tokenizer.lcut(text, HMM=self.nlp.hmm)
         if self.synonyms:
             get = self.synonyms.get
             tokens = [get(t, t) for t in tokens]

@@ -95,7 +95,9 @@ class Reply:
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
             "action": self.action,
-            "candidates": [{"intent": c.intent, "confidence": round(c.confidence, 4)} for c in self.candidates],
+            "candidates": [
+                {"intent": c.intent, "confidence": round(c.confidence, 4)} for c in self.candidates
+            ],
             "slots": dict(self.slots),
             "handoff": self.handoff,
             "handoff_reason": self.handoff_reason,

@@ -81,7 +81,8 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
                     Problem(str(src.path), key_node.start_mark.line + 1, f"duplicate key {key!r}")
                 )
                 continue
-            src.key_lines[(*path, key)] = key_node.start_mark.line + 1
+            key_path: PathKey = (*path, key)
+            src.key_lines[key_path] = key_node.start_mark.line + 1
             result[key] = _convert(value_node, (*path, key), src)
         src.lines.pop((*path, "<key>"), None)
         return result
@@ -102,9 +103,7 @@ def read_yaml(path: Path) -> SourceFile:
         text = src.raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = src.raw[: exc.start].count(b"\n") + 1
-        src.problems.append(
-            Problem(str(path), line, f"file is not UTF-8 (byte 0x{src.raw[exc.start]:02x})")
-        )
+        src.problems.append(Problem(str(path), line, f"file is not UTF-8 (byte 0x{src.raw[exc.start]:02x})"))
         return src
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
