@@ -36,7 +36,13 @@ _ASCII_WORD = "a-z0-9"
 
 @dataclass(frozen=True)
 class EntityValue:
-    """One entity value found in a message: the canonical value and where it was written."""
+    """One entity value found in a message: the canonical value and where it was written.
+
+    ``value`` is canonical: an order id's digits, a mobile's 11 digits, an amount in yuan
+    as a decimal string (``300``, ``1.5``), a date as ``yyyy-mm-dd``, a lookup list's
+    canonical word, a regex's group 1 (or whole match). ``text`` is the surface text,
+    ``message[start:end]``.
+    """
 
     entity: str
     value: str
@@ -100,6 +106,8 @@ class _Message(NamedTuple):
 
 @dataclass(frozen=True)
 class _BuiltinFinder:
+    """A built-in from ``kefu.builtin_entities``, by name (so it pickles)."""
+
     kind: str
 
     def find(self, message: _Message, today: _Today) -> Iterator[tuple[int, int, str]]:
@@ -109,6 +117,8 @@ class _BuiltinFinder:
 
 @dataclass(frozen=True)
 class _LookupFinder:
+    """A lookup list: one alternation of folded words, mapped back to canonical values."""
+
     pattern: re.Pattern[str]
     canonical: Mapping[str, str]  # folded word -> canonical value
 
@@ -119,6 +129,8 @@ class _LookupFinder:
 
 @dataclass(frozen=True)
 class _RegexFinder:
+    """A bot author's regex, run on NFKC text with the user's case."""
+
     pattern: re.Pattern[str]
 
     def find(self, message: _Message, today: _Today) -> Iterator[tuple[int, int, str]]:

@@ -1,0 +1,475 @@
+"""Entity extraction: built-ins, lookup lists, regexes, overlaps, slot answers, bad input.
+
+Dates count from an injected today, Friday 2026-11-27 (its week runs Mon 11-23 to
+Sun 11-29).
+"""
+
+from __future__ import annotations
+
+import datetime
+import pickle
+
+import pytest
+
+from kefu.entities import EntityExtractor, EntityValue
+from kefu.sections import BUILTIN_ENTITIES
+from kefu.spec import EntitySpec
+
+FRIDAY = datetime.date(2026, 11, 27)
+
+COLORS = EntitySpec(
+    "color",
+    values=(
+        ("深蓝色", ("藏青色", "navy")),
+        ("蓝色", ("蓝", "blue")),
+        ("红色", ("红", "red")),
+    ),
+)
+SKU = EntitySpec("sku", regex=r"SKU-(\d+)")
+PHONE = EntitySpec("phone", builtin="mobile")
+
+
+def today() -> datetime.date:
+    return FRIDAY
+
+
+def extractor(*entities: EntitySpec) -> EntityExtractor:
+    return EntityExtractor(entities, today=today)
+
+
+def found(value: EntityValue | None) -> tuple[str, str, int, int] | None:
+    """What a user would notice: the value, the text it came from and where."""
+    if value is None:
+        return None
+    return value.value, value.text, value.start, value.end
+
+
+# --- order_id -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a plain id inside a sentence
+        ("我的订单2024112712345678还没到", ("2024112712345678", "2024112712345678", 4, 20)),
+        # full-width digits: ASCII value, surface text and offsets as typed
+        (
+            "订单号：２０２４１１２７１２３４５６７８",
+            ("2024112712345678", "２０２４１１２７１２３４５６７８", 4, 20),
+        ),
+        # 12 and 20 digits are the bounds
+        ("202411271234", ("202411271234", "202411271234", 0, 12)),
+        ("20241127123456789012", ("20241127123456789012", "20241127123456789012", 0, 20)),
+        # letters next to the digits do not matter
+        ("DD2024112712345678", ("2024112712345678", "2024112712345678", 2, 18)),
+        # the first of two ids
+        ("2024112711111111和2024112722222222", ("2024112711111111", "2024112711111111", 0, 16)),
+        # 11 digits is a mobile, 21 digits is nothing
+        ("13812345678", None),
+        ("202411271234567890123", None),
+        # a mobile with its 86 / 0086 country code is still a phone number
+        ("8613812345678", None),
+        ("008613812345678", None),
+        # too short
+        ("订单12345", None),
+    ],
+)
+def test_order_id(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "order_id")) == expected
+
+
+# --- mobile -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("电话13812345678", ("13812345678", "13812345678", 2, 13)),  # plain
+        ("138 1234 5678", ("13812345678", "138 1234 5678", 0, 13)),  # 3-4-4 with spaces
+        ("138-1234-5678", ("13812345678", "138-1234-5678", 0, 13)),  # 3-4-4 with dashes
+        ("+86 13812345678", ("13812345678", "+86 13812345678", 0, 15)),  # +86 prefix
+        ("+86 138 1234 5678", ("13812345678", "+86 138 1234 5678", 0, 17)),  # both
+        ("0086-19912345678", ("19912345678", "0086-19912345678", 0, 16)),  # 0086 prefix
+        ("8613812345678", ("13812345678", "8613812345678", 0, 13)),  # 86 glued on
+        ("１３８１２３４５６７８", ("13812345678", "１３８１２３４５６７８", 0, 11)),  # full-width
+        ("138　1234　5678", ("13812345678", "138　1234　5678", 0, 13)),  # ideographic spaces
+        ("12812345678", None),  # 12x is not a mobile prefix
+        ("138123456789", None),  # 12 digits
+        ("2024113812345678", None),  # inside a longer run
+        ("138-1234 5678", None),  # two different separators
+    ],
+)
+def test_mobile(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "mobile")) == expected
+
+
+def test_builtin_under_another_name() -> None:
+    values = extractor(PHONE).extract("请打138 1234 5678")
+    assert values == [EntityValue("phone", "13812345678", "138 1234 5678", 2, 15)]
+
+
+# --- amount -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("退我99元", ("99", "99元", 2, 5)),
+        ("¥99.9", ("99.9", "¥99.9", 0, 5)),
+        ("￥ 99", ("99", "￥ 99", 0, 4)),  # full-width yen and a space
+        ("三百块", ("300", "三百块", 0, 3)),
+        ("两千五百元", ("2500", "两千五百元", 0, 5)),
+        ("两千五块钱", ("2500", "两千五块钱", 0, 5)),  # short form: 两千五 = 2500
+        ("1.5万元", ("15000", "1.5万元", 0, 5)),
+        ("一点五万元", ("15000", "一点五万元", 0, 5)),
+        ("2千块", ("2000", "2千块", 0, 3)),
+        ("五块五", ("5.5", "五块五", 0, 3)),  # 五 after 块 is 5 毛
+        ("3元5角", ("3.5", "3元5角", 0, 4)),
+        ("十块钱", ("10", "十块钱", 0, 3)),
+        ("一百零八元", ("108", "一百零八元", 0, 5)),
+        ("15,000元", ("15000", "15,000元", 0, 7)),
+        ("0.50元", ("0.5", "0.50元", 0, 5)),  # no trailing zero
+        ("价格，300元", ("300", "300元", 3, 7)),  # the comma before is not part of it
+        ("rmb 300", ("300", "rmb 300", 0, 7)),
+        ("300RMB", ("300", "300RMB", 0, 6)),
+        ("人民币三百元", ("300", "人民币三百元", 0, 6)),
+        ("３００元", ("300", "３００元", 0, 4)),
+        ("3块5个", ("3", "3块", 0, 2)),  # 5个 is a count, not 5 毛
+        ("我们一块儿去", None),  # 一块儿 means "together"
+        ("几十块", None),  # vague
+        ("一百多块", None),  # vague
+        ("三百", None),  # no currency word
+        ("3k", None),
+    ],
+)
+def test_amount(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+# --- date ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("今天", "2026-11-27"),
+        ("今日", "2026-11-27"),
+        ("明天能到吗", "2026-11-28"),
+        ("明日", "2026-11-28"),
+        ("后天", "2026-11-29"),
+        ("大后天", "2026-11-30"),  # not 后天
+        ("昨天", "2026-11-26"),
+        ("前天", "2026-11-25"),
+        ("大前天", "2026-11-24"),
+        # plain weekday: this week's if not past, else next week's
+        ("周五", "2026-11-27"),  # today
+        ("周六", "2026-11-28"),
+        ("周日", "2026-11-29"),
+        ("星期天", "2026-11-29"),
+        ("礼拜七", "2026-11-29"),
+        ("周一", "2026-11-30"),  # this Monday is past
+        ("周3", "2026-12-02"),
+        # 这/本: this week even if past; 下, 下下, 上 move by weeks
+        ("这周三", "2026-11-25"),
+        ("本周日", "2026-11-29"),
+        ("下周一", "2026-11-30"),
+        ("下个星期五", "2026-12-04"),
+        ("下下周一", "2026-12-07"),
+        ("上个礼拜天", "2026-11-22"),
+        # month and day; without a year the nearest one
+        ("11月3号", "2026-11-03"),
+        ("11月3日", "2026-11-03"),
+        ("十一月三号", "2026-11-03"),
+        ("12月31号", "2026-12-31"),
+        ("1月5号", "2027-01-05"),  # next January is nearer than last
+        ("2024年11月3日", "2024-11-03"),
+        ("二零二四年十一月三十号", "2024-11-30"),
+        ("2024-11-03", "2024-11-03"),
+        ("2024/11/3", "2024-11-03"),
+        ("2024.11.3", "2024-11-03"),
+        # day alone: this month if not past, else the next month that has it
+        ("27号", "2026-11-27"),
+        ("30号", "2026-11-30"),
+        ("3号", "2026-12-03"),
+        ("31号", "2026-12-31"),  # November has no 31st
+        ("下个月3号", "2026-12-03"),
+        ("上月3号", "2026-10-03"),
+        # impossible dates are not dates
+        ("2月30号", None),
+        ("2026-02-29", None),
+        ("13月1号", None),
+        ("11月32号", None),
+        ("这个月31号", None),
+        # 号 and 周 that are not dates
+        ("一周三次", None),
+        ("坐3号线", None),
+        ("5号电池", None),
+        ("第3号", None),
+        ("7日无理由退货", None),
+        ("3日内发货", None),
+    ],
+)
+def test_date(text: str, expected: str | None) -> None:
+    value = extractor().extract_one(text, "date")
+    assert (value.value if value else None) == expected
+
+
+def test_date_span_and_datetime_today() -> None:
+    # today may return a datetime: the value is still a plain date
+    ex = EntityExtractor((), today=lambda: datetime.datetime(2026, 11, 27, 23, 59))
+    value = ex.extract_one("那就2026年12月1号吧", "date")
+    assert value == EntityValue("date", "2026-12-01", "2026年12月1号", 2, 12)
+    assert found(ex.extract_one("明天", "date")) == ("2026-11-28", "明天", 0, 2)
+
+
+def test_today_is_only_asked_when_a_date_is_written() -> None:
+    calls: list[int] = []
+
+    def counting_today() -> datetime.date:
+        calls.append(1)
+        return FRIDAY
+
+    ex = EntityExtractor((EntitySpec("when", builtin="date"),), today=counting_today)
+    assert ex.extract("你好，我想退货") == []
+    assert calls == []
+    assert [v.value for v in ex.extract("今天或明天")] == ["2026-11-27", "2026-11-28"]
+
+
+# --- lookup lists and regexes ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("深蓝色的", ("深蓝色", "深蓝色", 0, 3)),  # longest first, not 蓝色
+        ("要蓝色", ("蓝色", "蓝色", 1, 3)),
+        ("蓝的吧", ("蓝色", "蓝", 0, 1)),  # a synonym gives the canonical value
+        ("藏青色", ("深蓝色", "藏青色", 0, 3)),
+        ("NAVY please", ("深蓝色", "NAVY", 0, 4)),  # case-folded
+        ("ＢＬＵＥ", ("蓝色", "ＢＬＵＥ", 0, 4)),  # full-width letters
+        ("我要Red的", ("红色", "Red", 2, 5)),
+        ("bored", None),  # red inside an English word
+        ("navyblue", None),
+        ("绿色", None),
+    ],
+)
+def test_lookup(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(extractor(COLORS).extract_one(text, "color")) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "text", "expected"),
+    [
+        # with a group the value is group 1, the span the whole match
+        (SKU, "货号SKU-123", ("123", "SKU-123", 2, 9)),
+        # the regex sees NFKC text, so full-width digits match \d as ASCII
+        (SKU, "SKU-１２３", ("123", "SKU-１２３", 0, 7)),
+        # case is kept for regexes: the author wrote SKU
+        (SKU, "sku-123", None),
+        # without a group the value is the whole match
+        (EntitySpec("code", regex=r"[A-Z]{2}\d{4}"), "券码AB1234", ("AB1234", "AB1234", 2, 8)),
+        # an optional group that did not take part: the whole match
+        (EntitySpec("size", regex=r"(\d+)码|均码"), "均码", ("均码", "均码", 0, 2)),
+        # empty matches are not values
+        (EntitySpec("stars", regex=r"\**"), "好评", None),
+    ],
+)
+def test_regex(spec: EntitySpec, text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(extractor(spec).extract_one(text, spec.name)) == expected
+
+
+# --- extract: everything at once, overlaps ------------------------------------------------
+
+
+def test_extract_a_whole_message() -> None:
+    ex = extractor(
+        EntitySpec("order_id", builtin="order_id"),
+        EntitySpec("amount", builtin="amount"),
+        EntitySpec("date", builtin="date"),
+        PHONE,
+        COLORS,
+    )
+    text = "订单2024112712345678的蓝色外套，明天能退99元吗？电话138 1234 5678"
+    assert ex.extract(text) == [
+        EntityValue("order_id", "2024112712345678", "2024112712345678", 2, 18),
+        EntityValue("color", "蓝色", "蓝色", 19, 21),
+        EntityValue("date", "2026-11-28", "明天", 24, 26),
+        EntityValue("amount", "99", "99元", 28, 31),
+        EntityValue("phone", "13812345678", "138 1234 5678", 35, 48),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entities", "text", "expected"),
+    [
+        # the longer value wins whichever entity it belongs to
+        (
+            (EntitySpec("date", builtin="date"), EntitySpec("promo", values=(("周三特价", ()),))),
+            "周三特价还有吗",
+            [("promo", "周三特价", 0, 4)],
+        ),
+        # equally long: the entity declared first
+        (
+            (EntitySpec("number", regex=r"\d+"), EntitySpec("order_id", builtin="order_id")),
+            "2024112712345678",
+            [("number", "2024112712345678", 0, 16)],
+        ),
+        (
+            (EntitySpec("order_id", builtin="order_id"), EntitySpec("number", regex=r"\d+")),
+            "2024112712345678",
+            [("order_id", "2024112712345678", 0, 16)],
+        ),
+        # a shorter value elsewhere survives
+        (
+            (EntitySpec("number", regex=r"\d+"), EntitySpec("amount", builtin="amount")),
+            "2件共300元",
+            [("number", "2", 0, 1), ("amount", "300", 3, 7)],
+        ),
+    ],
+)
+def test_overlaps_longest_first(
+    entities: tuple[EntitySpec, ...], text: str, expected: list[tuple[str, str, int, int]]
+) -> None:
+    values = extractor(*entities).extract(text)
+    assert [(v.entity, v.value, v.start, v.end) for v in values] == expected
+
+
+def test_extract_only_reports_declared_entities() -> None:
+    # built-ins can be asked for by name, but extract() lists declared entities only
+    assert extractor(COLORS).extract("订单2024112712345678明天到") == []
+    assert extractor().extract("订单2024112712345678明天到") == []
+
+
+def test_offsets_survive_normalization_that_changes_length() -> None:
+    # ﬁ becomes "fi" and ß becomes "ss": offsets still point into the original text
+    text = "ﬁß蓝色，¼ 13812345678"
+    values = extractor(COLORS, PHONE).extract(text)
+    assert [(v.value, v.text, v.start, v.end) for v in values] == [
+        ("蓝色", "蓝色", 2, 4),
+        ("13812345678", "13812345678", 7, 18),
+    ]
+
+
+# --- parse_value: a whole message as the answer to a slot prompt ------------------------
+
+
+@pytest.mark.parametrize(
+    ("entity", "text", "expected"),
+    [
+        ("order_id", "2024112712345678", "2024112712345678"),
+        ("order_id", "是2024112712345678", "2024112712345678"),
+        ("order_id", "订单号：2024112712345678", "2024112712345678"),
+        ("order_id", "2024112711111111和2024112722222222", None),  # which one?
+        ("order_id", "不记得了", None),
+        ("color", "蓝色的吧", "蓝色"),
+        ("color", "蓝色，就要蓝色", "蓝色"),  # the same value twice is one answer
+        ("color", "蓝色还是红色呢", None),  # two answers
+        ("date", "明天", "2026-11-28"),
+        ("date", "下周一吧", "2026-11-30"),
+        ("amount", "300", "300"),  # a bare number answers "how much?"
+        ("amount", "三百。", "300"),
+        ("amount", "退300元", "300"),
+        ("amount", "大概300吧", None),  # a number in a sentence needs 元 or ¥
+        ("mobile", "+86 138 1234 5678", "13812345678"),
+    ],
+)
+def test_parse_value(entity: str, text: str, expected: str | None) -> None:
+    value = extractor(COLORS).parse_value(text, entity)
+    assert (value.value if value else None) == expected
+
+
+def test_parse_value_keeps_the_span() -> None:
+    value = extractor().parse_value("  ３００ ", "amount")
+    assert value == EntityValue("amount", "300", "３００", 2, 5)
+
+
+def test_unknown_entity_is_a_key_error() -> None:
+    with pytest.raises(KeyError, match="colour"):
+        extractor(COLORS).extract_one("蓝色", "colour")
+    with pytest.raises(KeyError, match="colour"):
+        extractor(COLORS).parse_value("蓝色", "colour")
+
+
+def test_declared_entity_shadows_builtin_name() -> None:
+    ex = extractor(EntitySpec("date", values=(("周末", ("礼拜六",)),)))
+    assert found(ex.extract_one("明天或周末", "date")) == ("周末", "周末", 3, 5)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (EntitySpec("x", builtin="weather"), "entity 'x': unknown builtin 'weather'"),
+        (EntitySpec("y", regex="([a-z]"), "entity 'y': invalid regex"),
+    ],
+)
+def test_bad_specs_are_value_errors(spec: EntitySpec, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EntityExtractor((spec,))
+
+
+def test_every_builtin_the_loader_accepts_works_by_name() -> None:
+    samples = {"order_id": "2024112712345678", "mobile": "13812345678", "amount": "3元"}
+    samples["date"] = "2026-11-27"
+    assert set(samples) == set(BUILTIN_ENTITIES)
+    ex = EntityExtractor(())
+    for name, text in samples.items():
+        value = ex.extract_one(text, name)
+        assert value is not None
+        assert value.entity == name
+
+
+def test_extractor_pickles() -> None:
+    ex = EntityExtractor((COLORS, SKU, PHONE))
+    copy = pickle.loads(pickle.dumps(ex))
+    assert copy.extract("蓝色 SKU-7 13812345678") == ex.extract("蓝色 SKU-7 13812345678")
+
+
+# --- bad input: never raises, never hangs -----------------------------------------------
+
+ALL = (
+    EntitySpec("order_id", builtin="order_id"),
+    EntitySpec("mobile", builtin="mobile"),
+    EntitySpec("amount", builtin="amount"),
+    EntitySpec("date", builtin="date"),
+    COLORS,
+    SKU,
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("\ud800", id="lone surrogate"),
+        pytest.param("\udfff好\ud800", id="surrogates around a word"),
+        pytest.param("😀🙏🏻👍" * 100, id="emoji"),
+        pytest.param("\x00\x01\x1b[31m\n\t\r", id="control characters"),
+        pytest.param("1" * 100_000, id="100 KB of digits"),
+        pytest.param("一" * 100_000, id="100 KB of numerals"),
+        pytest.param("1," * 50_000, id="digits and commas"),
+        pytest.param("元块¥rmb" * 20_000, id="currency without numbers"),
+        pytest.param("月号周期" * 20_000, id="date words without numbers"),
+        pytest.param("\u0301" * 1000 + "ﬁ" * 1000, id="combining marks and ligatures"),
+    ],
+)
+def test_odd_input_gives_no_values(text: str) -> None:
+    ex = extractor(*ALL)
+    assert ex.extract(text) == []
+    for entity in ("order_id", "mobile", "amount", "date", "color", "sku"):
+        assert ex.extract_one(text, entity) is None
+    for entity in ("order_id", "mobile", "date", "color", "sku"):
+        assert ex.parse_value(text, entity) is None
+
+
+def test_surrogate_next_to_a_value() -> None:
+    ex = extractor(*ALL)
+    assert ex.extract("订单\ud8002024112712345678") == [
+        EntityValue("order_id", "2024112712345678", "2024112712345678", 3, 19)
+    ]
+
+
+def test_many_values_in_a_long_message() -> None:
+    text = "3号" * 20_000
+    values = extractor(*ALL).extract(text)
+    assert len(values) == 20_000
+    assert values[-1] == EntityValue("date", "2026-12-03", "3号", 39_998, 40_000)
