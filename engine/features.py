@@ -10,6 +10,7 @@ NumPy (no scikit-learn call per query) and gives exactly the row ``fit_transform
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +55,7 @@ class FeatureSpace:
         self.char_vocab: dict[str, int] = {}
         self.word_idf = np.zeros(0)
         self.char_idf = np.zeros(0)
+        self.n_docs = 0
 
     @property
     def n_features(self) -> int:
@@ -74,6 +76,7 @@ class FeatureSpace:
     def fit_transform(self, texts: Sequence[str], n_jobs: int = 1) -> sp.csr_matrix:
         """Learn vocabulary and idf from ``texts``; return their feature matrix."""
         all_terms = self._all_terms(texts, n_jobs)
+        self.n_docs = len(texts)
         word_counts, self.word_vocab = _count_matrix([w for w, _ in all_terms])
         char_counts, self.char_vocab = _count_matrix([c for _, c in all_terms])
         word_block, self.word_idf = self._tfidf(word_counts)
@@ -99,44 +102,67 @@ class FeatureSpace:
         return block, np.asarray(transformer.idf_, dtype=np.float64)
 
     def vector(self, text: str) -> QueryVector:
-        """The feature vector of one message, equal to its row in ``fit_transform``."""
+        """The feature vector of one message.
+
+        For a text made only of known terms this is exactly its row in ``fit_transform``.
+        Terms the bot has never seen carry no feature, but they still count in the
+        vector's length (with the idf of an unseen term), so a message that is mostly
+        unknown words matches everything weakly instead of being judged on the few
+        words it shares with the bot: the key to recognizing out-of-scope questions.
+        """
         words, chars = self.terms(text)
-        word_idx, word_val = self._block(words, self.word_vocab, self.word_idf, 0)
-        char_idx, char_val = self._block(chars, self.char_vocab, self.char_idf, len(self.word_vocab))
+        word_idx, word_val, word_unknown = self._block(words, self.word_vocab, self.word_idf, 0)
+        offset = len(self.word_vocab)
+        char_idx, char_val, char_unknown = self._block(chars, self.char_vocab, self.char_idf, offset)
+        weight = self.settings.char_weight
         if char_val.size:
-            char_val *= self.settings.char_weight
+            char_val *= weight
         indices = np.concatenate((word_idx, char_idx))
         values = np.concatenate((word_val, char_val))
-        norm = float(np.sqrt(values @ values))
-        if norm > 0.0:
-            values /= norm
+        norm_sq = float(values @ values) + word_unknown + weight * weight * char_unknown
+        if norm_sq > 0.0:
+            values /= np.sqrt(norm_sq)
         return indices, values
 
     def _block(
         self, terms: list[str], vocab: dict[str, int], idf: NDArray[np.float64], offset: int
-    ) -> QueryVector:
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64], float]:
+        """One block's L2-normalized known weights, and the squared share of unknown terms."""
         counts: dict[int, int] = {}
+        unknown: dict[str, int] = {}
         get = vocab.get
         for term in terms:
             index = get(term)
             if index is not None:
                 counts[index] = counts.get(index, 0) + 1
+            else:
+                unknown[term] = unknown.get(term, 0) + 1
+        unknown_sq = 0.0
+        if unknown and self.settings.count_unknown and idf.size:
+            unseen_idf = float(np.log(self.n_docs + 1.0) + 1.0)  # smooth idf of df = 0
+            unknown_sq = sum((self._tf(c) * unseen_idf) ** 2 for c in unknown.values())
         if not counts:
-            return np.zeros(0, np.int32), np.zeros(0)
+            return np.zeros(0, np.int32), np.zeros(0), 1.0 if unknown_sq else 0.0
         order = sorted(counts)
         tf = np.fromiter((counts[i] for i in order), np.float64, len(order))
         if self.settings.sublinear_tf:
             tf = np.log(tf) + 1.0
         index_array = np.asarray(order, np.int32)
         values = tf * idf[index_array]
-        values /= np.sqrt(values @ values)
-        return index_array + offset, values
+        known_sq = float(values @ values)
+        total = np.sqrt(known_sq + unknown_sq)
+        values /= total
+        return index_array + offset, values, unknown_sq / (known_sq + unknown_sq)
+
+    def _tf(self, count: int) -> float:
+        return 1.0 + math.log(count) if self.settings.sublinear_tf else float(count)
 
     def state(self) -> dict[str, Any]:
         """What a saved model needs to rebuild this space (vocabularies in index order)."""
         return {
             "word_terms": _terms_in_order(self.word_vocab),
             "char_terms": _terms_in_order(self.char_vocab),
+            "n_docs": self.n_docs,
         }
 
     def restore(
@@ -147,6 +173,7 @@ class FeatureSpace:
         self.char_vocab = {term: i for i, term in enumerate(state["char_terms"])}
         self.word_idf = np.asarray(word_idf, np.float64)
         self.char_idf = np.asarray(char_idf, np.float64)
+        self.n_docs = int(state["n_docs"])
 
 
 _worker_spaces: dict[tuple[NlpSettings, MatcherSettings, int], FeatureSpace] = {}

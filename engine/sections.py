@@ -119,6 +119,7 @@ MATCHER_CHECKS: dict[str, Check] = {
     "sublinear_tf": FileChecker.flag,
     "c": _num(1e-6),
     "cosine_weight": _num(0.0, 1.0),
+    "count_unknown": FileChecker.flag,
 }
 
 SESSION_CHECKS: dict[str, Check] = {

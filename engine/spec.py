@@ -69,6 +69,7 @@ class MatcherSettings:
     sublinear_tf: bool = True
     c: float = 1.0
     cosine_weight: float = 0.5
+    count_unknown: bool = True
 
 
 @dataclass(frozen=True)

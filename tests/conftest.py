@@ -1,0 +1,56 @@
+"""Shared fixtures: a quiet, isolated environment and the demo bot."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import kefu
+
+DEMO_BOT = Path(str(resources.files("kefu.intents")))
+HELDOUT = DEMO_BOT / "tests" / "heldout.jsonl"
+DIALOGUES = DEMO_BOT / "tests" / "dialogues.yaml"
+
+
+@pytest.fixture(autouse=True)
+def no_installed_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plugins installed on this machine must not change test results."""
+    monkeypatch.setenv("KEFU_LOAD_PLUGINS", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Trained models and jieba's cache go to a folder of this test run, not ~/.cache."""
+    folder = tmp_path_factory.mktemp("kefu-cache")
+    old = os.environ.get("KEFU_CACHE_DIR")
+    os.environ["KEFU_CACHE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("KEFU_CACHE_DIR", None)
+    else:
+        os.environ["KEFU_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def demo_engine() -> kefu.Engine:
+    """The bundled demo bot, trained once per test run (tests must not change its sessions)."""
+    return kefu.Engine.from_path(DEMO_BOT, seed=0)
+
+
+@pytest.fixture
+def write_bot(tmp_path: Path) -> Callable[..., Path]:
+    """Write YAML files into a fresh folder: ``write_bot(**{"bot.yaml": "..."})`` -> folder."""
+
+    def write(**files: str) -> Path:
+        folder = tmp_path / "bot"
+        folder.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return folder
+
+    return write

@@ -1,0 +1,138 @@
+"""The ``kefu`` command line, run the way a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import kefu
+from kefu.cli import build_app
+
+DEMO_BOT = Path(str(resources.files("kefu.intents")))
+HELDOUT = DEMO_BOT / "tests" / "heldout.jsonl"
+
+BROKEN = """
+version: 1
+bot: {threshhold: 0.4}
+intents:
+  - name: a
+    examples: [你好]
+    patterns: ['(']
+  - name: a
+    examples: []
+"""
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(build_app(), list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_reports_every_problem_with_file_and_line(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BROKEN})
+    code, _, err = run("validate", str(bot))
+    assert code == 1
+    path = bot / "bot.yaml"
+    assert err.splitlines() == [
+        f"{path}:2: unknown key 'threshhold' (did you mean 'threshold'?); known: "
+        + ", ".join(sorted(kefu.spec.BotSettings.__dataclass_fields__)),
+        f"{path}:6: invalid regex '(': missing ), unterminated subpattern at position 0",
+        f"{path}:7: duplicate intent name 'a' (first defined at {path}:4)",
+        f"{path}:7: intent 'a' has no examples",
+    ]
+    assert "Traceback" not in err
+
+
+def test_validate_ok_and_json(write_bot: Callable[..., Path]) -> None:
+    code, out, _ = run("validate", str(DEMO_BOT))
+    assert code == 0 and out.startswith("ok: ")
+    bot = write_bot(**{"bot.yaml": BROKEN})
+    code, out, _ = run("validate", str(bot), "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["ok"] is False and len(report["problems"]) == 4
+
+
+def test_train_then_skip_when_unchanged(tmp_path: Path) -> None:
+    out_dir = tmp_path / "model"
+    code, out, _ = run("train", str(DEMO_BOT), "-o", str(out_dir))
+    assert code == 0 and out.startswith("trained ")
+    assert (out_dir / "model.json").is_file()
+    code, out, _ = run("train", str(DEMO_BOT), "-o", str(out_dir))
+    assert code == 0 and "up to date" in out
+    code, out, _ = run("predict", "我的快递到哪了", "--bot", str(out_dir), "--json")
+    assert json.loads(out)["intent"] == "order_status"
+
+
+def test_predict_json_and_fallback() -> None:
+    code, out, _ = run("predict", "我的快递到哪了", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["intent"] == "order_status" and result["fallback"] is False
+    code, out, _ = run("predict", "今天股市怎么样")
+    assert code == 0 and out.startswith("(fallback)")
+
+
+def test_predict_reads_lines_from_stdin() -> None:
+    code, out, _ = run("predict", "--json", stdin="你好\n\n转人工\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [(x["text"], x["intent"]) for x in lines] == [("你好", "greeting"), ("转人工", "human")]
+
+
+def test_user_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
+    code, _, err = run("predict", "hi", "--bot", str(tmp_path / "nope"))
+    assert code == 1
+    assert err.strip() == f"{tmp_path / 'nope'}:1: no such file or directory"
+    code, _, err = run("test", str(DEMO_BOT), "--data", str(tmp_path / "missing.jsonl"))
+    assert code == 1 and "no such test file" in err
+
+
+def test_test_command_meets_the_demo_floors() -> None:
+    code, out, _ = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["in_scope_accuracy"] >= 0.90
+    assert report["oos_recall"] >= 0.70
+
+
+def test_min_accuracy_gate_exits_1() -> None:
+    code, _, err = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "--min-accuracy", "0.999")
+    assert code == 1 and "below the required" in err
+
+
+def test_chat_repl_session_and_clean_exit() -> None:
+    script = "你好\n/debug\n我的订单到哪了\n/session\n/reset\n/quit\n"
+    code, out, _ = run("chat", stdin=script)
+    assert code == 0
+    assert "order_status" in out  # /debug shows the intent
+    assert '"pending"' in out  # /session prints the session as JSON
+    assert "new conversation" in out
+
+
+def test_chat_ends_cleanly_on_ctrl_d() -> None:
+    code, out, _ = run("chat", stdin="你好\n")  # stdin ends: EOF, like Ctrl-D
+    assert code == 0 and "Traceback" not in out
+
+
+def test_console_script_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from kefu.cli import main; main()", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == f"kefu {kefu.__version__}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["chat", "--help"], ["test", "--help"]])
+def test_help_works(args: list[str]) -> None:
+    code, out, _ = run(*args)
+    assert code == 0 and "Usage" in out

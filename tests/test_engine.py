@@ -1,0 +1,113 @@
+"""The Engine API on the demo bot: matching, replies, and input that must never crash."""
+
+from __future__ import annotations
+
+import pytest
+
+import kefu
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我的快递到哪了", "order_status"),  # the README's example
+        ("怎么退货啊", "return_request"),
+        ("转人工", "human"),
+        ("你好", "greeting"),
+        ("谢谢你", "thanks"),
+    ],
+)
+def test_match_names_the_demo_intent(demo_engine: kefu.Engine, text: str, intent: str) -> None:
+    match = demo_engine.match(text)
+    assert match.intent == intent
+    assert match.candidates[0].intent == intent
+    assert 0.0 < match.confidence <= 1.0
+
+
+@pytest.mark.parametrize("text", ["今天股市怎么样", "帮我写一首关于秋天的诗", "asdkjh qweoiu zxcmn"])
+def test_out_of_scope_text_falls_back(demo_engine: kefu.Engine, text: str) -> None:
+    assert demo_engine.match(text).intent is None
+    reply = demo_engine.reply(text, session_id=f"oos-{text}")
+    assert reply.action == "fallback"
+    assert reply.text in demo_engine.spec.settings.fallback
+
+
+BAD_INPUTS = [
+    pytest.param("", id="empty"),
+    pytest.param("   \t\n  ", id="whitespace"),
+    pytest.param("订单" * 50_000, id="100k-chars"),
+    pytest.param("😀😀🙏🏻👍", id="emoji-only"),
+    pytest.param("\x00\x01\x07\x1b[31m退款\x7f", id="control-chars"),
+    pytest.param("我要\ud800退款\udfff", id="lone-surrogates"),
+    pytest.param("iPhone15 Pro 256G 有货吗？？？ＡＢＣ１２３", id="mixed-width"),
+    pytest.param("1" * 10_000, id="10k-digits"),
+    pytest.param("\u202e\u200b\ufeff", id="invisible-only"),
+]
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS)
+def test_bad_input_gets_a_reply_not_an_exception(demo_engine: kefu.Engine, text: str) -> None:
+    reply = demo_engine.reply(text, session_id="bad-input")
+    assert isinstance(reply, kefu.Reply)
+    assert reply.action in {"fallback", "respond", "prompt", "clarify", "handoff", "handed_off"}
+    session = demo_engine.session("bad-input")
+    assert session is not None
+    # The kept transcript holds the message cut to the configured maximum length.
+    assert len(session.history[-1][1]) <= demo_engine.spec.settings.max_input_length
+    demo_engine.end_session("bad-input")
+
+
+def test_text_longer_than_the_limit_is_truncated_before_matching(demo_engine: kefu.Engine) -> None:
+    limit = demo_engine.spec.settings.max_input_length
+    padded = "我的快递到哪了" + "啊" * (limit * 3)
+    assert (
+        demo_engine.match(padded).candidates[0].intent
+        == demo_engine.match(padded[:limit]).candidates[0].intent
+    )
+
+
+def test_order_dialogue_asks_for_the_number_then_answers(demo_engine: kefu.Engine) -> None:
+    sid = "dialogue-order"
+    first = demo_engine.reply("我的订单到哪了", session_id=sid)
+    assert (first.action, first.intent) == ("prompt", "order_status")
+    assert "订单号" in first.text
+    second = demo_engine.reply("2024112712345678", session_id=sid)
+    assert (second.action, second.intent) == ("respond", "order_status")
+    assert second.slots == {"order_id": "2024112712345678"}
+    assert "2024112712345678" in second.text
+    third = demo_engine.reply("那运费呢?", session_id=sid)
+    assert third.intent == "shipping_fee_followup"
+    fourth = demo_engine.reply("转人工", session_id=sid)
+    assert fourth.handoff and fourth.action == "handoff"
+    assert fourth.handoff_reason == "intent:human"
+    silent = demo_engine.reply("还在吗", session_id=sid)
+    assert (silent.action, silent.text) == ("handed_off", "")
+    demo_engine.release(sid)
+    assert demo_engine.reply("你好", session_id=sid).intent == "greeting"
+    demo_engine.end_session(sid)
+
+
+def test_sessions_are_independent(demo_engine: kefu.Engine) -> None:
+    demo_engine.reply("我的订单到哪了", session_id="a")
+    other = demo_engine.reply("2024112712345678", session_id="b")
+    # Session b was never asked for an order number, so a bare number answers nothing there.
+    assert not (other.action == "respond" and other.intent == "order_status")
+    session_a = demo_engine.session("a")
+    assert session_a is not None and session_a.pending is not None
+    demo_engine.end_session("a")
+    demo_engine.end_session("b")
+
+
+def test_public_api_is_pinned() -> None:
+    # A name added to or removed from the public API must be a deliberate change.
+    assert sorted(kefu.__all__) == sorted(
+        [
+            "Block", "BotSpec", "Candidate", "Engine", "EvalReport", "IntentScore", "IntentSpec",
+            "KefuError", "Match", "MemoryStore", "Message", "Model", "ModelError", "PluginError",
+            "Prediction", "Problem", "RedisStore", "Reply", "Session", "SessionStore", "SpecError",
+            "StoreError", "TestRow", "__version__", "evaluate", "hookimpl", "load_model", "load_spec",
+            "normalize", "predict_rows", "read_test_file", "save_model", "saved_fingerprint", "train",
+        ]
+    )  # fmt: skip
+    for name in kefu.__all__:
+        assert getattr(kefu, name) is not None
