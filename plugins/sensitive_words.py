@@ -18,20 +18,26 @@ before (after) it in the text is not such a letter or digit: ``ass`` does not fi
 ``class`` nor ``sb`` in ``usb``. Chinese words match anywhere. With ``skip_padding=False``
 nothing is padding and only folding applies.
 
-The automaton is pure Python. ``pyahocorasick`` was measured too: its scan is faster, but
-folding the text costs as much as the pure-Python scan, so the whole call gained too little
-to justify a compiled dependency (numbers in the commit that added this module).
+Seeing through padding has a price: two words of a sentence can join across punctuation
+(``真傻，逼得我…`` holds ``傻逼``). ``max_gap=0`` keeps only the invisible-character rule.
+
+The automaton is pure Python on purpose. ``pyahocorasick`` 2.3.1 (wheels for 3.10-3.13)
+was measured on the same folded text and a 10,000-word Chinese list: its scan took 8-50 us
+per message against 1-4 us here, because its nodes search their children linearly and the
+root of a Chinese list has thousands of them.
 """
 
 from __future__ import annotations
 
+import bisect
+import importlib
 import itertools
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,6 +50,7 @@ __all__ = ["MissingDependencyError", "SensitiveWordFilter", "WordHit", "WordList
 _VISIBLE = "\x00"
 _BREAK = "\x01"  # a padding run longer than max_gap: no word may span it
 _INVISIBLE = "\x02"
+_PADDING_RUN = re.compile("[\x00\x02]+")
 
 # Letters and digits of scripts below U+2E80 separate words with spaces; CJK does not.
 _SPACED_SCRIPT_LIMIT = 0x2E80
@@ -74,6 +81,12 @@ class WordHit:
     word: str
     start: int
     end: int
+
+
+class _Reading(NamedTuple):
+    text: str  # as given
+    marked: str  # folded, padding replaced by markers; longer than text if NFKC expanded
+    core: str  # marked without padding; a run longer than max_gap left as one _BREAK
 
 
 class _Pattern(NamedTuple):
@@ -149,7 +162,7 @@ class _Automaton:
                 back = fail[state]
                 while back and char not in goto[back]:
                     back = fail[back]
-                fail[child] = goto[back].get(char, 0) if state else 0
+                fail[child] = goto[back].get(char, 0)
                 queue.append(child)
 
     def scan(self, core: str) -> Iterator[tuple[int, int]]:
@@ -173,7 +186,9 @@ class SensitiveWordFilter:
     :param words: the words to find; duplicates after folding keep the first spelling.
     :param skip_padding: see through padding between a word's characters.
     :param pinyin_initials: a Chinese word also matches its pinyin initials typed in Latin
-        letters (``sb`` for 傻逼), as a whole token; needs the optional ``pypinyin``.
+        letters (``sb`` for 傻逼), as a whole token; needs the optional ``pypinyin``. A hit
+        reports the Chinese word; a listed Latin word, or an earlier Chinese word with the
+        same initials, takes precedence.
     :param max_gap: most visible padding characters allowed between two word characters.
     """
 
@@ -191,7 +206,8 @@ class SensitiveWordFilter:
         self.pinyin_initials = pinyin_initials
         self.max_gap = max_gap
         self._table = _TABLES[bool(skip_padding)]
-        self._gap_run = re.compile(f"{_VISIBLE}{{{max_gap + 1},}}")
+        self._long_gap = _VISIBLE * (max_gap + 1)
+        self._gap_run = re.compile(f"{self._long_gap}+")
         keys: dict[str, int] = {}
         self._patterns: list[_Pattern] = []
         for word in words:
@@ -221,14 +237,11 @@ class SensitiveWordFilter:
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
             raise WordListError(
-                f"{path}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x}); "
-                "save the word list as UTF-8"
+                f"{path}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x}); save the word list as UTF-8"
             ) from None
         lines = (line.strip() for line in text.removeprefix("\ufeff").splitlines())
         words = [line for line in lines if line and not line.startswith("#")]
-        return cls(
-            words, skip_padding=skip_padding, pinyin_initials=pinyin_initials, max_gap=max_gap
-        )
+        return cls(words, skip_padding=skip_padding, pinyin_initials=pinyin_initials, max_gap=max_gap)
 
     def __len__(self) -> int:
         """Number of distinct listed words after folding (pinyin variants not counted)."""
@@ -240,10 +253,11 @@ class SensitiveWordFilter:
     def find(self, text: str) -> list[WordHit]:
         """All hits in ``text``, leftmost first; of hits starting together the longest wins,
         and a hit overlapping an earlier chosen one is dropped."""
-        core, identity = self._core(text)
-        if next(self._automaton.scan(core), None) is None:
-            return []  # the usual case: nothing listed occurs even before boundary checks
-        hits = sorted(self._hits(text, core, identity), key=lambda h: (h.start, -h.end))
+        reading = self._read(text)
+        matches = list(self._automaton.scan(reading.core))
+        if not matches:
+            return []  # the usual case: nothing listed occurs, not even inside a longer word
+        hits = sorted(self._check(reading, matches), key=lambda h: (h.start, -h.end))
         chosen: list[WordHit] = []
         for hit in hits:
             if not chosen or hit.start >= chosen[-1].end:
@@ -252,15 +266,16 @@ class SensitiveWordFilter:
 
     def contains(self, text: str) -> bool:
         """Whether ``text`` has at least one hit; stops at the first one."""
-        core, identity = self._core(text)
-        for _, key_id in self._automaton.scan(core):
-            pattern = self._patterns[key_id]
-            if not (pattern.left_edge or pattern.right_edge):
-                return True
-            break  # a boundary check needs original positions: take the slower path
-        else:
+        reading = self._read(text)
+        matches = self._automaton.scan(reading.core)
+        first = next(matches, None)
+        if first is None:
             return False
-        return next(self._hits(text, core, identity), None) is not None
+        pattern = self._patterns[first[1]]
+        if not (pattern.left_edge or pattern.right_edge):
+            return True  # no boundary to check, so no need to locate it in the text
+        hits = self._check(reading, itertools.chain([first], matches))
+        return next(hits, None) is not None
 
     def mask(self, text: str, char: str = "*") -> str:
         """Replace each hit's span by ``char`` once per non-padding character in it.
@@ -273,14 +288,16 @@ class SensitiveWordFilter:
         parts: list[str] = []
         done = 0
         for hit in hits:
-            shown = text[hit.start : hit.end].translate(self._table)
-            count = len(shown) - shown.count(_VISIBLE) - shown.count(_INVISIBLE)
-            if self.skip_padding is False:
-                count = hit.end - hit.start
-            parts += [text[done : hit.start], char * count]
+            parts += [text[done : hit.start], char * self._shown_length(text, hit)]
             done = hit.end
         parts.append(text[done:])
         return "".join(parts)
+
+    def _shown_length(self, text: str, hit: WordHit) -> int:
+        if not self.skip_padding:
+            return hit.end - hit.start
+        span = text[hit.start : hit.end]
+        return sum(self._table[ord(c)] not in (_VISIBLE, _INVISIBLE) for c in span)
 
     def _fold_word(self, word: str) -> str:
         folded = word.translate(self._table)
@@ -296,7 +313,7 @@ class SensitiveWordFilter:
 
     def _add_initials(self, keys: dict[str, int]) -> None:
         try:
-            import pypinyin  # noqa: F401  (fail now, not on the first Chinese word)
+            importlib.import_module("pypinyin")  # fail now, not at the first Chinese word
         except ImportError:
             raise MissingDependencyError(_PINYIN_MISSING) from None
         for pattern in self._patterns[: self._size]:
@@ -305,21 +322,50 @@ class SensitiveWordFilter:
                 for variant in _initials_variants(folded):
                     self._add(keys, variant, pattern.word)
 
-    def _core(self, text: str) -> tuple[str, bool]:
-        """Folded text with padding removed and over-long padding runs turned into breaks,
-        and whether its indexes are the original text's (nothing removed or expanded)."""
-        core = text.translate(self._table)
-        identity = len(core) == len(text)
+    def _read(self, text: str) -> _Reading:
+        marked = text.translate(self._table)
         if not self.skip_padding:
-            return core, identity
+            return _Reading(text, marked, marked)
+        core = marked
         if _INVISIBLE in core:
-            core, identity = core.replace(_INVISIBLE, ""), False
+            core = core.replace(_INVISIBLE, "")
         if _VISIBLE in core:
-            core, identity = self._gap_run.sub(_BREAK, core).replace(_VISIBLE, ""), False
-        return core, identity
+            if self._long_gap in core:  # most messages have none: skip the regex
+                core = self._gap_run.sub(_BREAK, core)
+            core = core.replace(_VISIBLE, "")
+        return _Reading(text, marked, core)
+
+    def _check(self, reading: _Reading, matches: Iterable[tuple[int, int]]) -> Iterator[WordHit]:
+        """The matches that pass their boundary checks, located in the original text."""
+        origin = self._origin(reading)
+        for last, key_id in matches:
+            pattern = self._patterns[key_id]
+            start, end = origin(last - pattern.length + 1), origin(last) + 1
+            if pattern.left_edge and self._spaced_at(reading.text, start - 1, -1):
+                continue
+            if pattern.right_edge and self._spaced_at(reading.text, end, 0):
+                continue
+            yield WordHit(pattern.word, start, end)
+
+    def _origin(self, reading: _Reading) -> Callable[[int], int]:
+        """Map an index in ``reading.core`` to the index of its character in the text."""
+        text, marked, core = reading
+        if len(marked) != len(text):
+            return self._positions(text).__getitem__  # NFKC expanded a character: rare
+        if len(core) == len(marked):
+            return lambda index: index  # nothing removed: the indexes are the text's
+        # Each run of padding was removed, or replaced by one _BREAK: the shift between
+        # core and text indexes grows by the run's length (less one for a break) after it.
+        starts, shifts = [0], [0]
+        for run in _PADDING_RUN.finditer(marked):
+            kept = 1 if run.group().count(_VISIBLE) > self.max_gap else 0
+            removed = shifts[-1] + run.end() - run.start() - kept
+            starts.append(run.end() - removed)  # core index of the character after the run
+            shifts.append(removed)
+        return lambda index: index + shifts[bisect.bisect_right(starts, index) - 1]
 
     def _positions(self, text: str) -> list[int]:
-        """The original index of each character of ``_core(text)``."""
+        """The original index of each character of the core, one character at a time."""
         table, max_gap = self._table, self.max_gap
         positions: list[int] = []
         gap = 0
@@ -334,22 +380,6 @@ class SensitiveWordFilter:
                 positions.extend(itertools.repeat(index, len(folded)))
         return positions
 
-    def _hits(self, text: str, core: str, identity: bool) -> Iterator[WordHit]:
-        """Every occurrence passing its boundary checks, overlaps included."""
-        positions = None if identity else self._positions(text)
-        for last, key_id in self._automaton.scan(core):
-            pattern = self._patterns[key_id]
-            first = last - pattern.length + 1
-            if positions is None:
-                start, end = first, last + 1
-            else:
-                start, end = positions[first], positions[last] + 1
-            if pattern.left_edge and self._spaced_at(text, start - 1, -1):
-                continue
-            if pattern.right_edge and self._spaced_at(text, end, 0):
-                continue
-            yield WordHit(pattern.word, start, end)
-
     def _spaced_at(self, text: str, index: int, side: int) -> bool:
         """Whether text[index] folds to a letter or digit of a space-separated script."""
         if index < 0 or index >= len(text):
@@ -358,24 +388,36 @@ class SensitiveWordFilter:
         return bool(folded) and _spaced(folded[side])
 
 
-@lru_cache(maxsize=8192)
-def _char_initials(char: str) -> tuple[str, ...]:
-    from pypinyin import Style, pinyin
+def _first_letters(text: str) -> list[list[str]]:
+    """pypinyin's initials for each character of ``text``, every known reading included."""
+    from pypinyin import Style, pinyin  # type: ignore[import-not-found, unused-ignore]
 
-    return tuple(pinyin(char, style=Style.FIRST_LETTER, heteronym=True)[0])
+    letters: list[list[str]] = pinyin(text, style=Style.FIRST_LETTER, heteronym=True)
+    return letters
+
+
+@cache  # bounded: only Han characters of listed words come here
+def _char_initials(char: str) -> tuple[str, ...]:
+    return tuple(_first_letters(char)[0])
 
 
 def _initials_variants(word: str) -> list[str]:
     """Pinyin-initial spellings of a Han ``word``, the in-context reading first, at most 16."""
-    from pypinyin import Style, pinyin
-
-    in_context = pinyin(word, style=Style.FIRST_LETTER, heteronym=True)
-    if len(in_context) != len(word):
-        in_context = [[] for _ in word]
-    options = [
-        list(dict.fromkeys([*context, *_char_initials(char)]))
-        for context, char in zip(in_context, word)
-    ]
+    if len(word) < 2:
+        return []  # one letter would fire on every lone "s" or "b"
+    readings = [_char_initials(char) for char in word]
+    in_context: list[list[str]] = [[] for _ in word]
+    if any(len(initials) > 1 for initials in readings):
+        # Only a polyphonic character needs the (slower) in-context reading to come first.
+        phrase = _first_letters(word)
+        in_context = phrase if len(phrase) == len(word) else in_context
+    options: list[list[str]] = []
+    for context, initials in zip(in_context, readings, strict=True):
+        # In-context reading first, so the cap keeps the spelling people actually type.
+        letters = dict.fromkeys([*context, *initials])
+        latin = [x for x in letters if x.isascii() and x.isalpha()]
+        if not latin:
+            return []  # a character pypinyin cannot read
+        options.append(latin)
     spellings = ("".join(letters) for letters in itertools.product(*options))
-    variants = [s for s in spellings if len(s) >= 2 and s.isascii() and s.isalpha()]
-    return variants[:_MAX_INITIALS_VARIANTS]
+    return list(itertools.islice(spellings, _MAX_INITIALS_VARIANTS))

@@ -1,0 +1,155 @@
+"""Finding and masking personal data in chat text: mobile, ID-card and bank-card numbers.
+
+Each kind is a digit pattern that must also pass a check before it counts:
+
+* ``mobile``: a mainland mobile number ``1[3-9]`` + 9 digits, optionally after ``+86``,
+  ``0086`` or ``86``, optionally split 3-4-4 by spaces or hyphens. Masked to
+  ``138****5678``: the first 3 and last 4 digits of the national number stay.
+* ``id_card``: an 18-character resident ID number whose ISO 7064 MOD 11-2 check character
+  (a digit or ``X``) is right and whose birth date is a real day between 1900 and today.
+  The old 15-digit format is not recognised. Masked to ``110***********0021``.
+* ``bank_card``: 16-19 digits, optionally in groups of four split by spaces or hyphens,
+  with a valid Luhn checksum. Only the last 4 digits stay. An order or tracking number
+  that happens to pass Luhn (one in ten do) is masked too: the safe side for logs.
+
+A number must not touch more digits on either side: ``13812345678`` inside a longer digit
+run is left alone. Full-width digits (``１３８…``) are recognised. Where two candidates
+overlap, the longer wins, then ``id_card`` over ``bank_card`` over ``mobile``. Masking
+replaces digits one for one and keeps separators, so the text keeps its layout.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+__all__ = ["find_pii", "mask_pii"]
+
+# One-for-one, so spans found in the translated text are spans in the original.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－　Ｘｘ", "0123456789+- Xx")
+_ANY_DIGIT = re.compile("[0-9０-９]")
+_FULL_WIDTH = re.compile("[０-９＋－　Ｘｘ]")
+
+_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ -]?)?(?P<body>1[3-9][0-9](?:[ -]?[0-9]{4}){2})(?![0-9])")
+_ID_CARD = re.compile(r"(?<![0-9])(?P<body>[1-9][0-9]{16}[0-9Xx])(?![0-9])")
+_BANK_CARD = re.compile(r"(?<![0-9])(?P<body>[0-9]{4}(?:[ -]?[0-9]{4}){3}(?:[ -]?[0-9]{1,3})?)(?![0-9])")
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"  # check character for each (weighted sum % 11)
+_KIND_RANK = {"id_card": 0, "bank_card": 1, "mobile": 2}
+
+
+class _Found(NamedTuple):
+    kind: str
+    start: int
+    end: int
+    body: int  # where the number proper starts (after a +86 prefix)
+
+
+def _is_digit(char: str) -> bool:
+    """A character that counts as one digit of a number (ID cards end in X)."""
+    return char.isdigit() or char in "XxＸｘ"
+
+
+def _valid_id_card(number: str) -> bool:
+    """ISO 7064 MOD 11-2 check character right, and a real birth date no later than today."""
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != number[17].upper():
+        return False
+    try:
+        born = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return datetime.date(1900, 1, 1) <= born <= datetime.date.today()
+
+
+def _valid_luhn(number: str) -> bool:
+    """The Luhn checksum: every second digit from the right doubled, digit sums added."""
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        digit = int(char)
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+_CHECKS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
+    "mobile": (_MOBILE, lambda number: True),
+    "id_card": (_ID_CARD, _valid_id_card),
+    "bank_card": (_BANK_CARD, lambda number: _valid_luhn(re.sub("[ -]", "", number))),
+}
+
+
+def _candidates(text: str, kinds: tuple[str, ...]) -> Iterator[_Found]:
+    for kind in kinds:
+        pattern, valid = _CHECKS[kind]
+        for match in pattern.finditer(text):
+            if valid(match.group("body")):
+                yield _Found(kind, match.start(), match.end(), match.start("body"))
+
+
+def _find(text: str, kinds: tuple[str, ...]) -> list[_Found]:
+    """Checked numbers of the given kinds, in text order, overlaps resolved."""
+    if _ANY_DIGIT.search(text) is None:
+        return []  # the usual chat message: nothing to do
+    if _FULL_WIDTH.search(text):
+        text = text.translate(_HALF_WIDTH)
+    ranked = sorted(_candidates(text, kinds), key=lambda f: (f.start, f.start - f.end, _KIND_RANK[f.kind]))
+    chosen: list[_Found] = []
+    for found in ranked:
+        if not chosen or found.start >= chosen[-1].end:
+            chosen.append(found)
+    return chosen
+
+
+def find_pii(text: str) -> list[tuple[str, int, int]]:
+    """Personal numbers in ``text`` as ``(kind, start, end)``, in text order.
+
+    ``kind`` is ``"mobile"``, ``"id_card"`` or ``"bank_card"``; a mobile span includes its
+    ``+86`` prefix. See the module docstring for what each kind must satisfy.
+    """
+    return [(f.kind, f.start, f.end) for f in _find(text, tuple(_KIND_RANK))]
+
+
+def _mask_span(span: str, keep_head: int, keep_tail: int, char: str) -> str:
+    """Replace the digits of ``span`` but the first ``keep_head`` and last ``keep_tail``."""
+    total = sum(map(_is_digit, span))
+    out: list[str] = []
+    seen = 0
+    for c in span:
+        if _is_digit(c):
+            seen += 1
+            if keep_head < seen <= total - keep_tail:
+                c = char
+        out.append(c)
+    return "".join(out)
+
+
+_KEEP = {"mobile": (3, 4), "id_card": (3, 4), "bank_card": (0, 4)}
+
+
+def mask_pii(
+    text: str, *, mobile: bool = True, id_card: bool = True, bank_card: bool = True, char: str = "*"
+) -> str:
+    """``text`` with the chosen kinds of personal numbers masked digit by digit with ``char``.
+
+    Mobile ``138****5678`` (prefix and separators kept), ID card ``110***********0021``,
+    bank card ``**** **** **** 1234``. Text without a digit comes back unchanged at once.
+    """
+    if _ANY_DIGIT.search(text) is None:
+        return text
+    enabled = {"mobile": mobile, "id_card": id_card, "bank_card": bank_card}
+    found = _find(text, tuple(kind for kind in _KIND_RANK if enabled[kind]))
+    if not found:
+        return text
+    parts: list[str] = []
+    done = 0
+    for f in found:
+        head, tail = _KEEP[f.kind]
+        parts += [text[done : f.body], _mask_span(text[f.body : f.end], head, tail, char)]
+        done = f.end
+    parts.append(text[done:])
+    return "".join(parts)
