@@ -185,7 +185,10 @@ def load_model(directory: str | Path, *, bot: str | Path | None = None) -> Model
                 f"{folder}: model is stale: the bot files at {bot} changed since training; retrain it"
             )
     arrays = _read_arrays(folder, meta)
-    return _rebuild(spec, meta, arrays)
+    try:
+        return _rebuild(spec, meta, arrays)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ModelError(f"{folder}: model is incomplete or inconsistent ({type(exc).__name__}: {exc})") from None
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:
