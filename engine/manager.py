@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS = (
     "kefu.plugins.default_fallback",
     "kefu.plugins.handoff_keywords",
+    "kefu.plugins.risk_control",
 )
 ENTRY_POINT_GROUP = "kefu"
 _loose_counter = itertools.count()

@@ -27,6 +27,7 @@ from kefu.spec import BotSpec
 __all__ = ["Matcher", "Ranking"]
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -95,28 +96,46 @@ class Matcher:
         per_intent: FloatArray = np.maximum.reduceat(self.example_scores(query), self._intent_start)
         return per_intent
 
-    def linear_scores(self, query: QueryVector) -> FloatArray:
-        """Each intent's probability under the linear head (softmax with fitted temperature)."""
+    def linear_scores(self, query: QueryVector, available: BoolArray | None = None) -> FloatArray:
+        """Each intent's probability under the linear head (softmax with fitted temperature).
+
+        Intents not ``available`` (their input contexts are closed) get probability 0 and
+        the softmax is taken over the others: the classifier picks among what is possible.
+        """
         if self.weights is None or self.bias is None:
             raise ValueError("this model has no linear head")
         idx, val = query
         logits = val @ self.weights[idx] + self.bias if idx.size else self.bias.copy()
         logits = logits * self.temperature
+        if available is not None:
+            logits[~available] = -np.inf
         logits -= logits.max()
         exp = np.exp(logits)
         probabilities: FloatArray = exp / exp.sum()
         return probabilities
 
-    def scores(self, query: QueryVector) -> FloatArray:
-        """Every intent's confidence in [0, 1] for this head."""
+    def available(self, contexts: frozenset[str]) -> BoolArray | None:
+        """Which intents can match with these contexts open (None: all of them)."""
+        if not self._needs_context.any():
+            return None
+        mask = ~self._needs_context
+        for index in np.flatnonzero(self._needs_context):
+            mask[index] = self._contexts[index] <= contexts
+        return mask
+
+    def scores(self, query: QueryVector, available: BoolArray | None = None) -> FloatArray:
+        """Every intent's confidence in [0, 1] for this head (0 for unavailable intents)."""
         if query[0].size == 0:
             return np.zeros(self.n_intents)
-        if self.head == "cosine":
-            return self.cosine_scores(query)
         if self.head == "linear":
-            return self.linear_scores(query)
+            return self.linear_scores(query, available)
+        cosine = self.cosine_scores(query)
+        if available is not None:
+            cosine[~available] = 0.0
+        if self.head == "cosine":
+            return cosine
         w = self.cosine_weight
-        return w * self.cosine_scores(query) + (1.0 - w) * self.linear_scores(query)
+        return w * cosine + (1.0 - w) * self.linear_scores(query, available)
 
     # -- ranking ----------------------------------------------------------------------------
 
@@ -128,18 +147,22 @@ class Matcher:
         A pattern match makes an intent certain (1.0); a keyword raises it to at least
         ``keyword_score``.
         """
-        scores = self.scores(query)
-        rule = self._apply_rules(scores, prepared_text)
-        if self._needs_context.any():
-            self._apply_contexts(scores, contexts)
+        available = self.available(contexts)
+        scores = self.scores(query, available)
+        rule = self._apply_rules(scores, prepared_text, available)
+        if available is not None:
+            boosted = self._needs_context & available & (scores > 0)
+            scores[boosted] = np.minimum(1.0, scores[boosted] + CONTEXT_BOOST)
         k = min(top_k, self.n_intents)
         top = np.argpartition(-scores, k - 1)[:k] if k < self.n_intents else np.arange(self.n_intents)
         order = top[np.argsort(-scores[top], kind="stable")]
         return Ranking(order, scores[order], rule)
 
-    def _apply_rules(self, scores: FloatArray, text: str) -> str | None:
+    def _apply_rules(self, scores: FloatArray, text: str, available: BoolArray | None) -> str | None:
         rule = None
         for index, patterns, keywords in self._rules:
+            if available is not None and not available[index]:
+                continue
             for pattern in patterns:
                 if pattern.search(text):
                     scores[index] = 1.0
@@ -152,14 +175,6 @@ class Matcher:
                         rule = rule or f"keyword:{word}"
                         break
         return rule
-
-    def _apply_contexts(self, scores: FloatArray, contexts: frozenset[str]) -> None:
-        boost = CONTEXT_BOOST
-        for index in np.flatnonzero(self._needs_context):
-            if self._contexts[index] <= contexts:
-                scores[index] = min(1.0, scores[index] + boost) if scores[index] > 0 else 0.0
-            else:
-                scores[index] = 0.0
 
 
 CONTEXT_BOOST = 0.2

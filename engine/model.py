@@ -188,7 +188,9 @@ def load_model(directory: str | Path, *, bot: str | Path | None = None) -> Model
     try:
         return _rebuild(spec, meta, arrays)
     except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise ModelError(f"{folder}: model is incomplete or inconsistent ({type(exc).__name__}: {exc})") from None
+        raise ModelError(
+            f"{folder}: model is incomplete or inconsistent ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:

@@ -174,10 +174,11 @@ def _plugins(c: FileChecker, path: PathKey, value: Any) -> PluginSettings:
     data = c.mapping(path, value, None)
     folder = c.text((*path, "dir"), data["dir"]) if "dir" in data else None
     config = {}
+    base = c.src.path.parent
     for name, settings in data.items():
         if name != "dir":
-            config[str(name)] = c.mapping((*path, name), settings, None)
-    base = c.src.path.parent
+            # `_base_dir` lets a plugin resolve paths relative to the bot file.
+            config[str(name)] = {**c.mapping((*path, name), settings, None), "_base_dir": str(base)}
     return PluginSettings(dir=(base / folder) if folder else None, config=config)
 
 

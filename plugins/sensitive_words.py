@@ -41,9 +41,15 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from kefu.errors import KefuError
+from kefu import KefuError
 
-__all__ = ["MissingDependencyError", "SensitiveWordFilter", "WordHit", "WordListError"]
+__all__ = [
+    "MissingDependencyError",
+    "SensitiveWordFilter",
+    "WordHit",
+    "WordListError",
+    "read_word_list",
+]
 
 # Markers that folding writes for padding. They are control characters, which are
 # padding themselves, so they never occur in a folded word.
@@ -230,17 +236,7 @@ class SensitiveWordFilter:
     ) -> SensitiveWordFilter:
         """Build a filter from a UTF-8 file: one word a line; blank lines and lines whose
         first non-blank character is ``#`` are ignored (so ``C#`` can still be listed)."""
-        path = Path(path)
-        data = path.read_bytes()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise WordListError(
-                f"{path}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x}); save the word list as UTF-8"
-            ) from None
-        lines = (line.strip() for line in text.removeprefix("\ufeff").splitlines())
-        words = [line for line in lines if line and not line.startswith("#")]
+        words = read_word_list(path)
         return cls(words, skip_padding=skip_padding, pinyin_initials=pinyin_initials, max_gap=max_gap)
 
     def __len__(self) -> int:
@@ -386,6 +382,24 @@ class SensitiveWordFilter:
             return False
         folded = self._table[ord(text[index])]
         return bool(folded) and _spaced(folded[side])
+
+
+def read_word_list(path: str | Path) -> list[str]:
+    """The words of a UTF-8 word-list file (see ``SensitiveWordFilter.from_file``)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WordListError(f"{path}:1: cannot read word list: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise WordListError(
+            f"{path}:{line}: not valid UTF-8 (byte {data[exc.start]:#04x}); save the word list as UTF-8"
+        ) from None
+    lines = (line.strip() for line in text.removeprefix("\ufeff").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _first_letters(text: str) -> list[list[str]]:

@@ -1,0 +1,184 @@
+"""Risk control: sensitive words, per-session rate limiting, and masking of personal data.
+
+Runs before matching (``message_received``), so a blocked message costs no NLU time, and
+again on every reply (``response_built``) to mask mobile, ID-card and bank-card numbers.
+Declared fail-closed: if this plugin itself fails, the message is blocked, not waved on.
+
+Settings (bot file; every key optional)::
+
+    plugins:
+      risk_control:
+        words: [傻逼, 诈骗]            # listed words
+        words_file: sensitive.txt      # one word per line, relative to the bot file
+        verdict: block                 # block | mask | handoff
+        reply: 您的消息包含不当内容，请文明用语。
+        pinyin_initials: false         # also catch "sb" for 傻逼 (needs kefu[pinyin])
+        max_gap: 3                     # padding characters allowed inside a word (傻**逼)
+        rate_limit: {per_second: 1.0, burst: 8}   # token bucket per session; off when absent
+        rate_reply: 您发送得太快了，请稍后再试。
+        mask_replies: true             # mask personal numbers in replies
+        mask_logs: true                # mask them in kefu's log records too
+
+With no words and no rate limit configured the plugin only masks personal data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import kefu
+from kefu.plugins.pii import find_pii, mask_pii
+from kefu.plugins.sensitive_words import SensitiveWordFilter, read_word_list
+
+__all__ = ["PIIMaskingFilter", "RiskControl", "make_plugin"]
+
+VERDICTS = ("block", "mask", "handoff")
+BUCKET_KEY = "risk_control.bucket"
+DEFAULT_REPLY = "您的消息包含不当内容，请文明用语。"
+DEFAULT_RATE_REPLY = "您发送得太快了，请稍后再试。"
+
+
+class PIIMaskingFilter(logging.Filter):
+    """A logging filter that masks personal numbers in log messages and their arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drops it."""
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        if isinstance(record.msg, str):
+            record.msg = mask_pii(record.msg)
+        return True
+
+
+_log_filter = PIIMaskingFilter()
+
+
+@dataclasses.dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``burst`` messages at once, refilled at ``per_second``."""
+
+    per_second: float
+    burst: float
+
+
+class RiskControl:
+    """One engine's risk-control plugin, built from its bot file's settings."""
+
+    fail_closed = True
+
+    def __init__(
+        self,
+        words: SensitiveWordFilter | None,
+        *,
+        verdict: str = "block",
+        reply: str = DEFAULT_REPLY,
+        rate_limit: RateLimit | None = None,
+        rate_reply: str = DEFAULT_RATE_REPLY,
+        mask_replies: bool = True,
+    ) -> None:
+        self.words = words
+        self.verdict = verdict
+        self.reply = reply
+        self.rate_limit = rate_limit
+        self.rate_reply = rate_reply
+        self.mask_replies = mask_replies
+
+    @kefu.hookimpl(tryfirst=True)
+    def message_received(
+        self, message: kefu.Message, session: kefu.Session
+    ) -> kefu.Block | kefu.Message | None:
+        """Rate-limit, then block, mask or hand off messages with listed words."""
+        if self.rate_limit is not None and not self._take_token(session, message.received_at):
+            return kefu.Block(reason="rate_limit", reply=self.rate_reply)
+        if self.words is None:
+            return None
+        hits = self.words.find(message.text)
+        if not hits:
+            return None
+        reason = f"sensitive:{hits[0].word}"
+        if self.verdict == "mask":
+            return dataclasses.replace(message, text=self.words.mask(message.text))
+        return kefu.Block(reason=reason, reply=self.reply, handoff=self.verdict == "handoff")
+
+    @kefu.hookimpl
+    def response_built(self, reply: kefu.Reply) -> kefu.Reply | None:
+        """Mask mobile, ID-card and bank-card numbers in what the bot says."""
+        if not self.mask_replies or not reply.text:
+            return None
+        masked = _mask_except_slots(reply.text, reply.slots)
+        return None if masked == reply.text else dataclasses.replace(reply, text=masked)
+
+    def _take_token(self, session: kefu.Session, now: float) -> bool:
+        limit = self.rate_limit
+        assert limit is not None
+        tokens, last = session.data.get(BUCKET_KEY, (limit.burst, now))
+        tokens = min(limit.burst, tokens + max(0.0, now - last) * limit.per_second)
+        allowed = tokens >= 1.0
+        session.data[BUCKET_KEY] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
+
+
+def _mask_except_slots(text: str, slots: Mapping[str, str]) -> str:
+    """Mask personal numbers, except slot values echoed back that only look like bank cards.
+
+    An order number the user just gave ("订单 2024112712345678 正在配送中") may pass the
+    Luhn check; echoing it is the point of the reply. Mobile and ID-card numbers are
+    masked even when they are slot values.
+    """
+    keep = [v for v in slots.values() if v and v in text and all(k == "bank_card" for k, _, _ in find_pii(v))]
+    if not keep:
+        return mask_pii(text)
+    pieces = re.split("(" + "|".join(map(re.escape, sorted(keep, key=len, reverse=True))) + ")", text)
+    return "".join(piece if i % 2 else mask_pii(piece) for i, piece in enumerate(pieces))
+
+
+def make_plugin(settings: Mapping[str, Any]) -> RiskControl:
+    """Build this engine's risk control from its settings (``ValueError`` if they are wrong)."""
+    verdict = settings.get("verdict", "block")
+    if verdict not in VERDICTS:
+        raise ValueError(f"risk_control.verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+    if settings.get("mask_logs", True):
+        logger = logging.getLogger("kefu")
+        if _log_filter not in logger.filters:
+            logger.addFilter(_log_filter)
+    return RiskControl(
+        _word_filter(settings),
+        verdict=verdict,
+        reply=str(settings.get("reply", DEFAULT_REPLY)),
+        rate_limit=_rate_limit(settings.get("rate_limit")),
+        rate_reply=str(settings.get("rate_reply", DEFAULT_RATE_REPLY)),
+        mask_replies=bool(settings.get("mask_replies", True)),
+    )
+
+
+def _word_filter(settings: Mapping[str, Any]) -> SensitiveWordFilter | None:
+    words = settings.get("words", [])
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ValueError("risk_control.words must be a list of text")
+    options = {
+        "pinyin_initials": bool(settings.get("pinyin_initials", False)),
+        "max_gap": int(settings.get("max_gap", 3)),
+    }
+    if "words_file" in settings:
+        words = [*words, *read_word_list(Path(settings.get("_base_dir", ".")) / str(settings["words_file"]))]
+    if not words:
+        return None
+    return SensitiveWordFilter(words, **options)
+
+
+def _rate_limit(value: Any) -> RateLimit | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError("risk_control.rate_limit must be a mapping {per_second, burst}")
+    per_second = float(value.get("per_second", 1.0))
+    burst = float(value.get("burst", 8))
+    if per_second <= 0 or burst < 1:
+        raise ValueError("risk_control.rate_limit needs per_second > 0 and burst >= 1")
+    return RateLimit(per_second, burst)
