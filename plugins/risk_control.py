@@ -117,10 +117,10 @@ class RiskControl:
     def _take_token(self, session: kefu.Session, now: float) -> bool:
         limit = self.rate_limit
         assert limit is not None
-        tokens, last = session.data.get(BUCKET_KEY, (limit.burst, now))
-        tokens = min(limit.burst, tokens + max(0.0, now - last) * limit.per_second)
+        stored = session.data.get(BUCKET_KEY) or (limit.burst, now)  # a list after a JSON round trip
+        tokens = min(limit.burst, float(stored[0]) + max(0.0, now - float(stored[1])) * limit.per_second)
         allowed = tokens >= 1.0
-        session.data[BUCKET_KEY] = (tokens - 1.0 if allowed else tokens, now)
+        session.data[BUCKET_KEY] = [tokens - 1.0 if allowed else tokens, now]
         return allowed
 
 
@@ -161,15 +161,15 @@ def _word_filter(settings: Mapping[str, Any]) -> SensitiveWordFilter | None:
     words = settings.get("words", [])
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise ValueError("risk_control.words must be a list of text")
-    options = {
-        "pinyin_initials": bool(settings.get("pinyin_initials", False)),
-        "max_gap": int(settings.get("max_gap", 3)),
-    }
     if "words_file" in settings:
         words = [*words, *read_word_list(Path(settings.get("_base_dir", ".")) / str(settings["words_file"]))]
     if not words:
         return None
-    return SensitiveWordFilter(words, **options)
+    return SensitiveWordFilter(
+        words,
+        pinyin_initials=bool(settings.get("pinyin_initials", False)),
+        max_gap=int(settings.get("max_gap", 3)),
+    )
 
 
 def _rate_limit(value: Any) -> RateLimit | None:
