@@ -18,6 +18,9 @@ def run_test(
     data: Annotated[
         Path | None, typer.Option("--data", "-d", help="Labeled test file: .jsonl, .csv or .yaml.")
     ] = None,
+    dialogues: Annotated[
+        Path | None, typer.Option("--dialogues", help="Scripted conversations to play (YAML, see docs).")
+    ] = None,
     oos_label: Annotated[
         str, typer.Option("--oos-label", help="Intent name that marks out-of-scope rows.")
     ] = "out_of_scope",
@@ -30,9 +33,14 @@ def run_test(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for large test files.")] = 1,
     json_output: JsonOpt = False,
 ) -> None:
-    """Measure how well a bot recognizes labeled messages."""
+    """Measure how well a bot recognizes labeled messages, or play scripted dialogues."""
+    if dialogues is not None:
+        _play(path, dialogues, json_output)
+        return
     if data is None:
-        raise kefu.SpecError.single(path or Path("."), 1, "give a labeled test file with --data")
+        raise kefu.SpecError.single(
+            path or Path("."), 1, "give a labeled test file with --data or --dialogues"
+        )
     rows = kefu.read_test_file(data, oos_label)
     engine = open_engine(path, builtin_plugins=(), load_entry_points=False)
     report = kefu.evaluate(kefu.predict_rows(engine, rows, n_jobs=jobs))
@@ -45,6 +53,28 @@ def run_test(
     )
     if failed:
         typer.secho("below the required --min-accuracy / --min-f1", err=True, fg="red")
+        raise typer.Exit(1)
+
+
+def _play(path: Path | None, file: Path, json_output: bool) -> None:
+    scripts = kefu.read_dialogues(file)
+    engine = open_engine(path, seed=0)
+    results = [kefu.run_dialogue(engine, d) for d in scripts]
+    failed = [r for r in results if not r.passed]
+    if json_output:
+        echo_json({
+            "dialogues": len(results),
+            "passed": len(results) - len(failed),
+            "failures": [{"name": r.dialogue.name, "problems": r.failures} for r in failed],
+        })  # fmt: skip
+    else:
+        for result in results:
+            mark = "ok  " if result.passed else "FAIL"
+            typer.echo(f"{mark} {result.dialogue.name}")
+            for problem in result.failures:
+                typer.echo(f"     {problem}")
+        typer.echo(f"{len(results) - len(failed)}/{len(results)} dialogues passed")
+    if failed:
         raise typer.Exit(1)
 
 

@@ -8,6 +8,7 @@
 from typing import Any
 
 from kefu._version import __version__
+from kefu.dialogues import Dialogue, DialogueResult, read_dialogues, run_dialogue
 from kefu.engine import Engine
 from kefu.errors import KefuError, ModelError, PluginError, Problem, SpecError, StoreError
 from kefu.evaluate import (
@@ -31,6 +32,8 @@ __all__ = [
     "Block",
     "BotSpec",
     "Candidate",
+    "Dialogue",
+    "DialogueResult",
     "Engine",
     "EvalReport",
     "IntentScore",
@@ -58,7 +61,9 @@ __all__ = [
     "load_spec",
     "normalize",
     "predict_rows",
+    "read_dialogues",
     "read_test_file",
+    "run_dialogue",
     "save_model",
     "saved_fingerprint",
     "train",

@@ -1,0 +1,171 @@
+"""Sessions: JSON round trips, real expiry on an injected clock, contexts, concurrency."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import kefu
+from kefu.sessions import ActiveContext, MemoryStore, PendingSlot, Session
+
+CONTEXT_BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.2, handoff_after_fallbacks: 0}
+sessions: {max_sessions: 5000, idle_ttl: 60}
+intents:
+  - name: order
+    examples: [查订单, 我的订单到哪了, 订单物流, 查一下我的订单, 订单状态]
+    responses: [好的]
+    contexts: {out: [{name: order, lifespan: 2, ttl: 30}]}
+  - name: fee
+    examples: [运费多少, 邮费怎么算, 要运费吗, 运费是多少钱]
+    responses: [满99包邮]
+  - name: fee_followup
+    examples: [那运费呢, 那邮费呢, 那这个运费呢]
+    contexts: {in: [order]}
+    responses: [这单包邮]
+  - name: hello
+    examples: [你好, 在吗, 哈喽, 您好]
+    responses: [您好]
+"""
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clocked(write_bot: Callable[..., Path]) -> tuple[kefu.Engine, Clock, list[tuple[str, str]]]:
+    clock = Clock()
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CONTEXT_BOT}), clock=clock, seed=0)
+    ended: list[tuple[str, str]] = []
+
+    class Recorder:
+        @kefu.hookimpl
+        def session_ended(self, session: kefu.Session, reason: str) -> None:
+            ended.append((session.id, reason))
+
+    engine._runtime.host.pm.register(Recorder(), name="recorder")
+    return engine, clock, ended
+
+
+def test_session_json_round_trip_keeps_everything() -> None:
+    session = Session("s1", 10.0)
+    session.turns = 3
+    session.fallback_streak = 1
+    session.handoff, session.handoff_reason = True, "intent:human"
+    session.pending = PendingSlot("order_status", "order_id", 1)
+    session.record((11.0, "你好", "您好", "greeting"), limit=50)
+    session.contexts["order"] = ActiveContext("order", 2, 40.0, {"order_id": "123456789012"})
+    session.slots["order_id"] = "123456789012"
+    session.data["plugin"] = {"count": 2}
+    again = Session.from_json(session.to_json())
+    assert again.to_dict() == session.to_dict()
+
+
+def test_damaged_session_json_is_a_store_error() -> None:
+    with pytest.raises(kefu.StoreError, match="stored session is damaged"):
+        Session.from_json('{"id": "x"')
+
+
+def test_history_is_bounded() -> None:
+    session = Session("s", 0.0)
+    for i in range(120):
+        session.record((float(i), f"u{i}", f"b{i}", "x"), limit=50)
+    assert len(session.history) == 50
+    assert session.history[0][1] == "u70"
+
+
+def test_idle_session_expires_after_its_ttl_and_its_end_is_reported(
+    clocked: tuple[kefu.Engine, Clock, list[tuple[str, str]]],
+) -> None:
+    engine, clock, ended = clocked
+    engine.reply("你好", session_id="idle")
+    clock.now += 59
+    assert engine.session("idle") is not None
+    clock.now += 2  # 61 s idle: past the 60 s TTL
+    assert engine.session("idle") is None  # never handed out again
+    engine.reply("你好", session_id="other")  # the engine sweeps at most once a second
+    assert ("idle", "expired") in ended
+    assert engine.session("idle") is None
+
+
+def test_lru_evicts_the_least_recent_session_when_full() -> None:
+    ended: list[tuple[str, str]] = []
+    store = MemoryStore(max_sessions=2, idle_ttl=100, clock=lambda: 0.0)
+    store.add_end_listener(lambda s, reason: ended.append((s.id, reason)))
+    for sid in ("a", "b", "c"):
+        with store.transaction(sid):
+            pass
+    assert ended == [("a", "evicted")]
+    assert sorted(store.ids()) == ["b", "c"]
+
+
+def test_context_dies_after_its_lifespan_in_turns(
+    clocked: tuple[kefu.Engine, Clock, list[tuple[str, str]]],
+) -> None:
+    engine, _, _ = clocked
+    assert engine.reply("那运费呢", session_id="t").intent != "fee_followup"  # no context yet
+    assert engine.reply("查订单", session_id="t").intent == "order"  # opens "order" for 2 turns
+    assert engine.reply("那运费呢", session_id="t").intent == "fee_followup"  # turn 1
+    assert engine.reply("那运费呢", session_id="t").intent == "fee_followup"  # turn 2
+    assert engine.reply("那运费呢", session_id="t").intent != "fee_followup"  # lifespan over
+
+
+def test_context_dies_after_its_ttl_first(clocked: tuple[kefu.Engine, Clock, list[tuple[str, str]]]) -> None:
+    engine, clock, _ = clocked
+    engine.reply("查订单", session_id="ttl")
+    clock.now += 31  # the context's 30 s TTL passes before its 2 turns are used
+    assert engine.reply("那运费呢", session_id="ttl").intent != "fee_followup"
+
+
+def test_eight_threads_never_lose_an_update(write_bot: Callable[..., Path]) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CONTEXT_BOT}), seed=0)
+    sessions, threads, total = 1000, 8, 20_000
+    texts = ["你好", "查订单", "运费多少", "那运费呢"]
+
+    def worker(offset: int) -> None:
+        for i in range(offset, total, threads):
+            engine.reply(texts[i % len(texts)], session_id=f"s{i % sessions}")
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    turns = {}
+    for n in range(sessions):
+        session = engine.session(f"s{n}")
+        assert session is not None
+        turns[n] = session.turns
+    assert set(turns.values()) == {total // sessions}
+    assert all(len(engine.session(f"s{n}").history) == total // sessions for n in range(sessions))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("answer", "action"),
+    [
+        pytest.param("", "prompt", id="empty-answer"),
+        pytest.param("1" * 10_000, "prompt", id="10k-digits-no-valid-number"),
+        pytest.param("\ud800", "prompt", id="lone-surrogate"),
+        # Control characters split the digits; the 12-digit run left is a valid number.
+        pytest.param("\x00\x1b[2J2024\x07112712345678", "respond", id="control-chars"),
+    ],
+)
+def test_bad_slot_answers_are_re_prompted(demo_engine: kefu.Engine, answer: str, action: str) -> None:
+    sid = f"slot-{answer[:5]!r}"
+    assert demo_engine.reply("我的订单到哪了", session_id=sid).action == "prompt"
+    reply = demo_engine.reply(answer, session_id=sid)
+    assert reply.action == action
+    if action == "prompt":
+        assert "订单号" in reply.text
+    demo_engine.end_session(sid)
