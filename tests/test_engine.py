@@ -102,11 +102,12 @@ def test_public_api_is_pinned() -> None:
     # A name added to or removed from the public API must be a deliberate change.
     assert sorted(kefu.__all__) == sorted(
         [
-            "Block", "BotSpec", "Candidate", "Dialogue", "DialogueResult", "Engine", "EvalReport", "IntentScore", "IntentSpec",
-            "KefuError", "Match", "MemoryStore", "Message", "Model", "ModelError", "PluginError",
-            "Prediction", "Problem", "RedisStore", "Reply", "Session", "SessionStore", "SpecError",
-            "StoreError", "TestRow", "__version__", "evaluate", "hookimpl", "load_model", "load_spec",
-            "normalize", "predict_rows", "read_dialogues", "read_test_file", "run_dialogue", "save_model", "saved_fingerprint", "train",
+            "Block", "BotSpec", "Candidate", "Dialogue", "DialogueResult", "Engine", "EvalReport",
+            "IntentScore", "IntentSpec", "KefuError", "Match", "MemoryStore", "Message", "Model",
+            "ModelError", "PluginError", "Prediction", "Problem", "RedisStore", "Reply", "Session",
+            "SessionStore", "SpecError", "StoreError", "TestRow", "__version__", "evaluate", "hookimpl",
+            "load_model", "load_spec", "normalize", "predict_rows", "read_dialogues", "read_test_file",
+            "run_dialogue", "save_model", "saved_fingerprint", "train",
         ]
     )  # fmt: skip
     for name in kefu.__all__:
