@@ -1,0 +1,441 @@
+"""Loading bot files: a valid multi-file bot, and every problem reported as ``file:line: message``."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+import kefu
+from kefu.spec import (
+    BotSettings,
+    BotSpec,
+    EntitySpec,
+    IntentSpec,
+    MatcherSettings,
+    NlpSettings,
+    OutputContext,
+    SessionSettings,
+    SlotSpec,
+)
+
+GREET = "intents:\n  - name: greet\n    examples: [你好]\n"
+"""One valid intent, appended to cases about other sections so the bot is otherwise whole."""
+
+
+def write(folder: Path, files: Mapping[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode() if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+    return folder
+
+
+# --- a valid bot ----------------------------------------------------------------------
+
+VALID_BOT = {
+    "bot.yaml": """version: 1
+bot:
+  name: 小客
+  threshold: 0.6
+  fallback: 没听懂
+  top_k: 3
+nlp:
+  user_dict: [运费险]
+  synonyms: {ＶＩＰ: 会员, 定单: 订单}
+  stopwords: [吗, 呢！]
+  hmm: false
+entities:
+  phone: {builtin: mobile}
+  sku: {regex: 'SKU-\\d+'}
+  color: {values: {红色: [红的, 大红]}}
+  size: {values: [S, M]}
+sessions: {store: redis, url: 'redis://r:6379/0', idle_ttl: 60}
+""",
+    "orders.yaml": """version: 1
+intents:
+  - name: order_status
+    title: 查订单
+    examples: [我的订单到哪了, 查物流, 查物流！]
+    responses: ['订单 {order_id} 在路上']
+    patterns: ['订单号\\d+']
+    keywords: [ＷＨＥＲＥ, 物流！]
+    threshold: 0.7
+    slots:
+      order_id: {entity: order_id, required: true, prompt: 请给我订单号}
+    contexts: {out: [{name: order, lifespan: 3, ttl: 600}]}
+    payload: {buttons: [{title: 催发货}]}
+""",
+    "a_followup.yml": """version: 1
+intents:
+  - name: fee
+    examples: [那运费呢]
+    contexts: {in: order, out: [fee]}
+    responses: '订单 {order.order_id} 包邮 {{免运费}}'
+""",
+    "notes.txt": "not a bot file",
+    "drafts/old.yaml": "version: [broken",  # sub-folders are ignored, even broken ones
+}
+
+
+def expected_spec(folder: Path) -> BotSpec:
+    orders, followup = str(folder / "orders.yaml"), str(folder / "a_followup.yml")
+    return BotSpec(
+        settings=BotSettings(name="小客", threshold=0.6, fallback=("没听懂",), top_k=3),
+        nlp=NlpSettings(
+            user_dict=("运费险",),
+            synonyms=(("vip", "会员"), ("定单", "订单")),  # normalized: full-width folded
+            stopwords=("吗", "呢"),
+            hmm=False,
+        ),
+        matcher=MatcherSettings(),
+        entities=(
+            EntitySpec("phone", builtin="mobile"),
+            EntitySpec("sku", regex=r"SKU-\d+"),
+            EntitySpec("color", values=(("红色", ("红的", "大红")),)),
+            EntitySpec("size", values=(("S", ()), ("M", ()))),
+        ),
+        intents=(
+            IntentSpec(
+                name="fee",
+                examples=("那运费呢",),
+                responses=("订单 {order.order_id} 包邮 {{免运费}}",),
+                input_contexts=("order",),
+                output_contexts=(OutputContext("fee"),),
+                file=followup,
+                line=3,
+            ),
+            IntentSpec(
+                name="order_status",
+                title="查订单",
+                examples=("我的订单到哪了", "查物流"),  # "查物流！" repeats "查物流": one copy kept
+                responses=("订单 {order_id} 在路上",),
+                patterns=(r"订单号\d+",),
+                keywords=("where", "物流"),
+                threshold=0.7,
+                slots=(SlotSpec("order_id", entity="order_id", required=True, prompt="请给我订单号"),),
+                output_contexts=(OutputContext("order", lifespan=3, ttl=600.0),),
+                payload={"buttons": [{"title": "催发货"}]},
+                file=orders,
+                line=3,
+            ),
+        ),
+        sessions=SessionSettings(store="redis", url="redis://r:6379/0", idle_ttl=60.0),
+        files=(followup, str(folder / "bot.yaml"), orders),  # name order; .yml counts
+    )
+
+
+def test_valid_bot_loads_into_the_expected_spec(tmp_path: Path) -> None:
+    spec = kefu.load_spec(write(tmp_path / "bot", VALID_BOT))
+    assert re.fullmatch("[0-9a-f]{64}", spec.fingerprint)
+    assert dataclasses.replace(spec, fingerprint="") == expected_spec(tmp_path / "bot")
+
+
+def test_a_single_file_is_a_bot(tmp_path: Path) -> None:
+    path = write(tmp_path, {"one.yaml": "version: 1\n" + GREET}) / "one.yaml"
+    spec = kefu.load_spec(path)
+    assert [i.name for i in spec.intents] == ["greet"]
+    assert spec.files == (str(path),)
+
+
+def _append(name: str) -> Callable[[Path], object]:
+    return lambda folder: (folder / name).write_text((folder / name).read_text() + "# 改\n")
+
+
+@pytest.mark.parametrize(
+    ("change", "changes_fingerprint"),
+    [
+        pytest.param(_append("bot/orders.yaml"), True, id="a-bot-file-s-bytes-change"),
+        pytest.param(_append("bot/a_followup.yml"), True, id="a-yml-file-s-bytes-change"),
+        pytest.param(lambda f: (f / "bot/z.yaml").write_text("version: 1\n"), True, id="a-file-is-added"),
+        pytest.param(_append("bot/notes.txt"), False, id="a-non-yaml-file-in-the-folder"),
+        pytest.param(_append("bot/drafts/old.yaml"), False, id="a-file-in-a-sub-folder"),
+        pytest.param(lambda f: (f / "other.yaml").write_text("x"), False, id="a-file-outside-the-folder"),
+        pytest.param(lambda f: shutil.move(f / "bot", f / "moved"), False, id="the-folder-is-renamed"),
+    ],
+)
+def test_fingerprint_follows_the_bot_files_bytes(
+    tmp_path: Path, change: Callable[[Path], object], changes_fingerprint: bool
+) -> None:
+    before = kefu.load_spec(write(tmp_path / "bot", VALID_BOT)).fingerprint
+    change(tmp_path)
+    folder = tmp_path / "bot" if (tmp_path / "bot").exists() else tmp_path / "moved"
+    assert (kefu.load_spec(folder).fingerprint != before) is changes_fingerprint
+
+
+# --- problems: each expected line is "LINE: message" or "FILE:LINE: message", as str(SpecError) reads --
+
+TOP_KEYS = "bot, entities, intents, matcher, nlp, plugins, sessions, version"
+BOT_KEYS = ", ".join(sorted(field.name for field in dataclasses.fields(BotSettings)))
+INTENT_KEYS = (
+    "action, contexts, examples, keywords, name, patterns, payload, responses, slots, threshold, title"
+)
+SLOT_KEYS = "entity, invalid_prompt, prompt, regex, required, values"
+AN_INT = "kefu/checks.py describe(3) returns 'a int'; the message should say 'an int'"
+CASCADE = "kefu/sections.py check_file skips a file with a duplicate key, so other files get false problems"
+
+
+def bug(reason: str, *values: object) -> object:
+    return pytest.param(*values, marks=pytest.mark.xfail(reason=reason, strict=True))
+
+
+def assert_problems(folder: Path, files: Mapping[str, str | bytes], expected: str) -> None:
+    """Loading ``files`` fails with ``expected``, where "<dir>" stands for ``folder``."""
+    write(folder, files)
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.load_spec(folder)
+    if len(files) == 1:  # one file: its path prefixes every line
+        expected = "\n".join(f"<dir>/{next(iter(files))}:{line}" for line in expected.splitlines())
+    assert str(info.value) == expected.replace("<dir>", str(folder))
+
+
+# fmt: off
+# A section written after `version: 1` (so it starts on line 2), followed by a valid intent.
+SECTION_CASES = [
+    # unknown keys, with a did-you-mean when one is close enough
+    ("intent: []\n", f"2: unknown key 'intent' (did you mean 'intents'?); known: {TOP_KEYS}"),
+    ("colour: red\n", f"2: unknown key 'colour'; known: {TOP_KEYS}"),
+    ("bot:\n  treshold: 0.5\n", f"3: unknown key 'treshold' (did you mean 'threshold'?); known: {BOT_KEYS}"),
+    ("nlp:\n  synonym: {a: b}\n",
+     "3: unknown key 'synonym' (did you mean 'synonyms'?); known: hmm, stopwords, synonyms, user_dict"),
+    # wrong types: text, list, number, mapping, true/false
+    ("bot:\n  name: [a]\n", "3: `bot.name` must be text, not a list"),
+    ("bot:\n  name: true\n", "3: `bot.name` must be text, not true/false"),
+    ("bot:\n  clarify: {a: 1}\n", "3: `bot.clarify` must be text, not a mapping"),
+    ("bot:\n  name:\n", "3: `bot.name` must be text, not empty"),
+    ("bot:\n  name: ' '\n", "3: `bot.name` must not be empty"),
+    ("bot:\n  threshold: 高\n", "3: `bot.threshold` must be a number, not text"),
+    ("bot:\n  threshold: true\n", "3: `bot.threshold` must be a number, not true/false"),
+    ("bot:\n  top_k: 1.5\n", "3: `bot.top_k` must be a whole number, not a float"),
+    ("bot:\n  cancel_words: {a: b}\n", "3: `bot.cancel_words` must be a list of text, not a mapping"),
+    ("bot:\n  fallback:\n    - 好\n    - [x]\n", "5: `bot.fallback[1]` must be text, not a list"),
+    ("bot: []\n", "2: `bot` must be a mapping, not a list"),
+    ("nlp:\n  synonyms: [a]\n", "3: `nlp.synonyms` must be a mapping, not a list"),
+    ("matcher:\n  sublinear_tf: 'yes'\n", "3: `matcher.sublinear_tf` must be true or false, not text"),
+    bug(AN_INT, "bot: 3\n", "2: `bot` must be a mapping, not an int"),
+    bug(AN_INT, "nlp:\n  hmm: 1\n", "3: `nlp.hmm` must be true or false, not an int"),
+    ("matcher:\n  head: foo\n", "3: `matcher.head` must be one of ensemble, linear, cosine (got 'foo')"),
+    ("sessions:\n  store: mysql\n", "3: `sessions.store` must be one of memory, redis (got 'mysql')"),
+    # out-of-range numbers
+    ("bot:\n  threshold: 1.5\n", "3: `bot.threshold` must be between 0 and 1 (got 1.5)"),
+    ("bot:\n  ambiguity_margin: -0.1\n", "3: `bot.ambiguity_margin` must be between 0 and 1 (got -0.1)"),
+    bug("kefu/checks.py FileChecker.number: NaN passes both comparisons of the range check",
+        "bot:\n  threshold: .nan\n", "3: `bot.threshold` must be between 0 and 1 (got nan)"),
+    ("bot:\n  handoff_after_fallbacks: -1\n", "3: `bot.handoff_after_fallbacks` must be >= 0 (got -1)"),
+    ("matcher:\n  c: 0\n", "3: `matcher.c` must be >= 1e-06 (got 0)"),
+    ("matcher:\n  word_ngrams: [2, 1]\n",
+     "3: `matcher.word_ngrams` must be [low, high] with 1 <= low <= high <= 6"),
+    ("sessions:\n  idle_ttl: 0.5\n", "3: `sessions.idle_ttl` must be >= 1 (got 0.5)"),
+    # settings that need a particular shape
+    ("bot:\n  fallback: []\n", "3: `bot.fallback` needs at least one reply"),
+    ("bot:\n  clarify: 您是想问哪个\n", "3: `bot.clarify` must contain {options}"),
+    ("sessions: {store: redis}\n", "2: `sessions.store: redis` needs `url` (e.g. redis://localhost:6379/0)"),
+    # entities
+    ("entities:\n  b: {builtin: phone}\n",
+     "3: `entities.b.builtin` must be one of order_id, mobile, amount, date (got 'phone')"),
+    ("entities:\n  d:\n", "3: entity 'd' needs exactly one of regex, values, builtin"),
+    ("entities:\n  sku:\n    regex: '(SKU'\n",
+     "4: invalid regex '(SKU': missing ), unterminated subpattern at position 0"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("section", "expected"), SECTION_CASES)
+def test_problem_in_a_section(tmp_path: Path, section: str, expected: str) -> None:
+    assert_problems(tmp_path, {"bot.yaml": "version: 1\n" + section + GREET}, expected)
+
+
+A = "  - name: a\n    examples: [你好]\n"
+"""A valid intent on lines 3-4 (after `version: 1` and `intents:`); what follows starts on line 5."""
+
+# fmt: off
+# The intents list, after `version: 1` and `intents:`.
+INTENT_CASES = [
+    # unknown keys in an intent, a slot, its contexts, an output context
+    (A + "    exampels: [x]\n",
+     f"5: unknown key 'exampels' (did you mean 'examples'?); known: {INTENT_KEYS}"),
+    (A + "    slots:\n      s:\n        entity: date\n        requird: true\n",
+     f"8: unknown key 'requird' (did you mean 'required'?); known: {SLOT_KEYS}"),
+    (A + "    contexts:\n      put: [a]\n", "6: unknown key 'put' (did you mean 'out'?); known: in, out"),
+    (A + "    contexts:\n      out:\n        - {name: o, tl: 5}\n",
+     "7: unknown key 'tl' (did you mean 'ttl'?); known: lifespan, name, ttl"),
+    # wrong types and ranges inside an intent
+    (A + "    slots: order_id\n", "5: `intents[0].slots` must be a mapping, not text"),
+    (A + "    threshold: 2\n", "5: `intents[0].threshold` must be between 0 and 1 (got 2)"),
+    (A + "    payload: [1]\n", "5: `intents[0].payload` must be a mapping, not a list"),
+    (A + "    contexts:\n      out:\n        - {name: o, lifespan: 0, ttl: 0}\n",
+     "7: `intents[0].contexts.out[0].lifespan` must be >= 1 (got 0)\n"
+     "7: `intents[0].contexts.out[0].ttl` must be >= 0.001 (got 0)"),
+    # names and examples
+    (A + "  - name: a\n    examples: [在吗]\n",
+     "5: duplicate intent name 'a' (first defined at <dir>/bot.yaml:3)"),
+    ("  - examples: [你好]\n", "3: intent needs a `name`"),
+    ("  - name: out_of_scope\n    examples: [你好]\n",
+     "3: intent name 'out_of_scope' is reserved for out-of-scope messages"),
+    bug("kefu/sections.py _intent: a bare `-` (null) in `intents` is skipped without a problem",
+        "  -\n" + A, "3: `intents[0]` must be a mapping, not empty"),
+    ("  - name: b\n", "3: intent 'b' has no examples"),
+    ("  - name: b\n    examples: []\n", "3: intent 'b' has no examples"),
+    ("  - name: b\n    examples: 你好\n", "4: `examples` must be a list of text, not text"),
+    ("  - name: b\n    examples:\n      - ？？\n      - '!!!'\n",
+     "3: intent 'b' has no usable examples\n"
+     "5: example '？？' has no letters or digits\n"
+     "6: example '!!!' has no letters or digits"),
+    # the same example in two intents, also once normalized (full-width, case, punctuation)
+    (A + "  - name: b\n    examples: [您好, 你好]\n",
+     "6: example '你好' of intent 'b' is also an example of 'a'"),
+    (A + "  - name: b\n    examples: ['你好！！']\n",
+     "6: example '你好' of intent 'b' is also an example of 'a'"),
+    ("  - name: a\n    examples: [Hello World]\n  - name: b\n    examples: ['ＨＥＬＬＯ，ｗｏｒｌｄ']\n",
+     "6: example 'hello world' of intent 'b' is also an example of 'a'"),
+    # invalid regexes: a list of patterns, one pattern, a slot's regex
+    (A + "    patterns: ['[a-']\n", "5: invalid regex '[a-': unterminated character set at position 0"),
+    (A + "    patterns: '(x'\n", "5: invalid regex '(x': missing ), unterminated subpattern at position 0"),
+    (A + "    slots:\n      s: {entity: date, regex: '*x'}\n",
+     "6: invalid regex '*x': nothing to repeat at position 0"),
+    # slots need an entity that exists (the four built-ins always do)
+    (A + "    slots:\n      s: {required: true}\n", "6: slot 's' needs an `entity`"),
+    (A + "    slots:\n      c:\n        entity: colour\n",
+     "7: slot uses unknown entity 'colour' (entities: amount, date, mobile, order_id)"),
+    # an input context must be opened by some intent
+    (A + "    contexts:\n      in: [order]\n",
+     "6: input context 'order' is never opened by any intent's `contexts.out`"),
+    # response templates
+    (A + "    slots: {s: {entity: date}}\n    responses: ['{x} {s}']\n",
+     "6: template names {x}, but the intent has no such slot (slots: s)"),
+    (A + "    responses: ['{x}']\n", "5: template names {x}, but the intent has no such slot (slots: none)"),
+    (A + "    responses: ['{shop.x}']\n",
+     "5: template names {shop.x}, but 'shop' is not an input context of the intent"),
+    (A + "    contexts: {out: [o]}\n"
+     "  - name: b\n    examples: [在吗]\n    contexts: {in: o}\n    responses: '{o.x}'\n",
+     "9: template names {o.x}, but no intent opening that context has that slot"),
+    (A + "    responses: ['订单 {id']\n",
+     "5: bad template '订单 {id': unmatched '{' (write {{ for a literal brace)"),
+    (A + "    responses: ['}{']\n", "5: bad template '}{': unmatched '}' (write }} for a literal brace)"),
+    (A + "    responses: ['{}']\n", "5: bad template '{}': invalid placeholder {}"),
+    (A + "    responses: ['{a.b.c}']\n", "5: bad template '{a.b.c}': invalid placeholder {a.b.c}"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("intents", "expected"), INTENT_CASES)
+def test_problem_in_an_intent(tmp_path: Path, intents: str, expected: str) -> None:
+    assert_problems(tmp_path, {"bot.yaml": "version: 1\nintents:\n" + intents}, expected)
+
+
+# fmt: off
+# A whole file.
+FILE_CASES = [
+    ("version: '1'\n" + GREET, "1: `version` must be 1 (got '1')"),
+    ("version: 2\n" + GREET, "1: `version` must be 1 (got 2)"),
+    ("# 客服\n" + GREET, "2: `version` must be 1 (got missing)"),  # where the document starts
+    bug("kefu/sections.py check_file: `version: true` passes because True == 1",
+        "# 客服\nversion: true\n" + GREET, "2: `version` must be 1 (got True)"),
+    ("", "1: file is empty (expected `version: 1` and bot sections)"),
+    ("# 只有注释\n", "1: file is empty (expected `version: 1` and bot sections)"),
+    ("- version: 1\n", "1: a bot file must be a mapping, not a list"),
+    ("version: 1\nbot: {name: x}\n", "1: bot has no intents"),
+    ("version: 1\nintents:\n  - name: a\n    examples: [你好\n  - name: b\n",
+     "5: invalid YAML: expected ',' or ']', but got ':'"),
+    ("version: 1\nintents:\n" + A + "    examples: [在吗]\n", "5: duplicate key 'examples'"),
+    (b"version: 1\n" + GREET.encode() + b"    responses: ['\xff ok']\n", "5: file is not UTF-8 (byte 0xff)"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "expected"), FILE_CASES)
+def test_problem_with_a_whole_file(tmp_path: Path, text: str | bytes, expected: str) -> None:
+    assert_problems(tmp_path, {"bot.yaml": text}, expected)
+
+
+B = "version: 1\nintents:\n  - name: b\n    examples: [在吗]\n"
+
+# fmt: off
+# Files a.yaml and b.yaml.
+CROSS_FILE_CASES = [
+    # the same intent name in two files
+    ("version: 1\n" + GREET, "version: 1\n" + GREET,
+     "<dir>/b.yaml:3: duplicate intent name 'greet' (first defined at <dir>/a.yaml:3)"),
+    # the same example in two files, differing in width, case and punctuation
+    ("version: 1\nintents:\n  - name: a\n    examples: [查 iPhone 15]\n",
+     B.replace("在吗", "查　ＩＰＨＯＮＥ－１５？"),
+     "<dir>/b.yaml:4: example '查 iphone 15' of intent 'b' is also an example of 'a'"),
+    # a section in two files
+    ("version: 1\nbot: {name: x}\n" + GREET, B + "bot: {name: y}\n",
+     "<dir>/b.yaml:5: `bot` is already defined in <dir>/a.yaml"),
+    # a template parameter that the intent opening the context (in another file) has no slot for
+    ("version: 1\n" + GREET + "    contexts: {out: [o]}\n",
+     B + "    contexts: {in: o}\n    responses: '{o.id}'\n",
+     "<dir>/b.yaml:6: template names {o.id}, but no intent opening that context has that slot"),
+    # a duplicate key is reported, and the rest of that file still opens its context, declares its entity
+    bug(CASCADE, "version: 1\n" + GREET + "    title: x\n    title: y\n    contexts: {out: [o]}\n",
+        B + "    contexts: {in: o}\n", "<dir>/a.yaml:6: duplicate key 'title'"),
+    bug(CASCADE, "version: 1\nentities:\n  c: {values: [红]}\n  c: {values: [蓝]}\n" + GREET,
+        B + "    slots: {s: {entity: c}}\n", "<dir>/a.yaml:4: duplicate key 'c'"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), CROSS_FILE_CASES)
+def test_problem_across_files(tmp_path: Path, a: str, b: str, expected: str) -> None:
+    assert_problems(tmp_path, {"a.yaml": a, "b.yaml": b}, expected)
+
+
+def test_all_problems_of_a_broken_bot_are_reported_at_once(tmp_path: Path) -> None:
+    a = "version: 1\nbot:\n  treshold: 0.5\n  top_k: 0\nintents:\n  - name: a\n    examples: [你好]\n"
+    a += "    slots: {s: {entity: colour}}\n"  # line 8
+    b = "version: 2\nintents:\n  - name: a\n    examples: [在吗]\n    patterns: ['(']\n"
+    b += "  - name: b\n    examples: ['你好!']\n    responses: ['{x}']\n"  # lines 6-8
+    write(tmp_path, {"a.yaml": a, "b.yaml": b})
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.load_spec(tmp_path)
+    fa, fb = str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")
+    assert info.value.problems == [
+        kefu.Problem(fa, 3, f"unknown key 'treshold' (did you mean 'threshold'?); known: {BOT_KEYS}"),
+        kefu.Problem(fa, 4, "`bot.top_k` must be >= 1 (got 0)"),
+        kefu.Problem(fa, 8, "slot uses unknown entity 'colour' (entities: amount, date, mobile, order_id)"),
+        kefu.Problem(fb, 1, "`version` must be 1 (got 2)"),
+        kefu.Problem(fb, 3, f"duplicate intent name 'a' (first defined at {fa}:6)"),
+        kefu.Problem(fb, 5, "invalid regex '(': missing ), unterminated subpattern at position 0"),
+        kefu.Problem(fb, 7, "example '你好' of intent 'b' is also an example of 'a'"),
+        kefu.Problem(fb, 8, "template names {x}, but the intent has no such slot (slots: none)"),
+    ]
+    assert isinstance(info.value, ValueError)  # callers may catch the built-in
+
+
+def test_alias_bomb_is_a_problem_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Eight levels of ten aliases would expand to a billion values from a few hundred bytes. The
+    # cap is lowered so the test stays fast; at the default (2,000,000) it takes a few seconds.
+    monkeypatch.setattr("kefu.yamlsource.MAX_NODES", 100_000)
+    levels = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    started = time.monotonic()
+    assert_problems(tmp_path, {"bot.yaml": "\n".join(levels)}, "1: file expands to more than 100000 values")
+    assert time.monotonic() - started < 5
+
+
+def test_builtin_entities_need_no_declaration(tmp_path: Path) -> None:
+    builtins = ["order_id", "mobile", "amount", "date"]
+    slots = "".join(f"      {name}: {{entity: {name}}}\n" for name in builtins)
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": "version: 1\n" + GREET + "    slots:\n" + slots}))
+    assert [slot.entity for slot in spec.intent("greet").slots] == builtins
+
+
+@pytest.mark.parametrize(
+    ("files", "target", "message"),
+    [
+        # only a non-YAML file, and a bot file in a sub-folder
+        ({"README.md": "# bot", "sub/x.yaml": GREET}, "", "directory holds no .yaml bot files"),
+        ({}, "missing", "no such file or directory"),
+    ],
+)
+def test_nothing_to_load(tmp_path: Path, files: dict[str, str | bytes], target: str, message: str) -> None:
+    path = write(tmp_path, files) / target
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.load_spec(path)
+    assert info.value.problems == [kefu.Problem(str(path), 1, message)]
