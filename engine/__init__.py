@@ -22,6 +22,7 @@ from kefu.evaluate import (
 )
 from kefu.hookspecs import hookimpl
 from kefu.loader import load_spec
+from kefu.manager import FailedPlugin, LoadedPlugin, register_plugin_commands
 from kefu.model import Model, load_model, save_model, saved_fingerprint, train
 from kefu.normalize import normalize
 from kefu.sessions import MemoryStore, Session, SessionStore
@@ -36,9 +37,11 @@ __all__ = [
     "DialogueResult",
     "Engine",
     "EvalReport",
+    "FailedPlugin",
     "IntentScore",
     "IntentSpec",
     "KefuError",
+    "LoadedPlugin",
     "Match",
     "MemoryStore",
     "Message",
@@ -63,6 +66,7 @@ __all__ = [
     "predict_rows",
     "read_dialogues",
     "read_test_file",
+    "register_plugin_commands",
     "run_dialogue",
     "save_model",
     "saved_fingerprint",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -83,7 +84,7 @@ class FileChecker:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.problem(path, f"`{dotted(path)}` must be a number, not {describe(value)}")
             return None
-        if value < low or (high is not None and value > high):
+        if math.isnan(value) or value < low or (high is not None and value > high):
             bound = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
             self.problem(path, f"`{dotted(path)}` must be {bound} (got {value:g})")
             return None
@@ -147,14 +148,17 @@ class FileChecker:
 
 
 def describe(value: Any) -> str:
+    """How a wrong value is named in a problem message ("a list", "a whole number")."""
     names = {
         dict: "a mapping",
         list: "a list",
         str: "text",
         bool: "true/false",
+        int: "a whole number",
+        float: "a decimal number",
         type(None): "empty",
     }
-    return names.get(type(value), f"a {type(value).__name__}")
+    return names.get(type(value), f"a value of type {type(value).__name__}")
 
 
 def dotted(path: PathKey) -> str:

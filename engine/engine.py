@@ -20,7 +20,7 @@ from typing import Any
 
 from kefu.dialog import Turn, handle, handoff
 from kefu.errors import KefuError
-from kefu.manager import DEFAULT_PLUGINS, HookFailure, LoadedPlugin
+from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, HookFailure, LoadedPlugin
 from kefu.model import Model, load_model, save_model
 from kefu.normalize import clean
 from kefu.runtime import Runtime, build_runtime, load_or_train
@@ -63,6 +63,7 @@ class Engine:
         self._entry_points = load_entry_points
         self._source = Path(source) if source is not None else None
         self._rng = random.Random(seed)
+        self._code_plugins: dict[str, Any] = {}
         self._reload_lock = threading.Lock()
         self._last_sweep = clock()
         self.store: SessionStore = store if store is not None else _store_for(model.spec, clock)
@@ -92,7 +93,7 @@ class Engine:
         return save_model(self._runtime.model, directory)
 
     def _build(self, model: Model, *, require_all_plugins: bool) -> Runtime:
-        return build_runtime(
+        runtime = build_runtime(
             model,
             plugin_dirs=self._plugin_dirs,
             builtins=self._builtins,
@@ -100,6 +101,9 @@ class Engine:
             strict_plugins=self.strict_plugins,
             require_all_plugins=require_all_plugins,
         )
+        for name, plugin in self._code_plugins.items():
+            runtime.host.add(plugin, name)
+        return runtime
 
     def reload(self, path: str | Path | None = None) -> None:
         """Rebuild the bot (model and plugins) from its source and swap it in atomically.
@@ -136,7 +140,7 @@ class Engine:
         return list(self._runtime.host.loaded)
 
     @property
-    def plugin_failures(self) -> list[Any]:
+    def plugin_failures(self) -> list[FailedPlugin]:
         """Plugins that failed to load, with the error."""
         return list(self._runtime.host.failed)
 
@@ -152,6 +156,21 @@ class Engine:
     def plugin(self, name: str) -> Any:
         """The plugin object registered as ``name``, or None."""
         return self._runtime.host.plugin(name)
+
+    def register_plugin(self, plugin: Any, name: str | None = None) -> str:
+        """Add a plugin object (a module, or an instance with ``@kefu.hookimpl`` methods).
+
+        It stays registered across ``reload``. Returns the name it was registered under.
+        """
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        self._runtime.host.add(plugin, name)
+        self._code_plugins[name] = plugin
+        return name
+
+    def unregister_plugin(self, name: str) -> None:
+        """Remove a plugin registered with ``register_plugin`` (or any plugin, by name)."""
+        self._code_plugins.pop(name, None)
+        self._runtime.host.remove(name)
 
     def choose(self, options: Sequence[str]) -> str:
         """Pick one reply variant (reproducible with ``Engine(seed=...)``)."""
@@ -211,10 +230,8 @@ class Engine:
 
     def _received(self, turn: Turn) -> Reply | None:
         """Run ``message_received`` hooks; return a reply if one of them blocked the message."""
-        host = turn.runtime.host
-        for plugin, result in host.results(
-            "message_received", message=turn.message, session=turn.session, engine=self
-        ):
+        args = {"message": turn.message, "session": turn.session, "engine": self}
+        for plugin, result in turn.runtime.host.results("message_received", args):
             if isinstance(result, HookFailure):
                 result = Block(reason=f"plugin {plugin} failed", reply="")
             if isinstance(result, Block):
@@ -226,19 +243,17 @@ class Engine:
                 result = dataclasses.replace(turn.message, text=clean(result))
             if isinstance(result, Message):
                 turn.trace.append(f"rewritten by {plugin}")
-                turn.message = result
+                turn.message = args["message"] = result
         return None
 
     def _built(self, turn: Turn, reply: Reply) -> Reply:
-        host = turn.runtime.host
-        for plugin, result in host.results(
-            "response_built", reply=reply, message=turn.message, session=turn.session, engine=self
-        ):
+        args = {"reply": reply, "message": turn.message, "session": turn.session, "engine": self}
+        for plugin, result in turn.runtime.host.results("response_built", args):
             if isinstance(result, HookFailure):
                 turn.trace.append(f"withheld: {plugin} failed")
                 return dataclasses.replace(reply, text="", action="blocked", trace=tuple(turn.trace))
             if isinstance(result, Reply):
-                reply = result
+                reply = args["reply"] = result
         return reply
 
     def session(self, session_id: str) -> Session | None:

@@ -36,7 +36,14 @@ import pluggy
 from kefu import hookspecs
 from kefu.errors import PluginError
 
-__all__ = ["DEFAULT_PLUGINS", "FailedPlugin", "HookFailure", "LoadedPlugin", "PluginHost"]
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "FailedPlugin",
+    "HookFailure",
+    "LoadedPlugin",
+    "PluginHost",
+    "register_plugin_commands",
+]
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +156,19 @@ class PluginHost:
             self._fail_closed.add(name)
         self.loaded.append(LoadedPlugin(name, source, version, hooks, closed))
 
+    def add(self, plugin: Any, name: str) -> None:
+        """Register a plugin object given in code; ``PluginError`` if the name is taken."""
+        if self.pm.has_plugin(name):
+            raise PluginError(name, "a plugin with this name is already loaded")
+        self._load(name, "code", lambda: plugin)
+
+    def remove(self, name: str) -> None:
+        """Unregister the plugin called ``name`` (nothing happens if there is none)."""
+        if self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
+        self.loaded = [p for p in self.loaded if p.name != name]
+        self._fail_closed.discard(name)
+
     def _fail(self, name: str, source: str, error: str) -> None:
         log.error("plugin %r from %s failed to load: %s", name, source, error)
         self.failed.append(FailedPlugin(name, source, error))
@@ -161,12 +181,13 @@ class PluginHost:
         """Whether any plugin implements ``hook`` (lets the engine skip building arguments)."""
         return bool(getattr(self.pm.hook, hook).get_hookimpls())
 
-    def results(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    def results(self, hook: str, kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         """Call each implementation of ``hook`` in order, yielding ``(plugin, result)``.
 
-        A plugin that raises is logged and counted, then skipped; a fail-closed one yields
-        a ``HookFailure`` instead; with ``strict`` the error is raised as ``PluginError``.
-        Stop iterating to stop calling (first-result hooks do).
+        Arguments are read from ``kwargs`` just before each call, so a caller chaining
+        rewrites updates the dict between results. A plugin that raises is logged and
+        counted, then skipped; a fail-closed one yields a ``HookFailure`` instead; with
+        ``strict`` the error is raised as ``PluginError``. Stop iterating to stop calling.
         """
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
             args = {name: kwargs[name] for name in impl.argnames}
@@ -185,12 +206,12 @@ class PluginHost:
 
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Call every implementation of a hook whose results are ignored."""
-        for _ in self.results(hook, **kwargs):
+        for _ in self.results(hook, kwargs):
             pass
 
     def first(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
         """The first non-None ``(plugin, result)`` of a first-result hook, or None."""
-        for name, result in self.results(hook, **kwargs):
+        for name, result in self.results(hook, kwargs):
             if result is not None:
                 return name, result
         return None
@@ -198,6 +219,17 @@ class PluginHost:
     def plugin(self, name: str) -> Any:
         """The registered plugin object called ``name`` (None if there is none)."""
         return self.pm.get_plugin(name)
+
+
+def register_plugin_commands(cli: Any) -> list[str]:
+    """Let installed plugins add sub-commands to the ``kefu`` CLI (``register_commands``).
+
+    Only built-ins and entry-point plugins take part: no bot is loaded at that point.
+    Returns the names of plugins that failed, which are logged and skipped.
+    """
+    host = PluginHost()
+    host.notify("register_commands", cli=cli)
+    return sorted(host.errors)
 
 
 def _import_file(path: Path) -> ModuleType:

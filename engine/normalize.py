@@ -12,6 +12,7 @@ DEFAULT_MAX_LENGTH = 500
 # \W covers punctuation, symbols (emoji included), control characters and whitespace;
 # the underscore is a word character for `re`, so it is listed explicitly.
 _NON_WORD = re.compile(r"[\W_]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
@@ -26,8 +27,8 @@ def clean(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        # Lone surrogates (from broken JSON or bad decoders) become U+FFFD.
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        # Lone surrogates (from broken JSON or bad decoders) become one U+FFFD each.
+        text = _SURROGATE.sub("\ufffd", text)
     return text
 
 

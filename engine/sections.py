@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from kefu.checks import Check, FileChecker, describe
+from kefu.checks import Check, FileChecker, describe, dotted
 from kefu.normalize import normalize
 from kefu.spec import (
     BotSettings,
@@ -56,7 +56,7 @@ def check_file(src: SourceFile) -> FileResult:
     """Check one parsed file; problems are recorded on the checker, never raised."""
     result = FileResult(FileChecker(src))
     c, data = result.checker, src.data
-    if src.problems:
+    if src.problems and data is None:  # unreadable or not YAML; a duplicate key still has data
         return result
     if data is None:
         c.problem((), "file is empty (expected `version: 1` and bot sections)")
@@ -65,7 +65,8 @@ def check_file(src: SourceFile) -> FileResult:
         c.problem((), f"a bot file must be a mapping, not {describe(data)}")
         return result
     c.check_keys((), data, [*SECTION_CHECKS, "intents", "version"])
-    if data.get("version") != FORMAT_VERSION:
+    version = data.get("version")
+    if type(version) is not int or version != FORMAT_VERSION:  # `true == 1` in Python
         where: PathKey = ("version",) if "version" in data else ()
         got = repr(data["version"]) if "version" in data else "missing"
         c.problem(where, f"`version` must be {FORMAT_VERSION} (got {got})")
@@ -237,6 +238,9 @@ def _intents(result: FileResult, path: PathKey, value: Any) -> None:
 
 def _intent(result: FileResult, path: PathKey, value: Any) -> IntentSpec | None:
     c = result.checker
+    if value is None:
+        c.problem(path, f"`{dotted(path)}` must be a mapping, not empty")
+        return None
     data = c.mapping(path, value, INTENT_KEYS)
     if "name" not in data:
         if isinstance(value, dict):

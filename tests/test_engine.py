@@ -103,10 +103,11 @@ def test_public_api_is_pinned() -> None:
     assert sorted(kefu.__all__) == sorted(
         [
             "Block", "BotSpec", "Candidate", "Dialogue", "DialogueResult", "Engine", "EvalReport",
-            "IntentScore", "IntentSpec", "KefuError", "Match", "MemoryStore", "Message", "Model",
-            "ModelError", "PluginError", "Prediction", "Problem", "RedisStore", "Reply", "Session",
-            "SessionStore", "SpecError", "StoreError", "TestRow", "__version__", "evaluate", "hookimpl",
-            "load_model", "load_spec", "normalize", "predict_rows", "read_dialogues", "read_test_file",
+            "FailedPlugin", "IntentScore", "IntentSpec", "KefuError", "LoadedPlugin", "Match",
+            "MemoryStore", "Message", "Model", "ModelError", "PluginError", "Prediction", "Problem",
+            "RedisStore", "Reply", "Session", "SessionStore", "SpecError", "StoreError", "TestRow",
+            "__version__", "evaluate", "hookimpl", "load_model", "load_spec", "normalize",
+            "predict_rows", "read_dialogues", "read_test_file", "register_plugin_commands",
             "run_dialogue", "save_model", "saved_fingerprint", "train",
         ]
     )  # fmt: skip

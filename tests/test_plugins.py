@@ -1,0 +1,345 @@
+"""The plugin contract: one test per hook, isolation, discovery, and the docs."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import kefu
+from kefu import hookspecs
+from kefu.cli import build_app
+
+BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.3, handoff_after_fallbacks: 2}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [好的，这就为您办理退款]
+  - name: shipping
+    examples: [什么时候发货, 快递到哪了, 物流信息查询, 几天能到, 发货时间]
+    responses: [一般48小时内发货]
+  - name: human
+    examples: [转人工, 人工客服, 找真人, 我要人工]
+    action: handoff
+"""
+HOOKS = sorted(n for n in hookspecs.__all__ if n not in {"hookimpl", "hookspec"})
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
+    return kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0, strict_plugins=True)
+
+
+@pytest.fixture
+def plugged(engine: kefu.Engine) -> Iterator[Callable[[object], None]]:
+    """Register throwaway plugins on ``engine``; they are removed after the test."""
+    names: list[str] = []
+
+    def add(plugin: object) -> None:
+        names.append(engine.register_plugin(plugin, name=f"test{len(names)}"))
+
+    yield add
+    for name in names:
+        engine.unregister_plugin(name)
+
+
+# -- one test per hook ----------------------------------------------------------------------
+
+
+def test_hook_engine_loaded(write_bot: Callable[..., Path], tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "loaded.py").write_text(
+        "import kefu\nSEEN = []\n@kefu.hookimpl\n"
+        "def engine_loaded(engine):\n    SEEN.append(engine.spec.settings.name)\n",
+        encoding="utf-8",
+    )
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), plugins_dir=folder)
+    assert engine.plugin("loaded").SEEN == ["测试"]
+
+
+def test_hook_session_started(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    started: list[str] = []
+
+    class Plugin:
+        @kefu.hookimpl
+        def session_started(self, session: kefu.Session) -> None:
+            started.append(session.id)
+            session.data["greeted"] = True
+
+    plugged(Plugin())
+    engine.reply("你好", session_id="s1")
+    engine.reply("我要退款", session_id="s1")
+    assert started == ["s1"]
+    session = engine.session("s1")
+    assert session is not None and session.data["greeted"] is True
+
+
+def test_hook_session_ended(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    ended: list[tuple[str, str, int]] = []
+
+    class Plugin:
+        @kefu.hookimpl
+        def session_ended(self, session: kefu.Session, reason: str) -> None:
+            ended.append((session.id, reason, session.turns))
+
+    plugged(Plugin())
+    engine.reply("我要退款", session_id="bye")
+    engine.end_session("bye")
+    assert ended == [("bye", "deleted", 1)]
+
+
+@pytest.mark.parametrize(
+    ("result", "text", "action"),
+    [
+        (kefu.Block(reason="no", reply="不可以"), "不可以", "blocked"),  # a block with a reply
+        (kefu.Block(reason="quiet"), "", "blocked"),  # a silent block
+        ("我要退款", "好的，这就为您办理退款", "respond"),  # a rewrite as text
+    ],
+)
+def test_hook_message_received(
+    engine: kefu.Engine, plugged: Callable[[object], None], result: object, text: str, action: str
+) -> None:
+    class Plugin:
+        @kefu.hookimpl
+        def message_received(self, message: kefu.Message) -> object:
+            return result
+
+    plugged(Plugin())
+    reply = engine.reply("随便说点什么", session_id="mr")
+    assert (reply.text, reply.action) == (text, action)
+
+
+def test_message_received_rewrites_chain(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    class First:
+        @kefu.hookimpl(tryfirst=True)
+        def message_received(self, message: kefu.Message) -> kefu.Message:
+            return dataclasses.replace(message, text=message.text.replace("钱钱", "退款"))
+
+    class Second:
+        @kefu.hookimpl
+        def message_received(self, message: kefu.Message) -> str:
+            return "我要" + message.text
+
+    plugged(First())
+    plugged(Second())
+    reply = engine.reply("钱钱", session_id="chain")
+    assert reply.intent == "refund"
+    assert [step for step in reply.trace if step.startswith("rewritten")] == [
+        "rewritten by test0",
+        "rewritten by test1",
+    ]
+
+
+def test_hook_intent_matched(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    class Plugin:
+        @kefu.hookimpl
+        def intent_matched(self, match: kefu.Match) -> kefu.Match | kefu.Reply | None:
+            if match.intent == "shipping":
+                return dataclasses.replace(match, intent="refund")
+            if match.intent == "refund":
+                return kefu.Reply(text="插件直接回答", intent="refund", confidence=1.0, action="respond")
+            return None
+
+    plugged(Plugin())
+    assert engine.reply("什么时候发货", session_id="im").text == "好的，这就为您办理退款"
+    assert engine.reply("我要退款", session_id="im2").text == "插件直接回答"
+
+
+def test_hook_fallback(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    class Plugin:
+        @kefu.hookimpl
+        def fallback(self, session: kefu.Session) -> str:
+            return f"第{session.fallback_streak}次没听懂"
+
+    plugged(Plugin())
+    reply = engine.reply("写首诗", session_id="fb")
+    assert (reply.action, reply.text) == ("fallback", "第1次没听懂")
+    assert any(step == "fallback answered by test0" for step in reply.trace)
+
+
+def test_default_fallback_runs_last(engine: kefu.Engine) -> None:
+    reply = engine.reply("写首诗", session_id="fb-default")
+    assert reply.text in engine.spec.settings.fallback
+
+
+def test_hook_response_built(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    class Polite:
+        @kefu.hookimpl(tryfirst=True)
+        def response_built(self, reply: kefu.Reply) -> kefu.Reply:
+            return dataclasses.replace(reply, text="亲，" + reply.text)
+
+    class Signed:
+        @kefu.hookimpl
+        def response_built(self, reply: kefu.Reply) -> kefu.Reply:
+            return dataclasses.replace(reply, text=reply.text + "——小客")
+
+    plugged(Polite())
+    plugged(Signed())
+    assert engine.reply("我要退款", session_id="rb").text == "亲，好的，这就为您办理退款——小客"
+
+
+def test_hook_handoff_requested(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    paged: list[tuple[str, str, int]] = []
+
+    class Pager:
+        @kefu.hookimpl
+        def handoff_requested(self, session: kefu.Session, reason: str) -> None:
+            paged.append((session.id, reason, len(session.history)))
+
+    plugged(Pager())
+    engine.reply("我要退款", session_id="h1")
+    engine.reply("转人工", session_id="h1")
+    engine.reply("股市行情", session_id="h2")
+    engine.reply("写首诗", session_id="h2")  # the second fallback in a row hands off
+    assert paged == [("h1", "intent:human", 1), ("h2", "fallbacks:2", 1)]
+
+
+def test_hook_register_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed package's plugin adds a `kefu` sub-command through its entry point."""
+    _install_fake_distribution(tmp_path, monkeypatch, "kefu_hello", HELLO_PLUGIN)
+    monkeypatch.setenv("KEFU_LOAD_PLUGINS", "hello")
+    result = CliRunner().invoke(build_app(), ["hello", "小客"])
+    assert (result.exit_code, result.stdout.strip()) == (0, "你好，小客")
+
+
+HELLO_PLUGIN = """
+import kefu
+
+@kefu.hookimpl
+def register_commands(cli):
+    @cli.command()
+    def hello(name: str) -> None:
+        print(f"你好，{name}")
+"""
+
+
+def _install_fake_distribution(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, code: str
+) -> None:
+    """A module plus a .dist-info with an entry point, on sys.path, as pip would leave it."""
+    (tmp_path / f"{module}.py").write_text(code, encoding="utf-8")
+    info = tmp_path / f"{module}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.2.3\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(f"[kefu]\nhello = {module}\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+
+
+def test_every_hook_has_a_test() -> None:
+    tested = {name.removeprefix("test_hook_") for name in globals() if name.startswith("test_hook_")}
+    assert sorted(set(HOOKS) - tested) == []
+
+
+def test_every_hook_is_documented_with_its_exact_signature() -> None:
+    docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8").replace("\\|", "|")
+    for name in HOOKS:
+        signature = str(inspect.signature(getattr(hookspecs, name))).replace("'", "")
+        assert f"`def {name}{signature}`" in docs, name
+
+
+# -- isolation ------------------------------------------------------------------------------
+
+
+class Broken:
+    @kefu.hookimpl
+    def message_received(self) -> None:
+        raise RuntimeError("boom")
+
+    @kefu.hookimpl
+    def response_built(self) -> None:
+        raise RuntimeError("boom again")
+
+
+def test_a_raising_plugin_is_skipped_and_counted(write_bot: Callable[..., Path]) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0)
+    engine.register_plugin(Broken(), name="broken")
+    for _ in range(3):
+        assert engine.reply("我要退款", session_id="iso").text == "好的，这就为您办理退款"
+    assert engine.plugin_errors == {"broken": 6}
+
+
+def test_a_fail_closed_plugin_that_raises_blocks(write_bot: Callable[..., Path]) -> None:
+    class Guard(Broken):
+        fail_closed = True
+
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0)
+    engine.register_plugin(Guard(), name="guard")
+    reply = engine.reply("我要退款", session_id="closed")
+    assert (reply.action, reply.text) == ("blocked", "")
+    assert "blocked by guard: plugin guard failed" in reply.trace
+
+
+def test_strict_plugins_reraise(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
+    plugged(Broken())
+    with pytest.raises(kefu.PluginError, match=r"plugin 'test0': message_received raised RuntimeError: boom"):
+        engine.reply("我要退款", session_id="strict")
+
+
+def test_loose_file_plugin_blocks_transfers_without_code_change(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "no_transfer.py").write_text(
+        "import kefu\n\n@kefu.hookimpl\ndef message_received(message):\n"
+        "    if '转账' in message.text:\n"
+        "        return kefu.Block(reason='transfer', reply='客服不会要求您转账')\n",
+        encoding="utf-8",
+    )
+    (bot / "plugins" / "broken_import.py").write_text("import not_a_module_anywhere\n", encoding="utf-8")
+    engine = kefu.Engine.from_path(bot)
+    assert engine.reply("帮我转账到这个卡", session_id="t").text == "客服不会要求您转账"
+    assert engine.reply("我要退款", session_id="t").intent == "refund"
+    assert [f.name for f in engine.plugin_failures] == ["broken_import"]
+    assert "ModuleNotFoundError" in engine.plugin_failures[0].error
+
+
+def test_two_engines_do_not_share_plugins(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT})
+    first, second = kefu.Engine.from_path(bot), kefu.Engine.from_path(bot)
+    first.register_plugin(Broken(), name="broken")
+    second.reply("我要退款", session_id="x")
+    assert second.plugin_errors == {}
+    assert "broken" not in {p.name for p in second.plugins}
+
+
+def test_plugin_settings_reach_the_plugin(write_bot: Callable[..., Path]) -> None:
+    settings = "plugins:\n  handoff_keywords: {keywords: [投诉], reply: 马上为您转人工}\n"
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT + settings}))
+    reply = engine.reply("我要投诉你们", session_id="kw")
+    assert (reply.handoff, reply.handoff_reason, reply.text) == (True, "keyword:投诉", "马上为您转人工")
+
+
+def test_allow_list_filters_installed_plugins(
+    write_bot: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_fake_distribution(tmp_path, monkeypatch, "kefu_hello", HELLO_PLUGIN)
+    bot = write_bot(**{"bot.yaml": BOT})
+    monkeypatch.setenv("KEFU_LOAD_PLUGINS", "")
+    assert "hello" not in {p.name for p in kefu.Engine.from_path(bot).plugins}
+    monkeypatch.setenv("KEFU_LOAD_PLUGINS", "hello")
+    loaded = {p.name: p for p in kefu.Engine.from_path(bot).plugins}
+    assert loaded["hello"].version == "1.2.3" and loaded["hello"].hooks == ("register_commands",)
+
+
+def test_plugins_command_lists_hooks_and_failures(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT})
+    folder = bot / "extra"
+    folder.mkdir()
+    (folder / "bad.py").write_text("raise ValueError('bad config')\n", encoding="utf-8")
+    result = CliRunner().invoke(build_app(), ["plugins", str(bot), "--plugins-dir", str(folder)])
+    assert result.exit_code == 0
+    assert re.search(r"^risk_control  \[builtin\]  \(fail-closed\)$", result.stdout, re.M)
+    assert "hooks: message_received, response_built" in result.stdout
+    assert "FAILED bad" in result.stdout and "ValueError: bad config" in result.stdout
