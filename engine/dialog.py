@@ -8,6 +8,7 @@ or hand off.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Mapping
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from kefu.runtime import Runtime
 
 __all__ = ["Turn", "handle"]
+
+CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
+"""Particles that may follow a cancel word without changing what it means (算了吧)."""
 
 CLARIFY_KEY = "kefu.clarify"
 """``session.data`` key holding the intents offered in the last clarification question."""
@@ -198,8 +202,7 @@ def _pending_slot(turn: Turn) -> Reply | None:
     assert pending is not None
     intent = spec.intent(pending.intent)
     slot = next(s for s in intent.slots if s.name == pending.slot)
-    text = normalize(turn.message.text)
-    if text in spec.settings.cancel_words:
+    if _is_cancel(normalize(turn.message.text), spec.settings.cancel_words):
         session.pending = None
         return turn.reply(spec.settings.cancel_reply, "cancel")
     value = _valid_value(turn, slot, turn.message.text)
@@ -218,6 +221,17 @@ def _pending_slot(turn: Turn) -> Reply | None:
         return fallback(turn, other)
     prompt = slot.invalid_prompt or slot.prompt or f"请提供{slot.name}"
     return turn.reply(prompt, "prompt", Match(turn.message.text, intent.name, 0.0))
+
+
+@functools.lru_cache(maxsize=16)
+def _cancel_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(map(re.escape, sorted((normalize(w) for w in words), key=len, reverse=True)))
+    return re.compile(f"(?:(?:{alternatives})[{CANCEL_PARTICLES}]*\\s*)+")
+
+
+def _is_cancel(text: str, words: tuple[str, ...]) -> bool:
+    """ "算了", "算了吧", "算了，不查了": nothing but cancel words and particles."""
+    return bool(text) and bool(words) and _cancel_pattern(words).fullmatch(text) is not None
 
 
 def _valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:

@@ -172,15 +172,19 @@ def _checksum(meta: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def load_model(directory: str | Path, *, bot: str | Path | None = None) -> Model:
+def load_model(directory: str | Path, *, bot: str | Path | BotSpec | None = None) -> Model:
     """Load a saved model; ``ModelError`` if it is damaged, edited, of another format, or
-    (when ``bot`` is given) trained from bot files other than the ones at ``bot`` now."""
+    (when ``bot`` is given) trained from bot files other than the ones at ``bot`` now.
+
+    With ``bot`` the model serves that bot's spec (so paths in it, such as a plugins
+    folder, stay relative to the real bot files); otherwise the copy inside the model.
+    """
     folder = Path(directory)
     meta = _read_meta(folder)
     spec = _read_spec(folder, meta)
     if bot is not None:
-        current = load_spec(bot).fingerprint
-        if current != meta["fingerprint"]:
+        spec = bot if isinstance(bot, BotSpec) else load_spec(bot)
+        if spec.fingerprint != meta["fingerprint"]:
             raise ModelError(
                 f"{folder}: model is stale: the bot files at {bot} changed since training; retrain it"
             )

@@ -80,7 +80,7 @@ def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) 
     cached = cache_dir() / "models" / spec.fingerprint[:24]
     if use_cache and is_model_dir(cached):
         try:
-            return load_model(cached)
+            return load_model(cached, bot=spec)
         except ModelError as exc:
             log.warning("ignoring damaged cached model %s: %s", cached, exc)
     model = train(spec, n_jobs=n_jobs)

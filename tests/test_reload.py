@@ -1,0 +1,100 @@
+"""Hot reload: a new bot swaps in atomically; a broken one never replaces a working one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import kefu
+
+BOT = """
+version: 1
+bot: {{name: 测试, threshold: 0.2}}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [退款答复v{version}]
+  - name: shipping
+    examples: [什么时候发货, 快递到哪了, 物流信息查询, 几天能到, 发货时间]
+    responses: [发货答复v{version}]
+"""
+BROKEN = "version: 1\nintents:\n  - name: refund\n    examples: [我要退款\n"  # unclosed list
+
+
+def test_reload_under_load_serves_the_last_good_bot(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT.format(version=0)})
+    engine = kefu.Engine.from_path(bot, seed=0)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    replies = [0]
+
+    def talk(worker: int) -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                reply = engine.reply("我要退款", session_id=f"w{worker}-{n % 20}")
+                assert reply.text.startswith("退款答复v"), reply
+                replies[0] += 1
+            except BaseException as exc:  # noqa: BLE001 - any failure fails the test
+                errors.append(exc)
+                return
+            n += 1
+
+    threads = [threading.Thread(target=talk, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    last_good = 0
+    try:
+        for attempt in range(1, 51):
+            if attempt % 2:
+                (bot / "bot.yaml").write_text(BROKEN, encoding="utf-8")
+                with pytest.raises(kefu.SpecError):
+                    engine.reload()
+            else:
+                last_good = attempt
+                (bot / "bot.yaml").write_text(BOT.format(version=attempt), encoding="utf-8")
+                engine.reload()
+            assert engine.reply("我要退款", session_id="probe").text == f"退款答复v{last_good}"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert replies[0] > 0
+    assert engine.reply("什么时候发货", session_id="probe").text == f"发货答复v{last_good}"
+
+
+def test_sessions_survive_a_reload(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT.format(version=1)})
+    engine = kefu.Engine.from_path(bot)
+    engine.reply("我要退款", session_id="kept")
+    (bot / "bot.yaml").write_text(BOT.format(version=2), encoding="utf-8")
+    engine.reload()
+    session = engine.session("kept")
+    assert session is not None and session.turns == 1
+
+
+def test_a_plugin_that_fails_to_import_fails_the_reload(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT.format(version=1) + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "tag.py").write_text(
+        "import dataclasses, kefu\n\n@kefu.hookimpl\ndef response_built(reply):\n"
+        "    return dataclasses.replace(reply, text=reply.text + '#1')\n",
+        encoding="utf-8",
+    )
+    engine = kefu.Engine.from_path(bot)
+    assert engine.reply("我要退款", session_id="p").text == "退款答复v1#1"
+    (bot / "plugins" / "tag.py").write_text("raise ImportError('broken plugin')\n", encoding="utf-8")
+    with pytest.raises(kefu.PluginError, match="broken plugin"):
+        engine.reload()
+    assert engine.reply("我要退款", session_id="p").text == "退款答复v1#1"
+    (bot / "plugins" / "tag.py").write_text(
+        "import dataclasses, kefu\n\n@kefu.hookimpl\ndef response_built(reply):\n"
+        "    return dataclasses.replace(reply, text=reply.text + '#2')\n",
+        encoding="utf-8",
+    )
+    engine.reload()  # the new file is imported afresh, not importlib.reload-ed
+    assert engine.reply("我要退款", session_id="p").text == "退款答复v1#2"
