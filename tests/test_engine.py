@@ -88,12 +88,13 @@ def test_order_dialogue_asks_for_the_number_then_answers(demo_engine: kefu.Engin
 
 
 def test_sessions_are_independent(demo_engine: kefu.Engine) -> None:
-    demo_engine.reply("我的订单到哪了", session_id="a")
-    other = demo_engine.reply("2024112712345678", session_id="b")
-    # Session b was never asked for an order number, so a bare number answers nothing there.
-    assert not (other.action == "respond" and other.intent == "order_status")
-    session_a = demo_engine.session("a")
+    assert demo_engine.reply("我的订单到哪了", session_id="a").action == "prompt"
+    assert demo_engine.reply("你好", session_id="b").intent == "greeting"
+    session_a, session_b = demo_engine.session("a"), demo_engine.session("b")
     assert session_a is not None and session_a.pending is not None
+    assert session_b is not None and session_b.pending is None
+    answer = demo_engine.reply("2024112712345678", session_id="a")
+    assert (answer.action, dict(answer.slots)) == ("respond", {"order_id": "2024112712345678"})
     demo_engine.end_session("a")
     demo_engine.end_session("b")
 

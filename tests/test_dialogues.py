@@ -1,0 +1,52 @@
+"""The demo bot's scripted conversations, one pytest case each; and the format's errors."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import kefu
+
+DIALOGUES = Path(str(resources.files("kefu.intents"))) / "tests" / "dialogues.yaml"
+SCRIPTS = kefu.read_dialogues(DIALOGUES)
+
+
+def test_the_demo_bot_ships_at_least_20_dialogues() -> None:
+    assert len(SCRIPTS) >= 20
+
+
+@pytest.mark.parametrize("dialogue", SCRIPTS, ids=[d.name for d in SCRIPTS])
+def test_demo_dialogue(demo_engine: kefu.Engine, dialogue: kefu.Dialogue) -> None:
+    result = kefu.run_dialogue(demo_engine, dialogue)
+    assert result.failures == []
+
+
+def test_a_failing_expectation_names_file_line_and_what_the_bot_said(
+    demo_engine: kefu.Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(
+        "version: 1\ndialogues:\n  - name: x\n    steps:\n      - user: 你好\n        intent: human\n"
+    )
+    [dialogue] = kefu.read_dialogues(path)
+    [failure] = kefu.run_dialogue(demo_engine, dialogue).failures
+    assert failure.startswith(f"{path}:5: '你好': expected intent 'human', got 'greeting' (bot said ")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("version: 2\ndialogues: [{steps: [{user: a}]}]\n", ":1: `version` must be 1"),
+        ("version: 1\ndialogues: []\n", ":2: `dialogues` must be a non-empty list"),
+        ("version: 1\ndialogues:\n  - name: x\n", ":3: a dialogue needs `steps`: a non-empty list"),
+        ("version: 1\ndialogues:\n  - steps:\n      - intent: a\n", ":4: a step needs `user`"),
+        ("version: 1\ndialogues:\n  - steps:\n      - {user: a, intnet: b}\n", "unknown key 'intnet'"),
+    ],
+)
+def test_invalid_dialogue_files_are_reported(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(kefu.SpecError, match=problem):
+        kefu.read_dialogues(path)
