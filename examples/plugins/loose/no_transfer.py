@@ -1,0 +1,31 @@
+"""A loose-file kefu plugin: stop any message that mentions a transfer (转账, 汇款).
+
+Scammers pose as customer service and ask people to move money; the bot answers every
+such message with a safety warning instead of trying to help. Asking whether the shop
+accepts a company bank transfer (对公转账) is an ordinary payment question and passes.
+"""
+
+from __future__ import annotations
+
+import kefu
+
+__all__ = ["ALLOWED", "REPLY", "WORDS", "mentions_transfer", "message_received"]
+
+WORDS = ("转账", "汇款")
+ALLOWED = ("对公转账",)
+REPLY = "为了您的资金安全：客服不会要求您转账或汇款，请勿向任何人转账。如有疑问请回复“转人工”。"
+
+
+def mentions_transfer(text: str) -> bool:
+    """Whether ``text`` mentions a transfer other than an allowed one."""
+    for phrase in ALLOWED:
+        text = text.replace(phrase, "")
+    return any(word in text for word in WORDS)
+
+
+@kefu.hookimpl
+def message_received(message: kefu.Message) -> kefu.Block | None:
+    """Block messages that mention a transfer, with the safety warning as the reply."""
+    if mentions_transfer(message.text):
+        return kefu.Block(reason="transfer", reply=REPLY)
+    return None

@@ -1,0 +1,364 @@
+"""The built-in risk_control plugin seen through the engine: what a customer gets back."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kefu
+from kefu.plugins import risk_control
+from kefu.plugins.pii import mask_pii
+
+BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.3}
+entities:
+  order_id: {builtin: order_id}
+  phone: {builtin: mobile}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [好的，这就为您办理退款]
+  - name: hotline
+    examples: [客服电话多少, 怎么联系你们, 联系方式是什么, 给个电话, 热线号码]
+    responses: [请拨打客服专线 13812345678]
+  - name: order_status
+    examples: [我的订单到哪了, 查订单, 订单到哪了, 帮我查一下订单, 物流到哪了]
+    slots:
+      order_id: {entity: order_id, required: true, prompt: 请提供订单号}
+    responses: ["订单 {order_id} 正在配送中"]
+  - name: change_phone
+    examples: [修改手机号, 换绑手机, 手机号改成, 我要改手机号]
+    slots:
+      phone: {entity: phone, required: true, prompt: 请提供新手机号}
+    responses: ["已将手机号改为 {phone}"]
+"""
+REFUND = "好的，这就为您办理退款"
+WORDS = "[傻逼, 草泥马, 诈骗, SB]"
+ORDER_ID = "2024112712345678"  # passes the Luhn check, like a bank-card number
+
+MakeEngine = Callable[..., kefu.Engine]
+
+
+@pytest.fixture
+def make_engine(write_bot: Callable[..., Path]) -> MakeEngine:
+    """``make_engine(settings, **options)``: the test bot with ``risk_control: <settings>``."""
+
+    def make(settings: str, **options: Any) -> kefu.Engine:
+        folder = write_bot(**{"bot.yaml": BOT + f"plugins:\n  risk_control: {settings}\n"})
+        return kefu.Engine.from_path(folder, seed=0, **options)
+
+    return make
+
+
+class Clock:
+    """A clock the test moves by hand (times are exact binary fractions)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def luhn_valid(number: str) -> bool:
+    """Luhn as usually written: double every second digit from the right, add digit sums."""
+    digits = [int(c) for c in reversed(number)]
+    return sum(d if i % 2 == 0 else sum(divmod(2 * d, 10)) for i, d in enumerate(digits)) % 10 == 0
+
+
+# -- verdicts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("verdict", "action", "handoff", "reason"),
+    [
+        ("block", "blocked", False, None),  # the warning, and the conversation goes on
+        ("handoff", "handoff", True, "sensitive:傻逼"),  # the warning, and a human takes over
+    ],
+)
+def test_verdict_block_and_handoff(
+    make_engine: MakeEngine, verdict: str, action: str, handoff: bool, reason: str | None
+) -> None:
+    engine = make_engine(f"{{words: {WORDS}, verdict: {verdict}, reply: 请文明用语}}")
+    reply = engine.reply("傻逼，我要退款", session_id="v")
+    assert (reply.text, reply.action, reply.intent) == ("请文明用语", action, None)
+    assert (reply.handoff, reply.handoff_reason) == (handoff, reason)
+    assert reply.trace == ("blocked by risk_control: sensitive:傻逼",)
+    # Blocked, the conversation carries on; handed off, the bot stays silent.
+    after = engine.reply("我要退款", session_id="v")
+    assert (after.action, after.text) == (("handed_off", "") if handoff else ("respond", REFUND))
+
+
+def test_verdict_mask_lets_the_bot_answer_the_masked_text(make_engine: MakeEngine) -> None:
+    engine = make_engine(f"{{words: {WORDS}, verdict: mask}}")
+    seen: list[str] = []
+
+    class Spy:
+        @kefu.hookimpl
+        def intent_matched(self, match: kefu.Match) -> None:
+            seen.append(match.text)
+
+    engine.register_plugin(Spy(), name="spy")
+    try:
+        reply = engine.reply("傻逼，我要退款", session_id="m")
+    finally:
+        engine.unregister_plugin("spy")
+    assert (reply.text, reply.action, reply.intent) == (REFUND, "respond", "refund")
+    assert seen == ["**，我要退款"]
+    assert reply.trace == ("rewritten by risk_control",)
+
+
+# -- evasion through the engine -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("你是傻 逼吗", "傻逼"),  # a space inside the word
+        ("傻*逼客服", "傻逼"),  # a symbol inside the word
+        ("你个ＳＢ", "SB"),  # full-width letters, reported as listed
+        ("傻\u200b逼，退款", "傻逼"),  # a zero-width space
+        ("草_泥_马", "草泥马"),  # padding after every character
+        ("这是诈骗吧", "诈骗"),  # plainly written
+    ],
+)
+def test_evasion_variants_are_blocked(make_engine: MakeEngine, text: str, word: str) -> None:
+    engine = make_engine(f"{{words: {WORDS}}}")
+    reply = engine.reply(text, session_id="e")
+    assert (reply.text, reply.action) == (risk_control.DEFAULT_REPLY, "blocked")
+    assert reply.trace == (f"blocked by risk_control: sensitive:{word}",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的USB接口坏了，我要退款",  # listed "sb" inside a Latin word
+        "我要退款",  # nothing listed at all
+        "傻等了三天，逼得我要退款",  # 傻 and 逼 with other words between them
+    ],
+)
+def test_clean_messages_reach_the_bot(make_engine: MakeEngine, text: str) -> None:
+    engine = make_engine(f"{{words: {WORDS}}}")
+    reply = engine.reply(text, session_id="c")
+    assert (reply.text, reply.action, reply.trace) == (REFUND, "respond", ())
+
+
+@pytest.mark.parametrize(
+    ("pinyin", "text", "word"),
+    [
+        (True, "cnm", "草泥马"),  # pinyin initials of a listed word
+        (True, "你个SB，我要退款", "傻逼"),  # upper case, next to Chinese
+        (True, "我的USB接口坏了，我要退款", None),  # initials only as a whole token
+        (False, "cnm，我要退款", None),  # off by default
+    ],
+)
+def test_pinyin_initials(make_engine: MakeEngine, pinyin: bool, text: str, word: str | None) -> None:
+    pytest.importorskip("pypinyin")
+    flag = "true" if pinyin else "false"
+    engine = make_engine(f"{{words: [傻逼, 草泥马], pinyin_initials: {flag}}}")
+    reply = engine.reply(text, session_id="p")
+    if word is None:
+        assert (reply.text, reply.action) == (REFUND, "respond")
+    else:
+        assert (reply.action, reply.trace) == ("blocked", (f"blocked by risk_control: sensitive:{word}",))
+
+
+# -- a 10,000-word list ---------------------------------------------------------------------
+
+
+def generated_words(count: int = 10_000, seed: int = 20240601) -> list[str]:
+    """Random 2-4 character words over the CJK Unified Ideographs, fixed seed."""
+    rng = random.Random(seed)
+    words: set[str] = set()
+    while len(words) < count:
+        words.add("".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def test_ten_thousand_words_from_a_file_next_to_the_bot(
+    write_bot: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = generated_words()
+    settings = "{words: [诈骗], words_file: lists/sensitive.txt}"
+    folder = write_bot(**{"bot.yaml": BOT + f"plugins:\n  risk_control: {settings}\n"})
+    (folder / "lists").mkdir()
+    (folder / "lists" / "sensitive.txt").write_text("# 生成的词表\n" + "\n".join(words), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the file is found next to the bot file, not in the cwd
+    engine = kefu.Engine.from_path(folder / "bot.yaml", seed=0)
+
+    blocked = {f"客服，{words[i]}！": words[i] for i in (0, 4321, 9999)} | {"这是诈骗吧": "诈骗"}
+    clean = {"我要退款": REFUND, "客服电话多少": "请拨打客服专线 138****5678"}
+    for text, word in blocked.items():
+        assert [w for w in [*words, "诈骗"] if w in text] == [word]  # exactly one listed word
+        reply = engine.reply(text, session_id="big")
+        assert (reply.action, reply.trace) == ("blocked", (f"blocked by risk_control: sensitive:{word}",))
+    for text, answer in clean.items():
+        assert [w for w in words if w in text] == []  # the seed put none of them here
+        assert engine.reply(text, session_id="big").text == answer
+
+
+# -- rate limiting --------------------------------------------------------------------------
+
+
+def test_rate_limit_bursts_refills_and_is_per_session(make_engine: MakeEngine) -> None:
+    clock = Clock()
+    engine = make_engine("{rate_limit: {per_second: 0.5, burst: 3}, rate_reply: 慢一点}", clock=clock)
+    script = [
+        (0.0, "a", "respond"),  # a burst of three is allowed
+        (0.0, "a", "respond"),
+        (0.0, "a", "respond"),
+        (0.0, "a", "blocked"),  # the fourth at the same moment is not
+        (0.0, "b", "respond"),  # another customer has a bucket of their own
+        (1.5, "a", "blocked"),  # 0.75 of a token after 1.5 s
+        (0.5, "a", "respond"),  # a whole token after 2 s
+        (0.0, "a", "blocked"),
+        (100.0, "a", "respond"),  # a long pause refills the bucket, but only up to the burst
+        (0.0, "a", "respond"),
+        (0.0, "a", "respond"),
+        (0.0, "a", "blocked"),
+    ]
+    got = []
+    for advance, session, _ in script:
+        clock.now += advance
+        reply = engine.reply("我要退款", session_id=session)
+        got.append(reply.action)
+        expected = REFUND if reply.action == "respond" else "慢一点"
+        assert reply.text == expected
+    assert got == [action for _, _, action in script]
+
+
+def test_rate_limit_reply_and_trace(make_engine: MakeEngine) -> None:
+    engine = make_engine("{rate_limit: {per_second: 1, burst: 1}}", clock=Clock())
+    engine.reply("我要退款", session_id="r")
+    reply = engine.reply("我要退款", session_id="r")
+    assert (reply.text, reply.action, reply.trace) == (
+        risk_control.DEFAULT_RATE_REPLY,
+        "blocked",
+        ("blocked by risk_control: rate_limit",),
+    )
+
+
+# -- personal data in replies ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "text", "answer"),
+    [
+        # A mobile number in the bot's own answer.
+        ("{}", "客服电话多少", "请拨打客服专线 138****5678"),
+        # An echoed order number that looks like a bank card stays: echoing it is the point.
+        ("{}", f"订单{ORDER_ID}到哪了", f"订单 {ORDER_ID} 正在配送中"),
+        # An echoed mobile number is masked even though it is a slot value.
+        ("{}", "我要改手机号13812345678", "已将手机号改为 138****5678"),
+        # Masking off.
+        ("{mask_replies: false}", "客服电话多少", "请拨打客服专线 13812345678"),
+    ],
+)
+def test_personal_numbers_in_replies(make_engine: MakeEngine, settings: str, text: str, answer: str) -> None:
+    engine = make_engine(settings)
+    assert engine.reply(text, session_id="pii").text == answer
+
+
+def test_the_echoed_order_number_would_be_masked_as_a_bank_card() -> None:
+    # What makes the slot exemption above necessary.
+    assert luhn_valid(ORDER_ID)
+    assert mask_pii(f"订单 {ORDER_ID}") == "订单 ************5678"
+
+
+@pytest.mark.xfail(
+    reason="risk_control adds its PII filter to the 'kefu' logger only; logger filters do not "
+    "apply to records from child loggers (kefu.engine, kefu.manager, ...), which is where "
+    "every kefu module logs, so mask_logs masks nothing kefu itself logs",
+    strict=True,
+)
+def test_mask_logs_masks_personal_numbers_in_kefu_log_records(
+    make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_engine("{mask_logs: true}")
+    with caplog.at_level(logging.INFO, logger="kefu"):
+        logging.getLogger("kefu").info("用户手机 %s", "13812345678")
+        logging.getLogger("kefu.manager").info("用户手机 %s", "13812345678")
+    assert [r.getMessage() for r in caplog.records] == ["用户手机 138****5678"] * 2
+
+
+# -- failure --------------------------------------------------------------------------------
+
+
+def test_a_failing_word_filter_blocks_the_message(
+    make_engine: MakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(f"{{words: {WORDS}}}")
+
+    def broken(text: str) -> list[object]:
+        raise RuntimeError("word filter broke")
+
+    monkeypatch.setattr(engine.plugin("risk_control").words, "find", broken)
+    reply = engine.reply("我要退款", session_id="f")
+    assert (reply.text, reply.action, reply.intent) == ("", "blocked", None)
+    assert reply.trace == ("blocked by risk_control: plugin risk_control failed",)
+    assert engine.plugin_errors == {"risk_control": 1}
+
+
+def test_a_failing_reply_mask_withholds_the_reply(
+    make_engine: MakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine("{}")
+
+    def broken(text: str) -> str:
+        raise RuntimeError("masking broke")
+
+    monkeypatch.setattr("kefu.plugins.risk_control.mask_pii", broken)
+    reply = engine.reply("客服电话多少", session_id="f")
+    assert (reply.text, reply.action) == ("", "blocked")  # the phone number never goes out
+    assert reply.trace[-1] == "withheld: risk_control failed"
+    assert engine.plugin_errors == {"risk_control": 1}
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ("{verdict: foo}", "ValueError: risk_control.verdict must be one of block, mask, handoff, not 'foo'"),
+        ("{words: 3}", "ValueError: risk_control.words must be a list of text"),
+        (
+            "{rate_limit: {per_second: 0}}",
+            "ValueError: risk_control.rate_limit needs per_second > 0 and burst >= 1",
+        ),
+        (
+            "{rate_limit: 5}",
+            "ValueError: risk_control.rate_limit must be a mapping {per_second, burst}",
+        ),
+        (
+            "{words_file: missing.txt}",
+            "WordListError: {bot}/missing.txt:1: cannot read word list: No such file or directory",
+        ),
+    ],
+)
+def test_invalid_settings_fail_this_plugin_only(make_engine: MakeEngine, settings: str, error: str) -> None:
+    engine = make_engine(settings)
+    bot = Path(engine.plugin_settings("risk_control")["_base_dir"])
+    assert [(f.name, f.source, f.error) for f in engine.plugin_failures] == [
+        ("risk_control", "builtin", error.replace("{bot}", str(bot)))
+    ]
+    assert [p.name for p in engine.plugins] == ["default_fallback", "handoff_keywords"]
+    assert engine.reply("我要退款", session_id="i").text == REFUND
+
+
+@pytest.mark.xfail(
+    reason="risk_control reads max_gap with int(): 1.5 and true load as max_gap=1 although "
+    "SensitiveWordFilter rejects them, and 'x' fails with int()'s message, which does not "
+    "name the setting",
+    strict=True,
+)
+@pytest.mark.parametrize("value", ["1.5", "true", "x"])
+def test_invalid_max_gap_fails_naming_the_setting(make_engine: MakeEngine, value: str) -> None:
+    engine = make_engine(f"{{words: {WORDS}, max_gap: {value}}}")
+    errors = [f.error for f in engine.plugin_failures if f.name == "risk_control"]
+    assert len(errors) == 1 and "max_gap" in errors[0]
