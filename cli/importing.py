@@ -1,0 +1,131 @@
+"""``kefu import FORMAT PATH -o DIR`` and ``kefu export jsonl BOT``: other tools' training data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+import kefu
+from kefu.cli.common import JsonOpt, echo_json
+from kefu.importers import BotDraft, export_jsonl, read_chatterbot, read_csv, read_jsonl, write_bot
+from kefu.rasa_import import read_rasa
+
+__all__ = ["COMMANDS"]
+
+
+class SourceFormat(str, Enum):
+    """The formats ``kefu import`` reads."""
+
+    rasa = "rasa"
+    chatterbot = "chatterbot"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+class TargetFormat(str, Enum):
+    """The formats ``kefu export`` writes."""
+
+    jsonl = "jsonl"
+
+
+READERS: dict[SourceFormat, Callable[[Path], BotDraft]] = {
+    SourceFormat.rasa: read_rasa,
+    SourceFormat.chatterbot: read_chatterbot,
+    SourceFormat.csv: read_csv,
+    SourceFormat.jsonl: read_jsonl,
+}
+
+
+def import_bot(
+    source: Annotated[
+        SourceFormat,
+        typer.Argument(
+            help="Format of the data: rasa (NLU YAML, Markdown or JSON), chatterbot (corpus YAML), "
+            "csv (text,intent[,response] header) or jsonl ({text, intent[, response]} lines).",
+            metavar="FORMAT",
+            show_default=False,
+        ),
+    ],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="File or folder to import, e.g. a Rasa project's data/ folder "
+            "or a folder of ChatterBot .yml files.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder to write the kefu bot (bot.yaml, intents.yaml) to.")
+    ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace bot.yaml and intents.yaml if the folder already has them."),
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Turn Rasa, ChatterBot, CSV or JSONL training data into a kefu bot folder that loads as written."""
+    report = write_bot(READERS[source](path), output, overwrite=force)
+    if json_output:
+        echo_json(report.to_dict())
+        return
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning}", err=True, fg="yellow")
+    typer.echo(
+        f"imported {report.intents} intents, {report.examples} examples, "
+        f"{report.entities} entities -> {output}"
+    )
+
+
+def export_bot(
+    target: Annotated[
+        TargetFormat,
+        typer.Argument(
+            help="Format to write: jsonl, one {text, intent} line per example.",
+            metavar="FORMAT",
+            show_default=False,
+        ),
+    ],
+    bot: Annotated[
+        Path, typer.Argument(help="Bot YAML file or folder to export.", metavar="BOT", show_default=False)
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write; without it the lines go to standard output."),
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Write a bot's examples as labeled data (the summary goes to stderr when the data goes to stdout)."""
+    spec = kefu.load_spec(bot)
+    lines = [line + "\n" for line in export_jsonl(spec)]
+    if output is None:
+        typer.echo("".join(lines), nl=False)
+    else:
+        try:
+            output.write_text("".join(lines), encoding="utf-8")
+        except OSError as exc:
+            raise kefu.SpecError.single(output, 1, f"cannot write file: {exc.strerror or exc}") from None
+    warnings = [f"{len(spec.entities)} entities are not exported: JSONL holds only text and intent"]
+    summary: dict[str, Any] = {
+        "output": str(output) if output is not None else "-",
+        "intents": len(spec.intents),
+        "examples": len(lines),
+        "entities": 0,
+        "warnings": warnings if spec.entities else [],
+    }
+    to_stderr = output is None
+    if json_output:
+        typer.echo(json.dumps(summary, ensure_ascii=False), err=to_stderr)
+        return
+    for warning in summary["warnings"]:
+        typer.secho(f"warning: {warning}", err=True, fg="yellow")
+    where = "standard output" if to_stderr else str(output)
+    typer.echo(f"exported {len(lines)} examples of {len(spec.intents)} intents -> {where}", err=to_stderr)
+
+
+COMMANDS = {"import": import_bot, "export": export_bot}

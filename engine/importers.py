@@ -1,0 +1,480 @@
+"""Foreign training data -> kefu bot files: ChatterBot, CSV and JSONL here, Rasa in ``kefu.rasa_import``.
+
+Every reader returns a ``BotDraft``: intents with their examples, responses and the
+entities they use, plus entities, synonyms and warnings. ``write_bot`` turns a draft into
+a kefu folder (``bot.yaml`` + ``intents.yaml``) that loads with ``kefu.load_spec`` as
+written: names lose whitespace and braces, an example claimed by two intents stays with
+the first, intents left without examples are dropped, and intents without responses get
+a placeholder to fill in. Whatever was changed on the way is listed in the report.
+``export_jsonl`` goes the other way: one ``{"text", "intent"}`` line per example.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kefu.errors import SpecError
+from kefu.loader import load_spec
+from kefu.normalize import normalize
+from kefu.spec import BotSettings, BotSpec
+
+__all__ = [
+    "BotDraft",
+    "EntityDraft",
+    "ImportReport",
+    "IntentDraft",
+    "export_jsonl",
+    "node_line",
+    "node_list",
+    "node_mapping",
+    "node_text",
+    "read_chatterbot",
+    "read_csv",
+    "read_jsonl",
+    "read_text",
+    "read_yaml_node",
+    "safe_name",
+    "source_files",
+    "write_bot",
+]
+
+PLACEHOLDER_RESPONSE = "（请为意图 {name} 填写回复）"
+OUTPUT_FILES = ("bot.yaml", "intents.yaml")
+_UNSAFE_NAME = re.compile(r"[\s{}]+")
+
+
+@dataclass
+class IntentDraft:
+    """One intent being imported: examples and responses in file order, and the entities it uses."""
+
+    name: str
+    examples: list[str] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EntityDraft:
+    """One entity being imported: regex patterns, or lookup values (canonical -> variants)."""
+
+    name: str
+    patterns: list[str] = field(default_factory=list)
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_value(self, text: str, value: str | None = None) -> None:
+        """Record that ``text`` was written for the canonical ``value`` (itself when None)."""
+        canonical = text if value is None else value
+        variants = self.values.setdefault(canonical, [])
+        if text != canonical and text not in variants:
+            variants.append(text)
+
+
+@dataclass
+class BotDraft:
+    """A bot read from foreign files, before it is made valid and written as kefu YAML."""
+
+    intents: dict[str, IntentDraft] = field(default_factory=dict)
+    entities: dict[str, EntityDraft] = field(default_factory=dict)
+    synonyms: dict[str, str] = field(default_factory=dict)
+    """variant -> canonical, as kefu's ``nlp.synonyms``."""
+    warnings: list[str] = field(default_factory=list)
+
+    def intent(self, name: str) -> IntentDraft:
+        """The intent called ``name``, created on first use (files may add to one intent)."""
+        return self.intents.setdefault(name, IntentDraft(name))
+
+    def entity(self, name: str) -> EntityDraft:
+        """The entity called ``name``, created on first use."""
+        return self.entities.setdefault(name, EntityDraft(name))
+
+    def add_synonym(self, variant: str, canonical: str, where: str) -> None:
+        """Map ``variant`` to ``canonical``; a variant keeps its first target (warned at ``where``)."""
+        first = self.synonyms.setdefault(variant, canonical)
+        if first != canonical:
+            self.warnings.append(
+                f"{where}: synonym {variant!r} -> {canonical!r} ignored; it already means {first!r}"
+            )
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``write_bot`` wrote: counts of the loaded result and every change it made."""
+
+    folder: Path
+    intents: int
+    examples: int
+    entities: int
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (the CLI's ``--json`` summary)."""
+        return {
+            "output": str(self.folder),
+            "intents": self.intents,
+            "examples": self.examples,
+            "entities": self.entities,
+            "warnings": list(self.warnings),
+        }
+
+
+# -- reading files -----------------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    """A file's UTF-8 text; ``SpecError`` at the line of an undecodable byte or if unreadable."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError.single(path, line, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+
+
+def read_yaml_node(path: Path) -> yaml.Node | None:
+    """A YAML file's node tree (every scalar kept as written text), None when empty."""
+    text = read_text(path)
+    try:
+        # BaseLoader resolves no types: `yes` and `1.10` stay the text the author wrote.
+        return yaml.compose(text, Loader=yaml.BaseLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise SpecError.single(path, line, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError.single(path, 1, f"invalid YAML: {exc}") from None
+
+
+def node_line(node: yaml.Node) -> int:
+    """The 1-based line where ``node`` starts."""
+    return int(node.start_mark.line) + 1
+
+
+def node_mapping(path: Path, node: yaml.Node, what: str) -> dict[str, yaml.Node]:
+    """The keys and value nodes of a YAML mapping; ``SpecError`` if ``node`` is not one."""
+    if not isinstance(node, yaml.MappingNode):
+        raise SpecError.single(path, node_line(node), f"{what} must be a mapping")
+    return {str(key.value): value for key, value in node.value}
+
+
+def node_list(path: Path, node: yaml.Node, what: str) -> list[yaml.Node]:
+    """The items of a YAML list; ``SpecError`` if ``node`` is not one."""
+    if not isinstance(node, yaml.SequenceNode):
+        raise SpecError.single(path, node_line(node), f"{what} must be a list")
+    return list(node.value)
+
+
+def node_text(path: Path, node: yaml.Node, what: str) -> str:
+    """The text of a YAML scalar; ``SpecError`` if ``node`` is a list or mapping."""
+    if not isinstance(node, yaml.ScalarNode):
+        raise SpecError.single(path, node_line(node), f"{what} must be text")
+    return str(node.value)
+
+
+def source_files(path: Path, suffixes: Iterable[str], *, recursive: bool) -> list[Path]:
+    """``path`` itself, or the files with one of ``suffixes`` in that folder, in name order.
+
+    Hidden files and folders (``.rasa/``, ``.git/``) are skipped.
+    """
+    if not path.exists():
+        raise SpecError.single(path, 1, "no such file or directory")
+    if not path.is_dir():
+        return [path]
+    wanted = sorted(set(suffixes))
+    found = path.rglob("*") if recursive else path.iterdir()
+    files = sorted(
+        p
+        for p in found
+        if p.suffix in wanted
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
+    if not files:
+        raise SpecError.single(path, 1, f"folder holds no {'/'.join(wanted)} files")
+    return files
+
+
+# -- ChatterBot, CSV and JSONL -----------------------------------------------------------
+
+
+def read_chatterbot(path: str | Path) -> BotDraft:
+    """ChatterBot corpus YAML (a file, or every .yml/.yaml in a folder) as a draft.
+
+    Each file is one intent, named by its first category (else the file name): the first
+    utterance of each conversation is an example, the second a response. A category's
+    answers thus become one intent's interchangeable replies; split a file by hand where
+    questions need answers of their own.
+    """
+    draft = BotDraft()
+    for file in source_files(Path(path), (".yml", ".yaml"), recursive=False):
+        root = read_yaml_node(file)
+        if root is None:
+            draft.warnings.append(f"{file}:1: empty file skipped")
+            continue
+        top = node_mapping(file, root, "a ChatterBot corpus file")
+        if "conversations" not in top:
+            raise SpecError.single(file, node_line(root), "not a ChatterBot corpus: no `conversations`")
+        categories = [node_text(file, n, "a category") for n in _items(file, top.get("categories"))]
+        intent = draft.intent(categories[0] if categories else file.stem)
+        for conversation in node_list(file, top["conversations"], "`conversations`"):
+            turns = [
+                node_text(file, n, "an utterance") for n in node_list(file, conversation, "a conversation")
+            ]
+            if turns:
+                intent.examples.append(turns[0])
+            if len(turns) > 1:
+                intent.responses.append(turns[1])
+    return draft
+
+
+def _items(path: Path, node: yaml.Node | None) -> list[yaml.Node]:
+    """A list that may be missing, or written as one scalar."""
+    if node is None:
+        return []
+    return [node] if isinstance(node, yaml.ScalarNode) else node_list(path, node, "`categories`")
+
+
+def read_csv(path: str | Path) -> BotDraft:
+    """A CSV file with a ``text,intent[,response]`` header (column order free) as a draft."""
+    file = Path(path)
+    reader = csv.DictReader(io.StringIO(read_text(file), newline=""))
+    try:
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+        missing = [column for column in ("text", "intent") if column not in header]
+        if missing:
+            got = ",".join(header) or "nothing"
+            raise SpecError.single(file, 1, f"CSV header needs columns text,intent[,response] (got {got})")
+        reader.fieldnames = header
+        draft = BotDraft()
+        for row in reader:
+            _add_record(draft, file, reader.line_num, row)
+    except csv.Error as exc:
+        raise SpecError.single(file, reader.line_num, f"invalid CSV: {exc}") from None
+    return draft
+
+
+def read_jsonl(path: str | Path) -> BotDraft:
+    """A JSON Lines file of ``{"text", "intent"[, "response"]}`` objects as a draft."""
+    file = Path(path)
+    draft = BotDraft()
+    # Not splitlines(): JSON text may hold a raw U+2028, which splitlines() breaks at.
+    for number, line in enumerate(read_text(file).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SpecError.single(file, number, f"invalid JSON: {exc.msg}") from None
+        if not isinstance(record, dict):
+            raise SpecError.single(file, number, "each line must be a JSON object")
+        _add_record(draft, file, number, record)
+    return draft
+
+
+def _add_record(draft: BotDraft, file: Path, line: int, record: dict[str, Any]) -> None:
+    """One labeled CSV row or JSON line; a row whose fields are all empty is skipped."""
+    fields = {key: record.get(key) or "" for key in ("text", "intent", "response")}
+    for key, value in fields.items():
+        if not isinstance(value, str):
+            raise SpecError.single(file, line, f"`{key}` must be text, not {type(value).__name__}")
+    if not any(value.strip() for value in fields.values()):
+        return
+    for key in ("text", "intent"):
+        if not fields[key].strip():
+            raise SpecError.single(file, line, f"row has no `{key}`")
+    intent = draft.intent(fields["intent"].strip())
+    intent.examples.append(fields["text"].strip())
+    if fields["response"].strip():
+        intent.responses.append(fields["response"].strip())
+
+
+# -- writing kefu files ------------------------------------------------------------------
+
+
+def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -> ImportReport:
+    """Write ``draft`` as ``bot.yaml`` + ``intents.yaml`` in ``folder`` and check that it loads.
+
+    ``folder`` must not hold other YAML files (they would become part of the bot); the
+    two files are replaced only with ``overwrite``. Raises ``SpecError`` when nothing is
+    left to import or the folder is in the way.
+    """
+    out = Path(folder)
+    _check_output(out, overwrite)
+    warnings = list(draft.warnings)
+    intents = _intent_documents(draft, warnings)
+    if not intents:
+        raise SpecError.single(out, 1, "nothing to import: no intent has a usable example")
+    entities, entity_names = _entity_documents(draft, warnings)
+    for intent, used in intents:
+        slots = _unique_texts(entity_names[e] for e in used if e in entity_names)
+        if slots:
+            intent["slots"] = {name: {"entity": name, "required": False} for name in slots}
+    bot = _bot_document(out.resolve().name or "kefu", draft.synonyms, entities)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _dump(out / "bot.yaml", bot)
+        _dump(out / "intents.yaml", {"version": 1, "intents": [intent for intent, _ in intents]})
+    except OSError as exc:
+        raise SpecError.single(out, 1, f"cannot write the bot: {exc.strerror or exc}") from None
+    spec = load_spec(out)  # the promise of this module: what we write loads as written
+    examples = sum(len(intent.examples) for intent in spec.intents)
+    return ImportReport(out, len(spec.intents), examples, len(spec.entities), tuple(warnings))
+
+
+def _check_output(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise SpecError.single(out, 1, "output must be a folder, not a file")
+    existing = sorted(p.name for p in out.glob("*") if p.suffix in {".yaml", ".yml"}) if out.exists() else []
+    others = [name for name in existing if name not in OUTPUT_FILES]
+    if others:
+        raise SpecError.single(out, 1, f"output folder already holds other bot files: {', '.join(others)}")
+    if existing and not overwrite:
+        raise SpecError.single(out, 1, f"output folder already holds {', '.join(existing)} (use --force)")
+
+
+def _intent_documents(draft: BotDraft, warnings: list[str]) -> list[tuple[dict[str, Any], list[str]]]:
+    """Valid intents (safe unique names, each example in one intent only, a response each)
+    and the draft entities each one uses."""
+    reserved = BotSettings().out_of_scope_label
+    taken: set[str] = set()
+    owner: dict[str, str] = {}  # normalized example -> the intent that keeps it
+    documents: list[tuple[dict[str, Any], list[str]]] = []
+    for draft_intent in draft.intents.values():
+        name = _unique(safe_name(draft_intent.name), taken)
+        if name == reserved:
+            name = _unique(f"imported_{reserved}", taken)
+            warnings.append(f"intent {reserved!r} renamed to {name!r}: kefu reserves it for test files")
+        elif name != draft_intent.name:
+            warnings.append(f"intent {draft_intent.name!r} renamed to {name!r}")
+        taken.add(name)
+        examples = _claim_examples(name, draft_intent.examples, owner, warnings)
+        if not examples:
+            warnings.append(f"intent {name!r} dropped: it has no usable examples")
+            continue
+        responses = _unique_texts(_escape_braces(r) for r in draft_intent.responses if r.strip())
+        fallback = [PLACEHOLDER_RESPONSE.format(name=name)]
+        document = {"name": name, "examples": examples, "responses": responses or fallback}
+        documents.append((document, draft_intent.entities))
+    return documents
+
+
+def _claim_examples(name: str, examples: list[str], owner: dict[str, str], warnings: list[str]) -> list[str]:
+    """The examples ``name`` keeps: none without letters or digits, none another intent has."""
+    kept: dict[str, str] = {}  # normalized -> first spelling; kefu keeps one of each too
+    dropped: set[str] = set()
+    for example in examples:
+        key = normalize(example)
+        if not key:
+            warnings.append(f"example {example!r} of intent {name!r} dropped: it has no letters or digits")
+            continue
+        first = owner.setdefault(key, name)
+        if first == name:
+            kept.setdefault(key, example)
+        elif key not in dropped:
+            dropped.add(key)
+            warnings.append(f"example {example!r} of intent {name!r} dropped: it is already in {first!r}")
+    return list(kept.values())
+
+
+def _entity_documents(
+    draft: BotDraft, warnings: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """kefu entities (a regex when the source had one, else lookup values) and draft -> kefu names."""
+    documents: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}
+    for entity in draft.entities.values():
+        name = _unique(safe_name(entity.name), set(documents))
+        document = _entity_document(name, entity, warnings)
+        if document is not None:
+            documents[name], names[entity.name] = document, name
+    return documents, names
+
+
+def _entity_document(name: str, entity: EntityDraft, warnings: list[str]) -> dict[str, Any] | None:
+    if entity.patterns:
+        pattern = _joined(entity.patterns)
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            warnings.append(f"entity {name!r} dropped: invalid regex {pattern!r}: {exc}")
+            return None
+        unmatched = [value for value in entity.values if not compiled.fullmatch(value)]
+        if unmatched:
+            shown = ", ".join(unmatched[:5]) + (" …" if len(unmatched) > 5 else "")
+            warnings.append(f"entity {name!r} is a regex; values it does not match are not found: {shown}")
+        return {"regex": pattern}
+    values = {value: variants for value, variants in entity.values.items() if value.strip()}
+    if not values:
+        warnings.append(f"entity {name!r} dropped: it has no values or patterns")
+        return None
+    return {"values": values}
+
+
+def _joined(patterns: list[str]) -> str:
+    unique = _unique_texts(patterns)
+    return unique[0] if len(unique) == 1 else "|".join(f"(?:{p})" for p in unique)
+
+
+def _bot_document(name: str, synonyms: dict[str, str], entities: dict[str, Any]) -> dict[str, Any]:
+    """``bot.yaml``: the bot's own replies spelled out to edit; tuned numbers stay kefu's defaults."""
+    defaults = BotSettings()
+    bot = {"name": name, "fallback": list(defaults.fallback), "clarify": defaults.clarify,
+           "handoff_reply": defaults.handoff_reply}  # fmt: skip
+    document: dict[str, Any] = {"version": 1, "bot": bot}
+    pairs = {
+        v: c for v, c in synonyms.items() if normalize(v) and normalize(c) and normalize(v) != normalize(c)
+    }
+    if pairs:
+        document["nlp"] = {"synonyms": pairs}
+    if entities:
+        document["entities"] = entities
+    return document
+
+
+def _dump(path: Path, document: dict[str, Any]) -> None:
+    text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    path.write_text("# Written by `kefu import`; see docs/intents.md.\n" + text, encoding="utf-8")
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a kefu intent or entity name: whitespace and braces become ``_``."""
+    return _UNSAFE_NAME.sub("_", name.strip()) or "intent"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``… when it is taken (names that differed only by spaces)."""
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    return candidate
+
+
+def _unique_texts(texts: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(texts))
+
+
+def _escape_braces(text: str) -> str:
+    """Foreign replies are plain text; in a kefu template a brace would start a placeholder."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+# -- export ------------------------------------------------------------------------------
+
+
+def export_jsonl(spec: BotSpec) -> Iterator[str]:
+    """One ``{"text", "intent"}`` JSON line (without newline) per example of ``spec``."""
+    for intent in spec.intents:
+        for example in intent.examples:
+            yield json.dumps({"text": example, "intent": intent.name}, ensure_ascii=False)

@@ -1,0 +1,344 @@
+"""Rasa NLU training data -> a ``BotDraft``: YAML (Rasa 2/3), Markdown (Rasa 1.x) and JSON.
+
+Examples lose their entity markup (``[深蓝](color:蓝色)`` -> ``深蓝``); each annotated
+entity becomes a kefu entity (its lookup values gathered from annotations and lookup
+tables, or its ``regex`` of the same name) and an optional slot of every intent that
+annotates it. Rasa synonyms become ``nlp.synonyms`` and also join the lookup values they
+name. Stories, rules, the domain and any file without NLU data are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kefu.errors import SpecError
+from kefu.importers import (
+    BotDraft,
+    IntentDraft,
+    node_line,
+    node_list,
+    node_mapping,
+    node_text,
+    read_text,
+    read_yaml_node,
+    source_files,
+)
+
+__all__ = ["read_rasa"]
+
+RASA_SUFFIXES = (".yml", ".yaml", ".md", ".json")
+SECTION_KINDS = ("intent", "synonym", "regex", "lookup")
+# `[text](entity)`, `[text](entity:value)`, `[text]{"entity": …}` and `[text][{…}, {…}]`;
+# the first three exactly as Rasa's own entities_parser reads them.
+_ANNOTATION = re.compile(
+    r"\[(?P<text>[^\]]+?)\]"
+    r"(?:\((?P<entity>[^:)]+?)(?::(?P<value>[^)]+))?\)|\{(?P<dict>[^}]+?)\}|\[(?P<dicts>\s*\{.*?\}\s*)\])"
+)
+_MD_HEADER = re.compile(r"^##\s*(intent|synonym|regex|lookup)\s*:\s*(.+?)\s*$")
+_MD_ITEM = re.compile(r"^\s*[-*+]\s?(.*?)\s*$")
+_MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+Items = list[tuple[str, int]]
+"""Section entries with the line each was written on."""
+
+
+def read_rasa(path: str | Path) -> BotDraft:
+    """Rasa NLU data in a file, or in every .yml/.yaml/.md/.json file under a folder."""
+    root = Path(path)
+    draft = BotDraft()
+    readers: dict[str, Callable[[Path, BotDraft], bool]] = {
+        ".json": _read_json,
+        ".md": _read_markdown,
+        ".yml": _read_yaml,
+        ".yaml": _read_yaml,
+    }
+    found = [
+        file
+        for file in source_files(root, RASA_SUFFIXES, recursive=True)
+        if readers[file.suffix](file, draft)
+    ]
+    if not found:
+        raise SpecError.single(
+            root,
+            1,
+            "no Rasa NLU data (YAML with `nlu:`, Markdown with `## intent:`, JSON with `rasa_nlu_data`)",
+        )
+    for entity in draft.entities.values():
+        entity.values = _with_synonyms(entity.values, draft.synonyms)
+    return draft
+
+
+def _with_synonyms(values: dict[str, list[str]], synonyms: dict[str, str]) -> dict[str, list[str]]:
+    """Lookup values with Rasa's synonyms folded in, as Rasa maps extracted values.
+
+    A value that is a synonym's variant joins that synonym's canonical value, and a
+    canonical value gains the synonym's variants.
+    """
+    merged: dict[str, list[str]] = {}
+    for value, variants in values.items():
+        canonical = synonyms.get(value, value)
+        words = merged.setdefault(canonical, [])
+        words += [w for w in (value, *variants) if w != canonical and w not in words]
+    for variant, canonical in synonyms.items():
+        if canonical in merged and variant != canonical and variant not in merged[canonical]:
+            merged[canonical].append(variant)
+    return merged
+
+
+# -- shared by all three formats ---------------------------------------------------------
+
+
+def _add_section(file: Path, kind: str, name: str, items: Items, draft: BotDraft) -> None:
+    """One intent, synonym, regex or lookup section of any of the formats."""
+    if kind == "intent":
+        intent = draft.intent(name)
+        for text, line in items:
+            _add_example(file, line, text, intent, draft)
+    elif kind == "synonym":
+        for text, line in items:
+            draft.add_synonym(text, name, f"{file}:{line}")
+    elif kind == "regex":
+        for text, line in items:
+            draft.entity(name).patterns.append(_checked_regex(file, line, text))
+    else:
+        for text, line in items:
+            _add_lookup(file, line, name, text, draft, is_file=text.endswith(".txt"))
+
+
+def _add_lookup(file: Path, line: int, name: str, entry: str, draft: BotDraft, *, is_file: bool) -> None:
+    """One lookup table entry: a value, or a file of values (one per line)."""
+    for word in _lookup_file(file, line, entry) if is_file else [entry]:
+        draft.entity(name).add_value(word)
+
+
+def _add_example(file: Path, line: int, marked: str, intent: IntentDraft, draft: BotDraft) -> None:
+    """An example with inline entity markup: the plain text joins the intent, entities the bot."""
+    mentions: list[tuple[str, str, str | None]] = []
+
+    def plain(match: re.Match[str]) -> str:
+        mentions.extend((entity, match["text"], value) for entity, value in _annotations(file, line, match))
+        return match["text"]
+
+    intent.examples.append(_ANNOTATION.sub(plain, marked).strip())
+    for entity, text, value in mentions:
+        _use_entity(draft, intent, entity, text, value)
+
+
+def _annotations(file: Path, line: int, match: re.Match[str]) -> list[tuple[str, str | None]]:
+    """(entity, value) pairs of one annotation; value None means the text itself."""
+    if match["entity"] is not None:
+        return [(match["entity"].strip(), match["value"].strip() if match["value"] else None)]
+    source = "{" + match["dict"] + "}" if match["dict"] is not None else "[" + match["dicts"] + "]"
+    try:
+        data = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise SpecError.single(file, line, f"invalid entity annotation {match[0]!r}: {exc.msg}") from None
+    pairs = []
+    for item in data if isinstance(data, list) else [data]:
+        if not isinstance(item, dict) or not isinstance(item.get("entity"), str):
+            raise SpecError.single(file, line, f'entity annotation {match[0]!r} needs an "entity" name')
+        value = item.get("value")
+        pairs.append((item["entity"], None if value is None else str(value)))
+    return pairs
+
+
+def _use_entity(draft: BotDraft, intent: IntentDraft, entity: str, text: str, value: str | None) -> None:
+    draft.entity(entity).add_value(text, value)
+    if entity not in intent.entities:
+        intent.entities.append(entity)
+
+
+def _checked_regex(file: Path, line: int, pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise SpecError.single(file, line, f"invalid regex {pattern!r}: {exc}") from None
+    return pattern
+
+
+def _lookup_file(file: Path, line: int, reference: str) -> list[str]:
+    """The words of a lookup file, found next to ``file`` or in a folder above it (Rasa's project root)."""
+    target = Path(reference)
+    candidates = (
+        [target] if target.is_absolute() else [d / target for d in (file.parent, *file.parent.parents)]
+    )
+    for candidate in candidates:
+        if candidate.is_file():
+            return [word.strip() for word in read_text(candidate).splitlines() if word.strip()]
+    raise SpecError.single(file, line, f"lookup file {reference!r} not found next to this file or above it")
+
+
+# -- Rasa 2/3 YAML -----------------------------------------------------------------------
+
+
+def _read_yaml(file: Path, draft: BotDraft) -> bool:
+    root = read_yaml_node(file)
+    if not isinstance(root, yaml.MappingNode):
+        return False
+    top = node_mapping(file, root, "a Rasa file")
+    if "nlu" not in top:
+        return False  # domain, stories, rules, config
+    for item in node_list(file, top["nlu"], "`nlu`"):
+        fields = node_mapping(file, item, "an `nlu` item")
+        kind = next((k for k in SECTION_KINDS if k in fields), None)
+        if kind is None:
+            raise SpecError.single(
+                file, node_line(item), "an `nlu` item needs intent, synonym, regex or lookup"
+            )
+        name = node_text(file, fields[kind], f"`{kind}`").strip()
+        if "examples" not in fields:
+            raise SpecError.single(file, node_line(item), f"{kind} {name!r} has no `examples`")
+        _add_section(file, kind, name, _yaml_examples(file, fields["examples"], draft), draft)
+    return True
+
+
+def _yaml_examples(file: Path, node: yaml.Node, draft: BotDraft) -> Items:
+    """A ``|`` block of ``- example`` lines, or (Rasa 3) a list of texts or ``{text: …}`` items."""
+    if isinstance(node, yaml.ScalarNode):
+        # A block scalar's node starts at its `|`; the text begins on the next line.
+        first = node_line(node) + (1 if node.style in ("|", ">") else 0)
+        items = []
+        for offset, raw in enumerate(str(node.value).splitlines()):
+            line, text = first + offset, raw.strip()
+            if text.startswith("-"):
+                items.append((text[1:].strip(), line))
+            elif text:
+                draft.warnings.append(f"{file}:{line}: skipped {text!r}: examples are written `- example`")
+        return items
+    items = []
+    for item in node_list(file, node, "`examples`"):
+        if isinstance(item, yaml.MappingNode):
+            fields = node_mapping(file, item, "an example")
+            if "text" not in fields:
+                raise SpecError.single(file, node_line(item), "an example needs `text`")
+            item = fields["text"]
+        items.append((node_text(file, item, "an example").strip(), node_line(item)))
+    return items
+
+
+# -- Rasa 1.x Markdown -------------------------------------------------------------------
+
+
+def _read_markdown(file: Path, draft: BotDraft) -> bool:
+    # Comments may span lines; blanking them keeps every later line number right.
+    text = _MD_COMMENT.sub(lambda m: "\n" * m[0].count("\n"), read_text(file))
+    sections: list[tuple[str, str, Items]] = []
+    lookup_files: list[tuple[str, str, int]] = []
+    items: Items | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _MD_HEADER.match(line)
+        if header:
+            items = []
+            sections.append((header[1], header[2], items))
+        elif line.startswith("#"):
+            items = None  # a story or any other heading ends the NLU section
+        elif items is not None and line.strip():
+            item = _MD_ITEM.match(line)
+            if item:
+                items.append((item[1], number))
+            elif sections[-1][0] == "lookup":  # Rasa 1.x: a lookup section may name a file
+                lookup_files.append((sections[-1][1], line.strip(), number))
+    for kind, name, entries in sections:
+        _add_section(file, kind, name, entries, draft)
+    for name, reference, number in lookup_files:
+        _add_lookup(file, number, name, reference, draft, is_file=True)
+    return bool(sections)
+
+
+# -- Rasa JSON ---------------------------------------------------------------------------
+
+
+def _read_json(file: Path, draft: BotDraft) -> bool:
+    text = read_text(file)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or "rasa_nlu_data" not in data:
+        return False
+    nlu = _json_object(file, text, data["rasa_nlu_data"], "rasa_nlu_data")
+    for key in ("common_examples", "intent_examples", "entity_examples"):
+        for example in _json_list(file, text, nlu, key):
+            _json_example(file, text, _json_object(file, text, example, key), draft)
+    for synonym in _json_list(file, text, nlu, "entity_synonyms"):
+        entry = _json_object(file, text, synonym, "entity_synonyms")
+        value = _json_text(file, text, entry, "value")
+        variants = [(str(v), _json_line(text, v)) for v in _json_list(file, text, entry, "synonyms")]
+        _add_section(file, "synonym", value, variants, draft)
+    for feature in _json_list(file, text, nlu, "regex_features"):
+        entry = _json_object(file, text, feature, "regex_features")
+        pattern = _json_text(file, text, entry, "pattern")
+        regex = [(pattern, _json_line(text, pattern))]
+        _add_section(file, "regex", _json_text(file, text, entry, "name"), regex, draft)
+    for table in _json_list(file, text, nlu, "lookup_tables"):
+        _json_lookup(file, text, _json_object(file, text, table, "lookup_tables"), draft)
+    return True
+
+
+def _json_lookup(file: Path, text: str, table: dict[str, Any], draft: BotDraft) -> None:
+    """A lookup table: a list of elements, or the name of a file of them."""
+    name = _json_text(file, text, table, "name")
+    elements = table.get("elements")
+    if isinstance(elements, str):
+        _add_lookup(file, _json_line(text, elements), name, elements, draft, is_file=True)
+        return
+    words = [(str(e), _json_line(text, e)) for e in _json_list(file, text, table, "elements")]
+    _add_section(file, "lookup", name, words, draft)
+
+
+def _json_example(file: Path, text: str, example: dict[str, Any], draft: BotDraft) -> None:
+    plain = _json_text(file, text, example, "text")
+    line = _json_line(text, plain)
+    if not example.get("intent"):
+        draft.warnings.append(f"{file}:{line}: example {plain!r} has no intent; skipped")
+        return
+    intent = draft.intent(str(example["intent"]))
+    intent.examples.append(plain.strip())
+    for entity in _json_list(file, text, example, "entities"):
+        entry = _json_object(file, text, entity, "entities")
+        start, end = entry.get("start"), entry.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(plain)):
+            raise SpecError.single(file, line, f"entity start/end {start}/{end} do not fit {plain!r}")
+        value = entry.get("value")
+        _use_entity(draft, intent, _json_text(file, text, entry, "entity"), plain[start:end],
+                    None if value is None else str(value))  # fmt: skip
+
+
+def _json_line(text: str, value: Any) -> int:
+    """Best guess at the line where ``value`` is written: its first occurrence, else line 1."""
+    for ascii_only in (False, True):
+        at = text.find(json.dumps(value, ensure_ascii=ascii_only))
+        if at >= 0:
+            return text.count("\n", 0, at) + 1
+    return 1
+
+
+def _json_object(file: Path, text: str, value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SpecError.single(file, _json_line(text, what), f"each entry of `{what}` must be an object")
+    return value
+
+
+def _json_list(file: Path, text: str, data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SpecError.single(file, _json_line(text, key), f"`{key}` must be a list")
+    return value
+
+
+def _json_text(file: Path, text: str, data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        where = _json_line(text, next(iter(data.values()), key))
+        raise SpecError.single(
+            file, where, f"`{key}` must be a non-empty string (in {json.dumps(data)[:80]})"
+        )
+    return value

@@ -1,0 +1,634 @@
+"""Importing Rasa, ChatterBot, CSV and JSONL data as kefu bots, and exporting JSONL.
+
+Every import is written to a folder and read back with ``kefu.load_spec``: the result
+must load as written, and the assertions are on the loaded bot.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import kefu
+from kefu.cli import build_app
+from kefu.entities import EntityExtractor
+from kefu.importers import (
+    BotDraft,
+    ImportReport,
+    export_jsonl,
+    read_chatterbot,
+    read_csv,
+    read_jsonl,
+    write_bot,
+)
+from kefu.rasa_import import read_rasa
+from kefu.spec import EntitySpec
+from kefu.templates import render
+
+DATA = Path(__file__).parent / "data"
+DEMO_BOT = Path(str(resources.files("kefu.intents")))
+
+Reader = Callable[[Path], BotDraft]
+IntentSummary = tuple[str, tuple[str, ...], tuple[str, ...], tuple[tuple[str, str, bool], ...]]
+
+
+def placeholder(name: str) -> tuple[str, ...]:
+    return (f"（请为意图 {name} 填写回复）",)
+
+
+def summary(spec: kefu.BotSpec) -> list[IntentSummary]:
+    """Each intent as (name, examples, responses, slots as (name, entity, required))."""
+    return [
+        (i.name, i.examples, i.responses, tuple((s.name, s.entity, s.required) for s in i.slots))
+        for i in spec.intents
+    ]
+
+
+def imported(reader: Reader, source: Path, out: Path) -> tuple[kefu.BotSpec, ImportReport]:
+    report = write_bot(reader(source), out)
+    return kefu.load_spec(out), report
+
+
+# --- Rasa -----------------------------------------------------------------------------
+
+RASA_INTENTS: list[IntentSummary] = [
+    ("查询物流", ("我的快递到哪了", "帮我查一下顺丰的物流", "中通快递怎么还没到", "用圆通寄的怎么查"),
+     placeholder("查询物流"), (("courier", "courier", False),)),
+    ("修改_颜色", ("我想把颜色换成深蓝", "能换成红的吗", "换个白色的"),
+     placeholder("修改_颜色"), (("color", "color", False),)),
+    ("申请退款", ("我要退钱", "订单202411271234申请退款", "怎么退款"),
+     placeholder("申请退款"), (("order_no", "order_no", False),)),
+    ("greet", ("你好", "在吗"), placeholder("greet"), ()),
+    ("转人工", ("转人工", "我要找人工客服"), placeholder("转人工"), ()),
+]  # fmt: skip
+RASA_ENTITIES = (
+    # annotations first, then the lookup table (inline 韵达, then the file's 申通 and 极兔);
+    # the synonym 中通速递 -> 中通 joins the value 中通 that `[中通快递](courier:中通)` created
+    EntitySpec("courier", values=(("顺丰", ()), ("中通", ("中通快递", "中通速递")), ("圆通", ()),
+                                  ("韵达", ()), ("申通", ()), ("极兔", ()))),
+    EntitySpec("color", values=(("蓝色", ("深蓝",)), ("红色", ("红的",)), ("白色", ()), ("黑色", ()))),
+    # `- regex: order_no` has the annotated entity's name, so the entity is that regex
+    EntitySpec("order_no", regex=r"\d{12}"),
+)  # fmt: skip
+RASA_SYNONYMS = (("退钱", "退款"), ("返钱", "退款"), ("中通速递", "中通"))
+RASA_WARNINGS = (
+    "intent '修改 颜色' renamed to '修改_颜色'",
+    "example '在吗' of intent '转人工' dropped: it is already in 'greet'",
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # a Rasa 3 project: domain.yml and data/stories.yml are skipped, data/nlu.yml is read
+        pytest.param(DATA / "rasa3", id="rasa3-yaml-project"),
+        # the same data as Rasa 1.x Markdown, with a comment and a stories.md beside it
+        pytest.param(DATA / "rasa1", id="rasa1-markdown"),
+        # the same data as Rasa JSON, entities as start/end offsets, a lookup table as a file name
+        pytest.param(DATA / "rasa_json" / "data" / "nlu.json", id="rasa-json"),
+    ],
+)
+def test_rasa_formats_import_to_the_same_bot(source: Path, tmp_path: Path) -> None:
+    spec, report = imported(read_rasa, source, tmp_path / "bot")
+    assert summary(spec) == RASA_INTENTS
+    assert spec.entities == RASA_ENTITIES
+    assert spec.nlp.synonyms == RASA_SYNONYMS
+    assert report.warnings == RASA_WARNINGS
+    assert (report.intents, report.examples, report.entities) == (5, 14, 3)
+
+
+def test_imported_rasa_entities_are_found_in_messages(tmp_path: Path) -> None:
+    spec, _ = imported(read_rasa, DATA / "rasa3", tmp_path / "bot")
+    found = EntityExtractor(spec.entities).extract("中通速递的单号202411279999还没到，换成深蓝")
+    assert [(v.entity, v.value, v.text) for v in found] == [
+        ("courier", "中通", "中通速递"),
+        ("order_no", "202411279999", "202411279999"),
+        ("color", "蓝色", "深蓝"),
+    ]
+
+
+RASA_YAML_CASES = [
+    # Rasa 3 also allows `examples` as a list of texts or `{text, metadata}`
+    pytest.param(
+        "- intent: 问价\n  examples:\n  - text: |\n      [这件](item)多少钱\n"
+        "    metadata: {sentiment: neutral}\n  - 打折吗\n",
+        [("问价", ("这件多少钱", "打折吗"))],
+        {"item": (("这件", ()),)},
+        [],
+        id="rasa3-examples-as-a-list-with-metadata",
+    ),
+    # one span tagged with two entities; roles and groups have no kefu equivalent
+    pytest.param(
+        "- intent: 订票\n  examples: |\n"
+        '    - 从[北京][{"entity": "city", "role": "from"}, {"entity": "place"}]出发\n',
+        [("订票", ("从北京出发",))],
+        {"city": (("北京", ()),), "place": (("北京", ()),)},
+        [],
+        id="annotation-with-a-list-of-entity-dicts",
+    ),
+    # Rasa warns about and skips such a line; the warning names its line
+    pytest.param(
+        "- intent: 问候\n  examples: |\n    - 你好\n    这行没有短横\n",
+        [("问候", ("你好",))],
+        {},
+        ["nlu.yml:6: skipped '这行没有短横': examples are written `- example`"],
+        id="a-line-without-a-dash-is-skipped-as-rasa-does",
+    ),
+    # a synonym's examples are its variants; a second target for one variant is reported
+    pytest.param(
+        "- intent: 退款\n  examples: |\n    - 退钱\n- synonym: 退款\n  examples: |\n    - 退钱\n"
+        "- synonym: 退货\n  examples: |\n    - 退钱\n",
+        [("退款", ("退钱",))],
+        {},
+        ["nlu.yml:11: synonym '退钱' -> '退货' ignored; it already means '退款'"],
+        id="a-variant-keeps-its-first-synonym",
+    ),
+    # kefu entities have one kind: the regex, and annotated values it misses are reported
+    pytest.param(
+        "- intent: 查单\n  examples: |\n    - 订单[A123](order)\n    - 订单[二号](order)\n"
+        "- regex: order\n  examples: |\n    - [A-Z]\\d+\n",
+        [("查单", ("订单A123", "订单二号"))],
+        {"order": r"[A-Z]\d+"},
+        ["entity 'order' is a regex; values it does not match are not found: 二号"],
+        id="a-regex-wins-over-annotated-values-it-does-not-match",
+    ),
+    # two `- regex:` items of one name become one alternation
+    pytest.param(
+        "- intent: 查单\n  examples: |\n    - 订单[A123](order)\n"
+        "- regex: order\n  examples: |\n    - [A-Z]\\d+\n- regex: order\n  examples: |\n    - \\d{12}\n",
+        [("查单", ("订单A123",))],
+        {"order": r"(?:[A-Z]\d+)|(?:\d{12})"},
+        [],
+        id="two-regexes-of-one-entity-are-alternatives",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "intents", "entities", "warnings"), RASA_YAML_CASES)
+def test_rasa_yaml_details(
+    tmp_path: Path,
+    body: str,
+    intents: list[tuple[str, tuple[str, ...]]],
+    entities: dict[str, Any],
+    warnings: list[str],
+) -> None:
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text('version: "3.1"\nnlu:\n' + body, encoding="utf-8")
+    spec, report = imported(read_rasa, nlu, tmp_path / "bot")
+    assert [(i.name, i.examples) for i in spec.intents] == intents
+    assert {e.name: e.regex or e.values for e in spec.entities} == entities
+    assert [w.replace(f"{tmp_path}/", "") for w in report.warnings] == warnings
+
+
+# --- ChatterBot -----------------------------------------------------------------------
+
+GREETINGS: IntentSummary = (
+    "greetings",
+    ("你好", "嗨", "欢迎!", "嗨，最近如何?", "你好吗?"),
+    (
+        "嗨",
+        "你好",
+        "欢迎!",
+        "挺好",
+        "挺好的",
+        "不错",
+        "很棒",
+        "有待改善.",
+        "不怎么好.",
+        "挺好.",
+        "很好，谢谢.",
+    ),
+    (),
+)
+PROFILE: IntentSummary = (
+    "profile",
+    ("你的兴趣是什么", "你的号码是多少", "你为什么不能吃", "你的位置是什么", "你有兄弟", "谁是你的父亲",
+     "谁是你妈妈", "你几岁", "你怎么知道的呢"),
+    ("我对各种事物感兴趣,我们可以谈论任何事情,我最喜欢的科目是机器人和计算机,自然语言处理。",
+     "我没有任何数字", "我会消耗电力", "到处", "我没有任何兄弟,但我有很多克隆。", "一个人",
+     "其实我没有妈妈。", "我还年轻", "我的主人每天都告诉我这一个"),
+    (),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # a folder: one intent per file, named by its category, files in name order
+        pytest.param(DATA / "chatterbot", [PROFILE, GREETINGS], id="folder"),
+        # one file; repeated first utterances become one example, every answer a response
+        pytest.param(DATA / "chatterbot" / "greetings.yml", [GREETINGS], id="file"),
+    ],
+)
+def test_chatterbot_corpus(source: Path, expected: list[IntentSummary], tmp_path: Path) -> None:
+    spec, report = imported(read_chatterbot, source, tmp_path / "bot")
+    assert summary(spec) == expected
+    assert report.warnings == ()
+
+
+def test_chatterbot_file_without_categories_is_named_after_the_file(tmp_path: Path) -> None:
+    corpus = tmp_path / "售后.yml"
+    corpus.write_text(
+        "conversations:\n- - 怎么退货\n  - 七天内可以无理由退货\n- - 退货运费谁出\n", encoding="utf-8"
+    )
+    spec, _ = imported(read_chatterbot, corpus, tmp_path / "bot")
+    assert summary(spec) == [("售后", ("怎么退货", "退货运费谁出"), ("七天内可以无理由退货",), ())]
+
+
+# --- CSV and JSONL --------------------------------------------------------------------
+
+LABELED_CASES = [
+    # responses kept in order; an intent without one gets the placeholder
+    pytest.param(
+        "text,intent,response\n我的快递到哪了,查物流,正在配送中\n物流到哪了,查物流,请稍等\n怎么退款,退款,\n",
+        [("查物流", ("我的快递到哪了", "物流到哪了"), ("正在配送中", "请稍等"), ()),
+         ("退款", ("怎么退款",), placeholder("退款"), ())],
+        [],
+        id="responses-and-a-placeholder-for-an-intent-without-one",
+    ),
+    # Excel-style CSV: BOM, capitalized header with spaces; blank and repeated rows
+    pytest.param(
+        "\ufeffIntent , Text\n查物流,快递到哪了\n\n查物流,快递到哪了\n",
+        [("查物流", ("快递到哪了",), placeholder("查物流"), ())],
+        [],
+        id="header-any-order-and-case-bom-blank-lines-repeats",
+    ),
+    # kefu refuses one example in two intents: 在吗？ normalizes to 在吗 and stays in greet
+    pytest.param(
+        "text,intent\n在吗,greet\n在吗？,human\n转人工,human\n",
+        [("greet", ("在吗",), placeholder("greet"), ()), ("human", ("转人工",), placeholder("human"), ())],
+        ["example '在吗？' of intent 'human' dropped: it is already in 'greet'"],
+        id="same-example-after-normalization-stays-in-the-first-intent",
+    ),
+    # an example without letters leaves 问号 empty; out_of_scope is kefu's test label
+    pytest.param(
+        "text,intent\n？？,问号\n天气怎么样,out_of_scope\n查 {订单},order status\n",
+        [("imported_out_of_scope", ("天气怎么样",), placeholder("imported_out_of_scope"), ()),
+         ("order_status", ("查 {订单}",), placeholder("order_status"), ())],
+        ["example '？？' of intent '问号' dropped: it has no letters or digits",
+         "intent '问号' dropped: it has no usable examples",
+         "intent 'out_of_scope' renamed to 'imported_out_of_scope': kefu reserves it for test files",
+         "intent 'order status' renamed to 'order_status'"],
+        id="empty-intent-reserved-name-and-spaces-in-names",
+    ),
+    # a brace would start a template placeholder in kefu
+    pytest.param(
+        'text,intent,response\n包邮吗,运费,"满{99}元包邮"\n',
+        [("运费", ("包邮吗",), ("满{{99}}元包邮",), ())],
+        [],
+        id="braces-in-replies-are-escaped",
+    ),
+]  # fmt: skip
+
+
+def as_jsonl(csv_text: str) -> str:
+    """The CSV case as JSON lines, so both readers are held to the same table."""
+    rows = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
+    rows.fieldnames = [f.strip().lower() for f in rows.fieldnames or []]
+    lines = [json.dumps({k: v for k, v in row.items() if v}, ensure_ascii=False) for row in rows]
+    return "\n".join(line if line != "{}" else "" for line in lines) + "\n"
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+@pytest.mark.parametrize(("text", "expected", "warnings"), LABELED_CASES)
+def test_csv_and_jsonl(
+    tmp_path: Path, kind: str, text: str, expected: list[IntentSummary], warnings: list[str]
+) -> None:
+    source = tmp_path / f"data.{kind}"
+    source.write_text(text if kind == "csv" else as_jsonl(text), encoding="utf-8")
+    spec, report = imported(read_csv if kind == "csv" else read_jsonl, source, tmp_path / "bot")
+    assert summary(spec) == expected
+    assert list(report.warnings) == warnings
+
+
+def test_escaped_reply_renders_as_the_original_text(tmp_path: Path) -> None:
+    source = tmp_path / "faq.csv"
+    source.write_text('text,intent,response\n包邮吗,运费,"满{99}元包邮"\n', encoding="utf-8")
+    spec, _ = imported(read_csv, source, tmp_path / "bot")
+    assert render(spec.intent("运费").responses[0], {}) == "满{99}元包邮"
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make_bot",
+    [
+        # the bundled demo bot, with contexts, slots and patterns
+        pytest.param(lambda tmp: DEMO_BOT, id="demo-bot"),
+        # a bot imported from Rasa, exported and imported again
+        pytest.param(lambda tmp: write_bot(read_rasa(DATA / "rasa3"), tmp / "rasa").folder, id="rasa-import"),
+    ],
+)
+def test_export_jsonl_round_trip(make_bot: Callable[[Path], Path], tmp_path: Path) -> None:
+    original = kefu.load_spec(make_bot(tmp_path))
+    exported = tmp_path / "examples.jsonl"
+    exported.write_text("".join(line + "\n" for line in export_jsonl(original)), encoding="utf-8")
+    spec, report = imported(read_jsonl, exported, tmp_path / "again")
+    assert [(i.name, i.examples) for i in spec.intents] == [(i.name, i.examples) for i in original.intents]
+    assert report.warnings == ()
+
+
+def test_export_jsonl_lines() -> None:
+    spec = kefu.load_spec(DEMO_BOT)
+    lines = list(export_jsonl(spec))
+    assert len(lines) == sum(len(i.examples) for i in spec.intents)
+    first = spec.intents[0]
+    assert json.loads(lines[0]) == {"text": first.examples[0], "intent": first.name}
+    assert lines[0] == json.dumps({"text": first.examples[0], "intent": first.name}, ensure_ascii=False)
+
+
+# --- bad input: SpecError naming file and line ----------------------------------------
+
+BAD_INPUTS = [
+    # YAML syntax: the line PyYAML stopped at
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        "nlu:\n- intent: a\n  examples: |\n    - x\n  - y: [\n",
+        "nlu.yml:5: invalid YAML: expected <block end>, but found '-'",
+        id="rasa-malformed-yaml",
+    ),
+    # the line inside the `|` block (a blank line counts)
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        'nlu:\n- intent: a\n  examples: |\n    - x\n\n    - [y]{"entity": e}\n',
+        "nlu.yml:6: invalid entity annotation '[y]{\"entity\": e}': Expecting value",
+        id="rasa-annotation-that-is-not-json",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        "nlu:\n- regex: code\n  examples: |\n    - '[A-Z'\n",
+        "nlu.yml:4: invalid regex \"'[A-Z'\": unterminated character set at position 1",
+        id="rasa-invalid-regex",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        "nlu:\n- lookup: city\n  examples: |\n    - 北京\n    - cities.txt\n",
+        "nlu.yml:5: lookup file 'cities.txt' not found next to this file or above it",
+        id="rasa-missing-lookup-file",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        "nlu:\n- intent: a\n- intent: b\n  examples: |\n    - x\n",
+        "nlu.yml:2: intent 'a' has no `examples`",
+        id="rasa-intent-without-examples",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        "nlu:\n- examples: |\n    - x\n",
+        "nlu.yml:2: an `nlu` item needs intent, synonym, regex or lookup",
+        id="rasa-unknown-item",
+    ),
+    # a domain file given on its own holds nothing to import
+    pytest.param(
+        read_rasa,
+        "domain.yml",
+        "intents: [greet]\nresponses: {}\n",
+        "domain.yml:1: no Rasa NLU data "
+        "(YAML with `nlu:`, Markdown with `## intent:`, JSON with `rasa_nlu_data`)",
+        id="rasa-file-without-nlu",
+    ),
+    # Rasa 1.x: a bare line in a lookup section names a file
+    pytest.param(
+        read_rasa,
+        "nlu.md",
+        "## intent:a\n- x\n\n## lookup:city\ndata/cities.txt\n",
+        "nlu.md:5: lookup file 'data/cities.txt' not found next to this file or above it",
+        id="rasa1-markdown-missing-lookup-file",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.json",
+        '{"rasa_nlu_data": {\n  "common_examples": [\n    {"text": "x",}\n]}}\n',
+        "nlu.json:3: invalid JSON: Expecting property name enclosed in double quotes",
+        id="rasa-malformed-json",
+    ),
+    # JSON structure problems point at the example's text
+    pytest.param(
+        read_rasa,
+        "nlu.json",
+        '{"rasa_nlu_data": {"common_examples": [\n {"text": "查顺丰", "intent": "a",\n'
+        '  "entities": [{"start": 1, "end": 9, "entity": "courier"}]}]}}\n',
+        "nlu.json:2: entity start/end 1/9 do not fit '查顺丰'",
+        id="rasa-json-entity-out-of-range",
+    ),
+    pytest.param(
+        read_chatterbot,
+        "ai.yml",
+        "categories: [AI]\nconversations:\n- - 你好\n  - 嗨\n- 什么是ai\n",
+        "ai.yml:5: a conversation must be a list",
+        id="chatterbot-conversation-not-a-list",
+    ),
+    pytest.param(
+        read_chatterbot,
+        "ai.yml",
+        "categories: [AI]\n",
+        "ai.yml:1: not a ChatterBot corpus: no `conversations`",
+        id="chatterbot-without-conversations",
+    ),
+    pytest.param(
+        read_csv,
+        "data.csv",
+        "question,label\n你好,greet\n",
+        "data.csv:1: CSV header needs columns text,intent[,response] (got question,label)",
+        id="csv-missing-columns",
+    ),
+    pytest.param(
+        read_csv,
+        "data.csv",
+        "text,intent\n你好,greet\n在吗\n",
+        "data.csv:3: row has no `intent`",
+        id="csv-row-without-intent",
+    ),
+    # 你好 saved as GBK
+    pytest.param(
+        read_csv,
+        "data.csv",
+        b"text,intent\n\xc4\xe3\xba\xc3,greet\n",
+        "data.csv:2: file is not UTF-8 (byte 0xc4)",
+        id="csv-in-gbk",
+    ),
+    # blank lines are skipped but still counted
+    pytest.param(
+        read_jsonl,
+        "data.jsonl",
+        '{"text": "你好", "intent": "greet"}\n\n{"text": "在吗", "intent": }\n',
+        "data.jsonl:3: invalid JSON: Expecting value",
+        id="jsonl-malformed-line",
+    ),
+    pytest.param(
+        read_jsonl,
+        "data.jsonl",
+        '{"text": "你好", "intent": ["greet"]}\n',
+        "data.jsonl:1: `intent` must be text, not list",
+        id="jsonl-intent-not-text",
+    ),
+    pytest.param(
+        read_jsonl,
+        "data.jsonl",
+        '["你好", "greet"]\n',
+        "data.jsonl:1: each line must be a JSON object",
+        id="jsonl-line-not-an-object",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reader", "name", "content", "expected"), BAD_INPUTS)
+def test_bad_input_names_file_and_line(
+    tmp_path: Path, reader: Reader, name: str, content: str | bytes, expected: str
+) -> None:
+    source = tmp_path / name
+    source.write_bytes(content.encode() if isinstance(content, str) else content)
+    with pytest.raises(kefu.SpecError) as caught:
+        reader(source)
+    assert str(caught.value) == f"{tmp_path}/{expected}"
+
+
+@pytest.mark.parametrize(
+    ("existing", "overwrite", "expected"),
+    [
+        # a folder that is already a bot is only replaced on request
+        (
+            {"bot.yaml": "", "intents.yaml": ""},
+            False,
+            "output folder already holds bot.yaml, intents.yaml (use --force)",
+        ),
+        # another YAML file would silently become part of the imported bot
+        (
+            {"intents.yaml": "", "extra.yml": ""},
+            True,
+            "output folder already holds other bot files: extra.yml",
+        ),
+    ],
+)
+def test_write_bot_refuses_a_folder_in_use(
+    tmp_path: Path, existing: dict[str, str], overwrite: bool, expected: str
+) -> None:
+    folder = tmp_path / "bot"
+    folder.mkdir()
+    for name, text in existing.items():
+        (folder / name).write_text(text)
+    draft = BotDraft()
+    draft.intent("greet").examples.append("你好")
+    with pytest.raises(kefu.SpecError) as caught:
+        write_bot(draft, folder, overwrite=overwrite)
+    assert str(caught.value) == f"{folder}:1: {expected}"
+
+
+def test_write_bot_with_nothing_left_to_write(tmp_path: Path) -> None:
+    draft = BotDraft()
+    draft.intent("符号").examples.append("？！")
+    with pytest.raises(kefu.SpecError) as caught:
+        write_bot(draft, tmp_path / "bot")
+    assert str(caught.value) == f"{tmp_path / 'bot'}:1: nothing to import: no intent has a usable example"
+
+
+# --- the command line -----------------------------------------------------------------
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(build_app(), list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "counts"),
+    [
+        pytest.param("rasa", DATA / "rasa3", (5, 14, 3), id="rasa"),
+        pytest.param("chatterbot", DATA / "chatterbot", (2, 14, 0), id="chatterbot"),
+        pytest.param("jsonl", DEMO_BOT / "tests" / "heldout.jsonl", None, id="jsonl"),
+    ],
+)
+def test_cli_import_writes_a_bot_that_validates(
+    tmp_path: Path, kind: str, source: Path, counts: tuple[int, int, int] | None
+) -> None:
+    out = tmp_path / "bot"
+    code, stdout, _ = run("import", kind, str(source), "-o", str(out), "--json")
+    assert code == 0
+    report = json.loads(stdout)
+    assert set(report) == {"output", "intents", "examples", "entities", "warnings"}
+    spec = kefu.load_spec(out)
+    assert (report["intents"], report["examples"], report["entities"]) == (
+        len(spec.intents),
+        sum(len(i.examples) for i in spec.intents),
+        len(spec.entities),
+    )
+    if counts is not None:
+        assert (report["intents"], report["examples"], report["entities"]) == counts
+    code, stdout, _ = run("validate", str(out))
+    assert code == 0 and stdout.startswith("ok: ")
+
+
+def test_cli_import_csv_text_output_and_force(tmp_path: Path) -> None:
+    source = tmp_path / "faq.csv"
+    source.write_text("text,intent\n在吗,greet\n在吗,human\n转人工,human\n", encoding="utf-8")
+    out = tmp_path / "bot"
+    code, stdout, stderr = run("import", "csv", str(source), "-o", str(out))
+    assert code == 0
+    assert stdout == f"imported 2 intents, 2 examples, 0 entities -> {out}\n"
+    assert stderr == "warning: example '在吗' of intent 'human' dropped: it is already in 'greet'\n"
+    code, _, stderr = run("import", "csv", str(source), "-o", str(out))
+    assert (code, stderr) == (
+        1,
+        f"{out}:1: output folder already holds bot.yaml, intents.yaml (use --force)\n",
+    )
+    code, _, _ = run("import", "csv", str(source), "-o", str(out), "--force")
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected_stderr"),
+    [
+        # a malformed input file: one red line naming file and line, no traceback
+        (["import", "jsonl", "{bad}", "-o", "{out}"], "{bad}:2: invalid JSON: Expecting value\n"),
+        # an unknown format is a usage error (exit code 2)
+        (["import", "dialogflow", "{bad}", "-o", "{out}"], None),
+        # -o is required
+        (["import", "jsonl", "{bad}"], None),
+    ],
+)
+def test_cli_import_errors(tmp_path: Path, args: list[str], expected_stderr: str | None) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "你好", "intent": "greet"}\n{"text": \n', encoding="utf-8")
+    values = {"bad": str(bad), "out": str(tmp_path / "bot")}
+    code, _, stderr = run(*(arg.format(**values) for arg in args))
+    if expected_stderr is None:
+        assert code == 2
+    else:
+        assert (code, stderr) == (1, expected_stderr.format(**values))
+    assert not (tmp_path / "bot").exists()
+
+
+def test_cli_export_jsonl(tmp_path: Path) -> None:
+    spec = kefu.load_spec(DEMO_BOT)
+    expected = "".join(line + "\n" for line in export_jsonl(spec))
+    examples = sum(len(i.examples) for i in spec.intents)
+    code, stdout, stderr = run("export", "jsonl", str(DEMO_BOT))
+    assert code == 0 and stdout == expected
+    assert stderr.endswith(
+        f"exported {examples} examples of {len(spec.intents)} intents -> standard output\n"
+    )
+    target = tmp_path / "out.jsonl"
+    code, stdout, _ = run("export", "jsonl", str(DEMO_BOT), "-o", str(target), "--json")
+    assert code == 0 and target.read_text(encoding="utf-8") == expected
+    assert json.loads(stdout) == {
+        "output": str(target),
+        "intents": len(spec.intents),
+        "examples": examples,
+        "entities": 0,
+        "warnings": [f"{len(spec.entities)} entities are not exported: JSONL holds only text and intent"],
+    }
