@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 import kefu
-from kefu.cli import chat, commands, importing, plugins, testing
+from kefu.cli import chat, commands, diagnose, importing, plugins, testing
 
 __all__ = ["build_app", "user_errors"]
 
@@ -58,7 +58,7 @@ def build_app() -> typer.Typer:
     # Chat transcripts live in local variables: never print them in tracebacks.
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
     app.callback()(_root)
-    for module in (commands, testing, chat, importing, plugins):
+    for module in (commands, testing, diagnose, chat, importing, plugins):
         for name, function in module.COMMANDS.items():
             app.command(name)(user_errors(function))
     kefu.register_plugin_commands(app)

@@ -1,7 +1,9 @@
-"""``kefu test``: accuracy, macro-F1 and out-of-scope metrics on labeled data."""
+"""``kefu test``: accuracy, macro-F1 and out-of-scope metrics on labeled data, cross-validation,
+or scripted dialogues."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,13 +12,19 @@ import typer
 import kefu
 from kefu.cli.common import BotArg, JsonOpt, echo_json, open_engine
 
-__all__ = ["COMMANDS", "print_report"]
+__all__ = ["COMMANDS", "predictions_for", "print_report"]
+
+PROGRESS_FROM = 1000  # rows; smaller files finish before a bar would help
 
 
 def run_test(
     path: BotArg = None,
     data: Annotated[
         Path | None, typer.Option("--data", "-d", help="Labeled test file: .jsonl, .csv or .yaml.")
+    ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option("--cv", help="Cross-validate with this many folds on the bot's own examples."),
     ] = None,
     dialogues: Annotated[
         Path | None, typer.Option("--dialogues", help="Scripted conversations to play (YAML, see docs).")
@@ -30,30 +38,55 @@ def run_test(
     min_f1: Annotated[
         float | None, typer.Option("--min-f1", help="Exit 1 if macro-F1 is below this (0-1).")
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for large test files.")] = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for report.json, report.md (and PNG plots).")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes for large files and folds.")
+    ] = 1,
     json_output: JsonOpt = False,
 ) -> None:
     """Measure how well a bot recognizes labeled messages, or play scripted dialogues."""
     if dialogues is not None:
         _play(path, dialogues, json_output)
         return
-    if data is None:
-        raise kefu.SpecError.single(
-            path or Path("."), 1, "give a labeled test file with --data or --dialogues"
-        )
-    rows = kefu.read_test_file(data, oos_label)
-    engine = open_engine(path, builtin_plugins=(), load_entry_points=False)
-    report = kefu.evaluate(kefu.predict_rows(engine, rows, n_jobs=jobs))
+    engine, predictions = predictions_for(path, data, cv, oos_label, jobs, progress=not json_output)
+    report = kefu.evaluate(predictions)
+    written = kefu.write_report(report, out, segment=engine.segment) if out is not None else []
     if json_output:
-        echo_json(report.to_dict())
+        echo_json({**report.to_dict(), "files": [str(p) for p in written]})
     else:
         print_report(report)
+        for file in written:
+            typer.echo(f"wrote {file}")
     failed = (min_accuracy is not None and report.accuracy < min_accuracy) or (
         min_f1 is not None and report.macro_f1 < min_f1
     )
     if failed:
         typer.secho("below the required --min-accuracy / --min-f1", err=True, fg="red")
         raise typer.Exit(1)
+
+
+def predictions_for(
+    path: Path | None, data: Path | None, cv: int | None, oos_label: str, jobs: int, *, progress: bool
+) -> tuple[kefu.Engine, list[kefu.Prediction]]:
+    """The bot's predictions on a test file, or out-of-fold predictions with ``cv`` folds."""
+    if (data is None) == (cv is None):
+        raise kefu.SpecError.single(path or Path("."), 1, "give either --data FILE or --cv K")
+    engine = open_engine(path, builtin_plugins=(), load_entry_points=False)
+    if cv is not None:
+        return engine, kefu.cross_validate(engine.spec, cv, n_jobs=jobs)
+    assert data is not None
+    rows = kefu.read_test_file(data, oos_label)
+    if not progress or len(rows) < PROGRESS_FROM:
+        return engine, kefu.predict_rows(engine, rows, n_jobs=jobs)
+    predictions: list[kefu.Prediction] = []
+    with typer.progressbar(length=len(rows), label="matching", file=sys.stderr) as bar:
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            predictions += kefu.predict_rows(engine, chunk, n_jobs=jobs)
+            bar.update(len(chunk))
+    return engine, predictions
 
 
 def _play(path: Path | None, file: Path, json_output: bool) -> None:
@@ -69,8 +102,7 @@ def _play(path: Path | None, file: Path, json_output: bool) -> None:
         })  # fmt: skip
     else:
         for result in results:
-            mark = "ok  " if result.passed else "FAIL"
-            typer.echo(f"{mark} {result.dialogue.name}")
+            typer.echo(f"{'ok  ' if result.passed else 'FAIL'} {result.dialogue.name}")
             for problem in result.failures:
                 typer.echo(f"     {problem}")
         typer.echo(f"{len(results) - len(failed)}/{len(results)} dialogues passed")
@@ -79,7 +111,7 @@ def _play(path: Path | None, file: Path, json_output: bool) -> None:
 
 
 def print_report(report: kefu.EvalReport) -> None:
-    """The human-readable summary and per-intent table."""
+    """The human-readable summary, per-intent table, confusions and histogram."""
     typer.echo(f"rows: {report.total} ({report.in_scope} in scope, {report.out_of_scope} out of scope)")
     typer.echo(f"accuracy:           {report.accuracy:.4f}")
     typer.echo(f"macro-F1:           {report.macro_f1:.4f}")
@@ -89,14 +121,17 @@ def print_report(report: kefu.EvalReport) -> None:
         typer.echo(f"out-of-scope precision: {report.oos_precision:.4f}")
     typer.echo("")
     typer.echo(f"{'intent':<32}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
-    for score in report.per_intent:
-        typer.echo(
-            f"{score.intent:<32}{score.precision:>10.3f}{score.recall:>10.3f}{score.f1:>10.3f}{score.support:>9}"
-        )
+    for s in report.per_intent:
+        typer.echo(f"{s.intent:<32}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>10.3f}{s.support:>9}")
     if report.confusions:
         typer.echo("\nmost confused (expected -> predicted):")
         for expected, predicted, texts in report.confusions[:5]:
             typer.echo(f"  {expected} -> {predicted} ({len(texts)}): {' | '.join(texts[:3])}")
+    typer.echo("\nconfidence   right  wrong")
+    for low, high, right, wrong in report.histogram:
+        typer.echo(
+            f"  {low:.1f}-{high:.1f}  {right:>6} {wrong:>6}  {'#' * min(40, right)}{'x' * min(20, wrong)}"
+        )
 
 
 COMMANDS = {"test": run_test}

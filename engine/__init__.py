@@ -8,6 +8,7 @@
 from typing import Any
 
 from kefu._version import __version__
+from kefu.crossval import cross_validate
 from kefu.dialogues import Dialogue, DialogueResult, read_dialogues, run_dialogue
 from kefu.engine import Engine
 from kefu.errors import KefuError, ModelError, PluginError, Problem, SpecError, StoreError
@@ -20,13 +21,17 @@ from kefu.evaluate import (
     predict_rows,
     read_test_file,
 )
+from kefu.explain import Explanation, explain
 from kefu.hookspecs import hookimpl
+from kefu.lint import Finding, lint
 from kefu.loader import load_spec
 from kefu.manager import FailedPlugin, LoadedPlugin, register_plugin_commands
 from kefu.model import Model, load_model, save_model, saved_fingerprint, train
 from kefu.normalize import normalize
+from kefu.reports import write_report
 from kefu.sessions import MemoryStore, Session, SessionStore
 from kefu.spec import BotSpec, IntentSpec
+from kefu.tuning import TuningPoint, recommend, sweep, write_thresholds
 from kefu.values import Block, Candidate, Match, Message, Reply
 
 __all__ = [
@@ -37,7 +42,9 @@ __all__ = [
     "DialogueResult",
     "Engine",
     "EvalReport",
+    "Explanation",
     "FailedPlugin",
+    "Finding",
     "IntentScore",
     "IntentSpec",
     "KefuError",
@@ -57,20 +64,28 @@ __all__ = [
     "SpecError",
     "StoreError",
     "TestRow",
+    "TuningPoint",
     "__version__",
+    "cross_validate",
     "evaluate",
+    "explain",
     "hookimpl",
+    "lint",
     "load_model",
     "load_spec",
     "normalize",
     "predict_rows",
     "read_dialogues",
     "read_test_file",
+    "recommend",
     "register_plugin_commands",
     "run_dialogue",
     "save_model",
     "saved_fingerprint",
+    "sweep",
     "train",
+    "write_report",
+    "write_thresholds",
 ]
 
 

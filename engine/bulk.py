@@ -43,5 +43,5 @@ def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Matc
 def _match_chunk(folder: str, texts: list[str]) -> list[Match]:
     runtime = _worker_runtimes.get(folder)
     if runtime is None:
-        runtime = _worker_runtimes[folder] = build_runtime(load_or_train(Path(folder)), builtins=())
+        runtime = _worker_runtimes[folder] = build_runtime(load_or_train(Path(folder)), with_plugins=False)
     return [runtime.match(t) for t in texts]

@@ -186,6 +186,12 @@ class Engine:
         settings = self._runtime.spec.settings
         return self._runtime.match(clean(text, settings.max_input_length), frozenset(contexts))
 
+    def segment(self, text: str) -> list[str]:
+        """How the bot's tokenizer segments ``text`` (normalized, synonyms applied, no stopwords)."""
+        return self._runtime.model.features.analyzer.segment(
+            clean(text, self._runtime.spec.settings.max_input_length)
+        )
+
     def match_many(self, texts: Sequence[str], n_jobs: int = 1) -> list[Match]:
         """``match`` for many texts; ``n_jobs`` > 1 spreads them over processes."""
         from kefu.bulk import match_many
@@ -212,7 +218,8 @@ class Engine:
             session.turns += 1
             session.last_active = now
             label = reply.intent or reply.action
-            session.record((now, message.text, reply.text, label), runtime.spec.settings.history_size)
+            # The transcript keeps the message as plugins left it (masked words stay masked).
+            session.record((now, turn.message.text, reply.text, label), runtime.spec.settings.history_size)
         return reply
 
     async def areply(self, text: str, session_id: str = "default", **options: Any) -> Reply:

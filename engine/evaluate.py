@@ -27,14 +27,17 @@ from kefu.errors import SpecError
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
+    from kefu.values import Match
 
 __all__ = [
     "EvalReport",
     "IntentScore",
     "Prediction",
     "TestRow",
+    "confidence_histogram",
     "evaluate",
     "predict_rows",
+    "prediction_of",
     "read_test_file",
 ]
 
@@ -61,6 +64,10 @@ class Prediction:
     intent: str | None
     confidence: float
     ambiguous: bool = False
+    top: str | None = None
+    """The best candidate, even when it was below the threshold (for tuning)."""
+    runner_up: float = 0.0
+    """The second candidate's confidence (for tuning the ambiguity margin)."""
 
     @property
     def correct(self) -> bool:
@@ -94,6 +101,8 @@ class EvalReport:
     per_intent: list[IntentScore]
     confusions: list[tuple[str, str, list[str]]] = field(default_factory=list)
     """(expected, predicted, texts) for the most frequent mistakes."""
+    histogram: list[tuple[float, float, int, int]] = field(default_factory=list)
+    """Confidence bins (low, high, right answers, wrong answers)."""
     predictions: list[Prediction] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +120,10 @@ class EvalReport:
             "confusions": [
                 {"expected": e, "predicted": p, "count": len(t), "texts": t[:5]}
                 for e, p, t in self.confusions
+            ],
+            "histogram": [
+                {"low": low, "high": high, "right": right, "wrong": wrong}
+                for low, high, right, wrong in self.histogram
             ],
         }
 
@@ -184,8 +197,15 @@ def predict_rows(engine: Engine, rows: Sequence[TestRow], n_jobs: int = 1) -> li
     predictions = []
     for i, row in enumerate(rows):
         match = matches[i] if i in matches else engine.match(row.text, contexts=row.contexts)
-        predictions.append(Prediction(row, match.intent, match.confidence, match.ambiguous))
+        predictions.append(prediction_of(row, match))
     return predictions
+
+
+def prediction_of(row: TestRow, match: Match) -> Prediction:
+    """A row's prediction from the engine's ``Match``."""
+    top = match.candidates[0].intent if match.candidates else None
+    runner_up = match.candidates[1].confidence if len(match.candidates) > 1 else 0.0
+    return Prediction(row, match.intent, match.confidence, match.ambiguous, top, runner_up)
 
 
 def evaluate(predictions: Sequence[Prediction], *, top_confusions: int = 10) -> EvalReport:
@@ -207,8 +227,24 @@ def evaluate(predictions: Sequence[Prediction], *, top_confusions: int = 10) -> 
         oos_precision=_ratio(sum(p.row.oos for p in predicted_oos), len(predicted_oos)),
         per_intent=per_intent,
         confusions=_confusions(predictions, top_confusions),
+        histogram=confidence_histogram(predictions),
         predictions=list(predictions),
     )
+
+
+def confidence_histogram(
+    predictions: Sequence[Prediction], bins: int = 10
+) -> list[tuple[float, float, int, int]]:
+    """How many right and wrong answers fell in each confidence bin (the top bin includes 1.0)."""
+    right = [0] * bins
+    wrong = [0] * bins
+    for p in predictions:
+        index = min(bins - 1, max(0, int(p.confidence * bins)))
+        if p.correct:
+            right[index] += 1
+        else:
+            wrong[index] += 1
+    return [(i / bins, (i + 1) / bins, right[i], wrong[i]) for i in range(bins)]
 
 
 def _intent_score(predictions: Sequence[Prediction], label: str) -> IntentScore:

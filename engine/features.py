@@ -1,18 +1,19 @@
 """TF-IDF features over jieba word n-grams and character n-grams.
 
 Two blocks of features: word n-grams from the bot's jieba tokenizer and character
-n-grams of the normalized text (within runs between spaces). Each block is TF-IDF
-weighted with scikit-learn's formula (smooth idf, optional sublinear tf) and
-L2-normalized; the character block is scaled by ``char_weight`` and the joined vector
-is L2-normalized again. ``vector`` computes one query's features in plain Python and
-NumPy (no scikit-learn call per query) and gives exactly the row ``fit_transform`` gives.
+n-grams of the normalized text (padded with a space at each end, so n-grams see where
+the text starts and ends). Each block is TF-IDF weighted with scikit-learn's formula
+(smooth idf, optional sublinear tf) and L2-normalized; the blocks are scaled by
+``word_weight`` and ``char_weight`` and the joined vector is L2-normalized again.
+``vector`` computes one query's features in plain Python and NumPy (no scikit-learn
+call per query) and gives exactly the row ``fit_transform`` gives.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import joblib
 import numpy as np
@@ -27,8 +28,19 @@ from kefu.text import TextAnalyzer
 
 __all__ = ["FeatureSpace", "QueryVector"]
 
-QueryVector = tuple[NDArray[np.int32], NDArray[np.float64]]
-"""A sparse query: feature indices (ascending) and their weights."""
+
+class QueryVector(NamedTuple):
+    """A message's features: indices (ascending), TF-IDF weights, and the known share.
+
+    ``indices``/``values`` form the L2-normalized vector over the terms the bot knows,
+    exactly as a training example's row. ``known`` (0-1) is how much of the message's
+    TF-IDF mass those terms carry: below 1 when it has words the bot never saw.
+    """
+
+    indices: NDArray[np.int32]
+    values: NDArray[np.float64]
+    known: float = 1.0
+
 
 # Below this many texts, process start-up costs more than it saves.
 PARALLEL_MIN_TEXTS = 20_000
@@ -68,8 +80,11 @@ class FeatureSpace:
         low, high = self.settings.word_ngrams
         words = _ngrams(self.analyzer.words(tokens), low, high, " ")
         clow, chigh = self.settings.char_ngrams
+        text = "".join(tokens)
+        if self.settings.char_padding:  # one string, spaces kept: n-grams see word edges
+            return words, _ngrams(f" {text} ", clow, chigh, "")
         chars: list[str] = []
-        for chunk in "".join(tokens).split():
+        for chunk in text.split():
             chars.extend(_ngrams(chunk, clow, chigh, ""))
         return words, chars
 
@@ -81,7 +96,8 @@ class FeatureSpace:
         char_counts, self.char_vocab = _count_matrix([c for _, c in all_terms])
         word_block, self.word_idf = self._tfidf(word_counts)
         char_block, self.char_idf = self._tfidf(char_counts)
-        joined = sp.hstack([word_block, char_block * self.settings.char_weight], format="csr")
+        weights = self.settings
+        joined = sp.hstack([word_block * weights.word_weight, char_block * weights.char_weight], format="csr")
         return l2_normalize(joined).astype(np.float64)
 
     def _all_terms(self, texts: Sequence[str], n_jobs: int) -> list[tuple[list[str], list[str]]]:
@@ -102,32 +118,38 @@ class FeatureSpace:
         return block, np.asarray(transformer.idf_, dtype=np.float64)
 
     def vector(self, text: str) -> QueryVector:
-        """The feature vector of one message.
+        """The features of one message; for known terms, its row in ``fit_transform``.
 
-        For a text made only of known terms this is exactly its row in ``fit_transform``.
-        Terms the bot has never seen carry no feature, but they still count in the
-        vector's length (with the idf of an unseen term), so a message that is mostly
-        unknown words matches everything weakly instead of being judged on the few
-        words it shares with the bot: the key to recognizing out-of-scope questions.
+        Terms the bot has never seen carry no feature, but they count towards ``known``
+        (with the idf of an unseen term), so the matcher can tell a message made mostly
+        of unknown words from one it fully understands: the key to out-of-scope questions.
         """
         words, chars = self.terms(text)
-        word_idx, word_val, word_unknown = self._block(words, self.word_vocab, self.word_idf, 0)
+        word_idx, word_val, word_known = self._block(words, self.word_vocab, self.word_idf, 0)
         offset = len(self.word_vocab)
-        char_idx, char_val, char_unknown = self._block(chars, self.char_vocab, self.char_idf, offset)
-        weight = self.settings.char_weight
-        if char_val.size:
-            char_val *= weight
+        char_idx, char_val, char_known = self._block(chars, self.char_vocab, self.char_idf, offset)
+        word_weight, char_weight = self.settings.word_weight, self.settings.char_weight
+        word_val *= word_weight
+        char_val *= char_weight
         indices = np.concatenate((word_idx, char_idx))
         values = np.concatenate((word_val, char_val))
-        norm_sq = float(values @ values) + word_unknown + weight * weight * char_unknown
-        if norm_sq > 0.0:
-            values /= np.sqrt(norm_sq)
-        return indices, values
+        norm_sq = float(values @ values)
+        if norm_sq == 0.0:
+            return QueryVector(indices, values, 0.0)
+        values /= np.sqrt(norm_sq)
+        # Each block's share of known mass, weighted like the blocks themselves.
+        known_sq = (word_weight * word_known) ** 2 * (word_val.size > 0) + (char_weight * char_known) ** 2 * (
+            char_val.size > 0
+        )
+        plain_sq = word_weight**2 * (word_val.size > 0) + char_weight**2 * (char_val.size > 0)
+        return QueryVector(
+            indices, values, float(np.sqrt(known_sq / plain_sq)) if self.settings.count_unknown else 1.0
+        )
 
     def _block(
         self, terms: list[str], vocab: dict[str, int], idf: NDArray[np.float64], offset: int
     ) -> tuple[NDArray[np.int32], NDArray[np.float64], float]:
-        """One block's L2-normalized known weights, and the squared share of unknown terms."""
+        """One block's L2-normalized weights over known terms, and the known share of its mass."""
         counts: dict[int, int] = {}
         unknown: dict[str, int] = {}
         get = vocab.get
@@ -137,12 +159,8 @@ class FeatureSpace:
                 counts[index] = counts.get(index, 0) + 1
             else:
                 unknown[term] = unknown.get(term, 0) + 1
-        unknown_sq = 0.0
-        if unknown and self.settings.count_unknown and idf.size:
-            unseen_idf = float(np.log(self.n_docs + 1.0) + 1.0)  # smooth idf of df = 0
-            unknown_sq = sum((self._tf(c) * unseen_idf) ** 2 for c in unknown.values())
         if not counts:
-            return np.zeros(0, np.int32), np.zeros(0), 1.0 if unknown_sq else 0.0
+            return np.zeros(0, np.int32), np.zeros(0), 0.0
         order = sorted(counts)
         tf = np.fromiter((counts[i] for i in order), np.float64, len(order))
         if self.settings.sublinear_tf:
@@ -150,9 +168,12 @@ class FeatureSpace:
         index_array = np.asarray(order, np.int32)
         values = tf * idf[index_array]
         known_sq = float(values @ values)
-        total = np.sqrt(known_sq + unknown_sq)
-        values /= total
-        return index_array + offset, values, unknown_sq / (known_sq + unknown_sq)
+        unknown_sq = 0.0
+        if unknown:
+            unseen_idf = float(np.log(self.n_docs + 1.0) + 1.0)  # smooth idf of df = 0
+            unknown_sq = sum((self._tf(c) * unseen_idf) ** 2 for c in unknown.values())
+        values /= np.sqrt(known_sq)
+        return index_array + offset, values, float(np.sqrt(known_sq / (known_sq + unknown_sq)))
 
     def _tf(self, count: int) -> float:
         return 1.0 + math.log(count) if self.settings.sublinear_tf else float(count)

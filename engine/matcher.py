@@ -1,12 +1,15 @@
 """Scoring every intent at once: a linear head, nearest-example cosine, or both.
 
+* ``linear`` (the default): one-vs-rest linear SVMs over the features; only the rows of
+  the weight matrix for the message's features are touched.
 * ``cosine``: an intent's score is the cosine similarity between the message and its
-  nearest example. Computed through an inverted index (the example matrix in CSC
-  form), so the work is proportional to the postings of the message's features, with
-  no Python loop over intents or examples.
-* ``linear``: a linear classifier over the same features; scores become probabilities
-  with a softmax whose temperature was fitted by cross-validation on the bot's examples.
-* ``ensemble``: a weighted mean of the two, which is the default (docs/accuracy.md).
+  nearest example, computed through an inverted index (the example matrix in CSC
+  form): work proportional to the postings of the message's features, no Python loop
+  over intents or examples.
+* ``ensemble``: the linear score plus ``cosine_weight`` times the cosine score.
+
+Scores become confidences by Platt scaling, ``sigmoid(a * score + c)``, fitted when the
+bot was trained (``kefu.training``).
 
 Patterns, keywords and active contexts then adjust the scores (``Matcher.rank``).
 """
@@ -48,27 +51,27 @@ class Matcher:
         *,
         examples: sp.csr_matrix,
         example_intent: NDArray[np.int32],
-        weights: FloatArray | None,
+        weights: FloatArray | sp.csr_matrix | None,
         bias: FloatArray | None,
-        temperature: float,
+        calibration: tuple[float, float],
     ) -> None:
         self.spec = spec
         self.intents = tuple(intent.name for intent in spec.intents)
         self.n_intents = len(self.intents)
-        self.head = spec.matcher.head
-        self.cosine_weight = spec.matcher.cosine_weight if self.head == "ensemble" else 0.0
+        self.head = spec.matcher.head if weights is not None else "cosine"
+        self.cosine_weight = spec.matcher.cosine_weight
         self.example_intent = np.asarray(example_intent, np.int32)
-        csc = examples.tocsc()
-        csc.sort_indices()
-        self._post_ptr = csc.indptr.astype(np.int64)
-        self._post_ex = csc.indices.astype(np.int32)
-        self._post_val = csc.data.astype(np.float64)
         self.n_examples = examples.shape[0]
+        self._postings = _Postings(examples.tocsc())
         # Examples are stored grouped by intent, so a per-intent max is one reduceat.
         self._intent_start = np.searchsorted(self.example_intent, np.arange(self.n_intents)).astype(np.intp)
         self.weights = weights
         self.bias = bias
-        self.temperature = temperature
+        self._weight_rows = _Postings(weights.T.tocsc()) if isinstance(weights, sp.csr_matrix) else None
+        self.calibration = calibration
+        # What "no evidence" scores: a hinge-loss SVM puts a confident "not this intent"
+        # at -1; the cosine of an unrelated text is 0.
+        self._empty_score = -1.0 if self.head != "cosine" else 0.0
         self._rules = _compile_rules(spec)
         self._needs_context = np.array([bool(i.input_contexts) for i in spec.intents])
         self._contexts = [frozenset(i.input_contexts) for i in spec.intents]
@@ -77,42 +80,29 @@ class Matcher:
 
     def example_scores(self, query: QueryVector) -> FloatArray:
         """Cosine similarity of the message with every example (inverted-index product)."""
-        idx, val = query
-        if idx.size == 0:
-            return np.zeros(self.n_examples)
-        starts = self._post_ptr[idx]
-        lengths = self._post_ptr[idx + 1] - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(self.n_examples)
-        # Positions of every posting of every query feature, without a Python loop.
-        shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-        positions = shift + np.arange(total)
-        weights = self._post_val[positions] * np.repeat(val, lengths)
-        return cast(FloatArray, np.bincount(self._post_ex[positions], weights, minlength=self.n_examples))
+        return self._postings.product(query.indices, query.values, self.n_examples)
 
     def cosine_scores(self, query: QueryVector) -> FloatArray:
         """Each intent's cosine similarity with its nearest example."""
         per_intent: FloatArray = np.maximum.reduceat(self.example_scores(query), self._intent_start)
         return per_intent
 
-    def linear_scores(self, query: QueryVector, available: BoolArray | None = None) -> FloatArray:
-        """Each intent's probability under the linear head (softmax with fitted temperature).
-
-        Intents not ``available`` (their input contexts are closed) get probability 0 and
-        the softmax is taken over the others: the classifier picks among what is possible.
-        """
+    def linear_scores(self, query: QueryVector) -> FloatArray:
+        """Each intent's linear score ``W q + b`` (touching only the query's features)."""
         if self.weights is None or self.bias is None:
             raise ValueError("this model has no linear head")
-        idx, val = query
-        logits = val @ self.weights[idx] + self.bias if idx.size else self.bias.copy()
-        logits = logits * self.temperature
-        if available is not None:
-            logits[~available] = -np.inf
-        logits -= logits.max()
-        exp = np.exp(logits)
-        probabilities: FloatArray = exp / exp.sum()
-        return probabilities
+        if self._weight_rows is not None:
+            return self._weight_rows.product(query.indices, query.values, self.n_intents) + self.bias
+        return cast(FloatArray, query.values @ self.weights[query.indices] + self.bias)
+
+    def raw_scores(self, query: QueryVector) -> FloatArray:
+        """Each intent's uncalibrated score under this head."""
+        if self.head == "cosine":
+            return self.cosine_scores(query)
+        scores = self.linear_scores(query)
+        if self.head == "ensemble":
+            scores = scores + self.cosine_weight * self.cosine_scores(query)
+        return scores
 
     def available(self, contexts: frozenset[str]) -> BoolArray | None:
         """Which intents can match with these contexts open (None: all of them)."""
@@ -124,18 +114,25 @@ class Matcher:
         return mask
 
     def scores(self, query: QueryVector, available: BoolArray | None = None) -> FloatArray:
-        """Every intent's confidence in [0, 1] for this head (0 for unavailable intents)."""
-        if query[0].size == 0:
+        """Every intent's calibrated confidence in [0, 1] (0 for unavailable intents, and for
+        all of them when the message has no feature the bot knows).
+
+        ``query.known`` (< 1 when the message has words the bot never saw; see
+        ``FeatureSpace.vector``) is the share of the message the bot can judge. Intents are
+        ranked on the known part alone, and each confidence is computed from
+        ``known * score + (1 - known) * empty_score``: the unknown share of the message
+        counts as if it were evidence for nothing. Ranking never changes; confidence drops.
+        """
+        known = query.known
+        if query.indices.size == 0 or known == 0.0:
             return np.zeros(self.n_intents)
-        if self.head == "linear":
-            return self.linear_scores(query, available)
-        cosine = self.cosine_scores(query)
+        raw = self.raw_scores(query)
+        a, c = self.calibration
+        blended = known * raw + (1.0 - known) * self._empty_score
+        confidence: FloatArray = 1.0 / (1.0 + np.exp(-(a * blended + c)))
         if available is not None:
-            cosine[~available] = 0.0
-        if self.head == "cosine":
-            return cosine
-        w = self.cosine_weight
-        return w * cosine + (1.0 - w) * self.linear_scores(query, available)
+            confidence[~available] = 0.0
+        return confidence
 
     # -- ranking ----------------------------------------------------------------------------
 
@@ -175,6 +172,30 @@ class Matcher:
                         rule = rule or f"keyword:{word}"
                         break
         return rule
+
+
+class _Postings:
+    """A sparse matrix in CSC form, multiplied by a sparse query without a Python loop."""
+
+    def __init__(self, csc: sp.csc_matrix) -> None:
+        csc.sort_indices()
+        self.ptr = csc.indptr.astype(np.int64)
+        self.rows = csc.indices.astype(np.int32)
+        self.values = csc.data.astype(np.float64)
+
+    def product(self, idx: NDArray[np.int32], val: FloatArray, size: int) -> FloatArray:
+        """``matrix @ query`` as a dense vector of ``size``, touching only the query's columns."""
+        if idx.size == 0:
+            return np.zeros(size)
+        starts = self.ptr[idx]
+        lengths = self.ptr[idx + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(size)
+        # Positions of every entry of every query column, without a Python loop.
+        positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+        weights = self.values[positions] * np.repeat(val, lengths)
+        return cast(FloatArray, np.bincount(self.rows[positions], weights, minlength=size))
 
 
 CONTEXT_BOOST = 0.2

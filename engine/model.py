@@ -140,7 +140,7 @@ def _write(model: Model, folder: Path) -> None:
         "fingerprint": model.spec.fingerprint,
         "bot_files": names,
         "intents": list(model.matcher.intents),
-        "temperature": model.matcher.temperature,
+        "calibration": list(model.matcher.calibration),
         "example_texts": list(model.example_texts),
         "features": model.features.state(),
         "arrays": sorted(arrays),
@@ -161,9 +161,12 @@ def _arrays(model: Model) -> dict[str, np.ndarray[Any, Any]]:
         "x_shape": np.asarray(x.shape, np.int64),
         "example_intent": model.matcher.example_intent,
     }
-    if model.matcher.weights is not None and model.matcher.bias is not None:
-        arrays["weights"] = model.matcher.weights
-        arrays["bias"] = model.matcher.bias
+    weights, bias = model.matcher.weights, model.matcher.bias
+    if isinstance(weights, sp.csr_matrix) and bias is not None:
+        arrays.update(w_data=weights.data, w_indices=weights.indices, w_indptr=weights.indptr,
+                      w_shape=np.asarray(weights.shape, np.int64), bias=bias)  # fmt: skip
+    elif weights is not None and bias is not None:
+        arrays.update(weights=weights, bias=bias)
     return arrays
 
 
@@ -250,12 +253,17 @@ def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[A
     features.restore(meta["features"], arrays["word_idf"], arrays["char_idf"])
     shape = tuple(int(v) for v in arrays["x_shape"])
     x = sp.csr_matrix((arrays["x_data"], arrays["x_indices"], arrays["x_indptr"]), shape=shape)
+    weights: np.ndarray[Any, Any] | sp.csr_matrix | None = arrays.get("weights")
+    if "w_data" in arrays:
+        w_shape = tuple(int(v) for v in arrays["w_shape"])
+        weights = sp.csr_matrix((arrays["w_data"], arrays["w_indices"], arrays["w_indptr"]), shape=w_shape)
+    a, c = (float(v) for v in meta["calibration"])
     matcher = Matcher(
         spec,
         examples=x,
         example_intent=arrays["example_intent"],
-        weights=arrays.get("weights"),
+        weights=weights,
         bias=arrays.get("bias"),
-        temperature=float(meta["temperature"]),
+        calibration=(a, c),
     )
     return Model(spec, features, matcher, x, tuple(meta["example_texts"]))

@@ -100,13 +100,17 @@ def build_runtime(
     entry_points: bool = True,
     strict_plugins: bool = False,
     require_all_plugins: bool = False,
+    with_plugins: bool = True,
 ) -> Runtime:
     """Load plugins for ``model`` and assemble a runtime.
 
     With ``require_all_plugins`` (used by reload) a plugin that fails to load fails the
-    whole build instead of being skipped.
+    whole build instead of being skipped; ``with_plugins=False`` loads none (matching only).
     """
     spec = model.spec
+    if not with_plugins:  # matching only: no plugin code runs at all
+        host = PluginHost(builtins=(), entry_points=False)
+        return Runtime(model, host, EntityExtractor(spec.entities))
     dirs = tuple(dict.fromkeys((*((spec.plugins.dir,) if spec.plugins.dir else ()), *plugin_dirs)))
     host = PluginHost(
         spec.plugins.config,

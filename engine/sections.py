@@ -116,10 +116,12 @@ MATCHER_CHECKS: dict[str, Check] = {
     "head": lambda c, p, v: c.choice(p, v, HEADS),
     "word_ngrams": FileChecker.ngram_range,
     "char_ngrams": FileChecker.ngram_range,
+    "word_weight": _num(0.0),
     "char_weight": _num(0.0),
+    "char_padding": FileChecker.flag,
     "sublinear_tf": FileChecker.flag,
     "c": _num(1e-6),
-    "cosine_weight": _num(0.0, 1.0),
+    "cosine_weight": _num(0.0),
     "count_unknown": FileChecker.flag,
 }
 
@@ -151,12 +153,12 @@ def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
         target = c.text((*path, "synonyms", variant), canonical)
         if target is not None and normalize(str(variant)) and normalize(target):
             pairs.append((normalize(str(variant)), normalize(target)))
-    hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else True
+    hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else False
     return NlpSettings(
         user_dict=c.texts((*path, "user_dict"), data.get("user_dict")),
         synonyms=tuple(pairs),
         stopwords=tuple(normalize(w) for w in c.texts((*path, "stopwords"), data.get("stopwords"))),
-        hmm=True if hmm is None else hmm,
+        hmm=False if hmm is None else hmm,
     )
 
 

@@ -32,7 +32,7 @@ class BotSettings:
     """The ``bot:`` section: thresholds and the bot's own replies."""
 
     name: str = "kefu"
-    threshold: float = 0.45
+    threshold: float = 0.5
     ambiguity_margin: float = 0.05
     handoff_after_fallbacks: int = 3
     fallback: tuple[str, ...] = DEFAULT_FALLBACK
@@ -55,20 +55,22 @@ class NlpSettings:
     user_dict: tuple[str, ...] = ()
     synonyms: tuple[tuple[str, str], ...] = ()
     stopwords: tuple[str, ...] = ()
-    hmm: bool = True
+    hmm: bool = False
 
 
 @dataclass(frozen=True)
 class MatcherSettings:
     """The ``matcher:`` section: features and scoring head (see docs/accuracy.md)."""
 
-    head: str = "ensemble"
+    head: str = "linear"
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (1, 3)
+    word_weight: float = 0.7
     char_weight: float = 1.0
+    char_padding: bool = True
     sublinear_tf: bool = True
-    c: float = 1.0
-    cosine_weight: float = 0.5
+    c: float = 0.5
+    cosine_weight: float = 1.0
     count_unknown: bool = True
 
 

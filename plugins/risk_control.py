@@ -47,12 +47,12 @@ class PIIMaskingFilter(logging.Filter):
     """A logging filter that masks personal numbers in log messages and their arguments."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record in place; never drops it."""
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        if isinstance(record.msg, str):
-            record.msg = mask_pii(record.msg)
+        """Rewrite the record in place; never drops it and never raises (logging must not fail)."""
+        try:
+            message = record.getMessage()
+            record.msg, record.args = mask_pii(message), None
+        except Exception:
+            pass
         return True
 
 
@@ -144,9 +144,7 @@ def make_plugin(settings: Mapping[str, Any]) -> RiskControl:
     if verdict not in VERDICTS:
         raise ValueError(f"risk_control.verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
     if settings.get("mask_logs", True):
-        logger = logging.getLogger("kefu")
-        if _log_filter not in logger.filters:
-            logger.addFilter(_log_filter)
+        _mask_kefu_logs()
     return RiskControl(
         _word_filter(settings),
         verdict=verdict,
@@ -157,6 +155,16 @@ def make_plugin(settings: Mapping[str, Any]) -> RiskControl:
     )
 
 
+def _mask_kefu_logs() -> None:
+    """Add the masking filter to every kefu logger: a logger's filters do not apply to
+    records of its children, and each kefu module logs through its own child logger."""
+    names = ["kefu", *(n for n in logging.root.manager.loggerDict if n.startswith("kefu."))]
+    for name in names:
+        logger = logging.getLogger(name)
+        if _log_filter not in logger.filters:
+            logger.addFilter(_log_filter)
+
+
 def _word_filter(settings: Mapping[str, Any]) -> SensitiveWordFilter | None:
     words = settings.get("words", [])
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
@@ -165,10 +173,11 @@ def _word_filter(settings: Mapping[str, Any]) -> SensitiveWordFilter | None:
         words = [*words, *read_word_list(Path(settings.get("_base_dir", ".")) / str(settings["words_file"]))]
     if not words:
         return None
+    max_gap = settings.get("max_gap", 3)
+    if isinstance(max_gap, bool) or not isinstance(max_gap, int) or max_gap < 0:
+        raise ValueError(f"risk_control.max_gap must be a whole number >= 0, not {max_gap!r}")
     return SensitiveWordFilter(
-        words,
-        pinyin_initials=bool(settings.get("pinyin_initials", False)),
-        max_gap=int(settings.get("max_gap", 3)),
+        words, pinyin_initials=bool(settings.get("pinyin_initials", False)), max_gap=max_gap
     )
 
 

@@ -104,12 +104,14 @@ def test_public_api_is_pinned() -> None:
     assert sorted(kefu.__all__) == sorted(
         [
             "Block", "BotSpec", "Candidate", "Dialogue", "DialogueResult", "Engine", "EvalReport",
-            "FailedPlugin", "IntentScore", "IntentSpec", "KefuError", "LoadedPlugin", "Match",
-            "MemoryStore", "Message", "Model", "ModelError", "PluginError", "Prediction", "Problem",
-            "RedisStore", "Reply", "Session", "SessionStore", "SpecError", "StoreError", "TestRow",
-            "__version__", "evaluate", "hookimpl", "load_model", "load_spec", "normalize",
-            "predict_rows", "read_dialogues", "read_test_file", "register_plugin_commands",
-            "run_dialogue", "save_model", "saved_fingerprint", "train",
+            "Explanation", "FailedPlugin", "Finding", "IntentScore", "IntentSpec", "KefuError",
+            "LoadedPlugin", "Match", "MemoryStore", "Message", "Model", "ModelError", "PluginError",
+            "Prediction", "Problem", "RedisStore", "Reply", "Session", "SessionStore", "SpecError",
+            "StoreError", "TestRow", "TuningPoint", "__version__", "cross_validate", "evaluate",
+            "explain", "hookimpl", "lint", "load_model", "load_spec", "normalize", "predict_rows",
+            "read_dialogues", "read_test_file", "recommend", "register_plugin_commands",
+            "run_dialogue", "save_model", "saved_fingerprint", "sweep", "train", "write_report",
+            "write_thresholds",
         ]
     )  # fmt: skip
     for name in kefu.__all__:

@@ -1,0 +1,186 @@
+"""Accuracy on real data: SMP2017 (Chinese) and CLINC150 (English, out-of-scope).
+
+Reads ``../shared/data`` (or ``$KEFU_BENCH_DATA``); says so and exits 0 when it is absent.
+For each matcher variant, each test split is read once, after everything was fitted
+on train (and the CLINC threshold picked on dev):
+
+* SMP2017: train -> test and train+dev -> test; accuracy and macro-F1.
+* CLINC150, "threshold" setting: trained on in-scope train rows only; one confidence
+  threshold picked on dev (maximizing dev accuracy with out-of-scope as a class);
+  in-scope accuracy and out-of-scope recall on test.
+
+Published reference points are printed beside the results.
+
+    python bench/accuracy.py                 # every variant (about 10-20 minutes)
+    python bench/accuracy.py --only default  # just the shipped defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import benchlib
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+from kefu.model import Model, train
+from kefu.runtime import build_runtime
+from kefu.spec import BotSettings, BotSpec, IntentSpec, MatcherSettings, NlpSettings
+
+DATA = Path(os.environ.get("KEFU_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DEFAULT = MatcherSettings()
+VARIANTS: dict[str, MatcherSettings] = {
+    "default": DEFAULT,
+    "no-unknown-words": dataclasses.replace(DEFAULT, count_unknown=False),
+    "ensemble": dataclasses.replace(DEFAULT, head="ensemble"),
+    "cosine": dataclasses.replace(DEFAULT, head="cosine"),
+    "char-only": dataclasses.replace(DEFAULT, word_weight=0.0),
+    "words-only": dataclasses.replace(DEFAULT, char_weight=0.0),
+    "unpadded-chars": dataclasses.replace(DEFAULT, char_padding=False, word_weight=1.0),
+}
+PUBLISHED = [
+    ("ST-UIC (neural, NLPCC 2018)", "SMP F1 94.5", ""),
+    ("multi-layer ensemble (arXiv:1806.07914)", "SMP F1 93.55", ""),
+    ("char 1-3 TF-IDF + LinearSVC", "SMP 89.4/90.5 (train), 90.7/92.0 (train+dev)", "CLINC 91.7 / 58.1"),
+    ("BERT (Larson et al. 2019)", "", "CLINC 96.2 / 52.3"),
+    ("Rasa / Dialogflow (Larson et al.)", "", "CLINC 90.9 / 31.2, 90.8 / 26.7"),
+]
+
+
+def rows(name: str, split: str) -> list[dict[str, Any]]:
+    """One split of a data set (JSON lines)."""
+    path = DATA / name / f"{split}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def bot(examples: list[dict[str, Any]], matcher: MatcherSettings) -> BotSpec:
+    """A bot with one intent per label; built directly (the data has label noise the
+    YAML validator would rightly refuse, such as one sentence under two labels)."""
+    grouped: dict[str, list[str]] = {}
+    for row in examples:
+        grouped.setdefault(row["intent"], []).append(row["text"])
+    intents = tuple(IntentSpec(name, tuple(dict.fromkeys(texts))) for name, texts in sorted(grouped.items()))
+    return BotSpec(BotSettings(threshold=0.0, ambiguity_margin=0.0), NlpSettings(), matcher, (), intents)
+
+
+def predict(model: Model, texts: list[str]) -> tuple[list[str | None], np.ndarray, float]:
+    """Top intent and confidence of each text (no threshold), and the median latency."""
+    runtime = build_runtime(model, with_plugins=False)
+    labels: list[str | None] = []
+    confidences = np.zeros(len(texts))
+    latencies = []
+    for i, text in enumerate(texts):
+        start = time.perf_counter()
+        match = runtime.match(text)
+        latencies.append(time.perf_counter() - start)
+        top = match.candidates[0] if match.candidates else None
+        labels.append(top.intent if top else None)
+        confidences[i] = top.confidence if top else 0.0
+    return labels, confidences, float(np.median(latencies))
+
+
+def smp(matcher: MatcherSettings) -> dict[str, float]:
+    """SMP2017 trained on train and on train+dev, scored on test."""
+    test = rows("smp2017", "test")
+    truth = [r["intent"] for r in test]
+    out: dict[str, float] = {}
+    for tag, training in (
+        ("train", rows("smp2017", "train")),
+        ("train+dev", rows("smp2017", "train") + rows("smp2017", "dev")),
+    ):
+        started = time.perf_counter()
+        model = train(bot(training, matcher))
+        out[f"{tag} train s"] = time.perf_counter() - started
+        predicted, _, latency = predict(model, [r["text"] for r in test])
+        labels = sorted(set(truth))
+        out[f"{tag} acc"] = 100 * accuracy_score(truth, [p or "" for p in predicted])
+        out[f"{tag} macro-F1"] = 100 * f1_score(
+            truth, [p or "" for p in predicted], labels=labels, average="macro"
+        )
+        out["match us"] = 1e6 * latency
+    return out
+
+
+def clinc(matcher: MatcherSettings) -> dict[str, float]:
+    """CLINC150 threshold setting: in-scope training rows, threshold from dev."""
+    training = [r for r in rows("clinc150", "train") if not r.get("oos")]
+    started = time.perf_counter()
+    model = train(bot(training, matcher))
+    seconds = time.perf_counter() - started
+    dev, test = rows("clinc150", "dev"), rows("clinc150", "test")
+    dev_labels, dev_conf, _ = predict(model, [r["text"] for r in dev])
+    threshold = pick_threshold(dev, dev_labels, dev_conf)
+    test_labels, test_conf, latency = predict(model, [r["text"] for r in test])
+    accepted = test_conf >= threshold
+    in_scope = [i for i, r in enumerate(test) if not r.get("oos")]
+    oos = [i for i, r in enumerate(test) if r.get("oos")]
+    return {
+        "in-scope acc": 100
+        * np.mean([accepted[i] and test_labels[i] == test[i]["intent"] for i in in_scope]),
+        "oos recall": 100 * np.mean([not accepted[i] for i in oos]),
+        "threshold": threshold,
+        "train s": seconds,
+        "match us": 1e6 * latency,
+    }
+
+
+def pick_threshold(dev: list[dict[str, Any]], labels: list[str | None], confidence: np.ndarray) -> float:
+    """The threshold with the best dev accuracy, out-of-scope counted as a class (the
+    middle of the best interval, so a flat optimum does not pick its edge)."""
+    candidates = np.unique(np.concatenate([[0.0, 1.0], confidence]))
+    scores = []
+    for threshold in candidates:
+        right = [
+            (conf < threshold) if row.get("oos") else (conf >= threshold and label == row["intent"])
+            for row, label, conf in zip(dev, labels, confidence, strict=True)
+        ]
+        scores.append(np.mean(right))
+    best = np.flatnonzero(np.isclose(scores, max(scores)))
+    return float((candidates[best[0]] + candidates[best[-1]]) / 2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), help="Variants to run (default: all).")
+    args = parser.parse_args()
+    if not (DATA / "smp2017").is_dir() or not (DATA / "clinc150").is_dir():
+        print(f"benchmark data not found at {DATA}: nothing to measure (set KEFU_BENCH_DATA)")
+        return 0
+    results = {}
+    for name in args.only or list(VARIANTS):
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results[name] = {"smp": smp(VARIANTS[name]), "clinc": clinc(VARIANTS[name])}
+    header = ["variant", "SMP acc/F1 (train)", "SMP acc/F1 (train+dev)", "CLINC in-scope/oos", "thr",
+              "train s (SMP, CLINC)", "match us (SMP, CLINC)"]  # fmt: skip
+    table = [
+        [
+            name,
+            f"{r['smp']['train acc']:.1f} / {r['smp']['train macro-F1']:.1f}",
+            f"{r['smp']['train+dev acc']:.1f} / {r['smp']['train+dev macro-F1']:.1f}",
+            f"{r['clinc']['in-scope acc']:.1f} / {r['clinc']['oos recall']:.1f}",
+            f"{r['clinc']['threshold']:.3f}",
+            f"{r['smp']['train train s']:.1f}, {r['clinc']['train s']:.1f}",
+            f"{r['smp']['match us']:.0f}, {r['clinc']['match us']:.0f}",
+        ]
+        for name, r in results.items()
+    ]
+    print(benchlib.table(header, table))
+    print("\npublished, same splits:")
+    for name, smp_ref, clinc_ref in PUBLISHED:
+        print(f"  {name:<42} {smp_ref:<45} {clinc_ref}")
+    path = benchlib.write(
+        "accuracy", {"variants": results, "settings": {n: dataclasses.asdict(v) for n, v in VARIANTS.items()}}
+    )
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

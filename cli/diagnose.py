@@ -1,0 +1,127 @@
+"""``kefu tune``, ``kefu explain`` and ``kefu lint``: the bot owner's daily tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import kefu
+from kefu.cli.common import BotArg, JsonOpt, demo_bot, echo_json, open_engine
+from kefu.cli.testing import predictions_for
+
+__all__ = ["COMMANDS"]
+
+
+def tune(
+    path: BotArg = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", "-d", help="Labeled dev file (.jsonl, .csv, .yaml).")
+    ] = None,
+    cv: Annotated[
+        int | None, typer.Option("--cv", help="Cross-validate with this many folds instead.")
+    ] = None,
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="balanced: best mean of in-scope accuracy and out-of-scope recall; accuracy: best in-scope "
+            "accuracy with out-of-scope recall >= --floor; oos: best out-of-scope recall with in-scope "
+            "accuracy >= --floor.",
+        ),
+    ] = "balanced",
+    floor: Annotated[
+        float | None, typer.Option("--floor", help="The floor for --objective accuracy or oos.")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the recommendation into the bot file.")
+    ] = False,
+    oos_label: Annotated[
+        str, typer.Option("--oos-label", help="Intent name of out-of-scope rows.")
+    ] = "out_of_scope",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    json_output: JsonOpt = False,
+) -> None:
+    """Sweep the fallback threshold and ambiguity margin and recommend a pair."""
+    if objective not in kefu.tuning.OBJECTIVES:
+        raise kefu.SpecError.single(
+            Path("."), 1, f"--objective must be one of {', '.join(kefu.tuning.OBJECTIVES)}"
+        )
+    engine, predictions = predictions_for(path, data, cv, oos_label, jobs, progress=not json_output)
+    points = kefu.sweep(predictions)
+    best = kefu.recommend(points, objective, floor)
+    target = None
+    if write:
+        if path is None or Path(path).resolve() == demo_bot().resolve() or kefu.saved_fingerprint(path):
+            raise kefu.SpecError.single(
+                path or demo_bot(), 1, "--write needs your own bot's YAML file or folder"
+            )
+        target = kefu.write_thresholds(engine.spec.files, best.threshold, best.margin)
+    if json_output:
+        written = str(target) if target else None
+        echo_json({"recommended": vars(best), "objective": objective, "written": written,
+                   "points": [vars(p) for p in points]})  # fmt: skip
+        return
+    typer.echo(f"{'threshold':>9} {'margin':>7} {'in-scope acc':>13} {'oos recall':>11} {'answered':>9}")
+    for p in points:
+        if p.margin in (best.margin, 0.0):
+            oos = f"{p.oos_recall:.3f}" if p.oos_recall is not None else "-"
+            mark = "  <- recommended" if p == best else ""
+            accuracy = f"{p.in_scope_accuracy:>13.3f}"
+            typer.echo(f"{p.threshold:>9.2f} {p.margin:>7.2f} {accuracy} {oos:>11} {p.answered:>9.3f}{mark}")
+    typer.echo(
+        f"\nrecommended for {objective}: threshold {best.threshold:g}, ambiguity_margin {best.margin:g}"
+    )
+    if target:
+        typer.echo(f"written to {target}")
+
+
+def explain(
+    text: Annotated[str, typer.Argument(help="The message to explain.")],
+    bot: Annotated[
+        Path | None, typer.Option("--bot", "-b", help="Bot YAML or model folder (default: the demo bot).")
+    ] = None,
+    context: Annotated[
+        list[str] | None, typer.Option("--context", "-c", help="Treat this context as open.")
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Show how a message was read and why it got its answer."""
+    engine = open_engine(bot, builtin_plugins=(), load_entry_points=False)
+    result = kefu.explain(engine, text, tuple(context or ()))
+    if json_output:
+        echo_json(result.to_dict())
+        return
+    typer.echo(f"normalized:   {result.normalized}")
+    typer.echo(f"segmented:    {' / '.join(result.tokens)}")
+    if result.unknown:
+        typer.echo(
+            f"unknown:      {' '.join(result.unknown)}  (the bot never saw these; they lower confidence)"
+        )
+    typer.echo("features:     " + "  ".join(f"{f}={w:.2f}" for f, w in result.features[:8]))
+    if result.contributions:
+        typer.echo("pushed up:    " + "  ".join(f"{f}=+{w:.2f}" for f, w in result.contributions))
+    typer.echo("candidates:")
+    for c in result.candidates:
+        nearest = " | ".join(f"{e['text']} ({e['cosine']:.2f})" for e in c["nearest_examples"])
+        typer.echo(f"  {c['intent']:<28} {c['confidence']:.3f}   nearest: {nearest}")
+    typer.echo(f"decision:     {result.decision}")
+
+
+def lint(path: BotArg = None, json_output: JsonOpt = False) -> None:
+    """Find near-duplicate examples, thin or overlapping intents, and patterns that match nothing."""
+    engine = open_engine(path, builtin_plugins=(), load_entry_points=False)
+    findings = kefu.lint(engine.model)
+    errors = [f for f in findings if f.level == "error"]
+    if json_output:
+        echo_json([vars(f) for f in findings])
+    else:
+        for finding in findings:
+            typer.secho(str(finding), fg="red" if finding.level == "error" else "yellow")
+        typer.echo(f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+COMMANDS = {"tune": tune, "explain": explain, "lint": lint}

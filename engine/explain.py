@@ -1,0 +1,149 @@
+"""``kefu explain``: why a message got the answer it got, in terms a bot owner can act on.
+
+Shows the text as the matcher saw it (normalized, segmented, synonyms applied), its
+strongest features, which features pushed the winning intent up, the top intents with
+their nearest examples, and which threshold or rule decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kefu.features import QueryVector
+from kefu.normalize import clean, normalize
+
+if TYPE_CHECKING:
+    from kefu.engine import Engine
+
+__all__ = ["Explanation", "explain"]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything ``kefu explain`` prints, as data (``to_dict`` for ``--json``)."""
+
+    text: str
+    normalized: str
+    tokens: list[str]
+    words: list[str]
+    unknown: list[str]
+    features: list[tuple[str, float]]
+    candidates: list[dict[str, Any]]
+    contributions: list[tuple[str, float]]
+    decision: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable form."""
+        return {
+            "text": self.text,
+            "normalized": self.normalized,
+            "tokens": self.tokens,
+            "words": self.words,
+            "unknown_terms": self.unknown,
+            "features": [{"feature": f, "weight": round(w, 4)} for f, w in self.features],
+            "contributions": [{"feature": f, "score": round(w, 4)} for f, w in self.contributions],
+            "candidates": self.candidates,
+            "decision": self.decision,
+            "settings": self.settings,
+        }
+
+
+def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: int = 5) -> Explanation:
+    """Explain how ``engine`` matches ``text`` with ``contexts`` open."""
+    model, spec = engine.model, engine.spec
+    features = model.features
+    cleaned = clean(text, spec.settings.max_input_length)
+    normalized = normalize(cleaned, spec.settings.max_input_length)
+    tokens = features.analyzer.tokens(normalized)
+    words, chars = features.terms(cleaned)
+    names = _feature_names(features)
+    query = features.vector(cleaned)
+    idx, val = query.indices, query.values
+    match = engine.match(cleaned, contexts)
+    order = np.argsort(-val)[:12]
+    unknown = sorted(
+        {t for t in words if t not in features.word_vocab}
+        | {c for c in chars if c not in features.char_vocab}
+    )
+    top = match.candidates[0].intent if match.candidates else None
+    return Explanation(
+        text=text,
+        normalized=normalized,
+        tokens=[t for t in tokens if t != " "],
+        words=features.analyzer.words(tokens),
+        unknown=unknown[:20],
+        features=[(names[int(idx[i])], float(val[i])) for i in order],
+        candidates=[_candidate(engine, c.intent, c.confidence, query) for c in match.candidates[:top_k]],
+        contributions=_contributions(engine, top, query, names),
+        decision=_decision(engine, match),
+        settings={
+            "threshold": spec.settings.threshold,
+            "ambiguity_margin": spec.settings.ambiguity_margin,
+            "head": spec.matcher.head,
+            "contexts": list(contexts),
+        },
+    )
+
+
+def _feature_names(features: Any) -> list[str]:
+    names = [""] * features.n_features
+    for term, i in features.word_vocab.items():
+        names[i] = f"word:{term}"
+    offset = len(features.word_vocab)
+    for term, i in features.char_vocab.items():
+        names[offset + i] = f"char:{term}"
+    return names
+
+
+def _candidate(engine: Engine, intent: str, confidence: float, query: QueryVector) -> dict[str, Any]:
+    model = engine.model
+    index = model.matcher.intents.index(intent)
+    scores = model.matcher.example_scores(query)
+    rows = np.flatnonzero(model.matcher.example_intent == index)
+    nearest = rows[np.argsort(-scores[rows])[:2]]
+    return {
+        "intent": intent,
+        "confidence": round(confidence, 4),
+        "nearest_examples": [
+            {"text": model.example_texts[i], "cosine": round(float(scores[i]), 4)} for i in nearest
+        ],
+    }
+
+
+def _contributions(
+    engine: Engine, intent: str | None, query: QueryVector, names: list[str]
+) -> list[tuple[str, float]]:
+    """Features that most raised the top intent's linear score (feature weight x classifier weight)."""
+    matcher = engine.model.matcher
+    idx, val = query.indices, query.values
+    if intent is None or matcher.weights is None or idx.size == 0:
+        return []
+    column = matcher.intents.index(intent)
+    parts = val * matcher.weights[idx, column]
+    order = np.argsort(-parts)[:8]
+    return [(names[int(idx[i])], float(parts[i])) for i in order if parts[i] > 0]
+
+
+def _decision(engine: Engine, match: Any) -> str:
+    settings = engine.spec.settings
+    if not match.candidates:
+        return "fallback: no known word or character in the message"
+    best = match.candidates[0]
+    own = engine.spec.intent(best.intent).threshold
+    threshold = settings.threshold if own is None else own
+    which = "the bot's threshold" if own is None else f"{best.intent}'s own threshold"
+    if match.rule:
+        return f"answered {best.intent}: decided by the rule {match.rule}"
+    if match.intent is None and not match.ambiguous:
+        return f"fallback: best confidence {best.confidence:.3f} ({best.intent}) < {which} {threshold:g}"
+    lead = best.confidence - (match.candidates[1].confidence if len(match.candidates) > 1 else 0.0)
+    if match.ambiguous:
+        second = match.candidates[1].intent
+        return (f"clarify: {best.intent} leads {second} by {lead:.3f} < ambiguity_margin "
+                f"{settings.ambiguity_margin:g}")  # fmt: skip
+    return (f"answered {best.intent}: confidence {best.confidence:.3f} >= {which} {threshold:g}, "
+            f"lead {lead:.3f} >= ambiguity_margin {settings.ambiguity_margin:g}")  # fmt: skip

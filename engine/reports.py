@@ -1,0 +1,120 @@
+"""Writing an evaluation report: ``report.json``, ``report.md`` and, with ``kefu[plots]``,
+a confusion-matrix PNG and a confidence-histogram PNG."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from kefu.evaluate import OOS, EvalReport
+
+__all__ = ["write_report"]
+
+log = logging.getLogger(__name__)
+
+Segmenter = Callable[[str], list[str]]
+
+
+def write_report(report: EvalReport, folder: str | Path, *, segment: Segmenter | None = None) -> list[Path]:
+    """Write the report files into ``folder``; returns the paths written."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    data = report.to_dict()
+    if segment is not None:
+        for item in data["confusions"]:
+            item["segmented"] = [" / ".join(segment(text)) for text in item["texts"]]
+    written = [out / "report.json", out / "report.md"]
+    written[0].write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    written[1].write_text(markdown(report, segment), encoding="utf-8")
+    written += _plots(report, out)
+    return written
+
+
+def markdown(report: EvalReport, segment: Segmenter | None = None) -> str:
+    """The report as Markdown: summary, per-intent table, confusions, histogram."""
+    lines = [
+        "# kefu evaluation report",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| rows | {report.total} ({report.in_scope} in scope, {report.out_of_scope} out of scope) |",
+        f"| accuracy | {report.accuracy:.4f} |",
+        f"| macro-F1 | {report.macro_f1:.4f} |",
+        f"| in-scope accuracy | {report.in_scope_accuracy:.4f} |",
+    ]
+    if report.out_of_scope:
+        lines += [
+            f"| out-of-scope recall | {report.oos_recall:.4f} |",
+            f"| out-of-scope precision | {report.oos_precision:.4f} |",
+        ]
+    lines += [
+        "",
+        "## Per intent",
+        "",
+        "| intent | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {s.intent} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.support} |"
+        for s in report.per_intent
+    ]
+    lines += ["", "## Most confused (expected → predicted)", ""]
+    for expected, predicted, texts in report.confusions:
+        lines.append(f"- **{expected} → {predicted}** ({len(texts)})")
+        for text in texts[:5]:
+            shown = f"{text}  〔{' / '.join(segment(text))}〕" if segment else text
+            lines.append(f"  - {shown}")
+    lines += [
+        "",
+        "## Confidence of right and wrong answers",
+        "",
+        "| confidence | right | wrong |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {low:.1f}–{high:.1f} | {right} | {wrong} |" for low, high, right, wrong in report.histogram]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(report: EvalReport, out: Path) -> list[Path]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.info("matplotlib not installed (pip install 'kefu[plots]'): no PNG plots")
+        return []
+    labels = [s.intent for s in report.per_intent] + ([OOS] if report.out_of_scope else [])
+    index = {name: i for i, name in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
+    for p in report.predictions:
+        expected = OOS if p.row.oos else p.row.intent
+        predicted = p.intent or OOS
+        if expected in index and predicted in index:
+            matrix[index[expected]][index[predicted]] += 1
+    size = max(6.0, len(labels) * 0.3)
+    figure, axes = plt.subplots(figsize=(size, size))
+    axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+    axes.set_yticks(range(len(labels)), labels, fontsize=6)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("expected")
+    figure.tight_layout()
+    confusion = out / "confusion.png"
+    figure.savefig(confusion, dpi=120)
+    plt.close(figure)
+    figure, axes = plt.subplots(figsize=(6, 4))
+    centers = [(low + high) / 2 for low, high, _, _ in report.histogram]
+    axes.bar(centers, [r for _, _, r, _ in report.histogram], width=0.09, label="right")
+    axes.bar(centers, [w for _, _, _, w in report.histogram], width=0.09,
+             bottom=[r for _, _, r, _ in report.histogram], label="wrong")  # fmt: skip
+    axes.set_xlabel("confidence")
+    axes.set_ylabel("answers")
+    axes.legend()
+    figure.tight_layout()
+    histogram = out / "confidence.png"
+    figure.savefig(histogram, dpi=120)
+    plt.close(figure)
+    return [confusion, histogram]

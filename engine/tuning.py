@@ -1,0 +1,140 @@
+"""Threshold tuning: sweep the fallback threshold and ambiguity margin, recommend a pair,
+and write the choice back into the bot file without disturbing anything else in it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kefu.errors import SpecError
+from kefu.evaluate import Prediction
+from kefu.yamlsource import read_yaml
+
+__all__ = ["OBJECTIVES", "TuningPoint", "recommend", "sweep", "write_thresholds"]
+
+OBJECTIVES = ("balanced", "accuracy", "oos")
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 20))
+MARGINS = (0.0, 0.02, 0.05, 0.1)
+
+
+@dataclass(frozen=True)
+class TuningPoint:
+    """In-scope accuracy and out-of-scope recall at one threshold and margin."""
+
+    threshold: float
+    margin: float
+    in_scope_accuracy: float
+    oos_recall: float | None
+    answered: float
+    """Share of in-scope rows the bot answered (not fallback, not a clarification)."""
+
+
+def sweep(
+    predictions: Sequence[Prediction],
+    thresholds: Sequence[float] = THRESHOLDS,
+    margins: Sequence[float] = MARGINS,
+) -> list[TuningPoint]:
+    """Every (threshold, margin) pair's trade-off, computed from one set of predictions.
+
+    Replays the engine's decision on each prediction's top two confidences; per-intent
+    thresholds and pattern rules of the bot are not part of the sweep.
+    """
+    in_scope = [p for p in predictions if not p.row.oos]
+    oos = [p for p in predictions if p.row.oos]
+    points = []
+    for margin in margins:
+        for threshold in thresholds:
+            answers = [_answer(p, threshold, margin) for p in in_scope]
+            right = sum(a == p.row.intent for a, p in zip(answers, in_scope, strict=True))
+            rejected = sum(_answer(p, threshold, margin) is None for p in oos)
+            points.append(
+                TuningPoint(
+                    threshold,
+                    margin,
+                    right / len(in_scope) if in_scope else 0.0,
+                    rejected / len(oos) if oos else None,
+                    sum(a is not None for a in answers) / len(in_scope) if in_scope else 0.0,
+                )
+            )
+    return points
+
+
+def _answer(p: Prediction, threshold: float, margin: float) -> str | None:
+    if p.top is None or p.confidence < threshold:
+        return None
+    if p.confidence - p.runner_up < margin:
+        return None
+    return p.top
+
+
+def recommend(
+    points: Sequence[TuningPoint], objective: str = "balanced", floor: float | None = None
+) -> TuningPoint:
+    """The best point for an objective.
+
+    ``balanced``: the highest mean of in-scope accuracy and out-of-scope recall.
+    ``accuracy``: the highest in-scope accuracy with out-of-scope recall >= ``floor``.
+    ``oos``: the highest out-of-scope recall with in-scope accuracy >= ``floor``.
+    Without out-of-scope rows: the highest threshold whose in-scope accuracy is within
+    one point of the best (a cautious bot that still answers what it knows).
+    Ties go to the smaller margin, then the lower threshold.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
+    if all(p.oos_recall is None for p in points):
+        best = max(p.in_scope_accuracy for p in points)
+        near = [p for p in points if p.in_scope_accuracy >= best - 0.01]
+        return max(near, key=lambda p: (p.threshold, -p.margin))
+
+    def oos(p: TuningPoint) -> float:
+        return p.oos_recall or 0.0
+
+    if objective == "balanced":
+        return max(points, key=lambda p: ((p.in_scope_accuracy + oos(p)) / 2, -p.margin, -p.threshold))
+    if objective == "accuracy":
+        allowed = [p for p in points if oos(p) >= (floor or 0.0)] or list(points)
+        return max(allowed, key=lambda p: (p.in_scope_accuracy, oos(p), -p.margin))
+    allowed = [p for p in points if p.in_scope_accuracy >= (floor or 0.0)] or list(points)
+    return max(allowed, key=lambda p: (oos(p), p.in_scope_accuracy, -p.margin))
+
+
+def write_thresholds(files: Sequence[str | Path], threshold: float, margin: float) -> Path:
+    """Set ``bot.threshold`` and ``bot.ambiguity_margin`` in the file that has the ``bot:``
+    section (edited line by line: comments, key order and layout stay as they were)."""
+    for name in files:
+        src = read_yaml(Path(name))
+        if isinstance(src.data, dict) and "bot" in src.data:
+            lines = src.raw.decode("utf-8-sig").splitlines(keepends=True)
+            bot = src.data["bot"] if isinstance(src.data["bot"], dict) else {}
+            for key, value in (("threshold", threshold), ("ambiguity_margin", margin)):
+                _set(
+                    lines,
+                    src.key_line(("bot",)),
+                    key,
+                    f"{value:g}",
+                    src.key_line(("bot", key)) if key in bot else None,
+                )
+            src.path.write_text("".join(lines), encoding="utf-8")
+            return src.path
+    raise SpecError.single(
+        Path(files[0]), 1, "no file of this bot has a `bot:` section to write thresholds into"
+    )
+
+
+def _set(lines: list[str], section_line: int, key: str, value: str, key_line: int | None) -> None:
+    if key_line is not None:  # replace the value after `key:` on its line, keep the rest
+        index = key_line - 1
+        lines[index] = re.sub(rf"(\b{key}\s*:\s*)[^,}}#\n]+", rf"\g<1>{value}", lines[index], count=1)
+        return
+    index = section_line - 1
+    header = lines[index]
+    if "{" in header:  # flow style: bot: {name: x}
+        lines[index] = header.replace("{", f"{{{key}: {value}, ", 1)
+        return
+    following = next(
+        (ln for ln in lines[index + 1 :] if ln.strip() and not ln.lstrip().startswith("#")), "  x"
+    )
+    indent = following[: len(following) - len(following.lstrip())] or "  "
+    lines.insert(index + 1, f"{indent}{key}: {value}\n")
