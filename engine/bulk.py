@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import joblib
 
 from kefu.cache import cache_dir
 from kefu.model import is_model_dir, save_model
@@ -25,6 +24,8 @@ _worker_runtimes: dict[str, Runtime] = {}
 
 def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Match]:
     """Match every text; with ``n_jobs`` != 1 the texts are split over worker processes."""
+    import joblib  # imported on use: serving a single message never needs it
+
     workers = joblib.effective_n_jobs(n_jobs)
     if workers == 1 or len(texts) < MIN_TEXTS_PER_WORKER * 2:
         return [runtime.match(t) for t in texts]

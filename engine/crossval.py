@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import joblib
 import numpy as np
 
 from kefu.errors import SpecError
@@ -23,6 +22,7 @@ __all__ = ["cross_validate"]
 
 def cross_validate(spec: BotSpec, folds: int = 5, *, n_jobs: int = 1, seed: int = 0) -> list[Prediction]:
     """Out-of-fold predictions for every example of ``spec``."""
+    import joblib
     from sklearn.model_selection import StratifiedKFold  # only needed here, not to serve
 
     texts = [e for intent in spec.intents for e in intent.examples]

@@ -11,16 +11,16 @@ call per query) and gives exactly the row ``fit_transform`` gives.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import joblib
+
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.preprocessing import normalize as l2_normalize
 
 from kefu.normalize import normalize
 from kefu.spec import MatcherSettings, NlpSettings
@@ -42,17 +42,27 @@ class QueryVector(NamedTuple):
     known: float = 1.0
 
 
+_NO_INDEX = np.zeros(0, np.int32)
+_NO_VALUE = np.zeros(0)
+_MINUS_ONE = itertools.repeat(-1)
+
 # Below this many texts, process start-up costs more than it saves.
 PARALLEL_MIN_TEXTS = 20_000
 
 
-def _ngrams(tokens: Sequence[str], low: int, high: int, joiner: str) -> list[str]:
-    if low == high == 1:
-        return list(tokens)
+def _word_ngrams(words: list[str], low: int, high: int) -> list[str]:
+    out = list(words) if low == 1 else []
+    count = len(words)
+    for n in range(max(low, 2), high + 1):
+        out.extend([" ".join(words[i : i + n]) for i in range(count - n + 1)])
+    return out
+
+
+def _char_ngrams(text: str, low: int, high: int) -> list[str]:
     out: list[str] = []
-    count = len(tokens)
+    count = len(text)
     for n in range(low, high + 1):
-        out.extend(joiner.join(tokens[i : i + n]) for i in range(count - n + 1))
+        out.extend([text[i : i + n] for i in range(count - n + 1)])
     return out
 
 
@@ -68,24 +78,25 @@ class FeatureSpace:
         self.word_idf = np.zeros(0)
         self.char_idf = np.zeros(0)
         self.n_docs = 0
+        self._prepare_lookup()
 
     @property
     def n_features(self) -> int:
         """Width of a feature vector: word block then character block."""
         return len(self.word_vocab) + len(self.char_vocab)
 
-    def terms(self, text: str) -> tuple[list[str], list[str]]:
-        """The word n-grams and character n-grams of one raw message."""
-        tokens = self.analyzer.tokens(normalize(text, self.max_length))
+    def terms(self, text: str, *, normalized: bool = False) -> tuple[list[str], list[str]]:
+        """The word n-grams and character n-grams of one message (raw, or already normalized)."""
+        tokens = self.analyzer.tokens(text if normalized else normalize(text, self.max_length))
         low, high = self.settings.word_ngrams
-        words = _ngrams(self.analyzer.words(tokens), low, high, " ")
+        words = _word_ngrams(self.analyzer.words(tokens), low, high)
         clow, chigh = self.settings.char_ngrams
         text = "".join(tokens)
         if self.settings.char_padding:  # one string, spaces kept: n-grams see word edges
-            return words, _ngrams(f" {text} ", clow, chigh, "")
+            return words, _char_ngrams(f" {text} ", clow, chigh)
         chars: list[str] = []
         for chunk in text.split():
-            chars.extend(_ngrams(chunk, clow, chigh, ""))
+            chars.extend(_char_ngrams(chunk, clow, chigh))
         return words, chars
 
     def fit_transform(self, texts: Sequence[str], n_jobs: int = 1) -> sp.csr_matrix:
@@ -96,6 +107,9 @@ class FeatureSpace:
         char_counts, self.char_vocab = _count_matrix([c for _, c in all_terms])
         word_block, self.word_idf = self._tfidf(word_counts)
         char_block, self.char_idf = self._tfidf(char_counts)
+        self._prepare_lookup()
+        from sklearn.preprocessing import normalize as l2_normalize  # training only: cold starts skip it
+
         weights = self.settings
         joined = sp.hstack([word_block * weights.word_weight, char_block * weights.char_weight], format="csr")
         return l2_normalize(joined).astype(np.float64)
@@ -104,6 +118,8 @@ class FeatureSpace:
         if n_jobs == 1 or len(texts) < PARALLEL_MIN_TEXTS:
             return [self.terms(t) for t in texts]
         chunks = np.array_split(np.arange(len(texts)), max(1, abs(n_jobs)) * 4)
+        import joblib  # only big bots fan out; imported here to keep start-up light
+
         config = (self.analyzer.nlp, self.settings, self.max_length)
         parts = joblib.Parallel(n_jobs=n_jobs)(
             joblib.delayed(_terms_of)(config, [texts[i] for i in chunk]) for chunk in chunks
@@ -111,72 +127,80 @@ class FeatureSpace:
         return [item for part in parts for item in part]
 
     def _tfidf(self, counts: sp.csr_matrix) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
+        from sklearn.feature_extraction.text import TfidfTransformer
+
         if counts.shape[1] == 0:
             return counts, np.zeros(0)
         transformer = TfidfTransformer(sublinear_tf=self.settings.sublinear_tf, smooth_idf=True)
         block = transformer.fit_transform(counts)
         return block, np.asarray(transformer.idf_, dtype=np.float64)
 
-    def vector(self, text: str) -> QueryVector:
-        """The features of one message; for known terms, its row in ``fit_transform``.
+    def vector(self, text: str, *, normalized: bool = False) -> QueryVector:
+        """The features of one message; for known terms, its row in ``fit_transform``
+        (the same weights; indices in no particular order).
 
         Terms the bot has never seen carry no feature, but they count towards ``known``
         (with the idf of an unseen term), so the matcher can tell a message made mostly
         of unknown words from one it fully understands: the key to out-of-scope questions.
         """
-        words, chars = self.terms(text)
+        words, chars = self.terms(text, normalized=normalized)
+        settings = self.settings
         word_idx, word_val, word_known = self._block(words, self.word_vocab, self.word_idf, 0)
-        offset = len(self.word_vocab)
-        char_idx, char_val, char_known = self._block(chars, self.char_vocab, self.char_idf, offset)
-        word_weight, char_weight = self.settings.word_weight, self.settings.char_weight
-        word_val *= word_weight
-        char_val *= char_weight
-        indices = np.concatenate((word_idx, char_idx))
-        values = np.concatenate((word_val, char_val))
-        norm_sq = float(values @ values)
-        if norm_sq == 0.0:
-            return QueryVector(indices, values, 0.0)
-        values /= np.sqrt(norm_sq)
-        # Each block's share of known mass, weighted like the blocks themselves.
-        known_sq = (word_weight * word_known) ** 2 * (word_val.size > 0) + (char_weight * char_known) ** 2 * (
-            char_val.size > 0
+        char_idx, char_val, char_known = self._block(
+            chars, self.char_vocab, self.char_idf, len(self.word_vocab)
         )
-        plain_sq = word_weight**2 * (word_val.size > 0) + char_weight**2 * (char_val.size > 0)
-        return QueryVector(
-            indices, values, float(np.sqrt(known_sq / plain_sq)) if self.settings.count_unknown else 1.0
-        )
+        plain_sq = known_sq = 0.0
+        parts_idx, parts_val = [], []
+        for weight, idx, val, share in (
+            (settings.word_weight, word_idx, word_val, word_known),
+            (settings.char_weight, char_idx, char_val, char_known),
+        ):
+            if share > 0.0 and weight > 0.0:  # the block has known terms
+                parts_idx.append(idx)
+                parts_val.append(val * (weight / math.sqrt(float(val @ val))))
+                plain_sq += weight * weight
+                known_sq += (weight * share) ** 2
+        if not parts_idx:
+            return QueryVector(np.zeros(0, np.int32), np.zeros(0), 0.0)
+        indices = parts_idx[0] if len(parts_idx) == 1 else np.concatenate(parts_idx)
+        values = parts_val[0] if len(parts_val) == 1 else np.concatenate(parts_val)
+        values /= math.sqrt(plain_sq)
+        known = math.sqrt(known_sq / plain_sq) if settings.count_unknown else 1.0
+        return QueryVector(indices, values, known)
 
     def _block(
         self, terms: list[str], vocab: dict[str, int], idf: NDArray[np.float64], offset: int
     ) -> tuple[NDArray[np.int32], NDArray[np.float64], float]:
-        """One block's L2-normalized weights over known terms, and the known share of its mass."""
-        counts: dict[int, int] = {}
-        unknown: dict[str, int] = {}
-        get = vocab.get
-        for term in terms:
-            index = get(term)
-            if index is not None:
-                counts[index] = counts.get(index, 0) + 1
-            else:
-                unknown[term] = unknown.get(term, 0) + 1
-        if not counts:
-            return np.zeros(0, np.int32), np.zeros(0), 0.0
-        order = sorted(counts)
-        tf = np.fromiter((counts[i] for i in order), np.float64, len(order))
-        if self.settings.sublinear_tf:
-            tf = np.log(tf) + 1.0
-        index_array = np.asarray(order, np.int32)
-        values = tf * idf[index_array]
-        known_sq = float(values @ values)
+        """One block's TF-IDF weights over known terms (unnormalized) and the known share of
+        its mass. Lists of a few dozen items: built-ins (``map``, ``set``, ``Counter``)
+        and two NumPy calls beat NumPy set routines, whose per-call cost dominates here."""
+        found = list(map(vocab.get, terms, _MINUS_ONE))  # type: ignore[arg-type]
+        hits = [i for i in found if i >= 0]
+        if not hits:
+            return _NO_INDEX, _NO_VALUE, 0.0
+        if len(set(hits)) == len(hits):
+            known = np.array(hits)
+            values = idf[known] * self._tf_array[1]
+        else:
+            counted = Counter(hits)
+            known = np.fromiter(counted.keys(), np.int64, len(counted))
+            values = idf[known] * self._tf_array[np.fromiter(counted.values(), np.int64, len(counted))]
         unknown_sq = 0.0
-        if unknown:
-            unseen_idf = float(np.log(self.n_docs + 1.0) + 1.0)  # smooth idf of df = 0
-            unknown_sq = sum((self._tf(c) * unseen_idf) ** 2 for c in unknown.values())
-        values /= np.sqrt(known_sq)
-        return index_array + offset, values, float(np.sqrt(known_sq / (known_sq + unknown_sq)))
+        if len(hits) < len(terms):
+            unknown = [t for t, i in zip(terms, found, strict=True) if i < 0]
+            repeats = Counter(unknown).values() if len(set(unknown)) < len(unknown) else [1] * len(unknown)
+            unknown_sq = sum(self._tf(c) ** 2 for c in repeats) * self._unseen_idf**2
+        known_sq = float(values @ values)
+        return (known + offset).astype(np.int32), values, math.sqrt(known_sq / (known_sq + unknown_sq))
 
     def _tf(self, count: int) -> float:
         return 1.0 + math.log(count) if self.settings.sublinear_tf else float(count)
+
+    def _prepare_lookup(self) -> None:
+        """Constants ``vector`` needs on every call."""
+        # tf weight by count, for every count a text of max_length can produce.
+        self._tf_array = np.array([0.0] + [self._tf(c) for c in range(1, self.max_length + 4)])
+        self._unseen_idf = math.log(self.n_docs + 1.0) + 1.0  # smooth idf of df = 0
 
     def state(self) -> dict[str, Any]:
         """What a saved model needs to rebuild this space (vocabularies in index order)."""
@@ -195,6 +219,7 @@ class FeatureSpace:
         self.word_idf = np.asarray(word_idf, np.float64)
         self.char_idf = np.asarray(char_idf, np.float64)
         self.n_docs = int(state["n_docs"])
+        self._prepare_lookup()
 
 
 _worker_spaces: dict[tuple[NlpSettings, MatcherSettings, int], FeatureSpace] = {}

@@ -75,6 +75,8 @@ class Matcher:
         self._rules = _compile_rules(spec)
         self._needs_context = np.array([bool(i.input_contexts) for i in spec.intents])
         self._contexts = [frozenset(i.input_contexts) for i in spec.intents]
+        self._any_context = bool(self._needs_context.any())
+        self._no_context_mask = ~self._needs_context
 
     # -- scores -----------------------------------------------------------------------------
 
@@ -106,8 +108,10 @@ class Matcher:
 
     def available(self, contexts: frozenset[str]) -> BoolArray | None:
         """Which intents can match with these contexts open (None: all of them)."""
-        if not self._needs_context.any():
+        if not self._any_context:
             return None
+        if not contexts:
+            return self._no_context_mask
         mask = ~self._needs_context
         for index in np.flatnonzero(self._needs_context):
             mask[index] = self._contexts[index] <= contexts
@@ -147,7 +151,7 @@ class Matcher:
         available = self.available(contexts)
         scores = self.scores(query, available)
         rule = self._apply_rules(scores, prepared_text, available)
-        if available is not None:
+        if available is not None and contexts:
             boosted = self._needs_context & available & (scores > 0)
             scores[boosted] = np.minimum(1.0, scores[boosted] + CONTEXT_BOOST)
         k = min(top_k, self.n_intents)

@@ -7,6 +7,8 @@ replaces a working one.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,6 @@ from pathlib import Path
 from kefu.cache import cache_dir
 from kefu.entities import EntityExtractor
 from kefu.errors import ModelError, PluginError
-from kefu.features import QueryVector
 from kefu.loader import load_spec
 from kefu.manager import DEFAULT_PLUGINS, PluginHost
 from kefu.model import Model, is_model_dir, load_model, save_model, train
@@ -40,35 +41,43 @@ class Runtime:
         """The bot definition this runtime serves."""
         return self.model.spec
 
+    def __post_init__(self) -> None:
+        size = self.model.spec.matcher.cache_size
+        # Customers repeat themselves ("在吗", "转人工"); identical normalized text in the
+        # same contexts always gets the same verdict, so it is computed once.
+        compute = functools.lru_cache(maxsize=size)(self._verdict) if size else self._verdict
+        object.__setattr__(self, "_cached_verdict", compute)
+
     def match(self, text: str, contexts: frozenset[str] = frozenset()) -> Match:
         """Score ``text`` against every intent and apply thresholds and margin."""
-        query = self.model.features.vector(text)
-        return self.verdict(text, query, contexts)
+        normalized = normalize(text, self.spec.settings.max_input_length)
+        match: Match = self._cached_verdict(normalized, contexts)  # type: ignore[attr-defined]
+        return match if match.text == text else dataclasses.replace(match, text=text)
 
-    def verdict(self, text: str, query: QueryVector, contexts: frozenset[str]) -> Match:
-        """Turn a query vector into a ``Match`` (fallback, ambiguous or an intent)."""
+    def _verdict(self, normalized: str, contexts: frozenset[str]) -> Match:
+        """Turn normalized text into a ``Match`` (fallback, ambiguous or an intent)."""
         settings = self.spec.settings
-        normalized = normalize(text, settings.max_input_length)
+        query = self.model.features.vector(normalized, normalized=True)
         ranking = self.model.matcher.rank(query, normalized, contexts, settings.top_k)
         names = self.model.matcher.intents
         candidates = tuple(
-            Candidate(names[i], float(c))
-            for i, c in zip(ranking.order, ranking.confidences, strict=True)
+            Candidate(names[i], c)
+            for i, c in zip(ranking.order.tolist(), ranking.confidences.tolist(), strict=True)
             if c > 0
         )
         if not candidates:
-            return Match(text, None, 0.0, ())
+            return Match(normalized, None, 0.0, ())
         best = candidates[0]
         threshold = self.spec.intents[int(ranking.order[0])].threshold
         if best.confidence < (settings.threshold if threshold is None else threshold):
-            return Match(text, None, best.confidence, candidates)
+            return Match(normalized, None, best.confidence, candidates)
         if (
             ranking.rule is None
             and len(candidates) > 1
             and best.confidence - candidates[1].confidence < settings.ambiguity_margin
         ):
-            return Match(text, None, best.confidence, candidates, ambiguous=True)
-        return Match(text, best.intent, best.confidence, candidates, rule=ranking.rule)
+            return Match(normalized, None, best.confidence, candidates, ambiguous=True)
+        return Match(normalized, best.intent, best.confidence, candidates, rule=ranking.rule)
 
 
 def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) -> Model:

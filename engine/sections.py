@@ -123,6 +123,7 @@ MATCHER_CHECKS: dict[str, Check] = {
     "c": _num(1e-6),
     "cosine_weight": _num(0.0),
     "count_unknown": FileChecker.flag,
+    "cache_size": _int(0),
 }
 
 SESSION_CHECKS: dict[str, Check] = {

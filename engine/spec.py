@@ -72,6 +72,7 @@ class MatcherSettings:
     c: float = 0.5
     cosine_weight: float = 1.0
     count_unknown: bool = True
+    cache_size: int = 4096
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-import jieba
+from kefu.jieba_import import jieba
 
 from kefu.cache import cache_dir
 from kefu.normalize import normalize
