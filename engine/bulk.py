@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from kefu.cache import cache_dir
 from kefu.model import is_model_dir, save_model
 from kefu.runtime import Runtime, build_runtime, load_or_train

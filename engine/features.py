@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray

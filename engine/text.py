@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from kefu.jieba_import import jieba
-
 from kefu.cache import cache_dir
+from kefu.jieba_import import jieba
 from kefu.normalize import normalize
 from kefu.spec import NlpSettings
 
