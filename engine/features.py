@@ -173,7 +173,7 @@ class FeatureSpace:
         """One block's TF-IDF weights over known terms (unnormalized) and the known share of
         its mass. Lists of a few dozen items: built-ins (``map``, ``set``, ``Counter``)
         and two NumPy calls beat NumPy set routines, whose per-call cost dominates here."""
-        found = list(map(vocab.get, terms, _MINUS_ONE))  # type: ignore[arg-type]
+        found = list(map(vocab.get, terms, _MINUS_ONE))
         hits = [i for i in found if i >= 0]
         if not hits:
             return _NO_INDEX, _NO_VALUE, 0.0
