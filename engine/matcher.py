@@ -16,6 +16,7 @@ Patterns, keywords and active contexts then adjust the scores (``Matcher.rank``)
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import cast
@@ -37,8 +38,8 @@ BoolArray = NDArray[np.bool_]
 class Ranking:
     """Per-intent confidences for one message, best first (top-k only)."""
 
-    order: NDArray[np.intp]
-    confidences: FloatArray
+    order: list[int]
+    confidences: list[float]
     rule: str | None = None
 
 
@@ -144,38 +145,68 @@ class Matcher:
         """Top-k intents with confidences, after rules and contexts.
 
         An intent that needs input contexts is out of the running unless all of them are
-        active; when they are, its confidence gets ``context_boost`` (docs/intents.md).
+        active; when they are, its confidence gets ``CONTEXT_BOOST`` (docs/intents.md).
         A pattern match makes an intent certain (1.0); a keyword raises it to at least
-        ``keyword_score``.
+        ``keyword_score``. Only the best raw scores (plus intents a rule or an open context
+        concerns) are calibrated: per-intent work in NumPy, per-candidate work in Python.
         """
         available = self.available(contexts)
-        scores = self.scores(query, available)
-        rule = self._apply_rules(scores, prepared_text, available)
-        if available is not None and contexts:
-            boosted = self._needs_context & available & (scores > 0)
-            scores[boosted] = np.minimum(1.0, scores[boosted] + CONTEXT_BOOST)
-        k = min(top_k, self.n_intents)
-        top = np.argpartition(-scores, k - 1)[:k] if k < self.n_intents else np.arange(self.n_intents)
-        order = top[np.argsort(-scores[top], kind="stable")]
-        return Ranking(order, scores[order], rule)
+        if query.indices.size == 0 or query.known == 0.0:
+            raw = None
+        else:
+            raw = self.raw_scores(query)
+            if available is not None:
+                raw[~available] = -np.inf
+        pool: dict[int, float] = {}
+        if raw is not None:
+            k = min(top_k, self.n_intents)
+            top = np.argpartition(-raw, k - 1)[:k] if k < self.n_intents else range(self.n_intents)
+            a, c = self.calibration
+            scale, shift = a * query.known, a * (1.0 - query.known) * self._empty_score + c
+            pool = {int(i): _sigmoid(scale * float(raw[i]) + shift) for i in top if raw[i] > -np.inf}
+            if contexts and available is not None:
+                for i in np.flatnonzero(self._needs_context & available).tolist():
+                    pool[i] = min(1.0, _sigmoid(scale * float(raw[i]) + shift) + CONTEXT_BOOST)
+        rule = self._apply_rules(pool, raw, query, prepared_text, available)
+        ranked = sorted(pool.items(), key=lambda item: (-item[1], item[0]))[:top_k]
+        return Ranking([i for i, _ in ranked], [conf for _, conf in ranked], rule)
 
-    def _apply_rules(self, scores: FloatArray, text: str, available: BoolArray | None) -> str | None:
+    def _apply_rules(
+        self,
+        pool: dict[int, float],
+        raw: FloatArray | None,
+        query: QueryVector,
+        text: str,
+        available: BoolArray | None,
+    ) -> str | None:
         rule = None
+        keyword_score = self.spec.settings.keyword_score
         for index, patterns, keywords in self._rules:
             if available is not None and not available[index]:
                 continue
             for pattern in patterns:
                 if pattern.search(text):
-                    scores[index] = 1.0
+                    pool[index] = 1.0
                     rule = f"pattern:{pattern.pattern}"
                     break
             else:
                 for word in keywords:
-                    if word in text and scores[index] < self.spec.settings.keyword_score:
-                        scores[index] = self.spec.settings.keyword_score
+                    if word in text:
+                        pool[index] = max(pool.get(index, self._confidence(raw, query, index)), keyword_score)
                         rule = rule or f"keyword:{word}"
                         break
         return rule
+
+    def _confidence(self, raw: FloatArray | None, query: QueryVector, index: int) -> float:
+        if raw is None:
+            return 0.0
+        a, c = self.calibration
+        known = query.known
+        return _sigmoid(a * (known * float(raw[index]) + (1.0 - known) * self._empty_score) + c)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
 class _Postings:

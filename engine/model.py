@@ -28,6 +28,7 @@ from kefu.features import FeatureSpace
 from kefu.loader import load_spec
 from kefu.matcher import Matcher
 from kefu.spec import BotSpec
+from kefu.specdump import dump_spec
 from kefu.text import TextAnalyzer
 from kefu.training import fit_head
 
@@ -128,6 +129,11 @@ def _write(model: Model, folder: Path) -> None:
     for file in model.spec.files:
         shutil.copyfile(file, bot_dir / Path(file).name)
         names.append(Path(file).name)
+    fingerprint = model.spec.fingerprint
+    if not names:  # a bot built in code: write it out as a bot file
+        (bot_dir / "bot.yaml").write_text(dump_spec(model.spec), encoding="utf-8")
+        names.append("bot.yaml")
+        fingerprint = load_spec(bot_dir).fingerprint
     arrays = _arrays(model)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
@@ -137,7 +143,7 @@ def _write(model: Model, folder: Path) -> None:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "kefu_version": __version__,
-        "fingerprint": model.spec.fingerprint,
+        "fingerprint": fingerprint,
         "bot_files": names,
         "intents": list(model.matcher.intents),
         "calibration": list(model.matcher.calibration),

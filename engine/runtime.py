@@ -61,14 +61,12 @@ class Runtime:
         ranking = self.model.matcher.rank(query, normalized, contexts, settings.top_k)
         names = self.model.matcher.intents
         candidates = tuple(
-            Candidate(names[i], c)
-            for i, c in zip(ranking.order.tolist(), ranking.confidences.tolist(), strict=True)
-            if c > 0
+            Candidate(names[i], c) for i, c in zip(ranking.order, ranking.confidences, strict=True) if c > 0
         )
         if not candidates:
             return Match(normalized, None, 0.0, ())
         best = candidates[0]
-        threshold = self.spec.intents[int(ranking.order[0])].threshold
+        threshold = self.spec.intents[ranking.order[0]].threshold
         if best.confidence < (settings.threshold if threshold is None else threshold):
             return Match(normalized, None, best.confidence, candidates)
         if (

@@ -1,0 +1,5 @@
+"""`python -m kefu.cli` runs the kefu command line."""
+
+from kefu.cli import main
+
+main()
