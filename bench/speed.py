@@ -36,9 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import benchlib
+
 import kefu
 from kefu.model import Model, save_model, train
 from kefu.normalize import normalize

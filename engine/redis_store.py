@@ -2,10 +2,13 @@
 
 Layout, under ``key_prefix`` (default ``kefu:session:``):
 
-* ``<prefix><id>``: the session as JSON. Its key expires ``idle_ttl + end_grace``
+* ``<prefix>s:<id>``: the session as JSON. Its key expires ``idle_ttl + end_grace``
   seconds after the last write.
-* ``<prefix>lock:<id>``: the per-session lock (a random token, ``SET NX PX``).
+* ``<prefix>lock:<id>``: the per-session lock (a random token with a timeout).
 * ``<prefix>idle``: a sorted set of session ids scored by the time they go idle.
+
+Session ids have their own ``s:`` namespace, so no id ("idle", "lock:x") can land on
+a bookkeeping key. Every process sharing a prefix must use the same ``idle_ttl``.
 
 Why a lock and not an optimistic ``WATCH``/``MULTI`` retry: a reply fires plugin hooks
 (hand-off notifications, order look-ups) between reading and writing the session, and
@@ -15,12 +18,23 @@ conversation, which is also the order a user expects. The lock expires after
 a compare-and-set on the lock token: if the lock expired and someone else took it, the
 write is refused with ``StoreError`` rather than overwriting their update.
 
-Session ends: a session is idle once ``idle_ttl`` passed since its last write; it is
-never returned after that. ``expire()`` (engines call it about once a second) claims
-idle ids from the sorted set with ``ZREM`` (exactly one process wins each) and reports
-the final session to its listeners. If no engine sweeps within ``end_grace`` seconds,
-Redis's own key expiry drops the data, and the end is reported later with an empty
-session carrying only the id.
+Session ends, the guarantee:
+
+* A session is idle once ``idle_ttl`` passed since its last write (on the store's
+  clock). It is never returned after that; the next message starts a new conversation.
+* Its end is reported as "expired", with its final state, exactly once across every
+  process sharing the Redis: by the first to notice, either a sweep (``expire()``;
+  engines call it about once a second) or the next message for that id, in which case
+  the end is reported before that message is handled. Either claims the session with
+  one atomic Lua script that leaves it alone while a worker holds its lock, so a
+  session in use is never ended under a worker's feet and two sweepers never both
+  report it.
+* If no process looks within ``end_grace`` seconds, Redis's own key expiry drops the
+  data, and the end is reported later with an empty session carrying only the id.
+* ``delete()`` reports "deleted" once, in the process that deleted it.
+* Reports are at most once: a process that dies between claiming an end and calling
+  its listeners loses that report. Keyspace notifications would be no better: Redis
+  publishes them to whoever is subscribed at that instant, and to all of them.
 """
 
 from __future__ import annotations
@@ -45,11 +59,54 @@ __all__ = ["RedisStore"]
 
 T = TypeVar("T")
 
-_WRITE_IF_LOCKED = """
+SWEEP_BATCH = 1000
+"""At most this many idle sessions are ended per ``expire()`` call (bounds a reply's cost)."""
+
+# Each reply costs two round trips: lock-and-read, then write-and-unlock.
+
+# KEYS: lock, session, index. ARGV: token, lock timeout ms, now, id. Returns {0} while
+# someone else holds the lock; else takes it and returns {2, json or ''} after claiming
+# a session that went idle (its data is deleted), or {1, json or ''}. Holding the lock
+# already counts as taking it, so a command retried after a lost answer still works.
+_LOCK_AND_OPEN = """
+local holder = redis.call('get', KEYS[1])
+if holder and holder ~= ARGV[1] then return {0} end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local due = redis.call('zscore', KEYS[3], ARGV[4])
+if due and tonumber(due) <= tonumber(ARGV[3]) then
+  redis.call('zrem', KEYS[3], ARGV[4])
+  local raw = redis.call('get', KEYS[2])
+  redis.call('del', KEYS[2])
+  return {2, raw or ''}
+end
+return {1, redis.call('get', KEYS[2]) or ''}
+"""
+# KEYS: lock, session, index. ARGV: token, json, key ttl ms, idle at, id.
+_SAVE_AND_UNLOCK = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('zadd', KEYS[3], ARGV[4], ARGV[5])
+redis.call('del', KEYS[1])
 return 1
+"""
+# KEYS: lock, session, index. ARGV: now, id. Returns {0} if the session is locked,
+# {2, json or ''} after claiming it because it went idle, else {1}.
+_END_IF_IDLE = """
+if redis.call('exists', KEYS[1]) == 1 then return {0} end
+local due = redis.call('zscore', KEYS[3], ARGV[2])
+if not due or tonumber(due) > tonumber(ARGV[1]) then return {1} end
+redis.call('zrem', KEYS[3], ARGV[2])
+local raw = redis.call('get', KEYS[2])
+redis.call('del', KEYS[2])
+return {2, raw or ''}
+"""
+# KEYS: lock, session, index. ARGV: id. Returns {0} if the session is locked, else
+# deletes it and returns {1, removed from the index, json or ''}.
+_DELETE_IF_UNLOCKED = """
+if redis.call('exists', KEYS[1]) == 1 then return {0} end
+local raw = redis.call('get', KEYS[2])
+redis.call('del', KEYS[2])
+return {1, redis.call('zrem', KEYS[3], ARGV[1]), raw or ''}
 """
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -68,7 +125,12 @@ def redact(url: str) -> str:
 
 
 class RedisStore:
-    """Sessions in Redis: shared by every engine process that uses the same URL and prefix."""
+    """Sessions in Redis: shared by every engine process that uses the same URL and prefix.
+
+    See the module docstring for the key layout, the locking and when ends are reported.
+    Any Redis failure raises ``StoreError`` naming the URL (password redacted); the
+    store serves again as soon as Redis answers.
+    """
 
     def __init__(
         self,
@@ -96,8 +158,16 @@ class RedisStore:
             )
         except ValueError as exc:
             raise StoreError(f"invalid Redis URL {redact(url)!r}: {exc}") from None
-        self._write_if_locked = self.client.register_script(_WRITE_IF_LOCKED)
-        self._release = self.client.register_script(_RELEASE)
+        self._scripts = {
+            name: self.client.register_script(source)
+            for name, source in [
+                ("lock_and_open", _LOCK_AND_OPEN),
+                ("save_and_unlock", _SAVE_AND_UNLOCK),
+                ("end_if_idle", _END_IF_IDLE),
+                ("delete", _DELETE_IF_UNLOCKED),
+                ("release", _RELEASE),
+            ]
+        }
 
     def __repr__(self) -> str:
         return f"RedisStore({redact(self.url)!r}, prefix={self.prefix!r})"
@@ -108,8 +178,24 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreError(f"Redis at {redact(self.url)} failed to {what}: {exc}") from None
 
+    def _run(self, what: str, script: str, keys: list[str], args: list[Any]) -> Any:
+        return self._call(what, lambda: self._scripts[script](keys=keys, args=args))
+
     def _key(self, session_id: str) -> str:
-        return f"{self.prefix}{session_id}"
+        return f"{self.prefix}s:{session_id}"
+
+    def _lock_key(self, session_id: str) -> str:
+        return f"{self.prefix}lock:{session_id}"
+
+    def _keys(self, session_id: str) -> list[str]:
+        """The keys every script takes: lock, session, index."""
+        return [self._lock_key(session_id), self._key(session_id), self._index]
+
+    def _now(self) -> str:
+        return repr(self.clock())
+
+    def _lock_ms(self) -> int:
+        return max(1, int(self.lock_timeout * 1000))
 
     @property
     def _index(self) -> str:
@@ -140,70 +226,80 @@ class RedisStore:
         return max(1, int((self.idle_ttl + self.end_grace) * 1000))
 
     def delete(self, session_id: str) -> None:
-        """Forget a session and report its end as "deleted"."""
-        key = self._key(session_id)
-        pipe = self.client.pipeline()
-        pipe.getdel(key)
-        pipe.zrem(self._index, session_id)
-        raw, _ = self._call("delete a session", pipe.execute)
-        if raw is not None:
-            self._ended(Session.from_json(raw), "deleted")
+        """Forget a session (after any message in flight for it) and report it as "deleted"."""
+        keys = self._keys(session_id)
+        reply = self._while_locked(
+            session_id, lambda: self._run("delete a session", "delete", keys, [session_id])
+        )
+        if reply[2] or reply[1]:
+            self._ended(_session_from(reply[2], session_id), "deleted")
 
     def ids(self) -> Iterator[str]:
         """Ids of sessions that are not idle."""
         members = self._call(
-            "list sessions", lambda: self.client.zrangebyscore(self._index, self.clock(), "+inf")
+            "list sessions",
+            lambda: self.client.zrangebyscore(self._index, f"({self._now()}", "+inf"),
         )
-        return iter([m.decode() if isinstance(m, bytes) else str(m) for m in members])
+        return iter([_text(m) for m in members])
 
     def expire(self) -> list[Session]:
-        """Claim sessions that went idle, report them as "expired", and return them."""
+        """Claim sessions that went idle, report them as "expired", and return them.
+
+        A session locked by a worker right now is left alone: that worker ends it
+        itself if it finds it idle, and otherwise keeps it alive. At most
+        ``SWEEP_BATCH`` sessions are looked at per call; the next call takes the rest.
+        """
+        now = self._now()
         due = self._call(
             "find idle sessions",
-            lambda: self.client.zrangebyscore(self._index, "-inf", self.clock()),
+            lambda: self.client.zrangebyscore(self._index, "-inf", now, start=0, num=SWEEP_BATCH),
         )
         ended = []
         for member in due:
-            session_id = member.decode() if isinstance(member, bytes) else str(member)
-            if not self._claim(session_id):
-                continue  # another process claimed it
-            raw = self._take(session_id)
-            session = Session.from_json(raw) if raw is not None else Session(session_id, 0.0)
-            if raw is not None and not self._idle(session):
-                self.put(session)  # written again meanwhile: still alive, put it back
-                continue
-            ended.append(session)
-            self._ended(session, "expired")
+            session = self._end_if_idle(_text(member))
+            if session is not None:
+                ended.append(session)
+                self._ended(session, "expired")
         return ended
 
-    def _claim(self, session_id: str) -> bool:
-        return bool(self._call("claim an idle session", lambda: self.client.zrem(self._index, session_id)))
-
-    def _take(self, session_id: str) -> bytes | str | None:
-        return self._call("read an idle session", lambda: self.client.getdel(self._key(session_id)))
+    def _end_if_idle(self, session_id: str) -> Session | None:
+        reply = self._run(
+            "end an idle session", "end_if_idle", self._keys(session_id), [self._now(), session_id]
+        )
+        return _session_from(reply[1], session_id) if reply[0] == 2 else None
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
-        """The session (new if missing) under its Redis lock; saved on exit if still locked."""
-        lock_key = f"{self.prefix}lock:{session_id}"
-        token = uuid.uuid4().hex
-        self._acquire(lock_key, token, session_id)
+        """The session (new if missing or idle) under its Redis lock; saved on exit if still locked."""
+        token, keys = uuid.uuid4().hex, self._keys(session_id)
+        state, raw = self._while_locked(
+            session_id,
+            lambda: self._run(
+                "lock a session", "lock_and_open", keys, [token, self._lock_ms(), self._now(), session_id]
+            ),
+        )
+        saved = False
         try:
-            session = self.get(session_id) or Session(session_id, self.clock())
+            if state == 2:  # it went idle and nobody had noticed: report it, start afresh
+                self._ended(_session_from(raw, session_id), "expired")
+            live = state == 1 and raw
+            session = Session.from_json(raw) if live else Session(session_id, self.clock())
             yield session
-            self._save_locked(session, lock_key, token)
+            self._save_and_unlock(session, token)
+            saved = True
         finally:
-            with contextlib.suppress(redis.RedisError):  # it expires after lock_timeout anyway
-                self._release(keys=[lock_key], args=[token])
+            if not saved:
+                with contextlib.suppress(redis.RedisError):  # it expires after lock_timeout anyway
+                    self._scripts["release"](keys=[self._lock_key(session_id)], args=[token])
 
-    def _acquire(self, lock_key: str, token: str, session_id: str) -> None:
+    def _while_locked(self, session_id: str, attempt: Callable[[], list[Any]]) -> list[Any]:
+        """Run ``attempt`` until it does not answer {0} (locked), for at most ``lock_wait``."""
         deadline = time.monotonic() + self.lock_wait
-        ttl = max(1, int(self.lock_timeout * 1000))
         pause = 0.001
         while True:
-            got = self._call("lock a session", lambda: self.client.set(lock_key, token, nx=True, px=ttl))
-            if got:
-                return
+            reply = attempt()
+            if reply[0] != 0:
+                return reply
             if time.monotonic() >= deadline:
                 raise StoreError(
                     f"Redis at {redact(self.url)}: session {session_id!r} stayed locked for {self.lock_wait}s"
@@ -211,23 +307,17 @@ class RedisStore:
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
-    def _save_locked(self, session: Session, lock_key: str, token: str) -> None:
-        args: list[Any] = [
-            token,
-            session.to_json(),
-            self._key_ttl_ms(),
-            session.last_active + self.idle_ttl,
-            session.id,
-        ]
-        written = self._call(
-            "save a session",
-            lambda: self._write_if_locked(keys=[lock_key, self._key(session.id), self._index], args=args),
+    def _save_and_unlock(self, session: Session, token: str) -> None:
+        idle_at = session.last_active + self.idle_ttl
+        args = [token, session.to_json(), self._key_ttl_ms(), repr(idle_at), session.id]
+        if not self._run("save a session", "save_and_unlock", self._keys(session.id), args):
+            raise self._lost_lock(session.id)
+
+    def _lost_lock(self, session_id: str) -> StoreError:
+        return StoreError(
+            f"Redis at {redact(self.url)}: lock on session {session_id!r} expired before the update "
+            f"was saved (lock_timeout={self.lock_timeout}s); the update was not written"
         )
-        if not written:
-            raise StoreError(
-                f"Redis at {redact(self.url)}: lock on session {session.id!r} expired before the update "
-                f"was saved (lock_timeout={self.lock_timeout}s); the update was not written"
-            )
 
     def add_end_listener(self, listener: EndListener) -> None:
         """Call ``listener(session, reason)`` for sessions this process sees end."""
@@ -236,3 +326,12 @@ class RedisStore:
     def _ended(self, session: Session, reason: str) -> None:
         for listener in self._listeners:
             listener(session, reason)
+
+
+def _text(member: object) -> str:
+    return member.decode() if isinstance(member, bytes) else str(member)
+
+
+def _session_from(raw: bytes, session_id: str) -> Session:
+    """The stored session, or an empty one carrying only the id when the data is gone."""
+    return Session.from_json(raw) if raw else Session(session_id, 0.0)
