@@ -7,7 +7,10 @@ conversation handled at the same time never lose each other's update.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import marshal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +39,7 @@ EndListener = Callable[["Session", str], None]
 """Called with a session that ended and why: "expired", "evicted" or "deleted"."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ActiveContext:
     """A context that is open in a session: turns left, optional deadline, its parameters."""
 
@@ -50,7 +53,7 @@ class ActiveContext:
         return self.turns_left > 0 and (self.expires_at is None or now < self.expires_at)
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingSlot:
     """The slot the bot has asked for and is waiting to receive."""
 
@@ -135,7 +138,9 @@ class Session:
     def record(self, turn: Turn, limit: int) -> None:
         """Append an exchange, keeping at most ``limit`` of them."""
         history = self.history
-        history.append(turn)
+        # Bot replies and labels repeat across conversations: keep one copy of each.
+        when, user, bot, label = turn
+        history.append((when, user, sys.intern(bot), sys.intern(label)))
         if len(history) > limit:
             del history[: len(history) - limit]
 
@@ -158,9 +163,9 @@ class Session:
             "fallback_streak": self.fallback_streak,
             "handoff": self.handoff,
             "handoff_reason": self.handoff_reason,
-            "pending": None if self.pending is None else vars(self.pending),
+            "pending": None if self.pending is None else dataclasses.asdict(self.pending),
             "history": [list(t) for t in self._history or ()],
-            "contexts": [vars(c) for c in (self._contexts or {}).values()],
+            "contexts": [dataclasses.asdict(c) for c in (self._contexts or {}).values()],
             "slots": dict(self._slots or {}),
             "data": dict(self._data or {}),
         }
@@ -181,13 +186,52 @@ class Session:
         pending = raw.get("pending")
         session.pending = PendingSlot(**pending) if pending else None
         if raw.get("history"):
-            session._history = [(float(t), str(u), str(b), str(i)) for t, u, b, i in raw["history"]]
+            session._history = [
+                (float(t), str(u), sys.intern(str(b)), sys.intern(str(i))) for t, u, b, i in raw["history"]
+            ]
         if raw.get("contexts"):
             session._contexts = {c["name"]: ActiveContext(**c) for c in raw["contexts"]}
         if raw.get("slots"):
             session._slots = {str(k): str(v) for k, v in raw["slots"].items()}
         if raw.get("data"):
             session._data = dict(raw["data"])
+        return session
+
+    def pack(self) -> bytes:
+        """A compact in-memory form (``marshal``), for stores inside this process only."""
+        pending = (
+            None if self.pending is None else (self.pending.intent, self.pending.slot, self.pending.retries)
+        )
+        contexts = (
+            None
+            if not self._contexts
+            else [(c.name, c.turns_left, c.expires_at, c.params) for c in self._contexts.values()]
+        )
+        state = (self.id, self.created, self.last_active, self.turns, self.fallback_streak, self.handoff,
+                 self.handoff_reason, pending, self._history, contexts, self._slots, self._data)  # fmt: skip
+        try:
+            return marshal.dumps(state)
+        except ValueError as exc:
+            raise StoreError(
+                f"session {self.id!r} holds data that is not plain JSON-like values: {exc}"
+            ) from None
+
+    @classmethod
+    def unpack(cls, packed: bytes) -> Session:
+        """The session ``pack`` packed. ``marshal`` is only ever fed our own bytes here, never
+        a file or the network: networked stores use ``to_json``."""
+        (session_id, created, last_active, turns, streak, handoff, reason, pending,
+         history, contexts, slots, data) = marshal.loads(packed)  # fmt: skip
+        session = cls(session_id, created)
+        session.last_active, session.turns, session.fallback_streak = last_active, turns, streak
+        session.handoff, session.handoff_reason = handoff, reason
+        session.pending = None if pending is None else PendingSlot(*pending)
+        session._history = history
+        if contexts:
+            session._contexts = {
+                name: ActiveContext(name, left, until, params) for name, left, until, params in contexts
+            }
+        session._slots, session._data = slots, data
         return session
 
     @classmethod
@@ -225,28 +269,31 @@ class SessionStore(Protocol):
         """Call ``listener(session, reason)`` whenever a session ends."""
 
 
-class _ReportingTTLCache(TTLCache[str, Session]):
-    """A TTLCache that tells its owner about every entry it drops by itself."""
+class _ReportingTTLCache(TTLCache[str, bytes]):
+    """A TTLCache of packed sessions that tells its owner about every entry it drops."""
 
     def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float], owner: MemoryStore):
         super().__init__(maxsize, ttl, timer)
         self._owner = owner
 
-    def expire(self, time: float | None = None) -> list[tuple[str, Session]]:
+    def expire(self, time: float | None = None) -> list[tuple[str, bytes]]:
         expired = list(super().expire(time))
-        for _, session in expired:
-            self._owner._ended(session, "expired")
+        for _, packed in expired:
+            self._owner._ended(packed, "expired")
         return expired
 
-    def popitem(self) -> tuple[str, Session]:
-        key, session = super().popitem()
-        self._owner._ended(session, "evicted")
-        return key, session
+    def popitem(self) -> tuple[str, bytes]:
+        key, packed = super().popitem()
+        self._owner._ended(packed, "evicted")
+        return key, packed
 
 
 class MemoryStore:
     """Sessions in one process: an LRU of at most ``max_sessions``, each dropped after ``idle_ttl``.
 
+    Sessions are kept packed (``Session.pack``, a few hundred bytes) rather than as
+    objects (several times that), so a million idle conversations fit in well under a
+    gigabyte; ``get`` hands out a fresh object and ``put`` / ``transaction`` store it back.
     cachetools only drops expired entries when the cache is written to; ``expire()``
     does it on demand, and the engine calls it at most once a second, so every end is
     reported promptly and an expired session is never handed out again.
@@ -268,29 +315,31 @@ class MemoryStore:
         # Striped locks bound memory: sessions that share a stripe merely wait for each other.
         self._stripes = [threading.Lock() for _ in range(lock_stripes)]
         self._listeners: list[EndListener] = []
-        self._ended_queue: list[tuple[Session, str]] = []
+        self._ended_queue: list[tuple[bytes, str]] = []
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._cache)
 
     def get(self, session_id: str) -> Session | None:
-        """The live session, or None."""
+        """A copy of the live session, or None."""
         with self._lock:
-            return self._cache.get(session_id)
+            packed = self._cache.get(session_id)
+        return None if packed is None else Session.unpack(packed)
 
     def put(self, session: Session) -> None:
         """Save the session and restart its idle timer."""
+        packed = session.pack()
         with self._lock:
-            self._cache[session.id] = session
+            self._cache[session.id] = packed
         self._notify()
 
     def delete(self, session_id: str) -> None:
         """Forget a session."""
         with self._lock:
-            session = self._cache.pop(session_id, None)
-            if session is not None:
-                self._ended(session, "deleted")
+            packed = self._cache.pop(session_id, None)
+            if packed is not None:
+                self._ended(packed, "deleted")
         self._notify()
 
     def ids(self) -> Iterator[str]:
@@ -304,7 +353,7 @@ class MemoryStore:
     def expire(self) -> list[Session]:
         """Drop every session idle past the TTL now; returns them."""
         with self._lock:
-            expired = [session for _, session in self._cache.expire()]
+            expired = [Session.unpack(packed) for _, packed in self._cache.expire()]
         self._notify()
         return expired
 
@@ -322,15 +371,16 @@ class MemoryStore:
         """Call ``listener(session, reason)`` when a session expires, is evicted or deleted."""
         self._listeners.append(listener)
 
-    def _ended(self, session: Session, reason: str) -> None:
+    def _ended(self, packed: bytes, reason: str) -> None:
         # Called under self._lock (from inside cachetools); listeners run later, unlocked.
-        self._ended_queue.append((session, reason))
+        self._ended_queue.append((packed, reason))
 
     def _notify(self) -> None:
         if not self._ended_queue:
             return
         with self._lock:
             ended, self._ended_queue = self._ended_queue, []
-        for session, reason in ended:
+        for packed, reason in ended:
+            session = Session.unpack(packed)
             for listener in self._listeners:
                 listener(session, reason)
