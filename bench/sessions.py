@@ -18,6 +18,7 @@ import sys
 import time
 
 import benchlib
+
 import kefu
 from kefu.sessions import MemoryStore, Session
 
