@@ -1,0 +1,115 @@
+"""The two WebSocket endpoints: ``/ws/visitor`` (the widget) and ``/ws/agent`` (the desk)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from fastapi import WebSocket
+
+import kefu
+from chat_server.flood import FloodGuard
+from chat_server.hub import Hub
+from chat_server.outbox import Priority
+from chat_server.peer import Peer, read_frames, run_peer
+from chat_server.protocol import CLOSE_SLOW, CLOSE_UNAUTHORIZED, ClientFrame, error_frame, valid_id
+from chat_server.settings import Settings
+
+__all__ = ["Connections", "agent_endpoint", "visitor_endpoint"]
+
+log = logging.getLogger(__name__)
+
+
+class Connections:
+    """Counts open WebSockets so the server refuses more than ``max_connections``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+
+
+async def visitor_endpoint(ws: WebSocket, hub: Hub, settings: Settings, connections: Connections) -> None:
+    """One visitor: ``?session=<id>`` resumes a conversation, otherwise a new id is issued."""
+    requested = ws.query_params.get("session")
+    session_id = requested if valid_id(requested) else secrets.token_urlsafe(16)
+    await ws.accept()
+    if connections.open >= connections.limit:
+        await ws.close(CLOSE_SLOW, "server is full, try again later")
+        return
+    connections.open += 1
+    peer = Peer(session_id, "", ws.send_text, settings)
+    guard = FloodGuard(settings.visitor_rate, settings.visitor_burst, settings.flood_strikes)
+
+    async def read() -> None:
+        await hub.visitor_joined(peer)
+        async for frame in read_frames(ws, peer, guard, max_bytes=settings.max_frame_bytes, agent=False):
+            await _visitor_frame(hub, peer, frame)
+
+    try:
+        await run_peer(ws, peer, read)
+    finally:
+        connections.open -= 1
+        hub.visitor_left(peer)
+
+
+async def _visitor_frame(hub: Hub, peer: Peer, frame: ClientFrame) -> None:
+    if frame.type == "ping":
+        peer.put({"type": "pong"}, Priority.CONTROL)
+        return
+    # Every message gets exactly one reply frame; its text is empty when the bot stays
+    # silent (a human has the conversation, or a plugin blocked the message quietly).
+    try:
+        reply = await hub.engine.areply(frame.text, peer.id, metadata={"channel": "web"})
+    except kefu.KefuError:  # e.g. the Redis session store is unreachable
+        log.exception("no reply for session %s", peer.id)
+        peer.put(error_frame("unavailable", "客服系统暂时繁忙，请稍后再试", id=frame.id), Priority.CONTROL)
+        return
+    peer.put(
+        {
+            "type": "reply",
+            "from": "bot",
+            "text": reply.text,
+            "intent": reply.intent,
+            "action": reply.action,
+            "reply_to": frame.id,
+        }
+    )
+    if reply.handoff:
+        await hub.handed_off(peer.id, reply.handoff_reason or "handoff", frame.text)
+
+
+async def agent_endpoint(ws: WebSocket, hub: Hub, settings: Settings, connections: Connections) -> None:
+    """One agent: ``?name=<shown to visitors>`` (and ``&token=`` when the server requires one)."""
+    await ws.accept()
+    token = ws.query_params.get("token", "")
+    if settings.agent_token and not secrets.compare_digest(token, settings.agent_token):
+        await ws.close(CLOSE_UNAUTHORIZED, "agent token missing or wrong")
+        return
+    if connections.open >= connections.limit:
+        await ws.close(CLOSE_SLOW, "server is full, try again later")
+        return
+    connections.open += 1
+    name = (ws.query_params.get("name") or "").strip()[:32] or "客服"
+    peer = Peer(hub.new_agent_id(), name, ws.send_text, settings)
+    guard = FloodGuard(settings.agent_rate, settings.agent_burst, settings.flood_strikes)
+
+    async def read() -> None:
+        await hub.agent_joined(peer)
+        async for frame in read_frames(ws, peer, guard, max_bytes=settings.max_frame_bytes, agent=True):
+            await _agent_frame(hub, peer, frame)
+
+    try:
+        await run_peer(ws, peer, read)
+    finally:
+        connections.open -= 1
+        await hub.agent_left(peer)
+
+
+async def _agent_frame(hub: Hub, peer: Peer, frame: ClientFrame) -> None:
+    assert frame.session is not None or frame.type == "ping"
+    if frame.type == "ping":
+        peer.put({"type": "pong"}, Priority.CONTROL)
+    elif frame.type == "release":
+        await hub.release(peer, str(frame.session))
+    else:
+        await hub.agent_says(peer, str(frame.session), frame.text)

@@ -1,0 +1,255 @@
+"""``Hub``: who is connected, which conversations a human has, and which agent has each.
+
+Everything here runs on the event loop, so no locks: state changes happen between
+``await`` points. Conversation state itself (history, the hand-off flag) lives in kefu's
+session store; the hub only routes. A conversation handed off while no agent is online
+waits here, its messages kept in the session's history, and goes to the next agent
+who connects with the whole transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import kefu
+from chat_server.outbox import Priority
+from chat_server.peer import Peer
+from chat_server.protocol import CLOSE_REPLACED
+
+__all__ = ["Handoff", "Hub", "turn_frames"]
+
+log = logging.getLogger(__name__)
+
+TURNS_PER_FRAME = 10
+WAITING = "人工客服暂时都不在线，您的消息已为您保留，客服上线后会第一时间回复您。"
+AGENT_LEFT = "人工客服暂时离开了，您的消息会为您保留，稍后由其他客服继续为您服务。"
+RELEASED = "人工客服已结束本次服务，{bot}继续为您服务～"
+
+
+@dataclass
+class Handoff:
+    """A conversation a human has (or is waited for): why, and which agent has it."""
+
+    session: str
+    reason: str
+    since: float
+    agent: str | None = None
+
+
+def turn_frames(
+    kind: str, turns: Sequence[tuple[float, str, str, str]], **fields: Any
+) -> list[dict[str, Any]]:
+    """A transcript as frames of at most ``TURNS_PER_FRAME`` turns (never one huge frame)."""
+    rows = [{"at": at, "user": user, "bot": bot, "label": label} for at, user, bot, label in turns]
+    chunks = [rows[i : i + TURNS_PER_FRAME] for i in range(0, len(rows), TURNS_PER_FRAME)] or [[]]
+    return [{"type": kind, **fields, "turns": chunk} for chunk in chunks]
+
+
+class Hub:
+    """Routes messages between visitors, the bot and agents for one server process."""
+
+    def __init__(self, engine: kefu.Engine) -> None:
+        self.engine = engine
+        self.visitors: dict[str, Peer] = {}
+        self.agents: dict[str, Peer] = {}
+        self.handoffs: dict[str, Handoff] = {}
+        """Conversations with (or waiting for) a human, oldest first."""
+        self._agent_ids = itertools.count(1)
+
+    def new_agent_id(self) -> str:
+        """A connection id for an agent (names may repeat; ids never do)."""
+        return f"agent-{next(self._agent_ids)}"
+
+    @property
+    def bot_name(self) -> str:
+        """The bot's name from its bot file."""
+        return self.engine.spec.settings.name
+
+    # -- visitors ---------------------------------------------------------------------------
+
+    async def visitor_joined(self, peer: Peer) -> None:
+        """A visitor connected: replace an older window, greet, sync history at low priority."""
+        old = self.visitors.get(peer.id)
+        if old is not None:
+            old.kick(CLOSE_REPLACED, "this conversation was opened in another window")
+        self.visitors[peer.id] = peer
+        session = await asyncio.to_thread(self.engine.session, peer.id)
+        handoff = session is not None and session.handoff
+        greeting = f"您好，我是{self.bot_name}，有什么可以帮您？"
+        peer.put(
+            {
+                "type": "welcome",
+                "session": peer.id,
+                "bot": self.bot_name,
+                "text": greeting,
+                "handoff": handoff,
+            }
+        )
+        if session is not None and session.history:
+            for frame in turn_frames("history", session.history):
+                peer.put(frame, Priority.SYNC)
+        if session is not None and session.handoff:
+            if peer.id in self.handoffs:
+                self._tell_visitor_status(peer.id)
+            else:  # handed off before this process started, or by another process
+                await self.handed_off(peer.id, session.handoff_reason or "handoff", None)
+        self._presence(peer.id, online=True)
+
+    def visitor_left(self, peer: Peer) -> None:
+        """A visitor's connection ended (a newer window of the same conversation stays)."""
+        if self.visitors.get(peer.id) is peer:
+            del self.visitors[peer.id]
+            self._presence(peer.id, online=False)
+
+    async def handed_off(self, session_id: str, reason: str, text: str | None) -> None:
+        """kefu handed ``session_id`` to a human (or a human has it and the visitor said ``text``)."""
+        handoff = self.handoffs.get(session_id)
+        if handoff is None:
+            handoff = self.handoffs[session_id] = Handoff(session_id, reason, time.time())
+            log.info("conversation %s handed off (%s)", session_id, reason)
+            await self._assign([handoff])
+            return
+        agent = self.agents.get(handoff.agent) if handoff.agent else None
+        if agent is None:
+            self._tell_visitor_status(session_id)
+        elif text is not None:
+            frame = {"type": "visitor_message", "session": session_id, "text": text, "at": time.time()}
+            agent.put(frame)
+
+    def session_ended(self, session_id: str) -> None:
+        """kefu's store dropped the conversation (idle past its TTL, evicted or deleted)."""
+        handoff = self.handoffs.pop(session_id, None)
+        agent = self.agents.get(handoff.agent) if handoff and handoff.agent else None
+        if agent is not None:
+            agent.put({"type": "ended", "session": session_id})
+
+    # -- agents -----------------------------------------------------------------------------
+
+    async def agent_joined(self, agent: Peer) -> None:
+        """An agent connected: greet, then hand over every conversation waiting for a human."""
+        self.agents[agent.id] = agent
+        agent.put({"type": "welcome", "agent": agent.name, "id": agent.id, "bot": self.bot_name})
+        await self._assign([h for h in self.handoffs.values() if h.agent is None])
+
+    async def agent_left(self, agent: Peer) -> None:
+        """An agent disconnected: their conversations go to other agents, or wait."""
+        if self.agents.pop(agent.id, None) is None:
+            return
+        orphans = [h for h in self.handoffs.values() if h.agent == agent.id]
+        for handoff in orphans:
+            handoff.agent = None
+        await self._assign(orphans, text=AGENT_LEFT)
+
+    async def agent_says(self, agent: Peer, session_id: str, text: str) -> None:
+        """An agent's message: into the transcript, then to the visitor if connected."""
+        if not self._owns(agent, session_id):
+            return
+        await asyncio.to_thread(self._record_agent_turn, session_id, agent.name, text)
+        now = time.time()
+        delivered = self._to_visitor(
+            session_id, {"type": "reply", "from": "agent", "agent": agent.name, "text": text, "at": now}
+        )
+        agent.put({"type": "sent", "session": session_id, "text": text, "at": now, "delivered": delivered})
+
+    async def release(self, agent: Peer, session_id: str) -> None:
+        """The agent gives the conversation back to the bot (``engine.release``)."""
+        if not self._owns(agent, session_id):
+            return
+        await asyncio.to_thread(self.engine.release, session_id)
+        handoff = self.handoffs.pop(session_id, None)
+        other = (
+            self.agents.get(handoff.agent)
+            if handoff and handoff.agent != agent.id and handoff.agent
+            else None
+        )
+        if other is not None:  # reassigned while the release was under way
+            other.put({"type": "released", "session": session_id})
+        text = RELEASED.format(bot=self.bot_name)
+        self._to_visitor(session_id, {"type": "status", "state": "bot", "text": text})
+        agent.put({"type": "released", "session": session_id})
+        log.info("conversation %s released by %s", session_id, agent.name)
+
+    # -- routing ----------------------------------------------------------------------------
+
+    async def _assign(self, handoffs: list[Handoff], text: str = WAITING) -> None:
+        """Give each conversation to the least busy agent; tell visitors who serves them."""
+        given: list[tuple[Peer, Handoff]] = []
+        for handoff in handoffs:
+            agent = self._least_busy()
+            handoff.agent = agent.id if agent else None
+            self._tell_visitor_status(handoff.session, text)
+            if agent is None:
+                continue
+            given.append((agent, handoff))
+            online = handoff.session in self.visitors
+            agent.put(
+                {
+                    "type": "assigned",
+                    "session": handoff.session,
+                    "reason": handoff.reason,
+                    "since": handoff.since,
+                    "visitor_online": online,
+                }
+            )
+        for agent, handoff in given:
+            session = await asyncio.to_thread(self.engine.session, handoff.session)
+            if session is not None and handoff.agent == agent.id:
+                for frame in turn_frames("transcript", session.history, session=handoff.session):
+                    agent.put(frame, Priority.SYNC)
+
+    def _least_busy(self) -> Peer | None:
+        if not self.agents:
+            return None
+        load = dict.fromkeys(self.agents, 0)
+        for handoff in self.handoffs.values():
+            if handoff.agent in load:
+                load[handoff.agent] += 1
+        return self.agents[min(load, key=load.__getitem__)]
+
+    def _tell_visitor_status(self, session_id: str, waiting: str = WAITING) -> None:
+        """Tell the visitor whether an agent (which) has the conversation, or it waits for one."""
+        handoff = self.handoffs.get(session_id)
+        agent = self.agents.get(handoff.agent) if handoff and handoff.agent else None
+        if agent is None:
+            frame = {"type": "status", "state": "waiting", "text": waiting}
+        else:
+            text = f"人工客服 {agent.name} 为您服务"
+            frame = {"type": "status", "state": "agent", "agent": agent.name, "text": text}
+        self._to_visitor(session_id, frame)
+
+    def _owns(self, agent: Peer, session_id: str) -> bool:
+        handoff = self.handoffs.get(session_id)
+        if handoff is not None and handoff.agent == agent.id:
+            return True
+        agent.put(
+            {
+                "type": "error",
+                "code": "not_assigned",
+                "message": "这个会话不在您的接待列表中",
+                "session": session_id,
+            }
+        )
+        return False
+
+    def _to_visitor(self, session_id: str, frame: dict[str, Any]) -> bool:
+        visitor = self.visitors.get(session_id)
+        return visitor is not None and visitor.put(frame)
+
+    def _presence(self, session_id: str, *, online: bool) -> None:
+        handoff = self.handoffs.get(session_id)
+        agent = self.agents.get(handoff.agent) if handoff and handoff.agent else None
+        if agent is not None:
+            agent.put({"type": "visitor", "session": session_id, "online": online}, Priority.SYNC)
+
+    def _record_agent_turn(self, session_id: str, agent_name: str, text: str) -> None:
+        # The agent's words join kefu's transcript, so a reconnecting visitor and the next
+        # agent see them too (and a Redis store shares them with every server process).
+        limit = self.engine.spec.settings.history_size
+        with self.engine.store.transaction(session_id) as session:
+            session.record((time.time(), "", text, f"agent:{agent_name}"), limit)

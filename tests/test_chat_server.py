@@ -1,0 +1,617 @@
+"""The example chat server (examples/chat_server): its protocol, frame by frame, as a client sees it.
+
+Conversations run through FastAPI's TestClient against the demo bot; the outbox (priority
+and back-pressure) is tested on its own; the last tests start the real server (uvicorn)
+in a child process for what only real sockets show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+import kefu
+
+# The example is a folder, not an installed package: import it the way its README runs it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+
+from chat_server.app import create_app
+from chat_server.flood import FloodGuard, Verdict
+from chat_server.hub import AGENT_LEFT, RELEASED, WAITING
+from chat_server.launch import free_port, running_server
+from chat_server.outbox import Outbox, Priority
+from chat_server.settings import Settings
+
+DEMO_BOT = Path(str(resources.files("kefu.intents")))
+PROMPT = "请提供一下您的订单号（12-18位数字）哦，可以在「我的订单」里复制～"
+ORDER = "123456789012345"
+
+Frame = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def engine() -> kefu.Engine:
+    """The demo bot, one per module (tests use fresh session ids, so they do not meet)."""
+    return kefu.Engine.from_path(DEMO_BOT, seed=0, load_entry_points=False)
+
+
+@pytest.fixture
+def make_client(engine: kefu.Engine) -> Iterator[Callable[..., TestClient]]:
+    """``make_client(**settings)``: a running server (its own hub) over the shared engine."""
+    clients: list[TestClient] = []
+
+    def make(**settings: Any) -> TestClient:
+        client = TestClient(create_app(Settings(**settings), engine))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """A server with the default settings."""
+    return make_client()
+
+
+def say(ws: WebSocketTestSession, text: str, message_id: str = "m1") -> None:
+    ws.send_json({"type": "message", "text": text, "id": message_id})
+
+
+def bot_reply(text: str, intent: str | None, action: str, reply_to: str | None = "m1") -> Frame:
+    return {
+        "type": "reply",
+        "from": "bot",
+        "text": text,
+        "intent": intent,
+        "action": action,
+        "reply_to": reply_to,
+    }
+
+
+def order_replies(engine: kefu.Engine, order: str = ORDER) -> set[str]:
+    """Every answer the demo bot may give once it has the order number (it picks one at random)."""
+    return {text.replace("{order_id}", order) for text in engine.spec.intent("order_status").responses}
+
+
+def welcome(ws: WebSocketTestSession) -> str:
+    """Read the welcome frame; return the session id."""
+    frame = ws.receive_json()
+    assert frame["type"] == "welcome" and frame["bot"] == "小客"
+    return str(frame["session"])
+
+
+def agent_welcome(ws: WebSocketTestSession, name: str = "小王") -> None:
+    frame = ws.receive_json()
+    assert frame == {"type": "welcome", "agent": name, "id": frame["id"], "bot": "小客"}
+
+
+def handed_off(ws: WebSocketTestSession) -> None:
+    """Ask for a human and read the bot's hand-off reply."""
+    say(ws, "转人工")
+    frame = ws.receive_json()
+    assert (frame["action"], frame["intent"], frame["reply_to"]) == ("handoff", "human", "m1")
+
+
+def transcript(ws: WebSocketTestSession) -> list[tuple[str, str, str]]:
+    """Read one transcript frame: (user, bot, label) per turn."""
+    frame = ws.receive_json()
+    assert frame["type"] == "transcript"
+    return [(t["user"], t["bot"], t["label"]) for t in frame["turns"]]
+
+
+# -- talking to the bot ---------------------------------------------------------------------
+
+
+def test_visitor_asks_for_an_order_and_gets_the_bot_answer(client: TestClient, engine: kefu.Engine) -> None:
+    with client.websocket_connect("/ws/visitor") as ws:
+        welcome_frame = ws.receive_json()
+        assert welcome_frame == {
+            "type": "welcome",
+            "session": welcome_frame["session"],
+            "bot": "小客",
+            "text": "您好，我是小客，有什么可以帮您？",
+            "handoff": False,
+        }
+        say(ws, "我的订单到哪了", "q1")
+        assert ws.receive_json() == bot_reply(PROMPT, "order_status", "prompt", "q1")
+        say(ws, ORDER, "q2")
+        answer = ws.receive_json()
+        assert answer == bot_reply(answer["text"], "order_status", "respond", "q2")
+        assert answer["text"] in order_replies(engine)
+
+
+def test_a_returning_visitor_gets_the_history_back(client: TestClient) -> None:
+    with client.websocket_connect("/ws/visitor") as ws:
+        session = welcome(ws)
+        say(ws, "我的订单到哪了")
+        ws.receive_json()
+    with client.websocket_connect(f"/ws/visitor?session={session}") as ws:
+        assert welcome(ws) == session
+        history = ws.receive_json()
+        assert history["type"] == "history"
+        assert [(t["user"], t["bot"], t["label"]) for t in history["turns"]] == [
+            ("我的订单到哪了", PROMPT, "order_status")
+        ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",  # no id: the server issues one
+        "?session=bad%20id!",  # not an id the server accepts: a new one is issued
+        "?session=" + "x" * 65,  # too long
+    ],
+)
+def test_a_new_session_id_is_issued_unless_a_valid_one_is_given(client: TestClient, query: str) -> None:
+    with client.websocket_connect(f"/ws/visitor{query}") as ws:
+        session = welcome(ws)
+    assert len(session) == 22 and session not in query
+
+
+# -- hand-off to a human --------------------------------------------------------------------
+
+
+def test_handoff_agent_reply_and_release(client: TestClient, engine: kefu.Engine) -> None:
+    with (
+        client.websocket_connect("/ws/agent?name=小王") as agent,
+        client.websocket_connect("/ws/visitor") as ws,
+    ):
+        agent_welcome(agent)
+        session = welcome(ws)
+        say(ws, "我的订单到哪了")
+        ws.receive_json()
+        handed_off(ws)
+        assert ws.receive_json() == {
+            "type": "status",
+            "state": "agent",
+            "agent": "小王",
+            "text": "人工客服 小王 为您服务",
+        }
+        assigned = agent.receive_json()
+        assert assigned == {
+            "type": "assigned",
+            "session": session,
+            "reason": "intent:human",
+            "since": assigned["since"],
+            "visitor_online": True,
+        }
+        turns = transcript(agent)
+        assert [(user, label) for user, _, label in turns] == [
+            ("我的订单到哪了", "order_status"),
+            ("转人工", "human"),
+        ]
+
+        agent.send_json({"type": "message", "session": session, "text": "您好，我是小王，请问订单号是多少？"})
+        to_visitor = ws.receive_json()
+        assert to_visitor == {
+            "type": "reply",
+            "from": "agent",
+            "agent": "小王",
+            "text": "您好，我是小王，请问订单号是多少？",
+            "at": to_visitor["at"],
+        }
+        sent = agent.receive_json()
+        assert (sent["type"], sent["session"], sent["delivered"]) == ("sent", session, True)
+
+        say(ws, ORDER, "m2")  # the bot stays silent while a human has the conversation
+        assert ws.receive_json() == bot_reply("", None, "handed_off", "m2")
+        heard = agent.receive_json()
+        assert (heard["type"], heard["session"], heard["text"]) == ("visitor_message", session, ORDER)
+
+        agent.send_json({"type": "release", "session": session})
+        assert agent.receive_json() == {"type": "released", "session": session}
+        assert ws.receive_json() == {"type": "status", "state": "bot", "text": RELEASED.format(bot="小客")}
+        say(
+            ws, "我的订单到哪了", "m3"
+        )  # back with the bot (which did not read the number given to the human)
+        assert ws.receive_json() == bot_reply(PROMPT, "order_status", "prompt", "m3")
+    stored = engine.session(session)
+    assert stored is not None and not stored.handoff
+    assert ("", "您好，我是小王，请问订单号是多少？", "agent:小王") in [t[1:] for t in stored.history]
+
+
+def test_with_no_agent_online_the_visitor_is_told_and_messages_wait(client: TestClient) -> None:
+    with client.websocket_connect("/ws/visitor") as ws:
+        session = welcome(ws)
+        handed_off(ws)
+        assert ws.receive_json() == {"type": "status", "state": "waiting", "text": WAITING}
+        say(ws, "快递盒子压坏了，里面的杯子碎了", "m2")
+        assert ws.receive_json() == bot_reply("", None, "handed_off", "m2")
+        assert ws.receive_json() == {"type": "status", "state": "waiting", "text": WAITING}
+        assert client.get("/healthz").json()["waiting"] == 1
+
+        with client.websocket_connect("/ws/agent?name=小李") as agent:
+            agent_welcome(agent, "小李")
+            assert agent.receive_json()["session"] == session  # assigned
+            assert [user for user, _, _ in transcript(agent)] == ["转人工", "快递盒子压坏了，里面的杯子碎了"]
+            status = ws.receive_json()
+            assert (status["state"], status["agent"]) == ("agent", "小李")
+
+
+def test_an_agent_who_leaves_hands_conversations_to_the_next(client: TestClient) -> None:
+    with client.websocket_connect("/ws/visitor") as ws:
+        session = welcome(ws)
+        with client.websocket_connect("/ws/agent?name=小王") as first:
+            agent_welcome(first)
+            handed_off(ws)
+            assert ws.receive_json()["state"] == "agent"
+        assert ws.receive_json() == {"type": "status", "state": "waiting", "text": AGENT_LEFT}
+        with client.websocket_connect("/ws/agent?name=小李") as second:
+            agent_welcome(second, "小李")
+            assigned = second.receive_json()
+            assert (assigned["type"], assigned["session"]) == ("assigned", session)
+            assert ws.receive_json()["agent"] == "小李"
+
+
+def test_agents_get_conversations_in_turn(client: TestClient) -> None:
+    with (
+        client.websocket_connect("/ws/agent?name=小王") as wang,
+        client.websocket_connect("/ws/agent?name=小李") as li,
+        client.websocket_connect("/ws/visitor") as one,
+        client.websocket_connect("/ws/visitor") as two,
+    ):
+        agent_welcome(wang)
+        agent_welcome(li, "小李")
+        for ws in (one, two):
+            welcome(ws)
+            handed_off(ws)
+        names = {one.receive_json()["agent"], two.receive_json()["agent"]}
+        assert names == {"小王", "小李"}  # the least busy agent gets the next one
+
+
+def test_an_agent_can_only_answer_their_own_conversations(client: TestClient) -> None:
+    with client.websocket_connect("/ws/agent?name=小王") as agent:
+        agent_welcome(agent)
+        agent.send_json({"type": "message", "session": "someone-else", "text": "你好"})
+        assert agent.receive_json() == {
+            "type": "error",
+            "code": "not_assigned",
+            "message": "这个会话不在您的接待列表中",
+            "session": "someone-else",
+        }
+
+
+def test_the_agent_hears_when_the_store_ends_the_conversation(
+    client: TestClient, engine: kefu.Engine
+) -> None:
+    with (
+        client.websocket_connect("/ws/agent?name=小王") as agent,
+        client.websocket_connect("/ws/visitor") as ws,
+    ):
+        agent_welcome(agent)
+        session = welcome(ws)
+        handed_off(ws)
+        agent.receive_json()  # assigned
+        transcript(agent)
+        engine.end_session(session)
+        assert agent.receive_json() == {"type": "ended", "session": session}
+
+
+def test_a_second_window_replaces_the_first(client: TestClient) -> None:
+    with client.websocket_connect("/ws/visitor") as first:
+        session = welcome(first)
+        with client.websocket_connect(f"/ws/visitor?session={session}") as second:
+            assert welcome(second) == session
+            closed = first.receive()
+            assert (closed["type"], closed["code"]) == ("websocket.close", 4001)
+
+
+def test_agents_need_the_token_when_one_is_set(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(agent_token="s3cret")
+    with client.websocket_connect("/ws/agent?name=x") as ws:
+        assert ws.receive() == {
+            "type": "websocket.close",
+            "code": 1008,
+            "reason": "agent token missing or wrong",
+        }
+    with client.websocket_connect("/ws/agent?name=x&token=s3cret") as ws:
+        assert ws.receive_json()["type"] == "welcome"
+
+
+def test_a_full_server_refuses_more_connections(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_connections=1)
+    with client.websocket_connect("/ws/visitor") as ws:
+        welcome(ws)
+        with client.websocket_connect("/ws/visitor") as refused:
+            assert refused.receive() == {
+                "type": "websocket.close",
+                "code": 1013,
+                "reason": "server is full, try again later",
+            }
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "message"),
+    [
+        ("x" * 4097, "too_large", "消息过大：每条最多 4096 字节"),  # one byte over the limit
+        ("好" * 1366, "too_large", "消息过大：每条最多 4096 字节"),  # 4,098 bytes in UTF-8
+        ("{not json", "invalid_json", "消息不是有效的 JSON"),  # broken JSON
+        (  # JSON, but not an object
+            '["message", "你好"]',
+            "bad_message",
+            '消息必须是 JSON 对象，例如 {"type": "message", "text": "你好"}',
+        ),
+        (  # an agent's frame type, from a visitor
+            '{"type": "release", "session": "x"}',
+            "bad_message",
+            "未知的消息类型 'release'，可用：message, ping",
+        ),
+        ('{"text": "你好"}', "bad_message", "未知的消息类型 None，可用：message, ping"),  # no type
+        ('{"type": "message", "text": "   "}', "bad_message", "message 需要非空的 text 字段"),  # blank
+        ('{"type": "message", "text": 42}', "bad_message", "message 需要非空的 text 字段"),  # not a string
+        (  # an id the server would have to escape
+            '{"type": "message", "text": "hi", "id": "a b"}',
+            "bad_message",
+            "id 只能包含字母、数字、_ 和 -，最长 64 个字符",
+        ),
+    ],
+)
+def test_bad_frames_get_an_error_frame_and_the_connection_stays(
+    client: TestClient, raw: str, code: str, message: str
+) -> None:
+    with client.websocket_connect("/ws/visitor") as ws:
+        welcome(ws)
+        ws.send_text(raw)
+        assert ws.receive_json() == {"type": "error", "code": code, "message": message}
+        say(ws, "我的订单到哪了")
+        assert ws.receive_json() == bot_reply(PROMPT, "order_status", "prompt")
+
+
+def test_a_binary_frame_closes_the_connection_and_others_carry_on(client: TestClient) -> None:
+    with client.websocket_connect("/ws/visitor") as other, client.websocket_connect("/ws/visitor") as ws:
+        welcome(other)
+        welcome(ws)
+        ws.send_bytes(b"\x00\x01binary")
+        assert ws.receive() == {
+            "type": "websocket.close",
+            "code": 1003,
+            "reason": "binary frames are not supported: send JSON text frames",
+        }
+        say(other, "我的订单到哪了")
+        assert other.receive_json() == bot_reply(PROMPT, "order_status", "prompt")
+
+
+def test_a_flood_is_refused_then_closed(make_client: Callable[..., TestClient]) -> None:
+    # A burst of 3, almost no refill, 2 refusals allowed: frames 4-5 refused, the 6th closes.
+    client = make_client(visitor_rate=0.001, visitor_burst=3, flood_strikes=2)
+    with client.websocket_connect("/ws/visitor") as ws, client.websocket_connect("/ws/visitor") as other:
+        welcome(ws)
+        welcome(other)
+        for i in range(1, 7):
+            ws.send_json({"type": "message", "text": "在吗", "id": f"f{i}"})
+        frames = [ws.receive_json() for _ in range(5)]
+        # Error frames go out ahead of replies still queued, so only the sets are certain.
+        assert sorted(f.get("reply_to") or "" for f in frames if f["type"] == "reply") == ["f1", "f2", "f3"]
+        assert [f for f in frames if f["type"] == "error"] == [
+            {"type": "error", "code": "rate_limited", "message": "消息发送太频繁，请稍后再试", "id": f"f{i}"}
+            for i in (4, 5)
+        ]
+        assert ws.receive() == {
+            "type": "websocket.close",
+            "code": 1008,
+            "reason": "too many messages: rate limit ignored",
+        }
+        say(other, "我的订单到哪了")  # the other visitor is not affected
+        assert other.receive_json() == bot_reply(PROMPT, "order_status", "prompt")
+
+
+@pytest.mark.parametrize(
+    ("ticks", "expected"),
+    [
+        # (seconds since the previous frame, ...) with rate 1/s, burst 2, 1 strike
+        ((0, 0), [Verdict.ACCEPT, Verdict.ACCEPT]),  # the burst
+        ((0, 0, 0), [Verdict.ACCEPT, Verdict.ACCEPT, Verdict.REFUSE]),  # over it: refused
+        ((0, 0, 0, 0), [Verdict.ACCEPT, Verdict.ACCEPT, Verdict.REFUSE, Verdict.CLOSE]),  # strikes used up
+        (
+            (0, 0, 0, 1.0),
+            [Verdict.ACCEPT, Verdict.ACCEPT, Verdict.REFUSE, Verdict.ACCEPT],
+        ),  # a second later: fine
+    ],
+)
+def test_flood_guard_verdicts(ticks: tuple[float, ...], expected: list[Verdict]) -> None:
+    now = [0.0]
+    guard = FloodGuard(rate=1.0, burst=2, strikes=1, clock=lambda: now[0])
+    verdicts = []
+    for tick in ticks:
+        now[0] += tick
+        verdicts.append(guard.judge())
+    assert verdicts == expected
+
+
+# -- the outbox: priority and back-pressure -------------------------------------------------
+
+
+def _outbox(send: Callable[[str], Any], capacity: int = 8, timeout: float = 5.0) -> tuple[Outbox, list[str]]:
+    failures: list[str] = []
+    return Outbox(send, capacity=capacity, send_timeout=timeout, on_fail=failures.append), failures
+
+
+def test_live_frames_go_out_before_history_sync() -> None:
+    async def scenario() -> list[str]:
+        sent: list[str] = []
+
+        async def send(text: str) -> None:
+            sent.append(json.loads(text)["n"])
+
+        box, _ = _outbox(send)
+        box.put({"n": "history 1"}, Priority.SYNC)
+        box.put({"n": "history 2"}, Priority.SYNC)
+        box.put({"n": "reply 1"}, Priority.LIVE)
+        box.put({"n": "error"}, Priority.CONTROL)
+        box.put({"n": "reply 2"}, Priority.LIVE)
+        writer = asyncio.ensure_future(box.run())
+        await box.drain()
+        writer.cancel()
+        return sent
+
+    assert asyncio.run(scenario()) == ["error", "reply 1", "reply 2", "history 1", "history 2"]
+
+
+def test_a_client_that_stops_reading_is_given_up_and_others_are_not_held_up() -> None:
+    async def scenario() -> tuple[list[str], list[str], int]:
+        stuck = asyncio.Event()
+
+        async def never(text: str) -> None:
+            await stuck.wait()
+
+        delivered: list[str] = []
+
+        async def fine(text: str) -> None:
+            delivered.append(text)
+
+        slow, failures = _outbox(never, capacity=3)
+        fast, _ = _outbox(fine, capacity=3)
+        writers = [asyncio.ensure_future(slow.run()), asyncio.ensure_future(fast.run())]
+        accepted = 0
+        for i in range(6):  # one frame in the stuck send, three queued, then full
+            await asyncio.sleep(0)
+            accepted += slow.put({"i": i})
+            fast.put({"i": i})
+            await asyncio.sleep(0)
+        await fast.drain()
+        for writer in writers:
+            writer.cancel()
+        return failures, delivered, accepted
+
+    failures, delivered, accepted = asyncio.run(scenario())
+    assert failures == ["too slow: 3 frames waiting"]
+    assert accepted == 4
+    assert len(delivered) == 6
+
+
+def test_a_send_that_stalls_fails_the_outbox() -> None:
+    async def scenario() -> list[str]:
+        async def never(text: str) -> None:
+            await asyncio.sleep(60)
+
+        box, failures = _outbox(never, timeout=0.05)
+        box.put({"hello": 1})
+        await box.run()  # returns once the send timed out
+        return failures
+
+    assert asyncio.run(scenario()) == ["too slow: one frame took over 0.05 s"]
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_settings_come_from_kefu_chat_variables() -> None:
+    env = {
+        "KEFU_CHAT_VISITOR_RATE": "2.5",
+        "KEFU_CHAT_OUTBOX_SIZE": "16",
+        "KEFU_CHAT_REDIS_URL": "redis://x/1",
+    }
+    settings = Settings.from_env(env)
+    assert (settings.visitor_rate, settings.outbox_size, settings.redis_url) == (2.5, 16, "redis://x/1")
+    assert Settings.from_env({}).bot == str(DEMO_BOT)
+    with pytest.raises(ValueError, match=r"KEFU_CHAT_PORT='http' is not a number"):
+        Settings.from_env({"KEFU_CHAT_PORT": "http"})
+
+
+# -- sessions in Redis ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A private ``redis-server`` on a free loopback port (skipped without one, failed under CI)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "needs redis-server (apt-get install redis-server)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while not _redis_answers(url):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_two_servers_sharing_redis_continue_each_others_conversations(redis_url: str) -> None:
+    settings = Settings(redis_url=redis_url)
+    first, second = (TestClient(create_app(settings)) for _ in range(2))  # like two server processes
+    with first, second:
+        with first.websocket_connect("/ws/visitor") as ws:
+            session = welcome(ws)
+            say(ws, "我的订单到哪了")
+            assert ws.receive_json() == bot_reply(PROMPT, "order_status", "prompt")
+            handed_off(ws)
+            assert ws.receive_json() == {"type": "status", "state": "waiting", "text": WAITING}
+        with second.websocket_connect(f"/ws/visitor?session={session}") as ws:
+            assert ws.receive_json()["handoff"] is True
+            assert ws.receive_json() == {"type": "status", "state": "waiting", "text": WAITING}
+            history = ws.receive_json()
+            assert [t["user"] for t in history["turns"]] == ["我的订单到哪了", "转人工"]
+            with second.websocket_connect("/ws/agent?name=小王") as agent:
+                agent_welcome(agent)
+                assert agent.receive_json()["session"] == session
+                assert [user for user, _, _ in transcript(agent)] == ["我的订单到哪了", "转人工"]
+
+
+# -- the real server ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python examples/chat_server`` on a free loopback port; yields its ws:// base URL."""
+    log = tmp_path_factory.mktemp("chat-server") / "server.log"
+    with running_server({"KEFU_LOAD_PLUGINS": ""}, log=log) as url:
+        yield url.replace("http://", "ws://")
+
+
+def test_the_real_server_closes_a_giant_frame_with_1009_and_stays_up(server: str) -> None:
+    websockets = pytest.importorskip("websockets")
+
+    async def scenario() -> tuple[int | None, Frame]:
+        async with websockets.connect(f"{server}/ws/visitor") as giant:
+            await giant.recv()
+            await giant.send(json.dumps({"type": "message", "text": "好" * 40_000}))  # 120 KB
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(giant.recv(), 10)
+            code = giant.close_code
+        async with websockets.connect(f"{server}/ws/visitor") as ws:
+            await ws.recv()
+            await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
+            reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        return code, reply
+
+    code, reply = asyncio.run(scenario())
+    assert code == 1009
+    assert reply == bot_reply(PROMPT, "order_status", "prompt")

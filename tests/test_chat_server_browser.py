@@ -1,0 +1,123 @@
+"""The example chat server end to end in real headless Chromium: widget, agent desk, hand-off.
+
+Needs Debian's ``chromium`` and the ``playwright`` Python package (which drives the
+system binary; ``playwright install`` is never run). Without them the test is skipped
+with the reason, except under CI (``CI=true``), where a missing browser fails it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+
+from chat_server.hub import RELEASED, WAITING
+from chat_server.launch import running_server
+
+PROMPT = "请提供一下您的订单号（12-18位数字）哦，可以在「我的订单」里复制～"
+ORDER = "123456789012345"
+AGENT_SAYS = "您好，我是人工客服小王，您的包裹今天下午送到。"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The system Chromium, or skip (fail under CI) saying what is missing."""
+    binary = next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser"))), None)
+    missing = []
+    if binary is None:
+        missing.append("no chromium binary (apt-get install chromium)")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("no playwright Python package (pip install playwright)")
+    if missing:
+        message = "browser test cannot run: " + "; ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    assert binary is not None
+    return binary
+
+
+@pytest.fixture(scope="module")
+def server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The chat server on a free loopback port, as ``python examples/chat_server`` runs it."""
+    log = tmp_path_factory.mktemp("chat-server") / "server.log"
+    with running_server({"KEFU_LOAD_PLUGINS": ""}, log=log) as url:
+        yield url
+
+
+def test_order_question_handoff_agent_reply_and_release_in_chromium(
+    chromium: str, server: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            widget = context.new_page()
+            widget.goto(f"{server}/")
+            bot = widget.locator("#live .msg.bot")
+            expect(widget.locator("#history .msg.bot")).to_have_text(
+                "您好，我是小客，有什么可以帮您？", timeout=WAIT_MS
+            )
+
+            def visitor_says(text: str) -> None:
+                widget.fill("#input", text)
+                widget.press("#input", "Enter")
+
+            visitor_says("我的订单到哪了")
+            expect(bot.nth(0)).to_have_text(PROMPT, timeout=WAIT_MS)
+            visitor_says(ORDER)
+            expect(bot.nth(1)).to_contain_text(f"订单 {ORDER}", timeout=WAIT_MS)
+            visitor_says("转人工")
+            expect(bot.nth(2)).to_contain_text("人工客服", timeout=WAIT_MS)
+            expect(widget.locator('.msg.status[data-state="waiting"]')).to_have_text(WAITING, timeout=WAIT_MS)
+
+            desk = context.new_page()
+            desk.goto(f"{server}/agent?name=小王")
+            expect(desk.locator("#conversations li")).to_have_count(1, timeout=WAIT_MS)
+            transcript = desk.locator("#transcript")
+            for said in ("我的订单到哪了", PROMPT, ORDER, "转人工"):
+                expect(transcript).to_contain_text(said, timeout=WAIT_MS)
+            expect(widget.locator('.msg.status[data-state="agent"]')).to_have_text(
+                "人工客服 小王 为您服务", timeout=WAIT_MS
+            )
+
+            desk.fill("#reply", AGENT_SAYS)
+            desk.press("#reply", "Enter")
+            expect(widget.locator("#live .msg.agent")).to_have_text(
+                f"人工客服 小王{AGENT_SAYS}", timeout=WAIT_MS
+            )
+            visitor_says("好的，谢谢")
+            expect(transcript.locator(".msg.visitor").last).to_have_text("访客好的，谢谢", timeout=WAIT_MS)
+
+            desk.click("#release")
+            expect(desk.locator("#conversations li")).to_have_count(0, timeout=WAIT_MS)
+            expect(widget.locator('.msg.status[data-state="bot"]')).to_have_text(
+                RELEASED.format(bot="小客"), timeout=WAIT_MS
+            )
+            visitor_says("我的订单到哪了")  # the bot answers again
+            expect(bot).to_have_count(4, timeout=WAIT_MS)
+            widget.screenshot(path=str(tmp_path / "widget.png"))
+            desk.screenshot(path=str(tmp_path / "desk.png"))
+        finally:
+            context.close()
