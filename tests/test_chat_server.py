@@ -1,14 +1,12 @@
 """The example chat server (examples/chat_server): its protocol, frame by frame, as a client sees it.
 
-Conversations run through FastAPI's TestClient against the demo bot; the outbox (priority
-and back-pressure) is tested on its own; the last tests start the real server (uvicorn)
-in a child process for what only real sockets show.
+Conversations with the bot and with agents, hand-off, release and bad input run through
+FastAPI's TestClient against the demo bot; the last test shares sessions between two
+servers through a real redis-server. Limits and the outbox: test_chat_server_limits.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import shutil
 import subprocess
@@ -29,10 +27,8 @@ import kefu
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
 from chat_server.app import create_app
-from chat_server.flood import FloodGuard, Verdict
 from chat_server.hub import AGENT_LEFT, RELEASED, WAITING
-from chat_server.launch import free_port, running_server
-from chat_server.outbox import Outbox, Priority
+from chat_server.launch import free_port
 from chat_server.settings import Settings
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
@@ -313,30 +309,6 @@ def test_a_second_window_replaces_the_first(client: TestClient) -> None:
             assert (closed["type"], closed["code"]) == ("websocket.close", 4001)
 
 
-def test_agents_need_the_token_when_one_is_set(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(agent_token="s3cret")
-    with client.websocket_connect("/ws/agent?name=x") as ws:
-        assert ws.receive() == {
-            "type": "websocket.close",
-            "code": 1008,
-            "reason": "agent token missing or wrong",
-        }
-    with client.websocket_connect("/ws/agent?name=x&token=s3cret") as ws:
-        assert ws.receive_json()["type"] == "welcome"
-
-
-def test_a_full_server_refuses_more_connections(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(max_connections=1)
-    with client.websocket_connect("/ws/visitor") as ws:
-        welcome(ws)
-        with client.websocket_connect("/ws/visitor") as refused:
-            assert refused.receive() == {
-                "type": "websocket.close",
-                "code": 1013,
-                "reason": "server is full, try again later",
-            }
-
-
 # -- bad input ------------------------------------------------------------------------------
 
 
@@ -415,119 +387,6 @@ def test_a_flood_is_refused_then_closed(make_client: Callable[..., TestClient]) 
         assert other.receive_json() == bot_reply(PROMPT, "order_status", "prompt")
 
 
-@pytest.mark.parametrize(
-    ("ticks", "expected"),
-    [
-        # (seconds since the previous frame, ...) with rate 1/s, burst 2, 1 strike
-        ((0, 0), [Verdict.ACCEPT, Verdict.ACCEPT]),  # the burst
-        ((0, 0, 0), [Verdict.ACCEPT, Verdict.ACCEPT, Verdict.REFUSE]),  # over it: refused
-        ((0, 0, 0, 0), [Verdict.ACCEPT, Verdict.ACCEPT, Verdict.REFUSE, Verdict.CLOSE]),  # strikes used up
-        (
-            (0, 0, 0, 1.0),
-            [Verdict.ACCEPT, Verdict.ACCEPT, Verdict.REFUSE, Verdict.ACCEPT],
-        ),  # a second later: fine
-    ],
-)
-def test_flood_guard_verdicts(ticks: tuple[float, ...], expected: list[Verdict]) -> None:
-    now = [0.0]
-    guard = FloodGuard(rate=1.0, burst=2, strikes=1, clock=lambda: now[0])
-    verdicts = []
-    for tick in ticks:
-        now[0] += tick
-        verdicts.append(guard.judge())
-    assert verdicts == expected
-
-
-# -- the outbox: priority and back-pressure -------------------------------------------------
-
-
-def _outbox(send: Callable[[str], Any], capacity: int = 8, timeout: float = 5.0) -> tuple[Outbox, list[str]]:
-    failures: list[str] = []
-    return Outbox(send, capacity=capacity, send_timeout=timeout, on_fail=failures.append), failures
-
-
-def test_live_frames_go_out_before_history_sync() -> None:
-    async def scenario() -> list[str]:
-        sent: list[str] = []
-
-        async def send(text: str) -> None:
-            sent.append(json.loads(text)["n"])
-
-        box, _ = _outbox(send)
-        box.put({"n": "history 1"}, Priority.SYNC)
-        box.put({"n": "history 2"}, Priority.SYNC)
-        box.put({"n": "reply 1"}, Priority.LIVE)
-        box.put({"n": "error"}, Priority.CONTROL)
-        box.put({"n": "reply 2"}, Priority.LIVE)
-        writer = asyncio.ensure_future(box.run())
-        await box.drain()
-        writer.cancel()
-        return sent
-
-    assert asyncio.run(scenario()) == ["error", "reply 1", "reply 2", "history 1", "history 2"]
-
-
-def test_a_client_that_stops_reading_is_given_up_and_others_are_not_held_up() -> None:
-    async def scenario() -> tuple[list[str], list[str], int]:
-        stuck = asyncio.Event()
-
-        async def never(text: str) -> None:
-            await stuck.wait()
-
-        delivered: list[str] = []
-
-        async def fine(text: str) -> None:
-            delivered.append(text)
-
-        slow, failures = _outbox(never, capacity=3)
-        fast, _ = _outbox(fine, capacity=3)
-        writers = [asyncio.ensure_future(slow.run()), asyncio.ensure_future(fast.run())]
-        accepted = 0
-        for i in range(6):  # one frame in the stuck send, three queued, then full
-            await asyncio.sleep(0)
-            accepted += slow.put({"i": i})
-            fast.put({"i": i})
-            await asyncio.sleep(0)
-        await fast.drain()
-        for writer in writers:
-            writer.cancel()
-        return failures, delivered, accepted
-
-    failures, delivered, accepted = asyncio.run(scenario())
-    assert failures == ["too slow: 3 frames waiting"]
-    assert accepted == 4
-    assert len(delivered) == 6
-
-
-def test_a_send_that_stalls_fails_the_outbox() -> None:
-    async def scenario() -> list[str]:
-        async def never(text: str) -> None:
-            await asyncio.sleep(60)
-
-        box, failures = _outbox(never, timeout=0.05)
-        box.put({"hello": 1})
-        await box.run()  # returns once the send timed out
-        return failures
-
-    assert asyncio.run(scenario()) == ["too slow: one frame took over 0.05 s"]
-
-
-# -- settings -------------------------------------------------------------------------------
-
-
-def test_settings_come_from_kefu_chat_variables() -> None:
-    env = {
-        "KEFU_CHAT_VISITOR_RATE": "2.5",
-        "KEFU_CHAT_OUTBOX_SIZE": "16",
-        "KEFU_CHAT_REDIS_URL": "redis://x/1",
-    }
-    settings = Settings.from_env(env)
-    assert (settings.visitor_rate, settings.outbox_size, settings.redis_url) == (2.5, 16, "redis://x/1")
-    assert Settings.from_env({}).bot == str(DEMO_BOT)
-    with pytest.raises(ValueError, match=r"KEFU_CHAT_PORT='http' is not a number"):
-        Settings.from_env({"KEFU_CHAT_PORT": "http"})
-
-
 # -- sessions in Redis ----------------------------------------------------------------------
 
 
@@ -583,35 +442,3 @@ def test_two_servers_sharing_redis_continue_each_others_conversations(redis_url:
                 agent_welcome(agent)
                 assert agent.receive_json()["session"] == session
                 assert [user for user, _, _ in transcript(agent)] == ["我的订单到哪了", "转人工"]
-
-
-# -- the real server ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python examples/chat_server`` on a free loopback port; yields its ws:// base URL."""
-    log = tmp_path_factory.mktemp("chat-server") / "server.log"
-    with running_server({"KEFU_LOAD_PLUGINS": ""}, log=log) as url:
-        yield url.replace("http://", "ws://")
-
-
-def test_the_real_server_closes_a_giant_frame_with_1009_and_stays_up(server: str) -> None:
-    websockets = pytest.importorskip("websockets")
-
-    async def scenario() -> tuple[int | None, Frame]:
-        async with websockets.connect(f"{server}/ws/visitor") as giant:
-            await giant.recv()
-            await giant.send(json.dumps({"type": "message", "text": "好" * 40_000}))  # 120 KB
-            with pytest.raises(websockets.ConnectionClosed):
-                await asyncio.wait_for(giant.recv(), 10)
-            code = giant.close_code
-        async with websockets.connect(f"{server}/ws/visitor") as ws:
-            await ws.recv()
-            await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
-            reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        return code, reply
-
-    code, reply = asyncio.run(scenario())
-    assert code == 1009
-    assert reply == bot_reply(PROMPT, "order_status", "prompt")
