@@ -82,9 +82,8 @@ def main() -> int:
         benchlib.table(["idle session", "sessions", "RSS MB", "bytes/session", "MB per 1M", "fill s"], rows)
     )
     worst = max(r["mb_per_million"] for r in results.values())
-    print(
-        f"\ntarget: at most {TARGET_MB:.0f} MB per 1,000,000 idle sessions: {'met' if worst <= TARGET_MB else 'MISSED'}"
-    )
+    verdict = "met" if worst <= TARGET_MB else "MISSED"
+    print(f"\ntarget: at most {TARGET_MB:.0f} MB per 1,000,000 idle sessions: {verdict}")
     path = benchlib.write("sessions", {"results": results, "target_mb_per_million": TARGET_MB})
     print(f"wrote {path}")
     return 0

@@ -54,7 +54,9 @@ def base_sentences() -> tuple[list[tuple[str, str]], list[str]]:
     spec = kefu.load_spec(benchlib.DEMO_BOT)
     pairs = [(e, f"demo.{i.name}") for i in spec.intents for e in i.examples]
     held = benchlib.DEMO_BOT / "tests" / "heldout.jsonl"
-    queries = [json.loads(line)["text"] for line in held.read_text(encoding="utf-8").splitlines() if line.strip()]
+    queries = [
+        json.loads(line)["text"] for line in held.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     if (SHARED / "smp2017").is_dir():
         for split in ("train", "dev"):
             for line in (SHARED / "smp2017" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
@@ -89,7 +91,9 @@ def synthetic_bot(pairs: list[tuple[str, str]], size: int, intents: int) -> BotS
         rounds += 1
     intent_specs = tuple(IntentSpec(name, tuple(examples)) for name, examples in sorted(grouped.items()))
     settings = BotSettings(threshold=0.5)
-    return BotSpec(settings, kefu.load_spec(benchlib.DEMO_BOT).nlp, MatcherSettings(cache_size=0), (), intent_specs)
+    return BotSpec(
+        settings, kefu.load_spec(benchlib.DEMO_BOT).nlp, MatcherSettings(cache_size=0), (), intent_specs
+    )
 
 
 def latencies(function: Callable[[str], object], queries: list[str], rounds: int = 3) -> list[float]:
@@ -205,12 +209,21 @@ def cold_predict() -> dict[str, float]:
     """Wall time of `kefu predict` in a fresh process against a saved demo model."""
     with tempfile.TemporaryDirectory() as folder:
         model_dir = Path(folder) / "model"
-        command = [shutil.which("kefu") or sys.executable, *([] if shutil.which("kefu") else ["-m", "kefu.cli"])]
-        subprocess.run([*command, "train", str(benchlib.DEMO_BOT), "-o", str(model_dir)], check=True, capture_output=True)
+        command = [
+            shutil.which("kefu") or sys.executable,
+            *([] if shutil.which("kefu") else ["-m", "kefu.cli"]),
+        ]
+        subprocess.run(
+            [*command, "train", str(benchlib.DEMO_BOT), "-o", str(model_dir)], check=True, capture_output=True
+        )
         walls = []
         for _ in range(5):
             start = time.perf_counter()
-            subprocess.run([*command, "predict", "我的快递到哪了", "--bot", str(model_dir)], check=True, capture_output=True)
+            subprocess.run(
+                [*command, "predict", "我的快递到哪了", "--bot", str(model_dir)],
+                check=True,
+                capture_output=True,
+            )
             walls.append(time.perf_counter() - start)
     return {"cold predict s (median of 5)": statistics.median(walls), "cold predict s (best)": min(walls)}
 
@@ -248,7 +261,9 @@ def main() -> int:
     print()
     for name, met in targets.items():
         print(f"{'met    ' if met else 'MISSED '} {name}")
-    path = benchlib.write("speed", {"sizes": rows, "other": other, "targets": targets, "queries": len(queries)})
+    path = benchlib.write(
+        "speed", {"sizes": rows, "other": other, "targets": targets, "queries": len(queries)}
+    )
     print(f"\nwrote {path}")
     return 0
 

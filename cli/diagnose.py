@@ -73,15 +73,16 @@ def tune(
     typer.echo(
         f"\nrecommended for {objective}: threshold {best.threshold:g}, ambiguity_margin {best.margin:g}"
     )
+    reached = best.oos_recall if objective == "accuracy" else best.in_scope_accuracy
+    if floor is not None and objective != "balanced" and (reached or 0.0) < floor:
+        typer.secho(f"no setting reaches --floor {floor:g}; this is the closest", fg="yellow")
     if target:
         typer.echo(f"written to {target}")
 
 
 def explain(
+    bot: Annotated[Path, typer.Argument(help="Bot YAML file or folder, or a saved model folder.")],
     text: Annotated[str, typer.Argument(help="The message to explain.")],
-    bot: Annotated[
-        Path | None, typer.Option("--bot", "-b", help="Bot YAML or model folder (default: the demo bot).")
-    ] = None,
     context: Annotated[
         list[str] | None, typer.Option("--context", "-c", help="Treat this context as open.")
     ] = None,
@@ -95,10 +96,9 @@ def explain(
         return
     typer.echo(f"normalized:   {result.normalized}")
     typer.echo(f"segmented:    {' / '.join(result.tokens)}")
-    if result.unknown:
-        typer.echo(
-            f"unknown:      {' '.join(result.unknown)}  (the bot never saw these; they lower confidence)"
-        )
+    if result.unknown_words:
+        shown = " | ".join(result.unknown_words)
+        typer.echo(f"unknown words: {shown}  (the bot never saw these words; they lower confidence)")
     typer.echo("features:     " + "  ".join(f"{f}={w:.2f}" for f, w in result.features[:8]))
     if result.contributions:
         typer.echo("pushed up:    " + "  ".join(f"{f}=+{w:.2f}" for f, w in result.contributions))

@@ -4,6 +4,7 @@ or scripted dialogues."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -30,8 +31,11 @@ def run_test(
         Path | None, typer.Option("--dialogues", help="Scripted conversations to play (YAML, see docs).")
     ] = None,
     oos_label: Annotated[
-        str, typer.Option("--oos-label", help="Intent name that marks out-of-scope rows.")
-    ] = "out_of_scope",
+        str | None,
+        typer.Option(
+            "--oos-label", help="Intent name of out-of-scope rows (default: the bot's, out_of_scope)."
+        ),
+    ] = None,
     min_accuracy: Annotated[
         float | None, typer.Option("--min-accuracy", help="Exit 1 if accuracy is below this (0-1).")
     ] = None,
@@ -56,7 +60,7 @@ def run_test(
     if json_output:
         echo_json({**report.to_dict(), "files": [str(p) for p in written]})
     else:
-        print_report(report)
+        print_report(report, engine.segment)
         for file in written:
             typer.echo(f"wrote {file}")
     failed = (min_accuracy is not None and report.accuracy < min_accuracy) or (
@@ -68,7 +72,7 @@ def run_test(
 
 
 def predictions_for(
-    path: Path | None, data: Path | None, cv: int | None, oos_label: str, jobs: int, *, progress: bool
+    path: Path | None, data: Path | None, cv: int | None, oos_label: str | None, jobs: int, *, progress: bool
 ) -> tuple[kefu.Engine, list[kefu.Prediction]]:
     """The bot's predictions on a test file, or out-of-fold predictions with ``cv`` folds."""
     if (data is None) == (cv is None):
@@ -77,7 +81,7 @@ def predictions_for(
     if cv is not None:
         return engine, kefu.cross_validate(engine.spec, cv, n_jobs=jobs)
     assert data is not None
-    rows = kefu.read_test_file(data, oos_label)
+    rows = kefu.read_test_file(data, oos_label or engine.spec.settings.out_of_scope_label)
     if not progress or len(rows) < PROGRESS_FROM:
         return engine, kefu.predict_rows(engine, rows, n_jobs=jobs)
     predictions: list[kefu.Prediction] = []
@@ -110,7 +114,7 @@ def _play(path: Path | None, file: Path, json_output: bool) -> None:
         raise typer.Exit(1)
 
 
-def print_report(report: kefu.EvalReport) -> None:
+def print_report(report: kefu.EvalReport, segment: Callable[[str], list[str]] | None = None) -> None:
     """The human-readable summary, per-intent table, confusions and histogram."""
     typer.echo(f"rows: {report.total} ({report.in_scope} in scope, {report.out_of_scope} out of scope)")
     typer.echo(f"accuracy:           {report.accuracy:.4f}")
@@ -124,9 +128,11 @@ def print_report(report: kefu.EvalReport) -> None:
     for s in report.per_intent:
         typer.echo(f"{s.intent:<32}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>10.3f}{s.support:>9}")
     if report.confusions:
-        typer.echo("\nmost confused (expected -> predicted):")
+        typer.echo("\nmost confused (expected -> predicted), with how each sentence was segmented:")
         for expected, predicted, texts in report.confusions[:5]:
-            typer.echo(f"  {expected} -> {predicted} ({len(texts)}): {' | '.join(texts[:3])}")
+            typer.echo(f"  {expected} -> {predicted} ({len(texts)})")
+            for text in texts[:3]:
+                typer.echo(f"      {text}  [{' / '.join(segment(text)) if segment else ''}]")
     typer.echo("\nconfidence   right  wrong")
     for low, high, right, wrong in report.histogram:
         typer.echo(

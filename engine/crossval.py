@@ -27,11 +27,15 @@ def cross_validate(spec: BotSpec, folds: int = 5, *, n_jobs: int = 1, seed: int 
 
     texts = [e for intent in spec.intents for e in intent.examples]
     labels = np.array([i for i, intent in enumerate(spec.intents) for _ in intent.examples])
-    smallest = int(np.bincount(labels).min())
-    if folds < 2 or smallest < folds:
-        where = spec.files[0] if spec.files else "bot"
-        raise SpecError.single(where, 1, f"--cv {folds} needs every intent to have at least {folds} examples "
-                               f"(the smallest has {smallest}) and at least 2 folds")  # fmt: skip
+    counts = np.bincount(labels)
+    if folds < 2 or int(counts.min()) < folds:
+        thin = spec.intents[int(counts.argmin())]
+        raise SpecError.single(
+            thin.file or "bot",
+            thin.line or 1,
+            f"--cv {folds} needs at least 2 folds and {folds} examples in every intent; "
+            f"intent {thin.name!r} has {int(counts.min())}",
+        )
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     splits = list(splitter.split(np.zeros(len(labels)), labels))
     parts = joblib.Parallel(n_jobs=n_jobs)(

@@ -293,5 +293,13 @@ def _store_for(spec: BotSpec, clock: Callable[[], float]) -> SessionStore:
         from kefu.redis_store import RedisStore
 
         assert settings.url is not None  # the loader guarantees a url for redis
-        return RedisStore(settings.url, idle_ttl=settings.idle_ttl, key_prefix=settings.key_prefix)
+        return RedisStore(
+            settings.url,
+            idle_ttl=settings.idle_ttl,
+            key_prefix=settings.key_prefix,
+            lock_timeout=settings.lock_timeout,
+            lock_wait=settings.lock_wait,
+            end_grace=settings.end_grace,
+            clock=clock,
+        )
     return MemoryStore(settings.max_sessions, settings.idle_ttl, clock=clock)

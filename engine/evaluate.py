@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from kefu.errors import SpecError
+from kefu.yamlsource import read_yaml
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
@@ -162,17 +161,18 @@ def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     reader = csv.DictReader(io.StringIO(raw))
     if not reader.fieldnames or not {"text", "intent"} <= set(reader.fieldnames):
         raise SpecError.single(file, 1, "CSV test file needs a header with `text` and `intent` columns")
-    return [(number, row) for number, row in enumerate(reader, 2)]
+    # reader.line_num is the line a row ended on (blank lines are skipped, not counted).
+    return [(reader.line_num, row) for row in reader]
 
 
 def _yaml_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise SpecError.single(file, 1, f"invalid YAML: {exc}") from None
+    src = read_yaml(file)
+    if src.problems:
+        raise SpecError(src.problems)
+    data = src.data
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise SpecError.single(file, 1, "YAML test file needs `tests: [{text, intent}, ...]`")
-    return [(number, row) for number, row in enumerate(data["tests"], 1)]
+    return [(src.line(("tests", i)), row) for i, row in enumerate(data["tests"])]
 
 
 def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[TestRow]:
@@ -183,7 +183,11 @@ def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[Te
         if not ok:
             raise SpecError.single(file, number, "each row needs text `text` and `intent`")
         oos = record["intent"] == oos_label or str(record.get("oos", "")).lower() in {"true", "1"}
-        contexts = record.get("contexts") or ()
+        contexts = record.get("contexts") or []
+        if isinstance(contexts, str):
+            contexts = [contexts]  # one context written as text
+        if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
+            raise SpecError.single(file, number, "`contexts` must be a list of context names")
         rows.append(TestRow(record["text"], record["intent"], oos, tuple(contexts)))
     if not rows:
         raise SpecError.single(file, 1, "test file has no rows")

@@ -30,6 +30,9 @@ class Explanation:
     tokens: list[str]
     words: list[str]
     unknown: list[str]
+    """Unseen character n-grams (the first 20)."""
+    unknown_words: list[str]
+    """Every word of the message the bot never saw, in order."""
     features: list[tuple[str, float]]
     candidates: list[dict[str, Any]]
     contributions: list[tuple[str, float]]
@@ -43,7 +46,8 @@ class Explanation:
             "normalized": self.normalized,
             "tokens": self.tokens,
             "words": self.words,
-            "unknown_terms": self.unknown,
+            "unknown_words": self.unknown_words,
+            "unknown_char_ngrams": self.unknown,
             "features": [{"feature": f, "weight": round(w, 4)} for f, w in self.features],
             "contributions": [{"feature": f, "score": round(w, 4)} for f, w in self.contributions],
             "candidates": self.candidates,
@@ -59,16 +63,15 @@ def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: in
     cleaned = clean(text, spec.settings.max_input_length)
     normalized = normalize(cleaned, spec.settings.max_input_length)
     tokens = features.analyzer.tokens(normalized)
-    words, chars = features.terms(cleaned)
+    _, chars = features.terms(cleaned)
     names = _feature_names(features)
     query = features.vector(cleaned)
     idx, val = query.indices, query.values
     match = engine.match(cleaned, contexts)
     order = np.argsort(-val)[:12]
-    unknown = sorted(
-        {t for t in words if t not in features.word_vocab}
-        | {c for c in chars if c not in features.char_vocab}
-    )
+    unknown = sorted({c.strip() or c for c in chars if c not in features.char_vocab})
+    segmented = features.analyzer.words(tokens)
+    unknown_words = list(dict.fromkeys(w for w in segmented if w not in features.word_vocab))
     top = match.candidates[0].intent if match.candidates else None
     return Explanation(
         text=text,
@@ -76,6 +79,7 @@ def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: in
         tokens=[t for t in tokens if t != " "],
         words=features.analyzer.words(tokens),
         unknown=unknown[:20],
+        unknown_words=unknown_words,
         features=[(names[int(idx[i])], float(val[i])) for i in order],
         candidates=[_candidate(engine, c.intent, c.confidence, query) for c in match.candidates[:top_k]],
         contributions=_contributions(engine, top, query, names),

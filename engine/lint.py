@@ -56,8 +56,16 @@ def _duplicates(model: Model, bound: float) -> list[Finding]:
     labels = model.matcher.example_intent
     similar = sp.triu(x @ x.T, k=1).tocoo()
     keep = (similar.data >= bound) & (labels[similar.row] != labels[similar.col])
+    rows, columns = similar.row[keep].tolist(), similar.col[keep].tolist()
+    pairs = dict(zip(zip(rows, columns, strict=True), similar.data[keep].tolist(), strict=True))
+    # The same sentence but for spaces and punctuation, whatever its TF-IDF similarity.
+    first: dict[str, int] = {}
+    for i, text in enumerate(model.example_texts):
+        j = first.setdefault(normalize(text).replace(" ", ""), i)
+        if j != i and labels[i] != labels[j]:
+            pairs[(j, i)] = 1.0
     findings = []
-    for i, j, score in zip(similar.row[keep], similar.col[keep], similar.data[keep], strict=True):
+    for (i, j), score in sorted(pairs.items()):
         a, b = model.spec.intents[labels[i]], model.spec.intents[labels[j]]
         text_a, text_b = model.example_texts[i], model.example_texts[j]
         error = score >= DUPLICATE

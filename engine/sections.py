@@ -132,6 +132,9 @@ SESSION_CHECKS: dict[str, Check] = {
     "idle_ttl": _num(1.0),
     "url": _text,
     "key_prefix": _text,
+    "lock_timeout": _num(0.001),
+    "lock_wait": _num(0.0),
+    "end_grace": _num(0.0),
 }
 
 

@@ -137,6 +137,9 @@ class SessionSettings:
     idle_ttl: float = 1800.0
     url: str | None = None
     key_prefix: str = "kefu:session:"
+    lock_timeout: float = 10.0
+    lock_wait: float = 10.0
+    end_grace: float = 3600.0
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,14 @@ def _fit_linear(
             x[rows] if rows is not None else x, y[rows] if rows is not None else y, k, c, sample_weight
         )
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(fit, range(n_intents)))
+    if x.shape[0] <= HARD_NEGATIVE_ROWS:
+        # liblinear's solver draws from one random generator shared by all threads, so
+        # threads would make training irreproducible; small bots train in seconds anyway.
+        for k in range(n_intents):
+            fit(k)
+    else:
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(fit, range(n_intents)))
     return weights, bias
 
 
@@ -95,7 +101,7 @@ def _binary_svm(
     if sample_weight is None:  # per-intent class balance
         n, positives = len(target), int(target.sum())
         sample_weight = np.where(target == 1, n / (2.0 * positives), n / (2.0 * max(1, n - positives)))
-    model = LinearSVC(C=c, max_iter=MAX_ITER)
+    model = LinearSVC(C=c, max_iter=MAX_ITER, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # liblinear's convergence notes; 100 iterations are enough here
         model.fit(x, target, sample_weight=sample_weight)

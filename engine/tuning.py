@@ -4,7 +4,7 @@ and write the choice back into the bot file without disturbing anything else in 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,20 +102,22 @@ def recommend(
 
 def write_thresholds(files: Sequence[str | Path], threshold: float, margin: float) -> Path:
     """Set ``bot.threshold`` and ``bot.ambiguity_margin`` in the file that has the ``bot:``
-    section (edited line by line: comments, key order and layout stay as they were)."""
+    section, editing only those values: comments, key order and layout stay as they were."""
     for name in files:
         src = read_yaml(Path(name))
         if isinstance(src.data, dict) and "bot" in src.data:
             lines = src.raw.decode("utf-8-sig").splitlines(keepends=True)
             bot = src.data["bot"] if isinstance(src.data["bot"], dict) else {}
-            for key, value in (("threshold", threshold), ("ambiguity_margin", margin)):
-                _set(
-                    lines,
-                    src.key_line(("bot",)),
-                    key,
-                    f"{value:g}",
-                    src.key_line(("bot", key)) if key in bot else None,
-                )
+            values = {"threshold": f"{threshold:g}", "ambiguity_margin": f"{margin:g}"}
+            missing = {}
+            for key, value in values.items():  # replacements first: they never move a line
+                if key in bot:
+                    index = src.key_line(("bot", key)) - 1
+                    lines[index] = _value_pattern(key).sub(_replacement(value), lines[index], count=1)
+                else:
+                    missing[key] = value
+            if missing:
+                _insert(lines, src.key_line(("bot",)) - 1, missing)
             src.path.write_text("".join(lines), encoding="utf-8")
             return src.path
     raise SpecError.single(
@@ -123,18 +125,29 @@ def write_thresholds(files: Sequence[str | Path], threshold: float, margin: floa
     )
 
 
-def _set(lines: list[str], section_line: int, key: str, value: str, key_line: int | None) -> None:
-    if key_line is not None:  # replace the value after `key:` on its line, keep the rest
-        index = key_line - 1
-        lines[index] = re.sub(rf"(\b{key}\s*:\s*)[^,}}#\n]+", rf"\g<1>{value}", lines[index], count=1)
-        return
-    index = section_line - 1
+def _value_pattern(key: str) -> re.Pattern[str]:
+    """``key: value`` up to a comma, closing brace, comment or line end; the spacing before a
+    comment is kept (``threshold: 0.3  # 兜底``)."""
+    return re.compile(rf"(\b{key}\s*:\s*)([^,}}#\s][^,}}#\n]*?)(\s*(?:[,}}#].*)?\n?)$", re.S)
+
+
+_FLOW_SECTION = re.compile(r"^\s*bot\s*:\s*\{")
+
+
+def _replacement(value: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: f"{match.group(1)}{value}{match.group(3)}"
+
+
+def _insert(lines: list[str], index: int, values: dict[str, str]) -> None:
+    """Add keys to the ``bot:`` section that starts on line ``index``."""
     header = lines[index]
-    if "{" in header:  # flow style: bot: {name: x}
-        lines[index] = header.replace("{", f"{{{key}: {value}, ", 1)
+    if _FLOW_SECTION.match(header):  # bot: {name: x}
+        added = "".join(f"{key}: {value}, " for key, value in values.items())
+        lines[index] = header.replace("{", "{" + added, 1)
         return
     following = next(
         (ln for ln in lines[index + 1 :] if ln.strip() and not ln.lstrip().startswith("#")), "  x"
     )
     indent = following[: len(following) - len(following.lstrip())] or "  "
-    lines.insert(index + 1, f"{indent}{key}: {value}\n")
+    for offset, (key, value) in enumerate(values.items(), 1):
+        lines.insert(index + offset, f"{indent}{key}: {value}\n")

@@ -227,18 +227,13 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
         # a YAML file without `tests:`
         ("h.yaml", "version: 1\nexamples: []\n", 1, "needs `tests:"),
         # YAML that does not parse
-        ("i.yaml", "tests: [\n", 1, "invalid YAML"),
+        ("i.yaml", "tests: [\n", 2, "invalid YAML"),  # the line where the list was left open
         pytest.param(
             # csv.DictReader skips blank lines, so counting rows is not counting lines
             "j.csv",
             "text,intent\n你好,greeting\n\n在吗,greeting\n没有意图\n",
             5,
             "each row needs",
-            marks=pytest.mark.xfail(
-                reason="engine/evaluate.py _csv_rows numbers rows with enumerate(reader, 2), not "
-                "reader.line_num: after a blank line the error says j.csv:4, the bad row is on line 5",
-                strict=True,
-            ),
         ),
         pytest.param(
             # the second test of a YAML file, on line 6
@@ -246,11 +241,6 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
             "version: 1\ntests:\n  - {text: 你好, intent: greeting}\n\n  # 缺 intent\n  - {text: 在吗}\n",
             6,
             "each row needs",
-            marks=pytest.mark.xfail(
-                reason="engine/evaluate.py _yaml_rows numbers YAML rows by list position (1, 2, ...), "
-                "not file line: the error says k.yaml:2 (the `tests:` line), the bad row is on line 6",
-                strict=True,
-            ),
         ),
     ],
     ids=lambda value: value if isinstance(value, str) and value.endswith(("csv", "jsonl", "yaml")) else "",
@@ -271,11 +261,6 @@ def test_missing_test_file(tmp_path: Path) -> None:
     assert str(caught.value).startswith(f"{tmp_path / 'nope.jsonl'}:1: ")
 
 
-@pytest.mark.xfail(
-    reason='engine/evaluate.py _rows: `"contexts": "order"` (text, not a list) becomes '
-    "tuple('order') == ('o', 'r', 'd', 'e', 'r'): five one-letter contexts, silently",
-    strict=True,
-)
 def test_contexts_given_as_text_is_one_context_or_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "dev.jsonl", '{"text": "那运费呢", "intent": "fee", "contexts": "order"}\n')
     try:
