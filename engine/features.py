@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -51,17 +52,26 @@ PARALLEL_MIN_TEXTS = 20_000
 
 def _word_ngrams(words: list[str], low: int, high: int) -> list[str]:
     out = list(words) if low == 1 else []
-    count = len(words)
-    for n in range(max(low, 2), high + 1):
-        out.extend([" ".join(words[i : i + n]) for i in range(count - n + 1)])
+    if high >= 2 and low <= 2:  # the common case, without a Python-level loop
+        out.extend(map(_join_pair, words, words[1:]))
+    for n in range(max(low, 3), high + 1):
+        out.extend([" ".join(words[i : i + n]) for i in range(len(words) - n + 1)])
     return out
 
 
+def _join_pair(first: str, second: str) -> str:
+    return f"{first} {second}"
+
+
 def _char_ngrams(text: str, low: int, high: int) -> list[str]:
-    out: list[str] = []
-    count = len(text)
-    for n in range(low, high + 1):
-        out.extend([text[i : i + n] for i in range(count - n + 1)])
+    # n = 1, 2, 3 by C-level map over shifted copies; longer ones by slicing.
+    out: list[str] = list(text) if low == 1 else []
+    if low <= 2 <= high:
+        out.extend(map(operator.add, text, text[1:]))
+    if low <= 3 <= high:
+        out.extend(map(operator.add, map(operator.add, text, text[1:]), text[2:]))
+    for n in range(max(low, 4), high + 1):
+        out.extend([text[i : i + n] for i in range(len(text) - n + 1)])
     return out
 
 
@@ -144,9 +154,9 @@ class FeatureSpace:
         weighted like the blocks. The matcher uses it to tell a message made mostly of
         unknown words from one it fully understands: the key to out-of-scope questions.
 
-        This is the hot path of every reply. Lists hold a few dozen terms, where NumPy's
-        per-call cost dominates its arithmetic: the code makes one dictionary pass, one
-        ``Counter`` and about ten array calls, and nothing per term in Python.
+        This is the hot path of every reply. A message has a few dozen terms, where NumPy's
+        per-call cost dominates its arithmetic: the weights are computed in plain Python
+        over lists and turned into arrays once, at the end.
         """
         words, chars = self.terms(text, normalized=normalized)
         word_found = list(map(self.word_vocab.get, words, _MINUS_ONE))
@@ -156,29 +166,35 @@ class FeatureSpace:
         counts.pop(-1, None)
         if not counts:
             return QueryVector(_NO_INDEX, _NO_VALUE, 0.0)
-        ids = np.fromiter(counts.keys(), np.int64, len(counts))
-        values = self._idf[ids] * self._tf_array[np.fromiter(counts.values(), np.int64, len(counts))]
-        is_word = ids < self._offset
-        word_sq = float(values[is_word] @ values[is_word])
-        char_sq = float(values @ values) - word_sq
+        idf, tf, offset = self._idf_list, self._tf_list, self._offset
+        ids = list(counts)
+        values = [idf[i] * tf[c] for i, c in counts.items()]
+        word_sq = char_sq = 0.0
+        for i, v in zip(ids, values, strict=True):
+            if i < offset:
+                word_sq += v * v
+            else:
+                char_sq += v * v
         settings, unseen_sq = self.settings, self._unseen_idf**2
         plain_sq = known_sq = 0.0
-        scales = []
-        for weight, mass, unknown in (
-            (settings.word_weight, word_sq, word_found.count(-1) * unseen_sq),
-            (settings.char_weight, char_sq, char_found.count(-1) * unseen_sq),
+        scales = [0.0, 0.0]
+        for block, (weight, mass, unknown) in enumerate(
+            (
+                (settings.word_weight, word_sq, word_found.count(-1) * unseen_sq),
+                (settings.char_weight, char_sq, char_found.count(-1) * unseen_sq),
+            )
         ):
             if mass > 0.0 and weight > 0.0:
                 plain_sq += weight * weight
                 known_sq += weight * weight * mass / (mass + unknown)
-                scales.append(weight / math.sqrt(mass))
-            else:
-                scales.append(0.0)
+                scales[block] = weight / math.sqrt(mass)
         if plain_sq == 0.0:
             return QueryVector(_NO_INDEX, _NO_VALUE, 0.0)
-        values *= np.where(is_word, scales[0], scales[1]) / math.sqrt(plain_sq)
+        norm = math.sqrt(plain_sq)
+        word_scale, char_scale = scales[0] / norm, scales[1] / norm
+        scaled = [v * (word_scale if i < offset else char_scale) for i, v in zip(ids, values, strict=True)]
         known = math.sqrt(known_sq / plain_sq) if settings.count_unknown else 1.0
-        return QueryVector(ids.astype(np.int32), values, known)
+        return QueryVector(np.array(ids, np.int32), np.array(scaled), known)
 
     def _tf(self, count: int) -> float:
         return 1.0 + math.log(count) if self.settings.sublinear_tf else float(count)
@@ -189,8 +205,9 @@ class FeatureSpace:
         # Character terms map straight to their column in the joined vector.
         self._char_index = {term: i + self._offset for term, i in self.char_vocab.items()}
         self._idf = np.concatenate((self.word_idf, self.char_idf))
+        self._idf_list: list[float] = self._idf.tolist()  # list indexing beats NumPy scalars
         # tf weight by count, for every count a text of max_length can produce.
-        self._tf_array = np.array([0.0] + [self._tf(c) for c in range(1, self.max_length + 4)])
+        self._tf_list = [0.0] + [self._tf(c) for c in range(1, self.max_length + 4)]
         self._unseen_idf = math.log(self.n_docs + 1.0) + 1.0  # smooth idf of df = 0
 
     def state(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import logging
 import threading
 
 from kefu.cache import cache_dir
+from kefu.dagcut import DagCutter
 from kefu.jieba_import import jieba
 from kefu.normalize import normalize
 from kefu.spec import NlpSettings
@@ -75,10 +76,14 @@ class TextAnalyzer:
         extra = (*nlp.user_dict, *self.synonyms, *self.synonyms.values())
         self._tokenizer = _bot_tokenizer(tuple(dict.fromkeys(extra)))
         self._stopwords = frozenset(nlp.stopwords)
+        self._cut = DagCutter(self._tokenizer.FREQ, self._tokenizer.total)
 
     def tokens(self, text: str) -> list[str]:
         """jieba tokens of normalized ``text``, synonyms replaced; spaces stay as tokens."""
-        tokens: list[str] = self._tokenizer.lcut(text, HMM=self.nlp.hmm)
+        if self.nlp.hmm:
+            tokens: list[str] = self._tokenizer.lcut(text, HMM=True)
+        else:
+            tokens = self._cut(text)
         if self.synonyms:
             get = self.synonyms.get
             tokens = [get(t, t) for t in tokens]

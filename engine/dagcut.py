@@ -1,0 +1,82 @@
+"""jieba's segmentation without its HMM, computed in one tight pass.
+
+jieba (``Tokenizer.cut(text, HMM=False)``) builds a DAG of dictionary words for each
+run of Chinese and ASCII letters and digits, then picks the path with the highest summed
+log frequency. This module does the same arithmetic, with the same tie-breaking, on the
+same dictionary, but in a single backward pass with no generators: about twice as fast,
+and the segmentation is identical (tests compare it with jieba on thousands of texts).
+It is used for bots with ``nlp.hmm: false``, the default.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["DagCutter"]
+
+# jieba's own patterns (jieba.re_han_default, re_skip_default, re_eng).
+_HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
+_SKIP = re.compile("(\r\n|\\s)", re.U)
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+class DagCutter:
+    """Segments text exactly like ``jieba.Tokenizer.lcut(text, HMM=False)`` on ``freq``."""
+
+    def __init__(self, freq: dict[str, int], total: int) -> None:
+        self.freq = freq
+        self.log_total = math.log(total)
+
+    def __call__(self, text: str) -> list[str]:
+        """The words of ``text``; spaces and symbols outside words come out one by one."""
+        out: list[str] = []
+        for block in _HAN.split(text):
+            if not block:
+                continue
+            if _HAN.match(block):
+                out.extend(self._cut_block(block))
+            else:
+                for piece in _SKIP.split(block):
+                    if _SKIP.match(piece):
+                        out.append(piece)
+                    else:
+                        out.extend(piece)
+        return out
+
+    def _cut_block(self, block: str) -> list[str]:
+        freq, log, log_total = self.freq, math.log, self.log_total
+        size = len(block)
+        best = [0.0] * (size + 1)
+        end = list(range(size + 1))
+        for start in range(size - 1, -1, -1):
+            # Every dictionary word starting here; jieba breaks ties towards the longer one.
+            score, stop = log(1) - log_total + best[start + 1], start
+            found = False
+            i, fragment = start, block[start]
+            while i < size and fragment in freq:
+                count = freq[fragment]
+                if count:
+                    candidate = log(count) - log_total + best[i + 1]
+                    if not found or candidate > score or (candidate == score and i > stop):
+                        score, stop, found = candidate, i, True
+                i += 1
+                fragment = block[start : i + 1]
+            best[start], end[start] = score, stop
+        words: list[str] = []
+        letters = ""
+        x = 0
+        while x < size:
+            y = end[x] + 1
+            word = block[x:y]
+            if y - x == 1 and word in _ASCII_ALNUM:  # single letters and digits run together
+                letters += word
+            else:
+                if letters:
+                    words.append(letters)
+                    letters = ""
+                words.append(word)
+            x = y
+        if letters:
+            words.append(letters)
+        return words

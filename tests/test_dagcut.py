@@ -1,0 +1,50 @@
+"""kefu's DAG segmentation gives exactly jieba's words (HMM off), user words included."""
+
+from __future__ import annotations
+
+import json
+import random
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import kefu
+from kefu.spec import NlpSettings
+from kefu.text import TextAnalyzer
+
+DEMO = Path(str(resources.files("kefu.intents")))
+ALPHABET = "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生自会那后能对着事" "退款快递订单运费七天无理由顺丰iPhone15 ABCxyz0123456789+#&._%- 　，。！？😀"
+
+
+def sentences() -> list[str]:
+    rng = random.Random(42)
+    spec = kefu.load_spec(DEMO)
+    texts = [e for intent in spec.intents for e in intent.examples]
+    held = (DEMO / "tests" / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
+    texts += [json.loads(line)["text"] for line in held]
+    texts += ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    return [kefu.normalize(t) for t in texts]
+
+
+@pytest.mark.parametrize(
+    "nlp",
+    [
+        NlpSettings(),  # jieba's dictionary alone
+        kefu.load_spec(DEMO).nlp,  # the demo bot's user words and synonyms
+        NlpSettings(user_dict=("七天无理由退", "款快", "递订单运")),  # odd user words that change segmentation
+    ],
+    ids=["plain", "demo-bot", "odd-user-words"],
+)
+def test_segmentation_is_identical_to_jieba(nlp: NlpSettings) -> None:
+    analyzer = TextAnalyzer(nlp)
+    jieba_tokenizer = analyzer._tokenizer
+    different = [t for t in sentences() if analyzer._cut(t) != jieba_tokenizer.lcut(t, HMM=False)]
+    assert different == []
+
+
+def test_hmm_bots_still_use_jieba_itself() -> None:
+    analyzer = TextAnalyzer(NlpSettings(hmm=True))
+    text = "我来到北京清华大学看望韩冰"  # 韩冰 is only found by the HMM
+    assert analyzer.tokens(text) == analyzer._tokenizer.lcut(text, HMM=True)
+    assert "韩冰" in analyzer.tokens(text)
