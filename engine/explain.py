@@ -127,7 +127,10 @@ def _contributions(
     if intent is None or matcher.weights is None or idx.size == 0:
         return []
     column = matcher.intents.index(intent)
-    parts = val * matcher.weights[idx, column]
+    weights = matcher.weights[idx, column]
+    if hasattr(weights, "toarray"):  # big bots keep their weights sparse
+        weights = weights.toarray()
+    parts = val * np.ravel(weights)
     order = np.argsort(-parts)[:8]
     return [(names[int(idx[i])], float(parts[i])) for i in order if parts[i] > 0]
 

@@ -162,27 +162,20 @@ class FeatureSpace:
         words, chars = self.terms(text, normalized=normalized)
         word_found = list(map(self.word_vocab.get, words, _MINUS_ONE))
         char_found = list(map(self._char_index.get, chars, _MINUS_ONE))
-        counts = Counter(word_found)
-        counts.update(char_found)
-        counts.pop(-1, None)
-        if not counts:
-            return QueryVector(_NO_INDEX, _NO_VALUE, 0.0)
-        idf, tf, offset = self._idf_list, self._tf_list, self._offset
-        ids = list(counts)
-        values = [idf[i] * tf[c] for i, c in counts.items()]
-        word_sq = char_sq = 0.0
-        for i, v in zip(ids, values, strict=True):
-            if i < offset:
-                word_sq += v * v
-            else:
-                char_sq += v * v
+        word_counts, char_counts = Counter(word_found), Counter(char_found)
+        word_unknown, char_unknown = word_counts.pop(-1, 0), char_counts.pop(-1, 0)
+        idf, tf = self._idf_list, self._tf_list
+        word_values = [idf[i] * tf[c] for i, c in word_counts.items()]
+        char_values = [idf[i] * tf[c] for i, c in char_counts.items()]
+        word_sq = sum(map(operator.mul, word_values, word_values))
+        char_sq = sum(map(operator.mul, char_values, char_values))
         settings, unseen_sq = self.settings, self._unseen_idf**2
         plain_sq = known_sq = 0.0
         scales = [0.0, 0.0]
         for block, (weight, mass, unknown) in enumerate(
             (
-                (settings.word_weight, word_sq, word_found.count(-1) * unseen_sq),
-                (settings.char_weight, char_sq, char_found.count(-1) * unseen_sq),
+                (settings.word_weight, word_sq, word_unknown * unseen_sq),
+                (settings.char_weight, char_sq, char_unknown * unseen_sq),
             )
         ):
             if mass > 0.0 and weight > 0.0:
@@ -192,10 +185,13 @@ class FeatureSpace:
         if plain_sq == 0.0:
             return QueryVector(_NO_INDEX, _NO_VALUE, 0.0)
         norm = math.sqrt(plain_sq)
-        word_scale, char_scale = scales[0] / norm, scales[1] / norm
-        scaled = [v * (word_scale if i < offset else char_scale) for i, v in zip(ids, values, strict=True)]
+        values = np.array(word_values + char_values)
+        split = len(word_values)
+        values[:split] *= scales[0] / norm
+        values[split:] *= scales[1] / norm
+        indices = np.array([*word_counts, *char_counts], np.int32)
         known = math.sqrt(known_sq / plain_sq) if settings.count_unknown else 1.0
-        return QueryVector(np.array(ids, np.int32), np.array(scaled), known)
+        return QueryVector(indices, values, known)
 
     def _tf(self, count: int) -> float:
         return 1.0 + math.log(count) if self.settings.sublinear_tf else float(count)

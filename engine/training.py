@@ -39,6 +39,8 @@ DEFAULT_CALIBRATION = (3.4, 1.3)
 examples) and CLINC150 (15k) were a = 3.2-3.9, c = 1.3-1.6, so cross-validating a big bot
 (three more trainings) buys little."""
 SEQUENTIAL_UP_TO = 5_000
+SPARSE_FROM = 2_000_000  # weight-matrix cells
+SPARSE_BELOW = 0.25  # density
 COSINE_CALIBRATION = (8.0, -4.0)
 """(a, c) for the cosine head when a bot is too small to cross-validate."""
 
@@ -50,7 +52,17 @@ def fit_head(
     linear = settings.head != "cosine" and n_intents >= 2
     weights, bias = _fit_linear(x, y, n_intents, settings.c) if linear else (None, None)
     calibration = _calibrate(x, y, n_intents, settings, linear)
-    return {"weights": weights, "bias": bias, "calibration": calibration}
+    return {"weights": _compact(weights), "bias": bias, "calibration": calibration}
+
+
+def _compact(weights: FloatArray | None) -> FloatArray | sp.csr_matrix | None:
+    """Big, mostly-zero weight matrices (hard-negative training leaves a feature at 0 for
+    every intent whose training rows lack it) are kept sparse: a 100k-example bot's
+    weights shrink from gigabytes to tens of megabytes, and scoring touches only non-zeros."""
+    if weights is None or weights.size <= SPARSE_FROM:
+        return weights
+    density = np.count_nonzero(weights) / weights.size
+    return sp.csr_matrix(weights) if density < SPARSE_BELOW else weights
 
 
 def intent_scores(
