@@ -1,0 +1,140 @@
+"""The fast match path gives the same numbers as the straightforward computation."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from kefu.features import QueryVector
+from kefu.matcher import Matcher
+from kefu.model import Model, train
+from kefu.runtime import build_runtime
+from kefu.spec import BotSettings, BotSpec, IntentSpec, MatcherSettings, NlpSettings
+
+CHARS = "退款快递订单运费发票优惠券积分会员密码登录地址取消修改尺码颜色库存质量投诉客服人工你好谢谢再见在吗"
+
+
+def random_bot(seed: int, head: str = "linear") -> BotSpec:
+    rng = random.Random(seed)
+    intents = []
+    for k in range(rng.randint(3, 12)):
+        examples = {
+            "".join(rng.choice(CHARS) for _ in range(rng.randint(2, 12))) for _ in range(rng.randint(4, 15))
+        }
+        intents.append(IntentSpec(f"intent{k}", tuple(sorted(examples))))
+    matcher = MatcherSettings(head=head, cache_size=0)
+    return BotSpec(
+        BotSettings(threshold=0.0, ambiguity_margin=0.0), NlpSettings(), matcher, (), tuple(intents)
+    )
+
+
+def queries(seed: int) -> list[str]:
+    rng = random.Random(seed + 1000)
+    return ["".join(rng.choice(CHARS + "股市天气") for _ in range(rng.randint(1, 15))) for _ in range(40)]
+
+
+def dense(query: QueryVector, width: int) -> np.ndarray:
+    vector = np.zeros(width)
+    vector[query.indices] = query.values
+    return vector
+
+
+@pytest.fixture(scope="module", params=range(6))
+def bot(request: pytest.FixtureRequest) -> tuple[int, Model]:
+    return request.param, train(random_bot(request.param))
+
+
+def test_query_vectors_equal_their_training_rows(bot: tuple[int, Model]) -> None:
+    _, model = bot
+    for row, text in enumerate(model.example_texts):
+        query = model.features.vector(text)
+        expected = model.examples[row].toarray().ravel()
+        assert np.allclose(dense(query, model.features.n_features), expected, atol=1e-12)
+        assert query.known == pytest.approx(1.0)
+
+
+def test_linear_scores_equal_the_dense_product(bot: tuple[int, Model]) -> None:
+    seed, model = bot
+    matcher = model.matcher
+    assert isinstance(matcher.weights, np.ndarray) and matcher.bias is not None
+    for text in queries(seed):
+        query = model.features.vector(text)
+        expected = dense(query, model.features.n_features) @ matcher.weights + matcher.bias
+        assert np.allclose(matcher.linear_scores(query), expected)
+
+
+def test_sparse_weights_score_like_dense_ones(bot: tuple[int, Model]) -> None:
+    seed, model = bot
+    matcher = model.matcher
+    assert isinstance(matcher.weights, np.ndarray)
+    sparse = Matcher(
+        model.spec,
+        examples=model.examples,
+        example_intent=matcher.example_intent,
+        weights=sp.csr_matrix(matcher.weights),
+        bias=matcher.bias,
+        calibration=matcher.calibration,
+    )
+    for text in queries(seed):
+        query = model.features.vector(text)
+        assert np.allclose(sparse.linear_scores(query), matcher.linear_scores(query))
+
+
+def test_cosine_scores_equal_the_brute_force_nearest_example(bot: tuple[int, Model]) -> None:
+    seed, model = bot
+    matcher = model.matcher
+    for text in queries(seed):
+        query = model.features.vector(text)
+        similarity = model.examples @ dense(query, model.features.n_features)
+        expected = [similarity[matcher.example_intent == k].max() for k in range(matcher.n_intents)]
+        assert np.allclose(matcher.cosine_scores(query), expected)
+
+
+def test_ranking_equals_calibrating_every_intent_and_sorting(bot: tuple[int, Model]) -> None:
+    """rank() calibrates only the top raw scores; the result must be as if all were."""
+    seed, model = bot
+    runtime = build_runtime(model, with_plugins=False)
+    a, c = model.matcher.calibration
+    for text in queries(seed):
+        query = model.features.vector(text)
+        match = runtime.match(text)
+        if query.indices.size == 0:
+            assert match.candidates == ()
+            continue
+        raw = model.matcher.raw_scores(query)
+        blended = query.known * raw + (1 - query.known) * -1.0
+        expected = 1 / (1 + np.exp(-(a * blended + c)))
+        order = np.argsort(-expected, kind="stable")[: len(match.candidates)]
+        assert [model.matcher.intents[i] for i in order] == [cand.intent for cand in match.candidates]
+        assert [cand.confidence for cand in match.candidates] == pytest.approx(expected[order].tolist())
+
+
+@pytest.mark.parametrize("head", ["cosine", "ensemble"])
+def test_other_heads_rank_like_their_definition(head: str) -> None:
+    spec = random_bot(7, head)
+    model = train(spec)
+    runtime = build_runtime(model, with_plugins=False)
+    a, c = model.matcher.calibration
+    for text in queries(7):
+        query = model.features.vector(text)
+        if query.indices.size == 0:
+            continue
+        cosine = model.matcher.cosine_scores(query)
+        raw = cosine if head == "cosine" else model.matcher.linear_scores(query) + cosine
+        empty = 0.0 if head == "cosine" else -1.0
+        expected = [1 / (1 + math.exp(-(a * (query.known * r + (1 - query.known) * empty) + c))) for r in raw]
+        top = runtime.match(text).candidates[0]
+        assert top.confidence == pytest.approx(max(expected))
+
+
+def test_a_one_intent_bot_matches_without_a_linear_head() -> None:
+    spec = dataclasses.replace(random_bot(3), intents=random_bot(3).intents[:1])
+    model = train(spec)
+    assert model.matcher.weights is None
+    match = build_runtime(model, with_plugins=False).match(spec.intents[0].examples[0])
+    assert match.intent == spec.intents[0].name
