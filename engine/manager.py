@@ -104,6 +104,7 @@ class PluginHost:
         self.failed: list[FailedPlugin] = []
         self.errors: Counter[str] = Counter()
         self._fail_closed: set[str] = set()
+        self._impl_cache: dict[str, list[Any]] = {}
         for path in builtins:
             self._load(path.rsplit(".", 1)[-1], "builtin", lambda p=path: importlib.import_module(p))
         if entry_points:
@@ -161,6 +162,7 @@ class PluginHost:
         if self.pm.has_plugin(name):
             raise PluginError(name, "a plugin with this name is already loaded")
         self._load(name, "code", lambda: plugin)
+        self._impl_cache.clear()
 
     def remove(self, name: str) -> None:
         """Unregister the plugin called ``name`` (nothing happens if there is none)."""
@@ -168,6 +170,7 @@ class PluginHost:
             self.pm.unregister(name=name)
         self.loaded = [p for p in self.loaded if p.name != name]
         self._fail_closed.discard(name)
+        self._impl_cache.clear()
 
     def _fail(self, name: str, source: str, error: str) -> None:
         log.error("plugin %r from %s failed to load: %s", name, source, error)
@@ -189,7 +192,7 @@ class PluginHost:
         counted, then skipped; a fail-closed one yields a ``HookFailure`` instead; with
         ``strict`` the error is raised as ``PluginError``. Stop iterating to stop calling.
         """
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+        for impl in self._impls(hook):
             args = {name: kwargs[name] for name in impl.argnames}
             try:
                 yield impl.plugin_name, impl.function(**args)
@@ -203,6 +206,13 @@ class PluginHost:
                         impl.plugin_name,
                         HookFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}"),
                     )
+
+    def _impls(self, hook: str) -> list[Any]:
+        """Implementations in call order, cached until a plugin is added or removed."""
+        impls = self._impl_cache.get(hook)
+        if impls is None:
+            impls = self._impl_cache[hook] = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+        return impls
 
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Call every implementation of a hook whose results are ignored."""

@@ -14,7 +14,10 @@ from kefu.spec import NlpSettings
 from kefu.text import TextAnalyzer
 
 DEMO = Path(str(resources.files("kefu.intents")))
-ALPHABET = "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生自会那后能对着事" "退款快递订单运费七天无理由顺丰iPhone15 ABCxyz0123456789+#&._%- 　，。！？😀"
+ALPHABET = (
+    "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生自会那后能对着事"
+    "退款快递订单运费七天无理由顺丰iPhone15 ABCxyz0123456789+#&._%- 　，。！？😀"
+)
 
 
 def sentences() -> list[str]:
@@ -32,7 +35,9 @@ def sentences() -> list[str]:
     [
         NlpSettings(),  # jieba's dictionary alone
         kefu.load_spec(DEMO).nlp,  # the demo bot's user words and synonyms
-        NlpSettings(user_dict=("七天无理由退", "款快", "递订单运")),  # odd user words that change segmentation
+        NlpSettings(
+            user_dict=("七天无理由退", "款快", "递订单运")
+        ),  # odd user words that change segmentation
     ],
     ids=["plain", "demo-bot", "odd-user-words"],
 )

@@ -291,10 +291,10 @@ def test_a_failing_word_filter_blocks_the_message(
 ) -> None:
     engine = make_engine(f"{{words: {WORDS}}}")
 
-    def broken(text: str) -> list[object]:
+    def broken(text: str) -> bool:
         raise RuntimeError("word filter broke")
 
-    monkeypatch.setattr(engine.plugin("risk_control").words, "find", broken)
+    monkeypatch.setattr(engine.plugin("risk_control").words, "contains", broken)
     reply = engine.reply("我要退款", session_id="f")
     assert (reply.text, reply.action, reply.intent) == ("", "blocked", None)
     assert reply.trace == ("blocked by risk_control: plugin risk_control failed",)

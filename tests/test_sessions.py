@@ -54,7 +54,7 @@ def clocked(write_bot: Callable[..., Path]) -> tuple[kefu.Engine, Clock, list[tu
         def session_ended(self, session: kefu.Session, reason: str) -> None:
             ended.append((session.id, reason))
 
-    engine._runtime.host.pm.register(Recorder(), name="recorder")
+    engine.register_plugin(Recorder(), name="recorder")
     return engine, clock, ended
 
 
