@@ -193,9 +193,9 @@ class PluginHost:
         ``strict`` the error is raised as ``PluginError``. Stop iterating to stop calling.
         """
         for impl in self._impls(hook):
-            args = {name: kwargs[name] for name in impl.argnames}
             try:
-                yield impl.plugin_name, impl.function(**args)
+                # Positional: hook arguments are never keyword-only, and no dict is built.
+                yield impl.plugin_name, impl.function(*[kwargs[name] for name in impl.argnames])
             except Exception as exc:
                 self.errors[impl.plugin_name] += 1
                 log.exception("plugin %r raised in %s; skipped", impl.plugin_name, hook)

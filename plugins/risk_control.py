@@ -25,6 +25,7 @@ With no words and no rate limit configured the plugin only masks personal data.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from kefu.plugins.sensitive_words import SensitiveWordFilter, read_word_list
 __all__ = ["PIIMaskingFilter", "RiskControl", "make_plugin"]
 
 VERDICTS = ("block", "mask", "handoff")
+SEEN_TEXTS = 4096
 BUCKET_KEY = "risk_control.bucket"
 DEFAULT_REPLY = "您的消息包含不当内容，请文明用语。"
 DEFAULT_RATE_REPLY = "您发送得太快了，请稍后再试。"
@@ -88,6 +90,9 @@ class RiskControl:
         self.rate_limit = rate_limit
         self.rate_reply = rate_reply
         self.mask_replies = mask_replies
+        self._seen: dict[str, bool] = {}
+        # Replies repeat (templates), so each is masked once; per engine, bounded.
+        self._masked = functools.lru_cache(maxsize=SEEN_TEXTS)(_mask_except_slots)
 
     @kefu.hookimpl(tryfirst=True)
     def message_received(
@@ -96,7 +101,7 @@ class RiskControl:
         """Rate-limit, then block, mask or hand off messages with listed words."""
         if self.rate_limit is not None and not self._take_token(session, message.received_at):
             return kefu.Block(reason="rate_limit", reply=self.rate_reply)
-        if self.words is None or not self.words.contains(message.text):  # the fast path stops at a hit
+        if self.words is None or not self._contains(message.text):
             return None
         hits = self.words.find(message.text)
         reason = f"sensitive:{hits[0].word}"
@@ -109,8 +114,20 @@ class RiskControl:
         """Mask mobile, ID-card and bank-card numbers in what the bot says."""
         if not self.mask_replies or not reply.text:
             return None
-        masked = _mask_except_slots(reply.text, reply.slots)
+        masked = self._masked(reply.text, tuple(reply.slots.values()))
         return None if masked == reply.text else dataclasses.replace(reply, text=masked)
+
+    def _contains(self, text: str) -> bool:
+        """Whether ``text`` has a listed word. Customers repeat themselves ("在吗"), so the
+        answer is remembered per text; the memory is emptied when it holds 4,096 texts."""
+        hit = self._seen.get(text)
+        if hit is None:
+            assert self.words is not None
+            hit = self.words.contains(text)
+            if len(self._seen) >= SEEN_TEXTS:
+                self._seen.clear()
+            self._seen[text] = hit
+        return hit
 
     def _take_token(self, session: kefu.Session, now: float) -> bool:
         limit = self.rate_limit
@@ -122,14 +139,14 @@ class RiskControl:
         return allowed
 
 
-def _mask_except_slots(text: str, slots: Mapping[str, str]) -> str:
+def _mask_except_slots(text: str, slots: tuple[str, ...]) -> str:
     """Mask personal numbers, except slot values echoed back that only look like bank cards.
 
     An order number the user just gave ("订单 2024112712345678 正在配送中") may pass the
     Luhn check; echoing it is the point of the reply. Mobile and ID-card numbers are
     masked even when they are slot values.
     """
-    keep = [v for v in slots.values() if v and v in text and all(k == "bank_card" for k, _, _ in find_pii(v))]
+    keep = [v for v in slots if v and v in text and all(k == "bank_card" for k, _, _ in find_pii(v))]
     if not keep:
         return mask_pii(text)
     pieces = re.split("(" + "|".join(map(re.escape, sorted(keep, key=len, reverse=True))) + ")", text)
