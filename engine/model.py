@@ -45,6 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FORMAT = "kefu-model"
+FAST_TOKENIZER_PROBE = 1000  # examples checked before a loaded model segments with rjieba
 FORMAT_VERSION = 1
 ARRAY_NAMES = (
     "word_idf",
@@ -81,6 +82,7 @@ def train(spec: BotSpec, *, n_jobs: int = 1) -> Model:
         texts.extend(intent.examples)
         labels.extend([index] * len(intent.examples))
     analyzer = TextAnalyzer(spec.nlp)
+    analyzer.use_fast_tokenizer(texts)  # checked against every example
     features = FeatureSpace(analyzer, spec.matcher, spec.settings.max_input_length)
     x = features.fit_transform(texts, n_jobs=n_jobs)
     y = np.asarray(labels, np.int32)
@@ -255,7 +257,10 @@ def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[A
     missing = [name for name in ARRAY_NAMES if name not in arrays]
     if missing or meta.get("intents") != [i.name for i in spec.intents]:
         raise ModelError(f"model arrays or intents do not match the bot (missing: {missing})")
-    features = FeatureSpace(TextAnalyzer(spec.nlp), spec.matcher, spec.settings.max_input_length)
+    analyzer = TextAnalyzer(spec.nlp)
+    texts = meta["example_texts"]
+    analyzer.use_fast_tokenizer(texts[:: max(1, len(texts) // FAST_TOKENIZER_PROBE)])
+    features = FeatureSpace(analyzer, spec.matcher, spec.settings.max_input_length)
     features.restore(meta["features"], arrays["word_idf"], arrays["char_idf"])
     shape = tuple(int(v) for v in arrays["x_shape"])
     x = sp.csr_matrix((arrays["x_data"], arrays["x_indices"], arrays["x_indptr"]), shape=shape)

@@ -53,3 +53,23 @@ def test_hmm_bots_still_use_jieba_itself() -> None:
     text = "我来到北京清华大学看望韩冰"  # 韩冰 is only found by the HMM
     assert analyzer.tokens(text) == analyzer._tokenizer.lcut(text, HMM=True)
     assert "韩冰" in analyzer.tokens(text)
+
+
+@pytest.mark.parametrize(
+    ("nlp", "adopted"),
+    [
+        (NlpSettings(), True),  # jieba's dictionary alone: rjieba cuts the same
+        # The demo bot adds words jieba already knows (顺丰, 中通): jieba adds their weight to
+        # its total a second time, rjieba does not, so the totals differ and so do some cuts
+        # of unrelated words (太差).
+        (kefu.load_spec(DEMO).nlp, False),
+    ],
+    ids=["plain", "demo-bot"],
+)
+def test_rjieba_is_used_only_when_it_segments_identically(nlp: NlpSettings, adopted: bool) -> None:
+    pytest.importorskip("rjieba")
+    texts = sentences()
+    analyzer = TextAnalyzer(nlp)
+    assert analyzer.use_fast_tokenizer(texts) is adopted
+    expected = [[analyzer.synonyms.get(w, w) for w in analyzer._tokenizer.lcut(t, HMM=False)] for t in texts]
+    assert [analyzer.tokens(t) for t in texts] == expected
