@@ -53,13 +53,19 @@ def _root(
     )
 
 
-def build_app() -> typer.Typer:
-    """The ``kefu`` application with every built-in and plugin command registered."""
+MODULES = (commands, testing, diagnose, chat, importing, plugins)
+BUILT_IN = frozenset(name for module in MODULES for name in module.COMMANDS)
+
+
+def build_app(*, plugin_commands: bool = True) -> typer.Typer:
+    """The ``kefu`` application with every built-in (and, unless told not to, every
+    plugin-provided) command registered."""
     # Chat transcripts live in local variables: never print them in tracebacks.
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
     app.callback()(_root)
-    for module in (commands, testing, diagnose, chat, importing, plugins):
+    for module in MODULES:
         for name, function in module.COMMANDS.items():
             app.command(name)(user_errors(function))
-    kefu.register_plugin_commands(app)
+    if plugin_commands:
+        kefu.register_plugin_commands(app)
     return app

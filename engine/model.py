@@ -150,6 +150,7 @@ def _write(model: Model, folder: Path) -> None:
         "intents": list(model.matcher.intents),
         "calibration": list(model.matcher.calibration),
         "example_texts": list(model.example_texts),
+        "fast_tokenizer": model.features.analyzer.fast_tokenizer_matches,
         "features": model.features.state(),
         "arrays": sorted(arrays),
         "arrays_sha256": hashlib.sha256(data).hexdigest(),
@@ -259,7 +260,8 @@ def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[A
         raise ModelError(f"model arrays or intents do not match the bot (missing: {missing})")
     analyzer = TextAnalyzer(spec.nlp)
     texts = meta["example_texts"]
-    analyzer.use_fast_tokenizer(texts[:: max(1, len(texts) // FAST_TOKENIZER_PROBE)])
+    if meta.get("fast_tokenizer") is not False:  # False: rjieba already cut this bot differently
+        analyzer.use_fast_tokenizer(texts[:: max(1, len(texts) // FAST_TOKENIZER_PROBE)])
     features = FeatureSpace(analyzer, spec.matcher, spec.settings.max_input_length)
     features.restore(meta["features"], arrays["word_idf"], arrays["char_idf"])
     shape = tuple(int(v) for v in arrays["x_shape"])

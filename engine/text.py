@@ -80,6 +80,8 @@ class TextAnalyzer:
         self._stopwords = frozenset(nlp.stopwords)
         self._cut: Callable[[str], list[str]] = DagCutter(self._tokenizer.FREQ, self._tokenizer.total)
         self._fast = False
+        self.fast_tokenizer_matches: bool | None = None
+        """Whether rjieba cut the probe texts exactly like jieba (None: not tried)."""
 
     def use_fast_tokenizer(self, probe: Sequence[str]) -> bool:
         """Segment with rjieba (jieba in Rust, ``pip install 'kefu[fast]'``) from now on, if it is
@@ -97,7 +99,10 @@ class TextAnalyzer:
         for word in words:  # with the frequency jieba gave it, so both weigh it the same
             fast.add_word(word, self._tokenizer.FREQ.get(word) or None, None)
         texts = [*probe, *words, *(f"我想问{w}的事" for w in words)]
-        if all(fast.cut(t, False) == self._cut(t) for t in (normalize(t) for t in texts)):
+        self.fast_tokenizer_matches = all(
+            fast.cut(t, False) == self._cut(t) for t in (normalize(t) for t in texts)
+        )
+        if self.fast_tokenizer_matches:
             self._cut = functools.partial(fast.cut, hmm=False)
             self._fast = True
         else:
