@@ -42,7 +42,7 @@ import kefu
 from kefu.model import Model, save_model, train
 from kefu.normalize import normalize
 from kefu.runtime import build_runtime
-from kefu.spec import BotSettings, BotSpec, IntentSpec, MatcherSettings
+from kefu.spec import BotSettings, BotSpec, IntentSpec, MatcherSettings, NlpSettings
 
 SHARED = Path(os.environ.get("KEFU_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 PREFIXES = ("", "请问", "你好，", "麻烦问下", "亲，", "客服，", "我想问一下", "在吗，", "急！", "hello ")
@@ -176,6 +176,30 @@ def size_row(pairs: list[tuple[str, str]], queries: list[str], size: int, intent
     }
 
 
+def fast_tokenizer(pairs: list[tuple[str, str]], queries: list[str]) -> dict[str, float]:
+    """The optional rjieba tokenizer, reported apart: a 10k bot without user words (rjieba
+    is adopted only when it cuts like jieba, which re-added user words prevent)."""
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return {}
+    spec = dataclasses.replace(synthetic_bot(pairs, 10_000, 250), nlp=NlpSettings())
+    model = train(spec, n_jobs=2)
+    runtime = build_runtime(model, with_plugins=False)
+    if not model.features.analyzer._fast:
+        return {"rjieba adopted": 0.0}
+    jieba_tokenizer = model.features.analyzer._tokenizer
+    jieba_only = statistics.median(
+        latencies(lambda q: jieba_tokenizer.lcut(normalize(q), HMM=False), queries)
+    )
+    match = statistics.median(latencies(runtime._verdict_uncached, queries))
+    return {
+        "rjieba adopted": 1.0,
+        "rjieba 10k match p50 us": 1e6 * match,
+        "rjieba 10k match / jieba": match / jieba_only,
+    }
+
+
 def reply_throughput(queries: list[str]) -> dict[str, float]:
     """Replies per second on one core: unique queries, and a repetitive traffic mix."""
     engine = kefu.Engine.from_path(benchlib.DEMO_BOT, seed=0, load_entry_points=False)
@@ -249,6 +273,8 @@ def main() -> int:
     other.update(reply_throughput(queries))
     print("match_many ...", file=sys.stderr, flush=True)
     other.update(match_many(pairs, queries))
+    print("rjieba ...", file=sys.stderr, flush=True)
+    other.update(fast_tokenizer(pairs, queries))
     other.update(cold_predict())
     print()
     print(benchlib.table(["measure", "value"], [[k, v] for k, v in other.items()]))

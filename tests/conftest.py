@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import kefu
+
+# The chat server example is a folder, not an installed package: import it the way its
+# README runs it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
 HELDOUT = DEMO_BOT / "tests" / "heldout.jsonl"
@@ -54,3 +60,35 @@ def write_bot(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return write
+
+
+@pytest.fixture(scope="module")
+def engine() -> kefu.Engine:
+    """The demo bot for the chat server tests, one per module (tests use fresh session ids)."""
+    return kefu.Engine.from_path(DEMO_BOT, seed=0, load_entry_points=False)
+
+
+@pytest.fixture
+def make_client(engine: kefu.Engine) -> Iterator[Callable[..., Any]]:
+    """``make_client(**settings)``: a running chat server (its own hub) over ``engine``."""
+    from chat_server.app import create_app
+    from chat_server.settings import Settings
+    from fastapi.testclient import TestClient
+
+    clients: list[TestClient] = []
+
+    def make(**settings: Any) -> TestClient:
+        client = TestClient(create_app(Settings(**settings), engine))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., Any]) -> Any:
+    """A chat server with the default settings."""
+    return make_client()

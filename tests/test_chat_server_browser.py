@@ -10,14 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-
 from chat_server.hub import RELEASED, WAITING
 from chat_server.launch import running_server
 

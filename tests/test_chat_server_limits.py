@@ -10,59 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from starlette.testclient import WebSocketTestSession
-
-import kefu
-
-# The example is a folder, not an installed package: import it the way its README runs it.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-
-from chat_server.app import create_app
 from chat_server.flood import FloodGuard, Verdict
 from chat_server.launch import running_server
 from chat_server.outbox import Outbox, Priority
 from chat_server.settings import Settings
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
 PROMPT = "请提供一下您的订单号（12-18位数字）哦，可以在「我的订单」里复制～"
 
 Frame = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def engine() -> kefu.Engine:
-    """The demo bot, one per module (tests use fresh session ids, so they do not meet)."""
-    return kefu.Engine.from_path(DEMO_BOT, seed=0, load_entry_points=False)
-
-
-@pytest.fixture
-def make_client(engine: kefu.Engine) -> Iterator[Callable[..., TestClient]]:
-    """``make_client(**settings)``: a running server (its own hub) over the shared engine."""
-    clients: list[TestClient] = []
-
-    def make(**settings: Any) -> TestClient:
-        client = TestClient(create_app(Settings(**settings), engine))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
-    """A server with the default settings."""
-    return make_client()
 
 
 def bot_reply(text: str, intent: str | None, action: str, reply_to: str | None = "m1") -> Frame:
