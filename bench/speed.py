@@ -98,12 +98,22 @@ def synthetic_bot(pairs: list[tuple[str, str]], size: int, intents: int) -> BotS
 
 def latencies(function: Callable[[str], object], queries: list[str], rounds: int = 3) -> list[float]:
     """Per-query CPU seconds, the best of ``rounds`` for each query (noise only adds)."""
-    best = [float("inf")] * len(queries)
+    return interleaved({"f": function}, queries, rounds)["f"]
+
+
+def interleaved(
+    functions: dict[str, Callable[[str], object]], queries: list[str], rounds: int = 5
+) -> dict[str, list[float]]:
+    """Per-query CPU seconds of several functions, each query timed with every function
+    back to back (so a busy moment of a shared machine hits all of them alike); the best
+    of ``rounds`` for each query and function."""
+    best = {name: [float("inf")] * len(queries) for name in functions}
     for _ in range(rounds):
         for i, query in enumerate(queries):
-            start = time.process_time_ns()
-            function(query)
-            best[i] = min(best[i], (time.process_time_ns() - start) / 1e9)
+            for name, function in functions.items():
+                start = time.process_time_ns()
+                function(query)
+                best[name][i] = min(best[name][i], (time.process_time_ns() - start) / 1e9)
     return best
 
 
@@ -144,11 +154,17 @@ def size_row(pairs: list[tuple[str, str]], queries: list[str], size: int, intent
     runtime = build_runtime(model, with_plugins=False)
     analyzer = model.features.analyzer
     jieba_tokenizer = analyzer._tokenizer  # the bot's own jieba.Tokenizer (its words added)
-    jieba_only = latencies(lambda q: jieba_tokenizer.lcut(normalize(q), HMM=False), queries)
-    kefu_tokens = latencies(lambda q: analyzer.tokens(normalize(q)), queries)
-    kefu_match = latencies(runtime._verdict_uncached, queries)
+    timed = interleaved(
+        {
+            "jieba": lambda q: jieba_tokenizer.lcut(normalize(q), HMM=False),
+            "tokens": lambda q: analyzer.tokens(normalize(q)),
+            "match": runtime._verdict_uncached,
+        },
+        queries,
+    )
+    jieba_only, kefu_tokens, kefu_match = timed["jieba"], timed["tokens"], timed["match"]
     plain = plain_pipeline(spec, lambda text: jieba_tokenizer.lcut(text, HMM=False))
-    plain_match = latencies(plain, queries[:300], rounds=1)
+    plain_match = latencies(plain, queries[:300], rounds=2)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         save_model(model, Path(folder) / "m")
@@ -189,10 +205,14 @@ def fast_tokenizer(pairs: list[tuple[str, str]], queries: list[str]) -> dict[str
     if not model.features.analyzer._fast:
         return {"rjieba adopted": 0.0}
     jieba_tokenizer = model.features.analyzer._tokenizer
-    jieba_only = statistics.median(
-        latencies(lambda q: jieba_tokenizer.lcut(normalize(q), HMM=False), queries)
+    timed = interleaved(
+        {
+            "jieba": lambda q: jieba_tokenizer.lcut(normalize(q), HMM=False),
+            "match": runtime._verdict_uncached,
+        },
+        queries,
     )
-    match = statistics.median(latencies(runtime._verdict_uncached, queries))
+    jieba_only, match = statistics.median(timed["jieba"]), statistics.median(timed["match"])
     return {
         "rjieba adopted": 1.0,
         "rjieba 10k match p50 us": 1e6 * match,
