@@ -117,9 +117,11 @@ class Engine:
             if source is None:
                 raise KefuError("this engine was not built from a path; pass reload(path)")
             runtime = self._build(load_or_train(source), require_all_plugins=True)
-            runtime.host.notify("engine_loaded", engine=self)
             self._runtime = runtime
             self._source = source
+            # After the swap, so the hook sees the new bot through `engine` (its spec, its
+            # plugin settings); replies that arrive meanwhile are already served by it.
+            runtime.host.notify("engine_loaded", engine=self)
             log.info("reloaded bot %s from %s", runtime.spec.settings.name, source)
 
     # -- properties -------------------------------------------------------------------------

@@ -40,7 +40,8 @@ hookimpl = pluggy.HookimplMarker("kefu")
 
 @hookspec
 def engine_loaded(engine: Engine) -> None:
-    """Fires once an engine (or a reloaded one) is fully built, before it serves a message.
+    """Fires once an engine is fully built, before it serves a message; after a reload,
+    right after the new bot is swapped in.
 
     :param engine: the new engine; ``engine.plugin_settings(name)`` gives a plugin its
         settings from the bot file.
