@@ -80,15 +80,20 @@ def handle(turn: Turn) -> Reply:
     session = turn.session
     turn.contexts = frozenset(session.active_contexts(turn.now))
     before = set(turn.contexts)
-    reply = _pending_slot(turn) if session.pending else None
-    if reply is None:
+    outcome = _pending_slot(turn) if session.pending else None
+    if isinstance(outcome, Reply):
+        reply = outcome
+    elif outcome is not None:  # the user changed topic: decide on the match already made
+        reply = _match_and_decide(turn, outcome)
+    else:
         reply = _clarification_choice(turn) or _match_and_decide(turn)
     _tick_contexts(session, before - turn.opened)
     return reply
 
 
-def _match_and_decide(turn: Turn) -> Reply:
-    match = turn.runtime.match(turn.message.text, turn.contexts)
+def _match_and_decide(turn: Turn, match: Match | None = None) -> Reply:
+    if match is None:
+        match = turn.runtime.match(turn.message.text, turn.contexts)
     found = turn.runtime.host.first(
         "intent_matched",
         message=turn.message,
@@ -195,8 +200,9 @@ def _title(intent: IntentSpec) -> str:
     return intent.title or intent.examples[0]
 
 
-def _pending_slot(turn: Turn) -> Reply | None:
-    """The user is answering a slot prompt: fill it, cancel, change topic, or re-prompt."""
+def _pending_slot(turn: Turn) -> Reply | Match:
+    """The user is answering a slot prompt: fill it, cancel, or re-prompt (a ``Reply``), or
+    has changed topic (the ``Match`` of the new question)."""
     session, spec = turn.session, turn.runtime.spec
     pending = session.pending
     assert pending is not None
@@ -214,7 +220,7 @@ def _pending_slot(turn: Turn) -> Reply | None:
     if other.intent is not None and other.intent != intent.name:
         session.pending = None  # a new question: the user changed topic
         turn.trace.append(f"left slot {slot.name} for {other.intent}")
-        return None
+        return other
     pending.retries += 1
     if pending.retries > spec.settings.slot_retries:
         session.pending = None
