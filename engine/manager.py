@@ -180,10 +180,6 @@ class PluginHost:
 
     # -- calling ----------------------------------------------------------------------------
 
-    def has_impls(self, hook: str) -> bool:
-        """Whether any plugin implements ``hook`` (lets the engine skip building arguments)."""
-        return bool(getattr(self.pm.hook, hook).get_hookimpls())
-
     def results(self, hook: str, kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         """Call each implementation of ``hook`` in order, yielding ``(plugin, result)``.
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -118,27 +119,6 @@ class Matcher:
             mask[index] = self._contexts[index] <= contexts
         return mask
 
-    def scores(self, query: QueryVector, available: BoolArray | None = None) -> FloatArray:
-        """Every intent's calibrated confidence in [0, 1] (0 for unavailable intents, and for
-        all of them when the message has no feature the bot knows).
-
-        ``query.known`` (< 1 when the message has words the bot never saw; see
-        ``FeatureSpace.vector``) is the share of the message the bot can judge. Intents are
-        ranked on the known part alone, and each confidence is computed from
-        ``known * score + (1 - known) * empty_score``: the unknown share of the message
-        counts as if it were evidence for nothing. Ranking never changes; confidence drops.
-        """
-        known = query.known
-        if query.indices.size == 0 or known == 0.0:
-            return np.zeros(self.n_intents)
-        raw = self.raw_scores(query)
-        a, c = self.calibration
-        blended = known * raw + (1.0 - known) * self._empty_score
-        confidence: FloatArray = 1.0 / (1.0 + np.exp(-(a * blended + c)))
-        if available is not None:
-            confidence[~available] = 0.0
-        return confidence
-
     # -- ranking ----------------------------------------------------------------------------
 
     def rank(self, query: QueryVector, prepared_text: str, contexts: frozenset[str], top_k: int) -> Ranking:
@@ -149,6 +129,13 @@ class Matcher:
         A pattern match makes an intent certain (1.0); a keyword raises it to at least
         ``keyword_score``. Only the best raw scores (plus intents a rule or an open context
         concerns) are calibrated: per-intent work in NumPy, per-candidate work in Python.
+
+        Confidence: ``query.known`` (< 1 when the message has words the bot never saw; see
+        ``FeatureSpace.vector``) is the share of the message the bot can judge. Intents are
+        ranked on the known part alone, and each confidence is the calibrated value of
+        ``known * score + (1 - known) * empty_score``: the unknown share of the message
+        counts as evidence for nothing. Ranking never changes; confidence drops. A message
+        with no known feature gets no candidates.
         """
         available = self.available(contexts)
         if query.indices.size == 0 or query.known == 0.0:
@@ -157,25 +144,31 @@ class Matcher:
             raw = self.raw_scores(query)
             if available is not None:
                 raw[~available] = -np.inf
+        confidence = self._calibrated(raw, query.known)
         pool: dict[int, float] = {}
         if raw is not None:
             k = min(top_k, self.n_intents)
             top = np.argpartition(-raw, k - 1)[:k] if k < self.n_intents else range(self.n_intents)
-            a, c = self.calibration
-            scale, shift = a * query.known, a * (1.0 - query.known) * self._empty_score + c
-            pool = {int(i): _sigmoid(scale * float(raw[i]) + shift) for i in top if raw[i] > -np.inf}
+            pool = {int(i): confidence(int(i)) for i in top if raw[i] > -np.inf}
             if contexts and available is not None:
                 for i in np.flatnonzero(self._needs_context & available).tolist():
-                    pool[i] = min(1.0, _sigmoid(scale * float(raw[i]) + shift) + CONTEXT_BOOST)
-        rule = self._apply_rules(pool, raw, query, prepared_text, available)
+                    pool[i] = min(1.0, confidence(i) + CONTEXT_BOOST)
+        rule = self._apply_rules(pool, confidence, prepared_text, available)
         ranked = sorted(pool.items(), key=lambda item: (-item[1], item[0]))[:top_k]
         return Ranking([i for i, _ in ranked], [conf for _, conf in ranked], rule)
+
+    def _calibrated(self, raw: FloatArray | None, known: float) -> Callable[[int], float]:
+        """Intent index -> its confidence for this message (all 0 when nothing is known)."""
+        if raw is None:
+            return lambda index: 0.0
+        a, c = self.calibration
+        scale, shift = a * known, a * (1.0 - known) * self._empty_score + c
+        return lambda index: _sigmoid(scale * float(raw[index]) + shift)
 
     def _apply_rules(
         self,
         pool: dict[int, float],
-        raw: FloatArray | None,
-        query: QueryVector,
+        confidence: Callable[[int], float],
         text: str,
         available: BoolArray | None,
     ) -> str | None:
@@ -192,17 +185,10 @@ class Matcher:
             else:
                 for word in keywords:
                     if word in text:
-                        pool[index] = max(pool.get(index, self._confidence(raw, query, index)), keyword_score)
+                        pool[index] = max(pool.get(index, confidence(index)), keyword_score)
                         rule = rule or f"keyword:{word}"
                         break
         return rule
-
-    def _confidence(self, raw: FloatArray | None, query: QueryVector, index: int) -> float:
-        if raw is None:
-            return 0.0
-        a, c = self.calibration
-        known = query.known
-        return _sigmoid(a * (known * float(raw[index]) + (1.0 - known) * self._empty_score) + c)
 
 
 def _sigmoid(x: float) -> float:

@@ -54,10 +54,6 @@ class Runtime:
         match: Match = self._cached_verdict(normalized, contexts)  # type: ignore[attr-defined]
         return match if match.text == text else dataclasses.replace(match, text=text)
 
-    def _verdict_uncached(self, text: str) -> Match:
-        """``match`` without the verdict cache (for benchmarks of unique traffic)."""
-        return self._verdict(normalize(text, self.spec.settings.max_input_length), frozenset())
-
     def _verdict(self, normalized: str, contexts: frozenset[str]) -> Match:
         """Turn normalized text into a ``Match`` (fallback, ambiguous or an intent)."""
         settings = self.spec.settings
