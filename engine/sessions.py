@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import marshal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -138,9 +137,7 @@ class Session:
     def record(self, turn: Turn, limit: int) -> None:
         """Append an exchange, keeping at most ``limit`` of them."""
         history = self.history
-        # Bot replies and labels repeat across conversations: keep one copy of each.
-        when, user, bot, label = turn
-        history.append((when, user, sys.intern(bot), sys.intern(label)))
+        history.append(turn)
         if len(history) > limit:
             del history[: len(history) - limit]
 
@@ -186,9 +183,7 @@ class Session:
         pending = raw.get("pending")
         session.pending = PendingSlot(**pending) if pending else None
         if raw.get("history"):
-            session._history = [
-                (float(t), str(u), sys.intern(str(b)), sys.intern(str(i))) for t, u, b, i in raw["history"]
-            ]
+            session._history = [(float(t), str(u), str(b), str(i)) for t, u, b, i in raw["history"]]
         if raw.get("contexts"):
             session._contexts = {c["name"]: ActiveContext(**c) for c in raw["contexts"]}
         if raw.get("slots"):
