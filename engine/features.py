@@ -201,8 +201,8 @@ class FeatureSpace:
         self._offset = len(self.word_vocab)
         # Character terms map straight to their column in the joined vector.
         self._char_index = {term: i + self._offset for term, i in self.char_vocab.items()}
-        self._idf = np.concatenate((self.word_idf, self.char_idf))
-        self._idf_list: list[float] = self._idf.tolist()  # list indexing beats NumPy scalars
+        # One list for both blocks: list indexing beats NumPy scalars.
+        self._idf_list: list[float] = np.concatenate((self.word_idf, self.char_idf)).tolist()
         # tf weight by count, for every count a text of max_length can produce.
         self._tf_list = [0.0] + [self._tf(c) for c in range(1, self.max_length + 4)]
         self._unseen_idf = math.log(self.n_docs + 1.0) + 1.0  # smooth idf of df = 0
