@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from kefu.features import QueryVector
 from kefu.spec import BotSpec
 
-__all__ = ["Matcher", "Ranking"]
+__all__ = ["Matcher", "Ranking", "verdict"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -189,6 +189,19 @@ class Matcher:
                         rule = rule or f"keyword:{word}"
                         break
         return rule
+
+
+def verdict(
+    confidence: float, runner_up: float, threshold: float, margin: float, rule: str | None = None
+) -> str:
+    """What the confidences of the top two candidates decide: "fallback" below the
+    threshold, "ambiguous" when the runner-up is within the margin (unless a rule decided),
+    else "answer". The engine and ``kefu tune`` both decide with this."""
+    if confidence < threshold:
+        return "fallback"
+    if rule is None and confidence - runner_up < margin:
+        return "ambiguous"
+    return "answer"
 
 
 def _sigmoid(x: float) -> float:

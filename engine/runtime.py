@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kefu.entities import EntityExtractor
 from kefu.errors import ModelError, PluginError
 from kefu.loader import load_spec
 from kefu.manager import DEFAULT_PLUGINS, PluginHost
+from kefu.matcher import verdict
 from kefu.model import Model, is_model_dir, load_model, save_model, train
 from kefu.normalize import normalize
 from kefu.spec import BotSpec
@@ -66,14 +68,19 @@ class Runtime:
         if not candidates:
             return Match(normalized, None, 0.0, ())
         best = candidates[0]
-        threshold = self.spec.intents[ranking.order[0]].threshold
-        if best.confidence < (settings.threshold if threshold is None else threshold):
+        own = self.spec.intents[ranking.order[0]].threshold
+        # A lone candidate has no rival to be ambiguous with.
+        runner_up = candidates[1].confidence if len(candidates) > 1 else -math.inf
+        decided = verdict(
+            best.confidence,
+            runner_up,
+            settings.threshold if own is None else own,
+            settings.ambiguity_margin,
+            ranking.rule,
+        )
+        if decided == "fallback":
             return Match(normalized, None, best.confidence, candidates)
-        if (
-            ranking.rule is None
-            and len(candidates) > 1
-            and best.confidence - candidates[1].confidence < settings.ambiguity_margin
-        ):
+        if decided == "ambiguous":
             return Match(normalized, None, best.confidence, candidates, ambiguous=True)
         return Match(normalized, best.intent, best.confidence, candidates, rule=ranking.rule)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kefu.errors import SpecError
 from kefu.evaluate import Prediction
+from kefu.matcher import verdict
 from kefu.yamlsource import read_yaml
 
 __all__ = ["OBJECTIVES", "TuningPoint", "recommend", "sweep", "write_thresholds"]
@@ -62,9 +63,7 @@ def sweep(
 
 
 def _answer(p: Prediction, threshold: float, margin: float) -> str | None:
-    if p.top is None or p.confidence < threshold:
-        return None
-    if p.confidence - p.runner_up < margin:
+    if p.top is None or verdict(p.confidence, p.runner_up, threshold, margin) != "answer":
         return None
     return p.top
 
