@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -40,6 +41,19 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("KEFU_CACHE_DIR", None)
     else:
         os.environ["KEFU_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def redis_binary() -> str:
+    """The redis-server binary; skip (locally) or fail (under CI, which must not pass by
+    skipping) without one."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed (apt-get install redis-server); these tests need one"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary
 
 
 @pytest.fixture(scope="session")

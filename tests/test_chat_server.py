@@ -7,8 +7,6 @@ servers through a real redis-server. Limits and the outbox: test_chat_server_lim
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -358,16 +356,10 @@ def test_a_flood_is_refused_then_closed(make_client: Callable[..., TestClient]) 
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A private ``redis-server`` on a free loopback port (skipped without one, failed under CI)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = "needs redis-server (apt-get install redis-server)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+def redis_url(redis_binary: str, tmp_path: Path) -> Iterator[str]:
+    """A private ``redis-server`` on a free loopback port."""
     port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)]
+    command = [redis_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     try:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import queue
-import shutil
 import signal
 import socket
 import subprocess
@@ -135,18 +133,6 @@ class RedisServer:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-@pytest.fixture(scope="module")
-def redis_binary() -> str:
-    """The redis-server binary; skip (locally) or fail (under CI) without one."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        message = "redis-server is not installed (apt-get install redis-server); RedisStore tests need one"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
 
 
 @pytest.fixture(scope="module")
