@@ -103,10 +103,9 @@ class RiskControl:
             return kefu.Block(reason="rate_limit", reply=self.rate_reply)
         if self.words is None or not self._contains(message.text):
             return None
-        hits = self.words.find(message.text)
-        reason = f"sensitive:{hits[0].word}"
         if self.verdict == "mask":
             return dataclasses.replace(message, text=self.words.mask(message.text))
+        reason = f"sensitive:{self.words.find(message.text)[0].word}"
         return kefu.Block(reason=reason, reply=self.reply, handoff=self.verdict == "handoff")
 
     @kefu.hookimpl
