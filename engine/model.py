@@ -2,7 +2,8 @@
 
 A model directory holds ``model.json`` (versions, fingerprint, vocabulary, checksums),
 ``arrays.npz`` (NumPy arrays, read with ``allow_pickle=False``) and ``bot/`` (a copy of
-the bot files, re-validated on load). Nothing in it is executable; loading it can only
+the bot files, re-validated on load, or only checked byte for byte against the fingerprint
+when the caller supplies the bot). Nothing in it is executable; loading it can only
 fail with a ``ModelError``.
 """
 
@@ -25,7 +26,8 @@ import scipy.sparse as sp
 from kefu._version import __version__
 from kefu.errors import ModelError, SpecError
 from kefu.features import FeatureSpace
-from kefu.loader import load_spec
+from kefu.loader import bot_files, load_spec
+from kefu.loader import fingerprint as files_fingerprint
 from kefu.matcher import Matcher
 from kefu.spec import BotSpec
 from kefu.specdump import dump_spec
@@ -193,8 +195,10 @@ def load_model(directory: str | Path, *, bot: str | Path | BotSpec | None = None
     """
     folder = Path(directory)
     meta = _read_meta(folder)
-    spec = _read_spec(folder, meta)
-    if bot is not None:
+    if bot is None:
+        spec = _read_spec(folder, meta)
+    else:
+        _check_bot_copy(folder, meta)  # bytes only: the copy is not served, so not parsed
         spec = bot if isinstance(bot, BotSpec) else load_spec(bot)
         if spec.fingerprint != meta["fingerprint"]:
             raise ModelError(
@@ -235,8 +239,26 @@ def _read_spec(folder: Path, meta: dict[str, Any]) -> BotSpec:
     except SpecError as exc:
         raise ModelError(f"{folder}: the bot files inside the model are invalid:\n{exc}") from None
     if spec.fingerprint != meta["fingerprint"]:
-        raise ModelError(f"{folder}: the bot files inside the model were edited (fingerprint mismatch)")
+        raise _edited_copy(folder)
     return spec
+
+
+def _check_bot_copy(folder: Path, meta: dict[str, Any]) -> None:
+    """Raise ``ModelError`` unless the bot files inside the model are byte for byte the
+    ones it was trained from (the same fingerprint ``load_spec`` computes)."""
+    try:
+        files = bot_files(folder / "bot")
+        stored = files_fingerprint(files, (file.read_bytes() for file in files))
+    except SpecError as exc:
+        raise ModelError(f"{folder}: the bot files inside the model are invalid:\n{exc}") from None
+    except OSError as exc:
+        raise ModelError(f"{folder}: cannot read the bot files inside the model: {exc}") from None
+    if stored != meta["fingerprint"]:
+        raise _edited_copy(folder)
+
+
+def _edited_copy(folder: Path) -> ModelError:
+    return ModelError(f"{folder}: the bot files inside the model were edited (fingerprint mismatch)")
 
 
 def _read_arrays(folder: Path, meta: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
