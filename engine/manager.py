@@ -103,7 +103,6 @@ class PluginHost:
         self.loaded: list[LoadedPlugin] = []
         self.failed: list[FailedPlugin] = []
         self.errors: Counter[str] = Counter()
-        self._fail_closed: set[str] = set()
         self._impl_cache: dict[str, list[Any]] = {}
         for path in builtins:
             self._load(path.rsplit(".", 1)[-1], "builtin", lambda p=path: importlib.import_module(p))
@@ -153,8 +152,6 @@ class PluginHost:
         hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
         version = version or getattr(module, "__version__", None)
         closed = bool(getattr(plugin, "fail_closed", False))
-        if closed:
-            self._fail_closed.add(name)
         self.loaded.append(LoadedPlugin(name, source, version, hooks, closed))
 
     def add(self, plugin: Any, name: str) -> None:
@@ -169,7 +166,6 @@ class PluginHost:
         if self.pm.has_plugin(name):
             self.pm.unregister(name=name)
         self.loaded = [p for p in self.loaded if p.name != name]
-        self._fail_closed.discard(name)
         self._impl_cache.clear()
 
     def _fail(self, name: str, source: str, error: str) -> None:
@@ -197,7 +193,7 @@ class PluginHost:
                 log.exception("plugin %r raised in %s; skipped", impl.plugin_name, hook)
                 if self.strict:
                     raise PluginError(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}") from exc
-                if impl.plugin_name in self._fail_closed:
+                if any(p.fail_closed and p.name == impl.plugin_name for p in self.loaded):
                     yield (
                         impl.plugin_name,
                         HookFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}"),
