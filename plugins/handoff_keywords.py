@@ -20,7 +20,7 @@ class HandoffKeywords:
     """Blocks a message that contains a trigger word and hands the session off."""
 
     def __init__(self, keywords: list[str], reply: str | None) -> None:
-        self.keywords = [kefu.normalize(k) for k in keywords if kefu.normalize(k)]
+        self.keywords = [n for n in map(kefu.normalize, keywords) if n]
         self.reply = reply
 
     @kefu.hookimpl
