@@ -20,7 +20,7 @@ from typing import Any
 import kefu
 from chat_server.outbox import Priority
 from chat_server.peer import Peer
-from chat_server.protocol import CLOSE_REPLACED
+from chat_server.protocol import CLOSE_REPLACED, error_frame
 
 __all__ = ["Handoff", "Hub", "turn_frames"]
 
@@ -227,14 +227,7 @@ class Hub:
         handoff = self.handoffs.get(session_id)
         if handoff is not None and handoff.agent == agent.id:
             return True
-        agent.put(
-            {
-                "type": "error",
-                "code": "not_assigned",
-                "message": "这个会话不在您的接待列表中",
-                "session": session_id,
-            }
-        )
+        agent.put(error_frame("not_assigned", "这个会话不在您的接待列表中", session=session_id))
         return False
 
     def _to_visitor(self, session_id: str, frame: dict[str, Any]) -> bool:
