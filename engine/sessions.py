@@ -348,9 +348,9 @@ class MemoryStore:
     def expire(self) -> list[Session]:
         """Drop every session idle past the TTL now; returns them."""
         with self._lock:
-            expired = [Session.unpack(packed) for _, packed in self._cache.expire()]
+            expired = self._cache.expire()
         self._notify()
-        return expired
+        return [Session.unpack(packed) for _, packed in expired]  # unpacked unlocked
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
