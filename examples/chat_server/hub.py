@@ -115,7 +115,7 @@ class Hub:
             log.info("conversation %s handed off (%s)", session_id, reason)
             await self._assign([handoff])
             return
-        agent = self.agents.get(handoff.agent) if handoff.agent else None
+        agent = self._agent_of(handoff)
         if agent is None:
             self._tell_visitor_status(session_id)
         elif text is not None:
@@ -124,8 +124,7 @@ class Hub:
 
     def session_ended(self, session_id: str) -> None:
         """kefu's store dropped the conversation (idle past its TTL, evicted or deleted)."""
-        handoff = self.handoffs.pop(session_id, None)
-        agent = self.agents.get(handoff.agent) if handoff and handoff.agent else None
+        agent = self._agent_of(self.handoffs.pop(session_id, None))
         if agent is not None:
             agent.put({"type": "ended", "session": session_id})
 
@@ -162,13 +161,8 @@ class Hub:
         if not self._owns(agent, session_id):
             return
         await asyncio.to_thread(self.engine.release, session_id)
-        handoff = self.handoffs.pop(session_id, None)
-        other = (
-            self.agents.get(handoff.agent)
-            if handoff and handoff.agent != agent.id and handoff.agent
-            else None
-        )
-        if other is not None:  # reassigned while the release was under way
+        other = self._agent_of(self.handoffs.pop(session_id, None))
+        if other is not None and other.id != agent.id:  # reassigned while the release was under way
             other.put({"type": "released", "session": session_id})
         text = RELEASED.format(bot=self.bot_name)
         self._to_visitor(session_id, {"type": "status", "state": "bot", "text": text})
@@ -214,14 +208,17 @@ class Hub:
 
     def _tell_visitor_status(self, session_id: str, waiting: str = WAITING) -> None:
         """Tell the visitor whether an agent (which) has the conversation, or it waits for one."""
-        handoff = self.handoffs.get(session_id)
-        agent = self.agents.get(handoff.agent) if handoff and handoff.agent else None
+        agent = self._agent_of(self.handoffs.get(session_id))
         if agent is None:
             frame = {"type": "status", "state": "waiting", "text": waiting}
         else:
             text = f"人工客服 {agent.name} 为您服务"
             frame = {"type": "status", "state": "agent", "agent": agent.name, "text": text}
         self._to_visitor(session_id, frame)
+
+    def _agent_of(self, handoff: Handoff | None) -> Peer | None:
+        """The connected agent who has ``handoff``, if any."""
+        return self.agents.get(handoff.agent) if handoff and handoff.agent else None
 
     def _owns(self, agent: Peer, session_id: str) -> bool:
         handoff = self.handoffs.get(session_id)
@@ -235,8 +232,7 @@ class Hub:
         return visitor is not None and visitor.put(frame)
 
     def _presence(self, session_id: str, *, online: bool) -> None:
-        handoff = self.handoffs.get(session_id)
-        agent = self.agents.get(handoff.agent) if handoff and handoff.agent else None
+        agent = self._agent_of(self.handoffs.get(session_id))
         if agent is not None:
             agent.put({"type": "visitor", "session": session_id, "online": online}, Priority.SYNC)
 
