@@ -90,20 +90,17 @@ def smp(matcher: MatcherSettings) -> dict[str, float]:
     """SMP2017 trained on train and on train+dev, scored on test."""
     test = rows("smp2017", "test")
     truth = [r["intent"] for r in test]
+    labels = sorted(set(truth))
+    train_rows = rows("smp2017", "train")
     out: dict[str, float] = {}
-    for tag, training in (
-        ("train", rows("smp2017", "train")),
-        ("train+dev", rows("smp2017", "train") + rows("smp2017", "dev")),
-    ):
+    for tag, training in (("train", train_rows), ("train+dev", train_rows + rows("smp2017", "dev"))):
         started = time.perf_counter()
         model = train(bot(training, matcher))
         out[f"{tag} train s"] = time.perf_counter() - started
         predicted, _, latency = predict(model, [r["text"] for r in test])
-        labels = sorted(set(truth))
-        out[f"{tag} acc"] = 100 * accuracy_score(truth, [p or "" for p in predicted])
-        out[f"{tag} macro-F1"] = 100 * f1_score(
-            truth, [p or "" for p in predicted], labels=labels, average="macro"
-        )
+        answers = [p or "" for p in predicted]
+        out[f"{tag} acc"] = 100 * accuracy_score(truth, answers)
+        out[f"{tag} macro-F1"] = 100 * f1_score(truth, answers, labels=labels, average="macro")
         out["match us"] = 1e6 * latency
     return out
 
