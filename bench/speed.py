@@ -241,7 +241,7 @@ def reply_throughput(queries: list[str]) -> dict[str, float]:
 
 
 def match_many(pairs: list[tuple[str, str]], queries: list[str]) -> dict[str, float]:
-    spec = dataclasses.replace(synthetic_bot(pairs, 10_000, 250))
+    spec = synthetic_bot(pairs, 10_000, 250)
     engine = kefu.Engine(train(spec, n_jobs=2), builtin_plugins=(), load_entry_points=False)
     texts = (queries * (20_000 // len(queries) + 1))[:20_000]
     out = {}
