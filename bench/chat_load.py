@@ -61,7 +61,7 @@ class Tally:
     notes: list[str] = field(default_factory=list)
 
 
-async def _answer(ws: ClientConnection, message_id: str) -> dict[str, Any]:
+async def _answer(ws: ClientConnection) -> dict[str, Any]:
     """The next reply frame (other frames, e.g. an error frame, are returned too)."""
     while True:
         frame: dict[str, Any] = json.loads(await ws.recv())
@@ -99,7 +99,7 @@ async def visitor(number: int, url: str, start: asyncio.Event, stop_at: list[flo
             )
             tally.sent += 1
             try:
-                frame = await asyncio.wait_for(_answer(ws, message_id), REPLY_TIMEOUT)
+                frame = await asyncio.wait_for(_answer(ws), REPLY_TIMEOUT)
             except (asyncio.TimeoutError, OSError) as exc:
                 tally.lost += 1
                 tally.notes.append(f"{message_id}: no reply ({type(exc).__name__})")
