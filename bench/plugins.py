@@ -155,7 +155,8 @@ def main() -> None:
         off = kefu.Engine.from_path(benchlib.DEMO_BOT, seed=0, builtin_plugins=OFF_BUILTINS)
         on = kefu.Engine.from_path(bot_with_risk_control(Path(tmp), words), seed=0)
     assert [p.name for p in on.plugins][-1] == "risk_control", on.plugin_failures
-    off_replies, on_replies = first_replies(off, messages), first_replies(on, messages)
+    action_counts = {"off": actions(first_replies(off, messages)), "on": actions(first_replies(on, messages))}
+    listed_words = len(words) + len(REAL_WORDS)
     rows: list[list[object]] = []
     result: dict[str, Any] = {}
     for traffic, unique in (("repeated messages", False), ("unique messages", True)):
@@ -185,9 +186,9 @@ def main() -> None:
     )
     print(
         f"{len(messages)} messages, {ROUNDS} rounds x {REPLIES_PER_ROUND} replies per traffic kind, "
-        f"{len(words) + len(REAL_WORDS):,} listed words; overhead = median of per-round ratios"
+        f"{listed_words:,} listed words; overhead = median of per-round ratios"
     )
-    print(f"actions: off {actions(off_replies)}, on {actions(on_replies)}")
+    print(f"actions: off {action_counts['off']}, on {action_counts['on']}")
     for traffic, numbers in result.items():
         verdict = "met" if numbers["target_met"] else "NOT met"
         overhead = numbers["overhead"]
@@ -196,9 +197,9 @@ def main() -> None:
         messages=len(messages),
         rounds=ROUNDS,
         replies_per_round=REPLIES_PER_ROUND,
-        listed_words=len(words) + len(REAL_WORDS),
+        listed_words=listed_words,
         target_overhead=TARGET_OVERHEAD,
-        actions={"off": actions(off_replies), "on": actions(on_replies)},
+        actions=action_counts,
     )
     print(f"wrote {benchlib.write('plugins', result)}")
 
