@@ -172,14 +172,23 @@ class Hub:
     # -- routing ----------------------------------------------------------------------------
 
     async def _assign(self, handoffs: list[Handoff], text: str = WAITING) -> None:
-        """Give each conversation to the least busy agent; tell visitors who serves them."""
+        """Give each conversation to the least busy agent; tell visitors who serves them.
+
+        ``handoffs`` wait in ``self.handoffs`` with no agent, so the load is counted once
+        and kept up to date here (ties go to the agent who connected first).
+        """
+        load = dict.fromkeys(self.agents, 0)
+        for busy in self.handoffs.values():
+            if busy.agent in load:
+                load[busy.agent] += 1
         given: list[tuple[Peer, Handoff]] = []
         for handoff in handoffs:
-            agent = self._least_busy()
+            agent = self.agents[min(load, key=load.__getitem__)] if load else None
             handoff.agent = agent.id if agent else None
             self._tell_visitor_status(handoff.session, text)
             if agent is None:
                 continue
+            load[agent.id] += 1
             given.append((agent, handoff))
             online = handoff.session in self.visitors
             agent.put(
@@ -196,15 +205,6 @@ class Hub:
             if session is not None and handoff.agent == agent.id:
                 for frame in turn_frames("transcript", session.history, session=handoff.session):
                     agent.put(frame, Priority.SYNC)
-
-    def _least_busy(self) -> Peer | None:
-        if not self.agents:
-            return None
-        load = dict.fromkeys(self.agents, 0)
-        for handoff in self.handoffs.values():
-            if handoff.agent in load:
-                load[handoff.agent] += 1
-        return self.agents[min(load, key=load.__getitem__)]
 
     def _tell_visitor_status(self, session_id: str, waiting: str = WAITING) -> None:
         """Tell the visitor whether an agent (which) has the conversation, or it waits for one."""
