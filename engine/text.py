@@ -49,7 +49,8 @@ def _base_tokenizer() -> jieba.Tokenizer:
         return _base
 
 
-def _bot_tokenizer(user_words: tuple[str, ...]) -> jieba.Tokenizer:
+def _bot_tokenizer(user_words: Sequence[str]) -> jieba.Tokenizer:
+    """A tokenizer on the shared base dictionary plus ``user_words`` (normalized, non-empty)."""
     base = _base_tokenizer()
     tokenizer = jieba.Tokenizer()
     # Share the base dictionary when nothing is added; copy it before adding words.
@@ -58,9 +59,7 @@ def _bot_tokenizer(user_words: tuple[str, ...]) -> jieba.Tokenizer:
     tokenizer.initialized = True
     tokenizer.tmp_dir = base.tmp_dir
     for word in user_words:
-        word = normalize(word)
-        if word:
-            tokenizer.add_word(word)
+        tokenizer.add_word(word)
     return tokenizer
 
 
@@ -75,8 +74,10 @@ class TextAnalyzer:
     def __init__(self, nlp: NlpSettings) -> None:
         self.nlp = nlp
         self.synonyms = dict(nlp.synonyms)
-        extra = (*nlp.user_dict, *self.synonyms, *self.synonyms.values())
-        self._tokenizer = _bot_tokenizer(tuple(dict.fromkeys(extra)))
+        extra = dict.fromkeys((*nlp.user_dict, *self.synonyms, *self.synonyms.values()))
+        # Not deduplicated after normalizing: jieba's total grows with every add_word.
+        self._user_words = [word for word in map(normalize, extra) if word]
+        self._tokenizer = _bot_tokenizer(self._user_words)
         self._stopwords = frozenset(nlp.stopwords)
         self._cut: Callable[[str], list[str]] = DagCutter(self._tokenizer.FREQ, self._tokenizer.total)
         self._fast = False
@@ -94,8 +95,7 @@ class TextAnalyzer:
         except ImportError:
             return False
         fast = rjieba.Jieba()
-        extra = (*self.nlp.user_dict, *self.synonyms, *self.synonyms.values())
-        words = [normalize(w) for w in extra if normalize(w)]
+        words = self._user_words
         for word in words:  # with the frequency jieba gave it, so both weigh it the same
             fast.add_word(word, self._tokenizer.FREQ.get(word) or None, None)
         texts = [*probe, *words, *(f"我想问{w}的事" for w in words)]
