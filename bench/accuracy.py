@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -56,8 +55,7 @@ PUBLISHED = [
 
 def rows(name: str, split: str) -> list[dict[str, Any]]:
     """One split of a data set (JSON lines)."""
-    path = DATA / name / f"{split}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return benchlib.jsonl(DATA / name / f"{split}.jsonl")
 
 
 def bot(examples: list[dict[str, Any]], matcher: MatcherSettings) -> BotSpec:

@@ -82,6 +82,11 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file; blank lines are skipped."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def write(name: str, data: dict[str, Any]) -> Path:
     """Save results with machine details to bench/results/<name>.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,6 @@ round trips buys when the CPU is shared.
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
@@ -80,8 +79,7 @@ def customer_messages(spec: kefu.BotSpec) -> list[str]:
     """The demo bot's held-out messages (customers' wording, not its training examples),
     hand-off intents left out so sessions keep talking to the bot."""
     handoff = {intent.name for intent in spec.intents if intent.action == "handoff"}
-    lines = (benchlib.DEMO_BOT / "tests" / "heldout.jsonl").read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    rows = benchlib.jsonl(benchlib.DEMO_BOT / "tests" / "heldout.jsonl")
     return [row["text"] for row in rows if row["intent"] not in handoff]
 
 

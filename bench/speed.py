@@ -53,17 +53,13 @@ def base_sentences() -> tuple[list[tuple[str, str]], list[str]]:
     """(sentence, label) pairs to build bots from, and held-out query sentences."""
     spec = kefu.load_spec(benchlib.DEMO_BOT)
     pairs = [(e, f"demo.{i.name}") for i in spec.intents for e in i.examples]
-    held = benchlib.DEMO_BOT / "tests" / "heldout.jsonl"
-    queries = [
-        json.loads(line)["text"] for line in held.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    queries = [row["text"] for row in benchlib.jsonl(benchlib.DEMO_BOT / "tests" / "heldout.jsonl")]
     if (SHARED / "smp2017").is_dir():
         for split in ("train", "dev"):
             for line in (SHARED / "smp2017" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
                 row = json.loads(line)
                 pairs.append((row["text"], f"smp.{row['intent']}"))
-        test = (SHARED / "smp2017" / "test.jsonl").read_text(encoding="utf-8").splitlines()
-        queries += [json.loads(line)["text"] for line in test if line.strip()]
+        queries += [row["text"] for row in benchlib.jsonl(SHARED / "smp2017" / "test.jsonl")]
     return pairs, queries
 
 
