@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,7 +26,7 @@ def chat(
     """Chat with a bot (the bundled demo bot by default). Ctrl-D or /quit to leave."""
     engine = open_engine(path, plugins_dir)
     typer.secho(f"{engine.spec.settings.name} is ready. {HELP}", fg="green")
-    state = {"debug": debug, "session": session_id, "resets": 0}
+    state = {"debug": debug}  # /debug toggles it
     while True:
         try:
             text = input("你: ")
@@ -35,14 +34,14 @@ def chat(
             typer.echo("")
             return
         if text.startswith("/"):
-            if not _command(engine, text.strip(), state, path):
+            if not _command(engine, text.strip(), session_id, state):
                 return
             continue
-        reply = engine.reply(text, session_id=str(state["session"]))
-        _show(engine, reply, bool(state["debug"]))
+        reply = engine.reply(text, session_id=session_id)
+        _show(engine, reply, state["debug"])
 
 
-def _command(engine: kefu.Engine, command: str, state: dict[str, object], path: Path | None) -> bool:
+def _command(engine: kefu.Engine, command: str, session_id: str, state: dict[str, bool]) -> bool:
     """Run a /command; False means leave the chat."""
     if command in ("/quit", "/exit", "/q"):
         return False
@@ -50,10 +49,10 @@ def _command(engine: kefu.Engine, command: str, state: dict[str, object], path: 
         state["debug"] = not state["debug"]
         typer.echo(f"debug {'on' if state['debug'] else 'off'}")
     elif command == "/reset":
-        engine.end_session(str(state["session"]))
+        engine.end_session(session_id)
         typer.echo("new conversation")
     elif command == "/session":
-        session = engine.session(str(state["session"]))
+        session = engine.session(session_id)
         typer.echo(json.dumps(session.to_dict() if session else None, ensure_ascii=False, indent=2))
     elif command == "/reload":
         try:
