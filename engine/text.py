@@ -37,12 +37,12 @@ def _base_tokenizer() -> jieba.Tokenizer:
         if _base is None:
             tokenizer = jieba.Tokenizer()
             folder = cache_dir()
+            # Set even if the folder cannot be made: jieba then fails to write its cache and
+            # keeps the dictionary in memory, rather than falling back to /tmp.
+            tokenizer.tmp_dir = str(folder)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                tokenizer.tmp_dir = str(folder)
             except OSError:
-                # Unwritable cache: jieba would fall back to /tmp; build in memory instead.
-                tokenizer.tmp_dir = str(folder)
                 log.warning("kefu cache dir %s is not writable; jieba will rebuild each start", folder)
             tokenizer.initialize()
             _base = tokenizer
