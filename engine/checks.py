@@ -22,7 +22,6 @@ class FileChecker:
 
     def __init__(self, src: SourceFile) -> None:
         self.src = src
-        self.sections: dict[str, Any] = {}
 
     @property
     def problems(self) -> list[Problem]:
