@@ -12,15 +12,13 @@ import typer
 
 import kefu
 
-__all__ = ["DEMO_BOT", "BotArg", "JsonOpt", "PluginsDirOpt", "demo_bot", "echo_json", "open_engine"]
+__all__ = ["BotArg", "JsonOpt", "PluginsDirOpt", "demo_bot", "echo_json", "open_engine"]
 
 
 def demo_bot() -> Path:
     """Where the bundled demo bot's YAML files are installed."""
     return Path(str(resources.files("kefu.intents")))
 
-
-DEMO_BOT = "the bundled demo bot"
 
 BotArg = Annotated[
     Path | None,

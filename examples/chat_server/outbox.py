@@ -65,11 +65,6 @@ class Outbox:
             return False
         return True
 
-    @property
-    def pending(self) -> int:
-        """Frames waiting to be sent."""
-        return self._queue.qsize()
-
     async def run(self) -> None:
         """Send frames, most urgent first; returns when a send stalls (the outbox has failed)."""
         while True:

@@ -32,14 +32,12 @@ def _arguments(argv: Sequence[str] | None, defaults: Settings) -> argparse.Names
     return parser.parse_args(argv)
 
 
-def raise_open_files_limit(wanted: int) -> int:
+def raise_open_files_limit(wanted: int) -> None:
     """Raise this process's soft limit on open files towards ``wanted`` (each WebSocket is one)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        return target
-    return soft
 
 
 def main(argv: Sequence[str] | None = None) -> None:
