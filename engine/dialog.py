@@ -79,7 +79,6 @@ def handle(turn: Turn) -> Reply:
     """Decide the reply to ``turn.message`` and update the session accordingly."""
     session = turn.session
     turn.contexts = frozenset(session.active_contexts(turn.now))
-    before = set(turn.contexts)
     outcome = _pending_slot(turn) if session.pending else None
     if isinstance(outcome, Reply):
         reply = outcome
@@ -87,7 +86,7 @@ def handle(turn: Turn) -> Reply:
         reply = _match_and_decide(turn, outcome)
     else:
         reply = _clarification_choice(turn) or _match_and_decide(turn)
-    _tick_contexts(session, before - turn.opened)
+    _tick_contexts(session, turn.contexts - turn.opened)
     return reply
 
 
@@ -122,7 +121,7 @@ def decide(turn: Turn, match: Match) -> Reply:
     if missing is not None:
         turn.session.slots.update(values)
         turn.session.pending = PendingSlot(intent.name, missing.name)
-        return turn.reply(missing.prompt or f"请提供{missing.name}", "prompt", match, slots=values)
+        return turn.reply(_prompt(missing), "prompt", match, slots=values)
     return _complete(turn, intent, match, values)
 
 
@@ -225,7 +224,7 @@ def _pending_slot(turn: Turn) -> Reply | Match:
     if pending.retries > spec.settings.slot_retries:
         session.pending = None
         return fallback(turn, other)
-    prompt = slot.invalid_prompt or slot.prompt or f"请提供{slot.name}"
+    prompt = slot.invalid_prompt or _prompt(slot)
     return turn.reply(prompt, "prompt", Match(turn.message.text, intent.name, 0.0))
 
 
@@ -238,6 +237,11 @@ def _cancel_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 def _is_cancel(text: str, words: tuple[str, ...]) -> bool:
     """ "算了", "算了吧", "算了，不查了": nothing but cancel words and particles."""
     return bool(text) and bool(words) and _cancel_pattern(words).fullmatch(text) is not None
+
+
+def _prompt(slot: SlotSpec) -> str:
+    """The question that asks for ``slot``."""
+    return slot.prompt or f"请提供{slot.name}"
 
 
 def _valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:
@@ -258,12 +262,13 @@ def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
     values: dict[str, str] = {}
     if not intent.slots:
         return values
+    contexts = turn.session.active_contexts(turn.now).values()  # same for every slot: one `now`
     for slot in intent.slots:
         found = turn.runtime.extractor.extract_one(turn.message.text, slot.entity)
         if found is not None and _acceptable(slot, found.value):
             values[slot.name] = found.value
             continue
-        for ctx in turn.session.active_contexts(turn.now).values():
+        for ctx in contexts:
             if ctx.params and slot.name in ctx.params:
                 values[slot.name] = ctx.params[slot.name]
                 break
@@ -283,7 +288,7 @@ def _render(turn: Turn, intent: IntentSpec, values: dict[str, str]) -> str:
     return render(turn.rng.choice(intent.responses), variables)
 
 
-def _tick_contexts(session: Session, names: set[str]) -> None:
+def _tick_contexts(session: Session, names: frozenset[str]) -> None:
     """Each context that was open before this message loses one turn of its lifespan."""
     for name in names:
         ctx = session.contexts.get(name)
