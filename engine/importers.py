@@ -26,6 +26,7 @@ from kefu.errors import SpecError
 from kefu.loader import load_spec
 from kefu.normalize import normalize
 from kefu.spec import BotSettings, BotSpec
+from kefu.yamlsource import read_source
 
 __all__ = [
     "BotDraft",
@@ -131,15 +132,7 @@ class ImportReport:
 
 def read_text(path: Path) -> str:
     """A file's UTF-8 text; ``SpecError`` at the line of an undecodable byte or if unreadable."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError.single(path, line, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+    return read_source(path)[1]
 
 
 def read_yaml_node(path: Path) -> yaml.Node | None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from kefu.errors import Problem
+from kefu.errors import Problem, SpecError
 
-__all__ = ["SourceFile", "read_yaml"]
+__all__ = ["SourceFile", "read_source", "read_yaml"]
 
 PathKey = tuple[Any, ...]
 
@@ -101,19 +101,26 @@ def _compose(text: str) -> yaml.Node | None:
         return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
+def read_source(path: Path) -> tuple[bytes, str]:
+    """A file's bytes and UTF-8 text; ``SpecError`` if unreadable, or at the line of an undecodable byte."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        return raw, raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError.single(path, line, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+
+
 def read_yaml(path: Path) -> SourceFile:
     """Parse one YAML file; syntax and encoding problems land in ``problems``, never raise."""
     src = SourceFile(path)
     try:
-        src.raw = path.read_bytes()
-    except OSError as exc:
-        src.problems.append(Problem(str(path), 1, f"cannot read file: {exc.strerror or exc}"))
-        return src
-    try:
-        text = src.raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = src.raw[: exc.start].count(b"\n") + 1
-        src.problems.append(Problem(str(path), line, f"file is not UTF-8 (byte 0x{src.raw[exc.start]:02x})"))
+        src.raw, text = read_source(path)
+    except SpecError as exc:
+        src.problems.extend(exc.problems)
         return src
     try:
         node = _compose(text)
