@@ -198,9 +198,9 @@ class FeatureSpace:
 
     def _prepare_lookup(self) -> None:
         """Constants ``vector`` needs on every call."""
-        self._offset = len(self.word_vocab)
+        offset = len(self.word_vocab)
         # Character terms map straight to their column in the joined vector.
-        self._char_index = {term: i + self._offset for term, i in self.char_vocab.items()}
+        self._char_index = {term: i + offset for term, i in self.char_vocab.items()}
         # One list for both blocks: list indexing beats NumPy scalars.
         self._idf_list: list[float] = np.concatenate((self.word_idf, self.char_idf)).tolist()
         # tf weight by count, for every count a text of max_length can produce.
