@@ -156,10 +156,9 @@ class EntityExtractor:
     """
 
     def __init__(self, entities: Sequence[EntitySpec], *, today: _Today = datetime.date.today) -> None:
-        self.entities = tuple(entities)
         self.today = today
         declared: dict[str, _Finder] = {}
-        for spec in self.entities:
+        for spec in entities:
             declared.setdefault(spec.name, _compile(spec))
         self._declared = tuple(declared.items())
         self._finders = {**_BUILTINS, **declared}
