@@ -53,9 +53,6 @@ async def visitor_endpoint(ws: WebSocket, hub: Hub, settings: Settings, connecti
 
 
 async def _visitor_frame(hub: Hub, peer: Peer, frame: ClientFrame) -> None:
-    if frame.type == "ping":
-        peer.put({"type": "pong"}, Priority.CONTROL)
-        return
     # Every message gets exactly one reply frame; its text is empty when the bot stays
     # silent (a human has the conversation, or a plugin blocked the message quietly).
     try:
@@ -106,10 +103,8 @@ async def agent_endpoint(ws: WebSocket, hub: Hub, settings: Settings, connection
 
 
 async def _agent_frame(hub: Hub, peer: Peer, frame: ClientFrame) -> None:
-    assert frame.session is not None or frame.type == "ping"
-    if frame.type == "ping":
-        peer.put({"type": "pong"}, Priority.CONTROL)
-    elif frame.type == "release":
-        await hub.release(peer, str(frame.session))
+    assert frame.session is not None  # read_frame requires it of agents' messages and releases
+    if frame.type == "release":
+        await hub.release(peer, frame.session)
     else:
-        await hub.agent_says(peer, str(frame.session), frame.text)
+        await hub.agent_says(peer, frame.session, frame.text)

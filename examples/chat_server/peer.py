@@ -97,7 +97,7 @@ async def run_peer(ws: WebSocket, peer: Peer, read: Callable[[], Awaitable[None]
 async def read_frames(
     ws: WebSocket, peer: Peer, guard: FloodGuard, *, max_bytes: int, agent: bool
 ) -> AsyncIterator[ClientFrame]:
-    """The client's valid frames; answers bad ones with error frames, kicks binary senders and floods."""
+    """The client's valid frames but pings; answers pings and bad frames, kicks binary senders and floods."""
     while True:
         event = await ws.receive()
         if event["type"] == "websocket.disconnect":
@@ -120,5 +120,7 @@ async def read_frames(
             peer.put(refused, Priority.CONTROL)
         elif frame is None:
             peer.put(problem, Priority.CONTROL)
+        elif frame.type == "ping":
+            peer.put({"type": "pong"}, Priority.CONTROL)
         else:
             yield frame
