@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import SpecError
-from kefu.yamlsource import read_yaml
+from kefu.yamlsource import parse_yaml
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
@@ -166,7 +166,7 @@ def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
 
 
 def _yaml_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
-    src = read_yaml(file)
+    src = parse_yaml(file, raw)
     if src.problems:
         raise SpecError(src.problems)
     data = src.data

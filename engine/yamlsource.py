@@ -16,7 +16,7 @@ import yaml
 
 from kefu.errors import Problem, SpecError
 
-__all__ = ["SourceFile", "read_source", "read_yaml"]
+__all__ = ["SourceFile", "parse_yaml", "read_source", "read_yaml"]
 
 PathKey = tuple[Any, ...]
 
@@ -116,12 +116,19 @@ def read_source(path: Path) -> tuple[bytes, str]:
 
 def read_yaml(path: Path) -> SourceFile:
     """Parse one YAML file; syntax and encoding problems land in ``problems``, never raise."""
-    src = SourceFile(path)
     try:
-        src.raw, text = read_source(path)
+        raw, text = read_source(path)
     except SpecError as exc:
-        src.problems.extend(exc.problems)
-        return src
+        return SourceFile(path, problems=exc.problems)
+    src = parse_yaml(path, text)
+    src.raw = raw
+    return src
+
+
+def parse_yaml(path: Path, text: str) -> SourceFile:
+    """Parse YAML ``text`` already read from ``path`` (``raw`` stays empty); syntax problems
+    land in ``problems``, never raise."""
+    src = SourceFile(path)
     try:
         node = _compose(text)
         src.data = None if node is None else _convert(node, (), src)
