@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from kefu.features import QueryVector
 from kefu.normalize import clean, normalize
@@ -63,9 +64,9 @@ def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: in
     cleaned = clean(text, spec.settings.max_input_length)
     normalized = normalize(cleaned, spec.settings.max_input_length)
     tokens = features.analyzer.tokens(normalized)
-    _, chars = features.terms(cleaned)
+    _, chars = features.terms(normalized, normalized=True)
     names = _feature_names(features)
-    query = features.vector(cleaned)
+    query = features.vector(normalized, normalized=True)
     idx, val = query.indices, query.values
     match = engine.match(cleaned, contexts)
     order = np.argsort(-val)[:12]
@@ -73,15 +74,16 @@ def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: in
     segmented = features.analyzer.words(tokens)
     unknown_words = list(dict.fromkeys(w for w in segmented if w not in features.word_vocab))
     top = match.candidates[0].intent if match.candidates else None
+    scores = model.matcher.example_scores(query)  # one pass over the examples serves every candidate
     return Explanation(
         text=text,
         normalized=normalized,
         tokens=[t for t in tokens if t != " "],
-        words=features.analyzer.words(tokens),
+        words=segmented,
         unknown=unknown[:20],
         unknown_words=unknown_words,
         features=[(names[int(idx[i])], float(val[i])) for i in order],
-        candidates=[_candidate(engine, c.intent, c.confidence, query) for c in match.candidates[:top_k]],
+        candidates=[_candidate(engine, c.intent, c.confidence, scores) for c in match.candidates[:top_k]],
         contributions=_contributions(engine, top, query, names),
         decision=_decision(engine, match),
         settings={
@@ -103,10 +105,10 @@ def _feature_names(features: Any) -> list[str]:
     return names
 
 
-def _candidate(engine: Engine, intent: str, confidence: float, query: QueryVector) -> dict[str, Any]:
+def _candidate(engine: Engine, intent: str, confidence: float, scores: NDArray[np.float64]) -> dict[str, Any]:
+    """An intent's confidence and its two examples nearest the message (``scores``: cosine per example)."""
     model = engine.model
     index = model.matcher.intents.index(intent)
-    scores = model.matcher.example_scores(query)
     rows = np.flatnonzero(model.matcher.example_intent == index)
     nearest = rows[np.argsort(-scores[rows])[:2]]
     return {
