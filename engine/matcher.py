@@ -114,7 +114,7 @@ class Matcher:
             return None
         if not contexts:
             return self._no_context_mask
-        mask = ~self._needs_context
+        mask: BoolArray = self._no_context_mask.copy()  # filled in below; the shared mask stays as is
         for index in np.flatnonzero(self._needs_context):
             mask[index] = self._contexts[index] <= contexts
         return mask
