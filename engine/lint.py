@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import scipy.sparse as sp
 
 from kefu.normalize import normalize
+from kefu.training import centroid_similarity
 
 if TYPE_CHECKING:
     from kefu.model import Model
@@ -100,14 +100,8 @@ def _few_examples(model: Model) -> list[Finding]:
 
 
 def _overlaps(model: Model, bound: float) -> list[Finding]:
-    x, labels = model.examples, model.matcher.example_intent
     n = len(model.spec.intents)
-    members = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(n, len(labels)))
-    centroids = members @ x
-    norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    centroids = sp.diags(1.0 / norms) @ centroids
-    similarity = (centroids @ centroids.T).toarray()
+    similarity = centroid_similarity(model.examples, model.matcher.example_intent, n)
     findings = []
     for a in range(n):
         for b in range(a + 1, n):

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from kefu.spec import MatcherSettings
 
-__all__ = ["DEFAULT_CALIBRATION", "fit_head", "intent_scores"]
+__all__ = ["DEFAULT_CALIBRATION", "centroid_similarity", "fit_head", "intent_scores"]
 
 FloatArray = NDArray[np.float64]
 
@@ -155,13 +155,19 @@ def _plans(
     return plans
 
 
-def _nearest_intents(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, count: int) -> NDArray[np.intp]:
+def centroid_similarity(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int) -> FloatArray:
+    """Cosine similarity of every pair of intents' example centroids (n_intents x n_intents)."""
     members = sp.csr_matrix((np.ones(len(y)), (y, np.arange(len(y)))), shape=(n_intents, len(y)))
     centroids = sp.csr_matrix(members @ x)
     norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     centroids = sp.csr_matrix(sp.diags(1.0 / norms) @ centroids)
-    similarity = (centroids @ centroids.T).toarray()
+    similarity: FloatArray = (centroids @ centroids.T).toarray()
+    return similarity
+
+
+def _nearest_intents(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, count: int) -> NDArray[np.intp]:
+    similarity = centroid_similarity(x, y, n_intents)
     np.fill_diagonal(similarity, -np.inf)
     return np.argpartition(-similarity, count - 1, axis=1)[:, :count]
 
