@@ -50,12 +50,12 @@ def cross_validate(spec: BotSpec, folds: int = 5, *, n_jobs: int = 1, seed: int 
 def _fold(
     spec: BotSpec, texts: list[str], labels: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray
 ) -> list[Prediction]:
-    keep = set(train_idx.tolist())
+    examples: list[list[str]] = [[] for _ in spec.intents]
+    for j in np.sort(train_idx).tolist():  # each intent keeps its examples in their written order
+        examples[int(labels[j])].append(texts[j])
     intents = tuple(
-        dataclasses.replace(
-            intent, examples=tuple(t for j, t in enumerate(texts) if j in keep and labels[j] == i)
-        )
-        for i, intent in enumerate(spec.intents)
+        dataclasses.replace(intent, examples=tuple(own))
+        for intent, own in zip(spec.intents, examples, strict=True)
     )
     runtime: Runtime = build_runtime(train(dataclasses.replace(spec, intents=intents)), with_plugins=False)
     predictions = []

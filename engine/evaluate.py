@@ -219,7 +219,7 @@ def evaluate(predictions: Sequence[Prediction], *, top_confusions: int = 10) -> 
     oos = [p for p in predictions if p.row.oos]
     predicted_oos = [p for p in predictions if p.intent is None]
     labels = sorted({p.row.intent for p in in_scope})
-    per_intent = [_intent_score(predictions, label) for label in labels]
+    per_intent = _intent_scores(predictions, labels)
     return EvalReport(
         total=total,
         accuracy=_ratio(sum(p.correct for p in predictions), total),
@@ -251,14 +251,17 @@ def confidence_histogram(
     return [(i / bins, (i + 1) / bins, right[i], wrong[i]) for i in range(bins)]
 
 
-def _intent_score(predictions: Sequence[Prediction], label: str) -> IntentScore:
-    true_pos = sum(1 for p in predictions if p.intent == label and not p.row.oos and p.row.intent == label)
-    predicted = sum(1 for p in predictions if p.intent == label)
-    support = sum(1 for p in predictions if not p.row.oos and p.row.intent == label)
-    precision = _ratio(true_pos, predicted)
-    recall = _ratio(true_pos, support)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return IntentScore(label, precision, recall, f1, support)
+def _intent_scores(predictions: Sequence[Prediction], labels: Sequence[str]) -> list[IntentScore]:
+    predicted = Counter(p.intent for p in predictions)
+    support = Counter(p.row.intent for p in predictions if not p.row.oos)
+    true_pos = Counter(p.intent for p in predictions if not p.row.oos and p.intent == p.row.intent)
+    scores = []
+    for label in labels:
+        precision = _ratio(true_pos[label], predicted[label])
+        recall = _ratio(true_pos[label], support[label])
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores.append(IntentScore(label, precision, recall, f1, support[label]))
+    return scores
 
 
 def _confusions(predictions: Sequence[Prediction], limit: int) -> list[tuple[str, str, list[str]]]:
