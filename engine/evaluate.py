@@ -69,6 +69,16 @@ class Prediction:
     """The second candidate's confidence (for tuning the ambiguity margin)."""
 
     @property
+    def expected_label(self) -> str:
+        """The row's intent as reports name it: ``out_of_scope`` for every out-of-scope row."""
+        return OOS if self.row.oos else self.row.intent
+
+    @property
+    def predicted_label(self) -> str:
+        """The predicted intent as reports name it: ``out_of_scope`` for a fallback."""
+        return self.intent or OOS
+
+    @property
     def correct(self) -> bool:
         """In scope: the right intent; out of scope: no intent."""
         return self.intent is None if self.row.oos else self.intent == self.row.intent
@@ -269,7 +279,7 @@ def _confusions(predictions: Sequence[Prediction], limit: int) -> list[tuple[str
     texts: dict[tuple[str, str], list[str]] = {}
     for p in predictions:
         if not p.correct:
-            key = (OOS if p.row.oos else p.row.intent, p.intent or OOS)
+            key = (p.expected_label, p.predicted_label)
             pairs[key] += 1
             texts.setdefault(key, []).append(p.row.text)
     return [(e, pr, texts[(e, pr)]) for (e, pr), _ in pairs.most_common(limit)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kefu.evaluate import OOS, EvalReport
@@ -22,18 +22,21 @@ def write_report(report: EvalReport, folder: str | Path, *, segment: Segmenter |
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     data = report.to_dict()
-    if segment is not None:
+    segmented = None
+    if segment is not None:  # the texts both files show, each segmented once
+        segmented = {text: " / ".join(segment(text)) for item in data["confusions"] for text in item["texts"]}
         for item in data["confusions"]:
-            item["segmented"] = [" / ".join(segment(text)) for text in item["texts"]]
+            item["segmented"] = [segmented[text] for text in item["texts"]]
     written = [out / "report.json", out / "report.md"]
     written[0].write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    written[1].write_text(markdown(report, segment), encoding="utf-8")
+    written[1].write_text(markdown(report, segmented), encoding="utf-8")
     written += _plots(report, out)
     return written
 
 
-def markdown(report: EvalReport, segment: Segmenter | None = None) -> str:
-    """The report as Markdown: summary, per-intent table, confusions, histogram."""
+def markdown(report: EvalReport, segmented: Mapping[str, str] | None = None) -> str:
+    """The report as Markdown: summary, per-intent table, confusions (each shown text with its
+    segmentation from ``segmented``, when given), histogram."""
     lines = [
         "# kefu evaluation report",
         "",
@@ -64,7 +67,7 @@ def markdown(report: EvalReport, segment: Segmenter | None = None) -> str:
     for expected, predicted, texts in report.confusions:
         lines.append(f"- **{expected} → {predicted}** ({len(texts)})")
         for text in texts[:5]:
-            shown = f"{text}  〔{' / '.join(segment(text))}〕" if segment else text
+            shown = f"{text}  〔{segmented[text]}〕" if segmented is not None else text
             lines.append(f"  - {shown}")
     lines += [
         "",
@@ -90,8 +93,7 @@ def _plots(report: EvalReport, out: Path) -> list[Path]:
     index = {name: i for i, name in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for p in report.predictions:
-        expected = OOS if p.row.oos else p.row.intent
-        predicted = p.intent or OOS
+        expected, predicted = p.expected_label, p.predicted_label
         if expected in index and predicted in index:
             matrix[index[expected]][index[predicted]] += 1
     size = max(6.0, len(labels) * 0.3)
