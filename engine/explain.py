@@ -142,9 +142,9 @@ def _decision(engine: Engine, match: Any) -> str:
     if not match.candidates:
         return "fallback: no known word or character in the message"
     best = match.candidates[0]
-    own = engine.spec.intent(best.intent).threshold
-    threshold = settings.threshold if own is None else own
-    which = "the bot's threshold" if own is None else f"{best.intent}'s own threshold"
+    intent = engine.spec.intent(best.intent)
+    threshold = engine.spec.threshold_of(intent)
+    which = "the bot's threshold" if intent.threshold is None else f"{best.intent}'s own threshold"
     if match.rule:
         return f"answered {best.intent}: decided by the rule {match.rule}"
     if match.intent is None and not match.ambiguous:

@@ -68,13 +68,12 @@ class Runtime:
         if not candidates:
             return Match(normalized, None, 0.0, ())
         best = candidates[0]
-        own = self.spec.intents[ranking.order[0]].threshold
         # A lone candidate has no rival to be ambiguous with.
         runner_up = candidates[1].confidence if len(candidates) > 1 else -math.inf
         decided = verdict(
             best.confidence,
             runner_up,
-            settings.threshold if own is None else own,
+            self.spec.threshold_of(self.spec.intents[ranking.order[0]]),
             settings.ambiguity_margin,
             ranking.rule,
         )

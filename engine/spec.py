@@ -170,3 +170,7 @@ class BotSpec:
             if intent.name == name:
                 return intent
         raise KeyError(name)
+
+    def threshold_of(self, intent: IntentSpec) -> float:
+        """The confidence ``intent`` needs to be answered: its own threshold, else the bot's."""
+        return self.settings.threshold if intent.threshold is None else intent.threshold
