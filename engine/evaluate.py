@@ -217,7 +217,7 @@ def predict_rows(engine: Engine, rows: Sequence[TestRow], n_jobs: int = 1) -> li
 
 def prediction_of(row: TestRow, match: Match) -> Prediction:
     """A row's prediction from the engine's ``Match``."""
-    top = match.candidates[0].intent if match.candidates else None
+    top = match.top.intent if match.top else None
     runner_up = match.candidates[1].confidence if len(match.candidates) > 1 else 0.0
     return Prediction(row, match.intent, match.confidence, match.ambiguous, top, runner_up)
 

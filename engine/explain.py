@@ -73,7 +73,7 @@ def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: in
     unknown = sorted({c.strip() or c for c in chars if c not in features.char_vocab})
     segmented = features.analyzer.words(tokens)
     unknown_words = list(dict.fromkeys(w for w in segmented if w not in features.word_vocab))
-    top = match.candidates[0].intent if match.candidates else None
+    top = match.top.intent if match.top else None
     scores = model.matcher.example_scores(query)  # one pass over the examples serves every candidate
     return Explanation(
         text=text,
