@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kefu.cache import cache_dir
 from kefu.model import is_model_dir, save_model
-from kefu.runtime import Runtime, build_runtime, load_or_train
+from kefu.runtime import Runtime, build_runtime, cached_model_dir, load_or_train
 from kefu.values import Match
 
 __all__ = ["match_many"]
@@ -28,7 +27,7 @@ def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Matc
     workers = joblib.effective_n_jobs(n_jobs)
     if workers == 1 or len(texts) < MIN_TEXTS_PER_WORKER * 2:
         return [runtime.match(t) for t in texts]
-    folder = cache_dir() / "models" / runtime.spec.fingerprint[:24]
+    folder = cached_model_dir(runtime.spec)
     if not is_model_dir(folder):
         save_model(runtime.model, folder)
     chunks = [texts[i::workers] for i in range(workers)]

@@ -25,7 +25,7 @@ from kefu.normalize import normalize
 from kefu.spec import BotSpec
 from kefu.values import Candidate, Match
 
-__all__ = ["Runtime", "build_runtime", "load_or_train"]
+__all__ = ["Runtime", "build_runtime", "cached_model_dir", "load_or_train"]
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,18 @@ class Runtime:
         return Match(normalized, best.intent, best.confidence, candidates, rule=ranking.rule)
 
 
+def cached_model_dir(spec: BotSpec) -> Path:
+    """Where kefu's cache keeps the trained model of ``spec`` (named by its fingerprint)."""
+    return cache_dir() / "models" / spec.fingerprint[:24]
+
+
 def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) -> Model:
     """A model for ``path``: a saved model directory, or bot files trained (or taken from
     kefu's cache when an identical bot was trained before)."""
     if is_model_dir(path):
         return load_model(path)
     spec = load_spec(path)
-    cached = cache_dir() / "models" / spec.fingerprint[:24]
+    cached = cached_model_dir(spec)
     if use_cache and is_model_dir(cached):
         try:
             return load_model(cached, bot=spec)
