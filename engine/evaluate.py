@@ -65,8 +65,9 @@ class Prediction:
     ambiguous: bool = False
     top: str | None = None
     """The best candidate, even when it was below the threshold (for tuning)."""
-    runner_up: float = 0.0
-    """The second candidate's confidence (for tuning the ambiguity margin)."""
+    runner_up: float | None = None
+    """The second candidate's confidence (for tuning the ambiguity margin); None when the
+    top candidate had no rival (the engine never calls a lone candidate ambiguous)."""
 
     @property
     def expected_label(self) -> str:
@@ -218,7 +219,7 @@ def predict_rows(engine: Engine, rows: Sequence[TestRow], n_jobs: int = 1) -> li
 def prediction_of(row: TestRow, match: Match) -> Prediction:
     """A row's prediction from the engine's ``Match``."""
     top = match.top.intent if match.top else None
-    runner_up = match.candidates[1].confidence if len(match.candidates) > 1 else 0.0
+    runner_up = match.candidates[1].confidence if len(match.candidates) > 1 else None
     return Prediction(row, match.intent, match.confidence, match.ambiguous, top, runner_up)
 
 

@@ -3,6 +3,7 @@ and write the choice back into the bot file without disturbing anything else in 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -63,7 +64,9 @@ def sweep(
 
 
 def _answer(p: Prediction, threshold: float, margin: float) -> str | None:
-    if p.top is None or verdict(p.confidence, p.runner_up, threshold, margin) != "answer":
+    # No runner-up: as in the engine, a lone candidate has no rival to be ambiguous with.
+    runner_up = -math.inf if p.runner_up is None else p.runner_up
+    if p.top is None or verdict(p.confidence, runner_up, threshold, margin) != "answer":
         return None
     return p.top
 

@@ -205,6 +205,24 @@ def test_sweep_agrees_with_a_bot_using_those_settings(
     assert point.oos_recall == pytest.approx(sum(a is None for a in oos) / len(oos))
 
 
+def test_sweep_agrees_with_the_engine_on_a_lone_candidate(write_bot: Callable[..., Path]) -> None:
+    # One intent: every message has a single candidate, never ambiguous however low its confidence.
+    intents = (
+        "intents:\n  - name: refund\n    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]\n"
+    )
+    bot = write_bot(**{"bot.yaml": f"version: 1\nbot: {{threshold: 0.0, ambiguity_margin: 0.1}}\n{intents}"})
+    engine = engine_for(bot)
+    rows = [kefu.TestRow(text, "refund") for text in ("退款天气", "今天天气怎么样呀退", "我要退款")]
+    matches = [engine.match(r.text) for r in rows]
+    assert [len(m.candidates) for m in matches] == [1, 1, 1]
+    assert min(m.confidence for m in matches) < 0.1  # below the margin: a 0.0 runner-up would clarify
+    assert [m.intent for m in matches] == ["refund"] * 3
+    point = next(
+        p for p in kefu.sweep(kefu.predict_rows(engine, rows)) if (p.threshold, p.margin) == (0.0, 0.1)
+    )
+    assert (point.in_scope_accuracy, point.answered) == (1.0, 1.0)
+
+
 def point(threshold: float, margin: float, accuracy: float, oos: float | None) -> TuningPoint:
     return TuningPoint(threshold, margin, accuracy, oos, 1.0)
 
