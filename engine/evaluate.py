@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import SpecError
-from kefu.yamlsource import parse_yaml
+from kefu.yamlsource import json_lines, parse_yaml
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
@@ -159,7 +159,7 @@ def read_test_file(path: str | Path, oos_label: str = OOS) -> list[TestRow]:
 
 def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     records = []
-    for number, line in enumerate(raw.splitlines(), 1):
+    for number, line in enumerate(json_lines(raw), 1):
         if line.strip():
             try:
                 records.append((number, json.loads(line)))

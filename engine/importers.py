@@ -26,7 +26,7 @@ from kefu.errors import SpecError
 from kefu.loader import load_spec
 from kefu.normalize import normalize
 from kefu.spec import BotSettings, BotSpec
-from kefu.yamlsource import read_source
+from kefu.yamlsource import json_lines, read_source
 
 __all__ = [
     "BotDraft",
@@ -261,8 +261,7 @@ def read_jsonl(path: str | Path) -> BotDraft:
     """A JSON Lines file of ``{"text", "intent"[, "response"]}`` objects as a draft."""
     file = Path(path)
     draft = BotDraft()
-    # Not splitlines(): JSON text may hold a raw U+2028, which splitlines() breaks at.
-    for number, line in enumerate(read_text(file).split("\n"), start=1):
+    for number, line in enumerate(json_lines(read_text(file)), start=1):
         if not line.strip():
             continue
         try:

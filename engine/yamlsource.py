@@ -3,10 +3,14 @@
 PyYAML forgets where a value came from once it is constructed, but validation must
 say ``file:line: message``. We compose the node tree ourselves and keep a map from
 each value's path (``("intents", 3, "examples", 0)``) to its 1-based line.
+
+The plain reading every bot-data reader shares lives here too: a file's UTF-8 text
+(``read_source``) and the lines of a JSON Lines text (``json_lines``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +20,7 @@ import yaml
 
 from kefu.errors import Problem, SpecError
 
-__all__ = ["SourceFile", "parse_yaml", "read_source", "read_yaml"]
+__all__ = ["SourceFile", "json_lines", "parse_yaml", "read_source", "read_yaml"]
 
 PathKey = tuple[Any, ...]
 
@@ -112,6 +116,17 @@ def read_source(path: Path) -> tuple[bytes, str]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecError.single(path, line, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
+
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text, split where a text-mode file splits (\\n, \\r\\n, \\r).
+
+    Not ``str.splitlines()``: a JSON string may hold a raw U+2028 or U+0085, which it breaks at.
+    """
+    return _LINE_BREAK.split(text)
 
 
 def read_yaml(path: Path) -> SourceFile:

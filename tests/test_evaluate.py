@@ -174,6 +174,22 @@ def test_jsonl_rows_with_oos_flag_contexts_and_blank_lines(tmp_path: Path) -> No
     ]
 
 
+def test_jsonl_text_may_hold_unicode_line_separators(tmp_path: Path) -> None:
+    # Raw U+2028, U+2029 and U+0085 are valid inside a JSON string; str.splitlines() breaks at them.
+    text = (
+        '{"text": "退款\u2028多久\x85到账", "intent": "refund"}\r\n'
+        '{"text": "在吗\u2029", "intent": "greeting"}\n'
+    )
+    assert kefu.read_test_file(write(tmp_path, "dev.jsonl", text)) == [
+        TestRow("退款\u2028多久\x85到账", "refund"),
+        TestRow("在吗\u2029", "greeting"),
+    ]
+    bad = write(tmp_path, "bad.jsonl", text + '{"text": 你好}\n')
+    with pytest.raises(kefu.SpecError, match="invalid JSON") as caught:
+        kefu.read_test_file(bad)
+    assert str(caught.value).startswith(f"{bad}:3: ")
+
+
 def test_csv_rows_with_bom_quotes_and_extra_columns(tmp_path: Path) -> None:
     text = 'id,text,intent,oos\n1,"退款，多久到账",refund,\n2,今天天气,out_of_scope,\n3,讲个笑话,chitchat,1\n'
     path = write(tmp_path, "dev.csv", text, encoding="utf-8-sig")  # Excel writes a BOM
