@@ -26,7 +26,7 @@ def validate(
             echo_json({"ok": False, "problems": [vars(p) for p in exc.problems]})
             raise typer.Exit(1) from None
         raise
-    examples = sum(len(i.examples) for i in spec.intents)
+    examples = spec.example_count
     if json_output:
         echo_json(
             {
@@ -63,7 +63,7 @@ def train(
 
 
 def _report_train(json_output: bool, output: Path, spec: kefu.BotSpec, seconds: float | None) -> None:
-    examples = sum(len(i.examples) for i in spec.intents)
+    examples = spec.example_count
     if json_output:
         echo_json({"model": str(output), "trained": seconds is not None, "seconds": seconds,
                    "intents": len(spec.intents), "examples": examples})  # fmt: skip

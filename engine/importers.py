@@ -320,8 +320,7 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
     except OSError as exc:
         raise SpecError.single(out, 1, f"cannot write the bot: {exc.strerror or exc}") from None
     spec = load_spec(out)  # the promise of this module: what we write loads as written
-    examples = sum(len(intent.examples) for intent in spec.intents)
-    return ImportReport(out, len(spec.intents), examples, len(spec.entities), tuple(warnings))
+    return ImportReport(out, len(spec.intents), spec.example_count, len(spec.entities), tuple(warnings))
 
 
 def _check_output(out: Path, overwrite: bool) -> None:

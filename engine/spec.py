@@ -164,6 +164,11 @@ class BotSpec:
     files: tuple[str, ...] = ()
     fingerprint: str = ""
 
+    @property
+    def example_count(self) -> int:
+        """How many examples the bot's intents have in all."""
+        return sum(len(intent.examples) for intent in self.intents)
+
     def intent(self, name: str) -> IntentSpec:
         """The intent called ``name``; ``KeyError`` if there is none."""
         for intent in self.intents:
