@@ -11,8 +11,14 @@ on train (and the CLINC threshold picked on dev):
 
 Published reference points are printed beside the results.
 
+``--dev`` is the study that chooses the defaults: it never opens a test split. For each
+variant (the reported ones plus more), SMP2017 train -> dev, and CLINC150 in-scope
+train -> dev: top-1 in-scope accuracy, and in-scope accuracy / out-of-scope recall with
+the threshold cross-fitted on dev (picked on one half, scored on the other, averaged).
+
     python bench/accuracy.py                 # every variant (about 10-20 minutes)
     python bench/accuracy.py --only default  # just the shipped defaults
+    python bench/accuracy.py --dev           # the dev-only study (about 10 minutes)
 """
 
 from __future__ import annotations
@@ -43,6 +49,19 @@ VARIANTS: dict[str, MatcherSettings] = {
     "char-only": dataclasses.replace(DEFAULT, word_weight=0.0),
     "words-only": dataclasses.replace(DEFAULT, char_weight=0.0),
     "unpadded-chars": dataclasses.replace(DEFAULT, char_padding=False, word_weight=1.0),
+}
+DEV_VARIANTS: dict[str, MatcherSettings] = {
+    **VARIANTS,
+    "char 1-4": dataclasses.replace(DEFAULT, char_ngrams=(1, 4)),
+    "char 1-5": dataclasses.replace(DEFAULT, char_ngrams=(1, 5)),
+    "char 2-5": dataclasses.replace(DEFAULT, char_ngrams=(2, 5)),
+    "words 1-3": dataclasses.replace(DEFAULT, word_ngrams=(1, 3)),
+    "word_weight 0.5": dataclasses.replace(DEFAULT, word_weight=0.5),
+    "word_weight 1.0": dataclasses.replace(DEFAULT, word_weight=1.0),
+    "c 0.3": dataclasses.replace(DEFAULT, c=0.3),
+    "c 1.0": dataclasses.replace(DEFAULT, c=1.0),
+    "ensemble, cosine_weight 0.5": dataclasses.replace(DEFAULT, head="ensemble", cosine_weight=0.5),
+    "ensemble, cosine_weight 0.25": dataclasses.replace(DEFAULT, head="ensemble", cosine_weight=0.25),
 }
 PUBLISHED = [
     ("ST-UIC (neural, NLPCC 2018)", "SMP F1 94.5", ""),
@@ -126,6 +145,42 @@ def clinc(matcher: MatcherSettings) -> dict[str, float]:
     }
 
 
+def smp_dev(matcher: MatcherSettings) -> dict[str, float]:
+    """SMP2017 trained on train, scored on dev."""
+    model = train(bot(rows("smp2017", "train"), matcher))
+    dev = rows("smp2017", "dev")
+    truth = [r["intent"] for r in dev]
+    predicted, _, _ = predict(model, [r["text"] for r in dev])
+    answers = [p or "" for p in predicted]
+    return {
+        "acc": 100 * accuracy_score(truth, answers),
+        "macro-F1": 100 * f1_score(truth, answers, labels=sorted(set(truth)), average="macro"),
+    }
+
+
+def clinc_dev(matcher: MatcherSettings) -> dict[str, float]:
+    """CLINC150 in-scope train -> dev: top-1 in-scope accuracy, and the threshold setting
+    with the threshold cross-fitted on dev (picked on one half, scored on the other)."""
+    model = train(bot([r for r in rows("clinc150", "train") if not r.get("oos")], matcher))
+    dev = rows("clinc150", "dev")
+    labels, confidence, _ = predict(model, [r["text"] for r in dev])
+    in_scope = np.array([not r.get("oos") for r in dev])
+    right = np.array([label == r["intent"] for label, r in zip(labels, dev, strict=True)])
+    order = np.random.default_rng(0).permutation(len(dev))
+    halves = (order[::2], order[1::2])
+    accuracy, recall = [], []
+    for pick, score in (halves, halves[::-1]):
+        threshold = pick_threshold([dev[i] for i in pick], [labels[i] for i in pick], confidence[pick])
+        accepted = confidence[score] >= threshold
+        accuracy.append(np.mean((accepted & right[score])[in_scope[score]]))
+        recall.append(np.mean(~accepted[~in_scope[score]]))
+    return {
+        "top-1": 100 * np.mean(right[in_scope]),
+        "in-scope acc": 100 * float(np.mean(accuracy)),
+        "oos recall": 100 * float(np.mean(recall)),
+    }
+
+
 def pick_threshold(dev: list[dict[str, Any]], labels: list[str | None], confidence: np.ndarray) -> float:
     """The threshold with the best dev accuracy, out-of-scope counted as a class (the
     middle of the best interval, so a flat optimum does not pick its edge)."""
@@ -143,11 +198,19 @@ def pick_threshold(dev: list[dict[str, Any]], labels: list[str | None], confiden
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), help="Variants to run (default: all).")
+    parser.add_argument(
+        "--only", nargs="*", choices=sorted(DEV_VARIANTS), help="Variants to run (default: all)."
+    )
+    parser.add_argument("--dev", action="store_true", help="The dev-only study: no test split is read.")
     args = parser.parse_args()
     if not (DATA / "smp2017").is_dir() or not (DATA / "clinc150").is_dir():
         print(f"benchmark data not found at {DATA}: nothing to measure (set KEFU_BENCH_DATA)")
         return 0
+    if args.dev:
+        return dev_study(args.only or list(DEV_VARIANTS))
+    unknown = sorted(set(args.only or ()) - set(VARIANTS))
+    if unknown:
+        parser.error(f"not a reported variant (run it with --dev): {', '.join(unknown)}")
     results = {}
     for name in args.only or list(VARIANTS):
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -174,6 +237,28 @@ def main() -> int:
         "accuracy", {"variants": results, "settings": {n: dataclasses.asdict(v) for n, v in VARIANTS.items()}}
     )
     print(f"\nwrote {path}")
+    return 0
+
+
+def dev_study(names: list[str]) -> int:
+    """Every variant on the dev splits; prints a table and writes ``accuracy-dev.json``."""
+    results = {}
+    for name in names:
+        print(f"running {name} (dev) ...", file=sys.stderr, flush=True)
+        results[name] = {"smp": smp_dev(DEV_VARIANTS[name]), "clinc": clinc_dev(DEV_VARIANTS[name])}
+    header = ["variant", "SMP dev acc / F1", "CLINC dev top-1", "CLINC dev in-scope / oos (cross-fitted)"]
+    table = [
+        [
+            name,
+            f"{r['smp']['acc']:.1f} / {r['smp']['macro-F1']:.1f}",
+            f"{r['clinc']['top-1']:.2f}",
+            f"{r['clinc']['in-scope acc']:.2f} / {r['clinc']['oos recall']:.1f}",
+        ]
+        for name, r in results.items()
+    ]
+    print(benchlib.table(header, table))
+    settings = {n: dataclasses.asdict(DEV_VARIANTS[n]) for n in names}
+    print(f"\nwrote {benchlib.write('accuracy-dev', {'variants': results, 'settings': settings})}")
     return 0
 
 
