@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import scipy.sparse as sp
 
 from kefu.normalize import normalize
@@ -64,9 +65,12 @@ def _duplicates(model: Model, bound: float) -> list[Finding]:
         j = first.setdefault(normalize(text).replace(" ", ""), i)
         if j != i and labels[i] != labels[j]:
             pairs[(j, i)] = 1.0
+    first_example = np.searchsorted(labels, np.arange(len(model.spec.intents)))
     findings = []
     for (i, j), score in sorted(pairs.items()):
         a, b = model.spec.intents[labels[i]], model.spec.intents[labels[j]]
+        lines = b.example_lines  # the finding points at the second sentence, the one to move
+        line = lines[j - first_example[labels[j]]] if lines else b.line
         text_a, text_b = model.example_texts[i], model.example_texts[j]
         error = score >= DUPLICATE
         findings.append(
@@ -78,7 +82,7 @@ def _duplicates(model: Model, bound: float) -> list[Finding]:
                 if error
                 else f"reword one of them so it says what is specific to {a.name} or {b.name}",
                 b.file,
-                b.line,
+                line,
             )
         )
     return findings

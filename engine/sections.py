@@ -255,7 +255,7 @@ def _intent(result: FileResult, path: PathKey, value: Any) -> IntentSpec | None:
     name = c.text((*path, "name"), data["name"])
     if name is None:
         return None
-    examples = _examples(result, path, name, data.get("examples"))
+    examples, example_lines = _examples(result, path, name, data.get("examples"))
     slots = _slots(result, (*path, "slots"), data.get("slots"))
     inputs, outputs = _contexts(c, (*path, "contexts"), data.get("contexts"))
     result.references += [("context", (*path, "contexts", "in"), ctx) for ctx in inputs]
@@ -273,17 +273,22 @@ def _intent(result: FileResult, path: PathKey, value: Any) -> IntentSpec | None:
         output_contexts=outputs,
         file=str(c.src.path),
         line=c.src.line(path),
+        example_lines=example_lines,
         **fields,
     )
 
 
-def _examples(result: FileResult, path: PathKey, name: str, value: Any) -> tuple[str, ...]:
+def _examples(
+    result: FileResult, path: PathKey, name: str, value: Any
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The intent's usable examples (one copy of each) and the line of each."""
     c, where = result.checker, (*path, "examples")
     if value is not None and not isinstance(value, list):
         c.problem(where, f"`examples` must be a list of text, not {describe(value)}")
-        return ()
+        return (), ()
     seen: set[str] = set()
     kept: list[str] = []
+    lines: list[int] = []
     before = len(c.problems)
     for i, item in enumerate(value or []):
         example = c.text((*where, i), item)
@@ -295,11 +300,12 @@ def _examples(result: FileResult, path: PathKey, name: str, value: Any) -> tuple
         elif key not in seen:  # a repeat inside one intent is harmless; keep one copy
             seen.add(key)
             kept.append(example)
+            lines.append(c.src.line((*where, i)))
             result.example_paths.append((name, key, (*where, i)))
     if not kept:
         usable = " usable" if len(c.problems) > before else ""
         c.problem(path, f"intent {name!r} has no{usable} examples")
-    return tuple(kept)
+    return tuple(kept), tuple(lines)
 
 
 def _patterns(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:

@@ -126,6 +126,8 @@ class IntentSpec:
     """How the intent is named to users when the bot asks which one they meant."""
     file: str = ""
     line: int = 0
+    example_lines: tuple[int, ...] = ()
+    """The line of each example in ``file`` (empty for intents built in code)."""
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ def expected_spec(folder: Path) -> BotSpec:
                 output_contexts=(OutputContext("fee"),),
                 file=followup,
                 line=3,
+                example_lines=(4,),
             ),
             IntentSpec(
                 name="order_status",
@@ -123,6 +124,7 @@ def expected_spec(folder: Path) -> BotSpec:
                 payload={"buttons": [{"title": "催发货"}]},
                 file=orders,
                 line=3,
+                example_lines=(5, 5),  # a flow list: both on the `examples:` line
             ),
         ),
         sessions=SessionSettings(store="redis", url="redis://r:6379/0", idle_ttl=60.0),

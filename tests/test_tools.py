@@ -449,11 +449,28 @@ def test_lint_finding_with_file_line_and_fix(
     findings = json.loads(stdout)
     assert [(f["level"], f["code"]) for f in findings] == [(level, code)]
     line = path.read_text(encoding="utf-8").splitlines().index(f"  - name: {intent}") + 1
+    if code.endswith("duplicate-example"):  # at the example itself, here on the line after the name
+        line += 1
     assert (findings[0]["file"], findings[0]["line"], findings[0]["fix"]) == (str(path), line, fix)
     assert findings[0]["message"].startswith(message)
     summary = "1 error(s), 0 warning(s)" if level == "error" else "0 error(s), 1 warning(s)"
     assert run("lint", str(path.parent))[1].splitlines() == [
         f"{path}:{line}: {level}: {findings[0]['message']} (fix: {fix})", summary]  # fmt: skip
+
+
+def test_lint_points_at_the_line_of_the_duplicated_example(write_bot: Callable[..., Path]) -> None:
+    refund = "".join(f"      - {e}\n" for e in ["我要退款", "怎么退钱", LONG, "申请退款", "退款流程"])
+    shipping = "".join(
+        f"      - {e}\n" for e in ["什么时候发货", "快递到哪了", "物流查询", "怎么 退钱", "几天能到"]
+    )
+    intents = f"  - name: refund\n    examples:\n{refund}  - name: shipping\n    examples:\n{shipping}"
+    text = f"version: 1\nintents:\n{intents}"
+    path = write_bot(**{"bot.yaml": text}) / "bot.yaml"
+    code, stdout, _ = run("lint", str(path.parent))
+    line = text.splitlines().index("      - 怎么 退钱") + 1
+    assert code == 1 and stdout.startswith(
+        f"{path}:{line}: error: '怎么退钱' (refund) and '怎么 退钱' (shipping)"
+    )
 
 
 def test_lint_clean_bot_exits_0(bot: Path) -> None:
