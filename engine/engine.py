@@ -276,6 +276,18 @@ class Engine:
             session.handoff_reason = None
             session.fallback_streak = 0
 
+    def record_agent_message(self, session_id: str, text: str, agent: str = "") -> None:
+        """Add a human agent's message to the conversation's history, as an exchange with
+        no customer text, labelled ``agent:<name>``: transcripts then show the whole
+        conversation, and a store shared by several processes shares it too. It counts as
+        activity (the session does not idle out while an agent talks), not as a turn."""
+        now = self.clock()
+        settings = self._runtime.spec.settings
+        text = clean(text, settings.max_input_length)
+        with self.store.transaction(session_id) as session:
+            session.last_active = now
+            session.record((now, "", text, f"agent:{agent}"), settings.history_size)
+
     def end_session(self, session_id: str) -> None:
         """Forget a conversation now (``session_ended`` fires with reason "deleted")."""
         self.store.delete(session_id)

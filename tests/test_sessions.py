@@ -99,6 +99,20 @@ def test_idle_session_expires_after_its_ttl_and_its_end_is_reported(
     assert engine.session("idle") is None
 
 
+def test_an_agent_message_joins_the_history_and_keeps_the_session_alive(
+    clocked: tuple[kefu.Engine, Clock, list[tuple[str, str]]],
+) -> None:
+    engine, clock, ended = clocked
+    engine.reply("你好", session_id="agent")
+    clock.now += 50
+    engine.record_agent_message("agent", "您好，我是客服小王\ud800", agent="小王")
+    session = engine.session("agent")
+    assert session is not None and session.turns == 1  # an agent's message is not a bot turn
+    assert session.history[-1] == (clock.now, "", "您好，我是客服小王\ufffd", "agent:小王")
+    clock.now += 50  # 100 s after the customer spoke, 50 s after the agent did: still alive
+    assert engine.session("agent") is not None and ("agent", "expired") not in ended
+
+
 def test_lru_evicts_the_least_recent_session_when_full() -> None:
     ended: list[tuple[str, str]] = []
     store = MemoryStore(max_sessions=2, idle_ttl=100, clock=lambda: 0.0)

@@ -149,7 +149,9 @@ class Hub:
         """An agent's message: into the transcript, then to the visitor if connected."""
         if not self._owns(agent, session_id):
             return
-        await asyncio.to_thread(self._record_agent_turn, session_id, agent.name, text)
+        # The agent's words join kefu's transcript, so a reconnecting visitor and the next
+        # agent see them too (and a Redis store shares them with every server process).
+        await asyncio.to_thread(self.engine.record_agent_message, session_id, text, agent.name)
         now = time.time()
         delivered = self._to_visitor(
             session_id, {"type": "reply", "from": "agent", "agent": agent.name, "text": text, "at": now}
@@ -235,10 +237,3 @@ class Hub:
         agent = self._agent_of(self.handoffs.get(session_id))
         if agent is not None:
             agent.put({"type": "visitor", "session": session_id, "online": online}, Priority.SYNC)
-
-    def _record_agent_turn(self, session_id: str, agent_name: str, text: str) -> None:
-        # The agent's words join kefu's transcript, so a reconnecting visitor and the next
-        # agent see them too (and a Redis store shares them with every server process).
-        limit = self.engine.spec.settings.history_size
-        with self.engine.store.transaction(session_id) as session:
-            session.record((time.time(), "", text, f"agent:{agent_name}"), limit)
