@@ -54,8 +54,8 @@ def import_bot(
     path: Annotated[
         Path,
         typer.Argument(
-            help="File or folder to import, e.g. a Rasa project's data/ folder "
-            "or a folder of ChatterBot .yml files.",
+            help="File or folder to import, e.g. a Rasa project (NLU data, plus responses from "
+            "its domain, rules and stories) or a folder of ChatterBot .yml files.",
             metavar="PATH",
             show_default=False,
         ),

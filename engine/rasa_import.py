@@ -4,14 +4,23 @@ Examples lose their entity markup (``[深蓝](color:蓝色)`` -> ``深蓝``); ea
 entity becomes a kefu entity (its lookup values gathered from annotations and lookup
 tables, or its ``regex`` of the same name) and an optional slot of every intent that
 annotates it. Rasa synonyms become ``nlp.synonyms`` and also join the lookup values they
-name. Stories, rules, the domain and any file without NLU data are skipped.
+name.
+
+Responses come from the domain's ``responses`` (Rasa 2/3) or ``templates`` (Rasa 1.x):
+an intent answers with the ``utter_`` actions that follow it in rules and stories (YAML
+or Rasa 1.x Markdown), or else with ``utter_<intent>``. A response's variations become
+the intent's alternative responses; when several ``utter_`` actions follow an intent,
+each variation of the first is followed, on new lines, by the first text of the others.
+Custom actions, conditions, buttons and images are not imported.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +52,42 @@ _ANNOTATION = re.compile(
 _MD_HEADER = re.compile(r"^##\s*(intent|synonym|regex|lookup)\s*:\s*(.+?)\s*$")
 _MD_ITEM = re.compile(r"^\s*[-*+]\s?(.*?)\s*$")
 _MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_MD_STORY_INTENT = re.compile(r"^\s*\*\s*([^\s{]+)")
+_MD_STORY_ACTION = re.compile(r"^\s*-\s*(\S+)\s*$")
+_RASA_SLOT = re.compile(r"\{(\w+)\}")
 
 Items = list[tuple[str, int]]
 """Section entries with the line each was written on."""
 
 
+@dataclass
+class _Answers:
+    """What the domain, rules and stories say: response texts, and the actions after each intent."""
+
+    responses: dict[str, list[str]] = field(default_factory=dict)
+    """``utter_`` action -> its texts."""
+    actions: dict[str, list[list[str]]] = field(default_factory=dict)
+    """intent -> each run of ``utter_`` actions that follows it somewhere."""
+
+    def follow(self, intent: str, actions: list[str]) -> None:
+        """Record that ``actions`` (a run of consecutive actions) follow ``intent``."""
+        # Only the leading utter_ actions: what a custom action would say is not in the files.
+        run = list(itertools.takewhile(lambda action: action.startswith("utter_"), actions))
+        if run and run not in self.actions.setdefault(intent, []):
+            self.actions[intent].append(run)
+
+
 def read_rasa(path: str | Path) -> BotDraft:
-    """Rasa NLU data in a file, or in every .yml/.yaml/.md/.json file under a folder."""
+    """Rasa NLU data in a file, or in every .yml/.yaml/.md/.json file under a folder; with
+    the responses of a domain, rules and stories found beside it."""
     root = Path(path)
     draft = BotDraft()
+    answers = _Answers()
     readers: dict[str, Callable[[Path, BotDraft], bool]] = {
         ".json": _read_json,
-        ".md": _read_markdown,
-        ".yml": _read_yaml,
-        ".yaml": _read_yaml,
+        ".md": lambda file, draft: _read_markdown(file, draft, answers),
+        ".yml": lambda file, draft: _read_yaml(file, draft, answers),
+        ".yaml": lambda file, draft: _read_yaml(file, draft, answers),
     }
     found = [
         file
@@ -71,7 +102,29 @@ def read_rasa(path: str | Path) -> BotDraft:
         )
     for entity in draft.entities.values():
         entity.values = _with_synonyms(entity.values, draft.synonyms)
+    _add_responses(draft, answers)
     return draft
+
+
+def _add_responses(draft: BotDraft, answers: _Answers) -> None:
+    """Each intent's responses from the ``utter_`` actions that follow it (see the module doc)."""
+    for intent in draft.intents.values():
+        runs = answers.actions.get(intent.name) or [[f"utter_{intent.name}"]]
+        for run in runs:
+            missing = [a for a in run if not answers.responses.get(a)]
+            if missing:
+                if run != [f"utter_{intent.name}"]:  # the naming convention is only a guess
+                    names = ", ".join(missing)
+                    draft.warnings.append(f"intent {intent.name!r}: no text for {names} in the domain")
+                continue
+            tail = [answers.responses[a][0] for a in run[1:]]
+            intent.responses += ["\n".join([first, *tail]) for first in answers.responses[run[0]]]
+        for response in intent.responses:
+            for slot in _RASA_SLOT.findall(response):
+                draft.warnings.append(
+                    f"intent {intent.name!r}: response {response!r} names the Rasa slot {{{slot}}}; "
+                    "it is kept as plain text (write a kefu placeholder by hand)"
+                )
 
 
 def _with_synonyms(values: dict[str, list[str]], synonyms: dict[str, str]) -> dict[str, list[str]]:
@@ -177,11 +230,17 @@ def _lookup_file(file: Path, line: int, reference: str) -> list[str]:
 # -- Rasa 2/3 YAML -----------------------------------------------------------------------
 
 
-def _read_yaml(file: Path, draft: BotDraft) -> bool:
+def _read_yaml(file: Path, draft: BotDraft, answers: _Answers) -> bool:
     root = read_yaml_node(file)
     if not isinstance(root, yaml.MappingNode):
         return False
     top = node_mapping(file, root, "a Rasa file")
+    for key in ("responses", "templates"):  # the domain (templates: Rasa 1.x)
+        if isinstance(responses := top.get(key), yaml.MappingNode):
+            _yaml_responses(file, responses, answers)
+    for key in ("rules", "stories"):
+        if isinstance(steps := top.get(key), yaml.SequenceNode):
+            _yaml_steps(file, steps, answers)
     if "nlu" not in top:
         return False  # domain, stories, rules, config
     for item in node_list(file, top["nlu"], "`nlu`"):
@@ -222,10 +281,53 @@ def _yaml_examples(file: Path, node: yaml.Node, draft: BotDraft) -> Items:
     return items
 
 
+def _yaml_responses(file: Path, node: yaml.MappingNode, answers: _Answers) -> None:
+    """``utter_x: [{text: …}, …]`` (or plain texts); variations without text are skipped."""
+    for name, variations in node_mapping(file, node, "`responses`").items():
+        texts = answers.responses.setdefault(name, [])
+        for item in variations.value if isinstance(variations, yaml.SequenceNode) else []:
+            if isinstance(item, yaml.MappingNode):
+                item = node_mapping(file, item, "a response").get("text")
+            if isinstance(item, yaml.ScalarNode) and str(item.value).strip():
+                texts.append(str(item.value).strip())
+
+
+def _yaml_steps(file: Path, node: yaml.SequenceNode, answers: _Answers) -> None:
+    """The ``steps`` of each rule or story: which actions follow which intent."""
+    for entry in node.value:
+        fields = node_mapping(file, entry, "a rule or story") if isinstance(entry, yaml.MappingNode) else {}
+        steps = fields.get("steps")
+        if not isinstance(steps, yaml.SequenceNode):
+            continue
+        keyed = [
+            {
+                k: str(v.value)
+                for k, v in node_mapping(file, step, "a step").items()
+                if isinstance(v, yaml.ScalarNode)
+            }
+            for step in steps.value
+            if isinstance(step, yaml.MappingNode)
+        ]
+        _follow_steps([(s.get("intent"), s.get("action")) for s in keyed], answers)
+
+
+def _follow_steps(steps: list[tuple[str | None, str | None]], answers: _Answers) -> None:
+    """Steps as (intent, action) pairs, one of them set: the actions right after each intent."""
+    for index, (intent, _) in enumerate(steps):
+        if intent is None:
+            continue
+        actions = []
+        for next_intent, action in steps[index + 1 :]:
+            if next_intent is not None or action is None:
+                break
+            actions.append(action)
+        answers.follow(intent, actions)
+
+
 # -- Rasa 1.x Markdown -------------------------------------------------------------------
 
 
-def _read_markdown(file: Path, draft: BotDraft) -> bool:
+def _read_markdown(file: Path, draft: BotDraft, answers: _Answers) -> bool:
     # Comments may span lines; blanking them keeps every later line number right.
     text = _MD_COMMENT.sub(lambda m: "\n" * m[0].count("\n"), read_text(file))
     sections: list[tuple[str, str, Items]] = []
@@ -248,7 +350,23 @@ def _read_markdown(file: Path, draft: BotDraft) -> bool:
         _add_section(file, kind, name, entries, draft)
     for name, reference, number in lookup_files:
         _add_lookup(file, number, name, reference, draft, is_file=True)
+    if not sections:
+        _markdown_stories(text, answers)
     return bool(sections)
+
+
+def _markdown_stories(text: str, answers: _Answers) -> None:
+    """Rasa 1.x stories: ``## story`` headings, ``* intent`` lines, then ``- action`` lines."""
+    steps: list[tuple[str | None, str | None]] = []
+    for line in [*text.splitlines(), "##"]:
+        intent, action = _MD_STORY_INTENT.match(line), _MD_STORY_ACTION.match(line)
+        if line.startswith("#"):
+            _follow_steps(steps, answers)
+            steps = []
+        elif intent:
+            steps.append((intent[1], None))
+        elif action:
+            steps.append((None, action[1]))
 
 
 # -- Rasa JSON ---------------------------------------------------------------------------

@@ -85,20 +85,27 @@ RASA_WARNINGS = (
 )
 
 
+GREETING = ("您好，请问有什么可以帮您？",)
+
+
 @pytest.mark.parametrize(
-    "source",
+    ("source", "greet_responses"),
     [
-        # a Rasa 3 project: domain.yml and data/stories.yml are skipped, data/nlu.yml is read
-        pytest.param(DATA / "rasa3", id="rasa3-yaml-project"),
-        # the same data as Rasa 1.x Markdown, with a comment and a stories.md beside it
-        pytest.param(DATA / "rasa1", id="rasa1-markdown"),
-        # the same data as Rasa JSON, entities as start/end offsets, a lookup table as a file name
-        pytest.param(DATA / "rasa_json" / "data" / "nlu.json", id="rasa-json"),
+        # a Rasa 3 project: data/nlu.yml, and greet's answer from domain.yml via data/stories.yml
+        pytest.param(DATA / "rasa3", GREETING, id="rasa3-yaml-project"),
+        # the same data as Rasa 1.x Markdown, with a comment, a stories.md and a `templates:` domain
+        pytest.param(DATA / "rasa1", GREETING, id="rasa1-markdown"),
+        # the same data as Rasa JSON, entities as start/end offsets, a lookup table as a file name;
+        # one file, no domain: every intent gets the placeholder
+        pytest.param(DATA / "rasa_json" / "data" / "nlu.json", placeholder("greet"), id="rasa-json"),
     ],
 )
-def test_rasa_formats_import_to_the_same_bot(source: Path, tmp_path: Path) -> None:
+def test_rasa_formats_import_to_the_same_bot(
+    source: Path, greet_responses: tuple[str, ...], tmp_path: Path
+) -> None:
     spec, report = imported(read_rasa, source, tmp_path / "bot")
-    assert summary(spec) == RASA_INTENTS
+    expected = [(n, e, greet_responses if n == "greet" else r, s) for n, e, r, s in RASA_INTENTS]
+    assert summary(spec) == expected
     assert spec.entities == RASA_ENTITIES
     assert spec.nlp.synonyms == RASA_SYNONYMS
     assert report.warnings == RASA_WARNINGS
@@ -186,6 +193,75 @@ def test_rasa_yaml_details(
     assert [(i.name, i.examples) for i in spec.intents] == intents
     assert {e.name: e.regex or e.values for e in spec.entities} == entities
     assert [w.replace(f"{tmp_path}/", "") for w in report.warnings] == warnings
+
+
+RASA_DOMAIN = """version: "3.1"
+responses:
+  utter_hello:
+  - text: 您好！
+  - text: 嗨，您好
+  utter_ask_help:
+  - text: 请问有什么可以帮您？
+  - text: 需要什么帮助？
+  utter_bye:
+  - text: 再见，{name}
+  - image: https://example.com/bye.png
+  utter_refund_policy:
+  - text: 七天无理由退货
+  utter_thanks:
+  - text: 不客气
+"""
+RASA_RULES = """version: "3.1"
+rules:
+- rule: 打招呼
+  steps:
+  - intent: hello
+  - action: utter_hello
+  - action: utter_ask_help
+- rule: 告别
+  steps:
+  - intent: bye
+  - action: utter_bye
+stories:
+- story: 退款后查订单
+  steps:
+  - intent: refund
+  - action: utter_refund_policy
+  - intent: order_status
+  - action: action_check_order
+  - action: utter_refund_policy
+- story: 投诉
+  steps:
+  - intent: complain
+  - action: utter_sorry
+"""
+
+
+def test_rasa_responses_follow_rules_and_stories(tmp_path: Path) -> None:
+    project = tmp_path / "rasa"
+    (project / "data").mkdir(parents=True)
+    (project / "domain.yml").write_text(RASA_DOMAIN, encoding="utf-8")
+    (project / "data" / "rules.yml").write_text(RASA_RULES, encoding="utf-8")
+    intents = ["hello", "bye", "refund", "order_status", "complain", "thanks"]
+    nlu = "".join(f"- intent: {name}\n  examples: |\n    - {name} 一\n    - {name} 二\n" for name in intents)
+    (project / "data" / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{nlu}', encoding="utf-8")
+    spec, report = imported(read_rasa, project, tmp_path / "bot")
+    assert {i.name: i.responses for i in spec.intents} == {
+        # two actions in a row: each variation of the first, then the first text of the next
+        "hello": ("您好！\n请问有什么可以帮您？", "嗨，您好\n请问有什么可以帮您？"),
+        "bye": ("再见，{{name}}",),  # the image variation is skipped; a brace is plain text in kefu
+        "refund": ("七天无理由退货",),
+        "order_status": placeholder("order_status"),  # a custom action answers first: unknown text
+        "complain": placeholder("complain"),  # utter_sorry is not in the domain
+        "thanks": ("不客气",),  # no rule or story: utter_<intent>, by Rasa's naming convention
+    }
+    assert report.warnings == (
+        "intent 'bye': response '再见，{name}' names the Rasa slot {name}; "
+        "it is kept as plain text (write a kefu placeholder by hand)",
+        "intent 'complain': no text for utter_sorry in the domain",
+    )
+    engine = kefu.Engine.from_path(tmp_path / "bot", seed=0)
+    assert engine.reply("bye 一").text == "再见，{name}"
 
 
 # --- ChatterBot -----------------------------------------------------------------------
