@@ -53,7 +53,7 @@ _MD_HEADER = re.compile(r"^##\s*(intent|synonym|regex|lookup)\s*:\s*(.+?)\s*$")
 _MD_ITEM = re.compile(r"^\s*[-*+]\s?(.*?)\s*$")
 _MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _MD_STORY_INTENT = re.compile(r"^\s*\*\s*([^\s{]+)")
-_MD_STORY_ACTION = re.compile(r"^\s*-\s*(\S+)\s*$")
+_MD_STORY_ACTION = re.compile(r"^\s*-\s*([\w./-]+)\s*$")  # not `- slot{...}`
 _RASA_SLOT = re.compile(r"\{(\w+)\}")
 
 Items = list[tuple[str, int]]
@@ -312,15 +312,17 @@ def _yaml_steps(file: Path, node: yaml.SequenceNode, answers: _Answers) -> None:
 
 
 def _follow_steps(steps: list[tuple[str | None, str | None]], answers: _Answers) -> None:
-    """Steps as (intent, action) pairs, one of them set: the actions right after each intent."""
+    """Steps as (intent, action) pairs (both None for other kinds of step): the actions
+    between each intent and the next."""
     for index, (intent, _) in enumerate(steps):
         if intent is None:
             continue
         actions = []
         for next_intent, action in steps[index + 1 :]:
-            if next_intent is not None or action is None:
+            if next_intent is not None:
                 break
-            actions.append(action)
+            if action is not None:  # other steps (slot_was_set, active_loop, ...) pass by
+                actions.append(action)
         answers.follow(intent, actions)
 
 

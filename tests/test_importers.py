@@ -216,6 +216,8 @@ rules:
 - rule: 打招呼
   steps:
   - intent: hello
+  - slot_was_set:
+    - name: 小王
   - action: utter_hello
   - action: utter_ask_help
 - rule: 告别
