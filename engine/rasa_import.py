@@ -120,10 +120,11 @@ def _add_responses(draft: BotDraft, answers: _Answers) -> None:
             tail = [answers.responses[a][0] for a in run[1:]]
             intent.responses += ["\n".join([first, *tail]) for first in answers.responses[run[0]]]
         for response in intent.responses:
-            for slot in _RASA_SLOT.findall(response):
+            slots = ", ".join(f"{{{slot}}}" for slot in dict.fromkeys(_RASA_SLOT.findall(response)))
+            if slots:
                 draft.warnings.append(
-                    f"intent {intent.name!r}: response {response!r} names the Rasa slot {{{slot}}}; "
-                    "it is kept as plain text (write a kefu placeholder by hand)"
+                    f"intent {intent.name!r}: response {response!r} names Rasa slots ({slots}); "
+                    "they are kept as plain text (write kefu placeholders by hand)"
                 )
 
 

@@ -206,6 +206,7 @@ responses:
   utter_bye:
   - text: 再见，{name}
   - image: https://example.com/bye.png
+  - text:
   utter_refund_policy:
   - text: 七天无理由退货
   utter_thanks:
@@ -251,15 +252,15 @@ def test_rasa_responses_follow_rules_and_stories(tmp_path: Path) -> None:
     assert {i.name: i.responses for i in spec.intents} == {
         # two actions in a row: each variation of the first, then the first text of the next
         "hello": ("您好！\n请问有什么可以帮您？", "嗨，您好\n请问有什么可以帮您？"),
-        "bye": ("再见，{{name}}",),  # the image variation is skipped; a brace is plain text in kefu
+        "bye": ("再见，{{name}}",),  # image and empty variations are skipped; braces are plain text
         "refund": ("七天无理由退货",),
         "order_status": placeholder("order_status"),  # a custom action answers first: unknown text
         "complain": placeholder("complain"),  # utter_sorry is not in the domain
         "thanks": ("不客气",),  # no rule or story: utter_<intent>, by Rasa's naming convention
     }
     assert report.warnings == (
-        "intent 'bye': response '再见，{name}' names the Rasa slot {name}; "
-        "it is kept as plain text (write a kefu placeholder by hand)",
+        "intent 'bye': response '再见，{name}' names Rasa slots ({name}); "
+        "they are kept as plain text (write kefu placeholders by hand)",
         "intent 'complain': no text for utter_sorry in the domain",
     )
     engine = kefu.Engine.from_path(tmp_path / "bot", seed=0)
