@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import scipy.sparse as sp
 
 from kefu.normalize import normalize
@@ -65,7 +64,7 @@ def _duplicates(model: Model, bound: float) -> list[Finding]:
         j = first.setdefault(normalize(text).replace(" ", ""), i)
         if j != i and labels[i] != labels[j]:
             pairs[(j, i)] = 1.0
-    first_example = np.searchsorted(labels, np.arange(len(model.spec.intents)))
+    first_example = model.matcher.intent_start
     findings = []
     for (i, j), score in sorted(pairs.items()):
         a, b = model.spec.intents[labels[i]], model.spec.intents[labels[j]]

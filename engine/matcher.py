@@ -66,7 +66,8 @@ class Matcher:
         self.n_examples = examples.shape[0]
         self._postings = _Postings(examples.tocsc())
         # Examples are stored grouped by intent, so a per-intent max is one reduceat.
-        self._intent_start = np.searchsorted(self.example_intent, np.arange(self.n_intents)).astype(np.intp)
+        self.intent_start = np.searchsorted(self.example_intent, np.arange(self.n_intents)).astype(np.intp)
+        """Index of each intent's first example (examples are stored grouped by intent)."""
         self.weights = weights
         self.bias = bias
         self._weight_rows = _Postings(weights.T.tocsc()) if isinstance(weights, sp.csr_matrix) else None
@@ -88,7 +89,7 @@ class Matcher:
 
     def cosine_scores(self, query: QueryVector) -> FloatArray:
         """Each intent's cosine similarity with its nearest example."""
-        per_intent: FloatArray = np.maximum.reduceat(self.example_scores(query), self._intent_start)
+        per_intent: FloatArray = np.maximum.reduceat(self.example_scores(query), self.intent_start)
         return per_intent
 
     def linear_scores(self, query: QueryVector) -> FloatArray:
