@@ -106,27 +106,38 @@ def predict(model: Model, texts: list[str]) -> tuple[list[str | None], np.ndarra
 def smp(matcher: MatcherSettings) -> dict[str, float]:
     """SMP2017 trained on train and on train+dev, scored on test."""
     test = rows("smp2017", "test")
-    truth = [r["intent"] for r in test]
-    labels = sorted(set(truth))
     train_rows = rows("smp2017", "train")
     out: dict[str, float] = {}
     for tag, training in (("train", train_rows), ("train+dev", train_rows + rows("smp2017", "dev"))):
         started = time.perf_counter()
         model = train(bot(training, matcher))
         out[f"{tag} train s"] = time.perf_counter() - started
-        predicted, _, latency = predict(model, [r["text"] for r in test])
-        answers = [p or "" for p in predicted]
-        out[f"{tag} acc"] = 100 * accuracy_score(truth, answers)
-        out[f"{tag} macro-F1"] = 100 * f1_score(truth, answers, labels=labels, average="macro")
+        scores, latency = scored(model, test)
+        out.update({f"{tag} {metric}": value for metric, value in scores.items()})
         out["match us"] = 1e6 * latency
     return out
 
 
+def scored(model: Model, evaluation: list[dict[str, Any]]) -> tuple[dict[str, float], float]:
+    """Accuracy and macro-F1 (in percent) of ``model`` on labelled rows, and the median latency."""
+    truth = [r["intent"] for r in evaluation]
+    predicted, _, latency = predict(model, [r["text"] for r in evaluation])
+    answers = [p or "" for p in predicted]
+    return {
+        "acc": 100 * accuracy_score(truth, answers),
+        "macro-F1": 100 * f1_score(truth, answers, labels=sorted(set(truth)), average="macro"),
+    }, latency
+
+
+def clinc_training() -> list[dict[str, Any]]:
+    """CLINC150's in-scope training rows: the threshold setting never trains on out-of-scope."""
+    return [r for r in rows("clinc150", "train") if not r.get("oos")]
+
+
 def clinc(matcher: MatcherSettings) -> dict[str, float]:
     """CLINC150 threshold setting: in-scope training rows, threshold from dev."""
-    training = [r for r in rows("clinc150", "train") if not r.get("oos")]
     started = time.perf_counter()
-    model = train(bot(training, matcher))
+    model = train(bot(clinc_training(), matcher))
     seconds = time.perf_counter() - started
     dev, test = rows("clinc150", "dev"), rows("clinc150", "test")
     dev_labels, dev_conf, _ = predict(model, [r["text"] for r in dev])
@@ -147,21 +158,13 @@ def clinc(matcher: MatcherSettings) -> dict[str, float]:
 
 def smp_dev(matcher: MatcherSettings) -> dict[str, float]:
     """SMP2017 trained on train, scored on dev."""
-    model = train(bot(rows("smp2017", "train"), matcher))
-    dev = rows("smp2017", "dev")
-    truth = [r["intent"] for r in dev]
-    predicted, _, _ = predict(model, [r["text"] for r in dev])
-    answers = [p or "" for p in predicted]
-    return {
-        "acc": 100 * accuracy_score(truth, answers),
-        "macro-F1": 100 * f1_score(truth, answers, labels=sorted(set(truth)), average="macro"),
-    }
+    return scored(train(bot(rows("smp2017", "train"), matcher)), rows("smp2017", "dev"))[0]
 
 
 def clinc_dev(matcher: MatcherSettings) -> dict[str, float]:
     """CLINC150 in-scope train -> dev: top-1 in-scope accuracy, and the threshold setting
     with the threshold cross-fitted on dev (picked on one half, scored on the other)."""
-    model = train(bot([r for r in rows("clinc150", "train") if not r.get("oos")], matcher))
+    model = train(bot(clinc_training(), matcher))
     dev = rows("clinc150", "dev")
     labels, confidence, _ = predict(model, [r["text"] for r in dev])
     in_scope = np.array([not r.get("oos") for r in dev])
