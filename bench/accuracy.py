@@ -143,13 +143,10 @@ def clinc(matcher: MatcherSettings) -> dict[str, float]:
     dev_labels, dev_conf, _ = predict(model, [r["text"] for r in dev])
     threshold = pick_threshold(dev, dev_labels, dev_conf)
     test_labels, test_conf, latency = predict(model, [r["text"] for r in test])
-    accepted = test_conf >= threshold
-    in_scope = [i for i, r in enumerate(test) if not r.get("oos")]
-    oos = [i for i, r in enumerate(test) if r.get("oos")]
+    in_scope_accuracy, oos_recall = at_threshold(test, test_labels, test_conf, threshold)
     return {
-        "in-scope acc": 100
-        * np.mean([accepted[i] and test_labels[i] == test[i]["intent"] for i in in_scope]),
-        "oos recall": 100 * np.mean([not accepted[i] for i in oos]),
+        "in-scope acc": 100 * in_scope_accuracy,
+        "oos recall": 100 * oos_recall,
         "threshold": threshold,
         "train s": seconds,
         "match us": 1e6 * latency,
@@ -167,21 +164,32 @@ def clinc_dev(matcher: MatcherSettings) -> dict[str, float]:
     model = train(bot(clinc_training(), matcher))
     dev = rows("clinc150", "dev")
     labels, confidence, _ = predict(model, [r["text"] for r in dev])
-    in_scope = np.array([not r.get("oos") for r in dev])
-    right = np.array([label == r["intent"] for label, r in zip(labels, dev, strict=True)])
     order = np.random.default_rng(0).permutation(len(dev))
     halves = (order[::2], order[1::2])
     accuracy, recall = [], []
     for pick, score in (halves, halves[::-1]):
         threshold = pick_threshold([dev[i] for i in pick], [labels[i] for i in pick], confidence[pick])
-        accepted = confidence[score] >= threshold
-        accuracy.append(np.mean((accepted & right[score])[in_scope[score]]))
-        recall.append(np.mean(~accepted[~in_scope[score]]))
+        in_scope_accuracy, oos_recall = at_threshold(
+            [dev[i] for i in score], [labels[i] for i in score], confidence[score], threshold
+        )
+        accuracy.append(in_scope_accuracy)
+        recall.append(oos_recall)
     return {
-        "top-1": 100 * np.mean(right[in_scope]),
+        "top-1": 100 * at_threshold(dev, labels, confidence, -np.inf)[0],
         "in-scope acc": 100 * float(np.mean(accuracy)),
         "oos recall": 100 * float(np.mean(recall)),
     }
+
+
+def at_threshold(
+    evaluation: list[dict[str, Any]], labels: list[str | None], confidence: np.ndarray, threshold: float
+) -> tuple[float, float]:
+    """In-scope accuracy (answered, and rightly) and out-of-scope recall (not answered)
+    of the top intents ``labels`` when answers below ``threshold`` fall back."""
+    accepted = confidence >= threshold
+    oos = np.array([bool(r.get("oos")) for r in evaluation])
+    right = np.array([label == r["intent"] for label, r in zip(labels, evaluation, strict=True)])
+    return float(np.mean((accepted & right)[~oos])), float(np.mean(~accepted[oos]))
 
 
 def pick_threshold(dev: list[dict[str, Any]], labels: list[str | None], confidence: np.ndarray) -> float:
