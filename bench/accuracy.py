@@ -187,23 +187,25 @@ def at_threshold(
     """In-scope accuracy (answered, and rightly) and out-of-scope recall (not answered)
     of the top intents ``labels`` when answers below ``threshold`` fall back."""
     accepted = confidence >= threshold
+    oos, right = outcomes(evaluation, labels)
+    return float(np.mean((accepted & right)[~oos])), float(np.mean(~accepted[oos]))
+
+
+def outcomes(evaluation: list[dict[str, Any]], labels: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows are out of scope, and which rows' top intent is the right one."""
     oos = np.array([bool(r.get("oos")) for r in evaluation])
     right = np.array([label == r["intent"] for label, r in zip(labels, evaluation, strict=True)])
-    return float(np.mean((accepted & right)[~oos])), float(np.mean(~accepted[oos]))
+    return oos, right
 
 
 def pick_threshold(dev: list[dict[str, Any]], labels: list[str | None], confidence: np.ndarray) -> float:
     """The threshold with the best dev accuracy, out-of-scope counted as a class (the
     middle of the best interval, so a flat optimum does not pick its edge)."""
     candidates = np.unique(np.concatenate([[0.0, 1.0], confidence]))
-    scores = []
-    for threshold in candidates:
-        right = [
-            (conf < threshold) if row.get("oos") else (conf >= threshold and label == row["intent"])
-            for row, label, conf in zip(dev, labels, confidence, strict=True)
-        ]
-        scores.append(np.mean(right))
-    best = np.flatnonzero(np.isclose(scores, max(scores)))
+    oos, right = outcomes(dev, labels)
+    accepted = confidence >= candidates[:, None]  # one row per candidate threshold
+    scores = np.where(oos, ~accepted, accepted & right).mean(axis=1)
+    best = np.flatnonzero(np.isclose(scores, scores.max()))
     return float((candidates[best[0]] + candidates[best[-1]]) / 2)
 
 
