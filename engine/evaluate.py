@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import SpecError
-from kefu.yamlsource import json_lines, parse_yaml
+from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
@@ -199,6 +199,9 @@ def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[Te
             contexts = [contexts]  # one context written as text
         if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
             raise SpecError.single(file, number, "`contexts` must be a list of context names")
+        for text in (record["text"], record["intent"], *contexts):
+            if problem := lone_surrogate(text):
+                raise SpecError.single(file, number, problem)
         rows.append(TestRow(record["text"], record["intent"], oos, tuple(contexts)))
     if not rows:
         raise SpecError.single(file, 1, "test file has no rows")

@@ -26,7 +26,7 @@ from kefu.errors import SpecError
 from kefu.loader import load_spec
 from kefu.normalize import normalize
 from kefu.spec import BotSettings, BotSpec
-from kefu.yamlsource import json_lines, read_source
+from kefu.yamlsource import json_lines, lone_surrogate, read_source
 
 __all__ = [
     "BotDraft",
@@ -280,6 +280,8 @@ def _add_record(draft: BotDraft, file: Path, line: int, record: dict[str, Any]) 
     for key, value in fields.items():
         if not isinstance(value, str):
             raise SpecError.single(file, line, f"`{key}` must be text, not {type(value).__name__}")
+        if problem := lone_surrogate(value):
+            raise SpecError.single(file, line, f"`{key}`: {problem}")
     if not any(value.strip() for value in fields.values()):
         return
     for key in ("text", "intent"):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["DEFAULT_MAX_LENGTH", "clean", "normalize"]
+__all__ = ["DEFAULT_MAX_LENGTH", "SURROGATE", "clean", "normalize"]
 
 DEFAULT_MAX_LENGTH = 500
 
 # \W covers punctuation, symbols (emoji included), control characters and whitespace;
 # the underscore is a word character for `re`, so it is listed explicitly.
 _NON_WORD = re.compile(r"[\W_]+")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""One UTF-16 surrogate: half of a character, which UTF-8 cannot encode."""
 
 
 def clean(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
@@ -28,7 +29,7 @@ def clean(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # Lone surrogates (from broken JSON or bad decoders) become one U+FFFD each.
-        text = _SURROGATE.sub("\ufffd", text)
+        text = SURROGATE.sub("\ufffd", text)
     return text
 
 

@@ -5,7 +5,8 @@ say ``file:line: message``. We compose the node tree ourselves and keep a map fr
 each value's path (``("intents", 3, "examples", 0)``) to its 1-based line.
 
 The plain reading every bot-data reader shares lives here too: a file's UTF-8 text
-(``read_source``) and the lines of a JSON Lines text (``json_lines``).
+(``read_source``), the lines of a JSON Lines text (``json_lines``) and the check for
+escaped half-characters (``lone_surrogate``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 import yaml
 
 from kefu.errors import Problem, SpecError
+from kefu.normalize import SURROGATE
 
-__all__ = ["SourceFile", "json_lines", "parse_yaml", "read_source", "read_yaml"]
+__all__ = ["SourceFile", "json_lines", "lone_surrogate", "parse_yaml", "read_source", "read_yaml"]
 
 PathKey = tuple[Any, ...]
 
@@ -94,7 +96,32 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), src) for i, item in enumerate(node.value)]
-    return _constructor.construct_object(node, deep=True)
+    value = _constructor.construct_object(node, deep=True)
+    if isinstance(value, str) and SURROGATE.search(value):
+        return _join_surrogates(value, path, src)
+    return value
+
+
+def lone_surrogate(text: str) -> str | None:
+    """What is wrong with ``text`` if it holds a lone UTF-16 surrogate, else None.
+
+    JSON and YAML ``\\u`` escapes can name half of a character; UTF-8 cannot store it, so
+    saving a model or printing a reply would fail long after the file was read.
+    """
+    found = SURROGATE.search(text)
+    if found is None:
+        return None
+    return f"lone surrogate \\u{ord(found.group()):04x} (half of a character): write the character itself"
+
+
+def _join_surrogates(text: str, path: PathKey, src: SourceFile) -> str:
+    """``text`` with each \\u-escaped surrogate pair (as JSON tools write emoji) joined into
+    its character; a lone surrogate left over is reported at its line."""
+    joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    problem = lone_surrogate(joined)
+    if problem:
+        src.problem(path, problem)
+    return joined
 
 
 def _compose(text: str) -> yaml.Node | None:

@@ -234,6 +234,13 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
         ("c.jsonl", '{"text": "你好", "intent": 3}\n', 1, "each row needs"),
         # a JSON line that is a list, not an object
         ("d.jsonl", '["你好", "greeting"]\n', 1, "each row needs"),
+        # half a character: the report could not be printed or saved
+        (
+            "l.jsonl",
+            '{"text": "你好", "intent": "greeting"}\n{"text": "退\\udfff", "intent": "refund"}\n',
+            2,
+            "lone surrogate \\udfff (half of a character)",
+        ),
         # an empty file
         ("e.jsonl", "\n", 1, "test file has no rows"),
         # a CSV without the `intent` column

@@ -563,6 +563,14 @@ BAD_INPUTS = [
         "data.jsonl:1: each line must be a JSON object",
         id="jsonl-line-not-an-object",
     ),
+    # half of a character (a JSON \u escape) cannot be written to the bot's YAML file
+    pytest.param(
+        read_jsonl,
+        "data.jsonl",
+        '{"text": "你好\\ud83d\\ude00", "intent": "greet"}\n{"text": "在\\ud83d吗", "intent": "greet"}\n',
+        "data.jsonl:2: `text`: lone surrogate \\ud83d (half of a character): write the character itself",
+        id="jsonl-lone-surrogate",
+    ),
 ]
 
 

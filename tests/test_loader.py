@@ -337,6 +337,9 @@ FILE_CASES = [
      "5: invalid YAML: expected ',' or ']', but got ':'"),
     ("version: 1\nintents:\n" + A + "    examples: [在吗]\n", "5: duplicate key 'examples'"),
     (b"version: 1\n" + GREET.encode() + b"    responses: ['\xff ok']\n", "5: file is not UTF-8 (byte 0xff)"),
+    # a \u escape naming half a character: UTF-8 cannot store it, so the model could not be saved
+    ("version: 1\n" + GREET + '    responses: ["好\\ud800的"]\n',
+     "5: lone surrogate \\ud800 (half of a character): write the character itself"),
 ]
 # fmt: on
 
@@ -344,6 +347,15 @@ FILE_CASES = [
 @pytest.mark.parametrize(("text", "expected"), FILE_CASES)
 def test_problem_with_a_whole_file(tmp_path: Path, text: str | bytes, expected: str) -> None:
     assert_problems(tmp_path, {"bot.yaml": text}, expected)
+
+
+def test_escaped_surrogate_pairs_become_their_character(tmp_path: Path) -> None:
+    # JSON tools write 😀 as \ud83d\ude00; the bot holds the character and saves like any other.
+    bot = 'version: 1\nintents:\n  - name: greet\n    examples: ["你好\\ud83d\\ude00"]\n'
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot + '    responses: ["在的\\ud83d\\ude0a"]\n'}))
+    assert (spec.intents[0].examples, spec.intents[0].responses) == (("你好😀",), ("在的😊",))
+    kefu.save_model(kefu.train(spec), tmp_path / "model")
+    assert kefu.load_model(tmp_path / "model").spec.intents[0].responses == ("在的😊",)
 
 
 B = "version: 1\nintents:\n  - name: b\n    examples: [在吗]\n"
