@@ -314,6 +314,28 @@ def test_bad_frames_get_an_error_frame_and_the_connection_stays(
         assert ws.receive_json() == bot_reply(PROMPT, "order_status", "prompt")
 
 
+def test_half_characters_reach_the_other_side_as_replacement_marks(client: TestClient) -> None:
+    # A JSON \u escape can name half of a character (a lone surrogate), which no UTF-8 frame can
+    # carry: each side must get U+FFFD in its place, not lose the message or the connection.
+    with (
+        client.websocket_connect("/ws/agent?name=小王") as agent,
+        client.websocket_connect("/ws/visitor") as ws,
+    ):
+        agent_welcome(agent)
+        session = welcome(ws)
+        handed_off(ws)
+        ws.receive_json()  # status: 小王 has the conversation
+        agent.receive_json()  # assigned
+        transcript(agent)
+        ws.send_text('{"type": "message", "text": "退\\ud800款", "id": "m2"}')
+        assert ws.receive_json() == bot_reply("", None, "handed_off", "m2")
+        heard = agent.receive_json()
+        assert (heard["type"], heard["text"]) == ("visitor_message", "退\ufffd款")
+        agent.send_text(f'{{"type": "message", "session": "{session}", "text": "好的\\udfff"}}')
+        assert ws.receive_json()["text"] == "好的\ufffd"
+        assert agent.receive_json()["text"] == "好的\ufffd"
+
+
 def test_a_binary_frame_closes_the_connection_and_others_carry_on(client: TestClient) -> None:
     with client.websocket_connect("/ws/visitor") as other, client.websocket_connect("/ws/visitor") as ws:
         welcome(other)

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from kefu.normalize import SURROGATE
+
 __all__ = [
     "CLOSE_BINARY",
     "CLOSE_FLOOD",
@@ -108,7 +110,9 @@ def _text_field(data: Mapping[str, Any]) -> str:
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         raise FrameError("bad_message", "message 需要非空的 text 字段")
-    return text
+    # A JSON \u escape can name half a character, which no UTF-8 frame to the other side
+    # could carry: it becomes U+FFFD, as kefu does before matching.
+    return SURROGATE.sub("\ufffd", text)
 
 
 def _message_id(data: Mapping[str, Any]) -> str | None:
