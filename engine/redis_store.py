@@ -178,18 +178,18 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreError(f"Redis at {redact(self.url)} failed to {what}: {exc}") from None
 
-    def _run(self, what: str, script: str, keys: list[str], args: list[Any]) -> Any:
+    def _run(self, what: str, script: str, keys: list[bytes], args: list[Any]) -> Any:
         return self._call(what, lambda: self._scripts[script](keys=keys, args=args))
 
-    def _key(self, session_id: str) -> str:
-        return f"{self.prefix}s:{session_id}"
+    def _key(self, session_id: str) -> bytes:
+        return _wire(f"{self.prefix}s:{session_id}")
 
-    def _lock_key(self, session_id: str) -> str:
-        return f"{self.prefix}lock:{session_id}"
+    def _lock_key(self, session_id: str) -> bytes:
+        return _wire(f"{self.prefix}lock:{session_id}")
 
-    def _keys(self, session_id: str) -> list[str]:
+    def _keys(self, session_id: str) -> list[bytes]:
         """The keys every script takes: lock, session, index."""
-        return [self._lock_key(session_id), self._key(session_id), self._index]
+        return [self._lock_key(session_id), self._key(session_id), _wire(self._index)]
 
     def _now(self) -> str:
         return repr(self.clock())
@@ -219,7 +219,7 @@ class RedisStore:
         idle_at = session.last_active + self.idle_ttl
         pipe = self.client.pipeline()
         pipe.set(self._key(session.id), session.to_json(), px=self._key_ttl_ms())
-        pipe.zadd(self._index, {session.id: idle_at})
+        pipe.zadd(self._index, {_wire(session.id): idle_at})
         self._call("save a session", pipe.execute)
 
     def _key_ttl_ms(self) -> int:
@@ -229,7 +229,7 @@ class RedisStore:
         """Forget a session (after any message in flight for it) and report it as "deleted"."""
         keys = self._keys(session_id)
         reply = self._while_locked(
-            session_id, lambda: self._run("delete a session", "delete", keys, [session_id])
+            session_id, lambda: self._run("delete a session", "delete", keys, [_wire(session_id)])
         )
         if reply[2] or reply[1]:
             self._ended(_session_from(reply[2], session_id), "deleted")
@@ -264,18 +264,18 @@ class RedisStore:
 
     def _end_if_idle(self, session_id: str) -> Session | None:
         reply = self._run(
-            "end an idle session", "end_if_idle", self._keys(session_id), [self._now(), session_id]
+            "end an idle session", "end_if_idle", self._keys(session_id), [self._now(), _wire(session_id)]
         )
         return _session_from(reply[1], session_id) if reply[0] == 2 else None
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
         """The session (new if missing or idle) under its Redis lock; saved on exit if still locked."""
-        token, keys = uuid.uuid4().hex, self._keys(session_id)
+        token, keys, member = uuid.uuid4().hex, self._keys(session_id), _wire(session_id)
         state, raw = self._while_locked(
             session_id,
             lambda: self._run(
-                "lock a session", "lock_and_open", keys, [token, self._lock_ms(), self._now(), session_id]
+                "lock a session", "lock_and_open", keys, [token, self._lock_ms(), self._now(), member]
             ),
         )
         saved = False
@@ -309,7 +309,7 @@ class RedisStore:
 
     def _save_and_unlock(self, session: Session, token: str) -> None:
         idle_at = session.last_active + self.idle_ttl
-        args = [token, session.to_json(), self._key_ttl_ms(), repr(idle_at), session.id]
+        args = [token, session.to_json(), self._key_ttl_ms(), repr(idle_at), _wire(session.id)]
         if not self._run("save a session", "save_and_unlock", self._keys(session.id), args):
             raise self._lost_lock(session.id)
 
@@ -328,8 +328,15 @@ class RedisStore:
             listener(session, reason)
 
 
+def _wire(text: str) -> bytes:
+    """A key or session id as Redis bytes. Any ``str`` is a valid session id for kefu, even
+    one holding half a character (a lone surrogate) that strict UTF-8 refuses, so it is
+    passed through as is and read back the same way (``_text``)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _text(member: object) -> str:
-    return member.decode() if isinstance(member, bytes) else str(member)
+    return member.decode("utf-8", "surrogatepass") if isinstance(member, bytes) else str(member)
 
 
 def _session_from(raw: bytes, session_id: str) -> Session:

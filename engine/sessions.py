@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from cachetools import TTLCache
 
 from kefu.errors import StoreError
+from kefu.normalize import SURROGATE
 
 __all__ = [
     "ActiveContext",
@@ -169,7 +170,12 @@ class Session:
 
     def to_json(self) -> str:
         """The session as compact JSON (what networked stores save)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        if SURROGATE.search(text):
+            # Half a character (in an id, or data a plugin kept) cannot be stored as UTF-8;
+            # \u escapes keep it exactly.
+            return json.dumps(self.to_dict(), separators=(",", ":"))
+        return text
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Session:

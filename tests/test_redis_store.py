@@ -224,6 +224,26 @@ def test_sessions_round_trip_exactly_between_two_stores(url: str) -> None:
     assert reader.get("never-seen") is None
 
 
+def test_any_text_is_a_session_id_even_half_a_character(url: str) -> None:
+    # Ids come from the application (a platform's user id, a header): one holding a lone
+    # surrogate works as it does in the memory store, instead of failing to encode.
+    store = RedisStore(url, key_prefix="odd:", clock=Clock())
+    ended = ended_recorder(store)
+    odd = ["\ud800会话", "a b\udfff", "😀", ""]
+    for session_id in odd:
+        with store.transaction(session_id) as session:
+            session.turns = 1
+            session.data["raw"] = "半个\udc80字"
+    for session_id in odd:
+        stored = store.get(session_id)
+        assert stored is not None
+        assert (stored.id, stored.data["raw"]) == (session_id, "半个\udc80字")
+    assert sorted(store.ids()) == sorted(odd)
+    store.delete(odd[0])
+    assert ended == [(odd[0], "deleted", 1)]
+    assert sorted(store.ids()) == sorted(odd[1:])
+
+
 @pytest.mark.parametrize(
     ("idle_ttl", "end_grace"),
     [

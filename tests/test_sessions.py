@@ -72,6 +72,17 @@ def test_session_json_round_trip_keeps_everything() -> None:
     assert again.to_dict() == session.to_dict()
 
 
+def test_session_json_keeps_half_characters_and_is_still_utf8() -> None:
+    # A lone surrogate in an id or in plugin data cannot be written as UTF-8; networked
+    # stores need bytes, so it is kept as a \u escape and comes back exactly.
+    session = Session("\ud800会话", 10.0)
+    session.data["raw"] = "半个\udfff字"
+    text = session.to_json()
+    text.encode("utf-8")  # raises if a surrogate slipped through
+    assert Session.from_json(text).to_dict() == session.to_dict()
+    assert "会话" in Session("会话", 10.0).to_json()  # Chinese stays readable otherwise
+
+
 def test_damaged_session_json_is_a_store_error() -> None:
     with pytest.raises(kefu.StoreError, match="stored session is damaged"):
         Session.from_json('{"id": "x"')
