@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,22 @@ def handed_off(ws: WebSocketTestSession) -> None:
     say(ws, "转人工")
     frame = ws.receive_json()
     assert (frame["action"], frame["intent"], frame["reply_to"]) == ("handoff", "human", "m1")
+
+
+@contextmanager
+def with_agent(client: TestClient) -> Iterator[tuple[WebSocketTestSession, WebSocketTestSession, str]]:
+    """Agent 小王 and a visitor who was just handed to them: (agent, visitor, session id), with
+    the hand-off reply, the assignment and the transcript read (the visitor's status frame not)."""
+    with (
+        client.websocket_connect("/ws/agent?name=小王") as agent,
+        client.websocket_connect("/ws/visitor") as ws,
+    ):
+        agent_welcome(agent)
+        session = welcome(ws)
+        handed_off(ws)
+        agent.receive_json()  # assigned
+        transcript(agent)
+        yield agent, ws, session
 
 
 def transcript(ws: WebSocketTestSession) -> list[tuple[str, str, str]]:
@@ -252,15 +269,7 @@ def test_an_agent_can_only_answer_their_own_conversations(client: TestClient) ->
 def test_the_agent_hears_when_the_store_ends_the_conversation(
     client: TestClient, engine: kefu.Engine
 ) -> None:
-    with (
-        client.websocket_connect("/ws/agent?name=小王") as agent,
-        client.websocket_connect("/ws/visitor") as ws,
-    ):
-        agent_welcome(agent)
-        session = welcome(ws)
-        handed_off(ws)
-        agent.receive_json()  # assigned
-        transcript(agent)
+    with with_agent(client) as (agent, _, session):
         engine.end_session(session)
         assert agent.receive_json() == {"type": "ended", "session": session}
 
@@ -317,16 +326,8 @@ def test_bad_frames_get_an_error_frame_and_the_connection_stays(
 def test_half_characters_reach_the_other_side_as_replacement_marks(client: TestClient) -> None:
     # A JSON \u escape can name half of a character (a lone surrogate), which no UTF-8 frame can
     # carry: each side must get U+FFFD in its place, not lose the message or the connection.
-    with (
-        client.websocket_connect("/ws/agent?name=小王") as agent,
-        client.websocket_connect("/ws/visitor") as ws,
-    ):
-        agent_welcome(agent)
-        session = welcome(ws)
-        handed_off(ws)
+    with with_agent(client) as (agent, ws, session):
         ws.receive_json()  # status: 小王 has the conversation
-        agent.receive_json()  # assigned
-        transcript(agent)
         ws.send_text('{"type": "message", "text": "退\\ud800款", "id": "m2"}')
         assert ws.receive_json() == bot_reply("", None, "handed_off", "m2")
         heard = agent.receive_json()
