@@ -79,23 +79,30 @@ class FileChecker:
         return tuple(item for item in out if item is not None)
 
     def number(self, path: PathKey, value: Any, low: float, high: float | None = None) -> float | None:
-        """A number in [low, high]."""
+        """A finite number in [low, high] (infinity and NaN would only fail later, in training
+        or in the session store)."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.problem(path, f"`{dotted(path)}` must be a number, not {describe(value)}")
             return None
-        if math.isnan(value) or value < low or (high is not None and value > high):
-            bound = f"between {low:g} and {high:g}" if high is not None else f">= {low:g}"
-            self.problem(path, f"`{dotted(path)}` must be {bound} (got {value:g})")
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            number = math.inf
+        if not math.isfinite(number) or number < low or (high is not None and number > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f"a finite number >= {low:g}"
+            self.problem(path, f"`{dotted(path)}` must be {bound} (got {number:g})")
             return None
-        return float(value)
+        return number
 
-    def integer(self, path: PathKey, value: Any, low: int) -> int | None:
-        """An integer >= low."""
+    def integer(self, path: PathKey, value: Any, low: int, high: int | None = None) -> int | None:
+        """An integer in [low, high]."""
         if isinstance(value, bool) or not isinstance(value, int):
             self.problem(path, f"`{dotted(path)}` must be a whole number, not {describe(value)}")
             return None
-        if value < low:
-            self.problem(path, f"`{dotted(path)}` must be >= {low} (got {value})")
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            shown = value if abs(value) < 10**18 else f"a {len(str(abs(value)))}-digit number"
+            self.problem(path, f"`{dotted(path)}` must be {bound} (got {shown})")
             return None
         return value
 

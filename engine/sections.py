@@ -78,12 +78,18 @@ def check_file(src: SourceFile) -> FileResult:
     return result
 
 
+# Upper bounds where a bigger value would only fail later: the matcher keeps a table as
+# long as the longest message it reads, and functools' match cache takes a C-sized maxsize.
+MAX_INPUT_LENGTH = 100_000
+MAX_CACHE_SIZE = 10_000_000
+
+
 def _num(low: float, high: float | None = None) -> Check:
     return lambda c, p, v: c.number(p, v, low, high)
 
 
-def _int(low: int) -> Check:
-    return lambda c, p, v: c.integer(p, v, low)
+def _int(low: int, high: int | None = None) -> Check:
+    return lambda c, p, v: c.integer(p, v, low, high)
 
 
 def _text(c: FileChecker, p: PathKey, v: Any) -> Any:
@@ -103,7 +109,7 @@ BOT_CHECKS: dict[str, Check] = {
     "clarify": _text,
     "handoff_reply": _text,
     "cancel_reply": _text,
-    "max_input_length": _int(1),
+    "max_input_length": _int(1, MAX_INPUT_LENGTH),
     "top_k": _int(1),
     "out_of_scope_label": _text,
     "slot_retries": _int(0),
@@ -123,7 +129,7 @@ MATCHER_CHECKS: dict[str, Check] = {
     "c": _num(1e-6),
     "cosine_weight": _num(0.0),
     "count_unknown": FileChecker.flag,
-    "cache_size": _int(0),
+    "cache_size": _int(0, MAX_CACHE_SIZE),
 }
 
 SESSION_CHECKS: dict[str, Check] = {

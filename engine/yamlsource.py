@@ -60,6 +60,7 @@ class SourceFile:
 
 
 _constructor = yaml.constructor.SafeConstructor()
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 # libyaml's parser composes the node tree about ten times faster when PyYAML has it.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -68,14 +69,27 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_NODES = 2_000_000
 
 
+# Bot data is a few levels deep; a limit well below Python's recursion limit turns a
+# pathologically nested file into a problem at its line instead of a RecursionError.
+MAX_DEPTH = 100
+_TOO_DEEP = f"values nested too deeply (at most {MAX_DEPTH} levels)"
+
+
 class _TooLarge(Exception):
     pass
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
 
 
 def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
     src.node_count += 1
     if src.node_count > MAX_NODES:
         raise _TooLarge
+    if len(path) > MAX_DEPTH:
+        raise _TooDeep(node.start_mark.line + 1)
     src.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
@@ -96,7 +110,17 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), src) for i, item in enumerate(node.value)]
-    value = _constructor.construct_object(node, deep=True)
+    if node.tag == _TIMESTAMP:
+        # Nothing in a bot file is a date, but an unquoted 2024-11-27 in an example or a
+        # dictionary word is read as one (and 2024-02-30 made PyYAML raise ValueError):
+        # keep the text as written.
+        return node.value
+    try:
+        value = _constructor.construct_object(node, deep=True)
+    except ValueError:
+        # An integer of more than 4,300 digits (Python refuses to convert it): as text it
+        # is still a fine example, and a number field says it wants a number.
+        return node.value
     if isinstance(value, str) and SURROGATE.search(value):
         return _join_surrogates(value, path, src)
     return value
@@ -177,6 +201,17 @@ def parse_yaml(path: Path, text: str) -> SourceFile:
     except _TooLarge:
         src.data = None
         src.problems.append(Problem(str(path), 1, f"file expands to more than {MAX_NODES} values"))
+    except _TooDeep as exc:
+        src.data = None
+        src.problems.append(Problem(str(path), exc.line, _TOO_DEEP))
+    except RecursionError:  # composing itself recursed too deep (before _convert could count)
+        src.data = None
+        src.problems.append(Problem(str(path), 1, _TOO_DEEP))
+    except yaml.reader.ReaderError as exc:
+        # Not a MarkedYAMLError: it carries the character's offset instead of a line.
+        line = text.count("\n", 0, exc.position) + 1
+        reason = f"invalid YAML: character U+{exc.character:04X} is not allowed"
+        src.problems.append(Problem(str(path), line, reason))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1

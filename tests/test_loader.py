@@ -222,10 +222,20 @@ SECTION_CASES = [
     ("bot:\n  ambiguity_margin: -0.1\n", "3: `bot.ambiguity_margin` must be between 0 and 1 (got -0.1)"),
     ("bot:\n  threshold: .nan\n", "3: `bot.threshold` must be between 0 and 1 (got nan)"),  # NaN
     ("bot:\n  handoff_after_fallbacks: -1\n", "3: `bot.handoff_after_fallbacks` must be >= 0 (got -1)"),
-    ("matcher:\n  c: 0\n", "3: `matcher.c` must be >= 1e-06 (got 0)"),
+    ("matcher:\n  c: 0\n", "3: `matcher.c` must be a finite number >= 1e-06 (got 0)"),
+    # infinity, and numbers too big to be useful, are refused here instead of failing in training
+    ("matcher:\n  word_weight: .inf\n", "3: `matcher.word_weight` must be a finite number >= 0 (got inf)"),
+    ("bot:\n  threshold: 1" + "0" * 400 + "\n", "3: `bot.threshold` must be between 0 and 1 (got inf)"),
+    ("bot:\n  threshold: 1" + "0" * 5000 + "\n", "3: `bot.threshold` must be a number, not text"),
+    ("bot:\n  max_input_length: 10000000000\n",
+     "3: `bot.max_input_length` must be between 1 and 100000 (got 10000000000)"),
+    ("matcher:\n  cache_size: 1" + "0" * 20 + "\n",
+     "3: `matcher.cache_size` must be between 0 and 10000000 (got a 21-digit number)"),
     ("matcher:\n  word_ngrams: [2, 1]\n",
      "3: `matcher.word_ngrams` must be [low, high] with 1 <= low <= high <= 6"),
-    ("sessions:\n  idle_ttl: 0.5\n", "3: `sessions.idle_ttl` must be >= 1 (got 0.5)"),
+    ("sessions:\n  idle_ttl: 0.5\n", "3: `sessions.idle_ttl` must be a finite number >= 1 (got 0.5)"),
+    ("sessions:\n  lock_timeout: .inf\n",
+     "3: `sessions.lock_timeout` must be a finite number >= 0.001 (got inf)"),
     # settings that need a particular shape
     ("bot:\n  fallback: []\n", "3: `bot.fallback` needs at least one reply"),
     ("bot:\n  clarify: 您是想问哪个\n", "3: `bot.clarify` must contain {options}"),
@@ -265,7 +275,7 @@ INTENT_CASES = [
     (A + "    payload: [1]\n", "5: `intents[0].payload` must be a mapping, not a list"),
     (A + "    contexts:\n      out:\n        - {name: o, lifespan: 0, ttl: 0}\n",
      "7: `intents[0].contexts.out[0].lifespan` must be >= 1 (got 0)\n"
-     "7: `intents[0].contexts.out[0].ttl` must be >= 0.001 (got 0)"),
+     "7: `intents[0].contexts.out[0].ttl` must be a finite number >= 0.001 (got 0)"),
     # names and examples
     (A + "  - name: a\n    examples: [在吗]\n",
      "5: duplicate intent name 'a' (first defined at <dir>/bot.yaml:3)"),
@@ -337,6 +347,12 @@ FILE_CASES = [
      "5: invalid YAML: expected ',' or ']', but got ':'"),
     ("version: 1\nintents:\n" + A + "    examples: [在吗]\n", "5: duplicate key 'examples'"),
     (b"version: 1\n" + GREET.encode() + b"    responses: ['\xff ok']\n", "5: file is not UTF-8 (byte 0xff)"),
+    # a raw control character: reported at its line, not at line 1
+    ("version: 1\nintents:\n  - name: a\n    examples: [好\x01的]\n",
+     "4: invalid YAML: character U+0001 is not allowed"),
+    # pathological nesting is a problem at its line, not a RecursionError
+    ("version: 1\nintents: " + "[" * 150 + "]" * 150 + "\n",
+     "2: values nested too deeply (at most 100 levels)"),
     # a \u escape naming half a character: UTF-8 cannot store it, so the model could not be saved
     ("version: 1\n" + GREET + '    responses: ["好\\ud800的"]\n',
      "5: lone surrogate \\ud800 (half of a character): write the character itself"),
@@ -347,6 +363,15 @@ FILE_CASES = [
 @pytest.mark.parametrize(("text", "expected"), FILE_CASES)
 def test_problem_with_a_whole_file(tmp_path: Path, text: str | bytes, expected: str) -> None:
     assert_problems(tmp_path, {"bot.yaml": text}, expected)
+
+
+def test_dates_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
+    # Unquoted dates, real or not, are examples and dictionary words like any other text.
+    bot = "version: 1\nnlp: {user_dict: [2024-02-30]}\nintents:\n  - name: a\n"
+    bot += "    examples: [2024-11-27, 2024-13-01]\n"
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot}))
+    assert spec.intents[0].examples == ("2024-11-27", "2024-13-01")
+    assert spec.nlp.user_dict == ("2024-02-30",)
 
 
 def test_escaped_surrogate_pairs_become_their_character(tmp_path: Path) -> None:
