@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
+
+import pytest
+import yaml
+
+from kefu.spec import BotSettings, MatcherSettings, SessionSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,3 +61,30 @@ def test_the_five_minute_tour_works_as_written(tmp_path: Path) -> None:
     assert predicted["intent"] == "refund"
     assert "decision:" in kefu("explain", "mybot/", "钱啥时候退给我")
     assert kefu("lint", "mybot/").splitlines()[-1].startswith("0 error(s)")
+
+
+def _documented_defaults(section: str) -> dict[str, str]:
+    """``key -> default`` from the table under ``## `section` `` in docs/intents.md."""
+    text = (ROOT / "docs" / "intents.md").read_text(encoding="utf-8")
+    body = text.split(f"## `{section}`", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `(\w+)` \| ([^|]+?) \|", body, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    ("section", "settings"),
+    [("bot", BotSettings), ("matcher", MatcherSettings), ("sessions", SessionSettings)],
+)
+def test_the_bot_file_reference_lists_every_setting_with_its_real_default(
+    section: str, settings: type
+) -> None:
+    documented = _documented_defaults(section)
+    fields = {f.name: f.default for f in dataclasses.fields(settings)}
+    assert sorted(documented) == sorted(fields)
+    for key, shown in documented.items():
+        value = fields[key]
+        if isinstance(value, (bool, int, float)) or (isinstance(value, tuple) and len(value) == 2):
+            # a YAML-readable default, written as the bot file would write it
+            written = yaml.safe_load(shown.strip("`"))
+            assert (tuple(written) if isinstance(written, list) else written) == value, key
+        elif isinstance(value, str) and len(value) < 20:
+            assert shown == f"`{value}`", key
