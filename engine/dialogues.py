@@ -113,9 +113,30 @@ def _dialogue(c: FileChecker, path: PathKey, value: Any) -> Dialogue | None:
             if "user" not in step:
                 c.problem(where, "a step needs `user`: what the user says")
             continue
-        expect = {k: v for k, v in step.items() if k != "user"}
-        steps.append(Step(user, c.src.line(where), expect))
+        steps.append(Step(user, c.src.line(where), _expectations(c, where, step)))
     return Dialogue(name or "", str(c.src.path), c.src.line(path), tuple(steps))
+
+
+def _expectations(c: FileChecker, where: PathKey, step: dict[str, Any]) -> dict[str, Any]:
+    """A step's expectations, each checked for the kind of value it is compared with
+    (a wrong one used to surface as a TypeError in the middle of the run)."""
+    expect: dict[str, Any] = {}
+    for key, value in step.items():
+        at = (*where, key)
+        if key == "user":
+            continue
+        if key == "intent" and value is None:  # the bot must fall back
+            expect[key] = None
+        elif key in ("intent", "action", "reply", "reply_contains"):
+            expect[key] = c.text(at, value, allow_empty=key == "reply")
+        elif key == "handoff":
+            expect[key] = c.flag(at, value)
+        elif key == "slots":
+            slots = c.mapping(at, value, None)
+            expect[key] = {name: c.text((*at, name), text, allow_empty=True) for name, text in slots.items()}
+        elif key == "contexts":
+            expect[key] = c.texts(at, value, single_ok=True)
+    return expect
 
 
 def run_dialogue(engine: Engine, dialogue: Dialogue) -> DialogueResult:

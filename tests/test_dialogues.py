@@ -43,6 +43,20 @@ def test_a_failing_expectation_names_file_line_and_what_the_bot_said(
         ("version: 1\ndialogues:\n  - name: x\n", ":3: a dialogue needs `steps`: a non-empty list"),
         ("version: 1\ndialogues:\n  - steps:\n      - intent: a\n", ":4: a step needs `user`"),
         ("version: 1\ndialogues:\n  - steps:\n      - {user: a, intnet: b}\n", "unknown key 'intnet'"),
+        # expectations of the wrong kind are reported here, not as a TypeError mid-run
+        (
+            "version: 1\ndialogues:\n  - steps:\n      - {user: a, slots: [order_id]}\n",
+            r":4: `dialogues\[0\]\.steps\[0\]\.slots` must be a mapping, not a list",
+        ),
+        (
+            "version: 1\ndialogues:\n  - steps:\n      - {user: a, contexts: 5}\n",
+            r":4: `dialogues\[0\]\.steps\[0\]\.contexts` must be a list of text",
+        ),
+        (
+            "version: 1\ndialogues:\n  - steps:\n      - {user: a, contexts: [[1]]}\n",
+            r":4: `dialogues\[0\]\.steps\[0\]\.contexts\[0\]` must be text, not a list",
+        ),
+        ("version: 1\ndialogues:\n  - steps:\n      - {user: a, handoff: 'yes'}\n", "must be true or false"),
     ],
 )
 def test_invalid_dialogue_files_are_reported(tmp_path: Path, text: str, problem: str) -> None:
