@@ -40,7 +40,7 @@ def tune(
     oos_label: Annotated[
         str, typer.Option("--oos-label", help="Intent name of out-of-scope rows.")
     ] = "out_of_scope",
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
     json_output: JsonOpt = False,
 ) -> None:
     """Sweep the fallback threshold and ambiguity margin and recommend a pair."""

@@ -46,7 +46,7 @@ def run_test(
         Path | None, typer.Option("--out", help="Folder for report.json, report.md (and PNG plots).")
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes for large files and folds.")
+        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for large files and folds.")
     ] = 1,
     json_output: JsonOpt = False,
 ) -> None:

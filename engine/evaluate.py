@@ -165,6 +165,8 @@ def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
                 records.append((number, json.loads(line)))
             except ValueError as exc:
                 raise SpecError.single(file, number, f"invalid JSON: {exc}") from None
+            except RecursionError:
+                raise SpecError.single(file, number, "invalid JSON: nested too deeply") from None
     return records
 
 
@@ -173,7 +175,14 @@ def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     if not reader.fieldnames or not {"text", "intent"} <= set(reader.fieldnames):
         raise SpecError.single(file, 1, "CSV test file needs a header with `text` and `intent` columns")
     # reader.line_num is the line a row ended on (blank lines are skipped, not counted).
-    return [(reader.line_num, row) for row in reader]
+    rows = []
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:  # a field over csv's 131,072-character limit, say; line_num
+        # counts the lines read before the bad one
+        raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
+    return rows
 
 
 def _yaml_rows(file: Path, raw: str) -> list[tuple[int, Any]]:

@@ -252,8 +252,8 @@ def read_csv(path: str | Path) -> BotDraft:
         draft = BotDraft()
         for row in reader:
             _add_record(draft, file, reader.line_num, row)
-    except csv.Error as exc:
-        raise SpecError.single(file, reader.line_num, f"invalid CSV: {exc}") from None
+    except csv.Error as exc:  # line_num counts the lines read before the bad one
+        raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
     return draft
 
 

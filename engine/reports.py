@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from kefu.errors import KefuError
 from kefu.evaluate import OOS, EvalReport
 
 __all__ = ["write_report"]
@@ -20,7 +21,6 @@ Segmenter = Callable[[str], list[str]]
 def write_report(report: EvalReport, folder: str | Path, *, segment: Segmenter | None = None) -> list[Path]:
     """Write the report files into ``folder``; returns the paths written."""
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
     data = report.to_dict()
     segmented = None
     if segment is not None:  # the texts both files show, each segmented once
@@ -28,9 +28,13 @@ def write_report(report: EvalReport, folder: str | Path, *, segment: Segmenter |
         for item in data["confusions"]:
             item["segmented"] = [segmented[text] for text in item["texts"]]
     written = [out / "report.json", out / "report.md"]
-    written[0].write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    written[1].write_text(markdown(report, segmented), encoding="utf-8")
-    written += _plots(report, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written[0].write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        written[1].write_text(markdown(report, segmented), encoding="utf-8")
+        written += _plots(report, out)
+    except OSError as exc:  # a file by that name, or a place the user cannot write
+        raise KefuError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
     return written
 
 

@@ -136,3 +136,18 @@ def test_console_script_version() -> None:
 def test_help_works(args: list[str]) -> None:
     code, out, _ = run(*args)
     assert code == 0 and "Usage" in out
+
+
+def test_test_says_where_a_report_cannot_go_and_leaves_the_file_alone(tmp_path: Path) -> None:
+    taken = tmp_path / "notes.txt"
+    taken.write_text("我的笔记", encoding="utf-8")
+    code, _, err = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "--out", str(taken))
+    assert code == 1
+    assert err.strip() == f"cannot write the report to {taken}: File exists"
+    assert taken.read_text(encoding="utf-8") == "我的笔记"
+
+
+def test_test_refuses_zero_workers() -> None:
+    code, _, err = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "-j", "0")
+    assert code == 2 and "Traceback" not in err
+    assert "'--jobs'" in err

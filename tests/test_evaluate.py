@@ -243,6 +243,20 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
         ),
         # an empty file
         ("e.jsonl", "\n", 1, "test file has no rows"),
+        # a field over the csv module's limit, on line 3 (not on the last line read before it)
+        (
+            "m.csv",
+            "text,intent\n你好,greeting\n" + "退" * 140_000 + ",refund\n",
+            3,
+            "field larger than field limit",
+        ),
+        # JSON nested past Python's recursion limit
+        (
+            "n.jsonl",
+            '{"text": "你好", "intent": "greeting"}\n' + "[" * 100_000 + "\n",
+            2,
+            "nested too deeply",
+        ),
         # a CSV without the `intent` column
         ("f.csv", "text,label\n你好,greeting\n", 1, "needs a header with `text` and `intent`"),
         # a CSV row with a missing field

@@ -541,6 +541,14 @@ BAD_INPUTS = [
         "data.csv:2: file is not UTF-8 (byte 0xc4)",
         id="csv-in-gbk",
     ),
+    # a field over the csv module's limit is reported at its own line
+    pytest.param(
+        read_csv,
+        "data.csv",
+        "text,intent\n你好,greet\n" + "退" * 140_000 + ",refund\n",
+        "data.csv:3: invalid CSV: field larger than field limit (131072)",
+        id="csv-field-over-the-limit",
+    ),
     # blank lines are skipped but still counted
     pytest.param(
         read_jsonl,
