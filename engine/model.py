@@ -4,7 +4,7 @@ A model directory holds ``model.json`` (versions, fingerprint, vocabulary, check
 ``arrays.npz`` (NumPy arrays, read with ``allow_pickle=False``) and ``bot/`` (a copy of
 the bot files, re-validated on load, or only checked byte for byte against the fingerprint
 when the caller supplies the bot). Nothing in it is executable; loading it can only
-fail with a ``ModelError``.
+fail with a ``ModelError``. Saving replaces only an empty folder or another model.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import hashlib
 import io
 import json
 import logging
-import os
+import math
 import shutil
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from kefu.training import fit_head
 __all__ = [
     "FORMAT_VERSION",
     "Model",
+    "ModelSaveError",
     "is_model_dir",
     "load_model",
     "save_model",
@@ -58,6 +61,26 @@ ARRAY_NAMES = (
     "x_shape",
     "example_intent",
 )
+ZIP_MAGIC = b"PK\x03\x04"  # how an npz archive starts
+MODEL_ENTRIES = frozenset({"model.json", "arrays.npz", "bot"})
+"""What ``save_model`` writes in a model folder; a folder holding more is not replaced."""
+_HEAD_ARRAYS: tuple[set[str], ...] = (
+    set(),
+    {"weights", "bias"},
+    {"w_data", "w_indices", "w_indptr", "w_shape", "bias"},
+)
+"""Arrays beyond ``ARRAY_NAMES``: none (cosine head), dense or sparse linear weights."""
+_META_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "fingerprint": (str, "a string"),
+    "intents": (list, "a list"),
+    "calibration": (list, "a list"),
+    "example_texts": (list, "a list"),
+    "fast_tokenizer": ((bool, type(None)), "true, false or null"),
+    "features": (dict, "an object"),
+    "arrays": (list, "a list"),
+    "arrays_sha256": (str, "a string"),
+}
+"""The metadata ``load_model`` reads, and its JSON types."""
 
 
 @dataclass
@@ -106,24 +129,94 @@ def is_model_dir(path: str | Path) -> bool:
     return (Path(path) / "model.json").is_file()
 
 
+class ModelSaveError(ModelError, OSError):
+    """A model cannot be saved at a path: something other than a model is there, or the
+    system refused the write. Also an ``OSError``: what callers of a failed write catch."""
+
+
 def save_model(model: Model, directory: str | Path) -> Path:
-    """Write ``model`` to ``directory`` atomically (a failed save leaves no half model)."""
+    """Write ``model`` to ``directory`` atomically (a failed save leaves the old model).
+
+    ``directory`` must not exist, be an empty folder or hold a saved model; anything else
+    is refused with ``ModelSaveError`` rather than overwritten.
+    """
     target = Path(directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _check_save_target(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise _save_error(target, exc) from None
     try:
         _write(model, staging)
-        if target.exists():
-            backup = target.with_name(f".{target.name}.old.{os.getpid()}")
-            target.rename(backup)
-            staging.rename(target)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
+        _replace(staging, target)
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _save_error(target, exc) from None
         raise
     return target
+
+
+def _save_error(target: Path, exc: OSError) -> ModelSaveError:
+    if isinstance(exc, ModelSaveError):
+        return exc
+    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""
+    return ModelSaveError(f"{target}: cannot save the model there: {exc.strerror or exc}{where}")
+
+
+def _check_save_target(target: Path) -> None:
+    """Refuse to replace anything but nothing, an empty folder or a saved model folder."""
+    if target.is_symlink():
+        problem = "is a symbolic link"
+    elif not target.exists():
+        return
+    elif not target.is_dir():
+        problem = "is a file, not a model folder"
+    else:
+        names = sorted(entry.name for entry in target.iterdir())
+        if not names:
+            return
+        extra = sorted(set(names) - MODEL_ENTRIES)
+        if _has_model_marker(target) and not extra:
+            return
+        shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
+        problem = f"is a folder that is not a kefu model (it holds {shown})"
+    raise ModelSaveError(
+        f"{target} {problem}; refusing to replace it: save the model to a new or empty folder"
+    )
+
+
+def _has_model_marker(folder: Path) -> bool:
+    """Whether ``folder/model.json`` is a JSON object with the format ``save_model`` writes."""
+    try:
+        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
+
+
+def _replace(staging: Path, target: Path) -> None:
+    """Move the finished ``staging`` folder to ``target``; an old model there is moved
+    aside first and put back if the move fails."""
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()  # fails, and so refuses, if a file arrived since the check
+    if not target.exists():
+        staging.rename(target)
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    old = trash / "model"
+    try:
+        target.rename(old)
+    except OSError:
+        trash.rmdir()
+        raise
+    try:
+        staging.rename(target)
+    except OSError:
+        old.rename(target)  # if this fails too, the old model stays in ``trash``
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _write(model: Model, folder: Path) -> None:
@@ -207,7 +300,7 @@ def load_model(directory: str | Path, *, bot: str | Path | BotSpec | None = None
     arrays = _read_arrays(folder, meta)
     try:
         return _rebuild(spec, meta, arrays)
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:  # checked above; a backstop
         raise ModelError(
             f"{folder}: model is incomplete or inconsistent ({type(exc).__name__}: {exc})"
         ) from None
@@ -219,8 +312,8 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(f"{folder}: not a kefu model (no model.json)") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: damaged model file: {exc}") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ModelError(f"{path}: damaged model file: {type(exc).__name__}: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{path}: not a kefu model file")
     if meta.get("format_version") != FORMAT_VERSION:
@@ -228,9 +321,45 @@ def _read_meta(folder: Path) -> dict[str, Any]:
             f"{path}: model format version {meta.get('format_version')!r}; this kefu reads "
             f"version {FORMAT_VERSION}; retrain with `kefu train`"
         )
-    if meta.get("checksum") != _checksum(meta):
+    try:
+        checksum = _checksum(meta)
+    except (ValueError, RecursionError) as exc:  # a lone surrogate cannot be encoded
+        raise ModelError(f"{path}: damaged model file: {type(exc).__name__}: {exc}") from None
+    if meta.get("checksum") != checksum:
         raise ModelError(f"{path}: model file was edited or damaged (checksum mismatch); retrain it")
+    problem = _meta_problem(meta)
+    if problem:
+        raise ModelError(f"{path}: damaged model file: {problem}")
     return meta
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the metadata's keys and types, or None. Checksums are plain
+    sha256, so a consistent file proves nothing about its contents."""
+    for key, (kind, described) in _META_KEYS.items():
+        if key not in meta:
+            return f"{key!r} is missing"
+        if not isinstance(meta[key], kind):
+            return f"{key!r} is not {described}"
+    features = meta["features"]
+    lists = {key: meta[key] for key in ("intents", "example_texts", "arrays")}
+    lists.update({f"features.{key}": features.get(key) for key in ("word_terms", "char_terms")})
+    for key, value in lists.items():
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return f"{key!r} is not a list of strings"
+    for key in ("word_terms", "char_terms"):
+        if len(set(features[key])) != len(features[key]):
+            return f"'features.{key}' repeats a term"
+    if features.get("n_docs") != len(meta["example_texts"]) or isinstance(features["n_docs"], bool):
+        return f"'features.n_docs' is not the number of examples ({len(meta['example_texts'])})"
+    calibration = meta["calibration"]
+    if len(calibration) != 2 or not all(_finite_float(v) for v in calibration):
+        return "'calibration' is not two finite numbers"
+    return None
+
+
+def _finite_float(value: object) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _read_spec(folder: Path, meta: dict[str, Any]) -> BotSpec:
@@ -267,13 +396,79 @@ def _read_arrays(folder: Path, meta: dict[str, Any]) -> dict[str, np.ndarray[Any
         data = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"{path}: cannot read model arrays: {exc}") from None
-    if hashlib.sha256(data).hexdigest() != meta.get("arrays_sha256"):
+    if hashlib.sha256(data).hexdigest() != meta["arrays_sha256"]:
         raise ModelError(f"{path}: model arrays were edited or damaged (checksum mismatch)")
+    if not data.startswith(ZIP_MAGIC):  # np.load would read it as a single array, or fail oddly
+        raise ModelError(f"{path}: damaged model arrays: not an npz archive")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
-    except (OSError, ValueError) as exc:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError) as exc:
+        raise ModelError(f"{path}: damaged model arrays: {type(exc).__name__}: {exc}") from None
+    try:
+        _check_arrays(meta, arrays)
+    except _Invalid as exc:
         raise ModelError(f"{path}: damaged model arrays: {exc}") from None
+    return arrays
+
+
+class _Invalid(Exception):
+    """An array that does not fit the metadata or the other arrays."""
+
+
+def _check_arrays(meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]) -> None:
+    """Check every array against the metadata and each other before anything indexes with
+    them: a bad CSR index makes scipy's C code read out of bounds (a crash, not an error)."""
+    names = set(arrays)
+    if sorted(names) != sorted(meta["arrays"]) or names - set(ARRAY_NAMES) not in _HEAD_ARRAYS:
+        raise _Invalid(f"unexpected set of arrays {sorted(names)}")
+    words, chars = len(meta["features"]["word_terms"]), len(meta["features"]["char_terms"])
+    n_features, n_intents = words + chars, len(meta["intents"])
+    _array(arrays, "word_idf", (words,))
+    _array(arrays, "char_idf", (chars,))
+    _csr(arrays, "x", (len(meta["example_texts"]), n_features))
+    intent = _array(arrays, "example_intent", (len(meta["example_texts"]),), "i")
+    # Grouped by intent in order, each with an example: the matcher's per-intent maximum needs it.
+    firsts = np.flatnonzero(np.diff(intent, prepend=-1))
+    if not np.array_equal(intent[firsts], np.arange(n_intents)):
+        raise _Invalid("example_intent does not number the intents' examples in order")
+    if "weights" in names:
+        _array(arrays, "weights", (n_features, n_intents))
+    if "w_data" in names:
+        _csr(arrays, "w", (n_features, n_intents))
+    if "bias" in names:
+        _array(arrays, "bias", (n_intents,))
+
+
+def _array(
+    arrays: dict[str, np.ndarray[Any, Any]], name: str, shape: tuple[int, ...], kind: str = "f"
+) -> np.ndarray[Any, Any]:
+    """``arrays[name]`` if it has ``shape`` (-1: any length) and the dtype ``save_model``
+    writes: finite float64, or (kind "i") int32 or int64."""
+    array = arrays[name]
+    dtypes = ("float64",) if kind == "f" else ("int32", "int64")
+    fits = len(array.shape) == len(shape) and all(
+        s in (n, -1) for n, s in zip(array.shape, shape, strict=True)
+    )
+    if array.dtype not in dtypes or not fits:
+        raise _Invalid(f"{name} is {array.dtype} of shape {array.shape}, not {dtypes[0]} of shape {shape}")
+    if kind == "f" and not np.isfinite(array).all():
+        raise _Invalid(f"{name} holds a value that is not a finite number")
+    return array
+
+
+def _csr(arrays: dict[str, np.ndarray[Any, Any]], prefix: str, shape: tuple[int, int]) -> None:
+    """A CSR matrix stored as ``{prefix}_shape``, ``_data``, ``_indices`` and ``_indptr``."""
+    rows, columns = shape
+    if _array(arrays, f"{prefix}_shape", (2,), "i").tolist() != [rows, columns]:
+        raise _Invalid(f"{prefix}_shape is {arrays[f'{prefix}_shape'].tolist()}, not {[rows, columns]}")
+    nnz = len(_array(arrays, f"{prefix}_data", (-1,)))
+    indices = _array(arrays, f"{prefix}_indices", (nnz,), "i")
+    indptr = _array(arrays, f"{prefix}_indptr", (rows + 1,), "i")
+    if indptr[0] != 0 or indptr[-1] != nnz or (np.diff(indptr) < 0).any():
+        raise _Invalid(f"{prefix}_indptr does not run from 0 to {nnz} in order")
+    if nnz and (indices.min() < 0 or indices.max() >= columns):
+        raise _Invalid(f"{prefix}_indices has a column outside 0..{columns - 1}")
 
 
 def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]) -> Model:

@@ -5,14 +5,21 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 import kefu
+from kefu.cli import build_app
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
 HELDOUT = DEMO_BOT / "tests" / "heldout.jsonl"
@@ -112,20 +119,7 @@ def test_other_format_versions_are_refused(saved_demo: Path, tmp_path: Path) -> 
 def test_pickled_arrays_are_never_loaded(saved_demo: Path, tmp_path: Path) -> None:
     """An object array needs pickle to load; it is refused even with valid checksums."""
     folder = _copy(saved_demo, tmp_path)
-    with np.load(folder / "arrays.npz") as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    arrays["x_data"] = np.array([{"boom": 1}], dtype=object)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    data = buffer.getvalue()
-    (folder / "arrays.npz").write_bytes(data)
-    meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-    meta["arrays_sha256"] = hashlib.sha256(data).hexdigest()
-    body = {k: v for k, v in meta.items() if k != "checksum"}
-    meta["checksum"] = hashlib.sha256(
-        json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
-    ).hexdigest()
-    (folder / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    _forge(folder, arrays=lambda a: a.update(x_data=np.array([{"boom": 1}], dtype=object)))
     with pytest.raises(kefu.ModelError, match="damaged model arrays"):
         kefu.load_model(folder)
 
@@ -146,3 +140,289 @@ def test_fingerprint_tracks_bot_bytes(write_bot: object) -> None:
     assert kefu.load_spec(bot).fingerprint == first
     (bot / "bot.yaml").write_text(SMALL_BOT + "\n", encoding="utf-8")
     assert kefu.load_spec(bot).fingerprint != first
+
+
+@pytest.fixture(scope="module")
+def small_bot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SMALL_BOT's folder (bot.yaml plus a tests/ folder a wrong save could wipe)."""
+    folder = tmp_path_factory.mktemp("small") / "bot"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "bot.yaml").write_text(SMALL_BOT, encoding="utf-8")
+    (folder / "tests" / "heldout.jsonl").write_text(
+        '{"text": "退款", "intent": "refund"}\n', encoding="utf-8"
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small_model(small_bot: Path) -> kefu.Model:
+    return kefu.train(kefu.load_spec(small_bot / "bot.yaml"))
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        # `kefu train mybot -o mybot`: the bot's own folder
+        ("bot", "is a folder that is not a kefu model (it holds bot.yaml, tests)"),
+        # an unrelated folder
+        ("notes", "is a folder that is not a kefu model (it holds todo.txt)"),
+        # a regular file
+        ("report.txt", "is a file, not a model folder"),
+        # a model folder someone added a file to: replacing it would lose that file
+        ("model_plus", "is a folder that is not a kefu model (it holds readme.txt)"),
+        # a symbolic link (to the unrelated folder)
+        ("link", "is a symbolic link"),
+    ],
+)
+def test_save_refuses_to_replace_what_is_not_a_model(
+    small_bot: Path, small_model: kefu.Model, tmp_path: Path, target: str, message: str
+) -> None:
+    shutil.copytree(small_bot, tmp_path / "bot")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("买菜", encoding="utf-8")
+    (tmp_path / "report.txt").write_text("报告", encoding="utf-8")
+    kefu.save_model(small_model, tmp_path / "model_plus")
+    (tmp_path / "model_plus" / "readme.txt").write_text("说明", encoding="utf-8")
+    (tmp_path / "link").symlink_to(tmp_path / "notes")
+    before = _snapshot(tmp_path)
+    with pytest.raises(
+        kefu.ModelError, match=f"^{re.escape(str(tmp_path / target))} {re.escape(message)}; refusing"
+    ):
+        kefu.save_model(small_model, tmp_path / target)
+    assert _snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot", "link", "model_plus", "notes", "report.txt"]
+
+
+def test_train_into_the_bot_folder_exits_1_with_the_reason(small_bot: Path, tmp_path: Path) -> None:
+    bot = Path(shutil.copytree(small_bot, tmp_path / "bot"))
+    result = CliRunner().invoke(build_app(), ["train", str(bot), "-o", str(bot)])
+    assert result.exit_code == 1
+    assert f"{bot} is a folder that is not a kefu model" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(_snapshot(bot)) == ["bot.yaml", "tests/heldout.jsonl"]
+
+
+@pytest.mark.parametrize(
+    "there",
+    [
+        "nothing",  # a new folder
+        "empty folder",
+        "model",  # another bot's model, replaced
+    ],
+)
+def test_save_writes_a_new_or_empty_folder_or_replaces_a_model(
+    demo_engine: kefu.Engine, small_model: kefu.Model, tmp_path: Path, there: str
+) -> None:
+    folder = tmp_path / "model"
+    if there == "empty folder":
+        folder.mkdir()
+    elif there == "model":
+        demo_engine.save(folder)
+    kefu.save_model(small_model, folder)
+    assert [i.name for i in kefu.load_model(folder).spec.intents] == ["refund", "shipping"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging or backup folder left
+
+
+def test_a_failed_save_keeps_the_old_model_and_leaves_no_staging_folder(
+    write_bot: Callable[..., Path], small_model: kefu.Model, tmp_path: Path
+) -> None:
+    folder = kefu.save_model(small_model, tmp_path / "models" / "m")
+    before = _snapshot(folder)
+    bot = write_bot(**{"bot.yaml": SMALL_BOT})
+    model = kefu.train(kefu.load_spec(bot))
+    (bot / "bot.yaml").unlink()  # copying the bot files into the model fails midway
+    with pytest.raises(
+        kefu.KefuError, match=f"^{re.escape(str(folder))}: cannot save the model there: No such file"
+    ):
+        kefu.save_model(model, folder)
+    assert _snapshot(folder) == before
+    assert [p.name for p in folder.parent.iterdir()] == ["m"]
+
+
+def test_saving_under_a_file_is_a_kefu_error(small_model: kefu.Model, tmp_path: Path) -> None:
+    (tmp_path / "report.txt").write_text("报告", encoding="utf-8")
+    with pytest.raises(kefu.KefuError, match=r"report\.txt/m: cannot save the model there: "):
+        kefu.save_model(small_model, tmp_path / "report.txt" / "m")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.txt"]
+
+
+@pytest.fixture(scope="module")
+def small_saved(small_model: kefu.Model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return kefu.save_model(small_model, tmp_path_factory.mktemp("small-model") / "m")
+
+
+Arrays = dict[str, Any]
+
+
+def _forge(
+    folder: Path,
+    arrays: Callable[[Arrays], object] = lambda a: None,
+    meta: Callable[[dict[str, Any]], object] = lambda m: None,
+    data: Callable[[bytes], bytes] = lambda d: d,
+) -> None:
+    """Edit a model and recompute both checksums, as anyone can: they are plain sha256."""
+    with np.load(folder / "arrays.npz") as npz:
+        stored = {name: npz[name] for name in npz.files}
+    arrays(stored)
+    buffer = io.BytesIO()
+    np.savez(buffer, **stored)
+    written = data(buffer.getvalue())
+    (folder / "arrays.npz").write_bytes(written)
+    path = folder / "model.json"
+    values = json.loads(path.read_text(encoding="utf-8"))
+    meta(values)
+    values["arrays_sha256"] = hashlib.sha256(written).hexdigest()
+    body = {k: v for k, v in values.items() if k != "checksum"}
+    values["checksum"] = hashlib.sha256(
+        json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
+    ).hexdigest()
+    path.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+
+
+def _flip_byte_inside(data: bytes) -> bytes:
+    at = data.index(b"word_idf.npy") + 200  # inside the first array's data: a bad CRC
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("forge", "message"),
+    [
+        # fewer weight rows than features: an IndexError when matching, before
+        (
+            {"arrays": lambda a: a.update(weights=a["weights"][:3])},
+            "arrays.npz: damaged model arrays: weights is float64 of shape (3, 2), not float64 of shape (",
+        ),
+        # the bias of one intent only
+        (
+            {"arrays": lambda a: a.update(bias=a["bias"][:1])},
+            "arrays.npz: damaged model arrays: bias is float64 of shape (1,), not float64 of shape (2,)",
+        ),
+        # NaN weights answer nonsense
+        (
+            {"arrays": lambda a: a["weights"].fill(np.nan)},
+            "arrays.npz: damaged model arrays: weights holds a value that is not a finite number",
+        ),
+        # a row pointer past the end of the data
+        (
+            {"arrays": lambda a: a["x_indptr"].__setitem__(-1, 10**6)},
+            "arrays.npz: damaged model arrays: x_indptr does not run from 0 to",
+        ),
+        # examples out of intent order (the matcher takes each intent's examples as a block)
+        (
+            {"arrays": lambda a: a.update(example_intent=a["example_intent"][::-1].copy())},
+            "arrays.npz: damaged model arrays: example_intent does not number the intents' examples in order",
+        ),
+        # big-endian floats are not what save_model writes
+        (
+            {"arrays": lambda a: a.update(word_idf=a["word_idf"].astype(">f8"))},
+            "arrays.npz: damaged model arrays: word_idf is >f8 of shape",
+        ),
+        # an extra array
+        (
+            {"arrays": lambda a: a.update(extra=np.zeros(1))},
+            "arrays.npz: damaged model arrays: unexpected set of arrays",
+        ),
+        # half an archive: BadZipFile, before
+        ({"data": lambda d: d[: len(d) // 2]}, "arrays.npz: damaged model arrays: BadZipFile"),
+        # an empty file: EOFError, before
+        ({"data": lambda d: b""}, "arrays.npz: damaged model arrays: not an npz archive"),
+        # a changed byte inside an array: a bad CRC, BadZipFile before
+        ({"data": _flip_byte_inside}, "arrays.npz: damaged model arrays: BadZipFile: Bad CRC-32"),
+        # no fingerprint: KeyError, before
+        (
+            {"meta": lambda m: m.pop("fingerprint")},
+            "model.json: damaged model file: 'fingerprint' is missing",
+        ),
+        # a longer vocabulary than idf values: IndexError when matching, before
+        (
+            {"meta": lambda m: m["features"]["word_terms"].append("多余")},
+            "arrays.npz: damaged model arrays: word_idf is float64 of shape",
+        ),
+        # a vocabulary with a term twice
+        (
+            {"meta": lambda m: m["features"]["char_terms"].append(m["features"]["char_terms"][0])},
+            "model.json: damaged model file: 'features.char_terms' repeats a term",
+        ),
+        # an absurd document count: OverflowError, before
+        (
+            {"meta": lambda m: m["features"].update(n_docs=10**400)},
+            "model.json: damaged model file: 'features.n_docs' is not the number of examples (8)",
+        ),
+        # features of the wrong JSON type
+        (
+            {"meta": lambda m: m.update(features=[1])},
+            "model.json: damaged model file: 'features' is not an object",
+        ),
+        # an infinite calibration
+        (
+            {"meta": lambda m: m.update(calibration=[1e400, 0.0])},
+            "model.json: damaged model file: 'calibration' is not two finite numbers",
+        ),
+    ],
+)
+def test_forged_models_with_valid_checksums_are_refused(
+    small_saved: Path, tmp_path: Path, forge: dict[str, Any], message: str
+) -> None:
+    folder = _copy(small_saved, tmp_path)
+    _forge(folder, **forge)
+    with pytest.raises(kefu.ModelError, match=f"^{re.escape(str(folder))}/{re.escape(message)}"):
+        kefu.load_model(folder)
+
+
+@pytest.mark.parametrize(
+    "shift",
+    [
+        -100_000,  # negative column indices
+        10**9,  # column indices far past the last feature
+    ],
+)
+def test_out_of_range_example_indices_are_refused_not_a_crash(
+    small_saved: Path, tmp_path: Path, shift: int
+) -> None:
+    """scipy's C code reads out of bounds with such indices (a segmentation fault, before),
+    so the load runs in a child process that cannot take this one down."""
+    folder = _copy(small_saved, tmp_path)
+    _forge(folder, arrays=lambda a: a.update(x_indices=a["x_indices"] + shift))
+    code = (
+        "import sys, kefu\ntry:\n    kefu.load_model(sys.argv[1])\nexcept kefu.ModelError as e:\n    print(e)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    last = _n_features(folder) - 1
+    assert (
+        result.stdout
+        == f"{folder}/arrays.npz: damaged model arrays: x_indices has a column outside 0..{last}\n"
+    )
+
+
+def _n_features(folder: Path) -> int:
+    features = json.loads((folder / "model.json").read_text(encoding="utf-8"))["features"]
+    return len(features["word_terms"]) + len(features["char_terms"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a lone surrogate: UnicodeEncodeError while checksumming, before
+        (
+            lambda t: t.replace('"format": "kefu-model"', '"format": "kefu-model", "note": "\\ud800"'),
+            "damaged model file: UnicodeEncodeError",
+        ),
+        # deep nesting: RecursionError, before
+        (lambda t: "[" * 100_000, "damaged model file: RecursionError"),
+    ],
+)
+def test_unreadable_model_json_is_refused(
+    small_saved: Path, tmp_path: Path, text: Callable[[str], str], message: str
+) -> None:
+    folder = _copy(small_saved, tmp_path)
+    path = folder / "model.json"
+    path.write_text(text(path.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(kefu.ModelError, match=f"^{re.escape(str(path))}: {message}"):
+        kefu.load_model(folder)
