@@ -325,6 +325,154 @@ def test_tune_write_refuses_the_demo_bot_and_saved_models(
         assert code == 1 and err.strip().endswith(":1: --write needs your own bot's YAML file or folder")
 
 
+# -- kefu tune --write: edits by position ---------------------------------------------------------
+# Each case once fooled the regex the writer used: it edited text inside strings, missed values
+# it did not expect where they were, or wrote line endings and a byte-order mark of its own.
+
+INTENTS = "intents:\n  - name: refund\n    examples: [我要退款, 怎么退钱]\n"
+TUNED_TO = (0.35, 0.0)  # written as "0.35" and "0"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # flow mapping whose name holds "threshold:" (it was replaced inside the string)
+        ('bot: {name: "threshold: 问题", threshold: 0.3}\n',
+         'bot: {ambiguity_margin: 0, name: "threshold: 问题", threshold: 0.35}\n'),
+        # block mapping in a file with a UTF-8 byte-order mark (it was dropped)
+        ("\ufeffbot:\n  name: 测试\n  threshold: 0.3\n",
+         "\ufeffbot:\n  ambiguity_margin: 0\n  name: 测试\n  threshold: 0.35\n"),
+        # the value on the line after its key (left at 0.3, yet "written")
+        ("bot:\n  threshold:\n    0.3\n  ambiguity_margin: 0.05\n",
+         "bot:\n  threshold:\n    0.35\n  ambiguity_margin: 0\n"),
+        # quoted keys, flow and block (left as they were, yet "written")
+        ("bot: {\"threshold\": 0.3, 'ambiguity_margin': 0.1}\n",
+         "bot: {\"threshold\": 0.35, 'ambiguity_margin': 0}\n"),
+        ('bot:\n  "threshold": 0.3\n  top_k: 3\n',
+         'bot:\n  ambiguity_margin: 0\n  "threshold": 0.35\n  top_k: 3\n'),
+        # both keys missing from an empty `bot:` (they landed at the top level)
+        ("bot:\n", "bot: {threshold: 0.35, ambiguity_margin: 0}\n"),
+        # both keys missing from a quoted `"bot": {...}` (indented lines after a flow mapping)
+        ('"bot": {name: 测试}\n', '"bot": {threshold: 0.35, ambiguity_margin: 0, name: 测试}\n'),
+        # no bot section at all (an error): one is added after `version:`
+        ("# 意图\n", "bot: {threshold: 0.35, ambiguity_margin: 0}\n# 意图\n"),
+        # CRLF line endings (the added line ended in a bare LF)
+        ("bot:\r\n  name: 测试\r\n  threshold: 0.3\r\n",
+         "bot:\r\n  ambiguity_margin: 0\r\n  name: 测试\r\n  threshold: 0.35\r\n"),
+        # comments on both sides of a value on its own line (left at 0.3)
+        ("bot:\n  threshold:   # 兜底阈值\n    0.3  # 旧值\n  ambiguity_margin: 0.05  # 歧义\n",
+         "bot:\n  threshold:   # 兜底阈值\n    0.35  # 旧值\n  ambiguity_margin: 0  # 歧义\n"),
+        # an alias on the line after its key: the alias is replaced, the anchor keeps its name
+        ("bot:\n  ambiguity_margin: &m 0.1\n  threshold:\n    *m\n",
+         "bot:\n  ambiguity_margin: &m 0\n  threshold:\n    0.35\n"),
+    ],
+    ids=["flow-string-with-threshold", "block-with-bom", "value-on-next-line", "quoted-keys-flow",
+         "quoted-key-block", "empty-bot", "quoted-bot-flow", "no-bot-section", "crlf",
+         "comments-beside-value", "alias-on-next-line"],
+)  # fmt: skip
+def test_write_thresholds_edits_only_the_values(tmp_path: Path, before: str, after: str) -> None:
+    bom = "\ufeff" if before.startswith("\ufeff") else ""
+    newline = "\r\n" if "\r\n" in before else "\n"
+    file = tmp_path / "bot.yaml"
+
+    def whole(section: str) -> bytes:  # version line, the section, the intents; BOM and newlines kept
+        intents = INTENTS.replace("\n", newline)
+        return f"{bom}version: 1{newline}{section.removeprefix(bom)}{intents}".encode()
+
+    file.write_bytes(whole(before))
+    file.chmod(0o640)
+    assert kefu.write_thresholds([file], *TUNED_TO) == file
+    assert file.read_bytes() == whole(after)
+    settings = kefu.load_spec(file).settings
+    assert (settings.threshold, settings.ambiguity_margin) == TUNED_TO
+    assert (file.stat().st_mode & 0o777, [p.name for p in tmp_path.iterdir()]) == (0o640, ["bot.yaml"])
+
+
+def test_write_thresholds_refuses_an_edit_that_would_change_another_value(tmp_path: Path) -> None:
+    # The intent shares the bot's threshold through an anchor: the regex dropped the anchor
+    # with the old value, and the file no longer read (undefined alias).
+    original = (
+        "version: 1\nbot: {threshold: &t 0.3}\n"
+        "intents:\n  - name: refund\n    threshold: *t\n    examples: [我要退款, 怎么退钱]\n"
+    )
+    file = tmp_path / "bot.yaml"
+    file.write_text(original, encoding="utf-8")
+    with pytest.raises(kefu.SpecError) as caught:
+        kefu.write_thresholds([file], *TUNED_TO)
+    assert str(caught.value) == (
+        f"{file}:2: cannot write bot.threshold 0.35, bot.ambiguity_margin 0 here: the edit would change "
+        "other values too (an anchor they share?); set them by hand"
+    )
+    assert (file.read_text(encoding="utf-8"), [p.name for p in tmp_path.iterdir()]) == (
+        original,
+        ["bot.yaml"],
+    )
+
+
+def test_write_thresholds_leaves_the_file_whole_when_writing_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = "version: 1\nbot: {threshold: 0.3}\n" + INTENTS
+    file = tmp_path / "bot.yaml"
+    file.write_text(original, encoding="utf-8")
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", disk_full)
+    with pytest.raises(kefu.SpecError, match=r"bot\.yaml:1: cannot write file: No space left on device$"):
+        kefu.write_thresholds([file], *TUNED_TO)
+    assert (file.read_text(encoding="utf-8"), [p.name for p in tmp_path.iterdir()]) == (
+        original,
+        ["bot.yaml"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "edited"),
+    [
+        # the file that has `bot:` is edited, wherever it sorts (its quoted key was missed)
+        (f"version: 1\n{INTENTS}", "version: 1\nbot: {'threshold': 0.3}\n", "b.yaml"),
+        # no file has one: the first file gets it (this was an error)
+        (
+            f"version: 1\n{INTENTS}",
+            "version: 1\nintents:\n  - name: ship\n    examples: [几天能发货]\n",
+            "a.yaml",
+        ),
+    ],
+    ids=["bot-in-second-file", "no-bot-anywhere"],
+)
+def test_write_thresholds_picks_the_file_in_a_multi_file_bot(
+    write_bot: Callable[..., Path], first: str, second: str, edited: str
+) -> None:
+    folder = write_bot(**{"a.yaml": first, "b.yaml": second})
+    before = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
+    assert kefu.write_thresholds(kefu.load_spec(folder).files, *TUNED_TO) == folder / edited
+    changed = [p.name for p in sorted(folder.iterdir()) if p.read_text(encoding="utf-8") != before[p.name]]
+    settings = kefu.load_spec(folder).settings
+    assert (changed, settings.threshold, settings.ambiguity_margin) == ([edited], *TUNED_TO)
+
+
+def test_tune_write_keeps_a_name_that_mentions_threshold(tmp_path: Path) -> None:
+    # The reported bug, as a user ran it: the file was corrupted and no longer read.
+    bot = tmp_path / "tw"
+    bot.mkdir()
+    (bot / "bot.yaml").write_text(
+        'version: 1\nbot: {name: "threshold: 问题", threshold: 0.3}\nintents:\n'
+        "  - name: refund\n    examples: [我要退款, 怎么退钱啊]\n"
+        "  - name: ship\n    examples: [什么时候发货, 几天能发货]\n",
+        encoding="utf-8",
+    )
+    dev = tmp_path / "dev.jsonl"
+    rows = [("我要退款", "refund"), ("几天能发货", "ship"), ("天气", "out_of_scope")]
+    dev.write_text("".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in rows), encoding="utf-8")
+    code, stdout, _ = run("tune", str(bot), "--data", str(dev), "--write", "--json")
+    best = json.loads(stdout)["recommended"]
+    settings = kefu.load_spec(bot).settings
+    assert (code, settings.name) == (0, "threshold: 问题")
+    assert (settings.threshold, settings.ambiguity_margin) == (best["threshold"], best["margin"])
+
+
 # -- kefu explain ---------------------------------------------------------------------------------
 
 
