@@ -11,6 +11,7 @@ a placeholder to fill in. Whatever was changed on the way is listed in the repor
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -24,9 +25,9 @@ import yaml
 
 from kefu.errors import SpecError
 from kefu.loader import load_spec
-from kefu.normalize import normalize
+from kefu.normalize import SURROGATE, normalize
 from kefu.spec import BotSettings, BotSpec
-from kefu.yamlsource import json_lines, lone_surrogate, read_source
+from kefu.yamlsource import join_surrogate_pairs, json_lines, lone_surrogate, read_source, syntax_error
 
 __all__ = [
     "BotDraft",
@@ -34,6 +35,7 @@ __all__ = [
     "ImportReport",
     "IntentDraft",
     "export_jsonl",
+    "first_lone_surrogate",
     "node_line",
     "node_list",
     "node_mapping",
@@ -140,13 +142,48 @@ def read_yaml_node(path: Path) -> yaml.Node | None:
     text = read_text(path)
     try:
         # BaseLoader resolves no types: `yes` and `1.10` stay the text the author wrote.
-        return yaml.compose(text, Loader=yaml.BaseLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise SpecError.single(path, line, f"invalid YAML: {exc.problem or exc.context}") from None
+        root = yaml.compose(text, Loader=yaml.BaseLoader)
+    except RecursionError:
+        raise SpecError.single(path, 1, "invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
-        raise SpecError.single(path, 1, f"invalid YAML: {exc}") from None
+        raise SpecError.single(path, *syntax_error(text, exc)) from None
+    if root is not None:
+        _whole_characters(path, root)
+    return root
+
+
+def _whole_characters(path: Path, root: yaml.Node) -> None:
+    """Join \\u-escaped surrogate pairs in every scalar; a lone surrogate (half a character,
+    which the bot kefu writes could not hold) is a ``SpecError`` at its line in the source."""
+    stack, seen = [root], set()
+    while stack:  # not recursive: the tree may be deep, and aliases may share or loop
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode) and SURROGATE.search(node.value):
+            node.value = join_surrogate_pairs(node.value)
+            if problem := lone_surrogate(node.value):
+                raise SpecError.single(path, node_line(node), problem)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+
+
+def first_lone_surrogate(data: Any) -> str | None:
+    """The first text in parsed JSON ``data`` that holds a lone surrogate, or None."""
+    stack = [data]
+    while stack:  # not recursive: the data may be deep
+        value = stack.pop()
+        if isinstance(value, str) and lone_surrogate(value):
+            return value
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
 
 
 def node_line(node: yaml.Node) -> int:
@@ -268,6 +305,8 @@ def read_jsonl(path: str | Path) -> BotDraft:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SpecError.single(file, number, f"invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise SpecError.single(file, number, "invalid JSON: nested too deeply") from None
         if not isinstance(record, dict):
             raise SpecError.single(file, number, "each line must be a JSON object")
         _add_record(draft, file, number, record)
@@ -315,14 +354,29 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
         if slots:
             intent["slots"] = {name: {"entity": name, "required": False} for name in slots}
     bot = _bot_document(out.resolve().name or "kefu", draft.synonyms, entities)
+    # What --force replaces is kept until the new bot is known to load.
+    previous = {name: (out / name).read_bytes() for name in OUTPUT_FILES if (out / name).is_file()}
     try:
         out.mkdir(parents=True, exist_ok=True)
         _dump(out / "bot.yaml", bot)
         _dump(out / "intents.yaml", {"version": 1, "intents": [intent for intent, _ in intents]})
-    except OSError as exc:
+        spec = load_spec(out)  # the promise of this module: what we write loads as written
+    except (OSError, SpecError) as exc:
+        _restore(out, previous)
+        if isinstance(exc, SpecError):
+            raise
         raise SpecError.single(out, 1, f"cannot write the bot: {exc.strerror or exc}") from None
-    spec = load_spec(out)  # the promise of this module: what we write loads as written
     return ImportReport(out, len(spec.intents), spec.example_count, len(spec.entities), tuple(warnings))
+
+
+def _restore(out: Path, previous: dict[str, bytes]) -> None:
+    """Put back the files a failed import replaced, and remove the ones it added."""
+    for name in OUTPUT_FILES:
+        with contextlib.suppress(OSError):
+            if name in previous:
+                (out / name).write_bytes(previous[name])
+            else:
+                (out / name).unlink(missing_ok=True)
 
 
 def _check_output(out: Path, overwrite: bool) -> None:

@@ -30,6 +30,7 @@ from kefu.errors import SpecError
 from kefu.importers import (
     BotDraft,
     IntentDraft,
+    first_lone_surrogate,
     node_line,
     node_list,
     node_mapping,
@@ -38,6 +39,8 @@ from kefu.importers import (
     read_yaml_node,
     source_files,
 )
+from kefu.normalize import SURROGATE
+from kefu.yamlsource import lone_surrogate
 
 __all__ = ["read_rasa"]
 
@@ -381,6 +384,11 @@ def _read_json(file: Path, draft: BotDraft) -> bool:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise SpecError.single(file, 1, "invalid JSON: nested too deeply") from None
+    half = first_lone_surrogate(data)
+    if half is not None:  # half a character: the bot kefu writes could not hold it
+        raise SpecError.single(file, _json_line(text, half), str(lone_surrogate(half)))
     if not isinstance(data, dict) or "rasa_nlu_data" not in data:
         return False
     nlu = _json_object(file, text, data["rasa_nlu_data"], "rasa_nlu_data")
@@ -433,8 +441,11 @@ def _json_example(file: Path, text: str, example: dict[str, Any], draft: BotDraf
 
 def _json_line(text: str, value: Any) -> int:
     """Best guess at the line where ``value`` is written: its first occurrence, else line 1."""
-    for ascii_only in (False, True):
-        at = text.find(json.dumps(value, ensure_ascii=ascii_only))
+    readable = json.dumps(value, ensure_ascii=False)
+    # A lone surrogate can only have been written as an escape.
+    escaped = SURROGATE.sub(lambda half: f"\\u{ord(half.group()):04x}", readable)
+    for written in (readable, json.dumps(value), escaped):
+        at = text.find(written)
         if at >= 0:
             return text.count("\n", 0, at) + 1
     return 1

@@ -22,7 +22,16 @@ import yaml
 from kefu.errors import Problem, SpecError
 from kefu.normalize import SURROGATE
 
-__all__ = ["SourceFile", "json_lines", "lone_surrogate", "parse_yaml", "read_source", "read_yaml"]
+__all__ = [
+    "SourceFile",
+    "join_surrogate_pairs",
+    "json_lines",
+    "lone_surrogate",
+    "parse_yaml",
+    "read_source",
+    "read_yaml",
+    "syntax_error",
+]
 
 PathKey = tuple[Any, ...]
 
@@ -138,10 +147,15 @@ def lone_surrogate(text: str) -> str | None:
     return f"lone surrogate \\u{ord(found.group()):04x} (half of a character): write the character itself"
 
 
-def _join_surrogates(text: str, path: PathKey, src: SourceFile) -> str:
+def join_surrogate_pairs(text: str) -> str:
     """``text`` with each \\u-escaped surrogate pair (as JSON tools write emoji) joined into
-    its character; a lone surrogate left over is reported at its line."""
-    joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    its one character; lone surrogates stay as they are."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def _join_surrogates(text: str, path: PathKey, src: SourceFile) -> str:
+    """``text`` with its surrogate pairs joined; a lone surrogate left over is reported at its line."""
+    joined = join_surrogate_pairs(text)
     problem = lone_surrogate(joined)
     if problem:
         src.problem(path, problem)
@@ -207,16 +221,19 @@ def parse_yaml(path: Path, text: str) -> SourceFile:
     except RecursionError:  # composing itself recursed too deep (before _convert could count)
         src.data = None
         src.problems.append(Problem(str(path), 1, _TOO_DEEP))
-    except yaml.reader.ReaderError as exc:
+    except yaml.YAMLError as exc:
+        src.problems.append(Problem(str(path), *syntax_error(text, exc)))
+    return src
+
+
+def syntax_error(text: str, exc: yaml.YAMLError) -> tuple[int, str]:
+    """The line of a YAML syntax error in ``text``, and what to say about it."""
+    if isinstance(exc, yaml.reader.ReaderError):
         # Not a MarkedYAMLError: it carries the character's offset instead of a line.
         line = text.count("\n", 0, exc.position) + 1
-        reason = f"invalid YAML: character U+{exc.character:04X} is not allowed"
-        src.problems.append(Problem(str(path), line, reason))
-    except yaml.MarkedYAMLError as exc:
+        return line, f"invalid YAML: character U+{exc.character:04X} is not allowed"
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        reason = exc.problem or exc.context or "invalid YAML"
-        src.problems.append(Problem(str(path), line, f"invalid YAML: {reason}"))
-    except yaml.YAMLError as exc:
-        src.problems.append(Problem(str(path), 1, f"invalid YAML: {exc}"))
-    return src
+        return line, f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
+    return 1, f"invalid YAML: {exc}"

@@ -541,6 +541,29 @@ BAD_INPUTS = [
         "data.csv:2: file is not UTF-8 (byte 0xc4)",
         id="csv-in-gbk",
     ),
+    # half a character in Rasa JSON or ChatterBot YAML is reported in the source, not in the bot written
+    pytest.param(
+        read_rasa,
+        "nlu.json",
+        '{"rasa_nlu_data": {"common_examples": [\n{"text": "你好", "intent": "a"},\n'
+        '{"text": "在\\ud800吗", "intent": "b"}]}}',
+        "nlu.json:3: lone surrogate \\ud800 (half of a character): write the character itself",
+        id="rasa-json-lone-surrogate",
+    ),
+    pytest.param(
+        read_chatterbot,
+        "corpus.yml",
+        'categories:\n- 售后\nconversations:\n- - "怎么\\udfff退货"\n  - 七天内可以退\n',
+        "corpus.yml:4: lone surrogate \\udfff (half of a character): write the character itself",
+        id="chatterbot-lone-surrogate",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.json",
+        "[" * 100_000,
+        "nlu.json:1: invalid JSON: nested too deeply",
+        id="rasa-json-too-deep",
+    ),
     # a field over the csv module's limit is reported at its own line
     pytest.param(
         read_csv,
@@ -622,6 +645,35 @@ def test_write_bot_refuses_a_folder_in_use(
     with pytest.raises(kefu.SpecError) as caught:
         write_bot(draft, folder, overwrite=overwrite)
     assert str(caught.value) == f"{folder}:1: {expected}"
+
+
+def test_escaped_emoji_pairs_import_as_one_character(tmp_path: Path) -> None:
+    # PyYAML reads "\\ud83d\\udc4d" as two halves; JSON tools write emoji that way
+    source = tmp_path / "corpus.yml"
+    source.write_text(
+        'categories: [评价]\nconversations:\n- - "好评\\ud83d\\udc4d"\n  - 谢谢亲\n', encoding="utf-8"
+    )
+    spec, _ = imported(read_chatterbot, source, tmp_path / "bot")
+    assert spec.intents[0].examples == ("好评👍",)
+
+
+def test_a_forced_import_that_does_not_load_leaves_the_old_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "bot"
+    folder.mkdir()
+    (folder / "intents.yaml").write_text("version: 1\n# 旧的机器人\n", encoding="utf-8")
+    draft = BotDraft()
+    draft.intent("greet").examples.append("你好")
+
+    def refuse(path: Path) -> None:  # stands in for any problem found in what was written
+        raise kefu.SpecError.single(Path(path) / "intents.yaml", 3, "not loadable")
+
+    monkeypatch.setattr("kefu.importers.load_spec", refuse)
+    with pytest.raises(kefu.SpecError, match="not loadable"):
+        write_bot(draft, folder, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["intents.yaml"]
+    assert (folder / "intents.yaml").read_text(encoding="utf-8") == "version: 1\n# 旧的机器人\n"
 
 
 def test_write_bot_with_nothing_left_to_write(tmp_path: Path) -> None:
