@@ -116,7 +116,15 @@ class Engine:
             source = Path(path) if path is not None else self._source
             if source is None:
                 raise KefuError("this engine was not built from a path; pass reload(path)")
-            runtime = self._build(load_or_train(source), require_all_plugins=True)
+            try:
+                runtime = self._build(load_or_train(source), require_all_plugins=True)
+            except KefuError:
+                raise
+            except Exception as exc:
+                # A failure kefu did not foresee (a bug, or a file it could not read in a way
+                # nobody planned for) must not stop a server that reloads on request: report
+                # it like any failed reload, with the original chained for the traceback.
+                raise KefuError(f"reload from {source} failed: {type(exc).__name__}: {exc}") from exc
             self._runtime = runtime
             self._source = source
             # After the swap, so the hook sees the new bot through `engine` (its spec, its

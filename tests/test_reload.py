@@ -98,3 +98,18 @@ def test_a_plugin_that_fails_to_import_fails_the_reload(write_bot: Callable[...,
     )
     engine.reload()  # the new file is imported afresh, not importlib.reload-ed
     assert engine.reply("我要退款", session_id="p").text == "退款答复v1#2"
+
+
+def test_an_unforeseen_failure_is_a_failed_reload_not_a_crash(
+    write_bot: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT.format(version=1)}))
+
+    def broken(source: Path) -> kefu.Model:  # stands in for any bug met while loading
+        raise ValueError("day is out of range for month")
+
+    monkeypatch.setattr("kefu.engine.load_or_train", broken)
+    with pytest.raises(kefu.KefuError, match="failed: ValueError: day is out of range for month") as caught:
+        engine.reload()
+    assert isinstance(caught.value.__cause__, ValueError)  # the original, for the traceback
+    assert engine.reply("我要退款", session_id="u").text == "退款答复v1"
