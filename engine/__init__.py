@@ -26,12 +26,13 @@ from kefu.hookspecs import hookimpl
 from kefu.lint import Finding, lint
 from kefu.loader import load_spec
 from kefu.manager import FailedPlugin, LoadedPlugin, register_plugin_commands
-from kefu.model import Model, load_model, save_model, saved_fingerprint, train
+from kefu.model import Model, ModelSaveError, load_model, save_model, saved_fingerprint, train
 from kefu.normalize import normalize
 from kefu.reports import write_report
 from kefu.sessions import MemoryStore, Session, SessionStore
 from kefu.spec import BotSpec, IntentSpec
-from kefu.tuning import TuningPoint, recommend, sweep, write_thresholds
+from kefu.thresholds_file import write_thresholds
+from kefu.tuning import TuningPoint, recommend, sweep
 from kefu.values import Block, Candidate, Match, Message, Reply
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Message",
     "Model",
     "ModelError",
+    "ModelSaveError",
     "PluginError",
     "Prediction",
     "Problem",
