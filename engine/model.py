@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import math
 import shutil
 import tempfile
 import zipfile
@@ -31,6 +30,7 @@ from kefu.features import FeatureSpace
 from kefu.loader import bot_files, load_spec
 from kefu.loader import fingerprint as files_fingerprint
 from kefu.matcher import Matcher
+from kefu.modelcheck import ARRAY_NAMES, arrays_problem, meta_problem
 from kefu.spec import BotSpec
 from kefu.specdump import dump_spec
 from kefu.text import TextAnalyzer
@@ -52,35 +52,9 @@ log = logging.getLogger(__name__)
 FORMAT = "kefu-model"
 FAST_TOKENIZER_PROBE = 1000  # examples checked before a loaded model segments with rjieba
 FORMAT_VERSION = 1
-ARRAY_NAMES = (
-    "word_idf",
-    "char_idf",
-    "x_data",
-    "x_indices",
-    "x_indptr",
-    "x_shape",
-    "example_intent",
-)
 ZIP_MAGIC = b"PK\x03\x04"  # how an npz archive starts
 MODEL_ENTRIES = frozenset({"model.json", "arrays.npz", "bot"})
 """What ``save_model`` writes in a model folder; a folder holding more is not replaced."""
-_HEAD_ARRAYS: tuple[set[str], ...] = (
-    set(),
-    {"weights", "bias"},
-    {"w_data", "w_indices", "w_indptr", "w_shape", "bias"},
-)
-"""Arrays beyond ``ARRAY_NAMES``: none (cosine head), dense or sparse linear weights."""
-_META_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "fingerprint": (str, "a string"),
-    "intents": (list, "a list"),
-    "calibration": (list, "a list"),
-    "example_texts": (list, "a list"),
-    "fast_tokenizer": ((bool, type(None)), "true, false or null"),
-    "features": (dict, "an object"),
-    "arrays": (list, "a list"),
-    "arrays_sha256": (str, "a string"),
-}
-"""The metadata ``load_model`` reads, and its JSON types."""
 
 
 @dataclass
@@ -327,39 +301,10 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: damaged model file: {type(exc).__name__}: {exc}") from None
     if meta.get("checksum") != checksum:
         raise ModelError(f"{path}: model file was edited or damaged (checksum mismatch); retrain it")
-    problem = _meta_problem(meta)
+    problem = meta_problem(meta)  # checksums are plain sha256: they prove nothing
     if problem:
         raise ModelError(f"{path}: damaged model file: {problem}")
     return meta
-
-
-def _meta_problem(meta: dict[str, Any]) -> str | None:
-    """What is wrong with the metadata's keys and types, or None. Checksums are plain
-    sha256, so a consistent file proves nothing about its contents."""
-    for key, (kind, described) in _META_KEYS.items():
-        if key not in meta:
-            return f"{key!r} is missing"
-        if not isinstance(meta[key], kind):
-            return f"{key!r} is not {described}"
-    features = meta["features"]
-    lists = {key: meta[key] for key in ("intents", "example_texts", "arrays")}
-    lists.update({f"features.{key}": features.get(key) for key in ("word_terms", "char_terms")})
-    for key, value in lists.items():
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            return f"{key!r} is not a list of strings"
-    for key in ("word_terms", "char_terms"):
-        if len(set(features[key])) != len(features[key]):
-            return f"'features.{key}' repeats a term"
-    if features.get("n_docs") != len(meta["example_texts"]) or isinstance(features["n_docs"], bool):
-        return f"'features.n_docs' is not the number of examples ({len(meta['example_texts'])})"
-    calibration = meta["calibration"]
-    if len(calibration) != 2 or not all(_finite_float(v) for v in calibration):
-        return "'calibration' is not two finite numbers"
-    return None
-
-
-def _finite_float(value: object) -> bool:
-    return isinstance(value, float) and math.isfinite(value)
 
 
 def _read_spec(folder: Path, meta: dict[str, Any]) -> BotSpec:
@@ -405,70 +350,10 @@ def _read_arrays(folder: Path, meta: dict[str, Any]) -> dict[str, np.ndarray[Any
             arrays = {name: npz[name] for name in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError) as exc:
         raise ModelError(f"{path}: damaged model arrays: {type(exc).__name__}: {exc}") from None
-    try:
-        _check_arrays(meta, arrays)
-    except _Invalid as exc:
-        raise ModelError(f"{path}: damaged model arrays: {exc}") from None
+    problem = arrays_problem(meta, arrays)
+    if problem:
+        raise ModelError(f"{path}: damaged model arrays: {problem}")
     return arrays
-
-
-class _Invalid(Exception):
-    """An array that does not fit the metadata or the other arrays."""
-
-
-def _check_arrays(meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]) -> None:
-    """Check every array against the metadata and each other before anything indexes with
-    them: a bad CSR index makes scipy's C code read out of bounds (a crash, not an error)."""
-    names = set(arrays)
-    if sorted(names) != sorted(meta["arrays"]) or names - set(ARRAY_NAMES) not in _HEAD_ARRAYS:
-        raise _Invalid(f"unexpected set of arrays {sorted(names)}")
-    words, chars = len(meta["features"]["word_terms"]), len(meta["features"]["char_terms"])
-    n_features, n_intents = words + chars, len(meta["intents"])
-    _array(arrays, "word_idf", (words,))
-    _array(arrays, "char_idf", (chars,))
-    _csr(arrays, "x", (len(meta["example_texts"]), n_features))
-    intent = _array(arrays, "example_intent", (len(meta["example_texts"]),), "i")
-    # Grouped by intent in order, each with an example: the matcher's per-intent maximum needs it.
-    firsts = np.flatnonzero(np.diff(intent, prepend=-1))
-    if not np.array_equal(intent[firsts], np.arange(n_intents)):
-        raise _Invalid("example_intent does not number the intents' examples in order")
-    if "weights" in names:
-        _array(arrays, "weights", (n_features, n_intents))
-    if "w_data" in names:
-        _csr(arrays, "w", (n_features, n_intents))
-    if "bias" in names:
-        _array(arrays, "bias", (n_intents,))
-
-
-def _array(
-    arrays: dict[str, np.ndarray[Any, Any]], name: str, shape: tuple[int, ...], kind: str = "f"
-) -> np.ndarray[Any, Any]:
-    """``arrays[name]`` if it has ``shape`` (-1: any length) and the dtype ``save_model``
-    writes: finite float64, or (kind "i") int32 or int64."""
-    array = arrays[name]
-    dtypes = ("float64",) if kind == "f" else ("int32", "int64")
-    fits = len(array.shape) == len(shape) and all(
-        s in (n, -1) for n, s in zip(array.shape, shape, strict=True)
-    )
-    if array.dtype not in dtypes or not fits:
-        raise _Invalid(f"{name} is {array.dtype} of shape {array.shape}, not {dtypes[0]} of shape {shape}")
-    if kind == "f" and not np.isfinite(array).all():
-        raise _Invalid(f"{name} holds a value that is not a finite number")
-    return array
-
-
-def _csr(arrays: dict[str, np.ndarray[Any, Any]], prefix: str, shape: tuple[int, int]) -> None:
-    """A CSR matrix stored as ``{prefix}_shape``, ``_data``, ``_indices`` and ``_indptr``."""
-    rows, columns = shape
-    if _array(arrays, f"{prefix}_shape", (2,), "i").tolist() != [rows, columns]:
-        raise _Invalid(f"{prefix}_shape is {arrays[f'{prefix}_shape'].tolist()}, not {[rows, columns]}")
-    nnz = len(_array(arrays, f"{prefix}_data", (-1,)))
-    indices = _array(arrays, f"{prefix}_indices", (nnz,), "i")
-    indptr = _array(arrays, f"{prefix}_indptr", (rows + 1,), "i")
-    if indptr[0] != 0 or indptr[-1] != nnz or (np.diff(indptr) < 0).any():
-        raise _Invalid(f"{prefix}_indptr does not run from 0 to {nnz} in order")
-    if nnz and (indices.min() < 0 or indices.max() >= columns):
-        raise _Invalid(f"{prefix}_indices has a column outside 0..{columns - 1}")
 
 
 def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]) -> Model:
