@@ -6,6 +6,7 @@ built-in exception a caller would naturally catch::
     KefuError(Exception)
     ├── SpecError(KefuError, ValueError)      a bot file is invalid; carries every problem
     ├── ModelError(KefuError, ValueError)     a saved model is missing, damaged or stale
+    │   └── ModelSaveError(ModelError, OSError)  a model cannot be saved at a path (kefu.model)
     ├── PluginError(KefuError, RuntimeError)  a plugin failed to load or raised (strict mode)
     └── StoreError(KefuError, ConnectionError) a session store is unreachable or refused a write
 """

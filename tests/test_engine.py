@@ -105,13 +105,13 @@ def test_public_api_is_pinned() -> None:
         [
             "Block", "BotSpec", "Candidate", "Dialogue", "DialogueResult", "Engine", "EvalReport",
             "Explanation", "FailedPlugin", "Finding", "IntentScore", "IntentSpec", "KefuError",
-            "LoadedPlugin", "Match", "MemoryStore", "Message", "Model", "ModelError", "PluginError",
-            "Prediction", "Problem", "RedisStore", "Reply", "Session", "SessionStore", "SpecError",
-            "StoreError", "TestRow", "TuningPoint", "__version__", "cross_validate", "evaluate",
-            "explain", "hookimpl", "lint", "load_model", "load_spec", "normalize", "predict_rows",
-            "read_dialogues", "read_test_file", "recommend", "register_plugin_commands",
-            "run_dialogue", "save_model", "saved_fingerprint", "sweep", "train", "write_report",
-            "write_thresholds",
+            "LoadedPlugin", "Match", "MemoryStore", "Message", "Model", "ModelError",
+            "ModelSaveError", "PluginError", "Prediction", "Problem", "RedisStore", "Reply",
+            "Session", "SessionStore", "SpecError", "StoreError", "TestRow", "TuningPoint",
+            "__version__", "cross_validate", "evaluate", "explain", "hookimpl", "lint",
+            "load_model", "load_spec", "normalize", "predict_rows", "read_dialogues",
+            "read_test_file", "recommend", "register_plugin_commands", "run_dialogue", "save_model",
+            "saved_fingerprint", "sweep", "train", "write_report", "write_thresholds",
         ]
     )  # fmt: skip
     for name in kefu.__all__:
