@@ -10,6 +10,7 @@ import typer
 
 import kefu
 from kefu.cli.common import JsonOpt, echo_json, open_engine, stdin_lines
+from kefu.model import check_model_target
 
 __all__ = ["COMMANDS"]
 
@@ -56,6 +57,7 @@ def train(
     if not force and kefu.saved_fingerprint(output) == spec.fingerprint:
         _report_train(json_output, output, spec, None)
         return
+    check_model_target(output)  # refuse before training, which can take minutes, not after
     started = time.perf_counter()
     model = kefu.train(spec, n_jobs=jobs)
     kefu.save_model(model, output)

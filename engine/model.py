@@ -40,6 +40,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Model",
     "ModelSaveError",
+    "check_model_target",
     "is_model_dir",
     "load_model",
     "save_model",
@@ -116,7 +117,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
     """
     target = Path(directory)
     try:
-        _check_save_target(target)
+        check_model_target(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     except OSError as exc:
@@ -137,6 +138,16 @@ def _save_error(target: Path, exc: OSError) -> ModelSaveError:
         return exc
     where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""
     return ModelSaveError(f"{target}: cannot save the model there: {exc.strerror or exc}{where}")
+
+
+def check_model_target(directory: str | Path) -> None:
+    """Raise ``ModelSaveError`` unless ``save_model`` may write to ``directory``: nothing is
+    there, an empty folder or a saved model. Cheap, so callers can check before training."""
+    target = Path(directory)
+    try:
+        _check_save_target(target)
+    except OSError as exc:  # e.g. a folder that cannot be listed
+        raise _save_error(target, exc) from None
 
 
 def _check_save_target(target: Path) -> None:

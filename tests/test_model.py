@@ -206,6 +206,21 @@ def test_train_into_the_bot_folder_exits_1_with_the_reason(small_bot: Path, tmp_
     assert sorted(_snapshot(bot)) == ["bot.yaml", "tests/heldout.jsonl"]
 
 
+def test_train_refuses_the_output_before_training(
+    small_bot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Training a big bot takes minutes: a refused -o must not cost them.
+    bot = Path(shutil.copytree(small_bot, tmp_path / "bot"))
+    trained: list[object] = []
+    monkeypatch.setattr(kefu, "train", lambda *args, **kwargs: trained.append(args))
+    result = CliRunner().invoke(build_app(), ["train", str(bot), "-o", str(bot)])
+    assert (result.exit_code, trained) == (1, [])
+    assert result.stderr == (
+        f"{bot} is a folder that is not a kefu model (it holds bot.yaml, tests); "
+        "refusing to replace it: save the model to a new or empty folder\n"
+    )
+
+
 @pytest.mark.parametrize(
     "there",
     [
