@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from kefu.bot_regex import RegexError, compile_regex
 from kefu.errors import Problem
 from kefu.yamlsource import PathKey, SourceFile
 
@@ -122,13 +122,13 @@ class FileChecker:
         return text
 
     def regex(self, path: PathKey, value: Any) -> str | None:
-        """A pattern that compiles with Python's ``re``."""
+        """A pattern that compiles with the engine that will run it (``kefu.bot_regex``)."""
         text = self.text(path, value)
         if text is None:
             return None
         try:
-            re.compile(text)
-        except re.error as exc:
+            compile_regex(text)
+        except RegexError as exc:
             self.problem(path, f"invalid regex {text!r}: {exc}")
             return None
         return text

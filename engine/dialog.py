@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kefu.bot_regex import compile_regex, fullmatch
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
 from kefu.spec import IntentSpec, SlotSpec
@@ -252,7 +253,7 @@ def _valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:
 
 
 def _acceptable(slot: SlotSpec, value: str) -> bool:
-    if slot.regex is not None and re.fullmatch(slot.regex, value) is None:
+    if slot.regex is not None and fullmatch(compile_regex(slot.regex), value, f"slot {slot.name!r}") is None:
         return False
     return not slot.values or value in slot.values
 

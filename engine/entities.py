@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from kefu.bot_regex import Pattern, RegexError, compile_regex, finditer
 from kefu.builtin_entities import BUILTIN_FINDERS, parse_bare_amount
 from kefu.spec import EntitySpec
 
@@ -129,12 +130,13 @@ class _LookupFinder:
 
 @dataclass(frozen=True)
 class _RegexFinder:
-    """A bot author's regex, run on NFKC text with the user's case."""
+    """A bot author's regex, run on NFKC text with the user's case, time-bounded."""
 
-    pattern: re.Pattern[str]
+    pattern: Pattern
+    owner: str  # "entity 'sku'", for the warning when the pattern runs out of time
 
     def find(self, message: _Message, today: _Today) -> Iterator[tuple[int, int, str]]:
-        for match in self.pattern.finditer(message.nfkc):
+        for match in finditer(self.pattern, message.nfkc, self.owner):
             if match.end() == match.start():
                 continue  # an empty match (``a*``) is not a value
             group = match[1] if self.pattern.groups else None
@@ -250,8 +252,8 @@ def _compile(spec: EntitySpec) -> _Finder:
         return _BUILTINS[spec.builtin]
     if spec.regex is not None:
         try:
-            return _RegexFinder(re.compile(spec.regex))
-        except re.error as e:
+            return _RegexFinder(compile_regex(spec.regex), f"entity {spec.name!r}")
+        except RegexError as e:
             raise ValueError(f"entity {spec.name!r}: invalid regex {spec.regex!r}: {e}") from e
     return _lookup_finder(spec.values)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from kefu.bot_regex import RegexError, compile_regex, fullmatch
 from kefu.errors import SpecError
 from kefu.loader import load_spec
 from kefu.normalize import SURROGATE, normalize
@@ -452,11 +453,12 @@ def _entity_document(name: str, entity: EntityDraft, warnings: list[str]) -> dic
     if entity.patterns:
         pattern = _joined(entity.patterns)
         try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
+            compiled = compile_regex(pattern)
+        except RegexError as exc:
             warnings.append(f"entity {name!r} dropped: invalid regex {pattern!r}: {exc}")
             return None
-        unmatched = [value for value in entity.values if not compiled.fullmatch(value)]
+        owner = f"imported entity {name!r}"
+        unmatched = [value for value in entity.values if not fullmatch(compiled, value, owner)]
         if unmatched:
             shown = ", ".join(unmatched[:5]) + (" …" if len(unmatched) > 5 else "")
             warnings.append(f"entity {name!r} is a regex; values it does not match are not found: {shown}")

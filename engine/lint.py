@@ -3,17 +3,18 @@
 Each finding says where, what, and what to do about it. Errors (exit 1): examples in
 two intents that are the same sentence in all but spacing or punctuation. Warnings:
 near-duplicate examples across intents, intents with too few examples, pairs of intents
-that overlap, and patterns that match none of their own intent's examples.
+that overlap, patterns that match none of their own intent's examples, and regexes that
+run out of time on a crafted message (``kefu.bot_regex``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import scipy.sparse as sp
 
+from kefu.bot_regex import TIMEOUT, compile_regex, runaway_probe, search
 from kefu.normalize import normalize
 from kefu.training import centroid_similarity
 
@@ -47,7 +48,7 @@ class Finding:
 def lint(model: Model, *, near_duplicate: float = NEAR_DUPLICATE, overlap: float = OVERLAP) -> list[Finding]:
     """Every finding for a trained model, errors first."""
     findings = _duplicates(model, near_duplicate) + _few_examples(model) + _overlaps(model, overlap)
-    findings += _idle_patterns(model)
+    findings += _idle_patterns(model) + _runaway_patterns(model)
     return sorted(findings, key=lambda f: (f.level != "error", f.code, f.file, f.line, f.message))
 
 
@@ -129,8 +130,10 @@ def _idle_patterns(model: Model) -> list[Finding]:
     findings = []
     for intent in model.spec.intents:
         examples = [normalize(e) for e in intent.examples]
+        owner = f"intent {intent.name!r}"
         for pattern in intent.patterns:
-            if not any(re.search(pattern, e) for e in examples):
+            compiled = compile_regex(pattern)
+            if not any(search(compiled, e, owner) for e in examples):
                 findings.append(
                     Finding(
                         "warning",
@@ -142,4 +145,35 @@ def _idle_patterns(model: Model) -> list[Finding]:
                         intent.line,
                     )
                 )
+    return findings
+
+
+def _runaway_patterns(model: Model) -> list[Finding]:
+    """Regexes that run out of time on a crafted message of the longest length kefu accepts."""
+    length = model.spec.settings.max_input_length
+    checks = [(f"entity {e.name!r}", e.regex, False, "", 0) for e in model.spec.entities if e.regex]
+    for intent in model.spec.intents:
+        where = (intent.file, intent.line)
+        checks += [(f"intent {intent.name!r}", pattern, False, *where) for pattern in intent.patterns]
+        checks += [
+            (f"slot {s.name!r} of intent {intent.name!r}", s.regex, True, *where)
+            for s in intent.slots
+            if s.regex
+        ]
+    findings = []
+    for owner, pattern, whole, file, line in checks:
+        probe = runaway_probe(compile_regex(pattern), length, whole=whole)
+        if probe is not None:
+            findings.append(
+                Finding(
+                    "warning",
+                    "runaway-regex",
+                    f"regex {pattern!r} of {owner} runs out of time ({TIMEOUT} s) on {probe}; "
+                    "such messages are treated as not matching it",
+                    "remove nested repetition such as (a+)+ or (a|aa)+; "
+                    "an atomic group (?>...) or a possessive a++ stops the backtracking",
+                    file,
+                    line,
+                )
+            )
     return findings

@@ -17,7 +17,6 @@ Patterns, keywords and active contexts then adjust the scores (``Matcher.rank``)
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -26,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from kefu.bot_regex import Pattern, compile_regex, search
 from kefu.features import QueryVector
 from kefu.spec import BotSpec
 
@@ -175,11 +175,11 @@ class Matcher:
     ) -> str | None:
         rule = None
         keyword_score = self.spec.settings.keyword_score
-        for index, patterns, keywords in self._rules:
+        for index, owner, patterns, keywords in self._rules:
             if available is not None and not available[index]:
                 continue
             for pattern in patterns:
-                if pattern.search(text):
+                if search(pattern, text, owner):
                     pool[index] = 1.0
                     rule = f"pattern:{pattern.pattern}"
                     break
@@ -237,9 +237,11 @@ CONTEXT_BOOST = 0.2
 """Added to the confidence of an intent whose required contexts are all active."""
 
 
-def _compile_rules(spec: BotSpec) -> list[tuple[int, list[re.Pattern[str]], tuple[str, ...]]]:
+def _compile_rules(spec: BotSpec) -> list[tuple[int, str, list[Pattern], tuple[str, ...]]]:
+    """(intent index, owner named in timeout warnings, patterns, keywords) per intent with rules."""
     rules = []
     for index, intent in enumerate(spec.intents):
         if intent.patterns or intent.keywords:
-            rules.append((index, [re.compile(p) for p in intent.patterns], intent.keywords))
+            patterns = [compile_regex(p) for p in intent.patterns]
+            rules.append((index, f"intent {intent.name!r}", patterns, intent.keywords))
     return rules

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from kefu.bot_regex import RegexError, compile_regex
 from kefu.errors import SpecError
 from kefu.importers import (
     BotDraft,
@@ -213,8 +214,8 @@ def _use_entity(draft: BotDraft, intent: IntentDraft, entity: str, text: str, va
 
 def _checked_regex(file: Path, line: int, pattern: str) -> str:
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        compile_regex(pattern)
+    except RegexError as exc:
         raise SpecError.single(file, line, f"invalid regex {pattern!r}: {exc}") from None
     return pattern
 

@@ -43,7 +43,7 @@ def test_validate_reports_every_problem_with_file_and_line(write_bot: Callable[.
     assert err.splitlines() == [
         f"{path}:2: unknown key 'threshhold' (did you mean 'threshold'?); known: "
         + ", ".join(sorted(kefu.spec.BotSettings.__dataclass_fields__)),
-        f"{path}:6: invalid regex '(': missing ), unterminated subpattern at position 0",
+        f"{path}:6: invalid regex '(': missing ) at position 1",
         f"{path}:7: duplicate intent name 'a' (first defined at {path}:4)",
         f"{path}:7: intent 'a' has no examples",
     ]

@@ -448,7 +448,7 @@ BAD_INPUTS = [
         read_rasa,
         "nlu.yml",
         "nlu:\n- regex: code\n  examples: |\n    - '[A-Z'\n",
-        "nlu.yml:4: invalid regex \"'[A-Z'\": unterminated character set at position 1",
+        "nlu.yml:4: invalid regex \"'[A-Z'\": unterminated character set at position 6",
         id="rasa-invalid-regex",
     ),
     pytest.param(

@@ -245,7 +245,7 @@ SECTION_CASES = [
      "3: `entities.b.builtin` must be one of order_id, mobile, amount, date (got 'phone')"),
     ("entities:\n  d:\n", "3: entity 'd' needs exactly one of regex, values, builtin"),
     ("entities:\n  sku:\n    regex: '(SKU'\n",
-     "4: invalid regex '(SKU': missing ), unterminated subpattern at position 0"),
+     "4: invalid regex '(SKU': missing ) at position 4"),
 ]
 # fmt: on
 
@@ -298,8 +298,8 @@ INTENT_CASES = [
     ("  - name: a\n    examples: [Hello World]\n  - name: b\n    examples: ['ＨＥＬＬＯ，ｗｏｒｌｄ']\n",
      "6: example 'hello world' of intent 'b' is also an example of 'a'"),
     # invalid regexes: a list of patterns, one pattern, a slot's regex
-    (A + "    patterns: ['[a-']\n", "5: invalid regex '[a-': unterminated character set at position 0"),
-    (A + "    patterns: '(x'\n", "5: invalid regex '(x': missing ), unterminated subpattern at position 0"),
+    (A + "    patterns: ['[a-']\n", "5: invalid regex '[a-': unterminated character set at position 3"),
+    (A + "    patterns: '(x'\n", "5: invalid regex '(x': missing ) at position 2"),
     (A + "    slots:\n      s: {entity: date, regex: '*x'}\n",
      "6: invalid regex '*x': nothing to repeat at position 0"),
     # slots need an entity that exists (the four built-ins always do)
@@ -431,7 +431,7 @@ def test_all_problems_of_a_broken_bot_are_reported_at_once(tmp_path: Path) -> No
         kefu.Problem(fa, 8, "slot uses unknown entity 'colour' (entities: amount, date, mobile, order_id)"),
         kefu.Problem(fb, 1, "`version` must be 1 (got 2)"),
         kefu.Problem(fb, 3, f"duplicate intent name 'a' (first defined at {fa}:6)"),
-        kefu.Problem(fb, 5, "invalid regex '(': missing ), unterminated subpattern at position 0"),
+        kefu.Problem(fb, 5, "invalid regex '(': missing ) at position 1"),
         kefu.Problem(fb, 7, "example '你好' of intent 'b' is also an example of 'a'"),
         kefu.Problem(fb, 8, "template names {x}, but the intent has no such slot (slots: none)"),
     ]

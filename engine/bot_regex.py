@@ -1,0 +1,122 @@
+"""Bot authors' regular expressions: one engine to validate and run them, with a time bound.
+
+A pattern such as ``(a|aa)+$`` backtracks exponentially: under ``re`` one message of forty
+``a`` hangs the worker for good. So every pattern a bot file or an import brings in
+(intent patterns, entity regexes, slot regexes) is compiled here with the ``regex``
+package in its ``re``-compatible VERSION0 mode, and each run gets ``TIMEOUT`` seconds.
+A pattern that runs out of time counts as not matching that message, and one warning
+names the pattern and its owner, never the message (it may hold personal data).
+
+kefu's own fixed patterns (``kefu.builtin_entities``, normalization, lookup lists of
+escaped words) cannot backtrack like that and stay on ``re``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import regex
+
+__all__ = [
+    "TIMEOUT",
+    "Pattern",
+    "RegexError",
+    "compile_regex",
+    "finditer",
+    "fullmatch",
+    "runaway_probe",
+    "search",
+]
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 0.05
+"""Seconds one pattern may spend on one message.
+
+An honest pattern runs on a message (at most ``max_input_length``, 500 characters by
+default) in microseconds, so 50 ms is hundreds of times what it needs even on a loaded
+machine: no pattern that works is cut off. The bound only stops runaway backtracking, and
+then one message costs 50 ms per runaway pattern instead of forever: slower than the
+10,000 replies/s budget (DESIGN.md), but an answer well inside ``kefu predict``'s 1.5 s.
+
+The bound is not free: ``regex`` reads a CPU clock (a system call) around each bounded
+run, about 2 µs per pattern per message on the bench machine, against well under 1 µs for
+``re``. A bot with a handful of patterns does not notice; one with 60 pays about 0.1 ms.
+"""
+
+Pattern = regex.Pattern[str]
+RegexError = regex.error
+"""Raised by ``compile_regex`` for a pattern that does not compile."""
+
+
+@functools.lru_cache(maxsize=256)
+def compile_regex(pattern: str) -> Pattern:
+    """``pattern`` compiled exactly as kefu runs it; ``RegexError`` if it does not compile.
+
+    Validation uses this too, so a pattern that passes ``kefu validate`` is the one that runs.
+    """
+    return regex.compile(pattern, regex.VERSION0)
+
+
+def search(pattern: Pattern, text: str, owner: str) -> regex.Match[str] | None:
+    """The first match of ``pattern`` in ``text``; None also when it runs out of time."""
+    try:
+        # Positional, as regex's own module-level search() calls it: a keyword argument
+        # costs about 0.8 µs per call, paid per pattern per message.
+        return pattern.search(text, None, None, None, False, TIMEOUT)
+    except TimeoutError:
+        _timed_out(pattern, owner)
+        return None
+
+
+def fullmatch(pattern: Pattern, text: str, owner: str) -> regex.Match[str] | None:
+    """``pattern`` matching all of ``text``; None also when it runs out of time."""
+    try:
+        return pattern.fullmatch(text, None, None, None, False, TIMEOUT)  # positional: see search()
+    except TimeoutError:
+        _timed_out(pattern, owner)
+        return None
+
+
+def finditer(pattern: Pattern, text: str, owner: str) -> list[regex.Match[str]]:
+    """Every match of ``pattern`` in ``text``; none when they take more than ``TIMEOUT`` together."""
+    try:
+        # The timeout covers the whole scan, so a list, not a lazy iterator.
+        return list(pattern.finditer(text, timeout=TIMEOUT))
+    except TimeoutError:
+        _timed_out(pattern, owner)
+        return []
+
+
+def runaway_probe(pattern: Pattern, length: int, *, whole: bool = False) -> str | None:
+    """A crafted message of ``length`` characters that ``pattern`` runs out of time on, or None.
+
+    Each probe repeats one character (a letter, digit or Han character the pattern names,
+    or one of ``a 1 中`` and space) and ends in one that breaks the run: the shape on which
+    nested repetition backtracks. A sound pattern answers each probe in microseconds; this
+    finds the common runaway patterns, it proves nothing. ``whole``: probe as ``fullmatch``
+    (slot regexes), else as ``search``. The probe is described, not returned whole.
+    """
+    named = [c for c in dict.fromkeys(pattern.pattern) if c.isalnum()][:_PROBE_NAMED_CHARS]
+    run = pattern.fullmatch if whole else pattern.search
+    for char in dict.fromkeys([*named, "a", "1", " ", "中"]):
+        for tail in ("!", " !"):
+            try:
+                run(char * (length - len(tail)) + tail, timeout=TIMEOUT)
+            except TimeoutError:
+                return f"{char!r} × {length - len(tail)} + {tail!r}"
+    return None
+
+
+_PROBE_NAMED_CHARS = 8  # bounds lint's cost for a long pattern: 2 probes per character
+
+
+def _timed_out(pattern: Pattern, owner: str) -> None:
+    log.warning(
+        "%s: regex %r ran out of time (%s s) on a message and counts as not matching it; "
+        "rewrite it without nested repetition such as (a+)+",
+        owner,
+        pattern.pattern,
+        TIMEOUT,
+    )

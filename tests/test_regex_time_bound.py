@@ -1,0 +1,172 @@
+"""Bot authors' regexes run with a time bound (``kefu.bot_regex``).
+
+A catastrophic pattern such as ``(a|aa)+$`` used to hang the bot on one message. Now it
+counts as not matching that message, a warning names it, and the bot answers. Each test
+runs under a 10 s hang guard: under plain ``re`` these calls never return, and the guard
+turns that into a failure instead of a stuck test run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+import kefu
+from kefu.bot_regex import TIMEOUT
+from kefu.entities import EntityExtractor, EntityValue
+from kefu.lint import lint
+from kefu.spec import EntitySpec
+
+HOSTILE = "a" * 40 + " b"  # the tester's message
+RUNAWAY = "(a|aa)+$"  # exponential under re and under regex: only the timeout stops it
+
+BOT = """
+version: 1
+entities:
+  word: {{regex: '[a-z]+(?: [a-z]+)*'}}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱啊, 退钱]
+    patterns: ['退(款|钱)']
+  - name: code
+    examples: [查一下, 查一下编号, 帮我查编号]
+    patterns: ['{pattern}']
+  - name: lookup
+    examples: [查查这个词, 帮我查词]
+    slots:
+      word: {{entity: word, required: true, prompt: 请告诉我要查的词, regex: '{slot_regex}'}}
+    responses: ["查到了 {{word}}"]
+"""
+
+
+@contextmanager
+def hang_guard(seconds: float = 10.0) -> Iterator[None]:
+    """Fail the test if the block runs longer than ``seconds`` (re checks for signals)."""
+
+    def give_up(signum: int, frame: FrameType | None) -> None:
+        pytest.fail(f"no answer within {seconds} s: the regex is not time-bounded")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def bot(write_bot: Callable[..., Path]) -> Callable[..., kefu.Engine]:
+    """An engine for ``BOT`` with the given intent pattern and slot regex."""
+
+    def build(pattern: str = "^查编号$", slot_regex: str = "[a-z]+") -> kefu.Engine:
+        folder = write_bot(**{"bot.yaml": BOT.format(pattern=pattern, slot_regex=slot_regex)})
+        return kefu.Engine.from_path(folder, seed=0, load_entry_points=False)
+
+    return build
+
+
+def timeout_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "kefu.bot_regex"]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(a+)+$",  # the tester's reproduction: regex happens to fail it fast, re never returns
+        RUNAWAY,  # one regex cannot short-cut either: it runs out of time
+    ],
+)
+def test_a_runaway_intent_pattern_does_not_hang_the_bot(
+    bot: Callable[..., kefu.Engine], caplog: pytest.LogCaptureFixture, pattern: str
+) -> None:
+    engine = bot(pattern=pattern)
+    with caplog.at_level(logging.WARNING, logger="kefu.bot_regex"), hang_guard():
+        match = engine.match(HOSTILE)
+        refund = engine.match("我要退钱")
+    assert match.intent != "code"
+    assert match.rule is None
+    assert (refund.intent, refund.rule) == ("refund", "pattern:退(款|钱)")
+    for message in timeout_warnings(caplog):
+        assert message.startswith(f"intent 'code': regex {pattern!r} ran out of time ({TIMEOUT} s)")
+        assert HOSTILE.strip() not in message  # the customer's text may be personal data
+    if pattern == RUNAWAY:
+        assert len(timeout_warnings(caplog)) == 1
+
+
+def test_a_runaway_entity_regex_finds_nothing_and_other_entities_still_work(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    extractor = EntityExtractor(
+        [EntitySpec("sku", regex=r"SKU-(\d+)"), EntitySpec("code", regex=RUNAWAY)],
+        today=lambda: datetime.date(2026, 11, 27),
+    )
+    text = "SKU-12 " + HOSTILE
+    with caplog.at_level(logging.WARNING, logger="kefu.bot_regex"), hang_guard():
+        values = extractor.extract(text)
+    assert values == [EntityValue("sku", "12", "SKU-12", 0, 6)]
+    assert timeout_warnings(caplog) == [
+        f"entity 'code': regex {RUNAWAY!r} ran out of time ({TIMEOUT} s) on a message and counts "
+        "as not matching it; rewrite it without nested repetition such as (a+)+"
+    ]
+
+
+def test_a_runaway_slot_regex_rejects_the_value_and_asks_again(
+    bot: Callable[..., kefu.Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = bot(slot_regex="(a|aa)+")  # fullmatch: "aaa…a b" backtracks over every split
+    assert engine.reply("帮我查词", session_id="s").text == "请告诉我要查的词"
+    with caplog.at_level(logging.WARNING, logger="kefu.bot_regex"), hang_guard():
+        reply = engine.reply(HOSTILE, session_id="s")
+    assert reply.text == "请告诉我要查的词"
+    assert timeout_warnings(caplog) == [
+        f"slot 'word': regex '(a|aa)+' ran out of time ({TIMEOUT} s) on a message and counts "
+        "as not matching it; rewrite it without nested repetition such as (a+)+"
+    ]
+
+
+def test_sound_patterns_match_exactly_as_before(
+    bot: Callable[..., kefu.Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = bot(slot_regex="[a-z]{3,5}")
+    with caplog.at_level(logging.WARNING, logger="kefu.bot_regex"):
+        checks = [
+            # the intent pattern decides, on the normalized text
+            (engine.match("查编号").rule, "pattern:^查编号$"),
+            (engine.match("退钱").rule, "pattern:退(款|钱)"),
+            # the entity regex finds the value; the slot regex accepts it
+            (engine.reply("帮我查词 abcd", session_id="t").text, "查到了 abcd"),
+            # a value the slot regex refuses is asked for again
+            (engine.reply("帮我查词 abcdefg", session_id="u").text, "请告诉我要查的词"),
+        ]
+    assert [got for got, _ in checks] == [want for _, want in checks]
+    assert timeout_warnings(caplog) == []
+
+
+def test_what_validates_is_what_runs(bot: Callable[..., kefu.Engine]) -> None:
+    # \p{Han} is `regex` syntax that `re` rejects: validation and matching agree on it.
+    engine = bot(pattern=r"^\p{Han}{2}编号$")
+    assert engine.match("查查编号").rule == r"pattern:^\p{Han}{2}编号$"
+
+
+def test_lint_warns_about_a_runaway_pattern(bot: Callable[..., kefu.Engine]) -> None:
+    engine = bot(pattern=RUNAWAY, slot_regex="(a|aa)+")
+    with hang_guard():
+        findings = [f for f in lint(engine.model) if f.code == "runaway-regex"]
+    assert [f.message for f in findings] == [
+        f"regex {RUNAWAY!r} of intent 'code' runs out of time ({TIMEOUT} s) on 'a' × 499 + '!'; "
+        "such messages are treated as not matching it",
+        f"regex '(a|aa)+' of slot 'word' of intent 'lookup' runs out of time ({TIMEOUT} s) "
+        "on 'a' × 499 + '!'; such messages are treated as not matching it",
+    ]
+
+
+def test_lint_finds_no_runaway_regex_in_the_demo_bot(demo_engine: kefu.Engine) -> None:
+    assert [f for f in lint(demo_engine.model) if f.code == "runaway-regex"] == []
