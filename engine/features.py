@@ -102,6 +102,11 @@ class FeatureSpace:
         words = _word_ngrams(self.analyzer.words(tokens), low, high)
         clow, chigh = self.settings.char_ngrams
         text = "".join(tokens)
+        if not text.strip():
+            # Nothing but spaces after normalization (an emoji, punctuation, an empty line):
+            # the padding alone would make " " n-grams that every example has, and the
+            # message would score like a vague question instead of falling back.
+            return words, []
         if self.settings.char_padding:  # one string, spaces kept: n-grams see word edges
             return words, _char_ngrams(f" {text} ", clow, chigh)
         chars: list[str] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 import kefu
@@ -30,6 +33,30 @@ def test_out_of_scope_text_falls_back(demo_engine: kefu.Engine, text: str) -> No
     reply = demo_engine.reply(text, session_id=f"oos-{text}")
     assert reply.action == "fallback"
     assert reply.text in demo_engine.spec.settings.fallback
+
+
+@pytest.mark.parametrize("text", ["😀", "", "？？？", "\x00", "   "])
+def test_a_message_without_letters_or_digits_falls_back_even_at_a_low_threshold(
+    write_bot: Callable[..., Path], text: str
+) -> None:
+    # Only the padding spaces were left to score, and every example has them: the bot
+    # asked "您是想问：1. 我要退款 2. 转人工" about an emoji.
+    bot = write_bot(**{"bot.yaml": LOW_THRESHOLD_BOT})
+    engine = kefu.Engine.from_path(bot)
+    assert engine.match(text).candidates == ()
+    assert engine.reply(text, session_id="s").action == "fallback"
+
+
+LOW_THRESHOLD_BOT = """version: 1
+bot: {name: s, threshold: 0.3, fallback: ["抱歉"]}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱啊]
+    responses: ["退款"]
+  - name: human
+    examples: [转人工, 人工客服]
+    action: handoff
+"""
 
 
 BAD_INPUTS = [
