@@ -9,6 +9,7 @@ or hand off.
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import re
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kefu.bot_regex import compile_regex, fullmatch
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
-from kefu.spec import IntentSpec, SlotSpec
+from kefu.spec import BotSpec, IntentSpec, SlotSpec
 from kefu.templates import render
 from kefu.values import Match, Message, Reply
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from kefu.runtime import Runtime
 
 __all__ = ["Turn", "handle"]
+
+log = logging.getLogger(__name__)
 
 CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
 """Particles that may follow a cancel word without changing what it means (算了吧)."""
@@ -191,23 +194,45 @@ def _clarification_choice(turn: Turn) -> Reply | None:
     choice = normalize(turn.message.text)
     if choice.isdigit() and 1 <= int(choice) <= len(options):
         name = options[int(choice) - 1]
+        if _intent_named(turn.runtime.spec, name) is None:
+            # Offered before a reload that removed or renamed it: a fresh message now.
+            log.info("session %s: clarify option %r is not in the bot now serving", turn.session.id, name)
+            turn.trace.append(f"dropped clarify option {name}")
+            return None
         match = Match(turn.message.text, name, 1.0, rule=f"clarify:{choice}")
         return decide(turn, match)
     return None
+
+
+def _intent_named(spec: BotSpec, name: object) -> IntentSpec | None:
+    """The intent called ``name`` in ``spec``, or None: session state and plugins may name
+    intents of an earlier bot."""
+    return next((intent for intent in spec.intents if intent.name == name), None)
 
 
 def _title(intent: IntentSpec) -> str:
     return intent.title or intent.examples[0]
 
 
-def _pending_slot(turn: Turn) -> Reply | Match:
+def _pending_slot(turn: Turn) -> Reply | Match | None:
     """The user is answering a slot prompt: fill it, cancel, or re-prompt (a ``Reply``), or
-    has changed topic (the ``Match`` of the new question)."""
+    has changed topic (the ``Match`` of the new question). None: the slot no longer exists
+    (a reload removed it), so the message is a fresh one."""
     session, spec = turn.session, turn.runtime.spec
     pending = session.pending
     assert pending is not None
-    intent = spec.intent(pending.intent)
-    slot = next(s for s in intent.slots if s.name == pending.slot)
+    intent = _intent_named(spec, pending.intent)
+    slot = next((s for s in intent.slots if s.name == pending.slot), None) if intent else None
+    if intent is None or slot is None:
+        log.info(
+            "session %s: pending slot %s.%s is not in the bot now serving; dropped",
+            session.id,
+            pending.intent,
+            pending.slot,
+        )
+        turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}")
+        session.pending = None
+        return None
     if _is_cancel(normalize(turn.message.text), spec.settings.cancel_words):
         session.pending = None
         return turn.reply(spec.settings.cancel_reply, "cancel")

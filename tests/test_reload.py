@@ -113,3 +113,83 @@ def test_an_unforeseen_failure_is_a_failed_reload_not_a_crash(
         engine.reload()
     assert isinstance(caught.value.__cause__, ValueError)  # the original, for the traceback
     assert engine.reply("我要退款", session_id="u").text == "退款答复v1"
+
+
+# -- conversations in progress when a reload removes what they were waiting on -------------
+
+SLOT_BOT = """
+version: 1
+bot: {{name: 测试, threshold: 0.2}}
+entities:
+  order_id: {{regex: '\\d{{6}}'}}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [退款答复]
+  - name: shipping
+    examples: [什么时候发货, 快递到哪了, 物流信息查询, 几天能到, 发货时间]
+    responses: [发货答复]
+{order}
+"""
+ORDER_STATUS = """
+  - name: order_status
+    examples: [查订单, 订单状态, 帮我查下订单, 我的订单怎么样了]
+    slots:
+      {slot}: {{entity: order_id, required: true, prompt: 请提供订单号}}
+    responses: ["订单{{{slot}}}"]
+"""
+
+
+@pytest.mark.parametrize(
+    "order_after_reload",
+    [
+        # the intent that asked for the slot is gone
+        pytest.param("", id="intent-removed"),
+        # the intent stays, its slot is renamed
+        pytest.param(ORDER_STATUS.format(slot="order_no"), id="slot-renamed"),
+    ],
+)
+def test_a_pending_slot_the_new_bot_lacks_is_dropped(
+    write_bot: Callable[..., Path], order_after_reload: str
+) -> None:
+    bot = write_bot(**{"bot.yaml": SLOT_BOT.format(order=ORDER_STATUS.format(slot="order_id"))})
+    engine = kefu.Engine.from_path(bot, seed=0)
+    assert engine.reply("查订单", session_id="mid").text == "请提供订单号"
+    (bot / "bot.yaml").write_text(SLOT_BOT.format(order=order_after_reload), encoding="utf-8")
+    engine.reload()
+    reply = engine.reply("我要退款", session_id="mid")
+    assert (reply.text, reply.intent) == ("退款答复", "refund")
+    assert "dropped pending slot order_status.order_id" in reply.trace
+    session = engine.session("mid")
+    assert session is not None and session.pending is None
+    assert engine.reply("什么时候发货", session_id="mid").text == "发货答复"  # and it keeps working
+
+
+CLARIFY_BOT = """
+version: 1
+bot: {{name: 测试, threshold: 0.2}}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [退款答复]
+  - name: {shipping}
+    title: 发货
+    examples: [什么时候发货, 快递到哪了, 物流信息查询, 几天能到, 发货时间]
+    responses: [发货答复]
+"""
+
+
+def test_a_clarify_option_the_new_bot_lacks_is_a_fresh_message(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": CLARIFY_BOT.format(shipping="shipping")})
+    engine = kefu.Engine.from_path(bot, seed=0)
+    for session_id in ("renamed", "kept"):
+        asked = engine.reply("退货", session_id=session_id)
+        assert asked.text == "您是想问：\n1. 我要退款\n2. 发货"
+    (bot / "bot.yaml").write_text(CLARIFY_BOT.format(shipping="delivery"), encoding="utf-8")
+    engine.reload()
+    fresh = engine.reply("2", session_id="fresh")  # what "2" gets with no question pending
+    reply = engine.reply("2", session_id="renamed")  # option 2 was shipping, now delivery
+    assert (reply.text, reply.action, reply.intent) == (fresh.text, fresh.action, fresh.intent)
+    assert "dropped clarify option shipping" in reply.trace
+    assert engine.reply("什么时候发货", session_id="renamed").text == "发货答复"
+    assert engine.reply("1", session_id="kept").text == "退款答复"  # an option that still exists
