@@ -138,7 +138,10 @@ def mask_pii(
 
     Mobile ``138****5678`` (prefix and separators kept), ID card ``110***********0021``,
     bank card ``**** **** **** 1234``. Text without a digit comes back unchanged at once.
+    ``ValueError`` if ``char`` is not one character: masking keeps the text's layout.
     """
+    if not isinstance(char, str) or len(char) != 1:
+        raise ValueError(f"mask character must be one character, got {char!r}")
     if _ANY_DIGIT.search(text) is None:
         return text
     enabled = {"mobile": mobile, "id_card": id_card, "bank_card": bank_card}

@@ -44,10 +44,12 @@ from typing import NamedTuple
 from kefu import KefuError
 
 __all__ = [
+    "MAX_GAP",
     "MissingDependencyError",
     "SensitiveWordFilter",
     "WordHit",
     "WordListError",
+    "matchable",
     "read_word_list",
 ]
 
@@ -64,6 +66,10 @@ _SPACED_SCRIPT_LIMIT = 0x2E80
 # so a flood of random code points cannot eat memory.
 _FOLD_CACHE_LIMIT = 1 << 16
 _MAX_INITIALS_VARIANTS = 16
+MAX_GAP = 10
+"""The largest ``max_gap``. Padding is how people break up a word (``傻**逼``); past a
+handful of symbols a reader no longer sees one word, and a wide gap joins words of
+different sentences. The gap marker string and regex grow with it: 10**7 took 12 s to build."""
 _HAN_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+")
 _PINYIN_MISSING = "pinyin_initials needs the pypinyin package: pip install 'kefu[pinyin]'"
 
@@ -208,6 +214,8 @@ class SensitiveWordFilter:
     ) -> None:
         if isinstance(max_gap, bool) or not isinstance(max_gap, int) or max_gap < 0:
             raise ValueError(f"max_gap must be an integer >= 0, got {max_gap!r}")
+        if max_gap > MAX_GAP:
+            raise ValueError(f"max_gap must be at most {MAX_GAP}, got {max_gap!r}")
         self.skip_padding = skip_padding
         self.pinyin_initials = pinyin_initials
         self.max_gap = max_gap
@@ -382,6 +390,13 @@ class SensitiveWordFilter:
             return False
         folded = self._table[ord(text[index])]
         return bool(folded) and _spaced(folded[side])
+
+
+def matchable(word: str) -> bool:
+    """Whether a listed word keeps a letter or digit once folded (``SensitiveWordFilter``
+    with padding skipped); one that does not, such as an emoji, is dropped and never matches."""
+    folded = word.strip().translate(_TABLES[True])
+    return bool(folded.replace(_VISIBLE, "").replace(_INVISIBLE, ""))
 
 
 def read_word_list(path: str | Path) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections.abc import Iterable
 
 import pytest
@@ -174,6 +175,18 @@ def test_kinds_can_be_turned_off(mobile: bool, id_card: bool, bank_card: bool, e
 
 def test_mask_character() -> None:
     assert mask_pii("13812345678", char="●") == "138●●●●5678"
+
+
+@pytest.mark.parametrize(
+    "char",
+    [
+        "",  # would delete the digits: the text would lose its layout
+        "**",  # would lengthen the number
+    ],
+)
+def test_mask_character_must_be_one_character(char: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"mask character must be one character, got {char!r}")):
+        mask_pii("13812345678", char=char)
 
 
 @pytest.mark.parametrize(

@@ -161,6 +161,31 @@ def test_bad_arguments(kwargs: dict[str, object], error: type[Exception], messag
         SensitiveWordFilter(**arguments)  # type: ignore[arg-type]
 
 
+def test_max_gap_is_bounded() -> None:
+    # 10 is the documented limit; 10**8 used to take minutes to build.
+    assert SensitiveWordFilter(["傻逼"], max_gap=10).contains("傻" + "*" * 10 + "逼")
+    with pytest.raises(ValueError, match=r"^max_gap must be at most 10, got 100000000$"):
+        SensitiveWordFilter(["傻逼"], max_gap=10**8)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("傻逼", True),
+        ("ＳＢ", True),  # full width folds to letters
+        ("傻\x00逼", True),  # a control character inside is padding; the letters remain
+        ("🤬", False),  # an emoji is padding
+        ("\u200b", False),  # a zero-width space is invisible padding
+        ("***", False),
+    ],
+)
+def test_matchable(word: str, expected: bool) -> None:
+    from kefu.plugins import sensitive_words  # here, so the rest of this file runs on older kefu
+
+    assert sensitive_words.matchable(word) is expected
+    assert (len(SensitiveWordFilter([word])) == 1) is expected  # the filter agrees
+
+
 def test_from_file_skips_comments_and_blank_lines(tmp_path: Path) -> None:
     path = tmp_path / "words.txt"
     path.write_bytes("\ufeff# 脏话\n\n傻逼\n  SB  \n   # indented comment\nC#\n".encode())
