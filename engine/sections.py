@@ -6,11 +6,15 @@ unknown entities, contexts nobody opens) live in ``kefu.loader``.
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kefu.checks import Check, FileChecker, describe, dotted
+from kefu.manager import DEFAULT_PLUGINS
 from kefu.normalize import normalize
 from kefu.spec import (
     BotSettings,
@@ -26,7 +30,7 @@ from kefu.spec import (
 from kefu.templates import TemplateError, placeholders
 from kefu.yamlsource import PathKey, SourceFile
 
-__all__ = ["BUILTIN_ENTITIES", "FORMAT_VERSION", "FileResult", "check_file"]
+__all__ = ["BUILTIN_ENTITIES", "FORMAT_VERSION", "FileResult", "check_file", "checked_plugin_settings"]
 
 FORMAT_VERSION = 1
 BUILTIN_ENTITIES = ("order_id", "mobile", "amount", "date")
@@ -190,9 +194,54 @@ def _plugins(c: FileChecker, path: PathKey, value: Any) -> PluginSettings:
     base = c.src.path.parent
     for name, settings in data.items():
         if name != "dir":
-            # `_base_dir` lets a plugin resolve paths relative to the bot file.
-            config[str(name)] = {**c.mapping((*path, name), settings, None), "_base_dir": str(base)}
+            body = c.mapping((*path, name), settings, None)
+            checks = _bundled_checks(str(name))
+            if checks is not None:
+                _plugin_fields(c, (*path, name), body, checks)
+            # The plugin gets the settings as written (it converts them with the same checks);
+            # `_base_dir` lets it resolve paths relative to the bot file.
+            config[str(name)] = {**body, "_base_dir": str(base)}
     return PluginSettings(dir=(base / folder) if folder else None, config=config)
+
+
+def _bundled_checks(name: str) -> Mapping[str, Check] | None:
+    """The ``SETTINGS`` a bundled plugin's module declares, or None for any other plugin."""
+    module = f"kefu.plugins.{name}"
+    if module not in DEFAULT_PLUGINS:
+        return None
+    # Imported here, not at the top: plugin modules import kefu, which imports this module.
+    checks: Mapping[str, Check] | None = getattr(importlib.import_module(module), "SETTINGS", None)
+    return checks
+
+
+def _plugin_fields(
+    c: FileChecker, path: PathKey, body: dict[str, Any], checks: Mapping[str, Check]
+) -> dict[str, Any]:
+    if not checks and body:
+        c.problem(path, f"plugin {path[-1]!r} takes no settings")
+        return {}
+    c.check_keys(path, body, checks)
+    for key, item in body.items():
+        if item is None and key in checks:  # `reply:` with nothing after it; None is never a setting
+            c.problem((*path, key), f"`{dotted((*path, key))}` is empty; give a value or leave the key out")
+    return c.fields(path, {k: v for k, v in body.items() if v is not None}, dict(checks))
+
+
+def checked_plugin_settings(
+    name: str, settings: Mapping[str, Any], checks: Mapping[str, Check]
+) -> dict[str, Any]:
+    """A bundled plugin's settings converted by its ``checks``; ``ValueError`` naming every problem.
+
+    For ``make_plugin``: settings from a bot file were checked with their lines by the
+    loader already, but settings given in code reach the plugin unchecked.
+    """
+    base = Path(str(settings.get("_base_dir", ".")))
+    body = {k: v for k, v in settings.items() if k != "_base_dir"}
+    checker = FileChecker(SourceFile(base / "settings", data=body))  # paths resolve against base
+    checked = _plugin_fields(checker, ("plugins", name), body, checks)
+    if checker.problems:
+        raise ValueError("; ".join(p.message for p in checker.problems))
+    return checked
 
 
 def _entities(c: FileChecker, path: PathKey, value: Any) -> tuple[EntitySpec, ...]:

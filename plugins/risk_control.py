@@ -13,13 +13,17 @@ Settings (bot file; every key optional)::
         verdict: block                 # block | mask | handoff
         reply: 您的消息包含不当内容，请文明用语。
         pinyin_initials: false         # also catch "sb" for 傻逼 (needs kefu[pinyin])
-        max_gap: 3                     # padding characters allowed inside a word (傻**逼)
+        max_gap: 3                     # padding characters allowed inside a word (傻**逼), 0-10
         rate_limit: {per_second: 1.0, burst: 8}   # token bucket per session; off when absent
+                                                  # (per_second > 0, burst >= 1, both finite)
         rate_reply: 您发送得太快了，请稍后再试。
         mask_replies: true             # mask personal numbers in replies
         mask_logs: true                # mask them in kefu's log records too
 
 With no words and no rate limit configured the plugin only masks personal data.
+``SETTINGS`` declares these keys; ``kefu validate`` checks a bot file against it and
+reports a wrong value with its file and line (an empty value, NaN or a word with no
+letter or digit included).
 """
 
 from __future__ import annotations
@@ -29,14 +33,22 @@ import functools
 import logging
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import kefu
+from kefu.checks import Check, FileChecker, dotted
 from kefu.plugins.pii import find_pii, mask_pii
-from kefu.plugins.sensitive_words import SensitiveWordFilter, read_word_list
+from kefu.plugins.sensitive_words import (
+    MAX_GAP,
+    SensitiveWordFilter,
+    WordListError,
+    matchable,
+    read_word_list,
+)
+from kefu.sections import checked_plugin_settings
+from kefu.yamlsource import PathKey
 
-__all__ = ["PIIMaskingFilter", "RiskControl", "make_plugin"]
+__all__ = ["SETTINGS", "PIIMaskingFilter", "RiskControl", "make_plugin"]
 
 VERDICTS = ("block", "mask", "handoff")
 SEEN_TEXTS = 4096
@@ -154,18 +166,26 @@ def _mask_except_slots(text: str, slots: tuple[str, ...]) -> str:
 
 def make_plugin(settings: Mapping[str, Any]) -> RiskControl:
     """Build this engine's risk control from its settings (``ValueError`` if they are wrong)."""
-    verdict = settings.get("verdict", "block")
-    if verdict not in VERDICTS:
-        raise ValueError(f"risk_control.verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
-    if settings.get("mask_logs", True):
+    checked = checked_plugin_settings("risk_control", settings, SETTINGS)
+    if checked.get("mask_logs", True):
         _mask_kefu_logs()
+    words = [*checked.get("words", ()), *checked.get("words_file", ())]
+    word_filter = (
+        SensitiveWordFilter(
+            words,
+            pinyin_initials=checked.get("pinyin_initials", False),
+            max_gap=checked.get("max_gap", 3),
+        )
+        if words
+        else None
+    )
     return RiskControl(
-        _word_filter(settings),
-        verdict=verdict,
-        reply=str(settings.get("reply", DEFAULT_REPLY)),
-        rate_limit=_rate_limit(settings.get("rate_limit")),
-        rate_reply=str(settings.get("rate_reply", DEFAULT_RATE_REPLY)),
-        mask_replies=bool(settings.get("mask_replies", True)),
+        word_filter,
+        verdict=checked.get("verdict", "block"),
+        reply=checked.get("reply", DEFAULT_REPLY),
+        rate_limit=checked.get("rate_limit"),
+        rate_reply=checked.get("rate_reply", DEFAULT_RATE_REPLY),
+        mask_replies=checked.get("mask_replies", True),
     )
 
 
@@ -179,29 +199,57 @@ def _mask_kefu_logs() -> None:
             logger.addFilter(_log_filter)
 
 
-def _word_filter(settings: Mapping[str, Any]) -> SensitiveWordFilter | None:
-    words = settings.get("words", [])
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise ValueError("risk_control.words must be a list of text")
-    if "words_file" in settings:
-        words = [*words, *read_word_list(Path(settings.get("_base_dir", ".")) / str(settings["words_file"]))]
-    if not words:
-        return None
-    max_gap = settings.get("max_gap", 3)
-    if isinstance(max_gap, bool) or not isinstance(max_gap, int) or max_gap < 0:
-        raise ValueError(f"risk_control.max_gap must be a whole number >= 0, not {max_gap!r}")
-    return SensitiveWordFilter(
-        words, pinyin_initials=bool(settings.get("pinyin_initials", False)), max_gap=max_gap
-    )
+# -- settings -------------------------------------------------------------------------------
 
 
-def _rate_limit(value: Any) -> RateLimit | None:
-    if value is None:
+def _words(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
+    words = c.texts(path, value)
+    for i, word in enumerate(value if isinstance(value, list) else []):
+        if isinstance(word, str) and word.strip() and not matchable(word):
+            c.problem(
+                (*path, i),
+                f"`{dotted((*path, i))}`: word {word!r} has no letter or digit, so it can never match",
+            )
+    return words
+
+
+def _words_file(c: FileChecker, path: PathKey, value: Any) -> list[str] | None:
+    """The file's words: read while checking, so a missing file is reported by ``kefu validate``."""
+    name = c.text(path, value)
+    if name is None:
         return None
-    if not isinstance(value, Mapping):
-        raise ValueError("risk_control.rate_limit must be a mapping {per_second, burst}")
-    per_second = float(value.get("per_second", 1.0))
-    burst = float(value.get("burst", 8))
-    if per_second <= 0 or burst < 1:
-        raise ValueError("risk_control.rate_limit needs per_second > 0 and burst >= 1")
-    return RateLimit(per_second, burst)
+    try:
+        words = read_word_list(c.src.path.parent / name)
+    except WordListError as exc:
+        c.problem(path, str(exc))
+        return None
+    unusable = [word for word in words if not matchable(word)]
+    if unusable:
+        where = f"`{dotted(path)}`: {name} lists {unusable[0]!r}"
+        c.problem(path, f"{where}, which has no letter or digit, so it can never match")
+    return words
+
+
+def _rate_limit(c: FileChecker, path: PathKey, value: Any) -> RateLimit | None:
+    data = c.mapping(path, value, ("per_second", "burst"))
+    per_second = c.number((*path, "per_second"), data.get("per_second", 1.0), 0.0)
+    if per_second == 0.0:  # a bucket that never refills would block the session for good
+        c.problem((*path, "per_second"), f"`{dotted((*path, 'per_second'))}` must be greater than 0")
+        per_second = None
+    burst = c.number((*path, "burst"), data.get("burst", 8), 1.0)
+    return None if per_second is None or burst is None else RateLimit(per_second, burst)
+
+
+SETTINGS: dict[str, Check] = {
+    "words": _words,
+    "words_file": _words_file,
+    "verdict": lambda c, p, v: c.choice(p, v, VERDICTS),
+    "reply": lambda c, p, v: c.text(p, v),
+    "pinyin_initials": FileChecker.flag,
+    "max_gap": lambda c, p, v: c.integer(p, v, 0, MAX_GAP),
+    "rate_limit": _rate_limit,
+    "rate_reply": lambda c, p, v: c.text(p, v),
+    "mask_replies": FileChecker.flag,
+    "mask_logs": FileChecker.flag,
+}
+"""What ``plugins: risk_control:`` may hold, each key with the check that converts it."""

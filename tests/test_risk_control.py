@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -316,37 +317,181 @@ def test_a_failing_reply_mask_withholds_the_reply(
     assert engine.plugin_errors == {"risk_control": 1}
 
 
+# -- settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("plugin", "setting", "message"),
+    [
+        # one word written without a list
+        ("risk_control", "words: 诈骗", "`plugins.risk_control.words` must be a list of text, not text"),
+        (
+            "risk_control",
+            "words: 3",
+            "`plugins.risk_control.words` must be a list of text, not a whole number",
+        ),
+        # an emoji folds to padding: the word could never match
+        (
+            "risk_control",
+            'words: [诈骗, "🤬"]',
+            "`plugins.risk_control.words[1]`: word '🤬' has no letter or digit, so it can never match",
+        ),
+        # an empty reply was sent to customers as the text "None"
+        (
+            "risk_control",
+            "reply:",
+            "`plugins.risk_control.reply` is empty; give a value or leave the key out",
+        ),
+        (
+            "risk_control",
+            "rate_reply:",
+            "`plugins.risk_control.rate_reply` is empty; give a value or leave the key out",
+        ),
+        (
+            "risk_control",
+            "verdict: foo",
+            "`plugins.risk_control.verdict` must be one of block, mask, handoff (got 'foo')",
+        ),
+        (
+            "risk_control",
+            "rate_limit: {per_second: fast}",
+            "`plugins.risk_control.rate_limit.per_second` must be a number, not text",
+        ),
+        # NaN tokens never reach 1: every message was blocked as too fast
+        (
+            "risk_control",
+            "rate_limit: {per_second: 1, burst: .nan}",
+            "`plugins.risk_control.rate_limit.burst` must be a finite number >= 1 (got nan)",
+        ),
+        (
+            "risk_control",
+            "rate_limit: {per_second: .inf}",
+            "`plugins.risk_control.rate_limit.per_second` must be a finite number >= 0 (got inf)",
+        ),
+        (
+            "risk_control",
+            "rate_limit: {per_second: 0}",
+            "`plugins.risk_control.rate_limit.per_second` must be greater than 0",
+        ),
+        (
+            "risk_control",
+            "rate_limit: 5",
+            "`plugins.risk_control.rate_limit` must be a mapping, not a whole number",
+        ),
+        (
+            "risk_control",
+            "max_gap: 2.5",
+            "`plugins.risk_control.max_gap` must be a whole number, not a decimal number",
+        ),
+        (
+            "risk_control",
+            "max_gap: true",
+            "`plugins.risk_control.max_gap` must be a whole number, not true/false",
+        ),
+        # building the filter took minutes
+        (
+            "risk_control",
+            "max_gap: 100000000",
+            "`plugins.risk_control.max_gap` must be between 0 and 10 (got 100000000)",
+        ),
+        # the text 'false' was true
+        (
+            "risk_control",
+            "mask_replies: 'false'",
+            "`plugins.risk_control.mask_replies` must be true or false, not text",
+        ),
+        (
+            "risk_control",
+            "mask_logs: 1",
+            "`plugins.risk_control.mask_logs` must be true or false, not a whole number",
+        ),
+        (
+            "risk_control",
+            "words_file: missing.txt",
+            "{bot}/missing.txt:1: cannot read word list: No such file or directory",
+        ),
+        # a misspelt key was ignored
+        (
+            "risk_control",
+            "word: [诈骗]",
+            "unknown key 'word' (did you mean 'words'?); known: mask_logs, mask_replies, max_gap, "
+            "pinyin_initials, rate_limit, rate_reply, reply, verdict, words, words_file",
+        ),
+        (
+            "handoff_keywords",
+            "keywords: 投诉",
+            "`plugins.handoff_keywords.keywords` must be a list of text, not text",
+        ),
+        # normalizing the message removes the emoji, so the keyword never matched
+        (
+            "handoff_keywords",
+            'keywords: [投诉, "😡"]',
+            "`plugins.handoff_keywords.keywords[1]`: keyword '😡' has no letter or digit,"
+            " so it can never match",
+        ),
+        (
+            "handoff_keywords",
+            "reply:",
+            "`plugins.handoff_keywords.reply` is empty; give a value or leave the key out",
+        ),
+        ("default_fallback", "x: 1", "plugin 'default_fallback' takes no settings"),
+    ],
+)
+def test_bad_settings_of_bundled_plugins_are_reported_with_file_and_line(
+    write_bot: Callable[..., Path], plugin: str, setting: str, message: str
+) -> None:
+    settings = f"plugins:\n  {plugin}:\n    {setting}\n"  # block style: one line per setting
+    folder = write_bot(**{"bot.yaml": BOT + settings})
+    file = folder / "bot.yaml"
+    line = file.read_text(encoding="utf-8").splitlines().index(f"    {setting}") + 1
+    with pytest.raises(kefu.SpecError) as caught:
+        kefu.load_spec(folder)
+    assert str(caught.value) == f"{file}:{line}: {message.replace('{bot}', str(folder))}"
+
+
+def test_the_engine_does_not_start_without_its_risk_control(make_engine: MakeEngine) -> None:
+    # Before, the plugin was dropped with one log line and "诈骗" was served.
+    with pytest.raises(kefu.SpecError, match=re.escape("`plugins.risk_control.words` must be")):
+        make_engine("{words: 诈骗}")
+
+
 @pytest.mark.parametrize(
     ("settings", "error"),
     [
-        ("{verdict: foo}", "ValueError: risk_control.verdict must be one of block, mask, handoff, not 'foo'"),
-        ("{words: 3}", "ValueError: risk_control.words must be a list of text"),
+        ({"reply": None}, "`plugins.risk_control.reply` is empty; give a value or leave the key out"),
         (
-            "{rate_limit: {per_second: 0}}",
-            "ValueError: risk_control.rate_limit needs per_second > 0 and burst >= 1",
+            {"rate_limit": {"burst": float("nan")}},
+            "`plugins.risk_control.rate_limit.burst` must be a finite number >= 1 (got nan)",
         ),
-        (
-            "{rate_limit: 5}",
-            "ValueError: risk_control.rate_limit must be a mapping {per_second, burst}",
-        ),
-        (
-            "{words_file: missing.txt}",
-            "WordListError: {bot}/missing.txt:1: cannot read word list: No such file or directory",
-        ),
+        ({"max_gap": 10**8}, "`plugins.risk_control.max_gap` must be between 0 and 10 (got 100000000)"),
+        ({"mask_replies": "false"}, "`plugins.risk_control.mask_replies` must be true or false, not text"),
     ],
 )
-def test_invalid_settings_fail_this_plugin_only(make_engine: MakeEngine, settings: str, error: str) -> None:
-    engine = make_engine(settings)
-    bot = Path(engine.plugin_settings("risk_control")["_base_dir"])
-    assert [(f.name, f.source, f.error) for f in engine.plugin_failures] == [
-        ("risk_control", "builtin", error.replace("{bot}", str(bot)))
-    ]
-    assert [p.name for p in engine.plugins] == ["default_fallback", "handoff_keywords"]
-    assert engine.reply("我要退款", session_id="i").text == REFUND
+def test_settings_given_in_code_are_checked_too(settings: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(error)}$"):
+        risk_control.make_plugin(settings)
 
 
-@pytest.mark.parametrize("value", ["1.5", "true", "x"])
-def test_invalid_max_gap_fails_naming_the_setting(make_engine: MakeEngine, value: str) -> None:
-    engine = make_engine(f"{{words: {WORDS}, max_gap: {value}}}")
-    errors = [f.error for f in engine.plugin_failures if f.name == "risk_control"]
-    assert len(errors) == 1 and "max_gap" in errors[0]
+def test_good_settings_are_converted_as_written(write_bot: Callable[..., Path]) -> None:
+    folder = write_bot(**{"words.txt": "诈骗\n", "bot.yaml": BOT})
+    plugin = risk_control.make_plugin(
+        {
+            "words": ["傻逼"],
+            "words_file": "words.txt",
+            "verdict": "handoff",
+            "reply": 12315,  # a number is text, as everywhere in a bot file
+            "max_gap": 10,
+            "rate_limit": {"per_second": 2, "burst": 3},
+            "mask_replies": False,
+            "mask_logs": False,
+            "_base_dir": str(folder),
+        }
+    )
+    assert plugin.words is not None and len(plugin.words) == 2 and plugin.words.max_gap == 10
+    assert (plugin.verdict, plugin.reply, plugin.rate_reply) == (
+        "handoff",
+        "12315",
+        risk_control.DEFAULT_RATE_REPLY,
+    )
+    assert plugin.rate_limit == risk_control.RateLimit(2.0, 3.0)
+    assert plugin.mask_replies is False
