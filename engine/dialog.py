@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kefu.bot_regex import compile_regex, fullmatch
+from kefu.errors import PluginError
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
 from kefu.spec import BotSpec, IntentSpec, SlotSpec
@@ -110,8 +111,27 @@ def _match_and_decide(turn: Turn, match: Match | None = None) -> Reply:
         if isinstance(override, Reply):
             return override
         if isinstance(override, Match):
-            match = override
+            match = _checked_override(turn, plugin, override, match)
     return decide(turn, match)
+
+
+def _checked_override(turn: Turn, plugin: str, override: Match, original: Match) -> Match:
+    """``override`` if every intent it names exists, else ``original``: a typo in a plugin,
+    or an intent a reload removed, must not break the reply. Counted as the plugin's error."""
+    spec = turn.runtime.spec
+    names = [override.intent] if override.intent is not None else []
+    names += [c.intent for c in override.candidates]
+    unknown = sorted({name for name in names if _intent_named(spec, name) is None})
+    if not unknown:
+        return override
+    host = turn.runtime.host
+    host.errors[plugin] += 1
+    problem = f"intent_matched returned a Match naming unknown intents {unknown}"
+    if host.strict:
+        raise PluginError(plugin, problem)
+    log.warning("plugin %r: %s; override ignored", plugin, problem)
+    turn.trace.append(f"override by {plugin} ignored: unknown intents {unknown}")
+    return original
 
 
 def decide(turn: Turn, match: Match) -> Reply:

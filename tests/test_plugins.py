@@ -343,3 +343,58 @@ def test_plugins_command_lists_hooks_and_failures(write_bot: Callable[..., Path]
     assert re.search(r"^risk_control  \[builtin\]  \(fail-closed\)$", result.stdout, re.M)
     assert "hooks: message_received, response_built" in result.stdout
     assert "FAILED bad" in result.stdout and "ValueError: bad config" in result.stdout
+
+
+# -- an intent_matched override naming an intent the bot lacks ------------------------------
+
+UNKNOWN_OVERRIDES = [
+    # a forced intent with a typo in its name
+    pytest.param(lambda match: dataclasses.replace(match, intent="refnud"), id="forced-intent"),
+    # a clarify question between intents the bot does not have
+    pytest.param(
+        lambda match: kefu.Match(
+            match.text,
+            None,
+            0.5,
+            candidates=(kefu.Candidate("zz", 0.5), kefu.Candidate("yy", 0.4)),
+            ambiguous=True,
+        ),
+        id="ambiguous-candidates",
+    ),
+]
+
+
+class Overrider:
+    """An ``intent_matched`` plugin that returns ``make(match)``."""
+
+    def __init__(self, make: Callable[[kefu.Match], kefu.Match]) -> None:
+        self.make = make
+
+    @kefu.hookimpl
+    def intent_matched(self, match: kefu.Match) -> kefu.Match:
+        return self.make(match)
+
+
+@pytest.mark.parametrize("make", UNKNOWN_OVERRIDES)
+def test_an_override_naming_an_unknown_intent_is_ignored_and_counted(
+    write_bot: Callable[..., Path], make: Callable[[kefu.Match], kefu.Match]
+) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0)
+    expected = engine.reply("什么时候发货", session_id="without")
+    engine.register_plugin(Overrider(make), name="typo")
+    reply = engine.reply("什么时候发货", session_id="with")
+    assert (reply.text, reply.intent, reply.action) == (expected.text, expected.intent, expected.action)
+    assert reply.text == "一般48小时内发货"
+    assert engine.plugin_errors == {"typo": 1}
+    assert any(step.startswith("override by typo ignored: unknown intents") for step in reply.trace)
+
+
+@pytest.mark.parametrize("make", UNKNOWN_OVERRIDES)
+def test_strict_plugins_reraise_an_override_naming_an_unknown_intent(
+    engine: kefu.Engine, plugged: Callable[[object], None], make: Callable[[kefu.Match], kefu.Match]
+) -> None:
+    plugged(Overrider(make))
+    with pytest.raises(
+        kefu.PluginError, match=r"plugin 'test0': intent_matched returned a Match naming unknown"
+    ):
+        engine.reply("什么时候发货", session_id="strict-override")
