@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import json
 import logging
+import marshal
 import random
 import threading
 import time
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.dialog import Turn, handle, handoff
-from kefu.errors import KefuError
+from kefu.errors import KefuError, PluginError
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, HookFailure, LoadedPlugin
 from kefu.model import Model, load_model, save_model
 from kefu.normalize import clean
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 1.0
 """Seconds between checks for expired sessions (so ``session_ended`` fires promptly)."""
+
+AGENT_NAME_LENGTH = 64
+"""Longest agent name kept in a transcript label (the example chat server allows 32)."""
 
 
 class Engine:
@@ -220,7 +225,7 @@ class Engine:
         text = clean(text, runtime.spec.settings.max_input_length)
         with self.store.transaction(session_id) as session:
             if session.turns == 0 and session.last_active == session.created:
-                runtime.host.notify("session_started", session=session, engine=self)
+                self._started(runtime, session)
             message = Message(text, session_id, now, dict(metadata or {}))
             turn = Turn(self, runtime, session, message, now, self._rng)
             reply = self._respond(turn)
@@ -237,6 +242,26 @@ class Engine:
         call = functools.partial(self.reply, text, session_id, **options)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
+    def _started(self, runtime: Runtime, session: Session) -> None:
+        """Run ``session_started`` hooks, dropping what each leaves in ``session.data`` that
+        the store cannot save: otherwise every reply of the session fails to save, with an
+        error that names no plugin. Only this hook is checked: it runs once per session,
+        while checking after every hook would cost a serialization per hook per reply."""
+        # The check the store itself makes on saving: MemoryStore marshals, others write JSON.
+        dump: Callable[[Any], Any] = marshal.dumps if isinstance(self.store, MemoryStore) else json.dumps
+        for plugin, _ in runtime.host.results("session_started", {"session": session, "engine": self}):
+            if not session.has_data or _serializes(dump, session.data):
+                continue
+            for key in [k for k, v in session.data.items() if not _serializes(dump, {k: v})]:
+                value = session.data.pop(key)
+                runtime.host.errors[plugin] += 1
+                problem = (
+                    f"session_started put {key!r} in session.data: a {type(value).__name__} cannot be stored"
+                )
+                if runtime.host.strict:
+                    raise PluginError(plugin, problem)
+                log.error("plugin %r: %s; dropped", plugin, problem)
+
     def _respond(self, turn: Turn) -> Reply:
         blocked = self._received(turn)
         if blocked is not None:
@@ -248,6 +273,7 @@ class Engine:
     def _received(self, turn: Turn) -> Reply | None:
         """Run ``message_received`` hooks; return a reply if one of them blocked the message."""
         args = {"message": turn.message, "session": turn.session, "engine": self}
+        limit = turn.runtime.spec.settings.max_input_length
         for plugin, result in turn.runtime.host.results("message_received", args):
             if isinstance(result, HookFailure):
                 result = Block(reason=f"plugin {plugin} failed", reply="")
@@ -257,8 +283,13 @@ class Engine:
                     return handoff(turn, result.reason, result.reply)
                 return turn.reply(result.reply, "blocked")
             if isinstance(result, str):
-                result = dataclasses.replace(turn.message, text=clean(result))
+                result = dataclasses.replace(turn.message, text=result)
             if isinstance(result, Message):
+                # The host cleaned the text but cannot know the limit; cut it like input
+                # text, so a rewrite cannot make matching slower than a message could.
+                text = clean(result.text, limit)
+                if text is not result.text:
+                    result = dataclasses.replace(result, text=text)
                 turn.trace.append(f"rewritten by {plugin}")
                 turn.message = args["message"] = result
         return None
@@ -292,6 +323,8 @@ class Engine:
         now = self.clock()
         settings = self._runtime.spec.settings
         text = clean(text, settings.max_input_length)
+        # The name is in every later transcript of this session: keep it encodable and short.
+        agent = clean(agent, AGENT_NAME_LENGTH)
         with self.store.transaction(session_id) as session:
             session.last_active = now
             session.record((now, "", text, f"agent:{agent}"), settings.history_size)
@@ -307,6 +340,14 @@ class Engine:
 
     def _session_ended(self, session: Session, reason: str) -> None:
         self._runtime.host.notify("session_ended", session=session, reason=reason, engine=self)
+
+
+def _serializes(dump: Callable[[Any], Any], value: Any) -> bool:
+    try:
+        dump(value)
+    except (TypeError, ValueError, RecursionError):  # json: TypeError, marshal: ValueError
+        return False
+    return True
 
 
 def _store_for(spec: BotSpec, clock: Callable[[], float]) -> SessionStore:

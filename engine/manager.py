@@ -13,6 +13,10 @@ A plugin module (or entry-point object) may define ``make_plugin(settings)``; th
 then registers what it returns, so each engine gets its own instance built from the bot
 file's ``plugins: {<name>: {...}}`` settings. A plugin with ``fail_closed = True`` turns
 its own failure into a blocked message instead of being skipped.
+
+Every text a hook hands back (a ``str``, or the texts of a ``Message``, ``Reply`` or
+``Block``) is cleaned like incoming text before the engine sees it, so no plugin can put
+a lone surrogate into a reply or a transcript.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +39,8 @@ import pluggy
 
 from kefu import hookspecs
 from kefu.errors import PluginError
+from kefu.normalize import clean
+from kefu.values import Block, Message, Reply
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -146,8 +152,11 @@ class PluginHost:
                 module.make_plugin(self.settings.get(name, {})) if hasattr(module, "make_plugin") else module
             )
             self.pm.register(plugin, name=name)
-        except Exception as exc:
-            self._fail(name, source, f"{type(exc).__name__}: {exc}")
+        except (Exception, SystemExit) as exc:
+            # SystemExit too: a script dropped into the plugins folder (argparse, sys.exit)
+            # must fail to load, not end the process (a serving one, on reload).
+            # KeyboardInterrupt still propagates: the user pressed Ctrl-C.
+            self._fail(name, source, _describe(exc))
             return
         hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
         version = version or getattr(module, "__version__", None)
@@ -187,17 +196,16 @@ class PluginHost:
         for impl in self._impls(hook):
             try:
                 # Positional: hook arguments are never keyword-only, and no dict is built.
-                yield impl.plugin_name, impl.function(*[kwargs[name] for name in impl.argnames])
-            except Exception as exc:
+                result = impl.function(*[kwargs[name] for name in impl.argnames])
+            except (Exception, SystemExit) as exc:  # SystemExit: as in _load; not Ctrl-C
                 self.errors[impl.plugin_name] += 1
                 log.exception("plugin %r raised in %s; skipped", impl.plugin_name, hook)
                 if self.strict:
-                    raise PluginError(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}") from exc
+                    raise PluginError(impl.plugin_name, f"{hook} raised {_describe(exc)}") from exc
                 if any(p.fail_closed and p.name == impl.plugin_name for p in self.loaded):
-                    yield (
-                        impl.plugin_name,
-                        HookFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}"),
-                    )
+                    yield impl.plugin_name, HookFailure(impl.plugin_name, _describe(exc))
+                continue
+            yield impl.plugin_name, _cleaned(result)
 
     def _impls(self, hook: str) -> list[Any]:
         """Implementations in call order, cached until a plugin is added or removed."""
@@ -232,6 +240,48 @@ def register_plugin_commands(cli: Any) -> list[str]:
     host = PluginHost()
     host.notify("register_commands", cli=cli)
     return sorted(host.errors)
+
+
+def _describe(exc: BaseException) -> str:
+    """How a plugin failed, for logs, ``kefu plugins`` and ``PluginError``."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _text(value: object) -> str:
+    """``value`` as text that UTF-8 can encode; None (where a ``str`` is due) is ""."""
+    # Not cut to a length: only the engine knows max_input_length (it cuts rewritten
+    # messages itself), and a reply is the bot author's to size.
+    return "" if value is None else clean(str(value), sys.maxsize)
+
+
+def _cleaned(result: Any) -> Any:
+    """A hook's result with the texts it hands back cleaned like incoming text.
+
+    A lone surrogate from a plugin would otherwise reach the caller (a WebSocket cannot
+    send it) and the session history (every later transcript fails). Unchanged results
+    are returned as they are: the common case builds no new value object.
+    """
+    changes: dict[str, Any]
+    if isinstance(result, str):
+        return _text(result)
+    if isinstance(result, Message):
+        changes = {"text": _text(result.text)}
+    elif isinstance(result, Reply):
+        changes = {
+            "text": _text(result.text),
+            "intent": None if result.intent is None else _text(result.intent),
+            "action": _text(result.action),
+            "handoff_reason": None if result.handoff_reason is None else _text(result.handoff_reason),
+        }
+    elif isinstance(result, Block):
+        changes = {"reason": _text(result.reason), "reply": _text(result.reply)}
+    else:
+        return result
+    if all(getattr(result, name) is value for name, value in changes.items()):
+        return result
+    return replace(result, **changes)
 
 
 def _import_file(path: Path) -> ModuleType:
