@@ -5,6 +5,7 @@ Importing this package has no side effects; ``main()`` builds the app and runs i
 
 from __future__ import annotations
 
+import io
 import sys
 
 from kefu.cli.app import BUILT_IN, build_app
@@ -14,7 +15,17 @@ __all__ = ["build_app", "main"]
 
 def main() -> None:
     """Entry point of the ``kefu`` console script."""
+    _forgiving_stdio()
     # A built-in command needs no plugin commands: skip importing every installed plugin,
     # which is most of a cold `kefu predict`.
     builtin = len(sys.argv) > 1 and sys.argv[1] in BUILT_IN
     build_app(plugin_commands=not builtin)()
+
+
+def _forgiving_stdio() -> None:
+    """Messages are whatever users type or pipe in: bytes that are not UTF-8 on stdin become
+    U+FFFD, and text that cannot be encoded (half a character, from an argument that was not
+    UTF-8) is written replaced, instead of a UnicodeError traceback or invalid UTF-8 output."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # not when embedded or redirected in tests
+            stream.reconfigure(errors="replace")

@@ -49,4 +49,4 @@ def echo_json(data: Any) -> None:
 
 def stdin_lines() -> list[str]:
     """Non-empty lines from standard input."""
-    return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]  # CRLF files too

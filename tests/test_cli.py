@@ -151,3 +151,27 @@ def test_test_refuses_zero_workers() -> None:
     code, _, err = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "-j", "0")
     assert code == 2 and "Traceback" not in err
     assert "'--jobs'" in err
+
+
+def test_predict_reads_bytes_that_are_not_utf8_and_writes_valid_utf8() -> None:
+    # The console script in a strict UTF-8 locale: invalid stdin bytes and a CRLF line end.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv[0] = 'kefu'; from kefu.cli import main; main()",
+            "predict",
+            "--json",
+        ],
+        input=b"\xff\xfe\xe9\x80\x80\xe6\xac\xbe\r\n",
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    assert json.loads(done.stdout.decode("utf-8"))["text"] == "\ufffd\ufffd退款"
