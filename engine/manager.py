@@ -39,7 +39,7 @@ import pluggy
 
 from kefu import hookspecs
 from kefu.errors import PluginError
-from kefu.normalize import clean
+from kefu.normalize import encodable
 from kefu.values import Block, Message, Reply
 
 __all__ = [
@@ -253,7 +253,7 @@ def _text(value: object) -> str:
     """``value`` as text that UTF-8 can encode; None (where a ``str`` is due) is ""."""
     # Not cut to a length: only the engine knows max_input_length (it cuts rewritten
     # messages itself), and a reply is the bot author's to size.
-    return "" if value is None else clean(str(value), sys.maxsize)
+    return "" if value is None else encodable(str(value))
 
 
 def _cleaned(result: Any) -> Any:

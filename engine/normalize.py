@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["DEFAULT_MAX_LENGTH", "SURROGATE", "clean", "normalize"]
+__all__ = ["DEFAULT_MAX_LENGTH", "SURROGATE", "clean", "encodable", "normalize"]
 
 DEFAULT_MAX_LENGTH = 500
 
@@ -25,11 +25,16 @@ def clean(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
         text = str(text)
     if len(text) > max_length:
         text = text[:max_length]
+    return encodable(text)
+
+
+def encodable(text: str) -> str:
+    """``text`` with each lone surrogate (from broken JSON or bad decoders) as one U+FFFD,
+    so UTF-8 can encode it; not cut to any length."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        # Lone surrogates (from broken JSON or bad decoders) become one U+FFFD each.
-        text = SURROGATE.sub("\ufffd", text)
+        return SURROGATE.sub("\ufffd", text)
     return text
 
 

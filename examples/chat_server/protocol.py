@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from kefu.normalize import SURROGATE
+from kefu.normalize import encodable
 
 __all__ = [
     "CLOSE_BINARY",
@@ -112,7 +112,7 @@ def _text_field(data: Mapping[str, Any]) -> str:
         raise FrameError("bad_message", "message 需要非空的 text 字段")
     # A JSON \u escape can name half a character, which no UTF-8 frame to the other side
     # could carry: it becomes U+FFFD, as kefu does before matching.
-    return SURROGATE.sub("\ufffd", text)
+    return encodable(text)
 
 
 def _message_id(data: Mapping[str, Any]) -> str | None:
