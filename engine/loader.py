@@ -1,14 +1,18 @@
 """Bot files (YAML v1) -> a validated ``BotSpec``.
 
 A bot is one YAML file or a directory of them (``*.yaml`` / ``*.yml`` directly inside,
-read in name order; sub-folders are ignored). Every problem in every file is collected
-and raised at once as a ``SpecError`` of ``file:line: message`` lines, so a bot with any
-problem never loads partially.
+read in name order; sub-folders are ignored, even one named ``*.yaml``). A ``*.yaml`` entry
+that cannot be read, such as a broken symbolic link, is a problem, not skipped. Every
+problem in every file is collected and raised at once as a ``SpecError`` of
+``file:line: message`` lines, so a bot with any problem never loads partially.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -35,13 +39,53 @@ def bot_files(path: str | Path) -> list[Path]:
     """The YAML files that make up the bot at ``path`` (a file or a directory)."""
     root = Path(path)
     if root.is_dir():
-        files = sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
-        if not files:
-            raise SpecError.single(root, 1, "directory holds no .yaml bot files")
-        return files
-    if not root.exists():
-        raise SpecError.single(root, 1, "no such file or directory")
+        return _folder_files(root)
+    try:
+        root.stat()
+    except OSError as exc:
+        raise SpecError.single(root, 1, _unreadable(root, exc)) from None
     return [root]
+
+
+def _folder_files(root: Path) -> list[Path]:
+    """The bot files directly inside ``root``. A ``*.yaml`` entry that is not a file or a
+    folder is a problem: skipping it would load the bot without the intents it seems to hold."""
+    try:
+        entries = sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"})
+    except OSError as exc:
+        raise SpecError.single(root, 1, f"cannot list directory: {exc.strerror or exc}") from None
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for entry in entries:
+        try:
+            mode = entry.stat().st_mode
+        except OSError as exc:
+            problems.append(Problem(str(entry), 1, _unreadable(entry, exc)))
+            continue
+        if stat.S_ISREG(mode):
+            files.append(entry)
+        elif not stat.S_ISDIR(mode):  # a sub-folder is ignored, whatever its name
+            problems.append(Problem(str(entry), 1, "cannot read file: not a regular file"))
+    if problems:
+        raise SpecError(problems)
+    if not files:
+        raise SpecError.single(root, 1, "directory holds no .yaml bot files")
+    return files
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """Why ``path``, whose ``stat`` raised ``exc``, cannot be read."""
+    if not path.is_symlink():
+        if exc.errno == errno.ENOENT:
+            return "no such file or directory"
+        return f"cannot read file: {exc.strerror or exc}"
+    if exc.errno == errno.ELOOP:
+        return "cannot read file: broken symbolic link (it loops back on itself)"
+    try:
+        target = os.readlink(path)
+    except OSError:  # removed since the stat: the message need not name the target
+        return f"cannot read file: broken symbolic link ({exc.strerror or exc})"
+    return f"cannot read file: broken symbolic link to {target} ({exc.strerror or exc})"
 
 
 def fingerprint(files: Iterable[Path], raw: Iterable[bytes]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 import time
@@ -469,3 +470,76 @@ def test_nothing_to_load(tmp_path: Path, files: dict[str, str | bytes], target: 
     with pytest.raises(kefu.SpecError) as info:
         kefu.load_spec(path)
     assert info.value.problems == [kefu.Problem(str(path), 1, message)]
+
+
+# --- what a folder's *.yaml entries are --------------------------------------------------
+
+BYE = "version: 1\nintents:\n  - name: bye\n    examples: [再见]\n"
+
+
+def _fifo(path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    os.mkfifo(path)
+
+
+# fmt: off
+# Beside a valid a.yaml, one more entry named in the folder: how it reads.
+ENTRY_CASES = [
+    # a link whose target was moved away: a problem naming the link, never a bot without its intents
+    pytest.param(lambda p: p.symlink_to("moved/b.yaml"),
+                 "cannot read file: broken symbolic link to moved/b.yaml (No such file or directory)",
+                 id="dangling-link"),
+    # a link to itself, and a loop of two links: both are broken, and both are reported
+    pytest.param(lambda p: p.symlink_to(p.name),
+                 "cannot read file: broken symbolic link (it loops back on itself)", id="link-to-itself"),
+    pytest.param(lambda p: (p.symlink_to("c.yml"), p.with_name("c.yml").symlink_to(p.name)),
+                 "cannot read file: broken symbolic link (it loops back on itself)\n"
+                 "<dir>/c.yml:1: cannot read file: broken symbolic link (it loops back on itself)",
+                 id="loop-of-two-links"),
+    # a named pipe: reading it would hang the load
+    pytest.param(_fifo, "cannot read file: not a regular file", id="named-pipe"),
+    # a working link is a bot file like any other, read under the link's name
+    pytest.param(lambda p: p.symlink_to(p.with_name("elsewhere.txt")), None, id="working-link"),
+    # a folder named like a bot file is a sub-folder: ignored, as every sub-folder is
+    pytest.param(lambda p: (p.mkdir(), (p / "x.yaml").write_text(BYE)), None, id="folder-named-yaml"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("make", "expected"), ENTRY_CASES)
+def test_a_bot_file_entry_that_cannot_be_read(
+    tmp_path: Path, make: Callable[[Path], object], expected: str | None
+) -> None:
+    write(tmp_path, {"a.yaml": "version: 1\n" + GREET, "elsewhere.txt": BYE})
+    make(tmp_path / "b.yaml")
+    if expected is None:
+        spec = kefu.load_spec(tmp_path)
+        linked = [str(tmp_path / "b.yaml")] if (tmp_path / "b.yaml").is_file() else []
+        assert list(spec.files) == [str(tmp_path / "a.yaml"), *linked]
+        assert [i.name for i in spec.intents] == ["greet", "bye"][: 1 + len(linked)]
+        return
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.load_spec(tmp_path)
+    assert str(info.value) == f"{tmp_path / 'b.yaml'}:1: " + expected.replace("<dir>", str(tmp_path))
+
+
+def test_a_broken_link_named_as_the_bot(tmp_path: Path) -> None:
+    (tmp_path / "bot.yaml").symlink_to("gone.yaml")
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.load_spec(tmp_path / "bot.yaml")
+    message = "cannot read file: broken symbolic link to gone.yaml (No such file or directory)"
+    assert info.value.problems == [kefu.Problem(str(tmp_path / "bot.yaml"), 1, message)]
+
+
+def test_a_reload_that_meets_a_broken_link_keeps_the_old_bot(tmp_path: Path) -> None:
+    bot = write(tmp_path / "bot", {"a.yaml": "version: 1\n" + GREET, "b.yaml": BYE})
+    engine = kefu.Engine.from_path(bot, seed=0)
+    (bot / "b.yaml").unlink()
+    (bot / "b.yaml").symlink_to(tmp_path / "moved.yaml")  # the file it should point to is not there
+    with pytest.raises(kefu.SpecError) as info:
+        engine.reload()
+    link = f"broken symbolic link to {tmp_path / 'moved.yaml'} (No such file or directory)"
+    assert str(info.value) == f"{bot / 'b.yaml'}:1: cannot read file: {link}"
+    assert [i.name for i in engine.spec.intents] == ["greet", "bye"]
+    assert engine.reply("再见").intent == "bye"
