@@ -12,15 +12,22 @@ override a built-in):
 A plugin module (or entry-point object) may define ``make_plugin(settings)``; the host
 then registers what it returns, so each engine gets its own instance built from the bot
 file's ``plugins: {<name>: {...}}`` settings. A plugin with ``fail_closed = True`` turns
-its own failure into a blocked message instead of being skipped.
+its own failure into a blocked message instead of being skipped; a module that says so
+(``fail_closed = True`` at module level) and cannot be built fails the whole engine
+build, since serving without it would let through what it exists to stop.
 
-Every text a hook hands back (a ``str``, or the texts of a ``Message``, ``Reply`` or
-``Block``) is cleaned like incoming text before the engine sees it, so no plugin can put
-a lone surrogate into a reply or a transcript.
+A plugin implementing a hook kefu does not have (``@kefu.hookimpl def intnt_matched``)
+fails to load, naming the closest real hook: a silently ignored business rule is worse
+than a plugin listed as failed.
+
+Every text a hook hands back (a ``str``, or the texts of a ``Message``, ``Reply`` (its
+slots, trace and payload included) or ``Block``) is cleaned like incoming text before the
+engine sees it, so no plugin can put a lone surrogate into a reply or a transcript.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import itertools
@@ -59,6 +66,8 @@ DEFAULT_PLUGINS = (
     "kefu.plugins.risk_control",
 )
 ENTRY_POINT_GROUP = "kefu"
+_MAX_PAYLOAD_DEPTH = 100
+_HOOK_NAMES = tuple(sorted(n for n in hookspecs.__all__ if n not in {"hookimpl", "hookspec"}))
 _loose_counter = itertools.count()
 
 
@@ -80,6 +89,8 @@ class FailedPlugin:
     name: str
     source: str
     error: str
+    fail_closed: bool = False
+    """The plugin (its module) declared ``fail_closed = True``: no engine may serve without it."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,7 @@ class PluginHost:
         if self.pm.has_plugin(name):
             self._fail(name, source, "a plugin with this name is already loaded")
             return
+        module: Any = None
         try:
             module = importer()
             plugin = (
@@ -156,9 +168,17 @@ class PluginHost:
             # SystemExit too: a script dropped into the plugins folder (argparse, sys.exit)
             # must fail to load, not end the process (a serving one, on reload).
             # KeyboardInterrupt still propagates: the user pressed Ctrl-C.
-            self._fail(name, source, _describe(exc))
+            self._fail(name, source, _describe(exc), closed=bool(getattr(module, "fail_closed", False)))
             return
-        hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
+        callers = self.pm.get_hookcallers(plugin) or ()
+        unknown = sorted(caller.name for caller in callers if not caller.has_spec())
+        if unknown:
+            self.pm.unregister(plugin)
+            closed = bool(getattr(plugin, "fail_closed", False) or getattr(module, "fail_closed", False))
+            self._fail(name, source, "; ".join(map(_unknown_hook, unknown)), closed=closed)
+            return
+        hooks = tuple(sorted(caller.name for caller in callers))
+        _warn_unmarked(name, plugin, hooks)
         version = version or getattr(module, "__version__", None)
         closed = bool(getattr(plugin, "fail_closed", False))
         self.loaded.append(LoadedPlugin(name, source, version, hooks, closed))
@@ -177,9 +197,9 @@ class PluginHost:
         self.loaded = [p for p in self.loaded if p.name != name]
         self._impl_cache.clear()
 
-    def _fail(self, name: str, source: str, error: str) -> None:
+    def _fail(self, name: str, source: str, error: str, *, closed: bool = False) -> None:
         log.error("plugin %r from %s failed to load: %s", name, source, error)
-        self.failed.append(FailedPlugin(name, source, error))
+        self.failed.append(FailedPlugin(name, source, error, closed))
         if self.strict:
             raise PluginError(name, error)
 
@@ -242,6 +262,20 @@ def register_plugin_commands(cli: Any) -> list[str]:
     return sorted(host.errors)
 
 
+def _unknown_hook(name: str) -> str:
+    """Why a hook implementation was refused, with the real hook it most resembles."""
+    close = difflib.get_close_matches(name, _HOOK_NAMES, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f"; kefu's hooks: {', '.join(_HOOK_NAMES)}"
+    return f"{name!r} is not a kefu hook{hint}"
+
+
+def _warn_unmarked(name: str, plugin: Any, hooks: tuple[str, ...]) -> None:
+    """Warn about functions named like a hook but not marked ``@kefu.hookimpl`` (never called)."""
+    for hook in _HOOK_NAMES:
+        if hook not in hooks and callable(getattr(plugin, hook, None)):
+            log.warning("plugin %r defines %s() without @kefu.hookimpl, so kefu never calls it", name, hook)
+
+
 def _describe(exc: BaseException) -> str:
     """How a plugin failed, for logs, ``kefu plugins`` and ``PluginError``."""
     if isinstance(exc, SystemExit):
@@ -254,6 +288,35 @@ def _text(value: object) -> str:
     # Not cut to a length: only the engine knows max_input_length (it cuts rewritten
     # messages itself), and a reply is the bot author's to size.
     return "" if value is None else encodable(str(value))
+
+
+def _texts(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``values`` cleaned; the same tuple when nothing changed (no copy in the common case)."""
+    cleaned = tuple(map(_text, values))
+    return values if cleaned == values else cleaned
+
+
+def _data(value: Any, depth: int = 0) -> Any:
+    """Texts inside a payload or slots (dicts, lists, tuples) cleaned, other values kept.
+
+    Returns ``value`` itself when nothing in it changed, so values that cannot be compared
+    or rebuilt (arrays, named tuples) pass through untouched.
+    """
+    if isinstance(value, str):
+        return _text(value)
+    if depth >= _MAX_PAYLOAD_DEPTH:  # a cycle or absurd nesting: leave the rest untouched
+        return value
+    if isinstance(value, Mapping):
+        items = [(_data(k, depth + 1), _data(v, depth + 1), k, v) for k, v in value.items()]
+        if all(ck is k and cv is v for ck, cv, k, v in items):
+            return value
+        return {ck: cv for ck, cv, _, _ in items}
+    if type(value) in (list, tuple):
+        cleaned = [_data(v, depth + 1) for v in value]
+        if all(c is v for c, v in zip(cleaned, value, strict=True)):
+            return value
+        return type(value)(cleaned)
+    return value
 
 
 def _cleaned(result: Any) -> Any:
@@ -274,6 +337,9 @@ def _cleaned(result: Any) -> Any:
             "intent": None if result.intent is None else _text(result.intent),
             "action": _text(result.action),
             "handoff_reason": None if result.handoff_reason is None else _text(result.handoff_reason),
+            "slots": _data(result.slots),
+            "trace": _texts(result.trace),
+            "payload": _data(result.payload),
         }
     elif isinstance(result, Block):
         changes = {"reason": _text(result.reason), "reply": _text(result.reply)}

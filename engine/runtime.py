@@ -122,8 +122,9 @@ def build_runtime(
 ) -> Runtime:
     """Load plugins for ``model`` and assemble a runtime.
 
-    With ``require_all_plugins`` (used by reload) a plugin that fails to load fails the
-    whole build instead of being skipped; ``with_plugins=False`` loads none (matching only).
+    A fail-closed plugin that fails to load always fails the build (``PluginError``); with
+    ``require_all_plugins`` (used by reload) any failing plugin does, instead of being
+    skipped; ``with_plugins=False`` loads none (matching only).
     """
     spec = model.spec
     if not with_plugins:  # matching only: no plugin code runs at all
@@ -137,6 +138,12 @@ def build_runtime(
         entry_points=entry_points,
         strict=strict_plugins,
     )
+    closed = [f for f in host.failed if f.fail_closed]
+    if closed:
+        # Serving without risk control (or any plugin that says it must not be skipped)
+        # would let through exactly what it exists to stop.
+        detail = "; ".join(f"{f.name} ({f.source}): {f.error}" for f in closed)
+        raise PluginError(closed[0].name, f"fail-closed plugin could not be loaded, not serving: {detail}")
     if require_all_plugins and host.failed:
         detail = "; ".join(f"{f.name} ({f.source}): {f.error}" for f in host.failed)
         raise PluginError(host.failed[0].name, f"plugins failed to load: {detail}")

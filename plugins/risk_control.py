@@ -164,6 +164,11 @@ def _mask_except_slots(text: str, slots: tuple[str, ...]) -> str:
     return "".join(piece if i % 2 else mask_pii(piece) for i, piece in enumerate(pieces))
 
 
+# Module level too: if make_plugin fails (bad settings, unreadable words_file) the engine
+# refuses to start instead of serving without risk control.
+fail_closed = True
+
+
 def make_plugin(settings: Mapping[str, Any]) -> RiskControl:
     """Build this engine's risk control from its settings (``ValueError`` if they are wrong)."""
     checked = checked_plugin_settings("risk_control", settings, SETTINGS)

@@ -234,3 +234,24 @@ def test_an_agent_name_is_cleaned_and_cut(engine: kefu.Engine) -> None:
     session = engine.session("agent")
     assert session is not None
     assert session.history[-1][3] == "agent:\ufffd" + "客" * 63
+
+
+def test_slots_trace_and_payload_from_a_plugin_reply_are_cleaned(engine: kefu.Engine) -> None:
+    marker = object()  # not text: handed on as it is
+    payload = {"url": f"{LONE}x", LONE: [f"a{LONE}", ("b", marker)], "n": 3}
+    make = lambda r: dataclasses.replace(  # noqa: E731
+        r, slots={"order": f"{LONE}1"}, trace=(*r.trace, f"by{LONE}"), payload=payload
+    )
+    engine.register_plugin(plugin("response_built", make), name="tainted")
+    reply = engine.reply("我要退款", session_id="extras")
+    assert reply.slots == {"order": "\ufffd1"}
+    assert reply.trace[-1] == "by\ufffd"
+    assert reply.payload == {"url": "\ufffdx", "\ufffd": ["a\ufffd", ("b", marker)], "n": 3}
+    assert reply.payload is not None and reply.payload["\ufffd"][1][1] is marker
+
+
+def test_clean_extras_from_a_plugin_reply_are_passed_on_untouched(engine: kefu.Engine) -> None:
+    payload = {"card": {"title": "退款进度", "steps": ["申请", "审核"]}}
+    make = lambda r: dataclasses.replace(r, payload=payload)  # noqa: E731
+    engine.register_plugin(plugin("response_built", make), name="clean")
+    assert engine.reply("我要退款", session_id="same").payload is payload

@@ -398,3 +398,76 @@ def test_strict_plugins_reraise_an_override_naming_an_unknown_intent(
         kefu.PluginError, match=r"plugin 'test0': intent_matched returned a Match naming unknown"
     ):
         engine.reply("什么时候发货", session_id="strict-override")
+
+
+def test_a_fail_closed_plugin_that_cannot_be_built_stops_the_engine_from_starting(
+    write_bot: Callable[..., Path],
+) -> None:
+    bot = write_bot(**{"bot.yaml": BOT + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "guard.py").write_text(
+        "fail_closed = True\n\ndef make_plugin(settings):\n"
+        "    raise RuntimeError('risk database unreachable')\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        kefu.PluginError, match=r"fail-closed .*guard .*RuntimeError: risk database unreachable"
+    ):
+        kefu.Engine.from_path(bot)
+
+
+def test_a_fail_closed_plugin_that_cannot_be_built_fails_the_reload(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    guard = bot / "plugins" / "guard.py"
+    guard.write_text(
+        "fail_closed = True\n\ndef make_plugin(settings):\n    return object()\n", encoding="utf-8"
+    )
+    engine = kefu.Engine.from_path(bot)
+    guard.write_text(
+        "fail_closed = True\n\ndef make_plugin(settings):\n    raise OSError('gone')\n", encoding="utf-8"
+    )
+    with pytest.raises(kefu.PluginError, match="gone"):
+        engine.reload()
+    assert "guard" in {p.name for p in engine.plugins}
+    assert engine.reply("我要退款", session_id="r").intent == "refund"
+
+
+def test_risk_control_is_fail_closed_at_startup_too(
+    write_bot: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kefu.plugins import risk_control
+
+    def broken(settings: object) -> object:
+        raise MemoryError("word list too big")
+
+    monkeypatch.setattr(risk_control, "make_plugin", broken)
+    with pytest.raises(kefu.PluginError, match=r"risk_control .*MemoryError: word list too big"):
+        kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}))
+
+
+def test_a_misspelled_hook_fails_the_plugin_and_names_the_real_hook(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "typo.py").write_text(
+        "import kefu\n\n@kefu.hookimpl\ndef intnt_matched(match):\n    return None\n", encoding="utf-8"
+    )
+    engine = kefu.Engine.from_path(bot)
+    [failure] = engine.plugin_failures
+    assert failure.name == "typo"
+    assert failure.error == "'intnt_matched' is not a kefu hook (did you mean 'intent_matched'?)"
+    result = CliRunner().invoke(build_app(), ["plugins", str(bot)])
+    assert "did you mean 'intent_matched'?" in result.output
+
+
+def test_a_hook_without_the_marker_is_warned_about(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = write_bot(**{"bot.yaml": BOT + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "unmarked.py").write_text(
+        "def message_received(message):\n    return '我要退款'\n", encoding="utf-8"
+    )
+    engine = kefu.Engine.from_path(bot)
+    assert "unmarked" in {p.name for p in engine.plugins}
+    assert "plugin 'unmarked' defines message_received() without @kefu.hookimpl" in caplog.text
