@@ -292,6 +292,7 @@ def test_a_second_window_replaces_the_first(client: TestClient) -> None:
         ("x" * 4097, "too_large", "消息过大：每条最多 4096 字节"),  # one byte over the limit
         ("好" * 1366, "too_large", "消息过大：每条最多 4096 字节"),  # 4,098 bytes in UTF-8
         ("{not json", "invalid_json", "消息不是有效的 JSON"),  # broken JSON
+        ("[" * 4000, "too_deep", "消息嵌套过深：数组和对象最多嵌套 16 层"),  # json.loads would recurse
         (  # JSON, but not an object
             '["message", "你好"]',
             "bad_message",

@@ -1,5 +1,5 @@
 """The example chat server's limits: agent token, connection cap, flood guard, slow clients,
-settings, and the frame-size limit of the real server.
+settings, how deeply a frame may nest, and the frame-size limit of the real server.
 
 The outbox (priority and back-pressure) is tested on its own; the last test starts the
 real server (uvicorn) in a child process for what only real sockets show. Bad frames and
@@ -19,6 +19,7 @@ import pytest
 from chat_server.flood import FloodGuard, Verdict
 from chat_server.launch import running_server
 from chat_server.outbox import Outbox, Priority
+from chat_server.protocol import ClientFrame, FrameError, read_frame
 from chat_server.settings import Settings
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
@@ -168,6 +169,40 @@ def test_a_send_that_stalls_fails_the_outbox() -> None:
     assert asyncio.run(scenario()) == ["too slow: one frame took over 0.05 s"]
 
 
+# -- nesting: json.loads recurses once per level --------------------------------------------
+
+TOO_DEEP = "消息嵌套过深：数组和对象最多嵌套 16 层"
+HELLO = '{"type": "message", "text": "你好", "extra": %s}'
+
+
+@pytest.mark.parametrize(
+    ("raw", "agent", "code"),
+    [
+        ("[" * 4096, False, "too_deep"),  # 4,096 open arrays: json.loads raised RecursionError
+        ('{"a":' * 800, True, "too_deep"),  # objects, from an agent
+        (HELLO % ("[" * 16 + "]" * 16), False, "too_deep"),  # 17 levels with the frame itself
+        (HELLO % ("[" * 15 + "]" * 15), False, None),  # 16 levels: accepted
+        ('{"type": "message", "text": "\\"%s"}' % ("{" * 4000), False, None),  # after an escaped quote
+        ('"' + "[" * 4000, False, "invalid_json"),  # an unterminated string holds them too
+    ],
+)
+def test_deeply_nested_frames_are_refused_before_parsing(raw: str, agent: bool, code: str | None) -> None:
+    if code is None:
+        assert read_frame(raw, max_bytes=4096, agent=agent).type == "message"
+        return
+    with pytest.raises(FrameError) as caught:
+        read_frame(raw, max_bytes=4096, agent=agent)
+    assert caught.value.code == code
+    if code == "too_deep":
+        assert caught.value.message == TOO_DEEP
+
+
+def test_brackets_in_the_text_reach_the_bot_unchanged() -> None:
+    text = "[" * 3000 + "{" * 1000
+    raw = json.dumps({"type": "message", "text": text, "id": "m1"})
+    assert read_frame(raw, max_bytes=4096, agent=False) == ClientFrame("message", text, "m1")
+
+
 # -- settings -------------------------------------------------------------------------------
 
 
@@ -214,3 +249,27 @@ def test_the_real_server_closes_a_giant_frame_with_1009_and_stays_up(server: str
     code, reply = asyncio.run(scenario())
     assert code == 1009
     assert reply == bot_reply(PROMPT, "order_status", "prompt")
+
+
+def test_the_real_server_answers_a_deeply_nested_frame_and_keeps_the_connection(server: str) -> None:
+    websockets = pytest.importorskip("websockets")
+
+    async def scenario() -> tuple[Frame, Frame, Frame, Frame]:
+        async with websockets.connect(f"{server}/ws/visitor") as ws:
+            await ws.recv()
+            await ws.send("[" * 4000)  # under MAX_FRAME_BYTES; used to close the connection with 1011
+            error: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
+            reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        async with websockets.connect(f"{server}/ws/agent?name=x") as agent:
+            await agent.recv()
+            await agent.send('{"type": "release", "session": "s", "x": %s}' % ("{" * 2000))
+            agent_error: Frame = json.loads(await asyncio.wait_for(agent.recv(), 10))
+            await agent.send('{"type": "ping"}')
+            pong: Frame = json.loads(await asyncio.wait_for(agent.recv(), 10))
+        return error, reply, agent_error, pong
+
+    error, reply, agent_error, pong = asyncio.run(scenario())
+    assert error == agent_error == {"type": "error", "code": "too_deep", "message": TOO_DEEP}
+    assert reply == bot_reply(PROMPT, "order_status", "prompt")
+    assert pong == {"type": "pong"}

@@ -14,6 +14,7 @@ and the connection stays open; a binary frame closes it with 1003.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -48,6 +49,12 @@ CLOSE_REPLACED = 4001
 
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 MAX_ID_LENGTH = 64
+MAX_DEPTH = 16
+"""Arrays and objects a frame may nest (the protocol needs one). ``json.loads`` recurses
+once per level and raises ``RecursionError`` near 1000, which a 4 KB frame easily reaches."""
+
+# A JSON string (an unterminated one runs to the end), or a bracket outside any string.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
 class FrameError(ValueError):
@@ -88,6 +95,8 @@ def read_frame(raw: str, *, max_bytes: int, agent: bool) -> ClientFrame:
     """Parse one text frame from a visitor (``agent=False``) or an agent; ``FrameError`` if unusable."""
     if len(raw) > max_bytes or len(raw.encode("utf-8")) > max_bytes:
         raise FrameError("too_large", f"消息过大：每条最多 {max_bytes} 字节")
+    if _nests_deeper(raw, MAX_DEPTH):
+        raise FrameError("too_deep", f"消息嵌套过深：数组和对象最多嵌套 {MAX_DEPTH} 层")
     try:
         data = json.loads(raw)
     except ValueError:
@@ -104,6 +113,26 @@ def read_frame(raw: str, *, max_bytes: int, agent: bool) -> ClientFrame:
     if kind == "release":
         return ClientFrame("release", session=session)
     return ClientFrame("message", _text_field(data), _message_id(data), session)
+
+
+def _nests_deeper(raw: str, limit: int) -> bool:
+    """Whether ``raw`` opens more than ``limit`` arrays or objects at once, counted without recursing.
+
+    Up to the first syntax error ``json.loads`` sees the same brackets, so it never recurses
+    deeper than this count; past it, it stops with a ``ValueError``.
+    """
+    if raw.count("[") + raw.count("{") <= limit:
+        return False  # every real frame: too few brackets to nest that deep
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(raw):
+        bracket = token.group()
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket in ("]", "}"):
+            depth -= 1
+    return False
 
 
 def _text_field(data: Mapping[str, Any]) -> str:
