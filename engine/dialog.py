@@ -137,7 +137,8 @@ def _checked_override(turn: Turn, plugin: str, override: Match, original: Match)
 def decide(turn: Turn, match: Match) -> Reply:
     """Fallback, clarify, ask for a missing slot, answer, or hand off."""
     if match.intent is None:
-        return _clarify(turn, match) if match.ambiguous else fallback(turn, match)
+        options = _clarify_options(match) if match.ambiguous else []
+        return _clarify(turn, match, options) if options else fallback(turn, match)
     turn.session.fallback_streak = 0
     intent = turn.runtime.spec.intent(match.intent)
     values = _slot_values(turn, intent)
@@ -197,9 +198,17 @@ def handoff(turn: Turn, reason: str, text: str, match: Match | None = None) -> R
     return turn.reply(text, "handoff", match, handoff=True, handoff_reason=reason)
 
 
-def _clarify(turn: Turn, match: Match) -> Reply:
+def _clarify_options(match: Match) -> list[str]:
+    """The (at most two) distinct intents a clarify question offers.
+
+    The matcher always ranks two distinct candidates when it says "ambiguous"; a plugin's
+    ``Match`` may name one intent twice, or none (then the message falls back).
+    """
+    return list(dict.fromkeys(c.intent for c in match.candidates))[:2]
+
+
+def _clarify(turn: Turn, match: Match, options: list[str]) -> Reply:
     spec = turn.runtime.spec
-    options = [c.intent for c in match.candidates[:2]]
     lines = [f"{i}. {_title(spec.intent(name))}" for i, name in enumerate(options, 1)]
     turn.session.data[CLARIFY_KEY] = options
     text = spec.settings.clarify.replace("{options}", "\n" + "\n".join(lines))

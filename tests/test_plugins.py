@@ -471,3 +471,30 @@ def test_a_hook_without_the_marker_is_warned_about(
     engine = kefu.Engine.from_path(bot)
     assert "unmarked" in {p.name for p in engine.plugins}
     assert "plugin 'unmarked' defines message_received() without @kefu.hookimpl" in caplog.text
+
+
+ODD_AMBIGUITY = [
+    # nothing to offer: the message falls back
+    pytest.param((), "fallback", [], id="no-candidates"),
+    # one intent named twice: offered once
+    pytest.param(("refund", "refund"), "clarify", ["refund"], id="same-intent-twice"),
+    # three distinct intents: the top two, as the matcher does
+    pytest.param(("refund", "shipping", "human"), "clarify", ["refund", "shipping"], id="three"),
+]
+
+
+@pytest.mark.parametrize(("names", "action", "offered"), ODD_AMBIGUITY)
+def test_an_ambiguous_override_offers_distinct_intents_or_falls_back(
+    write_bot: Callable[..., Path], names: tuple[str, ...], action: str, offered: list[str]
+) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0)
+    candidates = tuple(kefu.Candidate(name, 0.5) for name in names)
+    make = lambda m: kefu.Match(m.text, None, 0.5, candidates, ambiguous=True)  # noqa: E731
+    engine.register_plugin(Overrider(make), name="unsure")
+    reply = engine.reply("什么时候发货", session_id="odd")
+    assert reply.action == action
+    titles = {"refund": "我要退款", "shipping": "什么时候发货", "human": "转人工"}
+    numbered = [f"{i}. {titles[name]}" for i, name in enumerate(offered, 1)]
+    assert [line for line in reply.text.splitlines() if line[:2] in {"1.", "2.", "3."}] == numbered
+    if offered:  # the first option can be picked by its number
+        assert engine.reply("1", session_id="odd").intent == offered[0]
