@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
+import stat
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -96,7 +100,12 @@ def export_bot(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="File to write; without it the lines go to standard output."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write, replaced if it exists (never one of the bot's own files); "
+            "without it the lines go to standard output.",
+        ),
     ] = None,
     json_output: JsonOpt = False,
 ) -> None:
@@ -106,8 +115,9 @@ def export_bot(
     if output is None:
         typer.echo("".join(lines), nl=False)
     else:
+        _check_not_a_bot_file(output, spec)
         try:
-            output.write_text("".join(lines), encoding="utf-8")
+            _replace_file(output, "".join(lines).encode("utf-8"))
         except OSError as exc:
             raise kefu.SpecError.single(output, 1, f"cannot write file: {exc.strerror or exc}") from None
     warnings = [f"{len(spec.entities)} entities are not exported: JSONL holds only text and intent"]
@@ -126,6 +136,37 @@ def export_bot(
         typer.secho(f"warning: {warning}", err=True, fg="yellow")
     where = "standard output" if to_stderr else str(output)
     typer.echo(f"exported {len(lines)} examples of {len(spec.intents)} intents -> {where}", err=to_stderr)
+
+
+def _check_not_a_bot_file(output: Path, spec: kefu.BotSpec) -> None:
+    """Refuse to export over a file the bot was read from, however ``output`` names it
+    (another spelling of the path, a symbolic or hard link)."""
+    for source in spec.files:
+        with contextlib.suppress(OSError):  # an output that is not there yet is no bot file
+            if os.path.samefile(output, source):
+                message = f"is the bot file {source}; refusing to overwrite it: export to another file"
+                raise kefu.SpecError.single(output, 1, message)
+
+
+def _replace_file(output: Path, data: bytes) -> None:
+    """Write ``data`` to a new file beside ``output``, then move it over ``output``, so a
+    failure half-way leaves an existing file whole. A symbolic link is written through,
+    as a plain write would; an existing file keeps its permissions."""
+    target = output.resolve()
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 COMMANDS = {"import": import_bot, "export": export_bot}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import stat
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -175,3 +179,101 @@ def test_predict_reads_bytes_that_are_not_utf8_and_writes_valid_utf8() -> None:
     )
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
     assert json.loads(done.stdout.decode("utf-8"))["text"] == "\ufffd\ufffd退款"
+
+
+# --- kefu export -o ----------------------------------------------------------------------
+
+EXPORT_BOT = {
+    "a.yaml": "version: 1\nintents:\n  - name: greet\n    examples: [你好, 在吗]\n",
+    "b.yml": "version: 1\nintents:\n  - name: bye\n    examples: [再见]\n",
+}
+EXPORTED = "".join(
+    json.dumps({"text": text, "intent": intent}, ensure_ascii=False) + "\n"
+    for text, intent in [("你好", "greet"), ("在吗", "greet"), ("再见", "bye")]
+)
+
+
+def _export_bot(folder: Path) -> dict[str, bytes]:
+    """Write EXPORT_BOT into ``folder``/bot; returns every file there with its bytes."""
+    (folder / "bot").mkdir()
+    for name, text in EXPORT_BOT.items():
+        (folder / "bot" / name).write_text(text, encoding="utf-8")
+    return _contents(folder / "bot")
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+# fmt: off
+# Run from the folder holding bot/: BOT, the -o value, a link made there to bot/a.yaml, and
+# the bot file the error names (as the loader lists it).
+BOT_FILE_TARGETS = [
+    pytest.param("bot", "bot/a.yaml", None, "bot/a.yaml", id="the-path-as-listed"),
+    # another spelling of the path, to a .yml file
+    pytest.param("bot", "./bot/../bot/b.yml", None, "bot/b.yml", id="another-spelling"),
+    # a one-file bot, exported over itself by its absolute path
+    pytest.param("bot/a.yaml", "{tmp}/bot/a.yaml", None, "bot/a.yaml", id="one-file-bot-absolute"),
+    # a link elsewhere that leads to a bot file: writing through it would replace the bot file
+    pytest.param("bot", "examples.jsonl", "symbolic", "bot/a.yaml", id="symbolic-link"),
+    pytest.param("bot", "examples.jsonl", "hard", "bot/a.yaml", id="hard-link"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("bot", "output", "link", "source"), BOT_FILE_TARGETS)
+def test_export_refuses_to_overwrite_a_bot_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bot: str, output: str, link: str | None, source: str
+) -> None:
+    before = _export_bot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    output = output.format(tmp=tmp_path)
+    if link == "symbolic":
+        Path(output).symlink_to(tmp_path / "bot" / "a.yaml")
+    elif link == "hard":
+        os.link(tmp_path / "bot" / "a.yaml", output)
+    code, stdout, stderr = run("export", "jsonl", bot, "-o", output)
+    assert (code, stdout) == (1, "")
+    message = f"is the bot file {source}; refusing to overwrite it: export to another file"
+    assert stderr == f"{Path(output)}:1: {message}\n"  # the path as Path spells it: ./ dropped
+    assert _contents(tmp_path / "bot") == before  # unchanged, and no temporary file left
+
+
+def test_export_replaces_another_existing_file(tmp_path: Path) -> None:
+    # Like `kefu test --out` with its report files: exporting again refreshes the export.
+    _export_bot(tmp_path)
+    target = tmp_path / "examples.jsonl"
+    target.write_text("旧的导出\n", encoding="utf-8")
+    target.chmod(0o640)
+    code, stdout, _ = run("export", "jsonl", str(tmp_path / "bot"), "-o", str(target))
+    assert (code, stdout) == (0, f"exported 3 examples of 2 intents -> {target}\n")
+    assert target.read_text(encoding="utf-8") == EXPORTED
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # its permissions are kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot", "examples.jsonl"]
+
+
+@contextlib.contextmanager
+def _file_size_limit(size: int) -> Iterator[None]:
+    """Writes past ``size`` bytes fail with EFBIG, as a full disk fails them with ENOSPC."""
+    resource = pytest.importorskip("resource")
+    if not hasattr(signal, "SIGXFSZ"):
+        pytest.skip("no file size limit on this system")
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not a killed process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, old_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+
+
+def test_export_that_fails_half_way_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    _export_bot(tmp_path)
+    target = tmp_path / "examples.jsonl"
+    target.write_text("旧的导出\n", encoding="utf-8")
+    with _file_size_limit(len(EXPORTED.encode()) // 2):
+        code, _, stderr = run("export", "jsonl", str(tmp_path / "bot"), "-o", str(target))
+    assert (code, stderr) == (1, f"{target}:1: cannot write file: File too large\n")
+    assert target.read_text(encoding="utf-8") == "旧的导出\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot", "examples.jsonl"]
