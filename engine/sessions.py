@@ -240,8 +240,10 @@ class Session:
         """Rebuild a session from ``to_json`` output; ``StoreError`` if it is damaged."""
         try:
             return cls.from_dict(json.loads(text))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"stored session is damaged: {exc}") from exc
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            # Any of these from JSON another program (or a broken write) left in the store:
+            # a StoreError the caller handles, never a crash of the worker reading it.
+            raise StoreError(f"stored session is damaged: {type(exc).__name__}: {exc}") from exc
 
 
 @runtime_checkable

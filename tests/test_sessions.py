@@ -83,9 +83,19 @@ def test_session_json_keeps_half_characters_and_is_still_utf8() -> None:
     assert "会话" in Session("会话", 10.0).to_json()  # Chinese stays readable otherwise
 
 
-def test_damaged_session_json_is_a_store_error() -> None:
-    with pytest.raises(kefu.StoreError, match="stored session is damaged"):
-        Session.from_json('{"id": "x"')
+DAMAGED = [
+    pytest.param('{"id": "x"', id="cut-short"),
+    pytest.param("[" * 5000, id="nested-too-deep"),
+    pytest.param('{"id": "x", "created": 1, "last_active": 1, "turns": 0, "slots": [1]}', id="slots-a-list"),
+    pytest.param('{"id": "x", "created": 1, "last_active": 1, "turns": 0, "contexts": ["a"]}', id="contexts"),
+    pytest.param('["x"]', id="not-an-object"),
+]
+
+
+@pytest.mark.parametrize("raw", DAMAGED)
+def test_damaged_session_json_is_a_store_error(raw: str) -> None:
+    with pytest.raises(kefu.StoreError, match=r"stored session is damaged: [A-Za-z]+Error: "):
+        Session.from_json(raw)
 
 
 def test_history_is_bounded() -> None:
