@@ -115,7 +115,7 @@ def export_bot(
     if output is None:
         typer.echo("".join(lines), nl=False)
     else:
-        _check_not_a_bot_file(output, spec)
+        _check_not_a_bot_file(output, spec, bot)
         try:
             _replace_file(output, "".join(lines).encode("utf-8"))
         except OSError as exc:
@@ -138,13 +138,21 @@ def export_bot(
     typer.echo(f"exported {len(lines)} examples of {len(spec.intents)} intents -> {where}", err=to_stderr)
 
 
-def _check_not_a_bot_file(output: Path, spec: kefu.BotSpec) -> None:
+def _check_not_a_bot_file(output: Path, spec: kefu.BotSpec, bot: Path) -> None:
     """Refuse to export over a file the bot was read from, however ``output`` names it
-    (another spelling of the path, a symbolic or hard link)."""
+    (another spelling of the path, a symbolic or hard link), or to a new ``*.yaml`` file
+    in the bot's folder, which the next load would read as part of the bot."""
     for source in spec.files:
         with contextlib.suppress(OSError):  # an output that is not there yet is no bot file
             if os.path.samefile(output, source):
                 message = f"is the bot file {source}; refusing to overwrite it: export to another file"
+                raise kefu.SpecError.single(output, 1, message)
+    if output.suffix in {".yaml", ".yml"} and bot.is_dir():
+        with contextlib.suppress(OSError):
+            if os.path.samefile(output.absolute().parent, bot):
+                message = (
+                    f"would become part of the bot in {bot}: every *.yaml there is loaded; export elsewhere"
+                )
                 raise kefu.SpecError.single(output, 1, message)
 
 

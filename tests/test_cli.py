@@ -277,3 +277,17 @@ def test_export_that_fails_half_way_leaves_the_old_file_whole(tmp_path: Path) ->
     assert (code, stderr) == (1, f"{target}:1: cannot write file: File too large\n")
     assert target.read_text(encoding="utf-8") == "旧的导出\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bot", "examples.jsonl"]
+
+
+@pytest.mark.parametrize("output", ["bot/examples.yaml", "bot/../bot/examples.yml"])
+def test_export_refuses_a_new_yaml_file_in_the_bot_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    before = _export_bot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr = run("export", "jsonl", "bot", "-o", output)
+    assert (code, stdout) == (1, "")
+    message = "would become part of the bot in bot: every *.yaml there is loaded; export elsewhere"
+    assert stderr == f"{Path(output)}:1: {message}\n"
+    assert _contents(tmp_path / "bot") == before
+    assert run("export", "jsonl", "bot", "-o", "bot/examples.jsonl")[0] == 0  # not a bot file: fine
