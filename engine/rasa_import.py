@@ -96,7 +96,7 @@ def read_rasa(path: str | Path) -> BotDraft:
     found = [
         file
         for file in source_files(root, RASA_SUFFIXES, recursive=True)
-        if readers[file.suffix](file, draft)
+        if _reader(readers, file)(file, draft)
     ]
     if not found:
         raise SpecError.single(
@@ -108,6 +108,20 @@ def read_rasa(path: str | Path) -> BotDraft:
         entity.values = _with_synonyms(entity.values, draft.synonyms)
     _add_responses(draft, answers)
     return draft
+
+
+def _reader(
+    readers: dict[str, Callable[[Path, BotDraft], bool]], file: Path
+) -> Callable[[Path, BotDraft], bool]:
+    """The reader for ``file``'s suffix (a file named on its own can have any suffix)."""
+    reader = readers.get(file.suffix.lower())
+    if reader is None:
+        raise SpecError.single(
+            file,
+            1,
+            f"not a Rasa file: the name must end in {', '.join(RASA_SUFFIXES)} (it ends in {file.suffix!r})",
+        )
+    return reader
 
 
 def _add_responses(draft: BotDraft, answers: _Answers) -> None:

@@ -472,6 +472,21 @@ BAD_INPUTS = [
         "nlu.yml:2: an `nlu` item needs intent, synonym, regex or lookup",
         id="rasa-unknown-item",
     ),
+    # a file named on its own with a suffix no Rasa reader knows (was a KeyError)
+    pytest.param(
+        read_rasa,
+        "nlu.txt",
+        "## intent:a\n- x\n",
+        "nlu.txt:1: not a Rasa file: the name must end in .yml, .yaml, .md, .json (it ends in '.txt')",
+        id="rasa-file-with-unknown-suffix",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu",
+        "## intent:a\n- x\n",
+        "nlu:1: not a Rasa file: the name must end in .yml, .yaml, .md, .json (it ends in '')",
+        id="rasa-file-without-suffix",
+    ),
     # a domain file given on its own holds nothing to import
     pytest.param(
         read_rasa,
