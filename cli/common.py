@@ -35,11 +35,8 @@ PluginsDirOpt = Annotated[
 
 
 def open_engine(path: Path | None, plugins_dir: Path | None = None, **options: Any) -> kefu.Engine:
-    """An engine for ``path`` (or the demo bot), with a friendly error for a missing path."""
-    target = path or demo_bot()
-    if not target.exists():
-        raise kefu.SpecError.single(target, 1, "no such file or directory")
-    return kefu.Engine.from_path(target, plugins_dir=plugins_dir, **options)
+    """An engine for ``path`` (or the demo bot); a missing path is a ``SpecError`` saying so."""
+    return kefu.Engine.from_path(path or demo_bot(), plugins_dir=plugins_dir, **options)
 
 
 def echo_json(data: Any) -> None:

@@ -145,7 +145,7 @@ def read_test_file(path: str | Path, oos_label: str = OOS) -> list[TestRow]:
         raw = file.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise SpecError.single(file, 1, "no such test file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a name with a NUL byte
         raise SpecError.single(file, 1, f"cannot read test file: {exc}") from None
     suffix = file.suffix.lower()
     if suffix in {".yaml", ".yml"}:

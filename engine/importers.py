@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ import yaml
 
 from kefu.bot_regex import RegexError, compile_regex, fullmatch
 from kefu.errors import SpecError
-from kefu.loader import load_spec
+from kefu.loader import load_spec, path_mode
 from kefu.normalize import SURROGATE, normalize
 from kefu.spec import BotSettings, BotSpec
 from kefu.yamlsource import join_surrogate_pairs, json_lines, lone_surrogate, read_source, syntax_error
@@ -218,9 +219,7 @@ def source_files(path: Path, suffixes: Iterable[str], *, recursive: bool) -> lis
 
     Hidden files and folders (``.rasa/``, ``.git/``) are skipped.
     """
-    if not path.exists():
-        raise SpecError.single(path, 1, "no such file or directory")
-    if not path.is_dir():
+    if not stat.S_ISDIR(path_mode(path)):
         return [path]
     wanted = sorted(set(suffixes))
     found = path.rglob("*") if recursive else path.iterdir()
@@ -381,9 +380,19 @@ def _restore(out: Path, previous: dict[str, bytes]) -> None:
 
 
 def _check_output(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
+    try:
+        mode: int | None = out.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except (OSError, ValueError) as exc:  # a name the system refuses: too long, a NUL byte
+        raise SpecError.single(
+            out, 1, f"cannot write the bot: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    if mode is not None and not stat.S_ISDIR(mode):
         raise SpecError.single(out, 1, "output must be a folder, not a file")
-    existing = sorted(p.name for p in out.glob("*") if p.suffix in {".yaml", ".yml"}) if out.exists() else []
+    existing = (
+        sorted(p.name for p in out.glob("*") if p.suffix in {".yaml", ".yml"}) if mode is not None else []
+    )
     others = [name for name in existing if name not in OUTPUT_FILES]
     if others:
         raise SpecError.single(out, 1, f"output folder already holds other bot files: {', '.join(others)}")

@@ -32,19 +32,24 @@ from kefu.spec import (
 )
 from kefu.yamlsource import read_yaml
 
-__all__ = ["bot_files", "fingerprint", "load_spec"]
+__all__ = ["bot_files", "fingerprint", "load_spec", "path_mode"]
 
 
 def bot_files(path: str | Path) -> list[Path]:
     """The YAML files that make up the bot at ``path`` (a file or a directory)."""
     root = Path(path)
-    if root.is_dir():
-        return _folder_files(root)
+    return _folder_files(root) if stat.S_ISDIR(path_mode(root)) else [root]
+
+
+def path_mode(path: Path) -> int:
+    """``path``'s file type and mode (links followed); ``SpecError`` saying why it cannot be
+    read: missing, a broken link, or a name no file can have (too long, a NUL byte)."""
     try:
-        root.stat()
+        return path.stat().st_mode
     except OSError as exc:
-        raise SpecError.single(root, 1, _unreadable(root, exc)) from None
-    return [root]
+        raise SpecError.single(path, 1, _unreadable(path, exc)) from None
+    except ValueError as exc:  # a NUL byte, or half a character: the system cannot take the name
+        raise SpecError.single(path, 1, f"cannot read file: {exc}") from None
 
 
 def _folder_files(root: Path) -> list[Path]:
@@ -75,7 +80,11 @@ def _folder_files(root: Path) -> list[Path]:
 
 def _unreadable(path: Path, exc: OSError) -> str:
     """Why ``path``, whose ``stat`` raised ``exc``, cannot be read."""
-    if not path.is_symlink():
+    try:
+        link = path.is_symlink()
+    except OSError:  # the name itself is refused (too long): no link to describe
+        link = False
+    if not link:
         if exc.errno == errno.ENOENT:
             return "no such file or directory"
         return f"cannot read file: {exc.strerror or exc}"

@@ -144,7 +144,11 @@ class PluginHost:
             self._load(point.name, f"package {point.value}", point.load, version)
 
     def _load_folder(self, folder: Path) -> None:
-        if not folder.is_dir():
+        try:
+            found = folder.is_dir()
+        except (OSError, ValueError):  # a name the system refuses (too long): no such folder
+            found = False
+        if not found:
             self.failed.append(FailedPlugin(folder.name, str(folder), "plugins folder does not exist"))
             if self.strict:
                 raise PluginError(folder.name, f"plugins folder {folder} does not exist")

@@ -101,7 +101,10 @@ def saved_fingerprint(directory: str | Path) -> str | None:
 
 def is_model_dir(path: str | Path) -> bool:
     """Whether ``path`` looks like a saved model (a directory with model.json)."""
-    return (Path(path) / "model.json").is_file()
+    try:
+        return (Path(path) / "model.json").is_file()
+    except (OSError, ValueError):  # a name the system refuses (too long, a NUL byte) names no model
+        return False
 
 
 class ModelSaveError(ModelError, OSError):

@@ -176,6 +176,8 @@ def read_source(path: Path) -> tuple[bytes, str]:
         raw = path.read_bytes()
     except OSError as exc:
         raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL byte, or half a character: the system cannot take the name
+        raise SpecError.single(path, 1, f"cannot read file: {exc}") from None
     try:
         return raw, raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -151,6 +151,45 @@ def test_test_says_where_a_report_cannot_go_and_leaves_the_file_alone(tmp_path: 
     assert taken.read_text(encoding="utf-8") == "我的笔记"
 
 
+LONG_NAME = "x" * 5000  # longer than any file name the system takes (ENAMETOOLONG)
+
+
+READ = "cannot read file: File name too long"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["validate", LONG_NAME], READ),
+        (["train", LONG_NAME, "-o", "model"], READ),
+        (["explain", LONG_NAME, "你好"], READ),
+        (["lint", LONG_NAME], READ),
+        (["chat", LONG_NAME], READ),
+        (["predict", "--bot", LONG_NAME, "你好"], READ),
+        (["export", "jsonl", LONG_NAME], READ),
+        (["plugins", LONG_NAME], READ),
+        (["import", "csv", LONG_NAME, "-o", "out"], READ),
+        (
+            ["import", "rasa", str(Path(__file__).parent / "data" / "rasa3"), "-o", LONG_NAME],
+            "cannot write the bot: File name too long",
+        ),
+    ],
+    ids=lambda value: (
+        "-".join(a for a in value if a != LONG_NAME and "/" not in a) if isinstance(value, list) else ""
+    ),
+)
+def test_a_path_too_long_for_the_system_is_one_line_and_exit_1(args: list[str], message: str) -> None:
+    code, _, err = run(*args)
+    assert code == 1 and "Traceback" not in err
+    assert err.strip() == f"{LONG_NAME}:1: {message}"
+
+
+def test_a_plugins_folder_too_long_for_the_system_is_reported_as_failed() -> None:
+    code, out, err = run("plugins", "--plugins-dir", LONG_NAME)
+    assert code == 0 and "Traceback" not in err
+    assert "plugins folder does not exist" in out
+
+
 def test_test_refuses_zero_workers() -> None:
     code, _, err = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "-j", "0")
     assert code == 2 and "Traceback" not in err

@@ -305,3 +305,10 @@ def test_contexts_given_as_text_is_one_context_or_an_error(tmp_path: Path) -> No
     except kefu.SpecError as exc:
         rows, error = [], str(exc)
     assert error.startswith(f"{path}:1: ") if error else rows[0].contexts == ("order",)
+
+
+@pytest.mark.parametrize("name", ["dev\x00.jsonl", "dev\ud800.jsonl"], ids=["nul-byte", "lone-surrogate"])
+def test_a_test_file_name_no_file_can_have_is_a_spec_error(name: str) -> None:
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.read_test_file(name)
+    assert str(info.value).startswith(f"{name}:1: cannot read test file: ")

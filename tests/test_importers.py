@@ -620,6 +620,25 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.parametrize("reader", [read_csv, read_jsonl, read_chatterbot, read_rasa])
+@pytest.mark.parametrize("name", ["data\x00.csv", "data\ud800.csv"], ids=["nul-byte", "lone-surrogate"])
+def test_a_source_name_no_file_can_have_is_a_spec_error(reader: Reader, name: str) -> None:
+    with pytest.raises(kefu.SpecError) as caught:
+        reader(Path(name))
+    assert str(caught.value).startswith(f"{name}:1: cannot read file: ")
+
+
+@pytest.mark.parametrize(
+    "name", ["out\x00", "out\ud800", "x" * 5000], ids=["nul-byte", "lone-surrogate", "too-long"]
+)
+def test_an_output_name_no_folder_can_have_is_a_spec_error(name: str) -> None:
+    draft = BotDraft()
+    draft.intent("greet").examples.append("你好")
+    with pytest.raises(kefu.SpecError) as caught:
+        write_bot(draft, name)
+    assert str(caught.value).startswith(f"{name}:1: cannot write the bot: ")
+
+
 @pytest.mark.parametrize(("reader", "name", "content", "expected"), BAD_INPUTS)
 def test_bad_input_names_file_and_line(
     tmp_path: Path, reader: Reader, name: str, content: str | bytes, expected: str

@@ -472,6 +472,36 @@ def test_nothing_to_load(tmp_path: Path, files: dict[str, str | bytes], target: 
     assert info.value.problems == [kefu.Problem(str(path), 1, message)]
 
 
+# A name the system refuses: a NUL byte, half a character (cannot be encoded), too long.
+NAMES_NO_FILE_CAN_HAVE = [
+    pytest.param("bot\x00.yaml", "cannot read file: embedded null byte", id="nul-byte"),
+    pytest.param(
+        "bot\ud800.yaml",
+        "cannot read file: 'utf-8' codec can't encode character '\\ud800' in position 3: "
+        "surrogates not allowed",
+        id="lone-surrogate",
+    ),
+    pytest.param("x" * 5000, "cannot read file: File name too long", id="too-long"),
+]
+
+
+@pytest.mark.parametrize(("name", "message"), NAMES_NO_FILE_CAN_HAVE)
+@pytest.mark.parametrize("load", [kefu.load_spec, kefu.Engine.from_path], ids=["load_spec", "from_path"])
+def test_a_name_no_file_can_have_is_a_spec_error(
+    load: Callable[[str], object], name: str, message: str
+) -> None:
+    with pytest.raises(kefu.SpecError) as info:
+        load(name)
+    assert info.value.problems == [kefu.Problem(name, 1, message)]
+
+
+@pytest.mark.parametrize(("name", "message"), NAMES_NO_FILE_CAN_HAVE)
+def test_a_model_folder_name_no_file_can_have_is_a_model_error(name: str, message: str) -> None:
+    assert not kefu.model.is_model_dir(name)
+    with pytest.raises(kefu.ModelError):
+        kefu.Engine.load(name)
+
+
 # --- what a folder's *.yaml entries are --------------------------------------------------
 
 BYE = "version: 1\nintents:\n  - name: bye\n    examples: [再见]\n"
