@@ -24,8 +24,10 @@ def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Matc
     """Match every text; with ``n_jobs`` != 1 the texts are split over worker processes."""
     import joblib  # imported on use: serving a single message never needs it
 
-    workers = joblib.effective_n_jobs(n_jobs)
-    if workers == 1 or len(texts) < MIN_TEXTS_PER_WORKER * 2:
+    # Never more workers than MIN_TEXTS_PER_WORKER-sized shares: n_jobs=10**9 would
+    # otherwise build a billion chunks and ask joblib for a billion processes.
+    workers = min(joblib.effective_n_jobs(n_jobs), len(texts) // MIN_TEXTS_PER_WORKER)
+    if workers <= 1:
         return [runtime.match(t) for t in texts]
     folder = cached_model_dir(runtime.spec)
     if not is_model_dir(folder):

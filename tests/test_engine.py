@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,6 +92,28 @@ def test_text_longer_than_the_limit_is_truncated_before_matching(demo_engine: ke
         demo_engine.match(padded).candidates[0].intent
         == demo_engine.match(padded[:limit]).candidates[0].intent
     )
+
+
+@pytest.mark.parametrize(("texts", "n_jobs", "workers"), [(4_000, 10**6, 2), (9_999, 3, 3), (3_999, 8, None)])
+def test_match_many_starts_no_more_workers_than_it_has_shares_of_texts(
+    demo_engine: kefu.Engine, monkeypatch: pytest.MonkeyPatch, texts: int, n_jobs: int, workers: int | None
+) -> None:
+    import joblib
+
+    started: list[int] = []
+
+    class InProcess:  # joblib.Parallel, run here: records how many workers were asked for
+        def __init__(self, n_jobs: int) -> None:
+            started.append(n_jobs)
+
+        def __call__(self, tasks: Any) -> list[Any]:
+            return [function(*args, **kwargs) for function, args, kwargs in tasks]
+
+    monkeypatch.setattr(joblib, "Parallel", InProcess)
+    messages = ["我要退款", "几天能发货", "你好"] * (texts // 3) + ["转人工"] * (texts % 3)
+    matches = demo_engine.match_many(messages, n_jobs=n_jobs)
+    assert [m.intent for m in matches] == [demo_engine.match(t).intent for t in messages]
+    assert started == ([] if workers is None else [workers])  # None: under two shares, in-process
 
 
 def test_order_dialogue_asks_for_the_number_then_answers(demo_engine: kefu.Engine) -> None:
