@@ -48,7 +48,7 @@ def train(
         bool, typer.Option("--force", help="Train even if the model is already up to date.")
     ] = False,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes for tokenizing large bots.")
+        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for tokenizing large bots.")
     ] = 1,
     json_output: JsonOpt = False,
 ) -> None:

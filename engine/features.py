@@ -49,6 +49,7 @@ _MINUS_ONE = itertools.repeat(-1)
 # Below this many texts, starting worker processes (each loads jieba's dictionary, about
 # a second) costs more than segmenting in this process (about 30 us a text) saves.
 PARALLEL_MIN_TEXTS = 300_000
+TEXTS_PER_WORKER = 30_000  # each worker gets at least this many: about a second of segmenting
 
 
 def _word_ngrams(words: list[str], low: int, high: int) -> list[str]:
@@ -132,11 +133,13 @@ class FeatureSpace:
     def _all_terms(self, texts: Sequence[str], n_jobs: int) -> list[tuple[list[str], list[str]]]:
         if n_jobs == 1 or len(texts) < PARALLEL_MIN_TEXTS:
             return [self.terms(t) for t in texts]
-        chunks = np.array_split(np.arange(len(texts)), max(1, abs(n_jobs)) * 4)
         import joblib  # only big bots fan out; imported here to keep start-up light
 
+        # n_jobs=10**9 must not ask for a billion processes (nor split into 4 billion chunks).
+        workers = max(1, min(joblib.effective_n_jobs(n_jobs), len(texts) // TEXTS_PER_WORKER))
+        chunks = np.array_split(np.arange(len(texts)), workers * 4)
         config = (self.analyzer.nlp, self.settings, self.max_length)
-        parts = joblib.Parallel(n_jobs=n_jobs)(
+        parts = joblib.Parallel(n_jobs=workers)(
             joblib.delayed(_terms_of)(config, [texts[i] for i in chunk]) for chunk in chunks
         )
         return [item for part in parts for item in part]

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -148,6 +148,52 @@ def test_cross_validation_cli_and_parallel_folds_agree(bot: Path) -> None:
     serial, parallel = kefu.cross_validate(spec, 3, n_jobs=1), kefu.cross_validate(spec, 3, n_jobs=2)
     assert [(p.row, p.intent, p.top) for p in parallel] == [(p.row, p.intent, p.top) for p in serial]
     assert [p.confidence for p in parallel] == [p.confidence for p in serial]
+
+
+class InProcessParallel:
+    """``joblib.Parallel`` run in this process, recording how many workers each call asked for."""
+
+    asked: ClassVar[list[int]] = []
+
+    def __init__(self, n_jobs: int) -> None:
+        self.asked.append(n_jobs)
+
+    def __call__(self, tasks: Any) -> list[Any]:
+        return [function(*args, **kwargs) for function, args, kwargs in tasks]
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import joblib
+
+    monkeypatch.setattr(joblib, "Parallel", InProcessParallel)
+    monkeypatch.setattr(InProcessParallel, "asked", [])
+    return InProcessParallel.asked
+
+
+def test_cross_validation_asks_for_no_more_workers_than_folds(bot: Path, in_process: list[int]) -> None:
+    spec = kefu.load_spec(bot)
+    predictions = kefu.cross_validate(spec, 3, n_jobs=10**5)  # joblib itself would try to start 100000
+    assert in_process == [3]
+    assert [p.intent for p in predictions] == [p.intent for p in kefu.cross_validate(spec, 3)]
+
+
+def test_training_asks_for_no_more_workers_than_shares_of_texts(
+    bot: Path, in_process: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kefu.features.PARALLEL_MIN_TEXTS", 0)  # fan out even this small bot
+    monkeypatch.setattr("kefu.features.TEXTS_PER_WORKER", 6, raising=False)
+    spec = kefu.load_spec(bot)  # 18 examples: three shares of 6
+    model = kefu.train(spec, n_jobs=10**4)
+    assert in_process[0] == 3
+    serial = kefu.train(spec)
+    assert (model.examples != serial.examples).nnz == 0
+
+
+def test_train_refuses_zero_workers(bot: Path, tmp_path: Path) -> None:
+    code, _, err = run("train", str(bot), "-o", str(tmp_path / "model"), "-j", "0")
+    assert code == 2 and "'--jobs'" in err and "Traceback" not in err
+    assert not (tmp_path / "model").exists()
 
 
 def test_cross_validation_is_reproducible(bot: Path) -> None:
