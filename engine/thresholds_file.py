@@ -93,7 +93,8 @@ def _edits(src: SourceFile, text: str, values: dict[str, str]) -> list[Edit]:
     if found is None:
         return [_new_section(text, root, section, newline)]
     key, bot = found
-    if isinstance(bot, yaml.ScalarNode):  # ``bot:`` left empty
+    if isinstance(bot, yaml.ScalarNode) and isinstance(src.data, dict) and src.data.get("bot") is None:
+        # ``bot:`` left empty (``bot: 5`` or ``bot: text`` is no mapping to write into)
         return [_replace(src, text, key, bot, section)]
     if not isinstance(bot, yaml.MappingNode):
         raise SpecError.single(src.path, key.start_mark.line + 1, "`bot` must be a mapping")

@@ -434,6 +434,20 @@ def test_write_thresholds_edits_only_the_values(tmp_path: Path, before: str, aft
     assert (file.stat().st_mode & 0o777, [p.name for p in tmp_path.iterdir()]) == (0o640, ["bot.yaml"])
 
 
+@pytest.mark.parametrize("section", ["bot: 5\n", "bot: |\n  小店\n", "bot: [name]\n"])
+def test_write_thresholds_refuses_a_bot_section_that_is_not_a_mapping(tmp_path: Path, section: str) -> None:
+    original = f"version: 1\n{section}{INTENTS}"  # a scalar was taken for an empty `bot:` (TypeError)
+    file = tmp_path / "bot.yaml"
+    file.write_text(original, encoding="utf-8")
+    with pytest.raises(kefu.SpecError) as caught:
+        kefu.write_thresholds([file], *TUNED_TO)
+    assert str(caught.value) == f"{file}:2: `bot` must be a mapping"
+    assert (file.read_text(encoding="utf-8"), [p.name for p in tmp_path.iterdir()]) == (
+        original,
+        ["bot.yaml"],
+    )
+
+
 def test_write_thresholds_refuses_an_edit_that_would_change_another_value(tmp_path: Path) -> None:
     # The intent shares the bot's threshold through an anchor: the regex dropped the anchor
     # with the old value, and the file no longer read (undefined alias).
