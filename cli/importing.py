@@ -159,7 +159,16 @@ def _check_not_a_bot_file(output: Path, spec: kefu.BotSpec, bot: Path) -> None:
 def _replace_file(output: Path, data: bytes) -> None:
     """Write ``data`` to a new file beside ``output``, then move it over ``output``, so a
     failure half-way leaves an existing file whole. A symbolic link is written through,
-    as a plain write would; an existing file keeps its permissions."""
+    as a plain write would; an existing file keeps its permissions. A named pipe or a
+    device (``/dev/stdout``, ``/dev/null``) is written to as it is, never replaced by a file."""
+    try:
+        mode = output.stat().st_mode
+    except OSError:  # not there yet, or not reachable: the write below says why
+        mode = stat.S_IFREG
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        with output.open("wb") as out:
+            out.write(data)
+        return
     target = output.resolve()
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies

@@ -291,6 +291,25 @@ def test_export_replaces_another_existing_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bot", "examples.jsonl"]
 
 
+def test_export_writes_into_a_named_pipe_and_leaves_it_a_pipe(tmp_path: Path) -> None:
+    # A pipe or a device (-o /dev/stdout, /dev/null) is written to, as any program writes to
+    # it; it was replaced by a regular file (as root, /dev/null became one).
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    _export_bot(tmp_path)
+    pipe = tmp_path / "examples.jsonl"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # a reader waiting, so the write can open
+    try:
+        code, stdout, _ = run("export", "jsonl", str(tmp_path / "bot"), "-o", str(pipe))
+        assert (code, stdout) == (0, f"exported 3 examples of 2 intents -> {pipe}\n")
+        assert stat.S_ISFIFO(pipe.stat().st_mode)
+        assert os.read(reader, 1 << 16).decode("utf-8") == EXPORTED
+    finally:
+        os.close(reader)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot", "examples.jsonl"]
+
+
 @contextlib.contextmanager
 def _file_size_limit(size: int) -> Iterator[None]:
     """Writes past ``size`` bytes fail with EFBIG, as a full disk fails them with ENOSPC."""
