@@ -33,6 +33,7 @@ import importlib.util
 import itertools
 import logging
 import os
+import stat
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -356,6 +357,8 @@ def _cleaned(result: Any) -> Any:
 
 def _import_file(path: Path) -> ModuleType:
     """Import a loose plugin file under a fresh module name (never ``importlib.reload``)."""
+    if not stat.S_ISREG(path.stat().st_mode):  # a named pipe or a device: reading it would hang
+        raise ImportError(f"not a regular file: {path}")
     module_name = f"kefu_loose_plugins.{path.stem}_{next(_loose_counter)}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

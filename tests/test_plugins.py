@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -343,6 +345,33 @@ def test_plugins_command_lists_hooks_and_failures(write_bot: Callable[..., Path]
     assert re.search(r"^risk_control  \[builtin\]  \(fail-closed\)$", result.stdout, re.M)
     assert "hooks: message_received, response_built" in result.stdout
     assert "FAILED bad" in result.stdout and "ValueError: bad config" in result.stdout
+
+
+def test_a_loose_plugin_that_is_a_named_pipe_fails_instead_of_hanging(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.py")
+    (folder / "ok.py").write_text("VALUE = 1\n", encoding="utf-8")
+    hosts: list[kefu.manager.PluginHost] = []
+    loading = threading.Thread(
+        target=lambda: hosts.append(
+            kefu.manager.PluginHost(builtins=(), entry_points=False, plugin_dirs=(folder,))
+        ),
+        daemon=True,
+    )
+    loading.start()
+    loading.join(10)
+    if loading.is_alive():  # stuck reading the pipe: give it an end of file, then fail
+        os.close(os.open(folder / "pipe.py", os.O_WRONLY | os.O_NONBLOCK))
+        loading.join(10)
+        pytest.fail("loading the plugins folder hung on a named pipe")
+    [host] = hosts
+    assert [p.name for p in host.loaded] == ["ok"]
+    assert [(f.name, f.error) for f in host.failed] == [
+        ("pipe", f"ImportError: not a regular file: {folder / 'pipe.py'}")
+    ]
 
 
 # -- an intent_matched override naming an intent the bot lacks ------------------------------
