@@ -173,19 +173,19 @@ class PluginHost:
             # SystemExit too: a script dropped into the plugins folder (argparse, sys.exit)
             # must fail to load, not end the process (a serving one, on reload).
             # KeyboardInterrupt still propagates: the user pressed Ctrl-C.
-            self._fail(name, source, _describe(exc), closed=bool(getattr(module, "fail_closed", False)))
+            self._fail(name, source, _describe(exc), closed=bool(_attribute(module, "fail_closed")))
             return
         callers = self.pm.get_hookcallers(plugin) or ()
         unknown = sorted(caller.name for caller in callers if not caller.has_spec())
         if unknown:
             self.pm.unregister(plugin)
-            closed = bool(getattr(plugin, "fail_closed", False) or getattr(module, "fail_closed", False))
+            closed = bool(_attribute(plugin, "fail_closed") or _attribute(module, "fail_closed"))
             self._fail(name, source, "; ".join(map(_unknown_hook, unknown)), closed=closed)
             return
         hooks = tuple(sorted(caller.name for caller in callers))
         _warn_unmarked(name, plugin, hooks)
-        version = version or getattr(module, "__version__", None)
-        closed = bool(getattr(plugin, "fail_closed", False))
+        version = version or _attribute(module, "__version__")
+        closed = bool(_attribute(plugin, "fail_closed"))
         self.loaded.append(LoadedPlugin(name, source, version, hooks, closed))
 
     def add(self, plugin: Any, name: str) -> None:
@@ -267,6 +267,15 @@ def register_plugin_commands(cli: Any) -> list[str]:
     return sorted(host.errors)
 
 
+def _attribute(obj: Any, name: str) -> Any:
+    """``obj.name``, or None when it is missing or its ``__getattr__`` raises: a plugin's
+    odd attribute access must fail that plugin at most, never the engine build."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:
+        return None
+
+
 def _unknown_hook(name: str) -> str:
     """Why a hook implementation was refused, with the real hook it most resembles."""
     close = difflib.get_close_matches(name, _HOOK_NAMES, n=1)
@@ -277,7 +286,7 @@ def _unknown_hook(name: str) -> str:
 def _warn_unmarked(name: str, plugin: Any, hooks: tuple[str, ...]) -> None:
     """Warn about functions named like a hook but not marked ``@kefu.hookimpl`` (never called)."""
     for hook in _HOOK_NAMES:
-        if hook not in hooks and callable(getattr(plugin, hook, None)):
+        if hook not in hooks and callable(_attribute(plugin, hook)):
             log.warning("plugin %r defines %s() without @kefu.hookimpl, so kefu never calls it", name, hook)
 
 

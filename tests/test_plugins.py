@@ -527,3 +527,24 @@ def test_an_ambiguous_override_offers_distinct_intents_or_falls_back(
     assert [line for line in reply.text.splitlines() if line[:2] in {"1.", "2.", "3."}] == numbered
     if offered:  # the first option can be picked by its number
         assert engine.reply("1", session_id="odd").intent == offered[0]
+
+
+class Moody:
+    """A plugin whose lookups of most attributes it lacks raise (a lazy proxy, say)."""
+
+    @kefu.hookimpl
+    def message_received(self, message: kefu.Message) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> object:
+        if name == "make_plugin":
+            raise AttributeError(name)
+        raise RuntimeError(f"no {name} here")
+
+
+def test_a_plugin_whose_getattr_raises_does_not_break_the_engine(engine: kefu.Engine) -> None:
+    engine.register_plugin(Moody(), name="moody")
+    assert [(p.name, p.hooks, p.fail_closed) for p in engine.plugins if p.name == "moody"] == [
+        ("moody", ("message_received",), False)
+    ]
+    assert engine.reply("我要退款", session_id="m").intent == "refund"
