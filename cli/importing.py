@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
-import stat
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -16,6 +14,7 @@ import typer
 
 import kefu
 from kefu.cli.common import JsonOpt, echo_json
+from kefu.filewrite import replace_file
 from kefu.importers import BotDraft, export_jsonl, read_chatterbot, read_csv, read_jsonl, write_bot
 from kefu.rasa_import import read_rasa
 
@@ -117,7 +116,7 @@ def export_bot(
     else:
         _check_not_a_bot_file(output, spec, bot)
         try:
-            _replace_file(output, "".join(lines).encode("utf-8"))
+            replace_file(output, "".join(lines).encode("utf-8"))
         except OSError as exc:
             raise kefu.SpecError.single(output, 1, f"cannot write file: {exc.strerror or exc}") from None
     warnings = [f"{len(spec.entities)} entities are not exported: JSONL holds only text and intent"]
@@ -154,36 +153,6 @@ def _check_not_a_bot_file(output: Path, spec: kefu.BotSpec, bot: Path) -> None:
                     f"would become part of the bot in {bot}: every *.yaml there is loaded; export elsewhere"
                 )
                 raise kefu.SpecError.single(output, 1, message)
-
-
-def _replace_file(output: Path, data: bytes) -> None:
-    """Write ``data`` to a new file beside ``output``, then move it over ``output``, so a
-    failure half-way leaves an existing file whole. A symbolic link is written through,
-    as a plain write would; an existing file keeps its permissions. A named pipe or a
-    device (``/dev/stdout``, ``/dev/null``) is written to as it is, never replaced by a file."""
-    try:
-        mode = output.stat().st_mode
-    except OSError:  # not there yet, or not reachable: the write below says why
-        mode = stat.S_IFREG
-    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        with output.open("wb") as out:
-            out.write(data)
-        return
-    target = output.resolve()
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 COMMANDS = {"import": import_bot, "export": export_bot}

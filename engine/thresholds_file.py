@@ -8,19 +8,16 @@ it atomically replaces the file.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import copy
 import math
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 from kefu.errors import SpecError
+from kefu.filewrite import replace_file
 from kefu.yamlsource import SourceFile, parse_yaml, read_yaml
 
 __all__ = ["write_thresholds"]
@@ -212,21 +209,8 @@ def _check_edit(src: SourceFile, edited: str, values: dict[str, float]) -> None:
 
 
 def _replace_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then move it over ``path``, so a
-    failure leaves the old file whole; a symlinked file is written through the link."""
-    target = path.resolve()
+    """``replace_file``, its ``OSError`` as a ``SpecError`` naming the bot file."""
     try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        replace_file(path, data)
     except OSError as exc:
         raise SpecError.single(path, 1, f"cannot write file: {exc.strerror or exc}") from None
