@@ -18,7 +18,7 @@ from kefu.cache import cache_dir
 from kefu.entities import EntityExtractor
 from kefu.errors import ModelError, PluginError
 from kefu.loader import load_spec
-from kefu.manager import DEFAULT_PLUGINS, PluginHost
+from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, PluginHost
 from kefu.matcher import verdict
 from kefu.model import Model, is_model_dir, load_model, save_model, train
 from kefu.normalize import normalize
@@ -142,9 +142,14 @@ def build_runtime(
     if closed:
         # Serving without risk control (or any plugin that says it must not be skipped)
         # would let through exactly what it exists to stop.
-        detail = "; ".join(f"{f.name} ({f.source}): {f.error}" for f in closed)
-        raise PluginError(closed[0].name, f"fail-closed plugin could not be loaded, not serving: {detail}")
+        raise PluginError(
+            closed[0].name, f"fail-closed plugin could not be loaded, not serving: {_listed(closed)}"
+        )
     if require_all_plugins and host.failed:
-        detail = "; ".join(f"{f.name} ({f.source}): {f.error}" for f in host.failed)
-        raise PluginError(host.failed[0].name, f"plugins failed to load: {detail}")
+        raise PluginError(host.failed[0].name, f"plugins failed to load: {_listed(host.failed)}")
     return Runtime(model, host, EntityExtractor(spec.entities))
+
+
+def _listed(failed: list[FailedPlugin]) -> str:
+    """Failed plugins as one line for a ``PluginError``: name, source and error of each."""
+    return "; ".join(f"{f.name} ({f.source}): {f.error}" for f in failed)
