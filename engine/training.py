@@ -3,9 +3,10 @@
 * The linear head is one-vs-rest: one L2-regularized linear SVM per intent, each
   trained with its own rows weighted ``n / (2 n_k)`` and the others ``n / (2 (n - n_k))``
   (per-intent class balance was the largest single gain on SMP2017 and CLINC150).
-* Big bots (over ``HARD_NEGATIVE_ROWS`` examples) train each intent against its most
-  similar intents plus a sample of the rest, which keeps training linear in the number
-  of examples instead of examples x intents.
+* Big bots (over ``HARD_NEGATIVE_ROWS`` examples, or over ``HARD_NEGATIVE_WORK``
+  examples x intents) train each intent against its most similar intents plus a sample of
+  the rest, which keeps training linear in the number of examples instead of examples x
+  intents.
 * Confidence is Platt scaling of an intent's score, ``sigmoid(a * score + c)``, with
   ``a, c`` fitted on out-of-fold scores of the bot's own examples (3-fold
   cross-validation): a confidence of 0.8 means about 80% of such answers were right.
@@ -31,7 +32,12 @@ CV_FOLDS = 3
 MAX_ITER = 30
 THREADS = 2  # liblinear releases the GIL, so threads are enough
 HARD_NEGATIVE_ROWS = 20_000
+HARD_NEGATIVE_WORK = 5_000_000
+"""Examples x intents above which hard negatives are used even for fewer examples: a
+5,000-intent bot of 15,000 examples took 77 s to train on all rows per intent. CLINC150
+(15,000 x 150) and the speed bench's 10k bot (10,000 x 250) stay below it."""
 NEIGHBOUR_INTENTS = 20
+SIMILARITY_BLOCK = 1_024
 RANDOM_NEGATIVES = 2_000
 CALIBRATE_UP_TO = 5_000
 DEFAULT_CALIBRATION = (3.4, 1.3)
@@ -52,22 +58,12 @@ def fit_head(
     linear = settings.head != "cosine" and n_intents >= 2
     weights, bias = _fit_linear(x, y, n_intents, settings.c) if linear else (None, None)
     calibration = _calibrate(x, y, n_intents, settings, linear)
-    return {"weights": _compact(weights), "bias": bias, "calibration": calibration}
-
-
-def _compact(weights: FloatArray | None) -> FloatArray | sp.csr_matrix | None:
-    """Big, mostly-zero weight matrices (hard-negative training leaves a feature at 0 for
-    every intent whose training rows lack it) are kept sparse: a 100k-example bot's
-    weights shrink from gigabytes to tens of megabytes, and scoring touches only non-zeros."""
-    if weights is None or weights.size <= SPARSE_FROM:
-        return weights
-    density = np.count_nonzero(weights) / weights.size
-    return sp.csr_matrix(weights) if density < SPARSE_BELOW else weights
+    return {"weights": weights, "bias": bias, "calibration": calibration}
 
 
 def intent_scores(
     x: sp.csr_matrix,
-    weights: FloatArray | None,
+    weights: FloatArray | sp.csr_matrix | None,
     bias: FloatArray | None,
     cosine: FloatArray | None,
     settings: MatcherSettings,
@@ -76,7 +72,8 @@ def intent_scores(
     if weights is None or bias is None:
         assert cosine is not None
         return cosine
-    scores = np.asarray(x @ weights) + bias
+    product = x @ weights
+    scores = (product.toarray() if sp.issparse(product) else np.asarray(product)) + bias
     if settings.head == "ensemble" and cosine is not None:
         scores = scores + settings.cosine_weight * cosine
     return np.asarray(scores, np.float64)
@@ -84,16 +81,20 @@ def intent_scores(
 
 def _fit_linear(
     x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, c: float
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray | sp.csr_matrix, FloatArray]:
     plans = _plans(x, y, n_intents)
-    weights = np.zeros((x.shape[1], n_intents))
+    index_type = np.int32 if x.shape[1] < 2**31 else np.int64  # 4 bytes a weight less
+    empty = (np.zeros(0, index_type), np.zeros(0))
+    columns: list[tuple[NDArray[np.integer[Any]], FloatArray]] = [empty] * n_intents
     bias = np.zeros(n_intents)
 
     def fit(k: int) -> None:
         rows, sample_weight = plans[k]
-        weights[:, k], bias[k] = _binary_svm(
+        coef, bias[k] = _binary_svm(
             x[rows] if rows is not None else x, y[rows] if rows is not None else y, k, c, sample_weight
         )
+        nonzero = np.flatnonzero(coef)
+        columns[k] = (nonzero.astype(index_type), coef[nonzero])
 
     with warnings.catch_warnings():
         # liblinear's convergence notes: 100 iterations are enough here (docs/accuracy.md).
@@ -108,7 +109,33 @@ def _fit_linear(
         else:
             with ThreadPoolExecutor(THREADS) as pool:
                 list(pool.map(fit, range(n_intents)))
-    return weights, bias
+    return _weight_matrix(columns, x.shape[1]), bias
+
+
+def _weight_matrix(
+    columns: list[tuple[NDArray[np.integer[Any]], FloatArray]], n_features: int
+) -> FloatArray | sp.csr_matrix:
+    """Features x intents from each intent's non-zero weights (``columns`` is emptied).
+
+    Big, mostly-zero matrices (hard-negative training leaves a feature at 0 for every
+    intent whose training rows lack it) stay sparse and are never allocated dense: a
+    5,000-intent bot's weights would take gigabytes, and scoring touches only non-zeros.
+    """
+    n_intents = len(columns)
+    cells = n_features * n_intents
+    indptr = np.cumsum([0, *(len(indices) for indices, _ in columns)])
+    if cells <= SPARSE_FROM or indptr[-1] >= SPARSE_BELOW * cells:
+        dense = np.zeros((n_features, n_intents))
+        for k in range(n_intents):  # each column is released once copied: one copy at a time
+            dense[columns[k][0], k] = columns[k][1]
+            columns[k] = (columns[k][0][:0], columns[k][1][:0])
+        return dense
+    indices = np.empty(indptr[-1], columns[0][0].dtype)
+    values = np.empty(indptr[-1])
+    for k in range(n_intents):
+        indices[indptr[k] : indptr[k + 1]], values[indptr[k] : indptr[k + 1]] = columns[k]
+        columns[k] = (indices[:0], values[:0])
+    return sp.csr_matrix(sp.csc_matrix((values, indices, indptr), shape=(n_features, n_intents)))
 
 
 def _binary_svm(
@@ -131,7 +158,8 @@ def _plans(
     """Which rows (and weights) each intent's classifier trains on: all rows for normal bots;
     for big ones, its own rows, its most similar intents' rows and a weighted random sample."""
     n = x.shape[0]
-    if n <= HARD_NEGATIVE_ROWS or n_intents <= NEIGHBOUR_INTENTS + 1:
+    big = n > HARD_NEGATIVE_ROWS or n * n_intents > HARD_NEGATIVE_WORK
+    if not big or n_intents <= NEIGHBOUR_INTENTS + 1:
         return [(None, None)] * n_intents
     near = _nearest_intents(x, y, n_intents, NEIGHBOUR_INTENTS)
     order = np.argsort(y, kind="stable")
@@ -157,19 +185,29 @@ def _plans(
 
 def centroid_similarity(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int) -> FloatArray:
     """Cosine similarity of every pair of intents' example centroids (n_intents x n_intents)."""
-    members = sp.csr_matrix((np.ones(len(y)), (y, np.arange(len(y)))), shape=(n_intents, len(y)))
-    centroids = sp.csr_matrix(members @ x)
-    norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    centroids = sp.csr_matrix(sp.diags(1.0 / norms) @ centroids)
+    centroids = _unit_centroids(x, y, n_intents)
     similarity: FloatArray = (centroids @ centroids.T).toarray()
     return similarity
 
 
+def _unit_centroids(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int) -> sp.csr_matrix:
+    members = sp.csr_matrix((np.ones(len(y)), (y, np.arange(len(y)))), shape=(n_intents, len(y)))
+    centroids = sp.csr_matrix(members @ x)
+    norms = np.sqrt(np.asarray(centroids.multiply(centroids).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ centroids)
+
+
 def _nearest_intents(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, count: int) -> NDArray[np.intp]:
-    similarity = centroid_similarity(x, y, n_intents)
-    np.fill_diagonal(similarity, -np.inf)
-    return np.argpartition(-similarity, count - 1, axis=1)[:, :count]
+    """Each intent's ``count`` most similar other intents, a block of intents at a time so
+    a bot with tens of thousands of intents never holds the whole similarity matrix."""
+    centroids = _unit_centroids(x, y, n_intents)
+    nearest = np.zeros((n_intents, count), np.intp)
+    for start in range(0, n_intents, SIMILARITY_BLOCK):
+        block = (centroids[start : start + SIMILARITY_BLOCK] @ centroids.T).toarray()
+        block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf
+        nearest[start : start + len(block)] = np.argpartition(-block, count - 1, axis=1)[:, :count]
+    return nearest
 
 
 def _calibrate(
