@@ -11,7 +11,7 @@ from kefu._version import __version__
 from kefu.crossval import cross_validate
 from kefu.dialogues import Dialogue, DialogueResult, read_dialogues, run_dialogue
 from kefu.engine import Engine
-from kefu.errors import KefuError, ModelError, PluginError, Problem, SpecError, StoreError
+from kefu.errors import KefuError, ModelError, PluginError, Problem, SessionIdError, SpecError, StoreError
 from kefu.evaluate import (
     EvalReport,
     IntentScore,
@@ -62,6 +62,7 @@ __all__ = [
     "RedisStore",
     "Reply",
     "Session",
+    "SessionIdError",
     "SessionStore",
     "SpecError",
     "StoreError",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.dialog import Turn, handle, handoff
-from kefu.errors import KefuError, PluginError
+from kefu.errors import KefuError, PluginError, SessionIdError
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, HookFailure, LoadedPlugin
 from kefu.model import Model, load_model, save_model
 from kefu.normalize import clean
@@ -218,7 +218,9 @@ class Engine:
     def reply(
         self, text: str, session_id: str = "default", *, metadata: Mapping[str, Any] | None = None
     ) -> Reply:
-        """Answer one message of the conversation ``session_id``. Never raises on any text."""
+        """Answer one message of the conversation ``session_id``. Never raises on any text
+        (a ``session_id`` that is not a ``str`` is a ``SessionIdError``)."""
+        _check_id(session_id)
         runtime = self._runtime  # one bot for the whole message, even if a reload lands
         now = self.clock()
         self._sweep(now)
@@ -239,6 +241,7 @@ class Engine:
 
     async def areply(self, text: str, session_id: str = "default", **options: Any) -> Reply:
         """``reply`` for asyncio servers: the work runs in a thread, off the event loop."""
+        _check_id(session_id)
         call = functools.partial(self.reply, text, session_id, **options)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
@@ -306,11 +309,11 @@ class Engine:
 
     def session(self, session_id: str) -> Session | None:
         """The conversation ``session_id`` (its slots, contexts, history), or None."""
-        return self.store.get(session_id)
+        return self.store.get(_check_id(session_id))
 
     def release(self, session_id: str) -> None:
         """Give a handed-off conversation back to the bot."""
-        with self.store.transaction(session_id) as session:
+        with self.store.transaction(_check_id(session_id)) as session:
             session.handoff = False
             session.handoff_reason = None
             session.fallback_streak = 0
@@ -320,6 +323,7 @@ class Engine:
         no customer text, labelled ``agent:<name>``: transcripts then show the whole
         conversation, and a store shared by several processes shares it too. It counts as
         activity (the session does not idle out while an agent talks), not as a turn."""
+        _check_id(session_id)
         now = self.clock()
         settings = self._runtime.spec.settings
         text = clean(text, settings.max_input_length)
@@ -331,7 +335,7 @@ class Engine:
 
     def end_session(self, session_id: str) -> None:
         """Forget a conversation now (``session_ended`` fires with reason "deleted")."""
-        self.store.delete(session_id)
+        self.store.delete(_check_id(session_id))
 
     def _sweep(self, now: float) -> None:
         if now - self._last_sweep >= SWEEP_INTERVAL:
@@ -366,3 +370,9 @@ def _store_for(spec: BotSpec, clock: Callable[[], float]) -> SessionStore:
             clock=clock,
         )
     return MemoryStore(settings.max_sessions, settings.idle_ttl, clock=clock)
+
+
+def _check_id(session_id: object) -> str:
+    if not isinstance(session_id, str):
+        raise SessionIdError(session_id)
+    return session_id

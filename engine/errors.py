@@ -8,6 +8,7 @@ built-in exception a caller would naturally catch::
     ├── ModelError(KefuError, ValueError)     a saved model is missing, damaged or stale
     │   └── ModelSaveError(ModelError, OSError)  a model cannot be saved at a path (kefu.model)
     ├── PluginError(KefuError, RuntimeError)  a plugin failed to load or raised (strict mode)
+    ├── SessionIdError(KefuError, TypeError)  a session id that is not a ``str``
     └── StoreError(KefuError, ConnectionError) a session store is unreachable or refused a write
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["KefuError", "ModelError", "PluginError", "Problem", "SpecError", "StoreError"]
+__all__ = ["KefuError", "ModelError", "PluginError", "Problem", "SessionIdError", "SpecError", "StoreError"]
 
 
 class KefuError(Exception):
@@ -58,6 +59,17 @@ class PluginError(KefuError, RuntimeError):
     def __init__(self, plugin: str, message: str) -> None:
         self.plugin = plugin
         super().__init__(f"plugin {plugin!r}: {message}")
+
+
+class SessionIdError(KefuError, TypeError):
+    """A session id is not a ``str``. Ids are compared as text, and other types would mix
+    conversations up (``1 == True``) or fail deep in a store (a list is unhashable)."""
+
+    def __init__(self, session_id: object) -> None:
+        shown = repr(session_id)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        kind = type(session_id).__name__
+        super().__init__(f"session_id must be a str, not {kind} ({shown}); convert it, e.g. str(user_id)")
 
 
 class StoreError(KefuError, ConnectionError):

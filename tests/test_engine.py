@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,32 @@ def test_sessions_are_independent(demo_engine: kefu.Engine) -> None:
     demo_engine.end_session("b")
 
 
+@pytest.mark.parametrize("session_id", [1, True, None, ["a"], b"a", 1.5])
+def test_a_session_id_that_is_not_text_is_a_clear_error_and_touches_no_conversation(
+    demo_engine: kefu.Engine, session_id: Any
+) -> None:
+    """``1`` and ``True`` used to share one conversation (they are equal dict keys), and a
+    list failed inside the store with "unhashable type"."""
+    store = demo_engine.store
+    assert isinstance(store, kefu.MemoryStore)
+    before = len(store)
+    calls: list[Callable[[], object]] = [
+        lambda: demo_engine.reply("你好", session_id),
+        lambda: demo_engine.session(session_id),
+        lambda: demo_engine.release(session_id),
+        lambda: demo_engine.record_agent_message(session_id, "您好"),
+        lambda: demo_engine.end_session(session_id),
+    ]
+    for call in calls:
+        with pytest.raises(
+            kefu.SessionIdError, match=f"session_id must be a str, not {type(session_id).__name__}"
+        ):
+            call()
+    with pytest.raises(TypeError):  # what a caller who knows Python would catch
+        asyncio.run(demo_engine.areply("你好", session_id))
+    assert len(store) == before
+
+
 def test_public_api_is_pinned() -> None:
     # A name added to or removed from the public API must be a deliberate change.
     assert sorted(kefu.__all__) == sorted(
@@ -157,7 +184,7 @@ def test_public_api_is_pinned() -> None:
             "Explanation", "FailedPlugin", "Finding", "IntentScore", "IntentSpec", "KefuError",
             "LoadedPlugin", "Match", "MemoryStore", "Message", "Model", "ModelError",
             "ModelSaveError", "PluginError", "Prediction", "Problem", "RedisStore", "Reply",
-            "Session", "SessionStore", "SpecError", "StoreError", "TestRow", "TuningPoint",
+            "Session", "SessionIdError", "SessionStore", "SpecError", "StoreError", "TestRow", "TuningPoint",
             "__version__", "cross_validate", "evaluate", "explain", "hookimpl", "lint",
             "load_model", "load_spec", "normalize", "predict_rows", "read_dialogues",
             "read_test_file", "recommend", "register_plugin_commands", "run_dialogue", "save_model",
