@@ -20,7 +20,7 @@ def tune(
         Path | None, typer.Option("--data", "-d", help="Labeled dev file (.jsonl, .csv, .yaml).")
     ] = None,
     cv: Annotated[
-        int | None, typer.Option("--cv", help="Cross-validate with this many folds instead.")
+        int | None, typer.Option("--cv", min=2, help="Cross-validate with this many folds instead.")
     ] = None,
     objective: Annotated[
         str,
@@ -45,9 +45,11 @@ def tune(
 ) -> None:
     """Sweep the fallback threshold and ambiguity margin and recommend a pair."""
     if objective not in kefu.tuning.OBJECTIVES:
-        raise kefu.SpecError.single(
-            Path("."), 1, f"--objective must be one of {', '.join(kefu.tuning.OBJECTIVES)}"
+        raise typer.BadParameter(
+            f"must be one of {', '.join(kefu.tuning.OBJECTIVES)}", param_hint="'--objective'"
         )
+    if floor is not None and not 0.0 <= floor <= 1.0:
+        raise typer.BadParameter(f"must be between 0 and 1, got {floor:g}", param_hint="'--floor'")
     engine, predictions = predictions_for(path, data, cv, oos_label, jobs, progress=not json_output)
     points = kefu.sweep(predictions)
     best = kefu.recommend(points, objective, floor)

@@ -25,7 +25,7 @@ def run_test(
     ] = None,
     cv: Annotated[
         int | None,
-        typer.Option("--cv", help="Cross-validate with this many folds on the bot's own examples."),
+        typer.Option("--cv", min=2, help="Cross-validate with this many folds on the bot's own examples."),
     ] = None,
     dialogues: Annotated[
         Path | None, typer.Option("--dialogues", help="Scripted conversations to play (YAML, see docs).")

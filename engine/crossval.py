@@ -28,12 +28,14 @@ def cross_validate(spec: BotSpec, folds: int = 5, *, n_jobs: int = 1, seed: int 
     texts = [e for intent in spec.intents for e in intent.examples]
     labels = np.array([i for i, intent in enumerate(spec.intents) for _ in intent.examples])
     counts = np.bincount(labels)
-    if folds < 2 or int(counts.min()) < folds:
+    if folds < 2:  # a caller's mistake, not the bot's: no intent to blame
+        raise ValueError(f"cross-validation needs at least 2 folds, got {folds}")
+    if int(counts.min()) < folds:
         thin = spec.intents[int(counts.argmin())]
         raise SpecError.single(
             thin.file or "bot",
             thin.line or 1,
-            f"--cv {folds} needs at least 2 folds and {folds} examples in every intent; "
+            f"{folds}-fold cross-validation needs {folds} examples in every intent; "
             f"intent {thin.name!r} has {int(counts.min())}",
         )
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)

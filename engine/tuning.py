@@ -81,6 +81,8 @@ def recommend(
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
+    if floor is not None and not 0.0 <= floor <= 1.0:  # also refuses NaN, which no point reaches
+        raise ValueError(f"floor must be between 0 and 1, got {floor}")
     if all(p.oos_recall is None for p in points):
         best = max(p.in_scope_accuracy for p in points)
         near = [p for p in points if p.in_scope_accuracy >= best - 0.01]

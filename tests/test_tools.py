@@ -201,14 +201,23 @@ def test_cross_validation_is_reproducible(bot: Path) -> None:
     assert [p.confidence for p in first] == [p.confidence for p in second]
 
 
-@pytest.mark.parametrize("folds", ["6", "1"])  # more folds than the smallest intent's 5 examples; one fold
-def test_cross_validation_with_impossible_folds_is_a_clear_error(bot: Path, folds: str) -> None:
-    code, _, err = run("test", str(bot), "--cv", folds)
-    thin = kefu.load_spec(bot).intent("shipping")  # the intent with the fewest examples (5)
-    expected = (
-        f"--cv {folds} needs at least 2 folds and {folds} examples in every intent; intent 'shipping' has 5"
-    )
+def test_cross_validation_with_more_folds_than_examples_names_the_thinnest_intent(bot: Path) -> None:
+    code, _, err = run("test", str(bot), "--cv", "6")  # the smallest intent has 5 examples
+    thin = kefu.load_spec(bot).intent("shipping")
+    expected = "6-fold cross-validation needs 6 examples in every intent; intent 'shipping' has 5"
     assert (code, err.strip()) == (1, f"{bot / 'bot.yaml'}:{thin.line}: {expected}")
+
+
+@pytest.mark.parametrize("command", ["test", "tune"])
+@pytest.mark.parametrize("folds", ["1", "0", "-3"])
+def test_fewer_than_two_folds_is_a_usage_error_not_the_bots_fault(
+    bot: Path, command: str, folds: str
+) -> None:
+    code, _, err = run(command, str(bot), "--cv", folds)
+    assert code == 2 and "'--cv'" in err and "Traceback" not in err
+    assert "shipping" not in err  # no intent is blamed for the option's value
+    with pytest.raises(ValueError, match=f"at least 2 folds, got {folds}"):
+        kefu.cross_validate(kefu.load_spec(bot), int(folds))
 
 
 # -- kefu tune ------------------------------------------------------------------------------------
@@ -304,6 +313,27 @@ def test_recommend_without_out_of_scope_rows_and_bad_objective() -> None:
     assert kefu.recommend(points).threshold == 0.5
     with pytest.raises(ValueError, match="objective must be one of balanced, accuracy, oos"):
         kefu.recommend(POINTS, "recall")
+    for floor in (float("nan"), 1.5, -0.1):  # NaN used to pass and silently mean "no floor"
+        with pytest.raises(ValueError, match="floor must be between 0 and 1"):
+            kefu.recommend(POINTS, "accuracy", floor)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--objective", "recall", "must be one of balanced, accuracy, oos"),
+        ("--floor", "nan", "must be between 0 and 1, got nan"),
+        ("--floor", "80", "must be between 0 and 1, got 80"),
+    ],
+)
+def test_tune_refuses_a_bad_objective_or_floor_as_a_usage_error(
+    bot: Path, option: str, value: str, message: str
+) -> None:
+    before = (bot / "bot.yaml").read_bytes()
+    code, _, err = run("tune", str(bot), "--cv", "3", "--write", option, value)
+    assert code == 2 and f"'{option}'" in err and message in err
+    assert ".:1:" not in err and "Traceback" not in err
+    assert (bot / "bot.yaml").read_bytes() == before
 
 
 TUNED = re.compile(r"\b(threshold|ambiguity_margin): [^,}\s]+(, )?")
