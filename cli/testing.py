@@ -84,10 +84,17 @@ def predictions_for(
     rows = kefu.read_test_file(data, oos_label or engine.spec.settings.out_of_scope_label)
     if not progress or len(rows) < PROGRESS_FROM:
         return engine, kefu.predict_rows(engine, rows, n_jobs=jobs)
+    from joblib import effective_n_jobs
+
+    from kefu.bulk import MIN_TEXTS_PER_WORKER
+
+    # Chunks big enough to give every worker its minimum share: 500-row chunks never
+    # reached match_many's threshold, so -j was ignored whenever the bar was shown.
+    size = 500 if jobs == 1 else max(500, effective_n_jobs(jobs) * MIN_TEXTS_PER_WORKER)
     predictions: list[kefu.Prediction] = []
     with typer.progressbar(length=len(rows), label="matching", file=sys.stderr) as bar:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
             predictions += kefu.predict_rows(engine, chunk, n_jobs=jobs)
             bar.update(len(chunk))
     return engine, predictions

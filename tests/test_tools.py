@@ -190,6 +190,19 @@ def test_training_asks_for_no_more_workers_than_shares_of_texts(
     assert (model.examples != serial.examples).nnz == 0
 
 
+def test_test_spreads_a_big_file_over_its_workers_while_showing_progress(
+    bot: Path, dev: Path, tmp_path: Path, in_process: list[int]
+) -> None:
+    """Text mode shows a bar from 1,000 rows and matched 500-row chunks, each too small for
+    a worker's share, so -j was silently ignored for exactly the files that need it."""
+    big = tmp_path / "big.jsonl"
+    big.write_text(dev.read_text(encoding="utf-8") * (4_200 // len(DEV) + 1), encoding="utf-8")
+    code, stdout, _ = run("test", str(bot), "--data", str(big), "-j", "2")
+    assert code == 0 and in_process and set(in_process) == {2}
+    serial = kefu.evaluate(kefu.predict_rows(engine_for(bot), kefu.read_test_file(big)))
+    assert f"accuracy:           {serial.accuracy:.4f}" in stdout
+
+
 def test_train_refuses_zero_workers(bot: Path, tmp_path: Path) -> None:
     code, _, err = run("train", str(bot), "-o", str(tmp_path / "model"), "-j", "0")
     assert code == 2 and "'--jobs'" in err and "Traceback" not in err
