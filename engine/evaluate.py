@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import SpecError
-from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml
+from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml, read_limited
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
@@ -142,10 +142,10 @@ def read_test_file(path: str | Path, oos_label: str = OOS) -> list[TestRow]:
     """Read labeled rows from a .jsonl, .csv or .yaml test file; ``SpecError`` on bad rows."""
     file = Path(path)
     try:
-        raw = file.read_bytes().decode("utf-8-sig")
+        raw = read_limited(file).decode("utf-8-sig")
     except FileNotFoundError:
         raise SpecError.single(file, 1, "no such test file") from None
-    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a name with a NUL byte
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, too big, or a name with a NUL byte
         raise SpecError.single(file, 1, f"cannot read test file: {exc}") from None
     suffix = file.suffix.lower()
     if suffix in {".yaml", ".yml"}:

@@ -28,6 +28,7 @@ __all__ = [
     "json_lines",
     "lone_surrogate",
     "parse_yaml",
+    "read_limited",
     "read_source",
     "read_yaml",
     "syntax_error",
@@ -76,6 +77,11 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Aliases can make a tiny file expand without bound ("billion laughs"); real bots are far smaller.
 MAX_NODES = 2_000_000
+
+
+# Bot, test and dialogue files are read whole; the biggest real ones are a few MB. The bound
+# turns a device named as input (/dev/zero) into an error instead of reading until memory ends.
+MAX_FILE_BYTES = 256 * 2**20
 
 
 # Bot data is a few levels deep; a limit well below Python's recursion limit turns a
@@ -170,13 +176,22 @@ def _compose(text: str) -> yaml.Node | None:
         return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
+def read_limited(path: Path) -> bytes:
+    """A file's bytes, at most ``MAX_FILE_BYTES`` (``ValueError`` beyond: the file is not read on)."""
+    with path.open("rb") as file:
+        raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB")
+    return raw
+
+
 def read_source(path: Path) -> tuple[bytes, str]:
     """A file's bytes and UTF-8 text; ``SpecError`` if unreadable, or at the line of an undecodable byte."""
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path)
     except OSError as exc:
         raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
-    except ValueError as exc:  # a NUL byte, or half a character: the system cannot take the name
+    except ValueError as exc:  # too big, or a name the system cannot take (NUL, half a character)
         raise SpecError.single(path, 1, f"cannot read file: {exc}") from None
     try:
         return raw, raw.decode("utf-8-sig")

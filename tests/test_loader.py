@@ -450,6 +450,31 @@ def test_alias_bomb_is_a_problem_not_a_hang(tmp_path: Path, monkeypatch: pytest.
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        (kefu.load_spec, "cannot read file: file is larger than 1 MB"),
+        (kefu.read_test_file, "cannot read test file: file is larger than 1 MB"),
+        (kefu.read_dialogues, "cannot read file: file is larger than 1 MB"),
+    ],
+    ids=["bot", "test file", "dialogues"],
+)
+def test_a_file_over_the_size_bound_is_refused_without_reading_it_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: Callable[[Path], object], message: str
+) -> None:
+    """A device named as input (/dev/zero) used to be read until memory ran out."""
+    monkeypatch.setattr("kefu.yamlsource.MAX_FILE_BYTES", 2**20)
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "很" * 400_000 + "\nversion: 1\n", encoding="utf-8")  # 1.2 MB
+    sources = [big] + [Path("/dev/zero")] * Path("/dev/zero").exists()
+    for source in sources:
+        with pytest.raises(kefu.SpecError) as info:
+            read(source)
+        assert info.value.problems == [kefu.Problem(str(source), 1, message)]
+    big.write_text("version: 1\n" + GREET, encoding="utf-8")
+    assert kefu.load_spec(big).intents[0].name == "greet"  # a file within the bound still loads
+
+
 def test_builtin_entities_need_no_declaration(tmp_path: Path) -> None:
     builtins = ["order_id", "mobile", "amount", "date"]
     slots = "".join(f"      {name}: {{entity: {name}}}\n" for name in builtins)
