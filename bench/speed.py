@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,8 @@ def synthetic_bot(pairs: list[tuple[str, str]], size: int, intents: int) -> BotS
             key = normalize(sentence)
             if key and key not in seen:
                 seen.add(key)
-                name = f"{label}.{hash(text) % buckets}"
+                # crc32, not hash(): str hashes change every run, and so would the bots
+                name = f"{label}.{zlib.crc32(text.encode()) % buckets}"
                 grouped.setdefault(name, {})[sentence] = None
                 if len(seen) >= size:
                     break
