@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kefu.bot_regex import message_budget
 from kefu.dialog import Turn, handle, handoff
 from kefu.errors import KefuError, PluginError, SessionIdError
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, HookFailure, LoadedPlugin
@@ -225,7 +226,7 @@ class Engine:
         now = self.clock()
         self._sweep(now)
         text = clean(text, runtime.spec.settings.max_input_length)
-        with self.store.transaction(session_id) as session:
+        with self.store.transaction(session_id) as session, message_budget():
             if session.turns == 0 and session.last_active == session.created:
                 self._started(runtime, session)
             message = Message(text, session_id, now, dict(metadata or {}))

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from kefu.bot_regex import message_budget
 from kefu.cache import cache_dir
 from kefu.entities import EntityExtractor
 from kefu.errors import ModelError, PluginError
@@ -53,7 +54,8 @@ class Runtime:
     def match(self, text: str, contexts: frozenset[str] = frozenset()) -> Match:
         """Score ``text`` against every intent and apply thresholds and margin."""
         normalized = normalize(text, self.spec.settings.max_input_length)
-        match: Match = self._cached_verdict(normalized, contexts)  # type: ignore[attr-defined]
+        with message_budget():
+            match: Match = self._cached_verdict(normalized, contexts)  # type: ignore[attr-defined]
         return match if match.text == text else dataclasses.replace(match, text=text)
 
     def _verdict(self, normalized: str, contexts: frozenset[str]) -> Match:

@@ -19,7 +19,7 @@ from types import FrameType
 import pytest
 
 import kefu
-from kefu.bot_regex import TIMEOUT
+from kefu.bot_regex import MAX_TIMEOUTS, TIMEOUT
 from kefu.entities import EntityExtractor, EntityValue
 from kefu.lint import lint
 from kefu.spec import EntitySpec
@@ -170,3 +170,34 @@ def test_lint_warns_about_a_runaway_pattern(bot: Callable[..., kefu.Engine]) -> 
 
 def test_lint_finds_no_runaway_regex_in_the_demo_bot(demo_engine: kefu.Engine) -> None:
     assert [f for f in lint(demo_engine.model) if f.code == "runaway-regex"] == []
+
+
+def test_one_message_pays_for_at_most_a_few_runaway_patterns(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten runaway intent patterns cost 10 x 50 ms on every new message; now the message
+    stops running bot patterns after MAX_TIMEOUTS of them ran out of time."""
+    monkeypatch.setattr("kefu.bot_regex.TIMEOUT", 0.01)  # the count matters, not the time
+    intents = "".join(
+        f"  - name: runaway{k}\n    examples: [查编号{k}, 帮我查{k}]\n    patterns: ['(a|aa)+{k}?$']\n"
+        for k in range(10)
+    )
+    refund = "  - name: refund\n    examples: [我要退款, 怎么退钱啊, 退钱]\n    patterns: ['退(款|钱)']\n"
+    folder = write_bot(**{"bot.yaml": f"version: 1\nintents:\n{intents}{refund}"})
+    engine = kefu.Engine.from_path(folder, seed=0, load_entry_points=False)
+    calls: list[tuple[tuple[int, int], Callable[[str], kefu.Reply | kefu.Match]]] = [
+        ((40, 41), lambda text: engine.reply(text, session_id="s")),
+        ((42, 43), engine.match),
+    ]
+    for lengths, call in calls:
+        for length in lengths:  # new messages (the verdict cache knows the others), each with its budget
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="kefu.bot_regex"), hang_guard():
+                answer = call("a" * length + " b")
+            ran_out = [m for m in timeout_warnings(caplog) if "ran out of time (" in m]
+            assert len(ran_out) == MAX_TIMEOUTS, ran_out
+            assert f"{MAX_TIMEOUTS} bot regexes ran out of time on one message" in " ".join(
+                timeout_warnings(caplog)
+            )
+            assert answer.intent is None or not answer.intent.startswith("runaway")
+        assert call("我要退钱").intent == "refund"  # honest patterns run on the next message
