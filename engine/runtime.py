@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import logging
 import math
 from dataclasses import dataclass
@@ -87,8 +88,17 @@ class Runtime:
 
 
 def cached_model_dir(spec: BotSpec) -> Path:
-    """Where kefu's cache keeps the trained model of ``spec`` (named by its fingerprint)."""
-    return cache_dir() / "models" / spec.fingerprint[:24]
+    """Where kefu's cache keeps the trained model of ``spec`` (named by its fingerprint).
+
+    A bot built in code has no files and so no fingerprint: its folder is named by the
+    bot-file YAML it amounts to (without this, every such bot was the "models" folder).
+    """
+    key = spec.fingerprint
+    if not key:
+        from kefu.specdump import dump_spec  # bots built in code only
+
+        key = hashlib.sha256(dump_spec(spec).encode("utf-8", "surrogatepass")).hexdigest()
+    return cache_dir() / "models" / key[:24]
 
 
 def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) -> Model:

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 import kefu
+from kefu.runtime import cached_model_dir
+from kefu.spec import BotSettings, MatcherSettings, NlpSettings
 
 
 @pytest.mark.parametrize(
@@ -115,6 +117,31 @@ def test_match_many_starts_no_more_workers_than_it_has_shares_of_texts(
     matches = demo_engine.match_many(messages, n_jobs=n_jobs)
     assert [m.intent for m in matches] == [demo_engine.match(t).intent for t in messages]
     assert started == ([] if workers is None else [workers])  # None: under two shares, in-process
+
+
+def test_match_many_over_workers_serves_a_bot_built_in_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Such a bot has no files and no fingerprint: its cache folder was kefu's "models"
+    folder itself, shared by every such bot (the second bot's workers answered with the
+    first bot's model) or refused by save_model when the cache held other models."""
+    import joblib
+
+    class InProcess:
+        def __init__(self, n_jobs: int) -> None:
+            pass
+
+        def __call__(self, tasks: Any) -> list[Any]:
+            return [function(*args, **kwargs) for function, args, kwargs in tasks]
+
+    monkeypatch.setattr(joblib, "Parallel", InProcess)
+    refund, shipping = ("我要退款", "怎么退钱", "退款多久到账"), ("什么时候发货", "快递到哪了", "几天能到")
+    messages = ["退款", "发货了吗"] * 2_000
+    for first, second in [(refund, shipping), (shipping, refund)]:  # the same texts, names swapped
+        intents = (kefu.IntentSpec("refund", first), kefu.IntentSpec("shipping", second))
+        spec = kefu.BotSpec(BotSettings(), NlpSettings(), MatcherSettings(), (), intents)
+        engine = kefu.Engine(kefu.train(spec), builtin_plugins=(), load_entry_points=False)
+        matches = engine.match_many(messages, n_jobs=2)
+        assert [m.intent for m in matches] == [engine.match(t).intent for t in messages]
+    assert cached_model_dir(spec).parent.name == "models"
 
 
 def test_order_dialogue_asks_for_the_number_then_answers(demo_engine: kefu.Engine) -> None:
