@@ -34,7 +34,7 @@ THREADS = 2  # liblinear releases the GIL, so threads are enough
 HARD_NEGATIVE_ROWS = 20_000
 HARD_NEGATIVE_WORK = 5_000_000
 """Examples x intents above which hard negatives are used even for fewer examples: a
-5,000-intent bot of 15,000 examples took 77 s to train on all rows per intent. CLINC150
+5,000-intent bot of 15,000 examples took about 80 s on all rows per intent. CLINC150
 (15,000 x 150) and the speed bench's 10k bot (10,000 x 250) stay below it."""
 NEIGHBOUR_INTENTS = 20
 SIMILARITY_BLOCK = 1_024
