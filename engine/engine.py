@@ -194,12 +194,15 @@ class Engine:
 
     # -- matching ---------------------------------------------------------------------------
 
-    def match(self, text: str, contexts: Sequence[str] = ()) -> Match:
+    def match(self, text: str, contexts: Sequence[str] | str | None = ()) -> Match:
         """Which intent ``text`` is, outside any conversation.
 
-        ``contexts`` are treated as open, so follow-up intents can match.
+        ``contexts`` are treated as open, so follow-up intents can match (one ``str`` is one
+        context, not a set of characters).
         """
         settings = self._runtime.spec.settings
+        if contexts is None or isinstance(contexts, str):
+            contexts = (contexts,) if contexts else ()
         return self._runtime.match(clean(text, settings.max_input_length), frozenset(contexts))
 
     def segment(self, text: str) -> list[str]:
@@ -212,6 +215,9 @@ class Engine:
         """``match`` for many texts; ``n_jobs`` > 1 spreads them over processes."""
         from kefu.bulk import match_many
 
+        if isinstance(texts, str):  # would be matched character by character
+            raise TypeError("match_many takes a list of texts, not one str: use match() for one text")
+
         return match_many(self._runtime, list(texts), n_jobs)
 
     # -- conversations ----------------------------------------------------------------------
@@ -222,6 +228,7 @@ class Engine:
         """Answer one message of the conversation ``session_id``. Never raises on any text
         (a ``session_id`` that is not a ``str`` is a ``SessionIdError``)."""
         _check_id(session_id)
+        meta = _metadata(metadata)
         runtime = self._runtime  # one bot for the whole message, even if a reload lands
         now = self.clock()
         self._sweep(now)
@@ -229,7 +236,7 @@ class Engine:
         with self.store.transaction(session_id) as session, message_budget():
             if session.turns == 0 and session.last_active == session.created:
                 self._started(runtime, session)
-            message = Message(text, session_id, now, dict(metadata or {}))
+            message = Message(text, session_id, now, meta)
             turn = Turn(self, runtime, session, message, now, self._rng)
             reply = self._respond(turn)
             reply = self._built(turn, reply)
@@ -377,3 +384,9 @@ def _check_id(session_id: object) -> str:
     if not isinstance(session_id, str):
         raise SessionIdError(session_id)
     return session_id
+
+
+def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping (a dict), not {type(metadata).__name__}")
+    return dict(metadata or {})

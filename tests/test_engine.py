@@ -144,6 +144,25 @@ def test_match_many_over_workers_serves_a_bot_built_in_code(monkeypatch: pytest.
     assert cached_model_dir(spec).parent.name == "models"
 
 
+def test_one_context_as_a_str_is_that_context_not_its_characters(demo_engine: kefu.Engine) -> None:
+    assert demo_engine.match("那运费呢").intent is None  # a follow-up: needs the "order" context
+    expected = demo_engine.match("那运费呢", contexts=("order",))
+    assert expected.intent == "shipping_fee_followup"
+    assert demo_engine.match("那运费呢", contexts="order") == expected  # was {"o", "r", "d", "e"}
+    assert demo_engine.match("那运费呢", contexts=None) == demo_engine.match("那运费呢")
+
+
+def test_library_calls_with_the_wrong_kind_of_argument_say_what_is_wrong(demo_engine: kefu.Engine) -> None:
+    with pytest.raises(TypeError, match="match_many takes a list of texts, not one str"):
+        demo_engine.match_many("你好")  # was one match per character
+    store = demo_engine.store
+    assert isinstance(store, kefu.MemoryStore)
+    before = len(store)
+    with pytest.raises(TypeError, match="metadata must be a mapping"):
+        demo_engine.reply("你好", "typed", metadata=[("channel", "web")])  # type: ignore[arg-type]
+    assert len(store) == before and demo_engine.session("typed") is None
+
+
 def test_order_dialogue_asks_for_the_number_then_answers(demo_engine: kefu.Engine) -> None:
     sid = "dialogue-order"
     first = demo_engine.reply("我的订单到哪了", session_id=sid)
