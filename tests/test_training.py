@@ -78,10 +78,16 @@ def test_many_intents_weights_are_never_held_dense(monkeypatch: pytest.MonkeyPat
     assert peak < dense_bytes / 3, (peak, dense_bytes)
 
 
-def test_hard_negative_training_still_answers_each_intents_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hard_negative_training_keeps_the_big_weights_and_still_answers_each_intents_examples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(training, "HARD_NEGATIVE_WORK", 10_000)
     spec = many_intents(300)
     model = train(spec)
+    weights = sp.csc_matrix(model.matcher.weights)
+    for k in range(weights.shape[1]):  # the sampled rows' tiny weights are dropped
+        kept = np.abs(weights.data[weights.indptr[k] : weights.indptr[k + 1]])
+        assert kept.min() >= training.PRUNE_BELOW * kept.max()
     runtime = build_runtime(model, with_plugins=False)
     answered = [
         runtime.match(text).intent == intent.name for intent in spec.intents for text in intent.examples
