@@ -4,7 +4,7 @@
 intents. Each bot is trained in its own process, so its peak resident memory is its own:
 the 150-intent bot (CLINC150's shape) is the baseline measured in the same run, and the
 ratios say what many intents cost on top of the examples themselves. Also: the weight
-matrix kept (dense or sparse, MB) and match latency. (What hard-negative training costs
+matrix kept (dense or sparse, MB), match latency and ``kefu lint`` time. (What hard-negative training costs
 in accuracy is measured on CLINC150 dev in docs/accuracy.md.)
 
     python bench/many_intents.py   # about 2 minutes
@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 import speed
 
+import kefu
 from kefu.model import train
 from kefu.normalize import normalize
 from kefu.runtime import build_runtime
@@ -65,6 +66,9 @@ def measure(n_intents: int) -> dict[str, Any]:
         weights_mb = np.asarray(weights).nbytes / 1e6
     runtime = build_runtime(model, with_plugins=False)
     latency = speed.latencies(runtime.match, queries)
+    start = time.perf_counter()
+    findings = kefu.lint(model)
+    lint_s = time.perf_counter() - start
     return {
         "intents": len(spec.intents),
         "examples": sum(len(i.examples) for i in spec.intents),
@@ -74,6 +78,8 @@ def measure(n_intents: int) -> dict[str, Any]:
         "weights": "sparse" if sp.issparse(weights) else "dense",
         "weights MB": weights_mb,
         "match p50 us": 1e6 * statistics.median(latency),
+        "lint s": lint_s,
+        "lint findings": len(findings),
     }
 
 
