@@ -113,9 +113,9 @@ def similar_pairs(x: sp.csr_matrix, bound: float) -> tuple[IntArray, IntArray, F
     total = np.cumsum(squares)
     row_end = np.repeat(total[np.maximum(x.indptr[1:] - 1, 0)], counts)
     from_here = row_end - total + squares  # this entry's and the later entries' weight
-    in_prefix = (
-        from_here >= bound * bound - 1e-9
-    )  # a little slack: rounding adds candidates, never drops pairs
+    # The prefix: entries while what is left still weighs >= bound (the slack for rounding
+    # can only add candidates, never lose a pair).
+    in_prefix = from_here >= bound * bound - 1e-9
     prefix = sp.csr_matrix(
         (np.ones(int(in_prefix.sum())), x.indices[order][in_prefix], _indptr(row_of[in_prefix], n)),
         shape=x.shape,

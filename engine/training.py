@@ -99,7 +99,7 @@ def _fit_linear(
         coef, bias[k] = _binary_svm(
             x[rows] if rows is not None else x, y[rows] if rows is not None else y, k, c, sample_weight
         )
-        if rows is not None:
+        if rows is not None:  # hard negatives: drop the sampled rows' tiny weights
             coef[np.abs(coef) < PRUNE_BELOW * np.abs(coef).max()] = 0.0
         nonzero = np.flatnonzero(coef)
         columns[k] = (nonzero.astype(index_type), coef[nonzero])
