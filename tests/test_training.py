@@ -38,15 +38,23 @@ def many_intents(count: int, per_intent: int = 3, seed: int = 0) -> BotSpec:
 
 def test_a_bot_with_many_intents_trains_each_on_far_fewer_rows_than_it_has() -> None:
     """2,000 intents x 3 examples: under the row limit, over the work limit (what took
-    a 5,000-intent bot 77 s: every intent's SVM on every row)."""
+    a 5,000-intent bot 80 s: every intent's SVM on every row)."""
     n_intents, rows = 2_000, 6_000
     assert rows < training.HARD_NEGATIVE_ROWS and rows * n_intents > training.HARD_NEGATIVE_WORK
     x = sp.random(rows, 50, density=0.1, format="csr", random_state=0)
     y = np.repeat(np.arange(n_intents, dtype=np.int32), 3)
-    plans = training._plans(x, y, n_intents)
+    plan = training._planner(x, y, n_intents)
+    plans = [plan(k) for k in range(n_intents)]
     trained_rows = [len(r) for r, _ in plans if r is not None]
     assert len(trained_rows) == n_intents
     assert max(trained_rows) <= rows // 2
+    for k, (chosen, _) in enumerate(plans):  # its own rows first, each row once
+        assert chosen is not None and set(chosen[:3]) == set(np.flatnonzero(y == k))
+        assert len(set(chosen.tolist())) == len(chosen)
+    again = [plan(k)[0] for k in reversed(range(n_intents))][::-1]  # the order intents are planned in
+    assert [np.asarray(a).tolist() for a in again] == [
+        np.asarray(b).tolist() for b, _ in plans
+    ]  # does not matter
 
 
 def test_many_intents_weights_are_never_held_dense(monkeypatch: pytest.MonkeyPatch) -> None:
