@@ -157,6 +157,9 @@ def read_test_file(path: str | Path, oos_label: str = OOS) -> list[TestRow]:
     return _rows(file, records, oos_label)
 
 
+_READ_AS_JSONL = " (test files not named .csv, .yaml or .yml are read as JSON Lines)"
+
+
 def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     records = []
     for number, line in enumerate(json_lines(raw), 1):
@@ -164,7 +167,8 @@ def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
             try:
                 records.append((number, json.loads(line)))
             except ValueError as exc:
-                raise SpecError.single(file, number, f"invalid JSON: {exc}") from None
+                hint = "" if file.suffix.lower() == ".jsonl" else _READ_AS_JSONL
+                raise SpecError.single(file, number, f"invalid JSON: {exc}{hint}") from None
             except RecursionError:
                 raise SpecError.single(file, number, "invalid JSON: nested too deeply") from None
     return records

@@ -228,6 +228,14 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
     [
         # not JSON at all, after a good row and a blank line
         ("a.jsonl", '{"text": "你好", "intent": "greeting"}\n\n{"text": 你好}\n', 3, "invalid JSON"),
+        # tab-separated text in a .txt file: the message says how such a file is read
+        (
+            "dev.txt",
+            "我要退款\trefund\n",
+            1,
+            "invalid JSON: Expecting value: line 1 column 1 (char 0) (test files not named .csv, "
+            ".yaml or .yml are read as JSON Lines)",
+        ),
         # a row without an intent
         ("b.jsonl", '{"text": "你好", "intent": "greeting"}\n{"text": "在吗"}\n', 2, "each row needs"),
         # an intent that is not text
@@ -280,7 +288,9 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
             "each row needs",
         ),
     ],
-    ids=lambda value: value if isinstance(value, str) and value.endswith(("csv", "jsonl", "yaml")) else "",
+    ids=lambda value: (
+        value if isinstance(value, str) and value.endswith(("csv", "jsonl", "yaml", "txt")) else ""
+    ),
 )
 def test_bad_rows_raise_spec_error_with_file_and_line(
     tmp_path: Path, name: str, text: str, line: int, message: str
