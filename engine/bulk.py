@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kefu.model import is_model_dir, save_model
-from kefu.runtime import Runtime, build_runtime, cached_model_dir, load_or_train
+from kefu.runtime import Runtime, build_runtime, load_or_train
 from kefu.values import Match
 
 __all__ = ["match_many"]
@@ -29,7 +29,7 @@ def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Matc
     workers = min(joblib.effective_n_jobs(n_jobs), len(texts) // MIN_TEXTS_PER_WORKER)
     if workers <= 1:
         return [runtime.match(t) for t in texts]
-    folder = cached_model_dir(runtime.spec)
+    folder = runtime.model_dir
     if not is_model_dir(folder):
         save_model(runtime.model, folder)
     chunks = [texts[i::workers] for i in range(workers)]
