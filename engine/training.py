@@ -185,9 +185,8 @@ def _planner(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int) -> Callable
         excluded = np.zeros(n_intents, bool)
         excluded[k] = excluded[near[k]] = True
         drawn = np.sort(drawn[~excluded[y[drawn]]])
-        sample = drawn[np.diff(drawn, prepend=-1) != 0][
-            :RANDOM_NEGATIVES
-        ]  # each row once (np.unique, 3x faster)
+        # Each row once: np.unique's result, 3x faster.
+        sample = drawn[np.diff(drawn, prepend=-1) != 0][:RANDOM_NEGATIVES]
         rows = np.concatenate([hard, sample])
         own = len(own_rows)
         weight = np.full(len(rows), n / (2.0 * (n - own)))
