@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -106,3 +106,25 @@ def make_client(engine: kefu.Engine) -> Iterator[Callable[..., Any]]:
 def client(make_client: Callable[..., Any]) -> Any:
     """A chat server with the default settings."""
     return make_client()
+
+
+class InProcessParallel:
+    """``joblib.Parallel`` run in this process, recording how many workers each call asked for."""
+
+    asked: ClassVar[list[int]] = []
+
+    def __init__(self, n_jobs: int) -> None:
+        self.asked.append(n_jobs)
+
+    def __call__(self, tasks: Any) -> list[Any]:
+        return [function(*args, **kwargs) for function, args, kwargs in tasks]
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """joblib.Parallel runs in this process; the list collects the workers each call asked for."""
+    import joblib
+
+    monkeypatch.setattr(joblib, "Parallel", InProcessParallel)
+    monkeypatch.setattr(InProcessParallel, "asked", [])
+    return InProcessParallel.asked

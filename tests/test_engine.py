@@ -99,40 +99,18 @@ def test_text_longer_than_the_limit_is_truncated_before_matching(demo_engine: ke
 
 @pytest.mark.parametrize(("texts", "n_jobs", "workers"), [(4_000, 10**6, 2), (9_999, 3, 3), (3_999, 8, None)])
 def test_match_many_starts_no_more_workers_than_it_has_shares_of_texts(
-    demo_engine: kefu.Engine, monkeypatch: pytest.MonkeyPatch, texts: int, n_jobs: int, workers: int | None
+    demo_engine: kefu.Engine, in_process: list[int], texts: int, n_jobs: int, workers: int | None
 ) -> None:
-    import joblib
-
-    started: list[int] = []
-
-    class InProcess:  # joblib.Parallel, run here: records how many workers were asked for
-        def __init__(self, n_jobs: int) -> None:
-            started.append(n_jobs)
-
-        def __call__(self, tasks: Any) -> list[Any]:
-            return [function(*args, **kwargs) for function, args, kwargs in tasks]
-
-    monkeypatch.setattr(joblib, "Parallel", InProcess)
     messages = ["我要退款", "几天能发货", "你好"] * (texts // 3) + ["转人工"] * (texts % 3)
     matches = demo_engine.match_many(messages, n_jobs=n_jobs)
     assert [m.intent for m in matches] == [demo_engine.match(t).intent for t in messages]
-    assert started == ([] if workers is None else [workers])  # None: under two shares, in-process
+    assert in_process == ([] if workers is None else [workers])  # None: under two shares, in-process
 
 
-def test_match_many_over_workers_serves_a_bot_built_in_code(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_match_many_over_workers_serves_a_bot_built_in_code(in_process: list[int]) -> None:
     """Such a bot has no files and no fingerprint: its cache folder was kefu's "models"
     folder itself, shared by every such bot (the second bot's workers answered with the
     first bot's model) or refused by save_model when the cache held other models."""
-    import joblib
-
-    class InProcess:
-        def __init__(self, n_jobs: int) -> None:
-            pass
-
-        def __call__(self, tasks: Any) -> list[Any]:
-            return [function(*args, **kwargs) for function, args, kwargs in tasks]
-
-    monkeypatch.setattr(joblib, "Parallel", InProcess)
     refund, shipping = ("我要退款", "怎么退钱", "退款多久到账"), ("什么时候发货", "快递到哪了", "几天能到")
     messages = ["退款", "发货了吗"] * 2_000
     for first, second in [(refund, shipping), (shipping, refund)]:  # the same texts, names swapped

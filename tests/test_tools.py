@@ -10,7 +10,7 @@ import tracemalloc
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -152,27 +152,6 @@ def test_cross_validation_cli_and_parallel_folds_agree(bot: Path) -> None:
     serial, parallel = kefu.cross_validate(spec, 3, n_jobs=1), kefu.cross_validate(spec, 3, n_jobs=2)
     assert [(p.row, p.intent, p.top) for p in parallel] == [(p.row, p.intent, p.top) for p in serial]
     assert [p.confidence for p in parallel] == [p.confidence for p in serial]
-
-
-class InProcessParallel:
-    """``joblib.Parallel`` run in this process, recording how many workers each call asked for."""
-
-    asked: ClassVar[list[int]] = []
-
-    def __init__(self, n_jobs: int) -> None:
-        self.asked.append(n_jobs)
-
-    def __call__(self, tasks: Any) -> list[Any]:
-        return [function(*args, **kwargs) for function, args, kwargs in tasks]
-
-
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    import joblib
-
-    monkeypatch.setattr(joblib, "Parallel", InProcessParallel)
-    monkeypatch.setattr(InProcessParallel, "asked", [])
-    return InProcessParallel.asked
 
 
 def test_cross_validation_asks_for_no_more_workers_than_folds(bot: Path, in_process: list[int]) -> None:
