@@ -4,8 +4,8 @@
 intents. Each bot is trained in its own process, so its peak resident memory is its own:
 the 150-intent bot (CLINC150's shape) is the baseline measured in the same run, and the
 ratios say what many intents cost on top of the examples themselves. Also: the weight
-matrix kept (dense or sparse, MB), match latency and ``kefu lint`` time. (What hard-negative training costs
-in accuracy is measured on CLINC150 dev in docs/accuracy.md.)
+matrix kept (dense or sparse, MB), match latency and ``kefu lint`` time. (What
+hard-negative training costs in accuracy is measured on CLINC150 dev in docs/accuracy.md.)
 
     python bench/many_intents.py   # about 2 minutes
 """
@@ -37,11 +37,10 @@ EXAMPLES = 15_000
 INTENT_COUNTS = (150, 1_500, 5_000)
 
 
-def grouped_bot(n_intents: int) -> BotSpec:
+def grouped_bot(pairs: list[tuple[str, str]], n_intents: int) -> BotSpec:
     """EXAMPLES sentences, sorted by source label, cut into ``n_intents`` intents of equal
     size: neighbouring intents share a label and near-duplicate sentences, the hard case
     that hard-negative training picks its negatives for."""
-    pairs, _ = speed.base_sentences()
     source = speed.synthetic_bot(pairs, EXAMPLES, 1)
     examples = [text for intent in source.intents for text in intent.examples]
     bounds = np.linspace(0, len(examples), n_intents + 1).astype(int)
@@ -53,8 +52,8 @@ def grouped_bot(n_intents: int) -> BotSpec:
 
 def measure(n_intents: int) -> dict[str, Any]:
     """One bot, in this process (run by ``main`` in a child process per bot)."""
-    spec = grouped_bot(n_intents)
-    _, queries = speed.base_sentences()
+    pairs, queries = speed.base_sentences()
+    spec = grouped_bot(pairs, n_intents)
     queries = list(dict.fromkeys(q for q in queries if normalize(q)))[:500]
     start = time.perf_counter()
     model = train(spec)
