@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kefu.jobs import worker_count
 from kefu.model import is_model_dir, save_model
 from kefu.runtime import Runtime, build_runtime, load_or_train
 from kefu.values import Match
@@ -22,13 +23,11 @@ _worker_runtimes: dict[str, Runtime] = {}
 
 def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Match]:
     """Match every text; with ``n_jobs`` != 1 the texts are split over worker processes."""
-    import joblib  # imported on use: serving a single message never needs it
-
-    # Never more workers than MIN_TEXTS_PER_WORKER-sized shares: n_jobs=10**9 would
-    # otherwise build a billion chunks and ask joblib for a billion processes.
-    workers = min(joblib.effective_n_jobs(n_jobs), len(texts) // MIN_TEXTS_PER_WORKER)
-    if workers <= 1:
+    workers = worker_count(n_jobs, len(texts) // MIN_TEXTS_PER_WORKER)
+    if workers == 1:
         return [runtime.match(t) for t in texts]
+    import joblib
+
     folder = runtime.model_dir
     if not is_model_dir(folder):
         save_model(runtime.model, folder)

@@ -13,6 +13,7 @@ import numpy as np
 
 from kefu.errors import SpecError
 from kefu.evaluate import Prediction, TestRow, prediction_of
+from kefu.jobs import worker_count
 from kefu.model import train
 from kefu.runtime import Runtime, build_runtime
 from kefu.spec import BotSpec
@@ -41,7 +42,7 @@ def cross_validate(spec: BotSpec, folds: int = 5, *, n_jobs: int = 1, seed: int 
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     splits = list(splitter.split(np.zeros(len(labels)), labels))
     # One process per fold at most: n_jobs=10**5 made joblib try to start 100000 and hang.
-    parts = joblib.Parallel(n_jobs=min(joblib.effective_n_jobs(n_jobs), folds))(
+    parts = joblib.Parallel(n_jobs=worker_count(n_jobs, folds))(
         joblib.delayed(_fold)(spec, texts, labels, train_idx, test_idx) for train_idx, test_idx in splits
     )
     ordered: dict[int, Prediction] = {}

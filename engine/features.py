@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from kefu.jobs import worker_count
 from kefu.normalize import normalize
 from kefu.spec import MatcherSettings, NlpSettings
 from kefu.text import TextAnalyzer
@@ -131,12 +132,11 @@ class FeatureSpace:
         return l2_normalize(joined).astype(np.float64)
 
     def _all_terms(self, texts: Sequence[str], n_jobs: int) -> list[tuple[list[str], list[str]]]:
-        if n_jobs == 1 or len(texts) < PARALLEL_MIN_TEXTS:
+        workers = worker_count(n_jobs, len(texts) // TEXTS_PER_WORKER)
+        if workers == 1 or len(texts) < PARALLEL_MIN_TEXTS:
             return [self.terms(t) for t in texts]
         import joblib  # only big bots fan out; imported here to keep start-up light
 
-        # n_jobs=10**9 must not ask for a billion processes (nor split into 4 billion chunks).
-        workers = max(1, min(joblib.effective_n_jobs(n_jobs), len(texts) // TEXTS_PER_WORKER))
         chunks = np.array_split(np.arange(len(texts)), workers * 4)
         config = (self.analyzer.nlp, self.settings, self.max_length)
         parts = joblib.Parallel(n_jobs=workers)(

@@ -19,6 +19,7 @@ from kefu.bot_regex import message_budget
 from kefu.cache import cache_dir
 from kefu.entities import EntityExtractor
 from kefu.errors import ModelError, PluginError
+from kefu.jobs import check_n_jobs
 from kefu.loader import load_spec
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, PluginHost
 from kefu.matcher import verdict
@@ -110,6 +111,7 @@ def cached_model_dir(spec: BotSpec) -> Path:
 def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) -> Model:
     """A model for ``path``: a saved model directory, or bot files trained (or taken from
     kefu's cache when an identical bot was trained before)."""
+    check_n_jobs(n_jobs)  # also when the model comes from a file and nothing is trained
     if is_model_dir(path):
         return load_model(path)
     spec = load_spec(path)

@@ -173,6 +173,28 @@ def test_training_asks_for_no_more_workers_than_shares_of_texts(
     assert (model.examples != serial.examples).nnz == 0
 
 
+@pytest.mark.parametrize(
+    ("n_jobs", "error"), [(0, ValueError), ("2", TypeError), (2.0, TypeError), (True, TypeError)]
+)
+def test_every_parallel_entry_point_refuses_a_meaningless_n_jobs(
+    bot: Path, n_jobs: object, error: type[Exception]
+) -> None:
+    """n_jobs=0 was joblib's error from match_many and cross_validate, but trained a small
+    bot without a word (only a big one fans out) and was ignored for a cached model."""
+    spec = kefu.load_spec(bot)
+    engine = kefu.Engine.from_path(bot)
+    calls: list[Callable[[], object]] = [
+        lambda: kefu.train(spec, n_jobs=n_jobs),  # type: ignore[arg-type]
+        lambda: kefu.cross_validate(spec, 3, n_jobs=n_jobs),  # type: ignore[arg-type]
+        lambda: engine.match_many(["发票", "退款"], n_jobs=n_jobs),  # type: ignore[arg-type]
+        lambda: kefu.Engine.from_path(bot, n_jobs=n_jobs),  # type: ignore[arg-type]  # the cached model
+    ]
+    for call in calls:
+        with pytest.raises(error, match="n_jobs"):
+            call()
+    assert engine.match_many(["发票"], n_jobs=-1)[0].intent == engine.match("发票").intent
+
+
 def test_test_spreads_a_big_file_over_its_workers_while_showing_progress(
     bot: Path, dev: Path, tmp_path: Path, in_process: list[int]
 ) -> None:
