@@ -38,8 +38,11 @@ def tune(
         bool, typer.Option("--write", help="Write the recommendation into the bot file.")
     ] = False,
     oos_label: Annotated[
-        str, typer.Option("--oos-label", help="Intent name of out-of-scope rows.")
-    ] = "out_of_scope",
+        str | None,
+        typer.Option(
+            "--oos-label", help="Intent name of out-of-scope rows (default: the bot's, out_of_scope)."
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
     json_output: JsonOpt = False,
 ) -> None:

@@ -120,6 +120,9 @@ def test_test_uses_the_bots_out_of_scope_label(write_bot: Callable[..., Path], t
     data.write_text('{"text": "我要退款", "intent": "refund"}\n{"text": "天气呢", "intent": "无关"}\n')
     code, stdout, _ = run("test", str(bot), "--data", str(data), "--json")
     assert code == 0 and (json.loads(stdout)["in_scope"], json.loads(stdout)["out_of_scope"]) == (1, 1)
+    # kefu tune read the same file with the label out_of_scope: 无关 was an intent to get right.
+    code, stdout, _ = run("tune", str(bot), "--data", str(data), "--json")
+    assert code == 0 and json.loads(stdout)["recommended"]["oos_recall"] is not None
 
 
 def test_cross_validation_predicts_every_example_once_in_stratified_folds(
