@@ -10,7 +10,7 @@ __all__ = ["COMMANDS"]
 
 
 def plugins(path: BotArg = None, plugins_dir: PluginsDirOpt = None, json_output: JsonOpt = False) -> None:
-    """List the plugins a bot loads (in call order: last registered first) and any that failed."""
+    """List the plugins a bot loads (built-ins, installed, then files) and any that failed."""
     engine = open_engine(path, plugins_dir)
     loaded, failed = engine.plugins, engine.plugin_failures
     if json_output:

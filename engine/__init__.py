@@ -2,7 +2,8 @@
 
 >>> from kefu import Engine
 >>> bot = Engine.from_path("intents/")
->>> bot.reply("我的快递到哪了", session_id="user-1").text
+>>> bot.reply("我的快递到哪了", session_id="user-1").action  # it asks for the order number
+'prompt'
 """
 
 from typing import Any

@@ -44,7 +44,7 @@ An honest pattern runs on a message (at most ``max_input_length``, 500 character
 default) in microseconds, so 50 ms is hundreds of times what it needs even on a loaded
 machine: no pattern that works is cut off. The bound only stops runaway backtracking, and
 then one message costs 50 ms per runaway pattern instead of forever: slower than the
-10,000 replies/s budget (DESIGN.md), but an answer well inside ``kefu predict``'s 1.5 s.
+10,000 replies/s target (docs/speed.md), but an answer well inside ``kefu predict``'s 1.5 s.
 
 The bound is not free: ``regex`` reads a CPU clock (a system call) around each bounded
 run, about 2 µs per pattern per message on the bench machine, against well under 1 µs for

@@ -1,7 +1,7 @@
 """``Engine``: the public face of kefu; one bot, its sessions and its plugins.
 
-The message flow (docs/architecture.md): clean the text, ``message_received`` hooks,
-session from the store, match and decide (``kefu.dialog``), ``response_built`` hooks,
+The message flow (docs/architecture.md): clean the text, session from the store,
+``message_received`` hooks, match and decide (``kefu.dialog``), ``response_built`` hooks,
 save the session. ``reply`` never raises on any text; plugin failures are isolated.
 """
 

@@ -57,7 +57,9 @@ class Match:
     candidates: tuple[Candidate, ...] = ()
     ambiguous: bool = False
     rule: str | None = None
-    """Set when a pattern or keyword decided the intent: ``"pattern:<regex>"`` or ``"keyword:<word>"``."""
+    """What decided the intent, when not the scores alone: ``"pattern:<regex>"``,
+    ``"keyword:<word>"``, ``"clarify:<n>"`` (the user picked option n) or ``"slot:<name>"``
+    (the message filled a slot the bot had asked for)."""
 
     @property
     def top(self) -> Candidate | None:

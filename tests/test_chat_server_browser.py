@@ -17,7 +17,7 @@ import pytest
 from chat_server.hub import RELEASED, WAITING
 from chat_server.launch import running_server
 
-PROMPT = "请提供一下您的订单号（12-18位数字）哦，可以在「我的订单」里复制～"
+PROMPT = "请提供一下您的订单号（12-20位数字）哦，可以在「我的订单」里复制～"
 ORDER = "123456789012345"
 AGENT_SAYS = "您好，我是人工客服小王，您的包裹今天下午送到。"
 CHROMIUM_FLAGS = [

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
-PROMPT = "请提供一下您的订单号（12-18位数字）哦，可以在「我的订单」里复制～"
+PROMPT = "请提供一下您的订单号（12-20位数字）哦，可以在「我的订单」里复制～"
 
 Frame = dict[str, Any]
 

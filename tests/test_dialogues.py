@@ -23,6 +23,17 @@ def test_demo_dialogue(demo_engine: kefu.Engine, dialogue: kefu.Dialogue) -> Non
     assert result.failures == []
 
 
+def test_the_documented_example_passes_on_the_demo_bot(demo_engine: kefu.Engine, tmp_path: Path) -> None:
+    import re
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "intents.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(version: 1\ndialogues:.*?)```", docs, re.S)
+    assert example is not None
+    (tmp_path / "dialogues.yaml").write_text(example.group(1), encoding="utf-8")
+    (dialogue,) = kefu.read_dialogues(tmp_path / "dialogues.yaml")
+    assert len(dialogue.steps) == 4 and kefu.run_dialogue(demo_engine, dialogue).failures == []
+
+
 def test_a_failing_expectation_names_file_line_and_what_the_bot_said(
     demo_engine: kefu.Engine, tmp_path: Path
 ) -> None:

@@ -61,6 +61,20 @@ def test_the_five_minute_tour_works_as_written(tmp_path: Path) -> None:
     assert predicted["intent"] == "refund"
     assert "decision:" in kefu("explain", "mybot/", "钱啥时候退给我")
     assert kefu("lint", "mybot/").splitlines()[-1].startswith("0 error(s)")
+    # The daily loop's first command: every intent needs as many examples as folds.
+    cross_validated = json.loads(kefu("test", "mybot/", "--cv", "5", "--json"))
+    assert cross_validated["total"] == 15
+
+
+def test_the_chinese_quick_start_tours_the_same_bot() -> None:
+    def bot_without_comments(readme: str) -> object:
+        found = re.search(r"```yaml\n# mybot/bot.yaml\n(.*?)```", readme, re.S)
+        assert found is not None
+        return yaml.safe_load(found.group(1))
+
+    english = bot_without_comments((ROOT / "README.md").read_text(encoding="utf-8"))
+    chinese = bot_without_comments((ROOT / "README.zh-CN.md").read_text(encoding="utf-8"))
+    assert chinese == english
 
 
 def _documented_defaults(section: str) -> dict[str, str]:

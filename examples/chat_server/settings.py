@@ -1,7 +1,7 @@
 """``Settings``: every knob of the chat server, read from ``KEFU_CHAT_*`` environment variables.
 
 The defaults run the bundled demo bot with sessions in memory, listening on loopback
-only. Every limit is documented in the example's README ("Limits").
+only. Every limit is documented in the example's README ("Priority dispatch and limits").
 """
 
 from __future__ import annotations
