@@ -221,7 +221,8 @@ def _clarification_choice(turn: Turn) -> Reply | None:
     if not options:
         return None
     choice = normalize(turn.message.text)
-    if choice.isdigit() and 1 <= int(choice) <= len(options):
+    # isdecimal, not isdigit: "፩" or "➎" are digits that int() cannot read.
+    if choice.isdecimal() and 1 <= int(choice) <= len(options):
         name = options[int(choice) - 1]
         if _intent_named(turn.runtime.spec, name) is None:
             # Offered before a reload that removed or renamed it: a fresh message now.

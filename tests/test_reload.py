@@ -193,3 +193,19 @@ def test_a_clarify_option_the_new_bot_lacks_is_a_fresh_message(write_bot: Callab
     assert "dropped clarify option shipping" in reply.trace
     assert engine.reply("什么时候发货", session_id="renamed").text == "发货答复"
     assert engine.reply("1", session_id="kept").text == "退款答复"  # an option that still exists
+
+
+@pytest.mark.parametrize("answer", ["፩", "➎", "᧚", "²", "１", "٢"])
+def test_any_digit_character_answers_a_clarify_question_without_a_crash(
+    write_bot: Callable[..., Path], answer: str
+) -> None:
+    """str.isdigit() is true for "፩" (Ethiopic one) or "➎", which int() cannot read: reply
+    raised ValueError. Decimal digits of any script ("١", full-width "１") still pick."""
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CLARIFY_BOT.format(shipping="shipping")}), seed=0)
+    assert engine.reply("退货", session_id="s").action == "clarify"
+    reply = engine.reply(answer, session_id="s")
+    picked = {"１": "退款答复", "٢": "发货答复"}.get(answer)
+    if picked:
+        assert reply.text == picked
+    else:
+        assert reply.action in {"fallback", "clarify", "respond"} and reply.text
