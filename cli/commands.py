@@ -87,7 +87,7 @@ def predict(
 ) -> None:
     """Print the intent of each message (JSON lines with --json)."""
     messages = texts or stdin_lines()
-    engine = open_engine(bot, builtin_plugins=(), load_entry_points=False)
+    engine = open_engine(bot, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
     for text in messages:
         match = engine.match(text)
         if json_output:

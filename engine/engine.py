@@ -57,6 +57,7 @@ class Engine:
         plugins_dir: str | Path | None = None,
         builtin_plugins: Sequence[str] = DEFAULT_PLUGINS,
         load_entry_points: bool = True,
+        bot_plugins: bool = True,
         strict_plugins: bool = False,
         clock: Callable[[], float] = time.time,
         seed: int | None = None,
@@ -67,6 +68,7 @@ class Engine:
         self._plugin_dirs = (Path(plugins_dir),) if plugins_dir else ()
         self._builtins = tuple(builtin_plugins)
         self._entry_points = load_entry_points
+        self._bot_plugins = bot_plugins
         self._source = Path(source) if source is not None else None
         self._rng = random.Random(seed)
         self._code_plugins: dict[str, Any] = {}
@@ -104,6 +106,7 @@ class Engine:
             plugin_dirs=self._plugin_dirs,
             builtins=self._builtins,
             entry_points=self._entry_points,
+            bot_plugins=self._bot_plugins,
             strict_plugins=self.strict_plugins,
             require_all_plugins=require_all_plugins,
         )

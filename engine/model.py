@@ -9,10 +9,12 @@ fail with a ``ModelError``. Saving replaces only an empty folder or another mode
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
 import logging
+import os
 import shutil
 import tempfile
 import zipfile
@@ -67,6 +69,9 @@ class Model:
     matcher: Matcher
     examples: sp.csr_matrix
     example_texts: tuple[str, ...]
+    plugins_left_behind: str | None = None
+    """The ``plugins: {dir}`` of a bot served from a saved model's copy: a model carries
+    no code (plugin files in it would run on load), so that folder must come from elsewhere."""
 
     @property
     def fingerprint(self) -> str:
@@ -276,8 +281,12 @@ def load_model(directory: str | Path, *, bot: str | Path | BotSpec | None = None
     """
     folder = Path(directory)
     meta = _read_meta(folder)
+    left_behind = None
     if bot is None:
         spec = _read_spec(folder, meta)
+        if spec.plugins.dir is not None:  # inside the model folder: never import from there
+            left_behind = Path(os.path.relpath(spec.plugins.dir, folder / "bot")).as_posix()
+            spec = dataclasses.replace(spec, plugins=dataclasses.replace(spec.plugins, dir=None))
     else:
         _check_bot_copy(folder, meta)  # bytes only: the copy is not served, so not parsed
         spec = bot if isinstance(bot, BotSpec) else load_spec(bot)
@@ -287,7 +296,7 @@ def load_model(directory: str | Path, *, bot: str | Path | BotSpec | None = None
             )
     arrays = _read_arrays(folder, meta)
     try:
-        return _rebuild(spec, meta, arrays)
+        return dataclasses.replace(_rebuild(spec, meta, arrays), plugins_left_behind=left_behind)
     except (KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:  # checked above; a backstop
         raise ModelError(
             f"{folder}: model is incomplete or inconsistent ({type(exc).__name__}: {exc})"

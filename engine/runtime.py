@@ -139,18 +139,28 @@ def build_runtime(
     strict_plugins: bool = False,
     require_all_plugins: bool = False,
     with_plugins: bool = True,
+    bot_plugins: bool = True,
 ) -> Runtime:
     """Load plugins for ``model`` and assemble a runtime.
 
     A fail-closed plugin that fails to load always fails the build (``PluginError``); with
     ``require_all_plugins`` (used by reload) any failing plugin does, instead of being
-    skipped; ``with_plugins=False`` loads none (matching only).
+    skipped; ``with_plugins=False`` loads none (matching only); ``bot_plugins=False`` skips
+    the folder the bot file names (``plugins: {dir}``).
     """
     spec = model.spec
     if not with_plugins:  # matching only: no plugin code runs at all
         host = PluginHost(builtins=(), entry_points=False)
         return Runtime(model, host, EntityExtractor(spec.entities))
-    dirs = tuple(dict.fromkeys((*((spec.plugins.dir,) if spec.plugins.dir else ()), *plugin_dirs)))
+    if bot_plugins and model.plugins_left_behind and not plugin_dirs:
+        # Serving without them could drop a guard the bot depends on, without a word.
+        raise PluginError(
+            model.plugins_left_behind,
+            f"the bot was trained with `plugins: {{dir: {model.plugins_left_behind}}}`, and a saved model "
+            "carries no code: pass that folder (plugins_dir=..., kefu --plugins-dir) or serve the bot files",
+        )
+    own = (spec.plugins.dir,) if bot_plugins and spec.plugins.dir else ()
+    dirs = tuple(dict.fromkeys((*own, *plugin_dirs)))
     host = PluginHost(
         spec.plugins.config,
         plugin_dirs=dirs,

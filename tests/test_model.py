@@ -441,3 +441,36 @@ def test_unreadable_model_json_is_refused(
     path.write_text(text(path.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(kefu.ModelError, match=f"^{re.escape(str(path))}: {message}"):
         kefu.load_model(folder)
+
+
+GUARD = (
+    "import kefu\n\n@kefu.hookimpl\ndef message_received(message):\n"
+    "    if '退款' in message.text:\n"
+    "        return kefu.Block(reason='guard', reply='BLOCKED')\n"
+)
+
+
+def test_a_saved_model_never_imports_plugin_files_and_asks_for_its_bots_plugins(
+    write_bot: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The bot copy inside a model resolved `plugins: {dir: plugins}` to model/bot/plugins:
+    a .py dropped there ran on load (also by `kefu predict`), and the bot's own guard was
+    silently gone from the served model."""
+    bot = write_bot(**{"bot.yaml": SMALL_BOT + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "guard.py").write_text(GUARD, encoding="utf-8")
+    model = kefu.Engine.from_path(bot).save(tmp_path / "model")
+    (model / "bot" / "plugins").mkdir()
+    marker = tmp_path / "ran"
+    (model / "bot" / "plugins" / "evil.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8"
+    )
+
+    for load in (kefu.Engine.load, kefu.Engine.from_path):
+        with pytest.raises(kefu.PluginError, match=r"plugins: \{dir: plugins\}.*plugins_dir"):
+            load(model)
+        served = load(model, plugins_dir=bot / "plugins")
+        assert served.reply("我要退款", session_id="s").text == "BLOCKED"
+    result = CliRunner().invoke(build_app(), ["predict", "我要退款", "--bot", str(model)])
+    assert result.exit_code == 0 and result.stdout.startswith("refund")
+    assert not marker.exists()
