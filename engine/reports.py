@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -84,16 +85,42 @@ def markdown(report: EvalReport, segmented: Mapping[str, str] | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
+# Each label takes 0.3 in of the confusion matrix: 60 labels make an 18 in (2,160 px) square, still
+# readable at font size 6; thousands of labels made a figure too big for memory (2,500: 90,000 px square).
+MAX_MATRIX_LABELS = 60
+
+
 def _plots(report: EvalReport, out: Path) -> list[Path]:
     try:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
     except ImportError:
         log.info("matplotlib not installed (pip install 'kefu[plots]'): no PNG plots")
         return []
+    # Intent names are plain text: a `$` in one must not start mathtext (which raised on `$5_$`).
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return [
+            _confusion_plot(report, out / "confusion.png"),
+            _histogram_plot(report, out / "confidence.png"),
+        ]
+
+
+def _confusion_plot(report: EvalReport, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     labels = [s.intent for s in report.per_intent] + ([OOS] if report.out_of_scope else [])
+    title = None
+    if len(labels) > MAX_MATRIX_LABELS:
+        mistakes: Counter[str] = Counter()
+        for p in report.predictions:
+            if p.expected_label != p.predicted_label:
+                mistakes[p.expected_label] += 1
+                mistakes[p.predicted_label] += 1
+        order = {name: i for i, name in enumerate(labels)}
+        shown = set(sorted(labels, key=lambda name: (-mistakes[name], order[name]))[:MAX_MATRIX_LABELS])
+        title = f"the {MAX_MATRIX_LABELS} most confused of {len(labels)} labels"
+        labels = [name for name in labels if name in shown]
     index = {name: i for i, name in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for p in report.predictions:
@@ -107,10 +134,17 @@ def _plots(report: EvalReport, out: Path) -> list[Path]:
     axes.set_yticks(range(len(labels)), labels, fontsize=6)
     axes.set_xlabel("predicted")
     axes.set_ylabel("expected")
+    if title:
+        axes.set_title(title)
     figure.tight_layout()
-    confusion = out / "confusion.png"
-    figure.savefig(confusion, dpi=120)
+    figure.savefig(path, dpi=120)
     plt.close(figure)
+    return path
+
+
+def _histogram_plot(report: EvalReport, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(figsize=(6, 4))
     centers = [(low + high) / 2 for low, high, _, _ in report.histogram]
     axes.bar(centers, [r for _, _, r, _ in report.histogram], width=0.09, label="right")
@@ -120,7 +154,6 @@ def _plots(report: EvalReport, out: Path) -> list[Path]:
     axes.set_ylabel("answers")
     axes.legend()
     figure.tight_layout()
-    histogram = out / "confidence.png"
-    figure.savefig(histogram, dpi=120)
+    figure.savefig(path, dpi=120)
     plt.close(figure)
-    return [confusion, histogram]
+    return path

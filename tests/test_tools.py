@@ -106,6 +106,47 @@ def test_test_writes_report_files_matching_its_json(bot: Path, dev: Path, tmp_pa
         assert height > 100 and width > 100
 
 
+def test_test_draws_intent_names_as_plain_text(write_bot: Callable[..., Path], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    bot = write_bot(**{"bot.yaml": BOT.replace("name: refund", 'name: "price_$5_$"')})
+    data = tmp_path / "dev.jsonl"
+    data.write_text(
+        '{"text": "我要退款", "intent": "price_$5_$"}\n{"text": "发货时间", "intent": "shipping"}\n'
+    )
+    code, _, _ = run("test", str(bot), "--data", str(data), "--out", str(tmp_path / "report"))
+    # matplotlib read `$5_$` as mathtext and raised after report.json and report.md were written.
+    assert code == 0
+    assert (tmp_path / "report" / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_confusion_matrix_of_many_labels_shows_the_most_confused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.axes
+    import matplotlib.image
+
+    labels = [f"intent{i:03}" for i in range(200)]
+    right = [kefu.Prediction(kefu.TestRow("对", label), label, 0.9) for label in labels]
+    confused = {"intent150": "intent003", "intent199": None, "intent007": "intent180"}
+    wrong = [kefu.Prediction(kefu.TestRow("错", e), p, 0.5) for e, p in confused.items()]
+    shown: list[list[str]] = []
+    set_yticks = matplotlib.axes.Axes.set_yticks
+
+    def recording(axes: Any, ticks: Any, names: Any = None, **options: Any) -> Any:
+        shown.append(list(names))
+        return set_yticks(axes, ticks, names, **options)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_yticks", recording)
+    out = tmp_path / "report"
+    kefu.write_report(kefu.evaluate(right + wrong), out)
+    # 200 labels drew a 60 in square; 2,500 ran out of memory. Now the most confused ones are shown.
+    assert matplotlib.image.imread(out / "confusion.png").shape[:2] == (2160, 2160)
+    assert len(shown[0]) == 60
+    assert {"intent150", "intent003", "intent199", "intent007", "intent180"} <= set(shown[0])
+    assert (out / "report.json").exists() and (out / "confidence.png").exists()
+
+
 # The bar is the bot's own macro-F1 plus the offset: just above fails CI, exactly at it passes.
 @pytest.mark.parametrize(("offset", "exit_code"), [(0.01, 1), (0.0, 0), (-0.01, 0)])
 def test_min_f1_gate(bot: Path, dev: Path, offset: float, exit_code: int) -> None:
