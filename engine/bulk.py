@@ -30,7 +30,7 @@ def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Matc
 
     folder = runtime.model_dir
     if not is_model_dir(folder):
-        save_model(runtime.model, folder)
+        save_model(runtime.model, folder, portable=False)
     chunks = [texts[i::workers] for i in range(workers)]
     parts = joblib.Parallel(n_jobs=workers)(joblib.delayed(_match_chunk)(str(folder), c) for c in chunks)
     # Undo the round-robin split so results line up with ``texts``.

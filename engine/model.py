@@ -33,6 +33,7 @@ from kefu.loader import bot_files, load_spec
 from kefu.loader import fingerprint as files_fingerprint
 from kefu.matcher import Matcher
 from kefu.modelcheck import ARRAY_NAMES, arrays_problem, meta_problem
+from kefu.sections import bundled_data_files
 from kefu.spec import BotSpec
 from kefu.specdump import dump_spec
 from kefu.text import TextAnalyzer
@@ -117,11 +118,14 @@ class ModelSaveError(ModelError, OSError):
     system refused the write. Also an ``OSError``: what callers of a failed write catch."""
 
 
-def save_model(model: Model, directory: str | Path) -> Path:
+def save_model(model: Model, directory: str | Path, *, portable: bool = True) -> Path:
     """Write ``model`` to ``directory`` atomically (a failed save leaves the old model).
 
     ``directory`` must not exist, be an empty folder or hold a saved model; anything else
-    is refused with ``ModelSaveError`` rather than overwritten.
+    is refused with ``ModelSaveError`` rather than overwritten. The data files the bot's
+    plugin settings name (a risk-control ``words_file``) are copied beside the bot files;
+    one outside the bot's folder is a ``ModelError`` unless ``portable=False`` (kefu's
+    cache, whose models are always loaded with the real bot files).
     """
     target = Path(directory)
     try:
@@ -131,7 +135,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
     except OSError as exc:
         raise _save_error(target, exc) from None
     try:
-        _write(model, staging)
+        _write(model, staging, portable)
         _replace(staging, target)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -212,13 +216,14 @@ def _replace(staging: Path, target: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _write(model: Model, folder: Path) -> None:
+def _write(model: Model, folder: Path, portable: bool) -> None:
     bot_dir = folder / "bot"
     bot_dir.mkdir()
     names = []
     for file in model.spec.files:
         shutil.copyfile(file, bot_dir / Path(file).name)
         names.append(Path(file).name)
+    _copy_data_files(model.spec, bot_dir, portable)
     fingerprint = model.spec.fingerprint
     if not names:  # a bot built in code: write it out as a bot file
         (bot_dir / "bot.yaml").write_text(dump_spec(model.spec), encoding="utf-8")
@@ -265,6 +270,27 @@ def _arrays(model: Model) -> dict[str, np.ndarray[Any, Any]]:
     elif weights is not None and bias is not None:
         arrays.update(weights=weights, bias=bias)
     return arrays
+
+
+def _copy_data_files(spec: BotSpec, bot_dir: Path, portable: bool) -> None:
+    """Copy the files plugin settings name, at the same place relative to the bot files,
+    so the bot copy in the model validates (a risk-control words list is read then)."""
+    for name, settings in spec.plugins.config.items():
+        for key in bundled_data_files(name):
+            relative = settings.get(key)
+            if not isinstance(relative, str):
+                continue
+            inside = not Path(relative).is_absolute() and ".." not in Path(relative).parts
+            if not inside:
+                if portable:
+                    raise ModelError(
+                        f"plugins.{name}.{key}: {relative} is outside the bot's folder, so a saved model "
+                        "cannot carry it; move it into the bot's folder"
+                    )
+                continue
+            target = bot_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(str(settings["_base_dir"])) / relative, target)
 
 
 def _checksum(meta: dict[str, Any]) -> str:

@@ -124,7 +124,7 @@ def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) 
     model = train(spec, n_jobs=n_jobs)
     if use_cache:
         try:
-            save_model(model, cached)
+            save_model(model, cached, portable=False)
         except OSError as exc:
             log.warning("could not cache the trained model in %s: %s", cached, exc)
     return model

@@ -30,7 +30,14 @@ from kefu.spec import (
 from kefu.templates import TemplateError, placeholders
 from kefu.yamlsource import PathKey, SourceFile
 
-__all__ = ["BUILTIN_ENTITIES", "FORMAT_VERSION", "FileResult", "check_file", "checked_plugin_settings"]
+__all__ = [
+    "BUILTIN_ENTITIES",
+    "FORMAT_VERSION",
+    "FileResult",
+    "bundled_data_files",
+    "check_file",
+    "checked_plugin_settings",
+]
 
 FORMAT_VERSION = 1
 BUILTIN_ENTITIES = ("order_id", "mobile", "amount", "date")
@@ -212,6 +219,13 @@ def _bundled_checks(name: str) -> Mapping[str, Check] | None:
     # Imported here, not at the top: plugin modules import kefu, which imports this module.
     checks: Mapping[str, Check] | None = getattr(importlib.import_module(module), "SETTINGS", None)
     return checks
+
+
+def bundled_data_files(name: str) -> tuple[str, ...]:
+    """The settings of a bundled plugin that name a data file (its ``DATA_FILES``)."""
+    if f"kefu.plugins.{name}" not in DEFAULT_PLUGINS:
+        return ()
+    return tuple(getattr(importlib.import_module(f"kefu.plugins.{name}"), "DATA_FILES", ()))
 
 
 def _plugin_fields(

@@ -258,3 +258,6 @@ SETTINGS: dict[str, Check] = {
     "mask_logs": FileChecker.flag,
 }
 """What ``plugins: risk_control:`` may hold, each key with the check that converts it."""
+
+DATA_FILES = ("words_file",)
+"""Settings that name a file beside the bot file: a saved model carries a copy of each."""

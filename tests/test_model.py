@@ -474,3 +474,30 @@ def test_a_saved_model_never_imports_plugin_files_and_asks_for_its_bots_plugins(
     result = CliRunner().invoke(build_app(), ["predict", "我要退款", "--bot", str(model)])
     assert result.exit_code == 0 and result.stdout.startswith("refund")
     assert not marker.exists()
+
+
+def test_a_saved_model_carries_the_risk_control_words_file(
+    write_bot: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The model kept only the YAML files, so the copy's `words_file` was missing and a
+    model of the documented risk-control setup could never be loaded."""
+    bot = write_bot(**{"bot.yaml": SMALL_BOT + "plugins:\n  risk_control: {words_file: lists/敏感词.txt}\n"})
+    (bot / "lists").mkdir()
+    (bot / "lists" / "敏感词.txt").write_text("诈骗\n", encoding="utf-8")
+    model = kefu.Engine.from_path(bot).save(tmp_path / "model")
+    (bot / "lists" / "敏感词.txt").unlink()  # served from the model alone
+    engine = kefu.Engine.load(model)
+    assert engine.reply("你们是诈骗吧", session_id="s").action == "blocked"
+    assert engine.reply("我要退款", session_id="s").intent == "refund"
+
+
+def test_a_words_file_outside_the_bot_folder_is_named_when_saving(
+    write_bot: Callable[..., Path], tmp_path: Path
+) -> None:
+    bot = write_bot(**{"bot.yaml": SMALL_BOT + "plugins:\n  risk_control: {words_file: ../shared.txt}\n"})
+    (bot.parent / "shared.txt").write_text("诈骗\n", encoding="utf-8")
+    engine = kefu.Engine.from_path(bot)  # served from the bot files (and kefu's cache) as before
+    assert engine.reply("你们是诈骗吧", session_id="s").action == "blocked"
+    with pytest.raises(kefu.ModelError, match=r"words_file: \.\./shared\.txt is outside the bot's folder"):
+        engine.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
