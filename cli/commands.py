@@ -54,7 +54,7 @@ def train(
 ) -> None:
     """Train a bot and save the model folder (skipped when the bot files did not change)."""
     spec = kefu.load_spec(path)
-    if not force and kefu.saved_fingerprint(output) == spec.fingerprint:
+    if not force and kefu.saved_fingerprint(output) == spec.fingerprint and _loads(output):
         _report_train(json_output, output, spec, None)
         return
     check_model_target(output)  # refuse before training, which can take minutes, not after
@@ -62,6 +62,16 @@ def train(
     model = kefu.train(spec, n_jobs=jobs)
     kefu.save_model(model, output)
     _report_train(json_output, output, spec, time.perf_counter() - started)
+
+
+def _loads(model: Path) -> bool:
+    """Whether the saved model loads: its model.json alone said "up to date" for a model
+    whose arrays or bot copy were damaged, which then failed every load."""
+    try:
+        kefu.load_model(model)
+    except kefu.KefuError:
+        return False
+    return True
 
 
 def _report_train(json_output: bool, output: Path, spec: kefu.BotSpec, seconds: float | None) -> None:

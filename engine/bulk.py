@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kefu.errors import ModelError
 from kefu.jobs import worker_count
-from kefu.model import is_model_dir, save_model
-from kefu.runtime import Runtime, build_runtime, load_or_train
+from kefu.model import is_model_dir
+from kefu.runtime import Runtime, build_runtime, load_or_train, store_in_cache
 from kefu.values import Match
 
 __all__ = ["match_many"]
@@ -30,9 +31,18 @@ def match_many(runtime: Runtime, texts: list[str], n_jobs: int = 1) -> list[Matc
 
     folder = runtime.model_dir
     if not is_model_dir(folder):
-        save_model(runtime.model, folder, portable=False)
+        store_in_cache(runtime.model, folder)
     chunks = [texts[i::workers] for i in range(workers)]
-    parts = joblib.Parallel(n_jobs=workers)(joblib.delayed(_match_chunk)(str(folder), c) for c in chunks)
+
+    def run() -> list[list[Match]]:
+        jobs = (joblib.delayed(_match_chunk)(str(folder), c) for c in chunks)
+        return list(joblib.Parallel(n_jobs=workers)(jobs))
+
+    try:
+        parts = run()
+    except ModelError:  # the cached copy was damaged after this bot started: write it again
+        store_in_cache(runtime.model, folder)
+        parts = run()
     # Undo the round-robin split so results line up with ``texts``.
     results: list[Match | None] = [None] * len(texts)
     for offset, part in enumerate(parts):

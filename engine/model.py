@@ -178,7 +178,11 @@ def _check_save_target(target: Path) -> None:
         if _has_model_marker(target) and not extra:
             return
         shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
-        problem = f"is a folder that is not a kefu model (it holds {shown})"
+        problem = (
+            f"is a folder that is not a kefu model (it holds {shown})"
+            if extra
+            else "holds a damaged kefu model (its model.json is unreadable)"
+        )
     raise ModelSaveError(
         f"{target} {problem}; refusing to replace it: save the model to a new or empty folder"
     )

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import logging
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +24,12 @@ from kefu.jobs import check_n_jobs
 from kefu.loader import load_spec
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, PluginHost
 from kefu.matcher import verdict
-from kefu.model import Model, is_model_dir, load_model, save_model, train
+from kefu.model import Model, ModelSaveError, is_model_dir, load_model, save_model, train
 from kefu.normalize import normalize
 from kefu.spec import BotSpec
 from kefu.values import Candidate, Match
 
-__all__ = ["Runtime", "build_runtime", "cached_model_dir", "load_or_train"]
+__all__ = ["Runtime", "build_runtime", "cached_model_dir", "load_or_train", "store_in_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,26 @@ def load_or_train(path: str | Path, *, n_jobs: int = 1, use_cache: bool = True) 
     model = train(spec, n_jobs=n_jobs)
     if use_cache:
         try:
-            save_model(model, cached, portable=False)
+            store_in_cache(model, cached)
         except OSError as exc:
             log.warning("could not cache the trained model in %s: %s", cached, exc)
     return model
+
+
+def store_in_cache(model: Model, folder: Path) -> None:
+    """Save ``model`` as kefu's cached copy in ``folder`` (see ``cached_model_dir``).
+
+    A damaged entry there is removed first: the folder is kefu's own, and ``save_model``
+    rightly refuses to replace a folder that is not a model, so the damage used to stay
+    (every start retrained, and match_many's workers failed on it).
+    """
+    try:
+        save_model(model, folder, portable=False)
+    except ModelSaveError:
+        if folder.is_symlink() or not folder.is_dir():
+            raise
+        shutil.rmtree(folder, ignore_errors=True)
+        save_model(model, folder, portable=False)
 
 
 def build_runtime(

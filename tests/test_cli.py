@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -73,6 +74,20 @@ def test_train_then_skip_when_unchanged(tmp_path: Path) -> None:
     assert code == 0 and "up to date" in out
     code, out, _ = run("predict", "我的快递到哪了", "--bot", str(out_dir), "--json")
     assert json.loads(out)["intent"] == "order_status"
+
+
+@pytest.mark.parametrize("damage", ["arrays", "bot copy"])
+def test_train_retrains_a_damaged_model_instead_of_calling_it_up_to_date(tmp_path: Path, damage: str) -> None:
+    out_dir = tmp_path / "model"
+    assert run("train", str(DEMO_BOT), "-o", str(out_dir))[0] == 0
+    if damage == "arrays":
+        (out_dir / "arrays.npz").write_bytes((out_dir / "arrays.npz").read_bytes()[:100])
+    else:
+        shutil.rmtree(out_dir / "bot")
+    code, out, _ = run("train", str(DEMO_BOT), "-o", str(out_dir))
+    assert code == 0 and out.startswith("trained ")  # was "up to date", and every load then failed
+    code, out, _ = run("predict", "我的快递到哪了", "--bot", str(out_dir), "--json")
+    assert code == 0 and json.loads(out)["intent"] == "order_status"
 
 
 def test_predict_json_and_fallback() -> None:

@@ -122,6 +122,25 @@ def test_match_many_over_workers_serves_a_bot_built_in_code(in_process: list[int
     assert cached_model_dir(spec).parent.name == "models"
 
 
+def test_a_damaged_cache_entry_is_rebuilt_not_kept(
+    write_bot: Callable[..., Path], in_process: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """save_model refused to replace the damaged folder ("it holds ", no names), so every
+    start retrained, and match_many's workers loaded the damaged folder and failed."""
+    bot = write_bot(**{"bot.yaml": LOW_THRESHOLD_BOT})
+    cached = cached_model_dir(kefu.load_spec(bot))
+    kefu.Engine.from_path(bot)
+    (cached / "model.json").write_text("[", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        engine = kefu.Engine.from_path(bot, builtin_plugins=(), load_entry_points=False)
+    assert "refusing to replace" not in caplog.text
+    assert kefu.load_model(cached, bot=bot).matcher.intents == engine.model.matcher.intents  # rebuilt
+    (cached / "model.json").write_text("[", encoding="utf-8")  # damaged while serving
+    messages = ["我要退款", "转人工"] * 2_000
+    assert [m.intent for m in engine.match_many(messages, n_jobs=2)] == ["refund", "human"] * 2_000
+    assert in_process == [2, 2]  # the damaged copy failed the first run; it was written again
+
+
 def test_one_context_as_a_str_is_that_context_not_its_characters(demo_engine: kefu.Engine) -> None:
     assert demo_engine.match("那运费呢").intent is None  # a follow-up: needs the "order" context
     expected = demo_engine.match("那运费呢", contexts=("order",))
