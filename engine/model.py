@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -191,7 +192,7 @@ def _check_save_target(target: Path) -> None:
 def _has_model_marker(folder: Path) -> bool:
     """Whether ``folder/model.json`` is a JSON object with the format ``save_model`` writes."""
     try:
-        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        meta = json.loads(_file_bytes(folder / "model.json").decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return False
     return isinstance(meta, dict) and meta.get("format") == FORMAT
@@ -297,6 +298,14 @@ def _copy_data_files(spec: BotSpec, bot_dir: Path, portable: bool) -> None:
             shutil.copyfile(Path(str(settings["_base_dir"])) / relative, target)
 
 
+def _file_bytes(path: Path) -> bytes:
+    """A model file's bytes. Only a regular file is read: a model file linked to /dev/zero
+    was read until memory ran out, and opening a named pipe waits for a writer forever."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(f"{path.name} is not a regular file")
+    return path.read_bytes()
+
+
 def _checksum(meta: dict[str, Any]) -> str:
     body = {k: v for k, v in meta.items() if k != "checksum"}
     return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
@@ -336,7 +345,7 @@ def load_model(directory: str | Path, *, bot: str | Path | BotSpec | None = None
 def _read_meta(folder: Path) -> dict[str, Any]:
     path = folder / "model.json"
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(_file_bytes(path).decode("utf-8"))
     except FileNotFoundError:
         raise ModelError(f"{folder}: not a kefu model (no model.json)") from None
     except (OSError, ValueError, RecursionError) as exc:
@@ -375,7 +384,7 @@ def _check_bot_copy(folder: Path, meta: dict[str, Any]) -> None:
     ones it was trained from (the same fingerprint ``load_spec`` computes)."""
     try:
         files = bot_files(folder / "bot")
-        stored = files_fingerprint(files, (file.read_bytes() for file in files))
+        stored = files_fingerprint(files, (_file_bytes(file) for file in files))
     except SpecError as exc:
         raise ModelError(f"{folder}: the bot files inside the model are invalid:\n{exc}") from None
     except OSError as exc:
@@ -391,7 +400,7 @@ def _edited_copy(folder: Path) -> ModelError:
 def _read_arrays(folder: Path, meta: dict[str, Any]) -> dict[str, np.ndarray[Any, Any]]:
     path = folder / "arrays.npz"
     try:
-        data = path.read_bytes()
+        data = _file_bytes(path)
     except OSError as exc:
         raise ModelError(f"{path}: cannot read model arrays: {exc}") from None
     if hashlib.sha256(data).hexdigest() != meta["arrays_sha256"]:

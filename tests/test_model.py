@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -501,3 +502,19 @@ def test_a_words_file_outside_the_bot_folder_is_named_when_saving(
     with pytest.raises(kefu.ModelError, match=r"words_file: \.\./shared\.txt is outside the bot's folder"):
         engine.save(tmp_path / "model")
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("name", ["model.json", "arrays.npz", "bot/bot.yaml"])
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo"])
+def test_a_model_file_that_is_a_device_or_a_pipe_is_refused_at_once(
+    small_model: kefu.Model, tmp_path: Path, name: str, kind: str
+) -> None:
+    """A link to /dev/zero was read until memory ran out; a named pipe hung the load."""
+    model = kefu.save_model(small_model, tmp_path / "model")
+    (model / name).unlink()
+    if kind == "fifo":
+        os.mkfifo(model / name)
+    else:
+        (model / name).symlink_to(kind)
+    with pytest.raises(kefu.ModelError, match="not a regular file"):
+        kefu.load_model(model)
