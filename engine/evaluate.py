@@ -178,10 +178,22 @@ def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     reader = csv.DictReader(io.StringIO(raw))
     if not reader.fieldnames or not {"text", "intent"} <= set(reader.fieldnames):
         raise SpecError.single(file, 1, "CSV test file needs a header with `text` and `intent` columns")
+    if twice := sorted({c for c in ("text", "intent", "oos", "contexts") if reader.fieldnames.count(c) > 1}):
+        raise SpecError.single(file, 1, f"CSV test file has the column `{twice[0]}` twice: keep one")
     # reader.line_num is the line a row ended on (blank lines are skipped, not counted).
     rows = []
     try:
         for row in reader:
+            # DictReader keeps the fields past the header under None: a text with an unquoted comma
+            # was read as text + intent. Empty ones (a trailing comma) lose nothing.
+            if any(extra.strip() for extra in row.get(None) or ()):
+                fields, columns = len(reader.fieldnames) + len(row[None]), len(reader.fieldnames)
+                raise SpecError.single(
+                    file,
+                    reader.line_num,
+                    f"row has {fields} fields, the header {columns}: "
+                    "put a text that contains a comma in double quotes",
+                )
             rows.append((reader.line_num, row))
     except csv.Error as exc:  # a field over csv's 131,072-character limit, say; line_num
         # counts the lines read before the bad one

@@ -285,9 +285,21 @@ def read_csv(path: str | Path) -> BotDraft:
         if missing:
             got = ",".join(header) or "nothing"
             raise SpecError.single(file, 1, f"CSV header needs columns text,intent[,response] (got {got})")
+        if twice := sorted({c for c in ("text", "intent", "response") if header.count(c) > 1}):
+            raise SpecError.single(file, 1, f"CSV header has the column `{twice[0]}` twice: keep one")
         reader.fieldnames = header
         draft = BotDraft()
         for row in reader:
+            # DictReader keeps the fields past the header under None: a text with an unquoted comma
+            # was read as text + intent, its real intent dropped. Empty ones (a trailing comma) lose nothing.
+            if any(extra.strip() for extra in row.get(None) or ()):
+                fields = len(header) + len(row[None])
+                raise SpecError.single(
+                    file,
+                    reader.line_num,
+                    f"row has {fields} fields, the header {len(header)}: "
+                    "put a text that contains a comma in double quotes",
+                )
             _add_record(draft, file, reader.line_num, row)
     except csv.Error as exc:  # line_num counts the lines read before the bad one
         raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None

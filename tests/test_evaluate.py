@@ -267,6 +267,15 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
         ),
         # a CSV without the `intent` column
         ("f.csv", "text,label\n你好,greeting\n", 1, "needs a header with `text` and `intent`"),
+        # a CSV row with an extra field: the text's unquoted comma made 请问怎么退款 its intent
+        (
+            "o.csv",
+            "text,intent\n在吗,greeting\n你好,请问怎么退款,refund\n",
+            3,
+            "row has 3 fields, the header 2: put a text that contains a comma in double quotes",
+        ),
+        # a CSV header with `text` twice: the last one was read
+        ("p.csv", "text,intent,text\n你好,greeting,在吗\n", 1, "has the column `text` twice"),
         # a CSV row with a missing field
         ("g.csv", "text,intent\n你好,greeting\n在吗\n", 3, "each row needs"),
         # a YAML file without `tests:`

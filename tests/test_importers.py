@@ -587,6 +587,22 @@ BAD_INPUTS = [
         "data.csv:3: invalid CSV: field larger than field limit (131072)",
         id="csv-field-over-the-limit",
     ),
+    # an unquoted comma made 你好 an example of the intent 请问怎么退款, and refund was dropped
+    pytest.param(
+        read_csv,
+        "data.csv",
+        "text,intent\n在吗,greet\n你好,请问怎么退款,refund\n",
+        "data.csv:3: row has 3 fields, the header 2: put a text that contains a comma in double quotes",
+        id="csv-row-with-more-fields-than-the-header",
+    ),
+    # the last `text` column was read, the first silently ignored
+    pytest.param(
+        read_csv,
+        "data.csv",
+        "Text,intent,text\n你好,greet,在吗\n",
+        "data.csv:1: CSV header has the column `text` twice: keep one",
+        id="csv-column-twice",
+    ),
     # blank lines are skipped but still counted
     pytest.param(
         read_jsonl,
