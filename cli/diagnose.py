@@ -9,7 +9,7 @@ import typer
 
 import kefu
 from kefu.cli.common import BotArg, JsonOpt, demo_bot, echo_json, open_engine
-from kefu.cli.testing import predictions_for
+from kefu.cli.testing import predictions_for, unknown_json
 
 __all__ = ["COMMANDS"]
 
@@ -65,8 +65,9 @@ def tune(
         target = kefu.write_thresholds(engine.spec.files, best.threshold, best.margin)
     if json_output:
         written = str(target) if target else None
+        unknown = unknown_json(engine, predictions)
         echo_json({"recommended": vars(best), "objective": objective, "written": written,
-                   "points": [vars(p) for p in points]})  # fmt: skip
+                   "points": [vars(p) for p in points], "unknown_intents": unknown})  # fmt: skip
         return
     typer.echo(f"{'threshold':>9} {'margin':>7} {'in-scope acc':>13} {'oos recall':>11} {'answered':>9}")
     for p in points:

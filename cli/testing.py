@@ -4,18 +4,20 @@ or scripted dialogues."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import kefu
 from kefu.cli.common import BotArg, JsonOpt, echo_json, open_engine
 
-__all__ = ["COMMANDS", "predictions_for", "print_report"]
+__all__ = ["COMMANDS", "predictions_for", "print_report", "unknown_intents", "unknown_json"]
 
 PROGRESS_FROM = 1000  # rows; smaller files finish before a bar would help
+NAMED_UNKNOWN = 5  # unknown intents the warning names before "and N more"
 
 
 def run_test(
@@ -58,7 +60,8 @@ def run_test(
     report = kefu.evaluate(predictions)
     written = kefu.write_report(report, out, segment=engine.segment) if out is not None else []
     if json_output:
-        echo_json({**report.to_dict(), "files": [str(p) for p in written]})
+        unknown = unknown_json(engine, predictions)
+        echo_json({**report.to_dict(), "unknown_intents": unknown, "files": [str(p) for p in written]})
     else:
         print_report(report, engine.segment)
         for file in written:
@@ -81,7 +84,9 @@ def predictions_for(
     if cv is not None:
         return engine, kefu.cross_validate(engine.spec, cv, n_jobs=jobs)
     assert data is not None
-    rows = kefu.read_test_file(data, oos_label or engine.spec.settings.out_of_scope_label)
+    oos_label = oos_label or engine.spec.settings.out_of_scope_label
+    rows = kefu.read_test_file(data, oos_label)
+    _warn_unknown(data, engine, rows, oos_label)
     if not progress or len(rows) < PROGRESS_FROM:
         return engine, kefu.predict_rows(engine, rows, n_jobs=jobs)
     from joblib import effective_n_jobs
@@ -98,6 +103,35 @@ def predictions_for(
             predictions += kefu.predict_rows(engine, chunk, n_jobs=jobs)
             bar.update(len(chunk))
     return engine, predictions
+
+
+def unknown_intents(engine: kefu.Engine, rows: Sequence[kefu.TestRow]) -> dict[str, int]:
+    """In-scope rows labeled with an intent the bot does not have: intent -> rows, most rows first."""
+    known = {intent.name for intent in engine.spec.intents}
+    return dict(Counter(r.intent for r in rows if not r.oos and r.intent not in known).most_common())
+
+
+def unknown_json(engine: kefu.Engine, predictions: Sequence[kefu.Prediction]) -> list[dict[str, Any]]:
+    """``unknown_intents`` as the ``--json`` output lists them."""
+    unknown = unknown_intents(engine, [p.row for p in predictions])
+    return [{"intent": name, "rows": rows} for name, rows in unknown.items()]
+
+
+def _warn_unknown(data: Path, engine: kefu.Engine, rows: Sequence[kefu.TestRow], oos_label: str) -> None:
+    # The bot can never get such a row right: a typo in a label silently lowered accuracy and
+    # moved the threshold kefu tune recommends.
+    unknown = unknown_intents(engine, rows)
+    if not unknown:
+        return
+    named = ", ".join(f"{name} ({count})" for name, count in list(unknown.items())[:NAMED_UNKNOWN])
+    more = f" and {len(unknown) - NAMED_UNKNOWN} more" if len(unknown) > NAMED_UNKNOWN else ""
+    typer.secho(
+        f"warning: {sum(unknown.values())} row(s) of {data} are labeled with intents the bot does not have: "
+        f"{named}{more}. The bot cannot get them right; a typo? Out-of-scope rows need the intent "
+        f'{oos_label} or "oos": true.',
+        err=True,
+        fg="yellow",
+    )
 
 
 def _play(path: Path | None, file: Path, json_output: bool) -> None:

@@ -84,7 +84,8 @@ def test_test_writes_report_files_matching_its_json(bot: Path, dev: Path, tmp_pa
     written = json.loads((out / "report.json").read_text(encoding="utf-8"))
     for item in written["confusions"]:  # report.json adds each sentence's segmentation
         item.pop("segmented")
-    assert written == {k: v for k, v in shown.items() if k != "files"}
+    assert written == {k: v for k, v in shown.items() if k not in {"files", "unknown_intents"}}
+    assert shown["unknown_intents"] == []  # 讲个笑话's chitchat is out of scope by its flag
     assert written == kefu.evaluate(kefu.predict_rows(engine_for(bot), kefu.read_test_file(dev))).to_dict()
     markdown = (out / "report.md").read_text(encoding="utf-8").splitlines()
     for s in written["per_intent"]:
@@ -164,6 +165,26 @@ def test_test_uses_the_bots_out_of_scope_label(write_bot: Callable[..., Path], t
     # kefu tune read the same file with the label out_of_scope: 无关 was an intent to get right.
     code, stdout, _ = run("tune", str(bot), "--data", str(data), "--json")
     assert code == 0 and json.loads(stdout)["recommended"]["oos_recall"] is not None
+
+
+def test_test_and_tune_warn_about_intents_the_bot_does_not_have(bot: Path, tmp_path: Path) -> None:
+    typos = ["refund_apply", "refund_apply", "shiping", *[f"invoice{i}" for i in range(1, 6)]]
+    rows = [("我要退款", "refund"), ("天气呢", "out_of_scope"), *[("申请退款", t) for t in typos]]
+    data = tmp_path / "dev.jsonl"
+    lines = [json.dumps({"text": t, "intent": i}, ensure_ascii=False) for t, i in rows]
+    data.write_text("\n".join([*lines, '{"text": "讲个笑话", "intent": "chitchat", "oos": true}']) + "\n")
+    # Before, accuracy just dropped and tune swept on rows no threshold could get right.
+    for command in ("test", "tune"):
+        code, stdout, err = run(command, str(bot), "--data", str(data))
+        assert code == 0 and stdout
+        assert err == (
+            f"warning: 8 row(s) of {data} are labeled with intents the bot does not have: refund_apply (2), "
+            "shiping (1), invoice1 (1), invoice2 (1), invoice3 (1) and 2 more. The bot cannot get them "
+            'right; a typo? Out-of-scope rows need the intent out_of_scope or "oos": true.\n'
+        )
+        code, stdout, _ = run(command, str(bot), "--data", str(data), "--json")
+        unknown = [{"intent": "refund_apply", "rows": 2}, *[{"intent": t, "rows": 1} for t in typos[2:]]]
+        assert code == 0 and json.loads(stdout)["unknown_intents"] == unknown
 
 
 def test_cross_validation_predicts_every_example_once_in_stratified_folds(
