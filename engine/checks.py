@@ -55,9 +55,9 @@ class FileChecker:
         return value
 
     def text(self, path: PathKey, value: Any, *, allow_empty: bool = False) -> str | None:
-        """A string (numbers are accepted and turned into text)."""
+        """A string (numbers are accepted as the text they were written as)."""
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
+            value = self.src.number_text.get(tuple(path), str(value))
         if not isinstance(value, str):
             self.problem(path, f"`{dotted(path)}` must be text, not {describe(value)}")
             return None

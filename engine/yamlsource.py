@@ -48,6 +48,9 @@ class SourceFile:
     problems: list[Problem] = field(default_factory=list)
     raw: bytes = b""
     node_count: int = 0
+    number_text: dict[PathKey, str] = field(default_factory=dict)
+    """How each unquoted number was written (``007``, ``1_000``, ``12:30``), for a field that
+    wants text: PyYAML reads those as 7, 1000 and 750."""
 
     def line(self, path: Iterable[Any]) -> int:
         """Line of the value at ``path``, or of its nearest ancestor that has one."""
@@ -110,6 +113,8 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _convert(key_node, (*path, "<key>"), src)
+            if isinstance(key, (int, float)) and not isinstance(key, bool):
+                key = key_node.value  # keys in bot files are names: `007:` stays "007"
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 src.problem((*path, "<key>"), f"mapping keys must be text, not {type(key).__name__}")
                 continue
@@ -138,6 +143,8 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
         return node.value
     if isinstance(value, str) and SURROGATE.search(value):
         return _join_surrogates(value, path, src)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        src.number_text[path] = node.value
     return value
 
 

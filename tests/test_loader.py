@@ -375,6 +375,19 @@ def test_dates_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
     assert spec.nlp.user_dict == ("2024-02-30",)
 
 
+def test_unquoted_numbers_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
+    """PyYAML reads 12:30 as 750 (base 60), 007 as 7, 0x1F as 31: examples and names were
+    silently rewritten, and intents 1_000 and 1000 became one name."""
+    bot = "version: 1\nbot: {threshold: 0.35}\nnlp: {synonyms: {007: 零零七}}\nintents:\n"
+    bot += "  - name: 1_000\n    examples: [12:30, 007, 0x1F, 1.50, 1_000, 1e3, -0]\n"
+    bot += "  - name: 1000\n    examples: [退款]\n"
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot}))
+    assert spec.intents[0].examples == ("12:30", "007", "0x1F", "1.50", "1_000", "1e3", "-0")
+    assert [i.name for i in spec.intents] == ["1_000", "1000"]
+    assert dict(spec.nlp.synonyms) == {"007": "零零七"}
+    assert spec.settings.threshold == 0.35  # a number where a number is due
+
+
 def test_escaped_surrogate_pairs_become_their_character(tmp_path: Path) -> None:
     # JSON tools write 😀 as \ud83d\ude00; the bot holds the character and saves like any other.
     bot = 'version: 1\nintents:\n  - name: greet\n    examples: ["你好\\ud83d\\ude00"]\n'
