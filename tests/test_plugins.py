@@ -323,6 +323,19 @@ def test_plugin_settings_reach_the_plugin(write_bot: Callable[..., Path]) -> Non
     assert (reply.handoff, reply.handoff_reason, reply.text) == (True, "keyword:投诉", "马上为您转人工")
 
 
+def test_settings_for_no_loaded_plugin_are_warned_of_unless_a_built_in_was_left_out(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """kefu predict / test / tune load no built-ins, and warned of every bot's risk_control
+    settings on each run; a name no plugin has (a typo) is still worth a warning."""
+    settings = "plugins:\n  handoff_keywords: {keywords: [投诉]}\n  handof_keywords: {keywords: [投诉]}\n"
+    bot = write_bot(**{"bot.yaml": BOT + settings})
+    with caplog.at_level("WARNING"):
+        kefu.Engine.from_path(bot, builtin_plugins=(), load_entry_points=False)
+    assert "'handof_keywords', but no such plugin is loaded" in caplog.text
+    assert "'handoff_keywords'" not in caplog.text
+
+
 def test_allow_list_filters_installed_plugins(
     write_bot: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
