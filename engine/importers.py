@@ -29,6 +29,7 @@ from kefu.errors import SpecError
 from kefu.loader import load_spec, path_mode
 from kefu.normalize import SURROGATE, normalize
 from kefu.spec import BotSettings, BotSpec
+from kefu.specdump import dump_yaml
 from kefu.yamlsource import join_surrogate_pairs, json_lines, lone_surrogate, read_source, syntax_error
 
 __all__ = [
@@ -513,7 +514,7 @@ def _bot_document(name: str, synonyms: dict[str, str], entities: dict[str, Any])
 
 
 def _dump(path: Path, document: dict[str, Any]) -> None:
-    text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    text = dump_yaml(document)
     path.write_text("# Written by `kefu import`; see docs/intents.md.\n" + text, encoding="utf-8")
 
 

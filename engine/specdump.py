@@ -1,15 +1,39 @@
-"""A ``BotSpec`` back to bot-file YAML (for bots built in code, which have no files)."""
+"""A ``BotSpec`` back to bot-file YAML (for bots built in code, which have no files), and the YAML
+writer kefu uses for every file it generates."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import yaml
 
 from kefu.spec import BotSettings, BotSpec, IntentSpec, MatcherSettings, NlpSettings, SessionSettings
 
-__all__ = ["dump_spec"]
+__all__ = ["dump_spec", "dump_yaml"]
+
+# YAML reads U+0085, U+2028 and U+2029 as line breaks: PyYAML wrote them raw inside plain or
+# single-quoted scalars, where loading folds them (``a\x85b`` came back as ``a b``). Only double
+# quotes can escape them (\N, \L, \P).
+_YAML_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+class _Dumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` whose strings load back exactly."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if _YAML_BREAKS.search(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` as YAML that loads back equal (Chinese kept readable, keys in their order)."""
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
 
 
 def dump_spec(spec: BotSpec) -> str:
@@ -34,7 +58,7 @@ def dump_spec(spec: BotSpec) -> str:
     if config:
         data["plugins"] = config
     data["intents"] = [_intent(i) for i in spec.intents]
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return dump_yaml(data)
 
 
 def _changed(value: Any, default: Any) -> dict[str, Any]:

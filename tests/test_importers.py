@@ -31,6 +31,7 @@ from kefu.importers import (
 )
 from kefu.rasa_import import read_rasa
 from kefu.spec import EntitySpec
+from kefu.specdump import dump_spec
 from kefu.templates import render
 
 DATA = Path(__file__).parent / "data"
@@ -393,6 +394,45 @@ def test_escaped_reply_renders_as_the_original_text(tmp_path: Path) -> None:
     source.write_text('text,intent,response\n包邮吗,运费,"满{99}元包邮"\n', encoding="utf-8")
     spec, _ = imported(read_csv, source, tmp_path / "bot")
     assert render(spec.intent("运费").responses[0], {}) == "满{99}元包邮"
+
+
+# Texts YAML reads specially when written bare: line breaks other than \n (U+0085 was folded to a
+# space), comment and mapping marks, quotes, escapes, flow and tag indicators, YAML 1.1 booleans,
+# null and numbers, invisible characters.
+AWKWARD_TEXTS = [
+    "第一行\u2028第二行", "退款\u0085多久到账", "发票\u2029抬头", "  前后有空格  ", "订单 #3 没到",
+    "问题: 怎么退", "'单引号'", '"双引号"', "反斜杠\\n不是换行", "制表\t符", "表情😀", "yes", "no", "null",
+    "1e3", "0x1F", "~波浪", "- 横线开头", "[方括号]", "{花括号}", "@at开头", "&锚点", "*别名", "!标签",
+    "|竖线", ">大于号", "%百分号", "`反引号", "\ufeff零宽BOM", "不换行\u00a0空格", "回车\r\n换行",
+]  # fmt: skip
+
+
+def test_awkward_texts_come_back_from_the_yaml_written(tmp_path: Path) -> None:
+    source = tmp_path / "data.jsonl"
+    rows = [{"text": text, "intent": "a"} for text in AWKWARD_TEXTS]
+    rows.append({"text": "\u0085换行开头", "intent": "b", "response": "您好\u0085请稍等\u2028马上来"})
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    spec, report = imported(read_jsonl, source, tmp_path / "bot")
+    # An import strips the whitespace around a text, and U+0085 is whitespace (str.strip).
+    assert summary(spec) == [
+        ("a", tuple(text.strip() for text in AWKWARD_TEXTS), placeholder("a"), ()),
+        ("b", ("换行开头",), ("您好\u0085请稍等\u2028马上来",), ()),
+    ]
+    assert report.warnings == ()
+
+
+def test_dump_spec_keeps_awkward_texts_exactly(tmp_path: Path) -> None:
+    # dump_spec writes a saved model's bot.yaml: its texts are not stripped, a leading U+0085 stays.
+    examples = [*AWKWARD_TEXTS, "\u0085换行开头", "结尾换行\u0085"]
+    bot = tmp_path / "bot.yaml"
+    document = {"version": 1, "intents": [{"name": "a", "examples": examples, "responses": ["好\u2028的"]}]}
+    bot.write_text(json.dumps(document), encoding="utf-8")  # JSON is YAML, with exact escapes
+    spec = kefu.load_spec(bot)
+    assert summary(spec) == [("a", tuple(examples), ("好\u2028的",), ())]
+    dumped = tmp_path / "dumped" / "bot.yaml"
+    dumped.parent.mkdir()
+    dumped.write_text(dump_spec(spec), encoding="utf-8")
+    assert summary(kefu.load_spec(dumped)) == summary(spec)
 
 
 # --- export ---------------------------------------------------------------------------
