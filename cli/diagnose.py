@@ -95,7 +95,7 @@ def explain(
     json_output: JsonOpt = False,
 ) -> None:
     """Show how a message was read and why it got its answer."""
-    engine = open_engine(bot, builtin_plugins=(), load_entry_points=False)
+    engine = open_engine(bot, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
     result = kefu.explain(engine, text, tuple(context or ()))
     if json_output:
         echo_json(result.to_dict())
@@ -117,7 +117,7 @@ def explain(
 
 def lint(path: BotArg = None, json_output: JsonOpt = False) -> None:
     """Find near-duplicate examples, thin or overlapping intents, and patterns that match nothing."""
-    engine = open_engine(path, builtin_plugins=(), load_entry_points=False)
+    engine = open_engine(path, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
     findings = kefu.lint(engine.model)
     errors = [f for f in findings if f.level == "error"]
     if json_output:

@@ -80,7 +80,7 @@ def predictions_for(
     """The bot's predictions on a test file, or out-of-fold predictions with ``cv`` folds."""
     if (data is None) == (cv is None):
         raise kefu.SpecError.single(path or Path("."), 1, "give either --data FILE or --cv K")
-    engine = open_engine(path, builtin_plugins=(), load_entry_points=False)
+    engine = open_engine(path, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
     if cv is not None:
         return engine, kefu.cross_validate(engine.spec, cv, n_jobs=jobs)
     assert data is not None

@@ -474,6 +474,10 @@ def test_a_saved_model_never_imports_plugin_files_and_asks_for_its_bots_plugins(
         assert served.reply("我要退款", session_id="s").text == "BLOCKED"
     result = CliRunner().invoke(build_app(), ["predict", "我要退款", "--bot", str(model)])
     assert result.exit_code == 0 and result.stdout.startswith("refund")
+    data = tmp_path / "dev.jsonl"
+    data.write_text('{"text": "我要退款", "intent": "refund"}\n', encoding="utf-8")
+    for command in (["test", str(model), "--data", str(data)], ["explain", str(model), "我要退款"]):
+        assert CliRunner().invoke(build_app(), command).exit_code == 0  # matching only: no plugins
     assert not marker.exists()
 
 
