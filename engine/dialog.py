@@ -8,6 +8,7 @@ or hand off.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import random
@@ -18,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from kefu.bot_regex import compile_regex, fullmatch
 from kefu.errors import PluginError
+from kefu.manager import HookFailure
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
 from kefu.spec import BotSpec, IntentSpec, SlotSpec
 from kefu.templates import render
-from kefu.values import Match, Message, Reply
+from kefu.values import Candidate, Match, Message, Reply
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
@@ -108,29 +110,66 @@ def _match_and_decide(turn: Turn, match: Match | None = None) -> Reply:
     if found is not None:
         plugin, override = found
         turn.trace.append(f"intent_matched overridden by {plugin}")
+        if isinstance(override, HookFailure):  # a fail-closed plugin could not judge: withhold
+            return turn.reply("", "blocked", match)
         if isinstance(override, Reply):
-            return override
+            return _plugin_reply(turn, plugin, override, match)
         if isinstance(override, Match):
             match = _checked_override(turn, plugin, override, match)
+        else:
+            _reject(
+                turn, plugin, f"intent_matched returned a {type(override).__name__}, not a Match or Reply"
+            )
     return decide(turn, match)
+
+
+def _plugin_reply(turn: Turn, plugin: str, reply: Reply, match: Match) -> Reply:
+    """A plugin's own answer; one that hands off hands the session off, as the bot would."""
+    if reply.handoff and not turn.session.handoff:
+        reason = reply.handoff_reason or f"plugin:{plugin}"
+        handed = handoff(turn, reason, reply.text, match)
+        return dataclasses.replace(reply, handoff_reason=reason, trace=handed.trace)
+    return reply
+
+
+def _reject(turn: Turn, plugin: str, problem: str, trace: str | None = None) -> None:
+    """Count a plugin's unusable result as its error and go on without it."""
+    host = turn.runtime.host
+    host.errors[plugin] += 1
+    if host.strict:
+        raise PluginError(plugin, problem)
+    log.warning("plugin %r: %s; ignored", plugin, problem)
+    turn.trace.append(trace or f"{plugin} ignored: {problem}")
+
+
+def _malformed(match: Match) -> str | None:
+    """What is wrong with the shape of a plugin's Match (a dataclass checks no types)."""
+    if match.intent is not None and not isinstance(match.intent, str):
+        return f"its intent is a {type(match.intent).__name__}"
+    if isinstance(match.confidence, bool) or not isinstance(match.confidence, (int, float)):
+        return f"its confidence is a {type(match.confidence).__name__}"
+    if not isinstance(match.candidates, tuple) or not all(
+        isinstance(c, Candidate) and isinstance(c.intent, str) for c in match.candidates
+    ):
+        return "its candidates are not a tuple of Candidate"
+    return None
 
 
 def _checked_override(turn: Turn, plugin: str, override: Match, original: Match) -> Match:
     """``override`` if every intent it names exists, else ``original``: a typo in a plugin,
     or an intent a reload removed, must not break the reply. Counted as the plugin's error."""
+    shape = _malformed(override)
+    if shape is not None:
+        _reject(turn, plugin, f"intent_matched returned a Match whose {shape.removeprefix('its ')}")
+        return original
     spec = turn.runtime.spec
     names = [override.intent] if override.intent is not None else []
     names += [c.intent for c in override.candidates]
     unknown = sorted({name for name in names if _intent_named(spec, name) is None})
     if not unknown:
         return override
-    host = turn.runtime.host
-    host.errors[plugin] += 1
     problem = f"intent_matched returned a Match naming unknown intents {unknown}"
-    if host.strict:
-        raise PluginError(plugin, problem)
-    log.warning("plugin %r: %s; override ignored", plugin, problem)
-    turn.trace.append(f"override by {plugin} ignored: unknown intents {unknown}")
+    _reject(turn, plugin, problem, f"override by {plugin} ignored: unknown intents {unknown}")
     return original
 
 
@@ -178,10 +217,14 @@ def fallback(turn: Turn, match: Match) -> Reply:
     if found is not None:
         plugin, answer = found
         turn.trace.append(f"fallback answered by {plugin}")
+        if isinstance(answer, HookFailure):  # never show a customer what went wrong inside
+            return turn.reply("", "blocked", match)
         if isinstance(answer, Reply):
             reply = answer
-        else:
-            text = str(answer)
+        elif isinstance(answer, str):
+            text = answer
+        else:  # str() of a Block or a dict is Python, not an answer
+            _reject(turn, plugin, f"fallback returned a {type(answer).__name__}, not text or a Reply")
     limit = settings.handoff_after_fallbacks
     if limit and session.fallback_streak >= limit:
         return handoff(turn, f"fallbacks:{session.fallback_streak}", settings.handoff_reply, match)

@@ -8,6 +8,7 @@ save the session. ``reply`` never raises on any text; plugin failures are isolat
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import functools
 import json
@@ -232,6 +233,17 @@ class Engine:
         (a ``session_id`` that is not a ``str`` is a ``SessionIdError``)."""
         _check_id(session_id)
         meta = _metadata(metadata)
+        if _REPLYING.get():
+            # A hook of this thread's reply holds a session lock (maybe this very session's,
+            # maybe one sharing its lock stripe): waiting for it would wait forever.
+            raise KefuError("reply() called from inside a plugin hook: keep the message for later instead")
+        token = _REPLYING.set(True)
+        try:
+            return self._reply(text, session_id, meta)
+        finally:
+            _REPLYING.reset(token)
+
+    def _reply(self, text: str, session_id: str, meta: Mapping[str, Any]) -> Reply:
         runtime = self._runtime  # one bot for the whole message, even if a reload lands
         now = self.clock()
         self._sweep(now)
@@ -248,6 +260,8 @@ class Engine:
             label = reply.intent or reply.action
             # The transcript keeps the message as plugins left it (masked words stay masked).
             session.record((now, turn.message.text, reply.text, label), runtime.spec.settings.history_size)
+            if session.has_data:
+                self._drop_unstorable(session, "a plugin")
         return reply
 
     async def areply(self, text: str, session_id: str = "default", **options: Any) -> Reply:
@@ -257,24 +271,33 @@ class Engine:
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
     def _started(self, runtime: Runtime, session: Session) -> None:
-        """Run ``session_started`` hooks, dropping what each leaves in ``session.data`` that
-        the store cannot save: otherwise every reply of the session fails to save, with an
-        error that names no plugin. Only this hook is checked: it runs once per session,
-        while checking after every hook would cost a serialization per hook per reply."""
+        """Run ``session_started`` hooks; what one leaves in ``session.data`` that the store
+        cannot save is dropped and counted as that plugin's error."""
+        for plugin, _ in runtime.host.results("session_started", {"session": session, "engine": self}):
+            if session.has_data:
+                for problem in self._drop_unstorable(session, "session_started"):
+                    runtime.host.errors[plugin] += 1
+                    if runtime.host.strict:
+                        raise PluginError(plugin, problem)
+                    log.error("plugin %r: %s; dropped", plugin, problem)
+
+    def _drop_unstorable(self, session: Session, who: str) -> list[str]:
+        """Remove from ``session.data`` what the store cannot save, and say what: otherwise
+        every later reply of the conversation failed to save, naming no plugin. After any
+        other hook than session_started the plugin is not known (finding it would cost a
+        check per hook per reply), so the key and its type are logged."""
         # The check the store itself makes on saving: MemoryStore marshals, others write JSON.
         dump: Callable[[Any], Any] = marshal.dumps if isinstance(self.store, MemoryStore) else json.dumps
-        for plugin, _ in runtime.host.results("session_started", {"session": session, "engine": self}):
-            if not session.has_data or _serializes(dump, session.data):
-                continue
-            for key in [k for k, v in session.data.items() if not _serializes(dump, {k: v})]:
-                value = session.data.pop(key)
-                runtime.host.errors[plugin] += 1
-                problem = (
-                    f"session_started put {key!r} in session.data: a {type(value).__name__} cannot be stored"
-                )
-                if runtime.host.strict:
-                    raise PluginError(plugin, problem)
-                log.error("plugin %r: %s; dropped", plugin, problem)
+        if _serializes(dump, session.data):
+            return []
+        problems = []
+        for key in [k for k, v in session.data.items() if not _serializes(dump, {k: v})]:
+            value = session.data.pop(key)
+            problems.append(f"{who} put {key!r} in session.data: a {type(value).__name__} cannot be stored")
+        if who == "a plugin":
+            for problem in problems:
+                log.error("session %s: %s; dropped", session.id, problem)
+        return problems
 
     def _respond(self, turn: Turn) -> Reply:
         blocked = self._received(turn)
@@ -355,6 +378,10 @@ class Engine:
 
     def _session_ended(self, session: Session, reason: str) -> None:
         self._runtime.host.notify("session_ended", session=session, reason=reason, engine=self)
+
+
+_REPLYING: contextvars.ContextVar[bool] = contextvars.ContextVar("kefu_replying", default=False)
+"""Set while this thread runs ``reply``: plugin hooks run inside it."""
 
 
 def _serializes(dump: Callable[[Any], Any], value: Any) -> bool:

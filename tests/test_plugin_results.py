@@ -1,0 +1,127 @@
+"""What a plugin returns or leaves behind, when it is not what the hook contract asks for."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kefu
+
+BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.3, fallback: [抱歉没听懂]}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [好的，这就为您办理退款]
+  - name: shipping
+    examples: [什么时候发货, 快递到哪了, 物流信息查询, 几天能到, 发货时间]
+    responses: [一般48小时内发货]
+"""
+OUT_OF_SCOPE = "量子力学的基本原理"
+
+
+@pytest.fixture
+def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
+    return kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0, load_entry_points=False)
+
+
+def _plugin(hook: str, body: Callable[..., Any], *, fail_closed: bool = False) -> object:
+    """A plugin object whose ``hook`` takes the hook's ``match`` argument (where it has one)."""
+    namespace: dict[str, Any] = {"fail_closed": fail_closed}
+    if hook in {"intent_matched", "fallback"}:
+        namespace[hook] = kefu.hookimpl(lambda self, match: body(match))
+    else:
+        namespace[hook] = kefu.hookimpl(lambda self, session: body(session))
+    return type("Plugin", (), namespace)()
+
+
+@pytest.mark.parametrize(
+    "candidates",
+    [(("refund", 0.9),), None, ("refund",)],
+    ids=["tuples", "none", "names"],
+)
+def test_a_match_of_the_wrong_shape_is_ignored_and_counted_not_a_crash(
+    engine: kefu.Engine, candidates: Any
+) -> None:
+    """A Match checks no types: a tuple for a Candidate raised AttributeError out of reply."""
+    plugin = _plugin("intent_matched", lambda m: kefu.Match(m.text, "refund", 0.9, candidates=candidates))
+    engine.register_plugin(plugin, name="shape")
+    reply = engine.reply("什么时候发货", session_id="s")
+    assert (reply.intent, reply.text) == ("shipping", "一般48小时内发货")
+    assert engine.plugin_errors == {"shape": 1}
+
+
+def test_a_failing_fail_closed_plugin_withholds_the_answer_and_shows_no_error(engine: kefu.Engine) -> None:
+    """Its HookFailure went through str() to the customer ("... password=hunter2") from
+    fallback, and was ignored in intent_matched (answered as if the guard had passed)."""
+
+    def boom(match: kefu.Match) -> None:
+        raise RuntimeError("db password=hunter2")
+
+    engine.register_plugin(_plugin("fallback", boom, fail_closed=True), name="guard")
+    engine.register_plugin(_plugin("intent_matched", boom, fail_closed=True), name="gate")
+    for text in (OUT_OF_SCOPE, "我要退款"):
+        reply = engine.reply(text, session_id="s")
+        assert (reply.action, reply.text) == ("blocked", "")
+
+
+@pytest.mark.parametrize("answer", [kefu.Block(reason="oos", reply="请换个说法"), {"a": 1}, 42])
+def test_a_fallback_answer_that_is_not_text_is_not_shown_as_python(
+    engine: kefu.Engine, answer: object
+) -> None:
+    engine.register_plugin(_plugin("fallback", lambda m: answer), name="odd")
+    reply = engine.reply(OUT_OF_SCOPE, session_id="s")
+    assert (reply.action, reply.text) == ("fallback", "抱歉没听懂")
+    assert engine.plugin_errors == {"odd": 1}
+
+
+def test_a_handoff_reply_from_intent_matched_hands_the_session_off(engine: kefu.Engine) -> None:
+    """The reply said handoff=True but the session stayed with the bot, which went on
+    answering beside the human agent."""
+    vip = kefu.Reply("为您转接VIP专席", None, 1.0, "handoff", handoff=True, handoff_reason="vip")
+    engine.register_plugin(_plugin("intent_matched", lambda m: vip if "VIP" in m.text else None), name="vip")
+    assert engine.reply("我是VIP客户", session_id="s").text == "为您转接VIP专席"
+    session = engine.session("s")
+    assert session is not None and (session.handoff, session.handoff_reason) == (True, "vip")
+    assert engine.reply("我要退款", session_id="s").action == "handed_off"
+
+
+def test_an_unstorable_value_left_in_session_data_is_dropped_and_the_turn_kept(engine: kefu.Engine) -> None:
+    """Every later reply of the conversation raised StoreError and no turn was saved."""
+
+    def remember(session: kefu.Session) -> None:
+        session.data["crm.last_seen"] = datetime.datetime(2024, 1, 1)
+        session.data["crm.visits"] = session.data.get("crm.visits", 0) + 1
+
+    engine.register_plugin(_plugin("message_received", remember), name="crm")
+    for _ in range(3):
+        assert engine.reply("我要退款", session_id="s").intent == "refund"
+    session = engine.session("s")
+    assert session is not None and session.turns == 3
+    assert session.data == {"crm.visits": 3}
+
+
+def test_reply_from_inside_a_hook_is_an_error_not_a_hang(engine: kefu.Engine) -> None:
+    """The session lock is not re-entrant: the inner reply waited for the outer forever."""
+    raised: list[BaseException] = []
+
+    def nested(session: kefu.Session) -> None:
+        try:
+            engine.reply("你好", session_id=session.id)
+        except kefu.KefuError as exc:
+            raised.append(exc)
+
+    engine.register_plugin(_plugin("message_received", nested), name="nested")
+    worker = threading.Thread(target=engine.reply, args=("我要退款", "s"), daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert len(raised) == 1 and "inside a plugin hook" in str(raised[0])
+    session = engine.session("s")
+    assert session is not None and session.turns == 1
