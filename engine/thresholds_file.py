@@ -18,7 +18,7 @@ import yaml
 
 from kefu.errors import SpecError
 from kefu.filewrite import replace_file
-from kefu.yamlsource import SourceFile, parse_yaml, read_yaml
+from kefu.yamlsource import SourceFile, parse_yaml, read_yaml, syntax_error
 
 __all__ = ["write_thresholds"]
 
@@ -73,6 +73,11 @@ def _number(value: float) -> str:
     return f"{mantissa}.0e{exponent}" if e and "." not in mantissa else text
 
 
+# The loader's parser (libyaml when PyYAML has it): the pure-Python one rejects files the loader
+# accepts (a tab before an end-of-line comment). Its marks count characters of ``text`` too, and
+# ``_check_edit`` reads the result back, so a misplaced edit is refused, never written.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Edit = tuple[int, int, str]
 """Replace ``text[start:end]`` with a string; an insertion has ``start == end``."""
 
@@ -80,8 +85,10 @@ Edit = tuple[int, int, str]
 def _edits(src: SourceFile, text: str, values: dict[str, str]) -> list[Edit]:
     """Where ``values`` go in ``text``: over the old values, into the ``bot`` mapping, or as a
     new ``bot:`` line."""
-    # The pure-Python loader: its marks count characters of ``text`` (libyaml's may not).
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError as exc:  # the file read without problems, so this should not happen
+        raise SpecError.single(src.path, *syntax_error(text, exc)) from None
     newline = "\r\n" if "\r\n" in text else "\n"
     section = "{" + ", ".join(f"{k}: {v}" for k, v in values.items()) + "}"
     if not isinstance(root, yaml.MappingNode):  # an empty file, or only comments

@@ -524,10 +524,13 @@ TUNED_TO = (0.35, 0.0)  # written as "0.35" and "0"
         # an alias on the line after its key: the alias is replaced, the anchor keeps its name
         ("bot:\n  ambiguity_margin: &m 0.1\n  threshold:\n    *m\n",
          "bot:\n  ambiguity_margin: &m 0\n  threshold:\n    0.35\n"),
+        # a tab before a comment: the loader (libyaml) takes it, the writer's parser raised
+        ("bot:\n  threshold: 0.3\t# 旧值\n  ambiguity_margin: 0.05\t# 歧义\n",
+         "bot:\n  threshold: 0.35\t# 旧值\n  ambiguity_margin: 0\t# 歧义\n"),
     ],
     ids=["flow-string-with-threshold", "block-with-bom", "value-on-next-line", "quoted-keys-flow",
          "quoted-key-block", "empty-bot", "quoted-bot-flow", "no-bot-section", "crlf",
-         "comments-beside-value", "alias-on-next-line"],
+         "comments-beside-value", "alias-on-next-line", "tab-before-comment"],
 )  # fmt: skip
 def test_write_thresholds_edits_only_the_values(tmp_path: Path, before: str, after: str) -> None:
     bom = "\ufeff" if before.startswith("\ufeff") else ""
@@ -644,6 +647,42 @@ def test_tune_write_keeps_a_name_that_mentions_threshold(tmp_path: Path) -> None
     settings = kefu.load_spec(bot).settings
     assert (code, settings.name) == (0, "threshold: 问题")
     assert (settings.threshold, settings.ambiguity_margin) == (best["threshold"], best["margin"])
+
+
+def test_write_thresholds_reports_a_parse_error_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Should the writer's parser still reject what the loader took, the user gets file:line.
+    original = "version: 1\nbot:\n  threshold: 0.3\t# 旧值\n" + INTENTS
+    file = tmp_path / "bot.yaml"
+    file.write_text(original, encoding="utf-8")
+    import yaml
+
+    monkeypatch.setattr("kefu.thresholds_file._LOADER", yaml.SafeLoader)
+    with pytest.raises(kefu.SpecError, match=r"bot\.yaml:3: invalid YAML: found character '\\t'"):
+        kefu.write_thresholds([file], *TUNED_TO)
+    assert file.read_text(encoding="utf-8") == original
+
+
+def test_tune_write_takes_a_tab_before_a_comment(tmp_path: Path) -> None:
+    # `kefu validate` accepts these lines; `tune --write` ended in a traceback (ScannerError).
+    bot = tmp_path / "bot.yaml"
+    original = (
+        "version: 1\t# 版本\nbot:\n  name: 小店\n  threshold: 0.3\t# 阈值\nintents:\n"
+        "  - name: refund\n    examples: [我要退款, 怎么退钱啊]\n"
+        "  - name: ship\n    examples: [什么时候发货, 几天能发货]\n"
+    )
+    bot.write_text(original, encoding="utf-8")
+    dev = tmp_path / "dev.jsonl"
+    rows = [("我要退款", "refund"), ("几天能发货", "ship"), ("天气", "out_of_scope")]
+    dev.write_text("".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in rows), encoding="utf-8")
+    code, stdout, err = run("tune", str(bot), "--data", str(dev), "--write", "--json")
+    assert (code, err) == (0, "")
+    best = json.loads(stdout)["recommended"]
+    threshold, margin = best["threshold"], best["margin"]
+    assert bot.read_text(encoding="utf-8") == original.replace(
+        "bot:\n", f"bot:\n  ambiguity_margin: {margin:g}\n"
+    ).replace("threshold: 0.3\t", f"threshold: {threshold:g}\t")
 
 
 # -- kefu explain ---------------------------------------------------------------------------------
