@@ -1,5 +1,6 @@
 """The example chat server's limits: agent token, connection cap, flood guard, slow clients,
-settings, how deeply a frame may nest, and the frame-size limit of the real server.
+settings, how deeply a frame may nest, how many conversations an agent gets at once, and
+the frame-size limit of the real server.
 
 The outbox (priority and back-pressure) is tested on its own; the last test starts the
 real server (uvicorn) in a child process for what only real sockets show. Bad frames and
@@ -9,20 +10,27 @@ floods, as a client sees them, are in test_chat_server.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from chat_server.flood import FloodGuard, Verdict
+from chat_server.hub import AGENT_LEFT, BUSY, WAITING
 from chat_server.launch import running_server
 from chat_server.outbox import Outbox, Priority
+from chat_server.peer import Peer, run_peer
 from chat_server.protocol import ClientFrame, FrameError, read_frame
 from chat_server.settings import Settings
+from fastapi import WebSocket
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
+
+import kefu
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
 PROMPT = "请提供一下您的订单号（12-20位数字）哦，可以在「我的订单」里复制～"
@@ -169,6 +177,45 @@ def test_a_send_that_stalls_fails_the_outbox() -> None:
     assert asyncio.run(scenario()) == ["too slow: one frame took over 0.05 s"]
 
 
+def test_a_connection_closed_as_too_slow_sends_nothing_after_the_close() -> None:
+    # The writer used to survive its cancel (wait_for drops one that comes as the send
+    # finishes) and send into the closed socket: "Task exception was never retrieved" in the log.
+    class Socket:
+        def __init__(self) -> None:
+            self.events: list[str] = []
+
+        async def send_text(self, text: str) -> None:
+            if "close" in self.events:
+                raise RuntimeError('Cannot call "send" once a close message has been sent.')
+            self.events.append(f"send {json.loads(text)['n']}")
+
+        async def close(self, code: int, reason: str) -> None:
+            self.events.append("close")
+
+    async def scenario() -> tuple[Socket, Peer, list[str], list[asyncio.Task[Any]]]:
+        unretrieved: list[str] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: unretrieved.append(str(context)))
+        socket = Socket()
+        peer = Peer("v", "", socket.send_text, Settings(outbox_size=4))
+
+        async def read() -> None:
+            for n in range(6):  # more than the outbox holds: the client counts as too slow
+                peer.put({"n": n})
+            await asyncio.Event().wait()
+
+        await run_peer(cast(WebSocket, socket), peer, read)
+        await asyncio.sleep(0.05)  # a writer still running would send again by now
+        left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        gc.collect()  # a task that failed unseen is reported when it is collected
+        return socket, peer, unretrieved, left
+
+    socket, peer, unretrieved, left = asyncio.run(scenario())
+    assert (peer.close_code, peer.close_reason) == (1013, "too slow: 4 frames waiting")
+    assert socket.events[-1] == "close"
+    assert unretrieved == []
+    assert left == []  # nothing of the connection keeps running
+
+
 # -- nesting: json.loads recurses once per level --------------------------------------------
 
 TOO_DEEP = "消息嵌套过深：数组和对象最多嵌套 16 层"
@@ -273,3 +320,77 @@ def test_the_real_server_answers_a_deeply_nested_frame_and_keeps_the_connection(
     assert error == agent_error == {"type": "error", "code": "too_deep", "message": TOO_DEEP}
     assert reply == bot_reply(PROMPT, "order_status", "prompt")
     assert pong == {"type": "pong"}
+
+
+# -- a backlog of hand-offs -----------------------------------------------------------------
+
+
+def test_a_backlog_of_70_handoffs_is_served_a_desk_at_a_time_in_order(
+    make_client: Callable[..., TestClient], engine: kefu.Engine
+) -> None:
+    # 70 waiting conversations used to queue 70 `assigned` frames at once for the first agent
+    # to connect: over the 64-frame outbox, so every agent was closed with 1013 on arrival.
+    client = make_client()  # default settings: 5 conversations per agent, 64-frame outbox
+    ids = [f"backlog-{i:02d}" for i in range(70)]
+    with contextlib.ExitStack() as stack:
+        visitors = [stack.enter_context(client.websocket_connect(f"/ws/visitor?session={s}")) for s in ids]
+        for ws in visitors:
+            welcome(ws)
+            ws.send_json({"type": "message", "text": "转人工", "id": "m1"})
+            assert ws.receive_json()["action"] == "handoff"
+            assert ws.receive_json() == {"type": "status", "state": "waiting", "text": WAITING}
+
+        early = stack.enter_context(client.websocket_connect("/ws/agent?name=早班"))
+        assert early.receive_json()["type"] == "welcome"
+        assert assignments(early, 5) == ids[:5]  # the oldest five, and the agent stays connected
+        for ws in visitors[:5]:
+            assert ws.receive_json()["agent"] == "早班"
+        assert health(client) == {"agents": 1, "handoffs": 70, "waiting": 65}
+
+        late = stack.enter_context(client.websocket_connect("/ws/agent?name=晚班"))
+        assert late.receive_json()["type"] == "welcome"
+        assert assignments(late, 5) == ids[5:10]
+        assert health(client) == {"agents": 2, "handoffs": 70, "waiting": 60}
+
+        # Both desks are full: a waiting visitor is told so (not that nobody is online).
+        visitors[69].send_json({"type": "message", "text": "还要等多久", "id": "m2"})
+        assert visitors[69].receive_json()["text"] == ""
+        assert visitors[69].receive_json() == {"type": "status", "state": "waiting", "text": BUSY}
+
+        # Releasing one makes room for the oldest waiting conversation.
+        early.send_json({"type": "release", "session": ids[0]})
+        assert early.receive_json() == {"type": "released", "session": ids[0]}
+        assert assignments(early, 1) == [ids[10]]
+        assert visitors[10].receive_json()["agent"] == "早班"
+
+        # 晚班 leaves: their five wait again, ahead of the others, for the next free place.
+        late.close()
+        for ws in visitors[5:10]:
+            assert ws.receive_json()["agent"] == "晚班"
+            assert ws.receive_json() == {"type": "status", "state": "waiting", "text": AGENT_LEFT}
+        assert health(client) == {"agents": 1, "handoffs": 69, "waiting": 64}
+        early.send_json({"type": "release", "session": ids[1]})
+        assert early.receive_json() == {"type": "released", "session": ids[1]}
+        assert assignments(early, 1) == [ids[5]]
+        assert health(client) == {"agents": 1, "handoffs": 68, "waiting": 63}
+
+        # A conversation the store ends frees its place too.
+        engine.end_session(ids[2])
+        assert early.receive_json() == {"type": "ended", "session": ids[2]}
+        assert assignments(early, 1) == [ids[6]]
+        assert health(client) == {"agents": 1, "handoffs": 67, "waiting": 62}  # none lost
+
+
+def assignments(agent: WebSocketTestSession, count: int) -> list[str]:
+    """The next ``count`` sessions assigned to ``agent``, each with its one-frame transcript;
+    then a ping must get the pong: the agent is still connected and was given nothing more."""
+    frames = [agent.receive_json() for _ in range(2 * count)]
+    assert sorted(frame["type"] for frame in frames) == ["assigned"] * count + ["transcript"] * count
+    agent.send_json({"type": "ping"})
+    assert agent.receive_json() == {"type": "pong"}
+    return [frame["session"] for frame in frames if frame["type"] == "assigned"]
+
+
+def health(client: TestClient) -> dict[str, int]:
+    body = client.get("/healthz").json()
+    return {key: body[key] for key in ("agents", "handoffs", "waiting")}

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, engine: kefu.Engine | None = No
     the first time it is trained; kefu caches the model).
     """
     settings = settings or Settings.from_env()
-    hub = Hub(engine or load_engine(settings))
+    hub = Hub(engine or load_engine(settings), settings.agent_max_chats)
     connections = Connections(settings.max_connections)
 
     @contextlib.asynccontextmanager

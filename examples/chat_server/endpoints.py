@@ -87,7 +87,9 @@ async def agent_endpoint(ws: WebSocket, hub: Hub, settings: Settings, connection
         return
     connections.open += 1
     name = (ws.query_params.get("name") or "").strip()[:32] or "客服"
-    peer = Peer(hub.new_agent_id(), name, ws.send_text, settings)
+    # Filling a desk queues a burst of assignments and transcripts at once: room for it
+    # comes on top of the outbox, so only frames the agent leaves unread count as slow.
+    peer = Peer(hub.new_agent_id(), name, ws.send_text, settings, headroom=hub.agent_burst())
     guard = FloodGuard(settings.agent_rate, settings.agent_burst, settings.flood_strikes)
 
     async def read() -> None:

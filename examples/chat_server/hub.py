@@ -4,7 +4,8 @@ Everything here runs on the event loop, so no locks: state changes happen betwee
 ``await`` points. Conversation state itself (history, the hand-off flag) lives in kefu's
 session store; the hub only routes. A conversation handed off while no agent is online
 waits here, its messages kept in the session's history, and goes to the next agent
-who connects with the whole transcript.
+who connects with the whole transcript. An agent has at most ``max_chats`` conversations
+at a time; the rest wait, oldest first, for an agent to release one or to connect.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 TURNS_PER_FRAME = 10
 WAITING = "人工客服暂时都不在线，您的消息已为您保留，客服上线后会第一时间回复您。"
+BUSY = "人工客服正忙，您已在排队中，消息已为您保留，客服空闲后会按顺序为您服务。"
 AGENT_LEFT = "人工客服暂时离开了，您的消息会为您保留，稍后由其他客服继续为您服务。"
 RELEASED = "人工客服已结束本次服务，{bot}继续为您服务～"
 
@@ -54,13 +57,18 @@ def turn_frames(
 class Hub:
     """Routes messages between visitors, the bot and agents for one server process."""
 
-    def __init__(self, engine: kefu.Engine) -> None:
+    def __init__(self, engine: kefu.Engine, max_chats: int = 5) -> None:
+        if max_chats < 1:
+            raise ValueError(f"max_chats must be at least 1, not {max_chats}")
         self.engine = engine
+        self.max_chats = max_chats
+        """Conversations one agent has at a time; more wait for a free agent, oldest first."""
         self.visitors: dict[str, Peer] = {}
         self.agents: dict[str, Peer] = {}
         self.handoffs: dict[str, Handoff] = {}
         """Conversations with (or waiting for) a human, oldest first."""
         self._agent_ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def new_agent_id(self) -> str:
         """A connection id for an agent (names may repeat; ids never do)."""
@@ -70,6 +78,12 @@ class Hub:
     def bot_name(self) -> str:
         """The bot's name from its bot file."""
         return self.engine.spec.settings.name
+
+    def agent_burst(self) -> int:
+        """The most frames the hub queues for one agent at once: a full desk of assignments,
+        each one ``assigned`` frame and its transcript (the bot's ``history_size`` turns)."""
+        transcript = math.ceil(self.engine.spec.settings.history_size / TURNS_PER_FRAME)
+        return self.max_chats * (1 + max(transcript, 1))
 
     # -- visitors ---------------------------------------------------------------------------
 
@@ -113,7 +127,10 @@ class Hub:
         if handoff is None:
             handoff = self.handoffs[session_id] = Handoff(session_id, reason, time.time())
             log.info("conversation %s handed off (%s)", session_id, reason)
-            await self._assign([handoff])
+            given = self._allot()
+            if handoff.agent is None:
+                self._tell_visitor_status(session_id)
+            await self._send_transcripts(given)
             return
         agent = self._agent_of(handoff)
         if agent is None:
@@ -127,14 +144,24 @@ class Hub:
         agent = self._agent_of(self.handoffs.pop(session_id, None))
         if agent is not None:
             agent.put({"type": "ended", "session": session_id})
+            # Called from kefu's threads through the loop, not from a coroutine: the agent's
+            # freed place goes to the next waiting conversation in a task of its own.
+            task = asyncio.get_running_loop().create_task(self._dispatch())
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("dispatching waiting conversations failed", exc_info=task.exception())
 
     # -- agents -----------------------------------------------------------------------------
 
     async def agent_joined(self, agent: Peer) -> None:
-        """An agent connected: greet, then hand over every conversation waiting for a human."""
+        """An agent connected: greet, then hand over the oldest waiting conversations (``max_chats``)."""
         self.agents[agent.id] = agent
         agent.put({"type": "welcome", "agent": agent.name, "id": agent.id, "bot": self.bot_name})
-        await self._assign([h for h in self.handoffs.values() if h.agent is None])
+        await self._dispatch()
 
     async def agent_left(self, agent: Peer) -> None:
         """An agent disconnected: their conversations go to other agents, or wait."""
@@ -143,7 +170,11 @@ class Hub:
         orphans = [h for h in self.handoffs.values() if h.agent == agent.id]
         for handoff in orphans:
             handoff.agent = None
-        await self._assign(orphans, text=AGENT_LEFT)
+        given = self._allot()
+        for handoff in orphans:
+            if handoff.agent is None:
+                self._tell_visitor_status(handoff.session, AGENT_LEFT)
+        await self._send_transcripts(given)
 
     async def agent_says(self, agent: Peer, session_id: str, text: str) -> None:
         """An agent's message: into the transcript, then to the visitor if connected."""
@@ -170,27 +201,37 @@ class Hub:
         self._to_visitor(session_id, {"type": "status", "state": "bot", "text": text})
         agent.put({"type": "released", "session": session_id})
         log.info("conversation %s released by %s", session_id, agent.name)
+        await self._dispatch()  # the agent has room for the next waiting conversation
 
     # -- routing ----------------------------------------------------------------------------
 
-    async def _assign(self, handoffs: list[Handoff], text: str = WAITING) -> None:
-        """Give each conversation to the least busy agent; tell visitors who serves them.
+    async def _dispatch(self) -> None:
+        """Hand waiting conversations to agents with room, then send the transcripts."""
+        await self._send_transcripts(self._allot())
 
-        ``handoffs`` wait in ``self.handoffs`` with no agent, so the load is counted once
-        and kept up to date here (ties go to the agent who connected first).
+    def _allot(self) -> list[tuple[Peer, Handoff]]:
+        """Give waiting conversations, oldest first, to the least busy agents below ``max_chats``.
+
+        Sends the ``assigned`` frames and tells those visitors who serves them (without an
+        ``await``, so no conversation is given twice); the rest keep waiting in order.
+        Ties go to the agent who connected first.
         """
         load = dict.fromkeys(self.agents, 0)
         for busy in self.handoffs.values():
             if busy.agent in load:
                 load[busy.agent] += 1
+        free = {agent_id: n for agent_id, n in load.items() if n < self.max_chats}
         given: list[tuple[Peer, Handoff]] = []
-        for handoff in handoffs:
-            agent = self.agents[min(load, key=load.__getitem__)] if load else None
-            handoff.agent = agent.id if agent else None
-            self._tell_visitor_status(handoff.session, text)
-            if agent is None:
+        for handoff in self.handoffs.values():
+            if not free:
+                break
+            if handoff.agent is not None:
                 continue
-            load[agent.id] += 1
+            agent = self.agents[min(free, key=free.__getitem__)]
+            handoff.agent = agent.id
+            free[agent.id] += 1
+            if free[agent.id] >= self.max_chats:
+                del free[agent.id]
             given.append((agent, handoff))
             online = handoff.session in self.visitors
             agent.put(
@@ -202,17 +243,23 @@ class Hub:
                     "visitor_online": online,
                 }
             )
+            self._tell_visitor_status(handoff.session)
+        return given
+
+    async def _send_transcripts(self, given: list[tuple[Peer, Handoff]]) -> None:
         for agent, handoff in given:
             session = await asyncio.to_thread(self.engine.session, handoff.session)
             if session is not None and handoff.agent == agent.id:
                 for frame in turn_frames("transcript", session.history, session=handoff.session):
                     agent.put(frame, Priority.SYNC)
 
-    def _tell_visitor_status(self, session_id: str, waiting: str = WAITING) -> None:
-        """Tell the visitor whether an agent (which) has the conversation, or it waits for one."""
+    def _tell_visitor_status(self, session_id: str, waiting: str | None = None) -> None:
+        """Tell the visitor whether an agent (which) has the conversation, or it waits for one
+        (``waiting``, by default: no agent online, or every agent's desk is full)."""
         agent = self._agent_of(self.handoffs.get(session_id))
         if agent is None:
-            frame = {"type": "status", "state": "waiting", "text": waiting}
+            text = waiting or (BUSY if self.agents else WAITING)
+            frame = {"type": "status", "state": "waiting", "text": text}
         else:
             text = f"人工客服 {agent.name} 为您服务"
             frame = {"type": "status", "state": "agent", "agent": agent.name, "text": text}

@@ -51,12 +51,14 @@ class Outbox:
         self._order = itertools.count()
         self.send_timeout = send_timeout
         self._on_fail = on_fail
+        self.closed = False
+        """Set by ``close``: the connection is closing, nothing more is queued or sent."""
         self.failure: str | None = None
         """Why the outbox gave up on its client (the connection is then closed), or None."""
 
     def put(self, frame: Mapping[str, Any], priority: Priority = Priority.LIVE) -> bool:
         """Queue ``frame``; False (and the outbox fails) when the client is too far behind."""
-        if self.failure is not None:
+        if self.failure is not None or self.closed:
             return False
         try:
             self._queue.put_nowait((priority, next(self._order), dumps(frame)))
@@ -65,9 +67,17 @@ class Outbox:
             return False
         return True
 
+    def close(self) -> None:
+        """Queue and send nothing more: the connection is closing."""
+        self.closed = True
+
     async def run(self) -> None:
-        """Send frames, most urgent first; returns when a send stalls (the outbox has failed)."""
-        while True:
+        """Send frames, most urgent first; returns when a send stalls (the outbox has failed)
+        or once ``close`` was called."""
+        # Checked after every send because cancelling is not enough: wait_for (3.10, 3.11)
+        # drops a cancel that arrives as its send finishes, and the writer went on sending
+        # into the closed socket.
+        while not self.closed:
             _, _, text = await self._queue.get()
             try:
                 await asyncio.wait_for(self._send(text), self.send_timeout)

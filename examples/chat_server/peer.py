@@ -41,12 +41,21 @@ CLOSE_WAIT = 2.0
 class Peer:
     """One connected visitor (``id`` is the session id) or agent (``id`` is unique per connection)."""
 
-    def __init__(self, peer_id: str, name: str, send: Callable[[str], Awaitable[None]], settings: Settings):
+    def __init__(
+        self,
+        peer_id: str,
+        name: str,
+        send: Callable[[str], Awaitable[None]],
+        settings: Settings,
+        *,
+        headroom: int = 0,
+    ) -> None:
+        """``headroom``: outbox room beyond ``settings.outbox_size`` for a burst the server itself queues."""
         self.id = peer_id
         self.name = name
         self.outbox = Outbox(
             send,
-            capacity=settings.outbox_size,
+            capacity=settings.outbox_size + headroom,
             send_timeout=settings.send_timeout,
             on_fail=lambda why: self.kick(CLOSE_SLOW, why),
         )
@@ -74,6 +83,8 @@ async def run_peer(ws: WebSocket, peer: Peer, read: Callable[[], Awaitable[None]
     writer = asyncio.ensure_future(peer.outbox.run())
     kicked = asyncio.ensure_future(peer.kicked.wait())
     tasks = {reader, writer, kicked}
+    for task in tasks:
+        task.add_done_callback(_retrieved)
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if peer.kicked.is_set() and peer.outbox.failure is None and not writer.done():
@@ -81,8 +92,11 @@ async def run_peer(ws: WebSocket, peer: Peer, read: Callable[[], Awaitable[None]
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(peer.outbox.drain(), CLOSE_WAIT)
     finally:
+        peer.outbox.close()
         for task in tasks:
             task.cancel()
+        # Cancelling only asks: let the writer stop before the socket closes under it.
+        await asyncio.wait(tasks, timeout=CLOSE_WAIT)
     failure = None if reader.cancelled() or not reader.done() else reader.exception()
     if failure is not None and not isinstance(failure, WebSocketDisconnect):
         log.error("connection %r failed", peer, exc_info=failure)
@@ -92,6 +106,13 @@ async def run_peer(ws: WebSocket, peer: Peer, read: Callable[[], Awaitable[None]
     if peer.kicked.is_set():
         with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(peer.close_code, peer.close_reason), CLOSE_WAIT)
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """Mark a connection task's exception as seen: ``run_peer`` reports the ones that matter,
+    and asyncio must not log the rest as "Task exception was never retrieved"."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def read_frames(

@@ -42,6 +42,8 @@ class Settings:
     """Messages per second one visitor may send, sustained ..."""
     visitor_burst: int = 10
     """... and in a burst. Over it: a ``rate_limited`` error frame, the message is not processed."""
+    agent_max_chats: int = 5
+    """Conversations one agent has at a time; more wait, oldest first, for an agent with room."""
     agent_rate: float = 10.0
     agent_burst: int = 30
     flood_strikes: int = 30
