@@ -44,10 +44,17 @@ _PREFIXED_MOBILE = re.compile(r"(?:00)?861[3-9][0-9]{9}")
 
 # A run of numerals: it starts where no numeral (and no "1," or "1.") precedes it, and a
 # comma or dot inside it must be followed by a digit. 几 before a run makes it vague (几十块).
+# A run may also start with its decimal point (.5元 is 0.5), unless a numeral, letter or
+# another dot or comma comes before that point (1..5, v.5).
 _RUN = (
-    rf"(?<![0-9{_CN}几])(?<![0-9][.,])"
-    rf"[0-9{_CN}](?:[0-9{_CN}]|[.,](?=[0-9]))*(?:点[{DIGIT_CHARS}]+[万亿萬億]?)?"
+    rf"(?:(?<![0-9a-z{_CN}几.,])\.(?=[0-9])|(?<![0-9{_CN}几])(?<![0-9][.,])[0-9{_CN}])"
+    rf"(?:[0-9{_CN}]|[.,](?=[0-9]))*(?:点[{DIGIT_CHARS}]+[万亿萬億]?)?"
 )
+# A minus sign: a price, budget or refund is never negative, so -50元 is no amount at all
+# (dropping the sign would read it as 50). After a numeral the dash is a range or a
+# subtraction (50-60元, 满300-50元), not a sign.
+_MINUS = "-\u2212"
+_SIGNED = re.compile(rf"(?<![0-9{_CN}])[{_MINUS}]")
 # Measure words: the digit after 块 in 3块5个 is a count, not 5 毛.
 _MEASURE = "个件只台斤瓶盒包张本支条双位次"
 _AMOUNT_TRIGGER = re.compile(r"[¥元块币r]")  # r for rmb
@@ -56,7 +63,8 @@ _AMOUNT = re.compile(
     rf"(?: ?(?P<unit>块钱|rmb|人民币|(?:块(?!儿)|元)"
     rf"(?:(?P<jiao>[0-9{DIGIT_CHARS}])(?:毛钱?|角)?(?![0-9{_CN}{_MEASURE}]))?))?"
 )
-_BARE_AMOUNT = re.compile(rf"[\W_]*(?P<num>{_RUN})[\W_]*")
+# Lazy in front, so that the run rather than the padding takes a leading decimal point.
+_BARE_AMOUNT = re.compile(rf"[\W_]*?(?P<num>{_RUN})[\W_]*")
 
 _CN_SMALL = "一二三四五六七八九十"
 _DAY_NUMBER = rf"[0-9]{{1,2}}|[{_CN_SMALL}]{{1,3}}"
@@ -114,7 +122,7 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
     if _AMOUNT_TRIGGER.search(text) is None:
         return
     for match in _AMOUNT.finditer(text):
-        if not (match["pre"] or match["unit"]):
+        if not (match["pre"] or match["unit"]) or _signed(text, match.start()):
             continue
         value = parse_number(match["num"])
         if value is None:
@@ -124,10 +132,15 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
         yield match.start(), match.end(), format_decimal(value)
 
 
+def _signed(text: str, start: int) -> bool:
+    """Whether a minus sign stands right before ``text[start]`` (-50元, -¥50, ¥-50元)."""
+    return start > 0 and _SIGNED.match(text, start - 1) is not None
+
+
 def parse_bare_amount(text: str) -> Span | None:
     """A message that is nothing but a number (``300``, ``三百。``), read as an amount in yuan."""
     match = _BARE_AMOUNT.fullmatch(text)
-    if match is None:
+    if match is None or re.search(f"[{_MINUS}]", text[: match.start("num")]):
         return None
     value = parse_number(match["num"])
     if value is None:

@@ -40,13 +40,15 @@ _TOKEN = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|
 
 
 def parse_number(text: str, *, digit_by_digit: bool = False) -> Decimal | None:
-    """The value of a numeral (``三百``, ``两千五``, ``1.5万``, ``一点五``); None if it is not one.
+    """The value of a numeral (``三百``, ``两千五``, ``1.5万``, ``.5``, ``一点五``); None if it is not one.
 
     With ``digit_by_digit``, a run of bare digits is read the way years are (二零二四 is
     2024); otherwise such a run (三五, "three or five") is not a number.
     """
     if not text:
         return None
+    if text[0] == ".":
+        text = "0" + text  # .5 is 0.5; a dot anywhere else must follow a digit
     if "点" in text:
         return _with_decimal_point(text)
     if digit_by_digit and all(ch in _DIGITS for ch in text):

@@ -146,6 +146,45 @@ def test_amount(text: str, expected: tuple[str, str, int, int] | None) -> None:
     assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (".5元", ("0.5", ".5元", 0, 3)),  # was 5: ten times too much
+        ("单价 .99 元", ("0.99", ".99 元", 3, 8)),  # was 99
+        ("¥.5", ("0.5", "¥.5", 0, 3)),
+        (".5万元", ("5000", ".5万元", 0, 4)),
+        ("3.15元", ("3.15", "3.15元", 0, 5)),
+        ("1.5.3元", None),  # a version, as before
+        (".5.3元", None),  # likewise, not 5.3
+        ("v.5元", ("5", "5元", 2, 4)),  # after a letter the dot is not a decimal point
+    ],
+)
+def test_amount_with_a_leading_decimal_point(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["-50元", "退款-50元", "-¥50", "¥-50元", "rmb-50", "−50元", "－50元", "-.5元"]
+)
+def test_a_negative_amount_is_no_amount(text: str) -> None:
+    """A price, budget or refund is never negative: not 50 with the sign silently dropped."""
+    assert EntityExtractor(()).extract_one(text, "amount") is None
+
+
+def test_a_dash_after_a_number_is_no_minus_sign() -> None:
+    found_value = EntityExtractor(()).extract_one("满300-50元", "amount")  # 50 off above 300
+    assert found(found_value) == ("50", "50元", 5, 8)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(".5", "0.5"), ("  .99元", "0.99"), ("-50", None), ("- 50", None), ("¥-50", None), ("-¥50", None)],
+)
+def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, expected: str | None) -> None:
+    value = extractor().parse_value(text, "amount")
+    assert (value.value if value else None) == expected
+
+
 # --- date ---------------------------------------------------------------------------
 
 
