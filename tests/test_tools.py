@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import tracemalloc
 from collections.abc import Callable
@@ -602,6 +603,47 @@ def test_write_thresholds_leaves_the_file_whole_when_writing_fails(
         original,
         ["bot.yaml"],
     )
+
+
+@pytest.mark.parametrize("denied_by", ["mode", "os.access"])
+def test_write_thresholds_refuses_a_file_the_user_may_not_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, denied_by: str
+) -> None:
+    # The file was swapped for a new one (os.replace needs only the folder's permission).
+    original = "version: 1\nbot: {threshold: 0.3}\n" + INTENTS
+    file = tmp_path / "bot.yaml"
+    file.write_text(original, encoding="utf-8")
+    file.chmod(0o444)
+    if denied_by == "os.access":  # root may write any file: deny it as the OS would a user
+        real_access = os.access
+        monkeypatch.setattr("os.access", lambda p, m, **kw: m != os.W_OK and real_access(p, m, **kw))
+    elif os.access(file, os.W_OK):
+        pytest.skip("the mode does not stop this user (root) from writing")
+    with pytest.raises(kefu.SpecError) as caught:
+        kefu.write_thresholds([file], *TUNED_TO)
+    assert str(caught.value) == f"{file}:1: cannot write file: permission denied"
+    assert (file.read_text(encoding="utf-8"), file.stat().st_mode & 0o777) == (original, 0o444)
+    assert [p.name for p in tmp_path.iterdir()] == ["bot.yaml"]
+
+
+def test_write_thresholds_refuses_a_hard_linked_file(tmp_path: Path) -> None:
+    # Replacing the file left the other name with the old threshold, unlinked from the bot file.
+    original = "version: 1\nbot: {threshold: 0.3}\n" + INTENTS
+    file, other = tmp_path / "bot.yaml", tmp_path / "backup.yaml"
+    file.write_text(original, encoding="utf-8")
+    os.link(file, other)
+    with pytest.raises(kefu.SpecError) as caught:
+        kefu.write_thresholds([file], *TUNED_TO)
+    assert str(caught.value) == (
+        f"{file}:1: cannot write file: it has 2 hard links and only this name would get the new contents; "
+        "make it a file of its own first (copy it, then move the copy over it)"
+    )
+    assert (file.read_text(encoding="utf-8"), file.stat().st_nlink, os.path.samefile(file, other)) == (
+        original,
+        2,
+        True,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.yaml", "bot.yaml"]
 
 
 @pytest.mark.parametrize(
