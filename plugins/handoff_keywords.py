@@ -7,6 +7,12 @@ Settings (bot file)::
         keywords: [投诉, 12315, 律师]       # matched in the normalized message
         reply: 已为您转接人工客服，请稍候    # optional; defaults to bot.handoff_reply
 
+A keyword that starts (ends) with a digit or a letter of a space-separated script (Latin,
+Greek, Cyrillic: below U+2E80) matches only where the character before (after) it is not
+one, the rule ``risk_control`` uses for ``sb`` and ``usb``: ``12315`` does not fire inside
+the order id 2024123151234567, nor ``vip`` inside ``vipx``. Chinese keywords match
+anywhere (投诉 in 我要投诉你们).
+
 ``SETTINGS`` declares these keys; ``kefu validate`` checks a bot file against it. A
 keyword with no letter or digit (an emoji, punctuation) is an error: normalizing the
 message removes such characters, so it could never match.
@@ -14,6 +20,7 @@ message removes such characters, so it could never match.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +38,7 @@ class HandoffKeywords:
     def __init__(self, keywords: list[str], reply: str | None) -> None:
         self.keywords = [n for n in map(kefu.normalize, keywords) if n]
         self.reply = reply
+        self._patterns = [_guarded(word) for word in self.keywords]
 
     @kefu.hookimpl
     def message_received(self, message: kefu.Message, engine: kefu.Engine) -> kefu.Block | None:
@@ -38,11 +46,26 @@ class HandoffKeywords:
         if not self.keywords:
             return None
         text = kefu.normalize(message.text)
-        for word in self.keywords:
-            if word in text:
+        for word, pattern in zip(self.keywords, self._patterns, strict=True):
+            if word in text and pattern.search(text):  # the plain test first: most messages have none
                 reply = self.reply or engine.spec.settings.handoff_reply
                 return kefu.Block(reason=f"keyword:{word}", reply=reply, handoff=True)
         return None
+
+
+# A letter or digit of a space-separated script: everything below U+2E80 that is not
+# \W (punctuation, space) nor the underscore.
+_SPACED = r"[^\W_\u2e80-\U0010ffff]"
+
+
+def _guarded(word: str) -> re.Pattern[str]:
+    """``word`` as a pattern whose letter or digit edges cannot touch another (12315 in 2024123151234567)."""
+    pattern = re.escape(word)
+    if re.fullmatch(_SPACED, word[0]):
+        pattern = f"(?<!{_SPACED}){pattern}"
+    if re.fullmatch(_SPACED, word[-1]):
+        pattern += f"(?!{_SPACED})"
+    return re.compile(pattern)
 
 
 def make_plugin(settings: Mapping[str, Any]) -> HandoffKeywords:

@@ -561,3 +561,25 @@ def test_a_plugin_whose_getattr_raises_does_not_break_the_engine(engine: kefu.En
         ("moody", ("message_received",), False)
     ]
     assert engine.reply("我要退款", session_id="m").intent == "refund"
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message", "reason"),
+    [
+        ("[投诉, 12315]", "我的订单 2024123151234567 到哪了", None),  # 12315 inside an order id
+        ("[投诉, 12315]", "我要打12315举报你们", "keyword:12315"),
+        ("[投诉, 12315]", "１２３１５", "keyword:12315"),  # full-width digits
+        ("[12315]", "电话123150", None),
+        ("[VIP]", "vipx账号登不上", None),
+        ("[VIP]", "我是VIP会员", "keyword:vip"),
+        ("[投诉]", "我要投诉你们", "keyword:投诉"),  # Chinese keywords still match inside Chinese text
+        ("[投诉]", "12315投诉", "keyword:投诉"),
+    ],
+)
+def test_handoff_keywords_with_letter_or_digit_edges_match_whole_tokens(
+    write_bot: Callable[..., Path], keywords: str, message: str, reason: str | None
+) -> None:
+    settings = f"plugins:\n  handoff_keywords: {{keywords: {keywords}}}\n"
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT + settings}), seed=0)
+    reply = engine.reply(message, session_id="kw")
+    assert (reply.handoff, reply.handoff_reason) == (reason is not None, reason)
