@@ -9,6 +9,7 @@ or hand off.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import logging
 import random
@@ -54,6 +55,11 @@ class Turn:
     contexts: frozenset[str] = frozenset()
     opened: set[str] = field(default_factory=set)
     trace: list[str] = field(default_factory=list)
+
+    @property
+    def today(self) -> datetime.date:
+        """The date of this message by the engine's clock (明天 counts from it)."""
+        return datetime.date.fromtimestamp(self.now)
 
     def reply(
         self,
@@ -344,7 +350,7 @@ def _prompt(slot: SlotSpec) -> str:
 
 
 def _valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:
-    found = turn.runtime.extractor.parse_value(text, slot.entity)
+    found = turn.runtime.extractor.parse_value(text, slot.entity, today=turn.today)
     if found is None or not _acceptable(slot, found.value):
         return None
     return found.value
@@ -363,7 +369,7 @@ def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
         return values
     contexts = turn.session.active_contexts(turn.now).values()  # same for every slot: one `now`
     for slot in intent.slots:
-        found = turn.runtime.extractor.extract_one(turn.message.text, slot.entity)
+        found = turn.runtime.extractor.extract_one(turn.message.text, slot.entity, today=turn.today)
         if found is not None and _acceptable(slot, found.value):
             values[slot.name] = found.value
             continue

@@ -175,18 +175,23 @@ class EntityExtractor:
             return []
         return self._run(self._declared, _Message.of(text))
 
-    def extract_one(self, text: str, entity: str) -> EntityValue | None:
-        """The first value of ``entity`` in ``text``, looking at that entity alone.
+    def extract_one(
+        self, text: str, entity: str, *, today: datetime.date | None = None
+    ) -> EntityValue | None:
+        """The first value of ``entity`` in ``text``, looking at that entity alone
+        (``today``, when given, instead of the extractor's for 明天 and 周三).
 
         ``KeyError`` if ``entity`` is neither declared nor a builtin name.
         """
         finder = self._finders[entity]
         if not text:
             return None
-        values = self._run(((entity, finder),), _Message.of(text))
+        values = self._run(((entity, finder),), _Message.of(text), today)
         return values[0] if values else None
 
-    def parse_value(self, text: str, entity: str) -> EntityValue | None:
+    def parse_value(
+        self, text: str, entity: str, *, today: datetime.date | None = None
+    ) -> EntityValue | None:
         """Read a whole message as the answer to a slot prompt for ``entity``.
 
         ``是2024112712345678``, ``订单号：2024112712345678``, ``蓝色的吧`` and ``明天`` each
@@ -199,7 +204,7 @@ class EntityExtractor:
         if not text:
             return None
         message = _Message.of(text)
-        values = self._run(((entity, finder),), message)
+        values = self._run(((entity, finder),), message, today)
         if values:
             first = values[0]
             return first if all(v.value == first.value for v in values) else None
@@ -207,11 +212,14 @@ class EntityExtractor:
             return _bare_amount(entity, message)
         return None
 
-    def _run(self, finders: Sequence[tuple[str, _Finder]], message: _Message) -> list[EntityValue]:
+    def _run(
+        self, finders: Sequence[tuple[str, _Finder]], message: _Message, today: datetime.date | None = None
+    ) -> list[EntityValue]:
+        when = self.today if today is None else lambda: today
         found: list[_Found] = [
             (start, end, rank, name, value)
             for rank, (name, finder) in enumerate(finders)
-            for start, end, value in finder.find(message, self.today)
+            for start, end, value in finder.find(message, when)
         ]
         text = message.original
         return [

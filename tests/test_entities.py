@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime
 import pickle
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+import kefu
 from kefu.entities import EntityExtractor, EntityValue
 from kefu.sections import BUILTIN_ENTITIES
 from kefu.spec import EntitySpec
@@ -512,3 +515,25 @@ def test_many_values_in_a_long_message() -> None:
     values = extractor(*ALL).extract(text)
     assert len(values) == 20_000
     assert values[-1] == EntityValue("date", "2026-12-03", "3号", 39_998, 40_000)
+
+
+def test_dates_in_a_conversation_count_from_the_engines_clock(write_bot: Callable[..., Path]) -> None:
+    """明天 counted from the machine's date, while the session followed Engine(clock=...)."""
+    bot = write_bot(
+        **{
+            "bot.yaml": """version: 1
+bot: {threshold: 0.3}
+intents:
+  - name: book
+    examples: [我要预约, 帮我约个时间, 预约上门]
+    slots:
+      when: {entity: date, required: true, prompt: 哪天方便？}
+    responses: ["已为您预约 {when}"]
+"""
+        }
+    )
+    new_years_eve = datetime.datetime(2024, 12, 31, 12).timestamp()
+    engine = kefu.Engine.from_path(bot, clock=lambda: new_years_eve, seed=0)
+    assert engine.reply("我要预约", session_id="a").text == "哪天方便？"
+    assert engine.reply("明天", session_id="a").text == "已为您预约 2025-01-01"
+    assert engine.reply("帮我约个时间 后天", session_id="b").text == "已为您预约 2025-01-02"
