@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import SpecError
+from kefu.importers import check_csv_quotes
 from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml, read_limited
 
 if TYPE_CHECKING:
@@ -175,6 +176,7 @@ def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
 
 
 def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
+    check_csv_quotes(file, raw)  # else the rest of the file was read as one value, silently
     reader = csv.DictReader(io.StringIO(raw))
     if not reader.fieldnames or not {"text", "intent"} <= set(reader.fieldnames):
         raise SpecError.single(file, 1, "CSV test file needs a header with `text` and `intent` columns")

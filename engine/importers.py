@@ -37,6 +37,7 @@ __all__ = [
     "EntityDraft",
     "ImportReport",
     "IntentDraft",
+    "check_csv_quotes",
     "export_jsonl",
     "first_lone_surrogate",
     "node_line",
@@ -276,10 +277,48 @@ def _items(path: Path, node: yaml.Node | None) -> list[yaml.Node]:
     return [node] if isinstance(node, yaml.ScalarNode) else node_list(path, node, "`categories`")
 
 
+# How the csv module reads quotes (not strict): a quote opens a value only at the start of a
+# field; up to the next single quote it holds anything (a doubled "" is one "), line breaks too.
+_OPENING_QUOTE = re.compile(r'(?<![^,\r\n])"')
+_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*("?)')  # group 1: the closing quote
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def _unclosed_quote_line(text: str) -> int | None:
+    """The line of a quote the CSV ``text`` leaves open at its end, else None.
+
+    The csv module reads such a quote as the start of one value that runs to the end of the
+    file, however many rows follow: they are lost without an error. A quoted value may hold
+    line breaks, so only a quote still open at the end tells.
+    """
+    at = 0
+    while quote := _OPENING_QUOTE.search(text, at):  # outside quotes, every comma ends a field
+        quoted = _QUOTED.match(text, quote.start())
+        assert quoted is not None  # it starts at a quote
+        if not quoted.group(1):
+            return len(_LINE_BREAK.findall(text, 0, quote.start())) + 1
+        at = quoted.end()
+    return None
+
+
+def check_csv_quotes(file: Path, text: str) -> None:
+    """``SpecError`` at the line of a quote the CSV ``text`` leaves open at its end."""
+    line = _unclosed_quote_line(text)
+    if line is not None:
+        raise SpecError.single(
+            file,
+            line,
+            'unclosed quote: the text from this " to the end of the file would be one value; '
+            'close it (a " inside a quoted value is written "")',
+        )
+
+
 def read_csv(path: str | Path) -> BotDraft:
     """A CSV file with a ``text,intent[,response]`` header (column order free) as a draft."""
     file = Path(path)
-    reader = csv.DictReader(io.StringIO(read_text(file), newline=""))
+    text = read_text(file)
+    check_csv_quotes(file, text)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = [name.strip().lower() for name in reader.fieldnames or []]
         missing = [column for column in ("text", "intent") if column not in header]

@@ -265,6 +265,8 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
             2,
             "nested too deeply",
         ),
+        # an unclosed quote: the rows after it were read as the first row's intent, silently
+        ("q.csv", 'text,intent\n我要退款,"refund\n怎么发货,shipping\n运费多少,fee\n', 2, "unclosed quote: "),
         # a CSV without the `intent` column
         ("f.csv", "text,label\n你好,greeting\n", 1, "needs a header with `text` and `intent`"),
         # a CSV row with an extra field: the text's unquoted comma made 请问怎么退款 its intent

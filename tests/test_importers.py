@@ -359,6 +359,13 @@ LABELED_CASES = [
          "intent 'order status' renamed to 'order_status'"],
         id="empty-intent-reserved-name-and-spaces-in-names",
     ),
+    # quoted values may hold commas, doubled quotes and line breaks: no quote is left open
+    pytest.param(
+        'text,intent,response\n"退款,怎么退",refund,"第一行\n第二行 ""引号"""\n',
+        [("refund", ("退款,怎么退",), ('第一行\n第二行 "引号"',), ())],
+        [],
+        id="quoted-values-with-commas-quotes-and-line-breaks",
+    ),
     # a brace would start a template placeholder in kefu
     pytest.param(
         'text,intent,response\n包邮吗,运费,"满{99}元包邮"\n',
@@ -466,6 +473,11 @@ def test_export_jsonl_lines() -> None:
 
 
 # --- bad input: SpecError naming file and line ----------------------------------------
+
+UNCLOSED_QUOTE = (
+    'unclosed quote: the text from this " to the end of the file would be one value; '
+    'close it (a " inside a quoted value is written "")'
+)
 
 BAD_INPUTS = [
     # YAML syntax: the line PyYAML stopped at
@@ -626,6 +638,30 @@ BAD_INPUTS = [
         "text,intent\n你好,greet\n" + "退" * 140_000 + ",refund\n",
         "data.csv:3: invalid CSV: field larger than field limit (131072)",
         id="csv-field-over-the-limit",
+    ),
+    # an unclosed quote: the rows after it became one multi-line response, and the import succeeded
+    pytest.param(
+        read_csv,
+        "data.csv",
+        'text,intent,response\n我要退款,refund,"退款1-3天到账\n怎么发货,shipping,48小时内发货\n运费多少,fee,满99包邮\n',
+        "data.csv:2: " + UNCLOSED_QUOTE,
+        id="csv-unclosed-quote-in-a-response",
+    ),
+    # the same in an intent, after a quoted value that rightly spans two lines (CRLF counted once)
+    pytest.param(
+        read_csv,
+        "data.csv",
+        'text,intent\r\n"第一行\r\n第二行",refund\r\n我要退款,"refund\r\n怎么发货,shipping\r\n',
+        "data.csv:4: " + UNCLOSED_QUOTE,
+        id="csv-unclosed-quote-after-a-multi-line-value",
+    ),
+    # a quote opening a row: it was blamed on the last line, as a row without an intent
+    pytest.param(
+        read_csv,
+        "data.csv",
+        'text,intent\n我要退款,refund\n"未闭合,refund\n发货,ship\n',
+        "data.csv:3: " + UNCLOSED_QUOTE,
+        id="csv-unclosed-quote-at-a-row-start",
     ),
     # an unquoted comma made 你好 an example of the intent 请问怎么退款, and refund was dropped
     pytest.param(
@@ -825,6 +861,18 @@ def test_cli_import_csv_text_output_and_force(tmp_path: Path) -> None:
     )
     code, _, _ = run("import", "csv", str(source), "-o", str(out), "--force")
     assert code == 0
+
+
+def test_cli_import_csv_refuses_an_unclosed_quote(tmp_path: Path) -> None:
+    # It imported 1 intent and exit 0: the two rows after the quote were one response.
+    source = tmp_path / "faq.csv"
+    source.write_text(
+        'text,intent,response\n我要退款,refund,"退款1-3天到账\n怎么发货,shipping,48小时内发货\n运费多少,fee,满99包邮\n',
+        encoding="utf-8",
+    )
+    code, stdout, stderr = run("import", "csv", str(source), "-o", str(tmp_path / "bot"))
+    assert (code, stdout, stderr) == (1, "", f"{source}:2: {UNCLOSED_QUOTE}\n")
+    assert not (tmp_path / "bot").exists()
 
 
 @pytest.mark.parametrize(
