@@ -316,7 +316,8 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._cache = _ReportingTTLCache(max_sessions, idle_ttl, clock, self)
         # Striped locks bound memory: sessions that share a stripe merely wait for each other.
-        self._stripes = [threading.Lock() for _ in range(lock_stripes)]
+        # Re-entrant: a hook may end its own conversation (delete takes the same lock).
+        self._stripes = [threading.RLock() for _ in range(lock_stripes)]
         self._listeners: list[EndListener] = []
         self._ended_queue: list[tuple[bytes, str]] = []
 
@@ -338,8 +339,9 @@ class MemoryStore:
         self._notify()
 
     def delete(self, session_id: str) -> None:
-        """Forget a session."""
-        with self._lock:
+        """Forget a session; a reply in progress for it finishes first (taking its lock):
+        otherwise that reply saved it again, history and slots included."""
+        with self._stripes[hash(session_id) % len(self._stripes)], self._lock:
             packed = self._cache.pop(session_id, None)
             if packed is not None:
                 self._ended(packed, "deleted")

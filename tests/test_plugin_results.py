@@ -125,3 +125,31 @@ def test_reply_from_inside_a_hook_is_an_error_not_a_hang(engine: kefu.Engine) ->
     assert len(raised) == 1 and "inside a plugin hook" in str(raised[0])
     session = engine.session("s")
     assert session is not None and session.turns == 1
+
+
+def test_a_conversation_ended_during_its_reply_stays_ended(engine: kefu.Engine) -> None:
+    """delete took no conversation lock: the reply in flight saved the session again, with
+    its history and slots, after session_ended had reported it deleted."""
+    started = threading.Event()
+
+    def slow(session: kefu.Session) -> None:
+        if session.turns == 1:
+            started.set()
+            threading.Event().wait(0.3)
+
+    engine.register_plugin(_plugin("message_received", slow), name="slow")
+    engine.reply("我要退款", session_id="s")
+    worker = threading.Thread(target=engine.reply, args=("什么时候发货", "s"))
+    worker.start()
+    assert started.wait(5)
+    engine.end_session("s")  # waits for the reply in flight, then forgets the conversation
+    worker.join(5)
+    assert engine.session("s") is None
+
+
+def test_a_hook_may_end_its_own_conversation(engine: kefu.Engine) -> None:
+    engine.register_plugin(_plugin("message_received", lambda s: engine.end_session(s.id)), name="bye")
+    worker = threading.Thread(target=engine.reply, args=("我要退款", "s"), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive()
