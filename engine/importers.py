@@ -246,7 +246,9 @@ def read_chatterbot(path: str | Path) -> BotDraft:
     Each file is one intent, named by its first category (else the file name): the first
     utterance of each conversation is an example, the second a response. A category's
     answers thus become one intent's interchangeable replies; split a file by hand where
-    questions need answers of their own.
+    questions need answers of their own. ChatterBot answers each later utterance with the
+    next one too; an intent has no follow-up turns, so those are left out with a warning
+    (pairing them into the same intent would make any of its answers a reply to any question).
     """
     draft = BotDraft()
     for file in source_files(Path(path), (".yml", ".yaml"), recursive=False):
@@ -259,6 +261,7 @@ def read_chatterbot(path: str | Path) -> BotDraft:
             raise SpecError.single(file, node_line(root), "not a ChatterBot corpus: no `conversations`")
         categories = [node_text(file, n, "a category") for n in _items(file, top.get("categories"))]
         intent = draft.intent(categories[0] if categories else file.stem)
+        longer: list[tuple[int, list[str]]] = []
         for conversation in node_list(file, top["conversations"], "`conversations`"):
             turns = [
                 node_text(file, n, "an utterance") for n in node_list(file, conversation, "a conversation")
@@ -267,7 +270,23 @@ def read_chatterbot(path: str | Path) -> BotDraft:
                 intent.examples.append(turns[0])
             if len(turns) > 1:
                 intent.responses.append(turns[1])
+            if len(turns) > 2:
+                longer.append((node_line(conversation), turns))
+        if longer:
+            draft.warnings.append(_longer_conversations(file, longer))
     return draft
+
+
+def _longer_conversations(file: Path, longer: list[tuple[int, list[str]]]) -> str:
+    """The warning for conversations whose utterances after the second were left out."""
+    line, turns = longer[0]
+    count = f"{len(longer)} conversation{'s' if len(longer) > 1 else ''}"
+    rest = ", ".join(repr(t) for t in turns[2:])
+    return (
+        f"{file}:{line}: {count} with more than two utterances: only the first two were imported, "
+        f"as example and response (e.g. {turns[0]!r} -> {turns[1]!r}; left out: {rest}); "
+        "put a later exchange in a conversation of its own to keep it"
+    )
 
 
 def _items(path: Path, node: yaml.Node | None) -> list[yaml.Node]:

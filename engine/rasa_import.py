@@ -11,7 +11,9 @@ an intent answers with the ``utter_`` actions that follow it in rules and storie
 or Rasa 1.x Markdown), or else with ``utter_<intent>``. A response's variations become
 the intent's alternative responses; when several ``utter_`` actions follow an intent,
 each variation of the first is followed, on new lines, by the first text of the others.
-Custom actions, conditions, buttons and images are not imported.
+Custom actions are not imported; nor are a response's buttons, image, custom payload and the
+like (its text is), nor variations with a ``condition`` or ``channel`` (kefu would say them
+always), nor forms: the report has a warning for each kind found.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class _Answers:
     """``utter_`` action -> its texts."""
     actions: dict[str, list[list[str]]] = field(default_factory=dict)
     """intent -> each run of ``utter_`` actions that follows it somewhere."""
+    dropped: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """key of a response variation that is not imported -> (file:line, response) of each variation with it."""
 
     def follow(self, intent: str, actions: list[str]) -> None:
         """Record that ``actions`` (a run of consecutive actions) follow ``intent``."""
@@ -107,7 +111,31 @@ def read_rasa(path: str | Path) -> BotDraft:
     for entity in draft.entities.values():
         entity.values = _with_synonyms(entity.values, draft.synonyms)
     _add_responses(draft, answers)
+    draft.warnings += _dropped_warnings(answers.dropped)
     return draft
+
+
+# A response variation with one of these is said only in some conversations; kefu would say it
+# in all, so the variation is skipped rather than imported as an unconditional alternative.
+_CONDITIONAL_KEYS = ("condition", "channel")
+
+
+def _dropped_warnings(dropped: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """One warning per kind of response content that was not imported, at its first place."""
+    warnings = []
+    for key, found in dropped.items():
+        (where, name), count = found[0], f"{len(found)} response variation{'s' if len(found) > 1 else ''}"
+        if key in _CONDITIONAL_KEYS:
+            warnings.append(
+                f"{where}: {count} with `{key}` skipped (e.g. in {name}): kefu has no conditional "
+                "responses and would say them in every conversation"
+            )
+        else:
+            warnings.append(
+                f"{where}: `{key}` of {count} not imported (e.g. in {name}): "
+                "kefu imports a response's text only"
+            )
+    return warnings
 
 
 def _reader(
@@ -257,6 +285,8 @@ def _read_yaml(file: Path, draft: BotDraft, answers: _Answers) -> bool:
     for key in ("responses", "templates"):  # the domain (templates: Rasa 1.x)
         if isinstance(responses := top.get(key), yaml.MappingNode):
             _yaml_responses(file, responses, answers)
+    if isinstance(forms := top.get("forms"), yaml.MappingNode) and forms.value:
+        draft.warnings.append(_forms_warning(file, forms))
     for key in ("rules", "stories"):
         if isinstance(steps := top.get(key), yaml.SequenceNode):
             _yaml_steps(file, steps, answers)
@@ -301,14 +331,42 @@ def _yaml_examples(file: Path, node: yaml.Node, draft: BotDraft) -> Items:
 
 
 def _yaml_responses(file: Path, node: yaml.MappingNode, answers: _Answers) -> None:
-    """``utter_x: [{text: …}, …]`` (or plain texts); variations without text are skipped."""
+    """``utter_x: [{text: …}, …]`` (or plain texts); variations without text are skipped, and
+    what else a variation holds is recorded in ``answers.dropped``."""
     for name, variations in node_mapping(file, node, "`responses`").items():
         texts = answers.responses.setdefault(name, [])
         for item in variations.value if isinstance(variations, yaml.SequenceNode) else []:
             if isinstance(item, yaml.MappingNode):
-                item = node_mapping(file, item, "a response").get("text")
+                fields = node_mapping(file, item, "a response")
+                for key in fields:
+                    if key not in ("text", "id"):  # an id only names the variation
+                        answers.dropped.setdefault(key, []).append((f"{file}:{node_line(item)}", name))
+                if fields.keys() & set(_CONDITIONAL_KEYS):
+                    continue
+                item = fields.get("text")
             if isinstance(item, yaml.ScalarNode) and str(item.value).strip():
                 texts.append(str(item.value).strip())
+
+
+def _forms_warning(file: Path, forms: yaml.MappingNode) -> str:
+    """What the report says about a domain's forms, which are not imported."""
+    name, form = forms.value[0]
+    required = form.value if isinstance(form, yaml.MappingNode) else []
+    slots = next(
+        (v for k, v in required if isinstance(k, yaml.ScalarNode) and k.value == "required_slots"), None
+    )
+    if isinstance(slots, yaml.SequenceNode):  # Rasa 3: a list of slot names
+        names = [str(n.value) for n in slots.value if isinstance(n, yaml.ScalarNode)]
+    elif isinstance(slots, yaml.MappingNode):  # Rasa 2: slot name -> its mappings
+        names = [str(k.value) for k, _ in slots.value if isinstance(k, yaml.ScalarNode)]
+    else:
+        names = []
+    asks = f", which asks for {', '.join(names)}" if names else ""
+    count = f"{len(forms.value)} form{'s' if len(forms.value) > 1 else ''}"
+    return (
+        f"{file}:{node_line(name)}: {count} not imported (e.g. {name.value}{asks}): in kefu an intent asks "
+        "for a slot it marks `required: true` with a `prompt`; add those to the intents that start the form"
+    )
 
 
 def _yaml_steps(file: Path, node: yaml.SequenceNode, answers: _Answers) -> None:

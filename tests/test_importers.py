@@ -263,9 +263,66 @@ def test_rasa_responses_follow_rules_and_stories(tmp_path: Path) -> None:
         "intent 'bye': response '再见，{name}' names Rasa slots ({name}); "
         "they are kept as plain text (write kefu placeholders by hand)",
         "intent 'complain': no text for utter_sorry in the domain",
+        f"{project}/domain.yml:11: `image` of 1 response variation not imported (e.g. in utter_bye): "
+        "kefu imports a response's text only",
     )
     engine = kefu.Engine.from_path(tmp_path / "bot", seed=0)
     assert engine.reply("bye 一").text == "再见，{name}"
+
+
+RASA_DOMAIN_EXTRAS = """version: "3.1"
+forms:
+  order_form:
+    required_slots: [order_id]
+responses:
+  utter_greet:
+  - text: 你好！有什么可以帮您？
+    buttons:
+    - {title: 查订单, payload: /check_order}
+  - text: 您好～
+    image: https://example.com/hi.png
+  - text: 欢迎光临
+    buttons:
+    - {title: 问价格, payload: /ask_price}
+  utter_check_order:
+  - text: 您的订单正在配送中
+  - text: VIP的订单
+    condition:
+    - {type: slot, name: vip, value: true}
+  utter_ask_price:
+  - custom:
+      blocks: [{type: section, text: 价格卡片}]
+"""
+
+
+def test_rasa_content_kefu_does_not_import_is_reported(tmp_path: Path) -> None:
+    # Buttons, images, custom payloads and forms were dropped without a word, and a conditional
+    # variation became an answer for everyone.
+    (tmp_path / "domain.yml").write_text(RASA_DOMAIN_EXTRAS, encoding="utf-8")
+    nlu = "".join(
+        f"- intent: {n}\n  examples: |\n    - {n} 一\n" for n in ("greet", "check_order", "ask_price")
+    )
+    (tmp_path / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{nlu}', encoding="utf-8")
+    spec, report = imported(read_rasa, tmp_path, tmp_path / "bot")
+    assert {i.name: i.responses for i in spec.intents} == {
+        "greet": ("你好！有什么可以帮您？", "您好～", "欢迎光临"),
+        "check_order": ("您的订单正在配送中",),
+        "ask_price": placeholder("ask_price"),
+    }
+    domain = tmp_path / "domain.yml"
+    assert report.warnings == (
+        f"{domain}:3: 1 form not imported (e.g. order_form, which asks for order_id): in kefu an intent "
+        "asks for a slot it marks `required: true` with a `prompt`; "
+        "add those to the intents that start the form",
+        f"{domain}:7: `buttons` of 2 response variations not imported (e.g. in utter_greet): "
+        "kefu imports a response's text only",
+        f"{domain}:10: `image` of 1 response variation not imported (e.g. in utter_greet): "
+        "kefu imports a response's text only",
+        f"{domain}:17: 1 response variation with `condition` skipped (e.g. in utter_check_order): "
+        "kefu has no conditional responses and would say them in every conversation",
+        f"{domain}:21: `custom` of 1 response variation not imported (e.g. in utter_ask_price): "
+        "kefu imports a response's text only",
+    )
 
 
 # --- ChatterBot -----------------------------------------------------------------------
@@ -321,6 +378,23 @@ def test_chatterbot_file_without_categories_is_named_after_the_file(tmp_path: Pa
     )
     spec, _ = imported(read_chatterbot, corpus, tmp_path / "bot")
     assert summary(spec) == [("售后", ("怎么退货", "退货运费谁出"), ("七天内可以无理由退货",), ())]
+
+
+def test_chatterbot_utterances_after_the_second_are_reported(tmp_path: Path) -> None:
+    # 你吃了吗 -> 吃了 was dropped without a warning.
+    corpus = tmp_path / "greet.yml"
+    corpus.write_text(
+        "categories: [问候]\nconversations:\n- - 你好\n  - 你好呀\n"
+        "- - 早上好\n  - 早\n  - 你吃了吗\n  - 吃了\n- - 晚上好\n  - 晚上好呀\n  - 晚安\n",
+        encoding="utf-8",
+    )
+    spec, report = imported(read_chatterbot, corpus, tmp_path / "bot")
+    assert summary(spec) == [("问候", ("你好", "早上好", "晚上好"), ("你好呀", "早", "晚上好呀"), ())]
+    assert report.warnings == (
+        f"{corpus}:5: 2 conversations with more than two utterances: only the first two were imported, "
+        "as example and response (e.g. '早上好' -> '早'; left out: '你吃了吗', '吃了'); "
+        "put a later exchange in a conversation of its own to keep it",
+    )
 
 
 # --- CSV and JSONL --------------------------------------------------------------------
