@@ -243,7 +243,9 @@ def handoff(turn: Turn, reason: str, text: str, match: Match | None = None) -> R
     session.handoff = True
     session.handoff_reason = reason
     session.pending = None
-    turn.runtime.host.notify("handoff_requested", session=session, reason=reason, engine=turn.engine)
+    turn.runtime.host.notify(
+        "handoff_requested", message=turn.message, session=session, reason=reason, engine=turn.engine
+    )
     return turn.reply(text, "handoff", match, handoff=True, handoff_reason=reason)
 
 

@@ -124,10 +124,13 @@ def response_built(reply: Reply, message: Message, session: Session, engine: Eng
 
 
 @hookspec
-def handoff_requested(session: Session, reason: str, engine: Engine) -> None:
+def handoff_requested(message: Message, session: Session, reason: str, engine: Engine) -> None:
     """Fires when a conversation is handed to a human, once per hand-off.
 
-    :param session: the conversation; ``session.history`` is the transcript for the agent.
+    :param message: the message that asked for the human (as plugins left it, masked words
+        masked); it joins ``session.history`` only once its reply is sent.
+    :param session: the conversation; ``session.history`` is the transcript for the agent
+        up to, not including, ``message``.
     :param reason: why, e.g. "intent:human", "fallbacks:3", "keyword:投诉", "blocked:risk_control".
     :param engine: the engine handling it.
     Return values are ignored.

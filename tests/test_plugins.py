@@ -191,19 +191,24 @@ def test_hook_response_built(engine: kefu.Engine, plugged: Callable[[object], No
 
 
 def test_hook_handoff_requested(engine: kefu.Engine, plugged: Callable[[object], None]) -> None:
-    paged: list[tuple[str, str, int]] = []
+    """The pager gets the message that asked for the human, which the history lacks until
+    its reply is sent: an agent paged with the history alone missed it."""
+    paged: list[tuple[str, str, list[str], str]] = []
 
     class Pager:
         @kefu.hookimpl
-        def handoff_requested(self, session: kefu.Session, reason: str) -> None:
-            paged.append((session.id, reason, len(session.history)))
+        def handoff_requested(self, message: kefu.Message, session: kefu.Session, reason: str) -> None:
+            paged.append((session.id, reason, [turn[1] for turn in session.history], message.text))
 
     plugged(Pager())
     engine.reply("我要退款", session_id="h1")
     engine.reply("转人工", session_id="h1")
     engine.reply("股市行情", session_id="h2")
     engine.reply("写首诗", session_id="h2")  # the second fallback in a row hands off
-    assert paged == [("h1", "intent:human", 1), ("h2", "fallbacks:2", 1)]
+    assert paged == [
+        ("h1", "intent:human", ["我要退款"], "转人工"),
+        ("h2", "fallbacks:2", ["股市行情"], "写首诗"),
+    ]
 
 
 def test_hook_register_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
