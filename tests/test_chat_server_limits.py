@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from chat_server.app import create_app
 from chat_server.flood import FloodGuard, Verdict
 from chat_server.hub import AGENT_LEFT, BUSY, WAITING
 from chat_server.launch import running_server
@@ -394,3 +395,98 @@ def assignments(agent: WebSocketTestSession, count: int) -> list[str]:
 def health(client: TestClient) -> dict[str, int]:
     body = client.get("/healthz").json()
     return {key: body[key] for key in ("agents", "handoffs", "waiting")}
+
+
+# -- a long history -------------------------------------------------------------------------
+
+LONG_BOT = """\
+version: 1
+bot:
+  name: 小长
+  history_size: 1000
+intents:
+  - name: human
+    action: handoff
+    examples: [转人工, 人工客服, 我要人工]
+    responses: [正在为您转接人工客服，请稍候～]
+  - name: hello
+    examples: [你好, 在吗, 您好]
+    responses: [您好～]
+"""
+
+
+@pytest.fixture
+def long_bot(write_bot: Callable[..., Path]) -> Iterator[tuple[kefu.Engine, TestClient]]:
+    """A bot keeping 1,000 turns a conversation, and a chat server with default settings over it."""
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": LONG_BOT}), seed=0, load_entry_points=False)
+    with TestClient(create_app(Settings(), engine)) as client:
+        yield engine, client
+
+
+def synced(ws: WebSocketTestSession, kind: str, frames: int) -> list[str]:
+    """The visitor's messages in the next ``frames`` frames of ``kind`` (history or transcript)."""
+    turns: list[str] = []
+    for _ in range(frames):
+        frame = ws.receive_json()
+        assert frame["type"] == kind
+        turns += [turn["user"] for turn in frame["turns"]]
+    return turns
+
+
+def test_a_visitor_with_1000_turns_reconnects_and_gets_them_all(
+    long_bot: tuple[kefu.Engine, TestClient],
+) -> None:
+    # 100 history frames used to go into a 64-frame outbox at once: the visitor was closed
+    # with 1013 ("too slow") on every reconnect.
+    engine, client = long_bot
+    said = [f"你好 {i}" for i in range(1000)]
+    for text in said:
+        engine.reply(text, "long-1")
+    with client.websocket_connect("/ws/visitor?session=long-1") as ws:
+        assert ws.receive_json()["type"] == "welcome"
+        assert synced(ws, "history", 100) == said
+        ws.send_json({"type": "message", "text": "你好", "id": "m1"})
+        assert ws.receive_json()["text"] == "您好～"  # still connected
+
+
+def test_an_agent_gets_a_desk_of_1000_turn_transcripts(long_bot: tuple[kefu.Engine, TestClient]) -> None:
+    engine, client = long_bot
+    sessions = [f"long-{n}" for n in range(5)]
+    for session in sessions:
+        for i in range(999):
+            engine.reply(f"你好 {i}", session)
+    with contextlib.ExitStack() as stack:
+        for session in sessions:
+            ws = stack.enter_context(client.websocket_connect(f"/ws/visitor?session={session}"))
+            assert [ws.receive_json()["type"] for _ in range(101)] == ["welcome"] + ["history"] * 100
+            ws.send_json({"type": "message", "text": "转人工", "id": "m1"})
+            assert ws.receive_json()["action"] == "handoff"
+        agent = stack.enter_context(client.websocket_connect("/ws/agent?name=小王"))
+        assert agent.receive_json()["type"] == "welcome"
+        assert [agent.receive_json()["session"] for _ in sessions] == sessions  # assigned
+        for _ in sessions:  # then each transcript, after the live frames
+            assert synced(agent, "transcript", 100) == [f"你好 {i}" for i in range(999)] + ["转人工"]
+        agent.send_json({"type": "ping"})
+        assert agent.receive_json() == {"type": "pong"}
+
+
+def test_a_history_kept_under_a_larger_setting_syncs_its_newest_turns(
+    long_bot: tuple[kefu.Engine, TestClient], write_bot: Callable[..., Path]
+) -> None:
+    # Another process sharing the store (or the bot before a reload) kept 1,000 turns; this
+    # server's bot keeps 20, and its outboxes have room for that many, not for 100 frames.
+    engine, _ = long_bot
+    for i in range(1000):
+        engine.reply(f"你好 {i}", "shared-1")
+    short = kefu.Engine.from_path(
+        write_bot(**{"bot.yaml": LONG_BOT.replace("history_size: 1000", "history_size: 20")}),
+        seed=0,
+        load_entry_points=False,
+        store=engine.store,
+    )
+    client = TestClient(create_app(Settings(outbox_size=4), short))
+    with client, client.websocket_connect("/ws/visitor?session=shared-1") as ws:
+        assert ws.receive_json()["type"] == "welcome"
+        assert synced(ws, "history", 2) == [f"你好 {i}" for i in range(980, 1000)]
+        ws.send_json({"type": "message", "text": "你好", "id": "m1"})
+        assert ws.receive_json()["text"] == "您好～"

@@ -37,7 +37,9 @@ async def visitor_endpoint(ws: WebSocket, hub: Hub, settings: Settings, connecti
         await ws.close(CLOSE_SLOW, "server is full, try again later")
         return
     connections.open += 1
-    peer = Peer(session_id, "", ws.send_text, settings)
+    # The history sent on connect is a burst the server makes itself (1,000 turns are 100
+    # frames): room for it comes on top of the outbox, as for agents' desks below.
+    peer = Peer(session_id, "", ws.send_text, settings, headroom=hub.visitor_burst())
     guard = FloodGuard(settings.visitor_rate, settings.visitor_burst, settings.flood_strikes)
 
     async def read() -> None:

@@ -79,11 +79,15 @@ class Hub:
         """The bot's name from its bot file."""
         return self.engine.spec.settings.name
 
+    def visitor_burst(self) -> int:
+        """The most frames the hub queues for one visitor at once: its history on connect
+        (the bot's ``history_size`` turns, ``TURNS_PER_FRAME`` a frame)."""
+        return max(math.ceil(self.engine.spec.settings.history_size / TURNS_PER_FRAME), 1)
+
     def agent_burst(self) -> int:
         """The most frames the hub queues for one agent at once: a full desk of assignments,
-        each one ``assigned`` frame and its transcript (the bot's ``history_size`` turns)."""
-        transcript = math.ceil(self.engine.spec.settings.history_size / TURNS_PER_FRAME)
-        return self.max_chats * (1 + max(transcript, 1))
+        each one ``assigned`` frame and its transcript."""
+        return self.max_chats * (1 + self.visitor_burst())
 
     # -- visitors ---------------------------------------------------------------------------
 
@@ -106,7 +110,7 @@ class Hub:
             }
         )
         if session is not None and session.history:
-            for frame in turn_frames("history", session.history):
+            for frame in turn_frames("history", self._kept(session)):
                 peer.put(frame, Priority.SYNC)
         if session is not None and session.handoff:
             if peer.id in self.handoffs:
@@ -250,8 +254,14 @@ class Hub:
         for agent, handoff in given:
             session = await asyncio.to_thread(self.engine.session, handoff.session)
             if session is not None and handoff.agent == agent.id:
-                for frame in turn_frames("transcript", session.history, session=handoff.session):
+                for frame in turn_frames("transcript", self._kept(session), session=handoff.session):
                     agent.put(frame, Priority.SYNC)
+
+    def _kept(self, session: kefu.Session) -> list[tuple[float, str, str, str]]:
+        """The turns of ``session`` the bot keeps now: the newest ``history_size``."""
+        # Outboxes have room for that many; a history stored under a larger setting (before
+        # a reload, or by another process sharing Redis) would not fit.
+        return list(session.history[-self.engine.spec.settings.history_size :])
 
     def _tell_visitor_status(self, session_id: str, waiting: str | None = None) -> None:
         """Tell the visitor whether an agent (which) has the conversation, or it waits for one
