@@ -256,14 +256,9 @@ class SensitiveWordFilter:
 
     def find(self, text: str) -> list[WordHit]:
         """All hits in ``text``, leftmost first; of hits starting together the longest wins,
-        and a hit overlapping an earlier chosen one is dropped."""
-        reading = self._read(text)
-        matches = list(self._automaton.scan(reading.core))
-        if not matches:
-            return []  # the usual case: nothing listed occurs, not even inside a longer word
-        hits = sorted(self._check(reading, matches), key=lambda h: (h.start, -h.end))
+        and a hit overlapping an earlier chosen one is dropped (``mask`` still covers it)."""
         chosen: list[WordHit] = []
-        for hit in hits:
+        for hit in self._all_hits(text):
             if not chosen or hit.start >= chosen[-1].end:
                 chosen.append(hit)
         return chosen
@@ -282,25 +277,34 @@ class SensitiveWordFilter:
         return next(hits, None) is not None
 
     def mask(self, text: str, char: str = "*") -> str:
-        """Replace each hit's span by ``char`` once per non-padding character in it.
+        """Replace the union of all hits' spans by ``char`` once per non-padding character.
 
-        The padding inside a hit disappears with it: ``傻 * 逼`` becomes ``**``.
+        Overlapping hits are all covered, not just those ``find`` reports: with 傻子 and
+        子弹 listed, ``傻子弹`` becomes ``***``. The padding inside a span disappears with
+        it: ``傻 * 逼`` becomes ``**``.
         """
-        hits = self.find(text)
-        if not hits:
+        spans = _merged_spans(self._all_hits(text))
+        if not spans:
             return text
         parts: list[str] = []
         done = 0
-        for hit in hits:
-            parts += [text[done : hit.start], char * self._shown_length(text, hit)]
-            done = hit.end
+        for start, end in spans:
+            parts += [text[done:start], char * self._shown_length(text[start:end])]
+            done = end
         parts.append(text[done:])
         return "".join(parts)
 
-    def _shown_length(self, text: str, hit: WordHit) -> int:
+    def _all_hits(self, text: str) -> list[WordHit]:
+        """Every hit in ``text``, overlapping ones included, by start then longest first."""
+        reading = self._read(text)
+        matches = list(self._automaton.scan(reading.core))
+        if not matches:
+            return []  # the usual case: nothing listed occurs, not even inside a longer word
+        return sorted(self._check(reading, matches), key=lambda h: (h.start, -h.end))
+
+    def _shown_length(self, span: str) -> int:
         if not self.skip_padding:
-            return hit.end - hit.start
-        span = text[hit.start : hit.end]
+            return len(span)
         return sum(self._table[ord(c)] not in (_VISIBLE, _INVISIBLE) for c in span)
 
     def _fold_word(self, word: str) -> str:
@@ -390,6 +394,18 @@ class SensitiveWordFilter:
             return False
         folded = self._table[ord(text[index])]
         return bool(folded) and _spaced(folded[side])
+
+
+def _merged_spans(hits: Sequence[WordHit]) -> list[tuple[int, int]]:
+    """The union of the hits' spans (sorted by start) as disjoint ``(start, end)`` pairs;
+    a span that overlaps or touches the one before extends it."""
+    spans: list[tuple[int, int]] = []
+    for hit in hits:
+        if spans and hit.start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hit.end))
+        else:
+            spans.append((hit.start, hit.end))
+    return spans
 
 
 def matchable(word: str) -> bool:

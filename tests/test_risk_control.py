@@ -115,6 +115,35 @@ def test_verdict_mask_lets_the_bot_answer_the_masked_text(make_engine: MakeEngin
     assert reply.trace == ("rewritten by risk_control",)
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # 子 belongs to both 傻子 and 子弹: the whole of 傻子弹 is masked, not **弹.
+        ("你这傻子弹，我要退款", "你这***，我要退款"),
+        # Padding between overlapping words goes with them, as inside one word.
+        ("傻 子*弹，我要退款", "***，我要退款"),
+        # An overlap, then a word right after it: one run of five, where 弹 used to show.
+        ("傻子弹头目，我要退款", "*****，我要退款"),
+    ],
+)
+def test_verdict_mask_covers_overlapping_words(make_engine: MakeEngine, text: str, masked: str) -> None:
+    engine = make_engine("{words: [傻子, 子弹, 头目], verdict: mask}")
+    seen: list[str] = []
+
+    class Spy:
+        @kefu.hookimpl
+        def intent_matched(self, match: kefu.Match) -> None:
+            seen.append(match.text)
+
+    engine.register_plugin(Spy(), name="spy")
+    try:
+        reply = engine.reply(text, session_id="m")
+    finally:
+        engine.unregister_plugin("spy")
+    assert seen == [masked]
+    assert (reply.text, reply.action) == (REFUND, "respond")
+
+
 # -- evasion through the engine -------------------------------------------------------------
 
 

@@ -123,6 +123,49 @@ def test_mask(base: SensitiveWordFilter, text: str, char: str, expected: str) ->
 
 
 @pytest.mark.parametrize(
+    ("words", "text", "expected"),
+    [
+        # The reported case: 子 belongs to both words, and 弹 used to stay visible.
+        pytest.param(["傻子", "子弹"], "傻子弹", "***", id="two words sharing a character"),
+        pytest.param(["傻子", "子弹"], "你这傻子弹弓", "你这***弓", id="overlap inside a sentence"),
+        # Padding inside the union disappears, as it does inside one word.
+        pytest.param(["傻子", "子弹"], "傻 子 * 弹", "***", id="overlap through padding"),
+        # find() reports only the first 哈哈; the second starts inside it.
+        pytest.param(["哈哈"], "哈哈哈", "***", id="a word overlapping itself"),
+        # Each word overlaps the next; 弹 inside the middle one used to stay visible.
+        pytest.param(["傻子", "子弹头", "头目"], "傻子弹头目", "*****", id="chain of three overlaps"),
+        # find() reports only 开发 here (leftmost wins), yet 票 is part of 发票.
+        pytest.param(["发票", "代开发票", "开发"], "开发票", "***", id="leftmost-longest loser"),
+        # Unchanged: adjacent and separate words were masked whole before, and still are.
+        pytest.param(["傻子", "子弹"], "傻子子弹", "****", id="adjacent words"),
+        pytest.param(["傻子", "子弹"], "傻子，子弹", "**，**", id="separate words keep the text between"),
+        # Latin boundaries still apply to each word: neither abc nor bcd is a word in abcd.
+        pytest.param(["abc", "bcd"], "abcd", "abcd", id="boundary-failing overlaps stay"),
+    ],
+)
+def test_mask_covers_every_overlapping_hit(words: list[str], text: str, expected: str) -> None:
+    assert SensitiveWordFilter(words).mask(text) == expected
+
+
+def brute_force_mask(words: list[str], text: str) -> str:
+    """Independent masking of unpadded Chinese text: every character inside any occurrence."""
+    covered = [False] * len(text)
+    for word in words:
+        for start in range(len(text) - len(word) + 1):
+            if text.startswith(word, start):
+                covered[start : start + len(word)] = [True] * len(word)
+    return "".join("*" if hit else char for char, hit in zip(text, covered, strict=True))
+
+
+def test_mask_matches_brute_force_on_random_text() -> None:
+    words = ["傻子", "子弹", "弹头", "哈哈", "子弹头", "哈"]
+    rng = random.Random(7)
+    for _ in range(2000):
+        text = "".join(rng.choice("傻子弹头哈你") for _ in range(rng.randint(0, 12)))
+        assert SensitiveWordFilter(words).mask(text) == brute_force_mask(words, text), text
+
+
+@pytest.mark.parametrize(
     ("skip_padding", "max_gap", "text", "expected"),
     [
         pytest.param(True, 0, "傻 逼", [], id="max_gap 0 refuses visible padding"),
