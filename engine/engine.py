@@ -2,7 +2,7 @@
 
 The message flow (docs/architecture.md): clean the text, session from the store,
 ``message_received`` hooks, match and decide (``kefu.dialog``), ``response_built`` hooks,
-save the session. ``reply`` never raises on any text; plugin failures are isolated.
+save the session. ``reply`` never raises on any ``str``; plugin failures are isolated.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import logging
 import marshal
 import random
+import reprlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -204,6 +205,7 @@ class Engine:
         ``contexts`` are treated as open, so follow-up intents can match (one ``str`` is one
         context, not a set of characters).
         """
+        _check_text(text)
         settings = self._runtime.spec.settings
         if contexts is None or isinstance(contexts, str):
             contexts = (contexts,) if contexts else ()
@@ -212,7 +214,7 @@ class Engine:
     def segment(self, text: str) -> list[str]:
         """How the bot's tokenizer segments ``text`` (normalized, synonyms applied, no stopwords)."""
         return self._runtime.model.features.analyzer.segment(
-            clean(text, self._runtime.spec.settings.max_input_length)
+            clean(_check_text(text), self._runtime.spec.settings.max_input_length)
         )
 
     def match_many(self, texts: Sequence[str], n_jobs: int = 1) -> list[Match]:
@@ -221,17 +223,21 @@ class Engine:
 
         if isinstance(texts, str):  # would be matched character by character
             raise TypeError("match_many takes a list of texts, not one str: use match() for one text")
-
-        return match_many(self._runtime, list(texts), n_jobs)
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            _check_text(text, f"texts[{i}]")
+        return match_many(self._runtime, texts, n_jobs)
 
     # -- conversations ----------------------------------------------------------------------
 
     def reply(
         self, text: str, session_id: str = "default", *, metadata: Mapping[str, Any] | None = None
     ) -> Reply:
-        """Answer one message of the conversation ``session_id``. Never raises on any text
-        (a ``session_id`` that is not a ``str`` is a ``SessionIdError``)."""
+        """Answer one message of the conversation ``session_id``. Never raises on any ``str``
+        (text that is not one is a ``TypeError``; a ``session_id`` that is not one is a
+        ``SessionIdError``)."""
         _check_id(session_id)
+        _check_text(text)
         meta = _metadata(metadata)
         if _REPLYING.get():
             # A hook of this thread's reply holds a session lock (maybe this very session's,
@@ -267,6 +273,7 @@ class Engine:
     async def areply(self, text: str, session_id: str = "default", **options: Any) -> Reply:
         """``reply`` for asyncio servers: the work runs in a thread, off the event loop."""
         _check_id(session_id)
+        _check_text(text)
         call = functools.partial(self.reply, text, session_id, **options)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
@@ -358,6 +365,8 @@ class Engine:
         conversation, and a store shared by several processes shares it too. It counts as
         activity (the session does not idle out while an agent talks), not as a turn."""
         _check_id(session_id)
+        _check_text(text)
+        _check_text(agent, "agent")
         now = self.clock()
         settings = self._runtime.spec.settings
         text = clean(text, settings.max_input_length)
@@ -414,6 +423,17 @@ def _check_id(session_id: object) -> str:
     if not isinstance(session_id, str):
         raise SessionIdError(session_id)
     return session_id
+
+
+def _check_text(text: object, what: str = "text") -> str:
+    """``text`` if it is a ``str``; otherwise a ``TypeError`` saying what it was. ``clean``
+    would turn None into the text "None" and match that, hiding the caller's bug."""
+    if isinstance(text, str):
+        return text
+    kind = type(text).__name__
+    hint = ": decode it first, e.g. data.decode('utf-8')" if isinstance(text, bytes | bytearray) else ""
+    # reprlib: bounded, so a huge list passed by mistake is not printed whole.
+    raise TypeError(f"{what} must be a str, not {kind} ({reprlib.repr(text)}){hint}")
 
 
 def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,40 @@ def test_library_calls_with_the_wrong_kind_of_argument_say_what_is_wrong(demo_en
     with pytest.raises(TypeError, match="metadata must be a mapping"):
         demo_engine.reply("你好", "typed", metadata=[("channel", "web")])  # type: ignore[arg-type]
     assert len(store) == before and demo_engine.session("typed") is None
+
+
+NOT_TEXT = [
+    pytest.param(None, "NoneType (None)", id="None"),  # was answered as the message "None"
+    pytest.param(5, "int (5)", id="int"),  # a caller should say str(5) when it means "5"
+    # 退款 in UTF-8: was matched as the text "b'\\xe9\\x80...'", never as 退款
+    pytest.param("退款".encode(), "bytes (b'\\xe9\\x80\\x80\\xe6\\xac\\xbe'): decode it first", id="bytes"),
+    pytest.param(["退款"], "list (['退款'])", id="list"),
+]
+
+
+@pytest.mark.parametrize(("text", "said"), NOT_TEXT)
+def test_text_that_is_not_a_str_is_a_type_error_not_matched_as_its_repr(
+    demo_engine: kefu.Engine, text: Any, said: str
+) -> None:
+    store = demo_engine.store
+    assert isinstance(store, kefu.MemoryStore)
+    before = len(store)
+    calls: list[Callable[[], object]] = [
+        lambda: demo_engine.match(text),
+        lambda: demo_engine.segment(text),
+        lambda: demo_engine.reply(text, "typed-text"),
+        lambda: asyncio.run(demo_engine.areply(text, "typed-text")),
+        lambda: demo_engine.record_agent_message("typed-text", text),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=f"^text must be a str, not {re.escape(said)}"):
+            call()
+    with pytest.raises(TypeError, match=f"^texts\\[1\\] must be a str, not {re.escape(said)}"):
+        demo_engine.match_many(["你好", text])
+    with pytest.raises(TypeError, match=f"^agent must be a str, not {re.escape(said)}"):
+        demo_engine.record_agent_message("typed-text", "您好", agent=text)
+    # No conversation was started or written to by any of them.
+    assert len(store) == before and demo_engine.session("typed-text") is None
 
 
 def test_order_dialogue_asks_for_the_number_then_answers(demo_engine: kefu.Engine) -> None:
