@@ -50,11 +50,13 @@ _RUN = (
     rf"(?:(?<![0-9a-z{_CN}几.,])\.(?=[0-9])|(?<![0-9{_CN}几])(?<![0-9][.,])[0-9{_CN}])"
     rf"(?:[0-9{_CN}]|[.,](?=[0-9]))*(?:点[{DIGIT_CHARS}]+[万亿萬億]?)?"
 )
-# A minus sign: a price, budget or refund is never negative, so -50元 is no amount at all
-# (dropping the sign would read it as 50). After a numeral the dash is a range or a
-# subtraction (50-60元, 满300-50元), not a sign.
+# A minus sign: a price, budget or refund is never negative, so -50元 and 负50元 are no
+# amount at all (dropping the sign would read them as 50). After a numeral the dash is a
+# range or a subtraction (50-60元, 满300-50元), not a sign; 自负, 担负, 肩负, 背负 and 身负
+# mean "bear (a cost)", so 运费自负10元 is 10. \Z because the search runs over the two
+# characters before a number and ends where the number starts.
 _MINUS = "-\u2212"
-_SIGNED = re.compile(rf"(?<![0-9{_CN}])[{_MINUS}]")
+_SIGNED = re.compile(rf"(?:(?<![0-9{_CN}])[{_MINUS}]|(?<![自担肩背身])负 ?)\Z")
 # Measure words: the digit after 块 in 3块5个 is a count, not 5 毛.
 _MEASURE = "个件只台斤瓶盒包张本支条双位次"
 _AMOUNT_TRIGGER = re.compile(r"[¥元块币r]")  # r for rmb
@@ -118,6 +120,7 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
     """Money in yuan: a number with ¥/rmb/人民币 before it or 元/块/块钱/rmb/人民币 after it.
 
     ``五块五`` and ``3元5角`` add the 毛 (tenths); ``一块儿`` ("together") is not money.
+    A signed number (``-50元``, ``负50元``) is no amount.
     """
     if _AMOUNT_TRIGGER.search(text) is None:
         return
@@ -133,8 +136,8 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
 
 
 def _signed(text: str, start: int) -> bool:
-    """Whether a minus sign stands right before ``text[start]`` (-50元, -¥50, ¥-50元)."""
-    return start > 0 and _SIGNED.match(text, start - 1) is not None
+    """Whether a minus sign stands right before ``text[start]`` (-50元, ¥-50元, 负50元)."""
+    return start > 0 and _SIGNED.search(text, max(0, start - 2), start) is not None
 
 
 def parse_bare_amount(text: str) -> Span | None:

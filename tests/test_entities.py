@@ -181,6 +181,26 @@ def test_a_dash_after_a_number_is_no_minus_sign() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
+    [
+        ("负50元", None),  # was 50: 负 is the word for minus
+        ("负五十元", None),
+        ("余额为负50元", None),
+        ("负 50元", None),  # a space after 负
+        ("负¥50", None),
+        ("¥负50元", None),
+        ("负1.5万元", None),
+        ("负责退款50元", ("50", "50元", 4, 7)),  # 负 inside a word, away from the number
+        ("负担50元运费", ("50", "50元", 2, 5)),
+        ("运费自负10元", ("10", "10元", 4, 7)),  # 自负 is "pay it yourself", not minus
+        ("背负10万元贷款", ("100000", "10万元", 2, 6)),  # 背负 is "carry (a debt)"
+    ],
+)
+def test_fu_before_an_amount_is_a_minus_sign(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
     [(".5", "0.5"), ("  .99元", "0.99"), ("-50", None), ("- 50", None), ("¥-50", None), ("-¥50", None)],
 )
 def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, expected: str | None) -> None:
