@@ -59,9 +59,17 @@ def welcome(ws: WebSocketTestSession) -> str:
     return str(frame["session"])
 
 
-def agent_welcome(ws: WebSocketTestSession, name: str = "小王") -> None:
+def agent_welcome(ws: WebSocketTestSession, name: str = "小王", *, waiting: bool = False) -> None:
+    """Read the agent's welcome and, unless conversations are ``waiting`` for them, the empty desk."""
     frame = ws.receive_json()
     assert frame == {"type": "welcome", "agent": name, "id": frame["id"], "bot": "小客"}
+    if not waiting:
+        assert ws.receive_json() == desk(0)
+
+
+def desk(chats: int, waiting: int = 0, max_chats: int = 5) -> Frame:
+    """The frame telling an agent how full their desk is, and how many conversations wait."""
+    return {"type": "desk", "chats": chats, "max_chats": max_chats, "waiting": waiting}
 
 
 def handed_off(ws: WebSocketTestSession) -> None:
@@ -83,6 +91,7 @@ def with_agent(client: TestClient) -> Iterator[tuple[WebSocketTestSession, WebSo
         session = welcome(ws)
         handed_off(ws)
         agent.receive_json()  # assigned
+        assert agent.receive_json() == desk(1)
         transcript(agent)
         yield agent, ws, session
 
@@ -170,6 +179,7 @@ def test_handoff_agent_reply_and_release(client: TestClient, engine: kefu.Engine
             "since": assigned["since"],
             "visitor_online": True,
         }
+        assert agent.receive_json() == desk(1)  # live frames go ahead of the transcript
         turns = transcript(agent)
         assert [(user, label) for user, _, label in turns] == [
             ("我的订单到哪了", "order_status"),
@@ -195,6 +205,7 @@ def test_handoff_agent_reply_and_release(client: TestClient, engine: kefu.Engine
 
         agent.send_json({"type": "release", "session": session})
         assert agent.receive_json() == {"type": "released", "session": session}
+        assert agent.receive_json() == desk(0)
         assert ws.receive_json() == {"type": "status", "state": "bot", "text": RELEASED.format(bot="小客")}
         say(
             ws, "我的订单到哪了", "m3"
@@ -216,8 +227,9 @@ def test_with_no_agent_online_the_visitor_is_told_and_messages_wait(client: Test
         assert client.get("/healthz").json()["waiting"] == 1
 
         with client.websocket_connect("/ws/agent?name=小李") as agent:
-            agent_welcome(agent, "小李")
+            agent_welcome(agent, "小李", waiting=True)
             assert agent.receive_json()["session"] == session  # assigned
+            assert agent.receive_json() == desk(1)
             assert [user for user, _, _ in transcript(agent)] == ["转人工", "快递盒子压坏了，里面的杯子碎了"]
             status = ws.receive_json()
             assert (status["state"], status["agent"]) == ("agent", "小李")
@@ -232,7 +244,7 @@ def test_an_agent_who_leaves_hands_conversations_to_the_next(client: TestClient)
             assert ws.receive_json()["state"] == "agent"
         assert ws.receive_json() == {"type": "status", "state": "waiting", "text": AGENT_LEFT}
         with client.websocket_connect("/ws/agent?name=小李") as second:
-            agent_welcome(second, "小李")
+            agent_welcome(second, "小李", waiting=True)
             assigned = second.receive_json()
             assert (assigned["type"], assigned["session"]) == ("assigned", session)
             assert ws.receive_json()["agent"] == "小李"
@@ -272,6 +284,7 @@ def test_the_agent_hears_when_the_store_ends_the_conversation(
     with with_agent(client) as (agent, _, session):
         engine.end_session(session)
         assert agent.receive_json() == {"type": "ended", "session": session}
+        assert agent.receive_json() == desk(0)
 
 
 def test_a_second_window_replaces_the_first(client: TestClient) -> None:
@@ -422,6 +435,7 @@ def test_two_servers_sharing_redis_continue_each_others_conversations(redis_url:
             history = ws.receive_json()
             assert [t["user"] for t in history["turns"]] == ["我的订单到哪了", "转人工"]
             with second.websocket_connect("/ws/agent?name=小王") as agent:
-                agent_welcome(agent)
+                agent_welcome(agent, waiting=True)
                 assert agent.receive_json()["session"] == session
+                assert agent.receive_json() == desk(1)
                 assert [user for user, _, _ in transcript(agent)] == ["我的订单到哪了", "转人工"]

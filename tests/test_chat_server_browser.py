@@ -7,7 +7,9 @@ with the reason, except under CI (``CI=true``), where a missing browser fails it
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -91,6 +93,10 @@ def test_order_question_handoff_agent_reply_and_release_in_chromium(
             desk = context.new_page()
             desk.goto(f"{server}/agent?name=小王")
             expect(desk.locator("#conversations li")).to_have_count(1, timeout=WAIT_MS)
+            expect(desk.locator("#load")).to_have_text(
+                "1 / 5", timeout=WAIT_MS
+            )  # of KEFU_CHAT_AGENT_MAX_CHATS
+            expect(desk.locator("#queue")).to_be_hidden()
             transcript = desk.locator("#transcript")
             for said in ("我的订单到哪了", PROMPT, ORDER, "转人工"):
                 expect(transcript).to_contain_text(said, timeout=WAIT_MS)
@@ -108,12 +114,48 @@ def test_order_question_handoff_agent_reply_and_release_in_chromium(
 
             desk.click("#release")
             expect(desk.locator("#conversations li")).to_have_count(0, timeout=WAIT_MS)
+            expect(desk.locator("#load")).to_have_text("0 / 5", timeout=WAIT_MS)
             expect(widget.locator('.msg.status[data-state="bot"]')).to_have_text(
                 RELEASED.format(bot="小客"), timeout=WAIT_MS
             )
             visitor_says("我的订单到哪了")  # the bot answers again
             expect(bot).to_have_count(4, timeout=WAIT_MS)
             widget.screenshot(path=str(tmp_path / "widget.png"))
+            desk.screenshot(path=str(tmp_path / "desk.png"))
+        finally:
+            context.close()
+
+
+def test_a_full_desk_shows_the_waiting_queue_in_chromium(chromium: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    websockets = pytest.importorskip("websockets.sync.client")
+    env = {"KEFU_LOAD_PLUGINS": "", "KEFU_CHAT_AGENT_MAX_CHATS": "1"}
+    with running_server(env, log=tmp_path / "server.log") as url, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            desk = context.new_page()
+            desk.goto(f"{url}/agent?name=小王")
+            load, queue = desk.locator("#load"), desk.locator("#queue")
+            expect(load).to_have_text("0 / 1", timeout=WAIT_MS)
+            with contextlib.ExitStack() as stack:
+                for n in range(3):  # three visitors ask for a human: one served, two wait
+                    ws = stack.enter_context(websockets.connect(f"{url.replace('http', 'ws')}/ws/visitor"))
+                    ws.recv(10)  # welcome
+                    ws.send(json.dumps({"type": "message", "text": "转人工", "id": f"m{n}"}))
+                    ws.recv(10)  # the hand-off reply
+                expect(load).to_have_text("1 / 1", timeout=WAIT_MS)
+                expect(load).to_have_class("full")
+                expect(queue).to_have_text(
+                    "排队中 2 个会话：所有客服都已接满，有空位时按顺序分配", timeout=WAIT_MS
+                )
+                desk.click("#release")
+                expect(queue).to_contain_text("排队中 1 个会话", timeout=WAIT_MS)  # the next one came in
+                desk.click("#release")
+                expect(queue).to_be_hidden(timeout=WAIT_MS)
+                expect(load).to_have_text("1 / 1")
             desk.screenshot(path=str(tmp_path / "desk.png"))
         finally:
             context.close()

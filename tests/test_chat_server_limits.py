@@ -310,7 +310,8 @@ def test_the_real_server_answers_a_deeply_nested_frame_and_keeps_the_connection(
             await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
             reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
         async with websockets.connect(f"{server}/ws/agent?name=x") as agent:
-            await agent.recv()
+            await agent.recv()  # welcome
+            assert json.loads(await asyncio.wait_for(agent.recv(), 10)) == desk(0)
             await agent.send('{"type": "release", "session": "s", "x": %s}' % ("{" * 2000))
             agent_error: Frame = json.loads(await asyncio.wait_for(agent.recv(), 10))
             await agent.send('{"type": "ping"}')
@@ -343,15 +344,17 @@ def test_a_backlog_of_70_handoffs_is_served_a_desk_at_a_time_in_order(
 
         early = stack.enter_context(client.websocket_connect("/ws/agent?name=早班"))
         assert early.receive_json()["type"] == "welcome"
-        assert assignments(early, 5) == ids[:5]  # the oldest five, and the agent stays connected
+        # The oldest five, and the agent stays connected; their desk says it is full.
+        assert assignments(early, 5, waiting=65) == ids[:5]
         for ws in visitors[:5]:
             assert ws.receive_json()["agent"] == "早班"
         assert health(client) == {"agents": 1, "handoffs": 70, "waiting": 65}
 
         late = stack.enter_context(client.websocket_connect("/ws/agent?name=晚班"))
         assert late.receive_json()["type"] == "welcome"
-        assert assignments(late, 5) == ids[5:10]
+        assert assignments(late, 5, waiting=60) == ids[5:10]
         assert health(client) == {"agents": 2, "handoffs": 70, "waiting": 60}
+        assert early.receive_json() == desk(5, waiting=60)  # fewer wait
 
         # Both desks are full: a waiting visitor is told so (not that nobody is online).
         visitors[69].send_json({"type": "message", "text": "还要等多久", "id": "m2"})
@@ -361,7 +364,7 @@ def test_a_backlog_of_70_handoffs_is_served_a_desk_at_a_time_in_order(
         # Releasing one makes room for the oldest waiting conversation.
         early.send_json({"type": "release", "session": ids[0]})
         assert early.receive_json() == {"type": "released", "session": ids[0]}
-        assert assignments(early, 1) == [ids[10]]
+        assert assignments(early, 1, waiting=59) == [ids[10]]
         assert visitors[10].receive_json()["agent"] == "早班"
 
         # 晚班 leaves: their five wait again, ahead of the others, for the next free place.
@@ -370,26 +373,72 @@ def test_a_backlog_of_70_handoffs_is_served_a_desk_at_a_time_in_order(
             assert ws.receive_json()["agent"] == "晚班"
             assert ws.receive_json() == {"type": "status", "state": "waiting", "text": AGENT_LEFT}
         assert health(client) == {"agents": 1, "handoffs": 69, "waiting": 64}
+        assert early.receive_json() == desk(5, waiting=64)
         early.send_json({"type": "release", "session": ids[1]})
         assert early.receive_json() == {"type": "released", "session": ids[1]}
-        assert assignments(early, 1) == [ids[5]]
+        assert assignments(early, 1, waiting=63) == [ids[5]]
         assert health(client) == {"agents": 1, "handoffs": 68, "waiting": 63}
 
         # A conversation the store ends frees its place too.
         engine.end_session(ids[2])
         assert early.receive_json() == {"type": "ended", "session": ids[2]}
-        assert assignments(early, 1) == [ids[6]]
+        assert assignments(early, 1, waiting=62) == [ids[6]]
         assert health(client) == {"agents": 1, "handoffs": 67, "waiting": 62}  # none lost
 
 
-def assignments(agent: WebSocketTestSession, count: int) -> list[str]:
-    """The next ``count`` sessions assigned to ``agent``, each with its one-frame transcript;
-    then a ping must get the pong: the agent is still connected and was given nothing more."""
-    frames = [agent.receive_json() for _ in range(2 * count)]
-    assert sorted(frame["type"] for frame in frames) == ["assigned"] * count + ["transcript"] * count
+def test_the_desk_shows_how_full_it_is_and_the_queue_once_every_desk_is_full(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(agent_max_chats=2)
+    with contextlib.ExitStack() as stack:
+        agent = stack.enter_context(client.websocket_connect("/ws/agent?name=小王"))
+        assert agent.receive_json()["type"] == "welcome"
+        assert agent.receive_json() == desk(0, max_chats=2)  # an empty desk: 0 of 2
+        visitors = [
+            stack.enter_context(client.websocket_connect(f"/ws/visitor?session=desk-{i}")) for i in range(4)
+        ]
+        for ws in visitors:
+            welcome(ws)
+            ws.send_json({"type": "message", "text": "转人工", "id": "m1"})
+            assert ws.receive_json()["action"] == "handoff"
+        frames = [agent.receive_json() for _ in range(8)]
+        assert [frame for frame in frames if frame["type"] == "desk"] == [
+            desk(1, max_chats=2),  # the first conversation
+            desk(2, max_chats=2),  # full
+            desk(2, waiting=1, max_chats=2),  # the third waits: every desk is full
+            desk(2, waiting=2, max_chats=2),
+        ]
+        agent.send_json({"type": "release", "session": "desk-0"})
+        frames = [agent.receive_json() for _ in range(4)]
+        assert frames[:2] == [
+            {"type": "released", "session": "desk-0"},
+            {
+                "type": "assigned",
+                "session": "desk-2",
+                "reason": "intent:human",
+                "since": frames[1]["since"],
+                "visitor_online": True,
+            },
+        ]
+        assert frames[2] == desk(2, waiting=1, max_chats=2)  # full again, one fewer waits
+
+
+def assignments(agent: WebSocketTestSession, count: int, waiting: int) -> list[str]:
+    """The next ``count`` sessions assigned to ``agent``, each with its one-frame transcript,
+    and the desk frame saying it is full with ``waiting`` in the queue; then a ping must get
+    the pong: the agent is still connected and was given nothing more."""
+    frames = [agent.receive_json() for _ in range(2 * count + 1)]
+    assert [frame for frame in frames if frame["type"] == "desk"] == [desk(5, waiting)]
+    kinds = sorted(frame["type"] for frame in frames if frame["type"] != "desk")
+    assert kinds == ["assigned"] * count + ["transcript"] * count
     agent.send_json({"type": "ping"})
     assert agent.receive_json() == {"type": "pong"}
     return [frame["session"] for frame in frames if frame["type"] == "assigned"]
+
+
+def desk(chats: int, waiting: int = 0, max_chats: int = 5) -> Frame:
+    """The frame telling an agent how full their desk is, and how many conversations wait."""
+    return {"type": "desk", "chats": chats, "max_chats": max_chats, "waiting": waiting}
 
 
 def health(client: TestClient) -> dict[str, int]:
@@ -464,6 +513,7 @@ def test_an_agent_gets_a_desk_of_1000_turn_transcripts(long_bot: tuple[kefu.Engi
         agent = stack.enter_context(client.websocket_connect("/ws/agent?name=小王"))
         assert agent.receive_json()["type"] == "welcome"
         assert [agent.receive_json()["session"] for _ in sessions] == sessions  # assigned
+        assert agent.receive_json() == desk(5)
         for _ in sessions:  # then each transcript, after the live frames
             assert synced(agent, "transcript", 100) == [f"你好 {i}" for i in range(999)] + ["转人工"]
         agent.send_json({"type": "ping"})

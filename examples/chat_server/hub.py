@@ -5,7 +5,8 @@ Everything here runs on the event loop, so no locks: state changes happen betwee
 session store; the hub only routes. A conversation handed off while no agent is online
 waits here, its messages kept in the session's history, and goes to the next agent
 who connects with the whole transcript. An agent has at most ``max_chats`` conversations
-at a time; the rest wait, oldest first, for an agent to release one or to connect.
+at a time; the rest wait, oldest first, for an agent to release one or to connect. Each
+agent's desk shows how many they have and how many wait (``desk`` frames).
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class Hub:
         self.agents: dict[str, Peer] = {}
         self.handoffs: dict[str, Handoff] = {}
         """Conversations with (or waiting for) a human, oldest first."""
+        self._desks: dict[str, tuple[int, int]] = {}
+        """What each agent was last told in a ``desk`` frame: (their conversations, waiting)."""
         self._agent_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -86,8 +89,8 @@ class Hub:
 
     def agent_burst(self) -> int:
         """The most frames the hub queues for one agent at once: a full desk of assignments,
-        each one ``assigned`` frame and its transcript."""
-        return self.max_chats * (1 + self.visitor_burst())
+        each one ``assigned`` frame and its transcript, then a ``desk`` frame."""
+        return self.max_chats * (1 + self.visitor_burst()) + 1
 
     # -- visitors ---------------------------------------------------------------------------
 
@@ -145,14 +148,18 @@ class Hub:
 
     def session_ended(self, session_id: str) -> None:
         """kefu's store dropped the conversation (idle past its TTL, evicted or deleted)."""
-        agent = self._agent_of(self.handoffs.pop(session_id, None))
+        handoff = self.handoffs.pop(session_id, None)
+        if handoff is None:
+            return
+        agent = self._agent_of(handoff)
         if agent is not None:
             agent.put({"type": "ended", "session": session_id})
-            # Called from kefu's threads through the loop, not from a coroutine: the agent's
-            # freed place goes to the next waiting conversation in a task of its own.
-            task = asyncio.get_running_loop().create_task(self._dispatch())
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
+        # Called from kefu's threads through the loop, not from a coroutine: the agent's freed
+        # place goes to the next waiting conversation (and the desks learn that one fewer
+        # waits) in a task of its own.
+        task = asyncio.get_running_loop().create_task(self._dispatch())
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -171,6 +178,7 @@ class Hub:
         """An agent disconnected: their conversations go to other agents, or wait."""
         if self.agents.pop(agent.id, None) is None:
             return
+        self._desks.pop(agent.id, None)
         orphans = [h for h in self.handoffs.values() if h.agent == agent.id]
         for handoff in orphans:
             handoff.agent = None
@@ -218,13 +226,10 @@ class Hub:
 
         Sends the ``assigned`` frames and tells those visitors who serves them (without an
         ``await``, so no conversation is given twice); the rest keep waiting in order.
-        Ties go to the agent who connected first.
+        Ties go to the agent who connected first. Every change to who has what ends here,
+        so this is also where the agents' ``desk`` frames are sent.
         """
-        load = dict.fromkeys(self.agents, 0)
-        for busy in self.handoffs.values():
-            if busy.agent in load:
-                load[busy.agent] += 1
-        free = {agent_id: n for agent_id, n in load.items() if n < self.max_chats}
+        free = {agent_id: n for agent_id, n in self._load().items() if n < self.max_chats}
         given: list[tuple[Peer, Handoff]] = []
         for handoff in self.handoffs.values():
             if not free:
@@ -248,7 +253,26 @@ class Hub:
                 }
             )
             self._tell_visitor_status(handoff.session)
+        self._show_desks()
         return given
+
+    def _load(self) -> dict[str, int]:
+        """How many conversations each connected agent has."""
+        load = dict.fromkeys(self.agents, 0)
+        for handoff in self.handoffs.values():
+            if handoff.agent in load:
+                load[handoff.agent] += 1
+        return load
+
+    def _show_desks(self) -> None:
+        """Tell each agent whose numbers changed how many conversations they have of
+        ``max_chats``, and how many wait (after ``_allot``, any waiting means every desk is full)."""
+        waiting = sum(1 for handoff in self.handoffs.values() if handoff.agent is None)
+        for agent_id, chats in self._load().items():
+            if self._desks.get(agent_id) != (chats, waiting):
+                self._desks[agent_id] = (chats, waiting)
+                frame = {"type": "desk", "chats": chats, "max_chats": self.max_chats, "waiting": waiting}
+                self.agents[agent_id].put(frame)
 
     async def _send_transcripts(self, given: list[tuple[Peer, Handoff]]) -> None:
         for agent, handoff in given:

@@ -8,6 +8,8 @@
   const transcript = document.getElementById("transcript");
   const reply = document.getElementById("reply");
   const state = document.getElementById("state");
+  const load = document.getElementById("load");
+  const queue = document.getElementById("queue");
   const conversations = new Map();  // session id -> {reason, turns, online, unread, item}
   let selected = null;
   let socket = null;
@@ -113,6 +115,13 @@
     },
     released(f) { drop(f.session); },
     ended(f) { drop(f.session); },
+    desk(f) {
+      // Conversations waiting while this agent is connected means every desk is full.
+      load.textContent = f.chats + " / " + f.max_chats;
+      load.className = f.chats >= f.max_chats ? "full" : "";
+      queue.hidden = !f.waiting;
+      queue.textContent = "排队中 " + f.waiting + " 个会话：所有客服都已接满，有空位时按顺序分配";
+    },
     error(f) { state.textContent = f.message; },
     pong() {},
   };
@@ -131,6 +140,8 @@
       conversations.forEach((c) => c.item.remove());
       conversations.clear();
       select(null);
+      load.textContent = "";
+      queue.hidden = true;
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
     };
