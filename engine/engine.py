@@ -182,8 +182,11 @@ class Engine:
         """Add a plugin object (a module, or an instance with ``@kefu.hookimpl`` methods).
 
         It stays registered across ``reload``. Returns the name it was registered under.
+        ``PluginError`` if it would not load: None, no ``@kefu.hookimpl`` function, a hook
+        kefu does not have, a taken name; it is then not registered.
         """
-        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if not name:
+            name = "None" if plugin is None else getattr(plugin, "__name__", None) or type(plugin).__name__
         self._runtime.host.add(plugin, name)
         self._code_plugins[name] = plugin
         return name

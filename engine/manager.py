@@ -11,14 +11,17 @@ override a built-in):
 
 A plugin module (or entry-point object) may define ``make_plugin(settings)``; the host
 then registers what it returns, so each engine gets its own instance built from the bot
-file's ``plugins: {<name>: {...}}`` settings. A plugin with ``fail_closed = True`` turns
-its own failure into a blocked message instead of being skipped; a module that says so
-(``fail_closed = True`` at module level) and cannot be built fails the whole engine
-build, since serving without it would let through what it exists to stop.
+file's ``plugins: {<name>: {...}}`` settings; one that returns None fails like an import
+error (pluggy would register None as a plugin without hooks). A plugin with
+``fail_closed = True`` turns its own failure into a blocked message instead of being
+skipped; a module that says so (``fail_closed = True`` at module level) and cannot be
+built fails the whole engine build, since serving without it would let through what it
+exists to stop.
 
 A plugin implementing a hook kefu does not have (``@kefu.hookimpl def intnt_matched``)
 fails to load, naming the closest real hook: a silently ignored business rule is worse
-than a plugin listed as failed.
+than a plugin listed as failed. A plugin given in code (``Engine.register_plugin``) that
+would fail, or has no hook at all, is a ``PluginError`` on the spot.
 
 Every text a hook hands back (a ``str``, or the texts of a ``Message``, ``Reply`` (its
 slots, trace and payload included) or ``Block``) is cleaned like incoming text before the
@@ -167,9 +170,7 @@ class PluginHost:
         module: Any = None
         try:
             module = importer()
-            plugin = (
-                module.make_plugin(self.settings.get(name, {})) if hasattr(module, "make_plugin") else module
-            )
+            plugin = _made(source, module, self.settings.get(name, {}))
             self.pm.register(plugin, name=name)
         except (Exception, SystemExit) as exc:
             # SystemExit too: a script dropped into the plugins folder (argparse, sys.exit)
@@ -179,11 +180,16 @@ class PluginHost:
             return
         callers = self.pm.get_hookcallers(plugin) or ()
         unknown = sorted(caller.name for caller in callers if not caller.has_spec())
-        if unknown:
+        # In code a plugin without hooks is a mistake the caller can fix now (a wrong
+        # variable, markers forgotten); a file may sit in the folder on purpose, so warn.
+        if unknown or (not callers and source == "code"):
             self.pm.unregister(plugin)
             closed = bool(_attribute(plugin, "fail_closed") or _attribute(module, "fail_closed"))
-            self._fail(name, source, "; ".join(map(_unknown_hook, unknown)), closed=closed)
+            error = "; ".join(map(_unknown_hook, unknown)) or _hookless(plugin)
+            self._fail(name, source, error, closed=closed)
             return
+        if not callers:  # _warn_unmarked names any hook function left unmarked
+            log.warning("plugin %r from %s implements no kefu hook, so kefu never calls it", name, source)
         hooks = tuple(sorted(caller.name for caller in callers))
         _warn_unmarked(name, plugin, hooks)
         version = version or _attribute(module, "__version__")
@@ -191,11 +197,14 @@ class PluginHost:
         self.loaded.append(LoadedPlugin(name, source, version, hooks, closed))
 
     def add(self, plugin: Any, name: str) -> None:
-        """Register a plugin object given in code; ``PluginError`` if the name is taken."""
+        """Register a plugin object given in code. ``PluginError`` if it does not load (the
+        name is taken, it is None, it has no kefu hook or an unknown one), strict or not."""
         if self.pm.has_plugin(name):
             raise PluginError(name, "a plugin with this name is already loaded")
-        self._load(name, "code", lambda: plugin)
-        self._impl_cache.clear()
+        try:
+            self._load(name, "code", lambda: plugin)
+        finally:
+            self._impl_cache.clear()
 
     def remove(self, name: str) -> None:
         """Unregister the plugin called ``name`` (nothing happens if there is none)."""
@@ -205,6 +214,9 @@ class PluginHost:
         self._impl_cache.clear()
 
     def _fail(self, name: str, source: str, error: str, *, closed: bool = False) -> None:
+        if source == "code":
+            # The caller is right there to be told; logging and listing it would say it twice.
+            raise PluginError(name, error)
         log.error("plugin %r from %s failed to load: %s", name, source, error)
         self.failed.append(FailedPlugin(name, source, error, closed))
         if self.strict:
@@ -269,6 +281,37 @@ def register_plugin_commands(cli: Any) -> list[str]:
     return sorted(host.errors)
 
 
+def _made(source: str, module: Any, settings: Mapping[str, Any]) -> Any:
+    """The plugin object ``module`` stands for: what its ``make_plugin`` returns, or itself."""
+    if not hasattr(module, "make_plugin"):
+        if module is None:
+            raise _NotAPlugin("got None, not a plugin (a module or an object with @kefu.hookimpl functions)")
+        return module
+    plugin = module.make_plugin(settings)
+    if plugin is None:  # pluggy would register None as a plugin with no hooks, silently
+        where = (
+            source
+            if source not in {"builtin", "code"}
+            else _attribute(module, "__name__") or type(module).__name__
+        )
+        raise _NotAPlugin(f"make_plugin(settings) in {where} returned None, not the plugin object")
+    return plugin
+
+
+class _NotAPlugin(Exception):
+    """What was given (or built by ``make_plugin``) cannot be a plugin; the message says why."""
+
+
+def _hookless(plugin: Any) -> str:
+    """Why a plugin with no hook implementation does nothing, naming unmarked hook functions."""
+    what = (
+        f"module {plugin.__name__}" if isinstance(plugin, ModuleType) else f"{type(plugin).__name__} object"
+    )
+    unmarked = [f"{hook}()" for hook in _HOOK_NAMES if callable(_attribute(plugin, hook))]
+    why = f" (mark {', '.join(unmarked)} with @kefu.hookimpl)" if unmarked else ""
+    return f"{what} implements no kefu hook, so kefu would never call it{why}"
+
+
 def _attribute(obj: Any, name: str) -> Any:
     """``obj.name``, or None when it is missing or its ``__getattr__`` raises: a plugin's
     odd attribute access must fail that plugin at most, never the engine build."""
@@ -296,6 +339,8 @@ def _describe(exc: BaseException) -> str:
     """How a plugin failed, for logs, ``kefu plugins`` and ``PluginError``."""
     if isinstance(exc, SystemExit):
         return f"SystemExit: the plugin called sys.exit({exc.code!r})"
+    if isinstance(exc, _NotAPlugin):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -1,0 +1,160 @@
+"""Registering plugins: what is not a plugin is refused by name, never kept silently."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kefu
+
+BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.3}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款]
+    responses: [好的，这就为您办理退款]
+  - name: shipping
+    examples: [什么时候发货, 几天发货, 发货时间]
+    responses: [一般48小时内发货]
+"""
+
+
+class Unmarked:
+    """Hook-named methods without ``@kefu.hookimpl``: pluggy sees no hook at all."""
+
+    def message_received(self, message: kefu.Message) -> str:
+        return "我要退款"
+
+
+class Typo:
+    """A misspelled hook, which pluggy registers without complaint."""
+
+    @kefu.hookimpl
+    def intnt_matched(self, match: kefu.Match) -> None:
+        return None
+
+
+class Shouter:
+    """A real plugin, to show a refused name stays free."""
+
+    @kefu.hookimpl
+    def response_built(self, reply: kefu.Reply) -> kefu.Reply:
+        return dataclasses.replace(reply, text=reply.text + "！")
+
+
+def _module_making(plugin: Any) -> types.ModuleType:
+    module = types.ModuleType("shop_plugin")
+    module.make_plugin = lambda settings: plugin  # type: ignore[attr-defined]
+    return module
+
+
+NOT_PLUGINS = [
+    # None (a make_plugin(...) result that was forgotten): was registered as "NoneType"
+    pytest.param(
+        None,
+        None,
+        "plugin 'None': got None, not a plugin (a module or an object with @kefu.hookimpl functions)",
+        id="None",
+    ),
+    pytest.param(None, "guard", "plugin 'guard': got None, not a plugin", id="None-named"),
+    # an int: was registered as a plugin called "int" that did nothing
+    pytest.param(
+        5, None, "plugin 'int': int object implements no kefu hook, so kefu would never call it", id="int"
+    ),
+    # the markers forgotten: the hook never ran, and only a warning in the log said so
+    pytest.param(
+        Unmarked(),
+        None,
+        "plugin 'Unmarked': Unmarked object implements no kefu hook, so kefu would never call it "
+        "(mark message_received() with @kefu.hookimpl)",
+        id="unmarked",
+    ),
+    # a misspelled hook: was logged and dropped, yet its name was returned as registered
+    pytest.param(
+        Typo(), "typo", "plugin 'typo': 'intnt_matched' is not a kefu hook (did you mean", id="typo"
+    ),
+    # a plugin module whose make_plugin forgot its return statement
+    pytest.param(
+        _module_making(None),
+        None,
+        "plugin 'shop_plugin': make_plugin(settings) in shop_plugin returned None, not the plugin object",
+        id="make_plugin-None",
+    ),
+]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize(("plugin", "name", "error"), NOT_PLUGINS)
+def test_registering_what_is_not_a_plugin_is_a_plugin_error_and_registers_nothing(
+    write_bot: Callable[..., Path], strict: bool, plugin: Any, name: str | None, error: str
+) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0, strict_plugins=strict)
+    before = [p.name for p in engine.plugins]
+    with pytest.raises(kefu.PluginError) as raised:
+        engine.register_plugin(plugin, name)
+    assert str(raised.value).startswith(error)
+    assert [p.name for p in engine.plugins] == before
+    assert engine.plugin_failures == []  # the caller was told; kefu plugins lists no failure
+    # The refused name is free, and a reload does not bring the refused plugin back.
+    taken = raised.value.plugin
+    assert engine.register_plugin(Shouter(), taken) == taken
+    engine.reload()
+    assert [p.name for p in engine.plugins] == [*before, taken]
+    assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货！"
+
+
+NONE_FILE = "def make_plugin(settings):\n    settings.get('words')  # built, but not returned\n"
+
+
+def _bot_with_plugin(write_bot: Callable[..., Path], source: str) -> Path:
+    bot = write_bot(**{"bot.yaml": BOT + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "guard.py").write_text(source, encoding="utf-8")
+    return bot
+
+
+def test_a_plugin_file_whose_make_plugin_returns_none_is_listed_as_failed(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It was listed as loaded, with no hooks, and nothing said why the guard never ran."""
+    bot = _bot_with_plugin(write_bot, NONE_FILE)
+    engine = kefu.Engine.from_path(bot)
+    file = bot / "plugins" / "guard.py"
+    error = f"make_plugin(settings) in {file} returned None, not the plugin object"
+    assert [(f.name, f.source, f.error) for f in engine.plugin_failures] == [("guard", str(file), error)]
+    assert "guard" not in {p.name for p in engine.plugins}
+    assert f"plugin 'guard' from {file} failed to load: {error}" in caplog.text
+    with pytest.raises(
+        kefu.PluginError, match=r"^plugin 'guard': make_plugin\(settings\) in .* returned None"
+    ):
+        kefu.Engine.from_path(bot, strict_plugins=True)
+
+
+def test_a_fail_closed_plugin_file_whose_make_plugin_returns_none_stops_the_engine(
+    write_bot: Callable[..., Path],
+) -> None:
+    # Serving without a guard that says it must not be skipped is what fail_closed forbids.
+    bot = _bot_with_plugin(write_bot, "fail_closed = True\n\n" + NONE_FILE)
+    with pytest.raises(
+        kefu.PluginError, match=r"fail-closed .*guard .*make_plugin\(settings\) .* returned None"
+    ):
+        kefu.Engine.from_path(bot)
+
+
+def test_a_plugin_file_without_hooks_still_loads_but_is_warned_about(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A file may be kept in the folder on purpose (a placeholder), so it is not a failure.
+    bot = _bot_with_plugin(write_bot, "RULES = ['转账']\n")
+    with caplog.at_level(logging.WARNING, logger="kefu.manager"):
+        engine = kefu.Engine.from_path(bot)
+    assert [(p.name, p.hooks) for p in engine.plugins if p.name == "guard"] == [("guard", ())]
+    file = bot / "plugins" / "guard.py"
+    assert f"plugin 'guard' from {file} implements no kefu hook, so kefu never calls it" in caplog.text
