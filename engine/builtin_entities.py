@@ -57,6 +57,9 @@ _RUN = (
 # characters before a number and ends where the number starts.
 _MINUS = "-\u2212"
 _SIGNED = re.compile(rf"(?:(?<![0-9{_CN}])[{_MINUS}]|(?<![自担肩背身])负 ?)\Z")
+# What joins the two ends of a range: 50-60元, 50~60元, 50到60元, 一百多到两百元.
+_DASHES = "-\u2212\u2013\u2014"  # -, −, en dash, em dash
+_RANGE_MARK = re.compile(rf"多? ?(?:(?P<dash>[{_DASHES}])|[~〜∼到至]) ?")
 # Measure words: the digit after 块 in 3块5个 is a count, not 5 毛.
 _MEASURE = "个件只台斤瓶盒包张本支条双位次"
 _AMOUNT_TRIGGER = re.compile(r"[¥元块币r]")  # r for rmb
@@ -120,12 +123,15 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
     """Money in yuan: a number with ¥/rmb/人民币 before it or 元/块/块钱/rmb/人民币 after it.
 
     ``五块五`` and ``3元5角`` add the 毛 (tenths); ``一块儿`` ("together") is not money.
-    A signed number (``-50元``, ``负50元``) is no amount.
+    A signed number (``-50元``, ``负50元``) and both ends of a range (``50-60元``,
+    ``五十到六十元``) are no amount.
     """
     if _AMOUNT_TRIGGER.search(text) is None:
         return
-    for match in _AMOUNT.finditer(text):
-        if not (match["pre"] or match["unit"]) or _signed(text, match.start()):
+    numbers = list(_AMOUNT.finditer(text))
+    ends = _range_ends(text, numbers)
+    for i, match in enumerate(numbers):
+        if not (match["pre"] or match["unit"]) or i in ends or _signed(text, match.start()):
             continue
         value = parse_number(match["num"])
         if value is None:
@@ -138,6 +144,33 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
 def _signed(text: str, start: int) -> bool:
     """Whether a minus sign stands right before ``text[start]`` (-50元, ¥-50元, 负50元)."""
     return start > 0 and _SIGNED.search(text, max(0, start - 2), start) is not None
+
+
+def _range_ends(text: str, numbers: list[re.Match[str]]) -> set[int]:
+    """The indexes in ``numbers`` of the two ends of each money range (50-60元, ¥50到60).
+
+    A range is no single amount: guessing one end would be wrong half the time, and a
+    slot that asks for an amount asks again instead. Both ends must be money: the number
+    after the mark has its own ¥ or 元 (50到60元, 50元-60元), or the one before has a ¥
+    in front (¥50-60); 100元到13812345678 and 3-5天 are no ranges. A dash from a larger
+    number to a smaller one is a subtraction (满300-50元 is 50 off), not a range.
+    """
+    ends: set[int] = set()
+    for i in range(1, len(numbers)):
+        low, high = numbers[i - 1], numbers[i]
+        mark = _RANGE_MARK.fullmatch(text, low.end(), high.start())
+        if mark is None or not (high["pre"] or high["unit"] or low["pre"]):
+            continue
+        if mark["dash"] and not _ascending(low["num"], high["num"]):
+            continue
+        ends.update((i - 1, i))
+    return ends
+
+
+def _ascending(low: str, high: str) -> bool:
+    """Whether ``low`` is the smaller number; True when either is no number (三五)."""
+    low_value, high_value = parse_number(low), parse_number(high)
+    return low_value is None or high_value is None or low_value < high_value
 
 
 def parse_bare_amount(text: str) -> Span | None:

@@ -201,6 +201,44 @@ def test_fu_before_an_amount_is_a_minus_sign(text: str, expected: tuple[str, str
 
 @pytest.mark.parametrize(
     ("text", "expected"),
+    [
+        # both ends of a range: no amount rather than one end (all were 60, or 50)
+        ("50-60元", None),
+        ("50~60元", None),
+        ("50～60元", None),  # full-width tilde
+        ("50到60元", None),
+        ("五十到六十元", None),
+        ("50至60块", None),
+        ("50—60元", None),  # em dash
+        ("50 - 60 元", None),
+        ("50元-60元", None),
+        ("50元到60元", None),
+        ("¥50-60", None),  # ¥ in front of the low end counts for both
+        ("¥50-¥60", None),
+        ("一百多到两百元", None),
+        ("1-1.5万元", None),
+        ("预算100到200块之间", None),
+        # a range next to a single amount leaves the amount
+        ("50-60元的不要，要100元的", ("100", "100元", 11, 15)),
+        # a dash from a larger number to a smaller one is a subtraction, as in 满300-50元
+        ("每满200 - 20元", ("20", "20元", 8, 11)),
+        # ranges that are not money, and dashes in dates, phones and order ids
+        ("3-5天到账，退50元", ("50", "50元", 8, 11)),
+        ("12-20退款50元", ("50", "50元", 7, 10)),
+        ("2026-12-05退50元", ("50", "50元", 11, 14)),
+        ("电话138-1234-5678，退50元", ("50", "50元", 17, 20)),
+        ("订单2024112712345678退50元", ("50", "50元", 19, 22)),
+        # 到 after an amount is "to", not a range, unless money follows it
+        ("100元到账了吗", ("100", "100元", 0, 4)),
+        ("充值100元到13812345678", ("100", "100元", 2, 6)),
+    ],
+)
+def test_a_range_is_no_amount(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
     [(".5", "0.5"), ("  .99元", "0.99"), ("-50", None), ("- 50", None), ("¥-50", None), ("-¥50", None)],
 )
 def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, expected: str | None) -> None:
@@ -557,3 +595,26 @@ intents:
     assert engine.reply("我要预约", session_id="a").text == "哪天方便？"
     assert engine.reply("明天", session_id="a").text == "已为您预约 2025-01-01"
     assert engine.reply("帮我约个时间 后天", session_id="b").text == "已为您预约 2025-01-02"
+
+
+def test_an_amount_slot_asks_again_for_a_range_or_a_negative_amount(write_bot: Callable[..., Path]) -> None:
+    """The bot asks rather than filing a refund for one end of a range, or for 50 when told 负50."""
+    bot = write_bot(
+        **{
+            "bot.yaml": """version: 1
+bot: {threshold: 0.3}
+intents:
+  - name: refund
+    examples: [我要退款, 申请退款, 退钱]
+    slots:
+      money: {entity: amount, required: true, prompt: 退多少钱？}
+    responses: ["已为您申请退款 {money} 元"]
+"""
+        }
+    )
+    engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    assert engine.reply("我要退款50到60元", session_id="a").text == "退多少钱？"
+    assert engine.reply("50-60元吧", session_id="a").text == "退多少钱？"
+    assert engine.reply("负50元", session_id="a").text == "退多少钱？"
+    assert engine.reply("55元", session_id="a").text == "已为您申请退款 55 元"
+    assert engine.reply("申请退款负五十元", session_id="b").text == "退多少钱？"
