@@ -13,9 +13,16 @@ Each kind is a digit pattern that must also pass a check before it counts:
   that happens to pass Luhn (one in ten do) is masked too: the safe side for logs.
 
 A number must not touch more digits on either side: ``13812345678`` inside a longer digit
-run is left alone. Full-width digits (``１３８…``) are recognised. Where two candidates
-overlap, the longer wins, then ``id_card`` over ``bank_card`` over ``mobile``. Masking
-replaces digits one for one and keeps separators, so the text keeps its layout.
+run is left alone. Full-width digits (``１３８…``) are recognised. Every reading of the
+text counts, even where readings overlap (``6222021234567002 138 1234 5678`` is both a
+19-digit card ending in ``138`` and a mobile), and ``mask_pii`` masks every digit that any
+of them masks: a digit one reading keeps visible (the last 4 of a card) is masked when
+another reading masks it. One exception: a bank-card reading that lies within an ID-card
+reading is that ID number, not a second number, so an ID number that also passes Luhn
+keeps its first 3 digits. ``find_pii`` reports spans that do not overlap: of overlapping
+readings the one starting first wins, then the longer, then ``id_card`` over
+``bank_card`` over ``mobile``. Masking replaces digits one for one and keeps separators,
+so the text keeps its layout.
 """
 
 from __future__ import annotations
@@ -32,9 +39,25 @@ _HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－　Ｘｘ", "01
 _ANY_DIGIT = re.compile("[0-9０-９]")
 _FULL_WIDTH = re.compile("[０-９＋－　Ｘｘ]")
 
-_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ -]?)?(?P<body>1[3-9][0-9](?:[ -]?[0-9]{4}){2})(?![0-9])")
-_ID_CARD = re.compile(r"(?<![0-9])(?P<body>[1-9][0-9]{16}[0-9Xx])(?![0-9])")
-_BANK_CARD = re.compile(r"(?<![0-9])(?P<body>[0-9]{4}(?:[ -]?[0-9]{4}){3}(?:[ -]?[0-9]{1,3})?)(?![0-9])")
+
+def _every_reading(number: str) -> re.Pattern[str]:
+    """A pattern matching ``number`` (a regex, not touching other digits) at every start.
+
+    The match is empty and the number is group ``number``: ``finditer`` then tries every
+    position instead of resuming after a match, so overlapping readings are all found.
+    Each pattern has at most one way to match from a given start, so none is lost either.
+    """
+    return re.compile(rf"(?<![0-9])(?=(?P<number>{number})(?![0-9]))")
+
+
+_MOBILE = (_every_reading(r"(?:(?:\+|00)?86[ -]?)?(?P<body>1[3-9][0-9](?:[ -]?[0-9]{4}){2})"),)
+_ID_CARD = (_every_reading(r"(?P<body>[1-9][0-9]{16}[0-9Xx])"),)
+# One pattern per length: one optional 1-3 digit tail would hide a 16-digit card behind a
+# 19-digit reading that fails Luhn ("4111 1111 1111 1111 123").
+_BANK_CARD = tuple(
+    _every_reading(rf"(?P<body>[0-9]{{4}}(?:[ -]?[0-9]{{4}}){{3}}{tail})")
+    for tail in ("", "[ -]?[0-9]", "[ -]?[0-9]{2}", "[ -]?[0-9]{3}")
+)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"  # check character for each (weighted sum % 11)
@@ -76,7 +99,7 @@ def _valid_luhn(number: str) -> bool:
     return total % 10 == 0
 
 
-_CHECKS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
+_CHECKS: dict[str, tuple[tuple[re.Pattern[str], ...], Callable[[str], bool]]] = {
     "mobile": (_MOBILE, lambda number: True),
     "id_card": (_ID_CARD, _valid_id_card),
     "bank_card": (_BANK_CARD, lambda number: _valid_luhn(re.sub("[ -]", "", number))),
@@ -84,19 +107,21 @@ _CHECKS: dict[str, tuple[re.Pattern[str], Callable[[str], bool]]] = {
 
 
 def _candidates(text: str, kinds: tuple[str, ...]) -> Iterator[_Found]:
+    """Every checked reading of the given kinds, overlapping ones included."""
+    if _ANY_DIGIT.search(text) is None:
+        return  # the usual chat message: nothing to do
+    if _FULL_WIDTH.search(text):
+        text = text.translate(_HALF_WIDTH)
     for kind in kinds:
-        pattern, valid = _CHECKS[kind]
-        for match in pattern.finditer(text):
-            if valid(match.group("body")):
-                yield _Found(kind, match.start(), match.end(), match.start("body"))
+        patterns, valid = _CHECKS[kind]
+        for pattern in patterns:
+            for match in pattern.finditer(text):
+                if valid(match["body"]):
+                    yield _Found(kind, match.start("number"), match.end("number"), match.start("body"))
 
 
 def _find(text: str, kinds: tuple[str, ...]) -> list[_Found]:
     """Checked numbers of the given kinds, in text order, overlaps resolved."""
-    if _ANY_DIGIT.search(text) is None:
-        return []  # the usual chat message: nothing to do
-    if _FULL_WIDTH.search(text):
-        text = text.translate(_HALF_WIDTH)
     ranked = sorted(_candidates(text, kinds), key=lambda f: (f.start, f.start - f.end, _KIND_RANK[f.kind]))
     chosen: list[_Found] = []
     for found in ranked:
@@ -114,21 +139,14 @@ def find_pii(text: str) -> list[tuple[str, int, int]]:
     return [(f.kind, f.start, f.end) for f in _find(text, tuple(_KIND_RANK))]
 
 
-def _mask_span(span: str, keep_head: int, keep_tail: int, char: str) -> str:
-    """Replace the digits of ``span`` but the first ``keep_head`` and last ``keep_tail``."""
-    total = sum(map(_is_digit, span))
-    out: list[str] = []
-    seen = 0
-    for c in span:
-        if _is_digit(c):
-            seen += 1
-            if keep_head < seen <= total - keep_tail:
-                c = char
-        out.append(c)
-    return "".join(out)
-
-
 _KEEP = {"mobile": (3, 4), "id_card": (3, 4), "bank_card": (0, 4)}
+
+
+def _masked_digits(text: str, found: _Found) -> list[int]:
+    """Positions of the digits ``found`` masks: its number's, but the ones its kind keeps."""
+    head, tail = _KEEP[found.kind]
+    digits = [i for i in range(found.body, found.end) if _is_digit(text[i])]
+    return digits[head : len(digits) - tail]
 
 
 def mask_pii(
@@ -145,14 +163,17 @@ def mask_pii(
     if _ANY_DIGIT.search(text) is None:
         return text
     enabled = {"mobile": mobile, "id_card": id_card, "bank_card": bank_card}
-    found = _find(text, tuple(kind for kind in _KIND_RANK if enabled[kind]))
-    if not found:
+    readings = list(_candidates(text, tuple(k for k in _KIND_RANK if enabled[k])))
+    # A card reading inside an ID number starts at its first digit: no number starts mid-run.
+    id_end = {f.start: f.end for f in readings if f.kind == "id_card"}
+    # The union over every other reading: resolving overlaps first would leave visible
+    # what the losing reading masks (the middle of a mobile read as a card's last digits).
+    masked = {
+        i
+        for f in readings
+        if not (f.kind == "bank_card" and f.end <= id_end.get(f.start, -1))
+        for i in _masked_digits(text, f)
+    }
+    if not masked:
         return text
-    parts: list[str] = []
-    done = 0
-    for f in found:
-        head, tail = _KEEP[f.kind]
-        parts += [text[done : f.body], _mask_span(text[f.body : f.end], head, tail, char)]
-        done = f.end
-    parts.append(text[done:])
-    return "".join(parts)
+    return "".join(char if i in masked else c for i, c in enumerate(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import random
 import re
@@ -218,3 +219,194 @@ def test_random_digit_soup_keeps_invariants() -> None:
         assert len(masked) == len(text), text
         for before, after in zip(text, masked, strict=True):
             assert before == after or (after == "*" and (before.isdigit() or before in "Xx"))
+
+
+# Numbers for the overlap cases, spelled out so a reader can check them by eye.
+CARD_THEN_0086 = "6222 0212 3459 0086"  # a card whose last group is also a +86-style prefix
+CARD_OF_ONES = "4111 1111 1111 1111"  # the Visa test number: 4111...1111 1000 holds two cards
+
+
+def test_overlap_numbers_are_what_the_tests_claim() -> None:
+    assert luhn_valid("6222021234567002138")  # the colleague's 19 digits pass
+    assert not luhn_valid("6222021234567002")  # but its first 16 do not
+    assert not luhn_valid("4111111111111111138")  # the Visa number and 138: no 19-digit card
+    assert luhn_valid("1234567890123452")
+    assert luhn_valid(CARD_THEN_0086.replace(" ", ""))
+    assert not luhn_valid(CARD_THEN_0086.replace(" ", "") + "138")
+    assert luhn_valid("1111111111111000")
+    assert luhn_valid(ID_AND_LUHN)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The report: read as a 19-digit card ending in 138, the mobile's middle stayed.
+        pytest.param(
+            "6222021234567002 138 1234 5678", "***************2 138 **** 5678", id="card19 then mobile"
+        ),
+        # The 19-digit reading fails Luhn and hid the 16-digit card: the whole card stayed.
+        pytest.param(
+            "4111111111111111 138 1234 5678", "************1111 138 **** 5678", id="card16 then mobile"
+        ),
+        # The mobile starts first and hid the card made of its last 8 digits and 8 more.
+        pytest.param("138 1234 5678 9012 3452", "138 **** **** **** 3452", id="mobile then card, spaces"),
+        pytest.param("138-1234-5678-9012-3452", "138-****-****-****-3452", id="mobile then card, dashes"),
+        # The card's last group doubles as the mobile's 0086 prefix.
+        pytest.param(
+            f"{CARD_THEN_0086} 138 1234 5678", "**** **** **** 0086 138 **** 5678", id="card then 0086 mobile"
+        ),
+        # Two cards sharing three groups: the first card's last 4 are the second's middle.
+        pytest.param(f"{CARD_OF_ONES} 1000", "**** **** **** **** 1000", id="card then card"),
+        # An ID number cannot overlap a mobile (both stand clear of other digits): these guard
+        # that an ID absorbing its own card reading keeps its first 3 and spares its neighbour.
+        pytest.param(
+            f"{ID_AND_LUHN} 138-1234-5678", f"{masked_id(ID_AND_LUHN)} 138-****-5678", id="id then mobile"
+        ),
+        pytest.param(
+            f"+86 138 1234 5678 {ID_AND_LUHN}",
+            f"+86 138 **** 5678 {masked_id(ID_AND_LUHN)}",
+            id="mobile then id",
+        ),
+        # Full-width digits and separators overlap the same way.
+        pytest.param(
+            "１３８－１２３４－５６７８－９０１２－３４５２",
+            "１３８－****－****－****－３４５２",
+            id="mobile then card, full width",
+        ),
+    ],
+)
+def test_overlapping_numbers_are_all_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+def test_card_hidden_by_a_longer_reading_failing_luhn_is_found() -> None:
+    # "4111 1111 1111 1111 12" as 18 digits fails Luhn; the 16-digit card before the space passes.
+    assert mask_pii("卡号 4111 1111 1111 1111 12 号") == "卡号 **** **** **** 1111 12 号"
+    assert find_pii("卡号 4111 1111 1111 1111 12 号") == [("bank_card", 3, 22)]
+
+
+DIGITS = "0123456789"
+# Independent of the module's table: NFKC would do the same for these characters.
+TO_HALF_WIDTH = {chr(ord("０") + i): str(i) for i in range(10)} | {
+    "＋": "+",
+    "－": "-",
+    "　": " ",
+    "Ｘ": "X",
+    "ｘ": "x",
+}
+TO_FULL_WIDTH = str.maketrans({half: full for full, half in TO_HALF_WIDTH.items()})
+SEPARATORS = ("", " ", "-")
+
+
+def grouped(digits: str, sizes: tuple[int, ...], seps: Iterable[str]) -> Iterable[str]:
+    """Every way of writing ``digits`` in groups of ``sizes`` joined by one of ``seps``."""
+    cuts = list(itertools.accumulate(sizes))
+    groups = [digits[a:b] for a, b in itertools.pairwise([0, *cuts])]
+    for joins in itertools.product(seps, repeat=len(groups) - 1):
+        yield groups[0] + "".join(j + g for j, g in zip(joins, groups[1:], strict=True))
+
+
+def brute_mobile_body(s: str) -> int | None:
+    """Where the national number starts if ``s`` is a whole mobile number, else None."""
+    for prefix in ("", "86", "+86", "0086"):
+        for sep in SEPARATORS if prefix else ("",):
+            body = s.removeprefix(prefix + sep) if s.startswith(prefix + sep) else None
+            digits = "".join(c for c in body or "" if c in DIGITS)
+            if (
+                body is not None
+                and len(digits) == 11
+                and digits[:2] in {f"1{d}" for d in "3456789"}
+                and body in grouped(digits, (3, 4, 4), SEPARATORS)
+            ):
+                return len(s) - len(body)
+    return None
+
+
+def brute_id_card(s: str) -> bool:
+    if len(s) != 18 or s[0] == "0" or not all(c in DIGITS for c in s[:17]) or s[17] not in DIGITS + "Xx":
+        return False
+    try:
+        born = datetime.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+    except ValueError:
+        return False
+    in_range = datetime.date(1900, 1, 1) <= born <= datetime.date.today()
+    return in_range and id_check_char(s[:17]) == s[17].upper()
+
+
+def brute_bank_card(s: str) -> bool:
+    digits = "".join(c for c in s if c in DIGITS)
+    if not 16 <= len(digits) <= 19 or not luhn_valid(digits):
+        return False
+    sizes = (4, 4, 4, 4) + ((len(digits) - 16,) if len(digits) > 16 else ())
+    return s in grouped(digits, sizes, SEPARATORS)
+
+
+def brute_force_mask(text: str, kinds: frozenset[str]) -> str:
+    """Mask the union over every substring that is a valid number, by trying them all.
+
+    A bank-card reading inside an ID-card reading is that ID number (it keeps its first 3).
+    """
+    plain = "".join(TO_HALF_WIDTH.get(c, c) for c in text)
+    readings: list[tuple[str, int, int, int, int, int]] = []  # kind, start, end, body, head, tail
+    for start, end in itertools.combinations(range(len(plain) + 1), 2):
+        s = plain[start:end]
+        if end - start > 23 or plain[start - 1 : start] in set(DIGITS) or plain[end : end + 1] in set(DIGITS):
+            continue
+        body = brute_mobile_body(s)
+        if "mobile" in kinds and body is not None:
+            readings.append(("mobile", start, end, start + body, 3, 4))
+        if "id_card" in kinds and brute_id_card(s):
+            readings.append(("id_card", start, end, start, 3, 4))
+        if "bank_card" in kinds and brute_bank_card(s):
+            readings.append(("bank_card", start, end, start, 0, 4))
+    masked: set[int] = set()
+    for kind, start, end, body, head, tail in readings:
+        if kind == "bank_card" and any(
+            k == "id_card" and a <= start and end <= b for k, a, b, *_ in readings
+        ):
+            continue
+        digits = [i for i in range(body, end) if plain[i] in DIGITS + "Xx"]
+        masked.update(digits[head : len(digits) - tail])
+    return "".join("*" if i in masked else c for i, c in enumerate(text))
+
+
+def random_number_text(rng: random.Random) -> str:
+    """Numbers of every kind and stray digits, glued or split, so that readings overlap."""
+    pieces: list[str] = []
+    for _ in range(rng.randint(1, 4)):
+        shape = rng.randrange(5)
+        if shape == 0:
+            national = "1" + rng.choice("3456789") + "".join(rng.choices(DIGITS, k=9))
+            prefix = rng.choice(["", "", "86", "+86", "0086"])
+            pieces.append(prefix + rng.choice(SEPARATORS) * bool(prefix))
+            pieces.append(rng.choice(list(grouped(national, (3, 4, 4), SEPARATORS))))
+        elif shape == 1:
+            birth = f"{rng.randint(1890, 2030)}{rng.randint(1, 12):02}{rng.randint(1, 28):02}"
+            pieces.append(id_card(f"{rng.randint(110000, 659999)}", birth, f"{rng.randint(0, 999):03}"))
+        elif shape == 2:
+            card = luhn_complete("".join(rng.choices(DIGITS, k=rng.randint(15, 18))))
+            sizes = (4, 4, 4, 4) + ((len(card) - 16,) if len(card) > 16 else ())
+            pieces.append(rng.choice(list(grouped(card, sizes, SEPARATORS))))
+        elif shape == 3:
+            pieces.append("".join(rng.choices(DIGITS, k=rng.randint(1, 5))))
+        else:
+            pieces.append(rng.choice(["号", "+", "X", "x", "86"]))
+        pieces.append(rng.choice(["", "", " ", "-", "，"]))
+    text = "".join(pieces)
+    return text.translate(TO_FULL_WIDTH) if rng.random() < 0.1 else text
+
+
+def test_masking_matches_a_brute_force_over_every_substring() -> None:
+    rng = random.Random(20240611)
+    all_kinds = ("mobile", "id_card", "bank_card")
+    for _ in range(1500):
+        text = random_number_text(rng)
+        kinds = (
+            frozenset(all_kinds)
+            if rng.random() < 0.7
+            else frozenset(rng.sample(all_kinds, rng.randint(0, 2)))
+        )
+        masked = mask_pii(
+            text, mobile="mobile" in kinds, id_card="id_card" in kinds, bank_card="bank_card" in kinds
+        )
+        assert masked == brute_force_mask(text, kinds), (text, sorted(kinds))
