@@ -18,7 +18,7 @@ import random
 import reprlib
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -206,13 +206,12 @@ class Engine:
         """Which intent ``text`` is, outside any conversation.
 
         ``contexts`` are treated as open, so follow-up intents can match (one ``str`` is one
-        context, not a set of characters).
+        context, not a set of characters). A context that is not a ``str`` is a ``TypeError``.
         """
         _check_text(text)
+        opened = _check_contexts(contexts)
         settings = self._runtime.spec.settings
-        if contexts is None or isinstance(contexts, str):
-            contexts = (contexts,) if contexts else ()
-        return self._runtime.match(clean(text, settings.max_input_length), frozenset(contexts))
+        return self._runtime.match(clean(text, settings.max_input_length), opened)
 
     def segment(self, text: str) -> list[str]:
         """How the bot's tokenizer segments ``text`` (normalized, synonyms applied, no stopwords)."""
@@ -433,10 +432,29 @@ def _check_text(text: object, what: str = "text") -> str:
     would turn None into the text "None" and match that, hiding the caller's bug."""
     if isinstance(text, str):
         return text
-    kind = type(text).__name__
-    hint = ": decode it first, e.g. data.decode('utf-8')" if isinstance(text, bytes | bytearray) else ""
+    raise _not_str(text, what)
+
+
+def _not_str(value: object, what: str, expected: str = "a str") -> TypeError:
+    """The ``TypeError`` for ``what`` being ``value`` where ``expected`` was due."""
+    kind = type(value).__name__
+    hint = ": decode it first, e.g. data.decode('utf-8')" if isinstance(value, bytes | bytearray) else ""
     # reprlib: bounded, so a huge list passed by mistake is not printed whole.
-    raise TypeError(f"{what} must be a str, not {kind} ({reprlib.repr(text)}){hint}")
+    return TypeError(f"{what} must be {expected}, not {kind} ({reprlib.repr(value)}){hint}")
+
+
+def _check_contexts(contexts: object) -> frozenset[str]:
+    """``contexts`` as a set of names: None or "" is none, one ``str`` is one context.
+    Anything else must hold only ``str``: None or an int in a set of names never matches
+    an intent's context, which would hide the caller's bug."""
+    if contexts is None or isinstance(contexts, str):
+        return frozenset((contexts,) if contexts else ())
+    if isinstance(contexts, bytes | bytearray) or not isinstance(contexts, Iterable):
+        raise _not_str(contexts, "contexts", "a str or a list of str")
+    names = list(contexts)
+    for i, name in enumerate(names):
+        _check_text(name, f"contexts[{i}]")
+    return frozenset(names)
 
 
 def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

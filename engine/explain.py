@@ -58,7 +58,12 @@ class Explanation:
 
 
 def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: int = 5) -> Explanation:
-    """Explain how ``engine`` matches ``text`` with ``contexts`` open."""
+    """Explain how ``engine`` matches ``text`` with ``contexts`` open.
+
+    Text or a context that is not a ``str`` is the ``TypeError`` ``Engine.match`` raises.
+    """
+    # First, so None is refused before clean() turns it into the text "None".
+    match = engine.match(text, contexts)
     model, spec = engine.model, engine.spec
     features = model.features
     cleaned = clean(text, spec.settings.max_input_length)
@@ -68,7 +73,6 @@ def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: in
     names = _feature_names(features)
     query = features.vector(normalized, normalized=True)
     idx, val = query.indices, query.values
-    match = engine.match(cleaned, contexts)
     order = np.argsort(-val)[:12]
     unknown = sorted({c.strip() or c for c in chars if c not in features.char_vocab})
     segmented = features.analyzer.words(tokens)
