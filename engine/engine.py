@@ -182,11 +182,17 @@ class Engine:
         """Add a plugin object (a module, or an instance with ``@kefu.hookimpl`` methods).
 
         It stays registered across ``reload``. Returns the name it was registered under.
-        ``PluginError`` if it would not load: None, no ``@kefu.hookimpl`` function, a hook
-        kefu does not have, a taken name; it is then not registered.
+        ``PluginError`` if it would not load: None, a class instead of an instance, no
+        ``@kefu.hookimpl`` function, a hook kefu does not have, a taken name; it is then not
+        registered.
         """
         if not name:
             name = "None" if plugin is None else getattr(plugin, "__name__", None) or type(plugin).__name__
+        if isinstance(plugin, type):
+            # pluggy takes a class, but its hook methods are then functions missing `self`:
+            # every call fails, counted as the plugin's error, and the hook never runs.
+            cls = plugin.__name__
+            raise PluginError(name, f"got the class {cls}, not a plugin object: pass an instance, {cls}()")
         self._runtime.host.add(plugin, name)
         self._code_plugins[name] = plugin
         return name

@@ -1,14 +1,48 @@
-"""The Engine API's less travelled inputs: explain's text and match's contexts. Each is refused
-with an error saying what is wrong, never matched as something else."""
+"""The Engine API's less travelled inputs: explain's text, match's contexts and a plugin given as
+a class. Each is refused with an error saying what to do, never matched or registered as
+something else."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import kefu
+
+BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.3}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款]
+    responses: [好的，这就为您办理退款]
+  - name: shipping
+    examples: [什么时候发货, 几天发货, 发货时间]
+    responses: [一般48小时内发货]
+"""
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
+    """A small bot of its own, so plugins and agent messages touch no other test."""
+    return kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0, clock=Clock())
+
 
 # -- kefu.explain ---------------------------------------------------------------------------
 
@@ -50,3 +84,47 @@ def test_contexts_that_are_not_names_are_a_type_error_naming_the_item(
         demo_engine.match("那运费呢", contexts=contexts)
     with pytest.raises(TypeError, match=f"^{re.escape(error)}"):
         kefu.explain(demo_engine, "那运费呢", contexts)
+
+
+# -- register_plugin ------------------------------------------------------------------------
+
+
+class Shouter:
+    """A plugin class whose instances add "！" to every reply."""
+
+    @kefu.hookimpl
+    def response_built(self, reply: kefu.Reply) -> kefu.Reply:
+        return dataclasses.replace(reply, text=reply.text + "！")
+
+
+def test_a_plugin_class_instead_of_an_instance_is_refused_saying_to_instantiate_it(
+    engine: kefu.Engine,
+) -> None:
+    before = [p.name for p in engine.plugins]
+    with pytest.raises(kefu.PluginError) as raised:
+        engine.register_plugin(Shouter)
+    # Was registered, and every reply then logged "missing 1 required positional argument".
+    assert str(raised.value) == (
+        "plugin 'Shouter': got the class Shouter, not a plugin object: pass an instance, Shouter()"
+    )
+    assert [p.name for p in engine.plugins] == before
+    assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货"
+    assert engine.plugin_errors == {}
+    # Doing what the error says works, under the same name.
+    assert engine.register_plugin(Shouter()) == "Shouter"
+    assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货！"
+    # A module is an object too, not a class: it stays a plugin.
+    assert engine.register_plugin(_module_adding("～")) == "shop_rules"
+    assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货～！"
+
+
+def _module_adding(mark: str) -> types.ModuleType:
+    """A plugin module whose ``response_built`` adds ``mark`` to every reply."""
+    module = types.ModuleType("shop_rules")
+
+    @kefu.hookimpl
+    def response_built(reply: kefu.Reply) -> kefu.Reply:
+        return dataclasses.replace(reply, text=reply.text + mark)
+
+    module.response_built = response_built  # type: ignore[attr-defined]
+    return module
