@@ -43,6 +43,11 @@ SWEEP_INTERVAL = 1.0
 AGENT_NAME_LENGTH = 64
 """Longest agent name kept in a transcript label (the example chat server allows 32)."""
 
+AGENT_TEXT_LENGTH = 4000
+"""Longest agent message ``record_agent_message`` keeps; a longer one is a ``ValueError``.
+Not the bot's ``max_input_length``, which bounds matching: an agent's words are only kept,
+and cutting them would make the transcript differ from what the customer was shown."""
+
 
 class Engine:
     """A customer-service bot: ``reply`` to messages, ``match`` text, manage sessions.
@@ -371,13 +376,21 @@ class Engine:
         """Add a human agent's message to the conversation's history, as an exchange with
         no customer text, labelled ``agent:<name>``: transcripts then show the whole
         conversation, and a store shared by several processes shares it too. It counts as
-        activity (the session does not idle out while an agent talks), not as a turn."""
+        activity (the session does not idle out while an agent talks), not as a turn.
+
+        The text is kept whole up to ``AGENT_TEXT_LENGTH`` characters; a longer one is a
+        ``ValueError`` and nothing is recorded (the caller should not send it either)."""
         _check_id(session_id)
         _check_text(text)
         _check_text(agent, "agent")
+        if len(text) > AGENT_TEXT_LENGTH:
+            raise ValueError(
+                f"an agent message is at most {AGENT_TEXT_LENGTH} characters, this one has "
+                f"{len(text)}: send it in parts (nothing was recorded)"
+            )
         now = self.clock()
         settings = self._runtime.spec.settings
-        text = clean(text, settings.max_input_length)
+        text = clean(text, AGENT_TEXT_LENGTH)  # lone surrogates only: the length is checked
         # The name is in every later transcript of this session: keep it encodable and short.
         agent = clean(agent, AGENT_NAME_LENGTH)
         with self.store.transaction(session_id) as session:

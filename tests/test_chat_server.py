@@ -7,6 +7,7 @@ servers through a real redis-server. Limits and the outbox: test_chat_server_lim
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -349,6 +350,35 @@ def test_half_characters_reach_the_other_side_as_replacement_marks(client: TestC
         agent.send_text(f'{{"type": "message", "session": "{session}", "text": "好的\\udfff"}}')
         assert ws.receive_json()["text"] == "好的\ufffd"
         assert agent.receive_json()["text"] == "好的\ufffd"
+
+
+def test_an_agent_message_the_transcript_cannot_keep_is_refused_not_sent(
+    client: TestClient, engine: kefu.Engine
+) -> None:
+    with with_agent(client) as (agent, ws, session):
+        ws.receive_json()  # status: 小王 has the conversation
+        # 1,000 characters (3,000 bytes): the visitor got them all, the transcript only 500.
+        long = "您好，关于您的退款" * 111 + "。"
+        agent.send_json({"type": "message", "session": session, "text": long})
+        assert ws.receive_json()["text"] == long
+        assert agent.receive_json()["text"] == long  # sent
+        # 4,001 characters in a frame within MAX_FRAME_BYTES: only the text is too long to keep.
+        too_long = ("Order 2024112712345678 ships today. " * 112)[:4001]
+        raw = json.dumps({"type": "message", "session": session, "text": too_long})
+        assert len(raw.encode("utf-8")) <= 4096
+        agent.send_text(raw)
+        assert agent.receive_json() == {
+            "type": "error",
+            "code": "too_long",
+            "message": "消息过长：每条最多 4000 个字符，请分成几条发送",
+            "session": session,
+        }
+        agent.send_json({"type": "message", "session": session, "text": "好的"})
+        assert ws.receive_json()["text"] == "好的"  # the refused message never reached the visitor
+        assert agent.receive_json()["text"] == "好的"  # sent
+    stored = engine.session(session)
+    assert stored is not None
+    assert [bot for _, _, bot, label in stored.history if label == "agent:小王"] == [long, "好的"]
 
 
 def test_a_binary_frame_closes_the_connection_and_others_carry_on(client: TestClient) -> None:

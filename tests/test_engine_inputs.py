@@ -1,6 +1,6 @@
-"""The Engine API's less travelled inputs: explain's text, match's contexts and a plugin given as
-a class. Each is refused with an error saying what to do, never matched or registered as
-something else."""
+"""The Engine API's less travelled inputs: explain's text, match's contexts, a plugin given as a
+class, and an agent's long message. Each is refused with an error saying what to do, or kept
+whole, never matched, registered or recorded as something else."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import kefu
+from kefu.engine import AGENT_TEXT_LENGTH
 
 BOT = """
 version: 1
@@ -128,3 +129,43 @@ def _module_adding(mark: str) -> types.ModuleType:
 
     module.response_built = response_built  # type: ignore[attr-defined]
     return module
+
+
+# -- record_agent_message -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您好" * 500,  # 1,000 characters: was cut to the bot's max_input_length (500)
+        "好" * AGENT_TEXT_LENGTH,  # the limit itself
+        "已为您补发\ud800" * 100,  # a lone surrogate still becomes U+FFFD, nothing is cut
+    ],
+)
+def test_an_agent_message_up_to_the_limit_is_kept_whole(engine: kefu.Engine, text: str) -> None:
+    assert AGENT_TEXT_LENGTH == 4000  # the documented limit
+    engine.reply("转人工", session_id="long")
+    engine.record_agent_message("long", text, agent="小王")
+    session = engine.session("long")
+    assert session is not None
+    kept = session.history[-1][2]
+    assert len(kept) == len(text)  # was 500
+    assert kept == text.replace("\ud800", "\ufffd")
+
+
+def test_an_agent_message_over_the_limit_is_a_value_error_and_records_nothing(engine: kefu.Engine) -> None:
+    engine.reply("转人工", session_id="long")
+    session = engine.session("long")
+    assert session is not None
+    before = (list(session.history), session.last_active)
+    clock = engine.clock
+    assert isinstance(clock, Clock)
+    clock.now += 30
+    error = (
+        "an agent message is at most 4000 characters, this one has 4001: "
+        "send it in parts (nothing was recorded)"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(error)}$"):
+        engine.record_agent_message("long", "好" * (AGENT_TEXT_LENGTH + 1), agent="小王")
+    session = engine.session("long")
+    assert session is not None and (list(session.history), session.last_active) == before

@@ -24,6 +24,7 @@ import kefu
 from chat_server.outbox import Priority
 from chat_server.peer import Peer
 from chat_server.protocol import CLOSE_REPLACED, error_frame
+from kefu.engine import AGENT_TEXT_LENGTH
 
 __all__ = ["Handoff", "Hub", "turn_frames"]
 
@@ -189,8 +190,15 @@ class Hub:
         await self._send_transcripts(given)
 
     async def agent_says(self, agent: Peer, session_id: str, text: str) -> None:
-        """An agent's message: into the transcript, then to the visitor if connected."""
+        """An agent's message: into the transcript, then to the visitor if connected.
+        One longer than the transcript keeps (``AGENT_TEXT_LENGTH``) is refused, unsent."""
         if not self._owns(agent, session_id):
+            return
+        if len(text) > AGENT_TEXT_LENGTH:
+            # record_agent_message would refuse it: the visitor must not see words that no
+            # transcript, reconnecting visitor or next agent ever will.
+            message = f"消息过长：每条最多 {AGENT_TEXT_LENGTH} 个字符，请分成几条发送"
+            agent.put(error_frame("too_long", message, session=session_id))
             return
         # The agent's words join kefu's transcript, so a reconnecting visitor and the next
         # agent see them too (and a Redis store shares them with every server process).
