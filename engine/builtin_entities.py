@@ -43,23 +43,28 @@ _ORDER_ID = re.compile(r"(?<![0-9])[0-9]{12,20}(?![0-9])")
 _PREFIXED_MOBILE = re.compile(r"(?:00)?861[3-9][0-9]{9}")
 
 # A run of numerals: it starts where no numeral (and no "1," or "1.") precedes it, and a
-# comma or dot inside it must be followed by a digit. 几 before a run makes it vague (几十块).
-# A run may also start with its decimal point (.5元 is 0.5), unless a numeral, letter or
-# another dot or comma comes before that point (1..5, v.5).
+# comma or dot inside it must be followed by a digit. 几 belongs to the run and makes it
+# vague (几十块, 十几元): it has no value, yet it still counts as one end of a range, so
+# 几十到一百元 is not read as 100. A run may also start with its decimal point (.5元 is
+# 0.5), unless a numeral, letter or another dot or comma comes before that point (1..5, v.5).
 _RUN = (
-    rf"(?:(?<![0-9a-z{_CN}几.,])\.(?=[0-9])|(?<![0-9{_CN}几])(?<![0-9][.,])[0-9{_CN}])"
-    rf"(?:[0-9{_CN}]|[.,](?=[0-9]))*(?:点[{DIGIT_CHARS}]+[万亿萬億]?)?"
+    rf"(?:(?<![0-9a-z{_CN}几.,])\.(?=[0-9])|(?<![0-9{_CN}几])(?<![0-9][.,])[0-9{_CN}几])"
+    rf"(?:[0-9{_CN}几]|[.,](?=[0-9]))*(?:点[{DIGIT_CHARS}]+[万亿萬億]?)?"
 )
 # A minus sign: a price, budget or refund is never negative, so -50元 and 负50元 are no
 # amount at all (dropping the sign would read them as 50). After a numeral the dash is a
-# range or a subtraction (50-60元, 满300-50元), not a sign; 自负, 担负, 肩负, 背负 and 身负
-# mean "bear (a cost)", so 运费自负10元 is 10. \Z because the search runs over the two
-# characters before a number and ends where the number starts.
+# range or a subtraction (50-60元, 满300-50元), not a sign, and after Latin letters it is a
+# hyphen in a product name (mate60pro-50元), except after the currency word rmb; 自负, 担负,
+# 肩负, 背负 and 身负 mean "bear (a cost)", so 运费自负10元 is 10. \Z because the search runs
+# over the two characters before a number and ends where the number starts.
 _MINUS = "-\u2212"
-_SIGNED = re.compile(rf"(?:(?<![0-9{_CN}])[{_MINUS}]|(?<![自担肩背身])负 ?)\Z")
-# What joins the two ends of a range: 50-60元, 50~60元, 50到60元, 一百多到两百元.
+_SIGNED = re.compile(rf"(?:(?:(?<![0-9a-z{_CN}])|(?<=rmb))[{_MINUS}]|(?<![自担肩背身])负 ?)\Z")
+# What joins two numbers into no single amount: a range (50-60元, 50~60元, 50到60元,
+# 一百多到两百元, 十来到二十块), a choice (50或60元, 50元还是60元) or a promotion (满300元减50元).
 _DASHES = "-\u2212\u2013\u2014"  # -, −, en dash, em dash
-_RANGE_MARK = re.compile(rf"多? ?(?:(?P<dash>[{_DASHES}])|[~〜∼到至]) ?")
+_JOIN = re.compile(
+    rf"[多来余]? ?(?:(?P<dash>[{_DASHES}])|(?P<off>[立可再]?减去?)|[~〜∼到至]|或者?|或是|还是) ?"
+)
 # Measure words: the digit after 块 in 3块5个 is a count, not 5 毛.
 _MEASURE = "个件只台斤瓶盒包张本支条双位次"
 _AMOUNT_TRIGGER = re.compile(r"[¥元块币r]")  # r for rmb
@@ -68,6 +73,9 @@ _AMOUNT = re.compile(
     rf"(?: ?(?P<unit>块钱|rmb|人民币|(?:块(?!儿)|元)"
     rf"(?:(?P<jiao>[0-9{DIGIT_CHARS}])(?:毛钱?|角)?(?![0-9{_CN}{_MEASURE}]))?))?"
 )
+# 多 or 几 right after the money makes it vague: 五块多, 十元多一点, 五块几, 3块几毛. Only
+# where the phrase ends, since 50元多久到账 and 50元几天到账 ask about a plain 50.
+_VAGUE_TAIL = re.compile(r"(?:多钱?(?:一?点儿?)?|几(?:毛钱?|角)?)(?:\W|\Z)")
 # Lazy in front, so that the run rather than the padding takes a leading decimal point.
 _BARE_AMOUNT = re.compile(rf"[\W_]*?(?P<num>{_RUN})[\W_]*")
 
@@ -123,15 +131,18 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
     """Money in yuan: a number with ¥/rmb/人民币 before it or 元/块/块钱/rmb/人民币 after it.
 
     ``五块五`` and ``3元5角`` add the 毛 (tenths); ``一块儿`` ("together") is not money.
-    A signed number (``-50元``, ``负50元``) and both ends of a range (``50-60元``,
-    ``五十到六十元``) are no amount.
+    A signed number (``-50元``, ``负50元``), a vague one (``几百元``, ``五块多``) and two
+    numbers joined into a range, a choice or a promotion (``50-60元``, ``50或60元``,
+    ``满300元减50元``) are no amount.
     """
     if _AMOUNT_TRIGGER.search(text) is None:
         return
     numbers = list(_AMOUNT.finditer(text))
-    ends = _range_ends(text, numbers)
+    ends = _joined_ends(text, numbers)
     for i, match in enumerate(numbers):
         if not (match["pre"] or match["unit"]) or i in ends or _signed(text, match.start()):
+            continue
+        if _VAGUE_TAIL.match(text, match.end()):
             continue
         value = parse_number(match["num"])
         if value is None:
@@ -146,25 +157,35 @@ def _signed(text: str, start: int) -> bool:
     return start > 0 and _SIGNED.search(text, max(0, start - 2), start) is not None
 
 
-def _range_ends(text: str, numbers: list[re.Match[str]]) -> set[int]:
-    """The indexes in ``numbers`` of the two ends of each money range (50-60元, ¥50到60).
+def _joined_ends(text: str, numbers: list[re.Match[str]]) -> set[int]:
+    """The indexes in ``numbers`` of the numbers joined in pairs into no single amount.
 
-    A range is no single amount: guessing one end would be wrong half the time, and a
-    slot that asks for an amount asks again instead. Both ends must be money: the number
-    after the mark has its own ¥ or 元 (50到60元, 50元-60元), or the one before has a ¥
-    in front (¥50-60); 100元到13812345678 and 3-5天 are no ranges. A dash from a larger
-    number to a smaller one is a subtraction (满300-50元 is 50 off), not a range.
+    A range (50-60元, 几十到一百元), a choice (50或60元) or a promotion of two amounts
+    (满300元减50元) names two sums: guessing one would be wrong half the time, and a slot
+    that asks for an amount asks again instead. Both must be money: the second has its own
+    ¥ or 元 (50到60元), or the first has ¥ in front (¥50-60); 100元到13812345678 and 3-5天
+    are not joined. 减, or a dash from a larger number to a smaller one, after a number
+    not written as money is a condition and its discount (满300-50元 is 50 off).
     """
     ends: set[int] = set()
     for i in range(1, len(numbers)):
         low, high = numbers[i - 1], numbers[i]
-        mark = _RANGE_MARK.fullmatch(text, low.end(), high.start())
+        mark = _JOIN.fullmatch(text, low.end(), high.start())
         if mark is None or not (high["pre"] or high["unit"] or low["pre"]):
             continue
-        if mark["dash"] and not _ascending(low["num"], high["num"]):
+        if mark["dash"] and _in_a_name(text, low):
+            continue  # iphone15-50元: 15 is part of the product name, not a range's end
+        off = mark["off"] or (mark["dash"] and not _ascending(low["num"], high["num"]))
+        if off and not (low["pre"] or low["unit"]):
             continue
         ends.update((i - 1, i))
     return ends
+
+
+def _in_a_name(text: str, number: re.Match[str]) -> bool:
+    """Whether ``number`` follows Latin letters, as in a model name (iphone15, P40)."""
+    start = number.start()
+    return not number["pre"] and start > 0 and "a" <= text[start - 1] <= "z"
 
 
 def _ascending(low: str, high: str) -> bool:

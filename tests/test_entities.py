@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime
 import pickle
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -235,6 +238,159 @@ def test_fu_before_an_amount_is_a_minus_sign(text: str, expected: tuple[str, str
 )
 def test_a_range_is_no_amount(text: str, expected: tuple[str, str, int, int] | None) -> None:
     assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a dash after a model name with Latin letters is a hyphen, not a range or a minus
+        ("iphone15-50元", ("50", "50元", 9, 12)),  # was no amount
+        ("P40-200元", ("200", "200元", 4, 8)),  # was no amount
+        ("mate60pro-50元", ("50", "50元", 10, 13)),  # was no amount
+        ("ｉＰｈｏｎｅ１５－５０元", ("50", "５０元", 9, 12)),  # full-width, offsets as typed
+        ("iphone-50元", ("50", "50元", 7, 10)),  # after letters alone too
+        ("买iphone15-¥50的壳", ("50", "¥50", 10, 13)),
+        # a range after a model name is still a range
+        ("iphone15-50-60元", None),
+        # bare digits before the dash are the low end of a range, as before
+        ("15-50元", None),
+        ("iphone 15-50元", None),  # after a space 15 stands alone
+        # after a currency word the dash stays a minus
+        ("rmb-50元", None),
+        ("退款-50元", None),
+    ],
+)
+def test_a_dash_after_a_model_name_is_a_hyphen(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # two amounts joined by - or 减: 300 and 50 off, which one is meant is unknown (were 300)
+        ("满300元-50元", None),
+        ("满300元减50元", None),
+        ("满300元立减50元", None),
+        ("满三百元减五十元", None),
+        ("¥300-¥50", None),
+        ("¥300-50", None),  # ¥ in front of the first counts for both, as in ranges
+        # only the discount is written as money: 300 is a condition, 50 the amount (as before)
+        ("满300-50元", ("50", "50元", 5, 8)),
+        ("满300减50元", ("50", "50元", 5, 8)),
+        ("立减50元", ("50", "50元", 2, 5)),
+        # two amounts apart are not joined: the first, as before
+        ("我付了300元，退我50元", ("300", "300元", 3, 7)),
+    ],
+)
+def test_a_promotion_of_two_amounts_is_no_amount(
+    text: str, expected: tuple[str, str, int, int] | None
+) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # alternatives, like ranges, are no single amount (were 50 or 60)
+        ("50元或60元", None),
+        ("50或60元", None),
+        ("五十或者六十元", None),
+        ("50元还是60元", None),
+        ("50元或是60元", None),
+        ("¥50或60", None),
+        # 或 and 还是 that do not join two amounts
+        ("100元还是太贵了", ("100", "100元", 0, 4)),
+        ("50元或以上", ("50", "50元", 0, 3)),
+        ("两件或者三件，共50元", ("50", "50元", 8, 11)),
+    ],
+)
+def test_alternatives_are_no_amount(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a range with one vague end is still a range (were the other end)
+        ("几十到一百元", None),
+        ("十几到二十元", None),
+        ("几百到一千块", None),
+        ("50元到几百元", None),
+        ("二十几到三十元", None),
+        ("一百来到两百块", None),
+        ("几十或一百元", None),
+        # 几 elsewhere makes nothing vague
+        ("几个人一共付了50元", ("50", "50元", 7, 10)),
+        ("几点到账？100元", ("100", "100元", 5, 9)),
+    ],
+)
+def test_a_range_with_a_vague_end_is_no_amount(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 多 or 几 after the money: "five-something", not 5 (were the whole yuan)
+        ("五块多", None),
+        ("三块多钱", None),
+        ("十元多一点", None),
+        ("五块几", None),
+        ("3块几毛", None),
+        ("退我50元多，谢谢", None),
+        ("¥50多", None),
+        # 多 or 几 before the unit, as before
+        ("几百元", None),
+        ("十几块钱", None),
+        ("二十几元", None),
+        ("三四十元", None),
+        ("一百多块", None),
+        ("两百来块", None),
+        # questions about a plain amount
+        ("50元多久到账", ("50", "50元", 0, 3)),
+        ("退50元几天到账", ("50", "50元", 1, 4)),
+        ("50元几点到", ("50", "50元", 0, 3)),
+    ],
+)
+def test_a_vague_amount_is_no_amount(text: str, expected: tuple[str, str, int, int] | None) -> None:
+    assert found(EntityExtractor(()).extract_one(text, "amount")) == expected
+
+
+@contextmanager
+def hang_guard(seconds: float = 10.0) -> Iterator[None]:
+    """Fail the test if the block runs longer than ``seconds``: a quadratic pattern on
+    100 KB runs for hours, a linear one takes milliseconds."""
+
+    def give_up(signum: int, frame: FrameType | None) -> None:
+        pytest.fail(f"no answer within {seconds} s: amount matching is not linear")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("几" * 100_000 + "元", None, id="vague numerals"),
+        pytest.param("几十到" * 30_000 + "一百元", None, id="vague ranges"),
+        pytest.param("1或" * 50_000 + "2元", None, id="choices"),
+        pytest.param("1元减" * 30_000 + "1元", None, id="promotions"),
+        pytest.param("-" * 100_000 + "50元", None, id="dashes"),
+        pytest.param("1-" * 50_000 + "2元", None, id="digits and dashes"),
+        pytest.param("a1-" * 30_000 + "50元", "50", id="model names and dashes"),
+        pytest.param("a" * 100_000 + "-50元", "50", id="letters and a dash"),
+        pytest.param("50元" + "多" * 100_000, "50", id="many 多"),
+    ],
+)
+def test_long_amount_like_input_is_read_in_one_pass(text: str, expected: str | None) -> None:
+    with hang_guard():
+        value = EntityExtractor(()).extract_one(text, "amount")
+    assert (value.value if value else None) == expected
 
 
 @pytest.mark.parametrize(
@@ -618,3 +774,29 @@ intents:
     assert engine.reply("负50元", session_id="a").text == "退多少钱？"
     assert engine.reply("55元", session_id="a").text == "已为您申请退款 55 元"
     assert engine.reply("申请退款负五十元", session_id="b").text == "退多少钱？"
+
+
+def test_an_amount_slot_asks_again_for_two_amounts_and_takes_the_one_after_a_model_name(
+    write_bot: Callable[..., Path],
+) -> None:
+    """50或60元, 满300元减50元 and 几十到一百元 name no single sum; iphone15-50元 names 50."""
+    bot = write_bot(
+        **{
+            "bot.yaml": """version: 1
+bot: {threshold: 0.3}
+intents:
+  - name: refund
+    examples: [我要退款, 申请退款, 退钱]
+    slots:
+      money: {entity: amount, required: true, prompt: 退多少钱？}
+    responses: ["已为您申请退款 {money} 元"]
+"""
+        }
+    )
+    engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    assert engine.reply("我要退款50或60元", session_id="a").text == "退多少钱？"
+    assert engine.reply("满300元减50元", session_id="a").text == "退多少钱？"
+    assert engine.reply("几十到一百元", session_id="a").text == "退多少钱？"
+    assert engine.reply("iphone15-50元", session_id="a").text == "已为您申请退款 50 元"
+    assert engine.reply("申请退款五块多", session_id="b").text == "退多少钱？"
+    assert engine.reply("P40-200元", session_id="b").text == "已为您申请退款 200 元"
