@@ -41,12 +41,19 @@ def raise_open_files_limit(wanted: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Start the server and serve until interrupted."""
-    defaults = Settings.from_env()
-    args = _arguments(argv, defaults)
-    settings = dataclasses.replace(
-        defaults, host=args.host, port=args.port, bot=args.bot, redis_url=args.redis_url
-    )
+    """Start the server and serve until interrupted.
+
+    Bad settings end it before it listens: their message on stderr, no traceback, exit
+    status 1.
+    """
+    try:
+        defaults = Settings.from_env()
+        args = _arguments(argv, defaults)
+        settings = dataclasses.replace(
+            defaults, host=args.host, port=args.port, bot=args.bot, redis_url=args.redis_url
+        )
+    except ValueError as exc:  # Settings name every bad value; a traceback would only bury them
+        raise SystemExit(str(exc)) from None
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     raise_open_files_limit(settings.max_connections + 100)
     app = create_app(settings)

@@ -1,15 +1,19 @@
 """``Settings``: every knob of the chat server, read from ``KEFU_CHAT_*`` environment variables.
 
 The defaults run the bundled demo bot with sessions in memory, listening on loopback
-only. Every limit is documented in the example's README ("Priority dispatch and limits").
+only. Every limit is documented in the example's README ("Settings", "Priority dispatch
+and limits"). Settings check themselves: a bad value is a ``ValueError`` naming every
+bad one, so the server refuses to start rather than misbehave with its first visitor.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
+from typing import TypeGuard
 
 __all__ = ["Settings"]
 
@@ -51,25 +55,105 @@ class Settings:
     max_connections: int = 5000
     """Open WebSockets per server process; more are refused with 1013."""
 
+    def __post_init__(self) -> None:
+        """Refuse bad values, all of them in one ``ValueError`` (by field name)."""
+        values = {spec.name: getattr(self, spec.name) for spec in fields(self)}
+        problems = _problems(values, str)
+        if problems:
+            raise ValueError(_report({f"{name}={values[name]!r}": why for name, why in problems.items()}))
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``KEFU_CHAT_<FIELD>`` variables (e.g. ``KEFU_CHAT_REDIS_URL``)."""
+        """Settings from ``KEFU_CHAT_<FIELD>`` variables (e.g. ``KEFU_CHAT_REDIS_URL``).
+
+        An empty variable means the default. Bad values are one ``ValueError`` naming
+        every bad variable, its value and what it may be.
+        """
         environ = os.environ if environ is None else environ
-        defaults = cls()
-        values: dict[str, object] = {}
-        for spec in fields(cls):
-            raw = environ.get(f"KEFU_CHAT_{spec.name.upper()}", "")
-            if raw:
-                values[spec.name] = _convert(spec.name, raw, getattr(defaults, spec.name))
+        defaults = {spec.name: getattr(cls(), spec.name) for spec in fields(cls)}
+        raw = {name: environ.get(_variable(name), "") for name in defaults}
+        raw = {name: text for name, text in raw.items() if text}
+        values = {name: _parse(text, defaults[name]) for name, text in raw.items()}
+        problems = _problems({**defaults, **values}, _variable)
+        if problems:
+
+            def shown(name: str) -> str:
+                if name in raw:
+                    return f"{_variable(name)}={raw[name]!r}"
+                return f"{_variable(name)} (default {defaults[name]!r})"
+
+            raise ValueError(_report({shown(name): why for name, why in problems.items()}))
         return cls(**values)  # type: ignore[arg-type]
 
 
-def _convert(name: str, raw: str, default: object) -> object:
+COUNTS = (
+    "max_frame_bytes",
+    "hard_frame_bytes",
+    "outbox_size",
+    "visitor_burst",
+    "agent_max_chats",
+    "agent_burst",
+    "flood_strikes",
+    "max_connections",
+)
+"""Settings that are counts or sizes: at least 1 (0 would mean "nothing", never "unlimited")."""
+
+RATES = ("send_timeout", "visitor_rate", "agent_rate")
+"""Settings that are rates or seconds: finite and above 0."""
+
+
+def _variable(name: str) -> str:
+    return f"KEFU_CHAT_{name.upper()}"
+
+
+def _parse(text: str, default: object) -> object:
+    """``text`` as the type of ``default``, or the text itself, which ``_problems`` then reports."""
+    # int() also takes " 8000 ", "8_000" and full-width digits: all mean one number, so they
+    # are accepted; "8000.0" and "1e3" are not whole numbers and stay text.
+    parse: Callable[[str], object] | None = (
+        int if isinstance(default, int) else float if isinstance(default, float) else None
+    )
+    if parse is None:
+        return text
     try:
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
+        return parse(text)
     except ValueError:
-        raise ValueError(f"KEFU_CHAT_{name.upper()}={raw!r} is not a number") from None
-    return raw
+        return text
+
+
+def _whole(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _problems(values: Mapping[str, object], label: Callable[[str], str]) -> dict[str, str]:
+    """What is wrong with each bad value, by field; ``label`` names a field in the explanations."""
+    problems: dict[str, str] = {}
+    for name in COUNTS:
+        value = values[name]
+        if not (_whole(value) and value >= 1):
+            problems[name] = "must be a whole number, at least 1"
+    port = values["port"]
+    if not (_whole(port) and 1 <= port <= 65535):
+        # No 0 for "any free port": the server prints its address before it listens.
+        problems["port"] = "must be a whole number from 1 to 65535"
+    for name in RATES:
+        value = values[name]
+        if not ((_whole(value) or isinstance(value, float)) and math.isfinite(value) and value > 0):
+            problems[name] = "must be a number above 0 (not inf or nan)"
+    token = values["agent_token"]
+    if token is not None and not (isinstance(token, str) and token.strip()):
+        problems["agent_token"] = "must not be empty or blank (unset means no token)"
+    soft, hard = values["max_frame_bytes"], values["hard_frame_bytes"]
+    if (
+        _whole(soft)
+        and _whole(hard)
+        and soft > hard
+        and not problems.keys() & {"max_frame_bytes", "hard_frame_bytes"}
+    ):
+        problems["max_frame_bytes"] = f"must be at most {label('hard_frame_bytes')} ({hard})"
+    return {name: problems[name] for name in values if name in problems}  # in the fields' order
+
+
+def _report(problems: Mapping[str, str]) -> str:
+    lines = (f"  {what}: {why}" for what, why in problems.items())
+    return "invalid chat server settings:\n" + "\n".join(lines)

@@ -1,0 +1,205 @@
+"""The example chat server's settings check themselves: from ``KEFU_CHAT_*`` variables, in
+code (``Settings(...)``), and when the server starts (a message and exit status 1).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chat_server.settings import Settings
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "chat_server"
+HEADER = "invalid chat server settings:\n"
+
+
+def refusal(env: dict[str, str]) -> str:
+    with pytest.raises(ValueError, match=r"^invalid chat server settings:") as caught:
+        Settings.from_env(env)
+    return str(caught.value)
+
+
+def run_server(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python examples/chat_server`` as the README starts it; the timeout only stops a
+    server that started anyway (the old behaviour) instead of hanging the test run."""
+    return subprocess.run(
+        [sys.executable, str(EXAMPLE), "--log-level", "warning", *args],
+        env={**os.environ, "KEFU_LOAD_PLUGINS": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "why"),
+    [
+        # 0 would make the outbox unbounded (asyncio.Queue(0)): the opposite of what it says
+        ("OUTBOX_SIZE", "0", "must be a whole number, at least 1"),
+        ("OUTBOX_SIZE", "-5", "must be a whole number, at least 1"),
+        # 0 chats per agent: nobody could ever be served
+        ("AGENT_MAX_CHATS", "0", "must be a whole number, at least 1"),
+        # a burst of 0: every message would be rate-limited
+        ("VISITOR_BURST", "0", "must be a whole number, at least 1"),
+        ("AGENT_BURST", "-1", "must be a whole number, at least 1"),
+        ("FLOOD_STRIKES", "0", "must be a whole number, at least 1"),
+        # -1: every connection would be refused as "server is full"
+        ("MAX_CONNECTIONS", "-1", "must be a whole number, at least 1"),
+        ("MAX_FRAME_BYTES", "0", "must be a whole number, at least 1"),
+        ("HARD_FRAME_BYTES", "0", "must be a whole number, at least 1"),
+        # a size is a whole number
+        ("OUTBOX_SIZE", "64.5", "must be a whole number, at least 1"),
+        # 70000 silently listened on 70000 - 65536 = 4464
+        ("PORT", "70000", "must be a whole number from 1 to 65535"),
+        ("PORT", "-1", "must be a whole number from 1 to 65535"),
+        # the server printed http://127.0.0.1:0/, not the port it got
+        ("PORT", "0", "must be a whole number from 1 to 65535"),
+        ("PORT", "8000.0", "must be a whole number from 1 to 65535"),
+        ("PORT", "http", "must be a whole number from 1 to 65535"),
+        # nan and inf passed float(); a negative timeout closed every visitor as stalled
+        ("SEND_TIMEOUT", "nan", "must be a number above 0 (not inf or nan)"),
+        ("SEND_TIMEOUT", "-1", "must be a number above 0 (not inf or nan)"),
+        ("VISITOR_RATE", "inf", "must be a number above 0 (not inf or nan)"),
+        ("AGENT_RATE", "0", "must be a number above 0 (not inf or nan)"),
+        ("AGENT_RATE", "fast", "must be a number above 0 (not inf or nan)"),
+        # a token of spaces is a typo, not a password
+        ("AGENT_TOKEN", "  ", "must not be empty or blank (unset means no token)"),
+    ],
+)
+def test_a_bad_variable_is_named_with_its_value_and_range(variable: str, value: str, why: str) -> None:
+    name = f"KEFU_CHAT_{variable}"
+    assert refusal({name: value}) == f"{HEADER}  {name}={value!r}: {why}"
+
+
+def test_every_bad_variable_is_reported_at_once_in_the_fields_order() -> None:
+    env = {
+        "KEFU_CHAT_SEND_TIMEOUT": "inf",
+        "KEFU_CHAT_PORT": "99999",
+        "KEFU_CHAT_OUTBOX_SIZE": "0",
+        "KEFU_CHAT_MAX_CONNECTIONS": "many",
+    }
+    assert refusal(env) == HEADER + (
+        "  KEFU_CHAT_PORT='99999': must be a whole number from 1 to 65535\n"
+        "  KEFU_CHAT_OUTBOX_SIZE='0': must be a whole number, at least 1\n"
+        "  KEFU_CHAT_SEND_TIMEOUT='inf': must be a number above 0 (not inf or nan)\n"
+        "  KEFU_CHAT_MAX_CONNECTIONS='many': must be a whole number, at least 1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        # the soft limit above the hard one could never be reached
+        (
+            {"KEFU_CHAT_MAX_FRAME_BYTES": "100000"},
+            "KEFU_CHAT_MAX_FRAME_BYTES='100000': must be at most KEFU_CHAT_HARD_FRAME_BYTES (65536)",
+        ),
+        # lowering the hard limit alone: the default soft limit is named as such
+        (
+            {"KEFU_CHAT_HARD_FRAME_BYTES": "1000"},
+            "KEFU_CHAT_MAX_FRAME_BYTES (default 4096): must be at most KEFU_CHAT_HARD_FRAME_BYTES (1000)",
+        ),
+    ],
+)
+def test_the_frame_limit_must_not_exceed_the_hard_one(env: dict[str, str], line: str) -> None:
+    assert refusal(env) == f"{HEADER}  {line}"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "line"),
+    [
+        ({"outbox_size": 0}, "outbox_size=0: must be a whole number, at least 1"),
+        ({"agent_max_chats": -3}, "agent_max_chats=-3: must be a whole number, at least 1"),
+        ({"port": 65536}, "port=65536: must be a whole number from 1 to 65535"),
+        # True is an int to Python, not a port
+        ({"port": True}, "port=True: must be a whole number from 1 to 65535"),
+        ({"max_connections": "10"}, "max_connections='10': must be a whole number, at least 1"),
+        ({"send_timeout": math.nan}, "send_timeout=nan: must be a number above 0 (not inf or nan)"),
+        ({"visitor_rate": -math.inf}, "visitor_rate=-inf: must be a number above 0 (not inf or nan)"),
+        # "" would be a token nobody can send
+        ({"agent_token": ""}, "agent_token='': must not be empty or blank (unset means no token)"),
+        (
+            {"max_frame_bytes": 8192, "hard_frame_bytes": 4096},
+            "max_frame_bytes=8192: must be at most hard_frame_bytes (4096)",
+        ),
+    ],
+)
+def test_settings_built_in_code_are_checked_by_field_name(kwargs: dict[str, Any], line: str) -> None:
+    with pytest.raises(ValueError, match=r"^invalid chat server settings:") as caught:
+        Settings(**kwargs)
+    assert str(caught.value) == f"{HEADER}  {line}"
+
+
+@pytest.mark.parametrize(
+    ("field", "lowest", "too_low"),
+    [
+        ("outbox_size", 1, 0),  # one frame at a time is allowed
+        ("port", 1, 0),
+        ("max_frame_bytes", 1, 0),
+        ("send_timeout", 0.001, 0.0),
+        ("visitor_rate", 1e-9, -1e-9),
+    ],
+)
+def test_the_lowest_allowed_value_is_accepted_and_the_next_one_down_refused(
+    field: str, lowest: Any, too_low: Any
+) -> None:
+    assert getattr(Settings(**{field: lowest}), field) == lowest
+    with pytest.raises(ValueError, match=f"  {field}="):
+        Settings(**{field: too_low})
+
+
+def test_edges_and_spelling_that_mean_one_number_are_accepted() -> None:
+    env = {
+        "KEFU_CHAT_PORT": " 65535 ",  # int() ignores surrounding spaces: so do we
+        "KEFU_CHAT_MAX_CONNECTIONS": "10_000",
+        "KEFU_CHAT_VISITOR_RATE": "1e-3",
+        "KEFU_CHAT_MAX_FRAME_BYTES": "65536",  # equal to the hard limit is fine
+        "KEFU_CHAT_AGENT_TOKEN": "",  # empty means the default: no token
+        "KEFU_CHAT_OUTBOX_SIZE": "",
+    }
+    settings = Settings.from_env(env)
+    got = (settings.port, settings.max_connections, settings.visitor_rate, settings.max_frame_bytes)
+    assert got == (65535, 10_000, 0.001, 65536)
+    assert (settings.agent_token, settings.outbox_size) == (None, 64)
+    with pytest.raises(ValueError, match=r"KEFU_CHAT_PORT='65536'"):
+        Settings.from_env({**env, "KEFU_CHAT_PORT": "65536"})
+
+
+def readme_settings() -> tuple[dict[str, str], list[str], str]:
+    """The README's settings table as variables and defaults, and its console example."""
+    text = (EXAMPLE / "README.md").read_text(encoding="utf-8")
+    defaults: dict[str, str] = {}
+    for names, default in re.findall(r"^\| (`KEFU_CHAT_.*?) \| (.*?) \|", text, re.MULTILINE):
+        variables = re.findall(r"`([A-Z_]+)`", names)
+        # `KEFU_CHAT_VISITOR_RATE`, `_BURST`: the second shares the first's prefix
+        variables = [v if v.startswith("KEFU") else variables[0].rsplit("_", 1)[0] + v for v in variables]
+        values = [v.strip(" `").removesuffix(" /s") for v in default.split(",")]
+        if len(values) == len(variables) and not default.startswith(("the ", "unset")):
+            defaults.update(zip(variables, values, strict=True))
+    console = re.search(r"```console\n\$ (.*?)\n(.*?)```", text, re.DOTALL)
+    assert console is not None
+    return defaults, shlex.split(console[1]), console[2]
+
+
+def test_the_readme_defaults_are_valid_and_its_bad_example_says_what_it_shows() -> None:
+    defaults, command, output = readme_settings()
+    assert len(defaults) == 13  # every setting but the bot, Redis and the token
+    assert Settings.from_env(defaults) == Settings()
+    env = dict(word.split("=", 1) for word in command if "=" in word)
+    assert command[len(env) :] == ["python", "examples/chat_server"]
+    assert refusal(env) + "\n" == output
+
+
+def test_the_server_started_with_bad_variables_exits_1_with_the_message_and_no_traceback() -> None:
+    _, command, output = readme_settings()
+    env = dict(word.split("=", 1) for word in command if "=" in word)
+    done = run_server(env)
+    assert (done.returncode, done.stderr, done.stdout) == (1, output, "")
