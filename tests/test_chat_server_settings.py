@@ -1,5 +1,6 @@
 """The example chat server's settings check themselves: from ``KEFU_CHAT_*`` variables, in
-code (``Settings(...)``), and when the server starts (a message and exit status 1).
+code (``Settings(...)``), and when the server starts (a message and exit status 1, as for
+a bad bot file).
 """
 
 from __future__ import annotations
@@ -203,3 +204,12 @@ def test_the_server_started_with_bad_variables_exits_1_with_the_message_and_no_t
     env = dict(word.split("=", 1) for word in command if "=" in word)
     done = run_server(env)
     assert (done.returncode, done.stderr, done.stdout) == (1, output, "")
+
+
+def test_the_server_started_with_a_bad_bot_file_exits_1_naming_the_file(tmp_path: Path) -> None:
+    bot = tmp_path / "bot.yaml"
+    bot.write_text("bot: [\n", encoding="utf-8")
+    done = run_server({}, "--bot", str(bot), "--port", "8000")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"{bot}:2: invalid YAML: ")
+    assert done.stderr.count("\n") == 1  # one line, no traceback

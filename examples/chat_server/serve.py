@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
+import kefu
 from chat_server.app import create_app
 from chat_server.settings import Settings
 
@@ -43,8 +44,8 @@ def raise_open_files_limit(wanted: int) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Start the server and serve until interrupted.
 
-    Bad settings end it before it listens: their message on stderr, no traceback, exit
-    status 1.
+    Bad settings or a bad bot file end it before it listens: their message on stderr, no
+    traceback, exit status 1.
     """
     try:
         defaults = Settings.from_env()
@@ -56,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(str(exc)) from None
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     raise_open_files_limit(settings.max_connections + 100)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except kefu.KefuError as exc:  # names the bot file and line
+        raise SystemExit(str(exc)) from None
     print(f"visitor widget: http://{settings.host}:{settings.port}/", flush=True)
     print(f"agent desk:     http://{settings.host}:{settings.port}/agent", flush=True)
     config = uvicorn.Config(
