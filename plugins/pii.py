@@ -13,16 +13,17 @@ Each kind is a digit pattern that must also pass a check before it counts:
   that happens to pass Luhn (one in ten do) is masked too: the safe side for logs.
 
 A number must not touch more digits on either side: ``13812345678`` inside a longer digit
-run is left alone. Full-width digits (``１３８…``) are recognised. Every reading of the
-text counts, even where readings overlap (``6222021234567002 138 1234 5678`` is both a
-19-digit card ending in ``138`` and a mobile), and ``mask_pii`` masks every digit that any
-of them masks: a digit one reading keeps visible (the last 4 of a card) is masked when
-another reading masks it. One exception: a bank-card reading that lies within an ID-card
-reading is that ID number, not a second number, so an ID number that also passes Luhn
-keeps its first 3 digits. ``find_pii`` reports spans that do not overlap: of overlapping
-readings the one starting first wins, then the longer, then ``id_card`` over
-``bank_card`` over ``mobile``. Masking replaces digits one for one and keeps separators,
-so the text keeps its layout.
+run is left alone. An ID number ending in ``X`` is the exception: the letter ends it, so
+``11010519491231002X13812345678`` is an ID number and a mobile. Full-width digits
+(``１３８…``) are recognised. Every reading of the text counts, even where readings overlap
+(``6222021234567002 138 1234 5678`` is both a 19-digit card ending in ``138`` and a
+mobile), and ``mask_pii`` masks every digit that any of them masks: a digit one reading
+keeps visible (the last 4 of a card) is masked when another reading masks it. One
+exception: a bank-card reading that lies within an ID-card reading is that ID number, not a
+second number, so an ID number that also passes Luhn keeps its first 3 digits.
+``find_pii`` reports spans that do not overlap: of overlapping readings the one starting
+first wins, then the longer, then ``id_card`` over ``bank_card`` over ``mobile``. Masking
+replaces digits one for one and keeps separators, so the text keeps its layout.
 """
 
 from __future__ import annotations
@@ -40,18 +41,20 @@ _ANY_DIGIT = re.compile("[0-9０-９]")
 _FULL_WIDTH = re.compile("[０-９＋－　Ｘｘ]")
 
 
-def _every_reading(number: str) -> re.Pattern[str]:
+def _every_reading(number: str, end: str = "(?![0-9])") -> re.Pattern[str]:
     """A pattern matching ``number`` (a regex, not touching other digits) at every start.
 
     The match is empty and the number is group ``number``: ``finditer`` then tries every
     position instead of resuming after a match, so overlapping readings are all found.
     Each pattern has at most one way to match from a given start, so none is lost either.
+    ``end`` is what must follow the number: by default no digit.
     """
-    return re.compile(rf"(?<![0-9])(?=(?P<number>{number})(?![0-9]))")
+    return re.compile(rf"(?<![0-9])(?=(?P<number>{number}){end})")
 
 
 _MOBILE = (_every_reading(r"(?:(?:\+|00)?86[ -]?)?(?P<body>1[3-9][0-9](?:[ -]?[0-9]{4}){2})"),)
-_ID_CARD = (_every_reading(r"(?P<body>[1-9][0-9]{16}[0-9Xx])"),)
+# A final X is a letter, so digits may follow it: it cannot be the start of a longer number.
+_ID_CARD = (_every_reading(r"(?P<body>[1-9][0-9]{16}(?:[0-9](?![0-9])|[Xx]))", end=""),)
 # One pattern per length: one optional 1-3 digit tail would hide a 16-digit card behind a
 # 19-digit reading that fails Luhn ("4111 1111 1111 1111 123").
 _BANK_CARD = tuple(

@@ -140,6 +140,61 @@ def test_invalid_id_cards_stay(number: str) -> None:
     assert mask_pii(number) == number
 
 
+# The first 17 digits of the standard's example with any other check character than X.
+GB_WRONG_X = "11010519491231003"
+# A mobile and a card to glue after an ID number.
+GLUED_CARD = "4111111111111111"
+# A digit before the ID number's 17 digits that does not make them an 18-digit card.
+DIGIT_BEFORE = next(d for d in "123456789" if not luhn_valid(d + GB_EXAMPLE[:17]))
+
+
+def test_glued_numbers_are_what_the_tests_claim() -> None:
+    assert id_check_char(GB_WRONG_X) != "X"
+    assert ID_PLAIN[-1] != "X"
+    assert luhn_valid(GLUED_CARD)
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "masked"),
+    [
+        # The X ends the ID number: the digits after it are not part of it.
+        pytest.param(f"{GB_EXAMPLE}123", [("id_card", 0, 18)], "110***********002X123", id="X then digits"),
+        # An ID number and a mobile written with no space: both are masked.
+        pytest.param(
+            f"{GB_EXAMPLE}13812345678",
+            [("id_card", 0, 18), ("mobile", 18, 29)],
+            "110***********002X138****5678",
+            id="X then mobile",
+        ),
+        pytest.param(
+            f"{GB_EXAMPLE}{GLUED_CARD}",
+            [("id_card", 0, 18), ("bank_card", 18, 34)],
+            f"110***********002X{'*' * 12}{GLUED_CARD[-4:]}",
+            id="X then card",
+        ),
+        pytest.param(f"{ID_X}0", [("id_card", 0, 18)], f"{masked_id(ID_X)}0", id="lower-case x then digit"),
+        pytest.param(
+            "１１０１０５１９４９１２３１００２Ｘ１２３",  # {GB_EXAMPLE}123
+            [("id_card", 0, 18)],
+            "１１０***********００２Ｘ１２３",
+            id="full-width X then digits",
+        ),
+        # The letter is only a boundary when the check character really is X.
+        pytest.param(f"{GB_WRONG_X}X123", [], f"{GB_WRONG_X}X123", id="wrong X then digits"),
+        # A check digit has no boundary: an ID glued to more digits is no ID, as a mobile is not.
+        pytest.param(f"{ID_PLAIN}123", [], f"{ID_PLAIN}123", id="check digit then digits"),
+        pytest.param(
+            f"{DIGIT_BEFORE}{GB_EXAMPLE}123", [], f"{DIGIT_BEFORE}{GB_EXAMPLE}123", id="digit before the ID"
+        ),
+    ],
+)
+def test_an_id_number_ending_in_x_may_run_into_digits(
+    text: str, found: list[tuple[str, int, int]], masked: str
+) -> None:
+    assert find_pii(text) == found
+    assert mask_pii(text) == masked
+
+
 def test_order_number_failing_luhn_stays_and_passing_one_is_masked() -> None:
     failing = luhn_break("202406011234567")
     passing = luhn_complete("202406011234567")
@@ -344,18 +399,24 @@ def brute_bank_card(s: str) -> bool:
 def brute_force_mask(text: str, kinds: frozenset[str]) -> str:
     """Mask the union over every substring that is a valid number, by trying them all.
 
+    A number must not touch digits, but an ID number's final X may be followed by digits.
     A bank-card reading inside an ID-card reading is that ID number (it keeps its first 3).
     """
     plain = "".join(TO_HALF_WIDTH.get(c, c) for c in text)
     readings: list[tuple[str, int, int, int, int, int]] = []  # kind, start, end, body, head, tail
     for start, end in itertools.combinations(range(len(plain) + 1), 2):
         s = plain[start:end]
-        if end - start > 23 or plain[start - 1 : start] in set(DIGITS) or plain[end : end + 1] in set(DIGITS):
+        if end - start > 23 or plain[start - 1 : start] in set(DIGITS):
+            continue
+        # Nothing ends where a digit follows, except an ID number ending in the letter X.
+        if "id_card" in kinds and s[-1] in "Xx" and brute_id_card(s):
+            readings.append(("id_card", start, end, start, 3, 4))
+        if plain[end : end + 1] in set(DIGITS):
             continue
         body = brute_mobile_body(s)
         if "mobile" in kinds and body is not None:
             readings.append(("mobile", start, end, start + body, 3, 4))
-        if "id_card" in kinds and brute_id_card(s):
+        if "id_card" in kinds and s[-1] not in "Xx" and brute_id_card(s):
             readings.append(("id_card", start, end, start, 3, 4))
         if "bank_card" in kinds and brute_bank_card(s):
             readings.append(("bank_card", start, end, start, 0, 4))
