@@ -22,8 +22,9 @@ keeps visible (the last 4 of a card) is masked when another reading masks it. On
 exception: a bank-card reading that lies within an ID-card reading is that ID number, not a
 second number, so an ID number that also passes Luhn keeps its first 3 digits.
 ``find_pii`` reports spans that do not overlap: of overlapping readings the one starting
-first wins, then the longer, then ``id_card`` over ``bank_card`` over ``mobile``. Masking
-replaces digits one for one and keeps separators, so the text keeps its layout.
+first wins, then the longer, then ``id_card`` over ``bank_card`` over ``mobile``;
+``find_pii(text, overlapping=True)`` reports every reading. Masking replaces digits one
+for one and keeps separators, so the text keeps its layout.
 """
 
 from __future__ import annotations
@@ -133,12 +134,19 @@ def _find(text: str, kinds: tuple[str, ...]) -> list[_Found]:
     return chosen
 
 
-def find_pii(text: str) -> list[tuple[str, int, int]]:
+def find_pii(text: str, *, overlapping: bool = False) -> list[tuple[str, int, int]]:
     """Personal numbers in ``text`` as ``(kind, start, end)``, in text order.
 
     ``kind`` is ``"mobile"``, ``"id_card"`` or ``"bank_card"``; a mobile span includes its
-    ``+86`` prefix. See the module docstring for what each kind must satisfy.
+    ``+86`` prefix. See the module docstring for what each kind must satisfy. Spans do not
+    overlap unless ``overlapping`` is true: then every reading is reported, a bank-card
+    reading inside an ID number and a mobile overlapping a card included.
     """
+    if overlapping:
+        every = _candidates(text, tuple(_KIND_RANK))
+        return sorted(
+            ((f.kind, f.start, f.end) for f in every), key=lambda f: (f[1], f[1] - f[2], _KIND_RANK[f[0]])
+        )
     return [(f.kind, f.start, f.end) for f in _find(text, tuple(_KIND_RANK))]
 
 

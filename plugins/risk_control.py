@@ -157,7 +157,13 @@ def _mask_except_slots(text: str, slots: tuple[str, ...]) -> str:
     Luhn check; echoing it is the point of the reply. Mobile and ID-card numbers are
     masked even when they are slot values.
     """
-    keep = [v for v in slots if v and v in text and all(k == "bank_card" for k, _, _ in find_pii(v))]
+    # Every reading, overlaps included: a value read first as a card may also hold a mobile
+    # (6222021234567002 138 1234 5678), which the non-overlapping spans would hide.
+    keep = [
+        v
+        for v in slots
+        if v and v in text and all(k == "bank_card" for k, _, _ in find_pii(v, overlapping=True))
+    ]
     if not keep:
         return mask_pii(text)
     pieces = re.split("(" + "|".join(map(re.escape, sorted(keep, key=len, reverse=True))) + ")", text)

@@ -334,6 +334,15 @@ def test_overlapping_numbers_are_all_masked(text: str, expected: str) -> None:
     assert mask_pii(text) == expected
 
 
+def test_find_pii_can_report_every_reading() -> None:
+    # The mobile inside the 19-digit card reading is hidden from the non-overlapping spans.
+    text = "6222021234567002 138 1234 5678"
+    assert find_pii(text) == [("bank_card", 0, 20)]
+    assert find_pii(text, overlapping=True) == [("bank_card", 0, 20), ("mobile", 17, 30)]
+    # An ID number passing Luhn is also a card reading: both are reported, the ID first.
+    assert find_pii(ID_AND_LUHN, overlapping=True) == [("id_card", 0, 18), ("bank_card", 0, 18)]
+
+
 def test_card_hidden_by_a_longer_reading_failing_luhn_is_found() -> None:
     # "4111 1111 1111 1111 12" as 18 digits fails Luhn; the 16-digit card before the space passes.
     assert mask_pii("卡号 4111 1111 1111 1111 12 号") == "卡号 **** **** **** 1111 12 号"

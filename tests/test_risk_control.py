@@ -297,6 +297,58 @@ def test_personal_numbers_in_replies(make_engine: MakeEngine, settings: str, tex
     assert engine.reply(text, session_id="pii").text == answer
 
 
+WAYBILL_BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.3}
+entities:
+  waybill: {regex: '[0-9][0-9 Xx]{14,40}[0-9Xx]'}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [好的，这就为您办理退款]
+  - name: waybill_status
+    examples: [查运单, 运单到哪了, 帮我查运单, 快递到哪了, 查一下运单]
+    slots:
+      waybill: {entity: waybill, required: true, prompt: 请提供运单号}
+    responses: ["运单 {waybill} 正在派送"]
+plugins:
+  risk_control: {}
+"""
+
+
+def gb11643_check(first17: str) -> str:
+    """The ID check character computed with GB 11643's weights, not the plugin's code."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
+
+
+def test_the_numbers_below_are_what_they_claim() -> None:
+    assert luhn_valid("6222021234567002138")  # 6222021234567002 138 reads as a 19-digit card
+    assert luhn_valid("4111111111111111") and luhn_valid("1111111111111000")
+    assert gb11643_check("11010519491231002") == "X"
+
+
+@pytest.mark.parametrize(
+    ("waybill", "answer"),
+    [
+        # Read as a 19-digit card ending in 138, the value hid the mobile 138 1234 5678 and was
+        # echoed whole; now the mobile's middle is masked (the card keeps its last 4 digits).
+        ("6222021234567002 138 1234 5678", "运单 ***************2 138 **** 5678 正在派送"),
+        # An ID number ending in X with digits after it is an ID number: masked, not echoed.
+        ("11010519491231002X123", "运单 110***********002X123 正在派送"),
+        ("11010519491231002X13812345678", "运单 110***********002X138****5678 正在派送"),
+        # Still kept: a value whose every reading is a bank card (two overlapping cards here).
+        ("4111 1111 1111 1111 1000", "运单 4111 1111 1111 1111 1000 正在派送"),
+    ],
+)
+def test_an_echoed_value_holding_a_mobile_or_id_number_is_masked(
+    write_bot: Callable[..., Path], waybill: str, answer: str
+) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": WAYBILL_BOT}), seed=0)
+    reply = engine.reply(f"查运单{waybill}", session_id="waybill")
+    assert (reply.slots["waybill"], reply.text) == (waybill, answer)
+
+
 def test_the_echoed_order_number_would_be_masked_as_a_bank_card() -> None:
     # What makes the slot exemption above necessary.
     assert luhn_valid(ORDER_ID)
