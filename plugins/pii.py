@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 __all__ = ["find_pii", "mask_pii"]
@@ -161,12 +161,21 @@ def _masked_digits(text: str, found: _Found) -> list[int]:
 
 
 def mask_pii(
-    text: str, *, mobile: bool = True, id_card: bool = True, bank_card: bool = True, char: str = "*"
+    text: str,
+    *,
+    mobile: bool = True,
+    id_card: bool = True,
+    bank_card: bool = True,
+    char: str = "*",
+    cards_kept: Iterable[tuple[int, int]] = (),
 ) -> str:
     """``text`` with the chosen kinds of personal numbers masked digit by digit with ``char``.
 
     Mobile ``138****5678`` (prefix and separators kept), ID card ``110***********0021``,
     bank card ``**** **** **** 1234``. Text without a digit comes back unchanged at once.
+    A bank-card reading lying wholly within one of the ``(start, end)`` spans of
+    ``cards_kept`` stays visible (an order number echoed back); other readings overlapping
+    such a span are masked all the same.
     ``ValueError`` if ``char`` is not one character: masking keeps the text's layout.
     """
     if not isinstance(char, str) or len(char) != 1:
@@ -177,12 +186,16 @@ def mask_pii(
     readings = list(_candidates(text, tuple(k for k in _KIND_RANK if enabled[k])))
     # A card reading inside an ID number starts at its first digit: no number starts mid-run.
     id_end = {f.start: f.end for f in readings if f.kind == "id_card"}
+    kept = tuple(cards_kept)
     # The union over every other reading: resolving overlaps first would leave visible
     # what the losing reading masks (the middle of a mobile read as a card's last digits).
     masked = {
         i
         for f in readings
-        if not (f.kind == "bank_card" and f.end <= id_end.get(f.start, -1))
+        if not (
+            f.kind == "bank_card"
+            and (f.end <= id_end.get(f.start, -1) or any(a <= f.start and f.end <= b for a, b in kept))
+        )
         for i in _masked_digits(text, f)
     }
     if not masked:

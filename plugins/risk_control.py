@@ -166,8 +166,10 @@ def _mask_except_slots(text: str, slots: tuple[str, ...]) -> str:
     ]
     if not keep:
         return mask_pii(text)
-    pieces = re.split("(" + "|".join(map(re.escape, sorted(keep, key=len, reverse=True))) + ")", text)
-    return "".join(piece if i % 2 else mask_pii(piece) for i, piece in enumerate(pieces))
+    # Masked as one text, not piece by piece around the kept values: a mobile running from
+    # a kept value into the words after it (…1111 138, then 1234 5678) is still a mobile.
+    kept = re.compile("|".join(map(re.escape, sorted(keep, key=len, reverse=True))))
+    return mask_pii(text, cards_kept=[match.span() for match in kept.finditer(text)])
 
 
 # Module level too: if make_plugin fails (bad settings, unreadable words_file) the engine

@@ -343,6 +343,23 @@ def test_find_pii_can_report_every_reading() -> None:
     assert find_pii(ID_AND_LUHN, overlapping=True) == [("id_card", 0, 18), ("bank_card", 0, 18)]
 
 
+@pytest.mark.parametrize(
+    ("text", "kept", "expected"),
+    [
+        # The card within the span stays; the mobile overlapping it is masked all the same.
+        pytest.param(
+            "6222021234567002 138 1234 5678", (0, 20), "6222021234567002 138 **** 5678", id="card kept"
+        ),
+        # A card reading only partly inside the span is masked.
+        pytest.param("卡 4111111111111111", (3, 10), "卡 ************1111", id="card partly in span"),
+        # An ID number within the span is masked: only cards are kept.
+        pytest.param(ID_AND_LUHN, (0, 18), masked_id(ID_AND_LUHN), id="id in span"),
+    ],
+)
+def test_cards_within_kept_spans_stay(text: str, kept: tuple[int, int], expected: str) -> None:
+    assert mask_pii(text, cards_kept=[kept]) == expected
+
+
 def test_card_hidden_by_a_longer_reading_failing_luhn_is_found() -> None:
     # "4111 1111 1111 1111 12" as 18 digits fails Luhn; the 16-digit card before the space passes.
     assert mask_pii("卡号 4111 1111 1111 1111 12 号") == "卡号 **** **** **** 1111 12 号"

@@ -349,6 +349,35 @@ def test_an_echoed_value_holding_a_mobile_or_id_number_is_masked(
     assert (reply.slots["waybill"], reply.text) == (waybill, answer)
 
 
+@pytest.mark.parametrize(
+    ("slots", "text", "masked"),
+    [
+        # The card value stays, but its last 3 digits and the next slot's 8 are a mobile
+        # (138 1234 5678): masked piece by piece around the card, the mobile went out whole.
+        (
+            {"card": "4111 1111 1111 1111 138", "extension": "1234 5678"},
+            "卡 4111 1111 1111 1111 138 1234 5678",
+            "卡 4111 1111 1111 1111 138 **** 5678",
+        ),
+        # A kept value inside a longer digit run is no longer that value: the run is a card.
+        (
+            {"order_id": "2024112712345678"},
+            "编号 02024112712345678",
+            "编号 " + "*" * 13 + "5678",
+        ),
+    ],
+)
+def test_a_number_running_out_of_a_kept_value_is_masked(
+    slots: dict[str, str], text: str, masked: str
+) -> None:
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111111138")
+    assert luhn_valid("02024112712345678")
+    plugin = risk_control.RiskControl(None)
+    reply = kefu.Reply(text=text, intent="card", confidence=1.0, action="respond", slots=slots)
+    changed = plugin.response_built(reply)
+    assert changed is not None and changed.text == masked
+
+
 def test_the_echoed_order_number_would_be_masked_as_a_bank_card() -> None:
     # What makes the slot exemption above necessary.
     assert luhn_valid(ORDER_ID)
