@@ -40,6 +40,9 @@ __all__ = ["find_pii", "mask_pii"]
 _HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－　Ｘｘ", "0123456789+- Xx")
 _ANY_DIGIT = re.compile("[0-9０-９]")
 _FULL_WIDTH = re.compile("[０-９＋－　Ｘｘ]")
+# A stretch of the characters numbers are written with: every reading lies within one, so
+# the patterns need not be tried at every character of a long reply.
+_NUMBER_CHARS = re.compile(r"\+?[0-9][0-9 +\-Xx]*")
 
 
 def _every_reading(number: str, end: str = "(?![0-9])") -> re.Pattern[str]:
@@ -116,12 +119,16 @@ def _candidates(text: str, kinds: tuple[str, ...]) -> Iterator[_Found]:
         return  # the usual chat message: nothing to do
     if _FULL_WIDTH.search(text):
         text = text.translate(_HALF_WIDTH)
+    # Shorter than 11 digits and separators, a stretch holds no number. Searching from its
+    # start still lets a pattern look behind it, and no digit follows its end.
+    stretches = [m.span() for m in _NUMBER_CHARS.finditer(text) if m.end() - m.start() >= 11]
     for kind in kinds:
         patterns, valid = _CHECKS[kind]
         for pattern in patterns:
-            for match in pattern.finditer(text):
-                if valid(match["body"]):
-                    yield _Found(kind, match.start("number"), match.end("number"), match.start("body"))
+            for start, end in stretches:
+                for match in pattern.finditer(text, start, end):
+                    if valid(match["body"]):
+                        yield _Found(kind, match.start("number"), match.end("number"), match.start("body"))
 
 
 def _find(text: str, kinds: tuple[str, ...]) -> list[_Found]:
