@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import Any, ClassVar
 
 import pytest
@@ -128,3 +131,26 @@ def in_process(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(joblib, "Parallel", InProcessParallel)
     monkeypatch.setattr(InProcessParallel, "asked", [])
     return InProcessParallel.asked
+
+
+@contextmanager
+def _hang_guard(seconds: float = 10.0) -> Iterator[None]:
+    """Fail the test if the block runs longer than ``seconds``: a quadratic pattern or
+    parser on 100 KB runs for hours, a linear one takes milliseconds (re checks signals)."""
+
+    def give_up(signum: int, frame: FrameType | None) -> None:
+        pytest.fail(f"no answer within {seconds} s: the work is not linear or time-bounded")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def hang_guard() -> Callable[..., AbstractContextManager[None]]:
+    """``with hang_guard():`` fails the test instead of hanging the suite."""
+    return _hang_guard

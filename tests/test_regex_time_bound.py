@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime
 import logging
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
@@ -23,6 +21,8 @@ from kefu.bot_regex import MAX_TIMEOUTS, TIMEOUT
 from kefu.entities import EntityExtractor, EntityValue
 from kefu.lint import lint
 from kefu.spec import EntitySpec
+
+HangGuard = Callable[..., AbstractContextManager[None]]
 
 HOSTILE = "a" * 40 + " b"  # the tester's message
 RUNAWAY = "(a|aa)+$"  # exponential under re and under regex: only the timeout stops it
@@ -44,22 +44,6 @@ intents:
       word: {{entity: word, required: true, prompt: 请告诉我要查的词, regex: '{slot_regex}'}}
     responses: ["查到了 {{word}}"]
 """
-
-
-@contextmanager
-def hang_guard(seconds: float = 10.0) -> Iterator[None]:
-    """Fail the test if the block runs longer than ``seconds`` (re checks for signals)."""
-
-    def give_up(signum: int, frame: FrameType | None) -> None:
-        pytest.fail(f"no answer within {seconds} s: the regex is not time-bounded")
-
-    previous = signal.signal(signal.SIGALRM, give_up)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
@@ -85,7 +69,7 @@ def timeout_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     ],
 )
 def test_a_runaway_intent_pattern_does_not_hang_the_bot(
-    bot: Callable[..., kefu.Engine], caplog: pytest.LogCaptureFixture, pattern: str
+    bot: Callable[..., kefu.Engine], caplog: pytest.LogCaptureFixture, pattern: str, hang_guard: HangGuard
 ) -> None:
     engine = bot(pattern=pattern)
     with caplog.at_level(logging.WARNING, logger="kefu.bot_regex"), hang_guard():
@@ -102,7 +86,7 @@ def test_a_runaway_intent_pattern_does_not_hang_the_bot(
 
 
 def test_a_runaway_entity_regex_finds_nothing_and_other_entities_still_work(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, hang_guard: HangGuard
 ) -> None:
     extractor = EntityExtractor(
         [EntitySpec("sku", regex=r"SKU-(\d+)"), EntitySpec("code", regex=RUNAWAY)],
@@ -119,7 +103,7 @@ def test_a_runaway_entity_regex_finds_nothing_and_other_entities_still_work(
 
 
 def test_a_runaway_slot_regex_rejects_the_value_and_asks_again(
-    bot: Callable[..., kefu.Engine], caplog: pytest.LogCaptureFixture
+    bot: Callable[..., kefu.Engine], caplog: pytest.LogCaptureFixture, hang_guard: HangGuard
 ) -> None:
     engine = bot(slot_regex="(a|aa)+")  # fullmatch: "aaa…a b" backtracks over every split
     assert engine.reply("帮我查词", session_id="s").text == "请告诉我要查的词"
@@ -156,7 +140,7 @@ def test_what_validates_is_what_runs(bot: Callable[..., kefu.Engine]) -> None:
     assert engine.match("查查编号").rule == r"pattern:^\p{Han}{2}编号$"
 
 
-def test_lint_warns_about_a_runaway_pattern(bot: Callable[..., kefu.Engine]) -> None:
+def test_lint_warns_about_a_runaway_pattern(bot: Callable[..., kefu.Engine], hang_guard: HangGuard) -> None:
     engine = bot(pattern=RUNAWAY, slot_regex="(a|aa)+")
     with hang_guard():
         findings = [f for f in lint(engine.model) if f.code == "runaway-regex"]
@@ -173,7 +157,10 @@ def test_lint_finds_no_runaway_regex_in_the_demo_bot(demo_engine: kefu.Engine) -
 
 
 def test_one_message_pays_for_at_most_a_few_runaway_patterns(
-    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    write_bot: Callable[..., Path],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    hang_guard: HangGuard,
 ) -> None:
     """Ten runaway intent patterns cost 10 x 50 ms on every new message; now the message
     stops running bot patterns after MAX_TIMEOUTS of them ran out of time."""
