@@ -29,7 +29,7 @@ from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, HookFailure, LoadedPlugi
 from kefu.model import Model, load_model, save_model
 from kefu.normalize import clean
 from kefu.runtime import Runtime, build_runtime, load_or_train
-from kefu.sessions import MemoryStore, Session, SessionStore
+from kefu.sessions import MemoryStore, Session, SessionStore, marshal_ready
 from kefu.spec import BotSpec
 from kefu.values import Block, Match, Message, Reply
 
@@ -307,7 +307,7 @@ class Engine:
         other hook than session_started the plugin is not known (finding it would cost a
         check per hook per reply), so the key and its type are logged."""
         # The check the store itself makes on saving: MemoryStore marshals, others write JSON.
-        dump: Callable[[Any], Any] = marshal.dumps if isinstance(self.store, MemoryStore) else json.dumps
+        dump: Callable[[Any], Any] = _memory_dump if isinstance(self.store, MemoryStore) else json.dumps
         if _serializes(dump, session.data):
             return []
         problems = []
@@ -412,6 +412,11 @@ class Engine:
 
 _REPLYING: contextvars.ContextVar[bool] = contextvars.ContextVar("kefu_replying", default=False)
 """Set while this thread runs ``reply``: plugin hooks run inside it."""
+
+
+def _memory_dump(data: dict[str, Any]) -> bytes:
+    """What ``MemoryStore`` saves of ``data`` (see ``Session.pack``)."""
+    return marshal.dumps(marshal_ready(data))
 
 
 def _serializes(dump: Callable[[Any], Any], value: Any) -> bool:

@@ -62,6 +62,20 @@ class PendingSlot:
     retries: int = 0
 
 
+def marshal_ready(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each entry marshal refuses (an OrderedDict, an IntEnum: marshal takes
+    no subclasses) stored as the JSON stores would store it, as a plain dict or int; the
+    rest as it is. ``TypeError``/``ValueError`` if an entry is not JSON-like either."""
+    ready: dict[str, Any] = {}
+    for key, value in data.items():
+        try:
+            marshal.dumps({key: value})
+            ready[key] = value
+        except ValueError:
+            ready.update(json.loads(json.dumps({key: value})))
+    return ready
+
+
 class Session:
     """One conversation: history, open contexts, slots, hand-off state and plugin data.
 
@@ -212,7 +226,11 @@ class Session:
                  self.handoff_reason, pending, self._history, contexts, self._slots, self._data)  # fmt: skip
         try:
             return marshal.dumps(state)
-        except ValueError as exc:
+        except ValueError:
+            pass
+        try:
+            return marshal.dumps((*state[:-1], marshal_ready(self._data or {})))
+        except (TypeError, ValueError, RecursionError) as exc:
             raise StoreError(
                 f"session {self.id!r} holds data that is not plain JSON-like values: {exc}"
             ) from None

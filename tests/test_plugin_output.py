@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import enum
 import json
 import re
 import sys
@@ -224,6 +226,33 @@ def test_strict_plugins_raise_on_unstorable_session_data(write_bot: Callable[...
     engine.register_plugin(Unstorable(), name="unstorable")
     with pytest.raises(kefu.PluginError, match=r"plugin 'unstorable': session_started put 'bad'.*object"):
         engine.reply("我要退款", session_id="data")
+
+
+class Subclassed:
+    """Puts values of dict and int subclasses into ``session.data``, which JSON stores save."""
+
+    @kefu.hookimpl
+    def session_started(self, session: kefu.Session) -> None:
+        session.data["order"] = collections.OrderedDict([("id", "A1"), ("step", Step.PAID)])
+        session.data["step"] = Step.SHIPPED
+        session.data["raw"] = b"\x00\xff"  # marshal takes bytes, JSON does not
+
+
+class Step(enum.IntEnum):
+    PAID = 1
+    SHIPPED = 2
+
+
+def test_dict_and_int_subclasses_in_session_data_are_kept_as_plain_values(engine: kefu.Engine) -> None:
+    engine.register_plugin(Subclassed(), name="subclassed")
+    for _ in range(2):
+        assert engine.reply("我要退款", session_id="sub").text == "好的，这就为您办理退款"
+    session = engine.session("sub")
+    assert session is not None
+    # What a JSON store gives back, and bytes as they were (MemoryStore keeps them).
+    assert session.data == {"order": {"id": "A1", "step": 1}, "step": 2, "raw": b"\x00\xff"}
+    assert type(session.data["order"]) is dict and type(session.data["step"]) is int
+    assert engine.plugin_errors == {}
 
 
 # -- agents' names ------------------------------------------------------------------------------
