@@ -79,6 +79,26 @@ def write_bot(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture
+def small_bot(write_bot: Callable[..., Path]) -> Path:
+    """A two-intent bot (refund, shipping) of the test's own, in a fresh folder."""
+    return write_bot(
+        **{
+            "bot.yaml": """
+            version: 1
+            bot: {name: 测试, threshold: 0.3}
+            intents:
+              - name: refund
+                examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款]
+                responses: [好的，这就为您办理退款]
+              - name: shipping
+                examples: [什么时候发货, 几天发货, 发货时间]
+                responses: [一般48小时内发货]
+            """
+        }
+    )
+
+
 @pytest.fixture(scope="module")
 def engine() -> kefu.Engine:
     """The demo bot for the chat server tests, one per module (tests use fresh session ids)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import types
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,6 @@ import pytest
 
 import kefu
 from kefu.engine import AGENT_TEXT_LENGTH
-
-BOT = """
-version: 1
-bot: {name: 测试, threshold: 0.3}
-intents:
-  - name: refund
-    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款]
-    responses: [好的，这就为您办理退款]
-  - name: shipping
-    examples: [什么时候发货, 几天发货, 发货时间]
-    responses: [一般48小时内发货]
-"""
 
 
 class Clock:
@@ -40,9 +27,9 @@ class Clock:
 
 
 @pytest.fixture
-def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
+def engine(small_bot: Path) -> kefu.Engine:
     """A small bot of its own, so plugins and agent messages touch no other test."""
-    return kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0, clock=Clock())
+    return kefu.Engine.from_path(small_bot, seed=0, clock=Clock())
 
 
 # -- kefu.explain ---------------------------------------------------------------------------

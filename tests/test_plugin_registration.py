@@ -5,25 +5,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import types
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import kefu
-
-BOT = """
-version: 1
-bot: {name: 测试, threshold: 0.3}
-intents:
-  - name: refund
-    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款]
-    responses: [好的，这就为您办理退款]
-  - name: shipping
-    examples: [什么时候发货, 几天发货, 发货时间]
-    responses: [一般48小时内发货]
-"""
 
 
 class Unmarked:
@@ -93,9 +80,9 @@ NOT_PLUGINS = [
 @pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize(("plugin", "name", "error"), NOT_PLUGINS)
 def test_registering_what_is_not_a_plugin_is_a_plugin_error_and_registers_nothing(
-    write_bot: Callable[..., Path], strict: bool, plugin: Any, name: str | None, error: str
+    small_bot: Path, strict: bool, plugin: Any, name: str | None, error: str
 ) -> None:
-    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT}), seed=0, strict_plugins=strict)
+    engine = kefu.Engine.from_path(small_bot, seed=0, strict_plugins=strict)
     before = [p.name for p in engine.plugins]
     with pytest.raises(kefu.PluginError) as raised:
         engine.register_plugin(plugin, name)
@@ -113,18 +100,19 @@ def test_registering_what_is_not_a_plugin_is_a_plugin_error_and_registers_nothin
 NONE_FILE = "def make_plugin(settings):\n    settings.get('words')  # built, but not returned\n"
 
 
-def _bot_with_plugin(write_bot: Callable[..., Path], source: str) -> Path:
-    bot = write_bot(**{"bot.yaml": BOT + "plugins: {dir: plugins}\n"})
+def _bot_with_plugin(bot: Path, source: str) -> Path:
+    with (bot / "bot.yaml").open("a", encoding="utf-8") as yaml:
+        yaml.write("plugins: {dir: plugins}\n")
     (bot / "plugins").mkdir()
     (bot / "plugins" / "guard.py").write_text(source, encoding="utf-8")
     return bot
 
 
 def test_a_plugin_file_whose_make_plugin_returns_none_is_listed_as_failed(
-    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+    small_bot: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """It was listed as loaded, with no hooks, and nothing said why the guard never ran."""
-    bot = _bot_with_plugin(write_bot, NONE_FILE)
+    bot = _bot_with_plugin(small_bot, NONE_FILE)
     engine = kefu.Engine.from_path(bot)
     file = bot / "plugins" / "guard.py"
     error = f"make_plugin(settings) in {file} returned None, not the plugin object"
@@ -138,10 +126,10 @@ def test_a_plugin_file_whose_make_plugin_returns_none_is_listed_as_failed(
 
 
 def test_a_fail_closed_plugin_file_whose_make_plugin_returns_none_stops_the_engine(
-    write_bot: Callable[..., Path],
+    small_bot: Path,
 ) -> None:
     # Serving without a guard that says it must not be skipped is what fail_closed forbids.
-    bot = _bot_with_plugin(write_bot, "fail_closed = True\n\n" + NONE_FILE)
+    bot = _bot_with_plugin(small_bot, "fail_closed = True\n\n" + NONE_FILE)
     with pytest.raises(
         kefu.PluginError, match=r"fail-closed .*guard .*make_plugin\(settings\) .* returned None"
     ):
@@ -149,10 +137,10 @@ def test_a_fail_closed_plugin_file_whose_make_plugin_returns_none_stops_the_engi
 
 
 def test_a_plugin_file_without_hooks_still_loads_but_is_warned_about(
-    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+    small_bot: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A file may be kept in the folder on purpose (a placeholder), so it is not a failure.
-    bot = _bot_with_plugin(write_bot, "RULES = ['转账']\n")
+    bot = _bot_with_plugin(small_bot, "RULES = ['转账']\n")
     with caplog.at_level(logging.WARNING, logger="kefu.manager"):
         engine = kefu.Engine.from_path(bot)
     assert [(p.name, p.hooks) for p in engine.plugins if p.name == "guard"] == [("guard", ())]
