@@ -70,7 +70,8 @@ class Settings:
         every bad variable, its value and what it may be.
         """
         environ = os.environ if environ is None else environ
-        defaults = {spec.name: getattr(cls(), spec.name) for spec in fields(cls)}
+        default = cls()
+        defaults = {spec.name: getattr(default, spec.name) for spec in fields(cls)}
         raw = {name: environ.get(_variable(name), "") for name in defaults}
         raw = {name: text for name, text in raw.items() if text}
         values = {name: _parse(text, defaults[name]) for name, text in raw.items()}
