@@ -193,11 +193,6 @@ class Engine:
         """
         if not name:
             name = "None" if plugin is None else getattr(plugin, "__name__", None) or type(plugin).__name__
-        if isinstance(plugin, type):
-            # pluggy takes a class, but its hook methods are then functions missing `self`:
-            # every call fails, counted as the plugin's error, and the hook never runs.
-            cls = plugin.__name__
-            raise PluginError(name, f"got the class {cls}, not a plugin object: pass an instance, {cls}()")
         self._runtime.host.add(plugin, name)
         self._code_plugins[name] = plugin
         return name

@@ -12,7 +12,9 @@ override a built-in):
 A plugin module (or entry-point object) may define ``make_plugin(settings)``; the host
 then registers what it returns, so each engine gets its own instance built from the bot
 file's ``plugins: {<name>: {...}}`` settings; one that returns None fails like an import
-error (pluggy would register None as a plugin without hooks). A plugin with
+error (pluggy would register None as a plugin without hooks), and so does one that
+returns a class whose hook methods need ``self`` (as does such a class from any source:
+pluggy would register it, and every call would miss its instance). A plugin with
 ``fail_closed = True`` turns its own failure into a blocked message instead of being
 skipped; a module that says so (``fail_closed = True`` at module level) and cannot be
 built fails the whole engine build, since serving without it would let through what it
@@ -33,6 +35,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import itertools
 import logging
 import os
@@ -286,16 +289,35 @@ def _made(source: str, module: Any, settings: Mapping[str, Any]) -> Any:
     if not hasattr(module, "make_plugin"):
         if module is None:
             raise _NotAPlugin("got None, not a plugin (a module or an object with @kefu.hookimpl functions)")
+        _refuse_class(module, "got")
         return module
     plugin = module.make_plugin(settings)
+    where = (
+        source
+        if source not in {"builtin", "code"}
+        else _attribute(module, "__name__") or type(module).__name__
+    )
     if plugin is None:  # pluggy would register None as a plugin with no hooks, silently
-        where = (
-            source
-            if source not in {"builtin", "code"}
-            else _attribute(module, "__name__") or type(module).__name__
-        )
         raise _NotAPlugin(f"make_plugin(settings) in {where} returned None, not the plugin object")
+    _refuse_class(plugin, f"make_plugin(settings) in {where} returned")
     return plugin
+
+
+def _refuse_class(plugin: Any, given: str) -> None:
+    """``_NotAPlugin`` if ``plugin`` is a class whose hooks need an instance.
+
+    pluggy registers a class, but its hook methods are then plain functions missing
+    ``self``: every call fails, counted as the plugin's error, and the hook never runs. A
+    class whose hooks are all static or class methods works, so it stays allowed.
+    """
+    if not isinstance(plugin, type):
+        return
+    for name in dir(plugin):
+        if hasattr(_attribute(plugin, name), "kefu_impl") and not isinstance(
+            inspect.getattr_static(plugin, name, None), (staticmethod, classmethod)
+        ):
+            cls = plugin.__name__
+            raise _NotAPlugin(f"{given} the class {cls}, not a plugin object: pass an instance, {cls}()")
 
 
 class _NotAPlugin(Exception):

@@ -74,6 +74,15 @@ NOT_PLUGINS = [
         "plugin 'shop_plugin': make_plugin(settings) in shop_plugin returned None, not the plugin object",
         id="make_plugin-None",
     ),
+    # make_plugin returning its class: was registered, and every reply then logged
+    # "missing 1 required positional argument" while the hook never ran
+    pytest.param(
+        _module_making(Shouter),
+        None,
+        "plugin 'shop_plugin': make_plugin(settings) in shop_plugin returned the class Shouter, "
+        "not a plugin object: pass an instance, Shouter()",
+        id="make_plugin-class",
+    ),
 ]
 
 
@@ -146,3 +155,48 @@ def test_a_plugin_file_without_hooks_still_loads_but_is_warned_about(
     assert [(p.name, p.hooks) for p in engine.plugins if p.name == "guard"] == [("guard", ())]
     file = bot / "plugins" / "guard.py"
     assert f"plugin 'guard' from {file} implements no kefu hook, so kefu never calls it" in caplog.text
+
+
+class StaticShouter:
+    """A class used as a namespace: its hooks are static methods, so it needs no instance."""
+
+    @staticmethod
+    @kefu.hookimpl
+    def response_built(reply: kefu.Reply) -> kefu.Reply:
+        return dataclasses.replace(reply, text=reply.text + "！")
+
+
+def test_a_class_whose_hooks_are_static_methods_is_a_plugin(small_bot: Path) -> None:
+    # Only classes whose hooks need ``self`` are refused; this one was refused too.
+    engine = kefu.Engine.from_path(small_bot, seed=0)
+    assert engine.register_plugin(StaticShouter) == "StaticShouter"
+    assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货！"
+    assert engine.plugin_errors == {}
+
+
+CLASS_FILE = """import kefu
+
+
+class Guard:
+    @kefu.hookimpl
+    def message_received(self, message):
+        return "转人工"
+
+
+def make_plugin(settings):
+    return Guard
+"""
+
+
+def test_a_plugin_file_whose_make_plugin_returns_a_class_is_listed_as_failed(small_bot: Path) -> None:
+    """It was listed as loaded, and every message then logged a TypeError from the guard."""
+    bot = _bot_with_plugin(small_bot, CLASS_FILE)
+    engine = kefu.Engine.from_path(bot)
+    file = bot / "plugins" / "guard.py"
+    error = (
+        f"make_plugin(settings) in {file} returned the class Guard, "
+        "not a plugin object: pass an instance, Guard()"
+    )
+    assert [(f.name, f.error) for f in engine.plugin_failures] == [("guard", error)]
+    assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货"
+    assert engine.plugin_errors == {}
