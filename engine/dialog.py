@@ -365,15 +365,22 @@ def _acceptable(slot: SlotSpec, value: str) -> bool:
 
 
 def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
-    """Slot values from this message first, then from open contexts' parameters."""
+    """Slot values from this message first, then from open contexts' parameters.
+
+    A message with two different acceptable values for a slot (我付了300元，退我50元 for a
+    refund amount) fills it from neither, nor from a context: which one was meant is
+    unknown, and a required slot then asks, as it does when its question gets two answers.
+    """
     values: dict[str, str] = {}
     if not intent.slots:
         return values
     contexts = turn.session.active_contexts(turn.now).values()  # same for every slot: one `now`
     for slot in intent.slots:
-        found = turn.runtime.extractor.extract_one(turn.message.text, slot.entity, today=turn.today)
-        if found is not None and _acceptable(slot, found.value):
-            values[slot.name] = found.value
+        found = turn.runtime.extractor.extract_all(turn.message.text, slot.entity, today=turn.today)
+        acceptable = dict.fromkeys(v.value for v in found if _acceptable(slot, v.value))
+        if len(acceptable) == 1:
+            values[slot.name] = next(iter(acceptable))
+        if acceptable:
             continue
         for ctx in contexts:
             if ctx.params and slot.name in ctx.params:

@@ -183,11 +183,18 @@ class EntityExtractor:
 
         ``KeyError`` if ``entity`` is neither declared nor a builtin name.
         """
+        values = self.extract_all(text, entity, today=today)
+        return values[0] if values else None
+
+    def extract_all(self, text: str, entity: str, *, today: datetime.date | None = None) -> list[EntityValue]:
+        """Every value of ``entity`` in ``text``, sorted by start, looking at that entity alone.
+
+        ``KeyError`` if ``entity`` is neither declared nor a builtin name.
+        """
         finder = self._finders[entity]
         if not text:
-            return None
-        values = self._run(((entity, finder),), _Message.of(text), today)
-        return values[0] if values else None
+            return []
+        return self._run(((entity, finder),), _Message.of(text), today)
 
     def parse_value(
         self, text: str, entity: str, *, today: datetime.date | None = None

@@ -785,3 +785,50 @@ intents:
     assert engine.reply("iphone15-50元", session_id="a").text == "已为您申请退款 50 元"
     assert engine.reply("申请退款五块多", session_id="b").text == "退多少钱？"
     assert engine.reply("P40-200元", session_id="b").text == "已为您申请退款 200 元"
+
+
+def test_a_first_message_with_two_different_amounts_asks_instead_of_taking_the_first(
+    write_bot: Callable[..., Path],
+) -> None:
+    """付300元退50元 filed a refund of 300; the same amount twice still counts once."""
+    bot = write_bot(
+        **{
+            "bot.yaml": """version: 1
+bot: {threshold: 0.3}
+intents:
+  - name: refund
+    examples: [我要退款, 申请退款, 退钱]
+    slots:
+      money: {entity: amount, required: true, prompt: 退多少钱？}
+    responses: ["已为您申请退款 {money} 元"]
+"""
+        }
+    )
+    engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    assert engine.reply("我要退款，付300元退50元", session_id="a").text == "退多少钱？"
+    assert engine.reply("50元", session_id="a").text == "已为您申请退款 50 元"
+    assert engine.reply("我要退款50元，就退50块", session_id="b").text == "已为您申请退款 50 元"
+
+
+def test_a_slot_takes_the_one_value_it_accepts_when_the_message_names_others(
+    write_bot: Callable[..., Path],
+) -> None:
+    """不要黑的，要蓝色: 黑色 is not on offer, so 蓝色 is meant (was asked: only the first was tried)."""
+    bot = write_bot(
+        **{
+            "bot.yaml": """version: 1
+bot: {threshold: 0.3}
+entities:
+  color: {values: {黑色: [黑的], 蓝色: [蓝的], 红色: [红的]}}
+intents:
+  - name: exchange
+    examples: [我要换颜色, 换个颜色, 换成别的颜色]
+    slots:
+      color: {entity: color, required: true, prompt: 换成什么颜色？, values: [蓝色, 红色]}
+    responses: ["已为您换成{color}"]
+"""
+        }
+    )
+    engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    assert engine.reply("我要换颜色，不要黑的，要蓝色", session_id="a").text == "已为您换成蓝色"
+    assert engine.reply("我要换颜色，蓝色或者红色", session_id="b").text == "换成什么颜色？"
