@@ -116,6 +116,7 @@ def test_visitor_asks_for_an_order_and_gets_the_bot_answer(client: TestClient, e
             "bot": "小客",
             "text": "您好，我是小客，有什么可以帮您？",
             "handoff": False,
+            "max_length": 500,  # the demo bot's max_input_length: the widget checks it before sending
         }
         say(ws, "我的订单到哪了", "q1")
         assert ws.receive_json() == bot_reply(PROMPT, "order_status", "prompt", "q1")
@@ -379,6 +380,26 @@ def test_an_agent_message_the_transcript_cannot_keep_is_refused_not_sent(
     stored = engine.session(session)
     assert stored is not None
     assert [bot for _, _, bot, label in stored.history if label == "agent:小王"] == [long, "好的"]
+
+
+def test_a_visitor_message_longer_than_the_bot_reads_is_refused_not_cut(
+    client: TestClient, engine: kefu.Engine
+) -> None:
+    with client.websocket_connect("/ws/visitor") as ws:
+        session = welcome(ws)
+        # 501 characters: the bot would answer, and the transcript keep, only the first 500.
+        say(ws, "我要退款" * 125 + "。", "m1")
+        assert ws.receive_json() == {
+            "type": "error",
+            "code": "too_long",
+            "message": "消息过长：每条最多 500 个字符，请分成几条发送",
+            "id": "m1",
+        }
+        say(ws, "我要退款" * 125, "m2")  # 500: read whole
+        assert ws.receive_json()["reply_to"] == "m2"
+    stored = engine.session(session)
+    assert stored is not None
+    assert [user for _, user, _, _ in stored.history] == ["我要退款" * 125]
 
 
 def test_a_binary_frame_closes_the_connection_and_others_carry_on(client: TestClient) -> None:

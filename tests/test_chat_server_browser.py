@@ -159,3 +159,105 @@ def test_a_full_desk_shows_the_waiting_queue_in_chromium(chromium: str, tmp_path
             desk.screenshot(path=str(tmp_path / "desk.png"))
         finally:
             context.close()
+
+
+# 4,001 characters, in a frame within MAX_FRAME_BYTES (4096): only the text is too long.
+AGENT_TOO_LONG = ("Order 2024112712345678 ships today. " * 112)[:4001]
+
+
+def test_an_agent_message_the_server_refuses_stays_in_the_input_in_chromium(
+    chromium: str, server: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    websockets = pytest.importorskip("websockets.sync.client")
+    with (
+        sync_playwright() as playwright,
+        websockets.connect(f"{server.replace('http', 'ws')}/ws/visitor") as ws,
+    ):
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            session = json.loads(ws.recv(10))["session"]
+            ws.send(json.dumps({"type": "message", "text": "转人工", "id": "m1"}))
+            desk = context.new_page()
+            desk.goto(f"{server}/agent?name=小王")
+            expect(desk.locator(f'#conversations li[data-session="{session}"]')).to_have_count(
+                1, timeout=WAIT_MS
+            )
+            desk.click(f'#conversations li[data-session="{session}"]')
+            reply = desk.locator("#reply")
+            # As if pasted: the old page's maxlength="500" would have cut a real paste already.
+            reply.evaluate("(input, text) => { input.value = text; }", AGENT_TOO_LONG)
+            desk.press("#reply", "Enter")
+            expect(desk.locator("#state")).to_have_text(
+                "消息过长：每条最多 4000 个字符，请分成几条发送", timeout=WAIT_MS
+            )
+            expect(reply).to_have_value(AGENT_TOO_LONG)  # the old desk had emptied it on sending
+            reply.fill("好的，马上为您查询")  # shortened: sent, and only then the input empties
+            desk.press("#reply", "Enter")
+            expect(desk.locator("#transcript .msg.agent")).to_have_text(
+                "小王好的，马上为您查询", timeout=WAIT_MS
+            )
+            expect(reply).to_have_value("")
+            desk.click("#release")
+            expect(desk.locator(f'#conversations li[data-session="{session}"]')).to_have_count(
+                0, timeout=WAIT_MS
+            )
+        finally:
+            context.close()
+
+
+def test_a_visitor_message_over_the_bots_limit_is_kept_not_cut_in_chromium(
+    chromium: str, server: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    too_long = "请问" * 250 + "？"  # 501 characters: the demo bot reads 500 (max_input_length)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            widget = context.new_page()
+            widget.goto(f"{server}/")
+            expect(widget.locator("#state")).to_have_text("在线", timeout=WAIT_MS)
+            widget.fill("#input", too_long)  # the old maxlength="500" cut it to 500, unsaid
+            widget.press("#input", "Enter")
+            expect(widget.locator('#live .msg.error[data-code="too_long"]')).to_have_text(
+                "消息过长：每条最多 500 个字符，请分成几条发送", timeout=WAIT_MS
+            )
+            expect(widget.locator("#input")).to_have_value(too_long)
+            expect(widget.locator("#live .msg.me")).to_have_count(0)  # nothing went out
+        finally:
+            context.close()
+
+
+def test_a_visitor_message_the_server_refuses_goes_back_into_the_input_in_chromium(
+    chromium: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    # One message, then none for 100 s: the second one is refused as rate_limited.
+    env = {"KEFU_LOAD_PLUGINS": "", "KEFU_CHAT_VISITOR_BURST": "1", "KEFU_CHAT_VISITOR_RATE": "0.01"}
+    with running_server(env, log=tmp_path / "server.log") as url, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            widget = context.new_page()
+            widget.goto(f"{url}/")
+            expect(widget.locator("#state")).to_have_text("在线", timeout=WAIT_MS)
+            widget.fill("#input", "我的订单到哪了")
+            widget.press("#input", "Enter")
+            expect(widget.locator("#live .msg.bot")).to_have_text(PROMPT, timeout=WAIT_MS)
+            widget.fill("#input", ORDER)
+            widget.press("#input", "Enter")
+            expect(widget.locator('#live .msg.error[data-code="rate_limited"]')).to_have_text(
+                "消息发送太频繁，请稍后再试", timeout=WAIT_MS
+            )
+            expect(widget.locator("#input")).to_have_value(ORDER)  # to send again later
+            expect(widget.locator("#live .msg.me.failed")).to_have_text(ORDER)
+        finally:
+            context.close()

@@ -55,8 +55,15 @@ async def visitor_endpoint(ws: WebSocket, hub: Hub, settings: Settings, connecti
 
 
 async def _visitor_frame(hub: Hub, peer: Peer, frame: ClientFrame) -> None:
-    # Every message gets exactly one reply frame; its text is empty when the bot stays
-    # silent (a human has the conversation, or a plugin blocked the message quietly).
+    # Every message gets exactly one reply frame (or error frame); its text is empty when
+    # the bot stays silent (a human has the conversation, or a plugin blocked the message quietly).
+    limit = hub.max_input_length
+    if len(frame.text) > limit:
+        # kefu would cut it to the limit: the bot would answer, and the transcript keep, only
+        # the beginning of what the visitor sees they sent.
+        message = f"消息过长：每条最多 {limit} 个字符，请分成几条发送"
+        peer.put(error_frame("too_long", message, id=frame.id), Priority.CONTROL)
+        return
     try:
         reply = await hub.engine.areply(frame.text, peer.id, metadata={"channel": "web"})
     except kefu.KefuError:  # e.g. the Redis session store is unreachable

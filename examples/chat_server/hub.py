@@ -83,6 +83,11 @@ class Hub:
         """The bot's name from its bot file."""
         return self.engine.spec.settings.name
 
+    @property
+    def max_input_length(self) -> int:
+        """The longest visitor message the bot reads whole (its ``max_input_length``)."""
+        return self.engine.spec.settings.max_input_length
+
     def visitor_burst(self) -> int:
         """The most frames the hub queues for one visitor at once: its history on connect
         (the bot's ``history_size`` turns, ``TURNS_PER_FRAME`` a frame)."""
@@ -111,6 +116,7 @@ class Hub:
                 "bot": self.bot_name,
                 "text": greeting,
                 "handoff": handoff,
+                "max_length": self.max_input_length,
             }
         )
         if session is not None and session.history:

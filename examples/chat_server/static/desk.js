@@ -14,6 +14,23 @@
   let selected = null;
   let socket = null;
   let retry = 1000;
+  // The message sent and not yet answered. Its text stays in the input until the server's
+  // `sent` frame says it went out: a refused one (too_long, too_large, rate_limited, any
+  // error) is then still there to shorten or send again, and nothing is put back from
+  // memory. One at a time: the server reads an agent's frames in order and answers each
+  // message with `sent` or an error frame, so whichever comes next is this message's
+  // answer (error frames carry no message id, and may overtake a `sent` in the outbox).
+  let pending = null;  // the text sent
+
+  function enableButtons() {
+    const usable = Boolean(selected) && pending === null;  // no other frame while one is unanswered
+    [document.getElementById("send"), document.getElementById("release")].forEach((el) => { el.disabled = !usable; });
+  }
+
+  function settle() {
+    pending = null;
+    enableButtons();
+  }
 
   function bubble(kind, text, who) {
     const div = document.createElement("div");
@@ -61,8 +78,8 @@
     selected = id;
     if (previous && conversations.has(previous)) renderItem(previous);
     transcript.replaceChildren();
-    const enabled = Boolean(id);
-    [reply, document.getElementById("send"), document.getElementById("release")].forEach((el) => { el.disabled = !enabled; });
+    reply.disabled = !id;
+    enableButtons();
     if (!id) {
       const p = document.createElement("p");
       p.id = "empty";
@@ -108,7 +125,12 @@
     },
     transcript(f) { f.turns.forEach((t) => add(f.session, t)); },
     visitor_message(f) { add(f.session, { user: f.text, bot: "", label: "" }); },
-    sent(f) { add(f.session, { user: "", bot: f.text, label: "agent:" + name }); },
+    sent(f) {
+      // The server may have replaced broken characters: compare what the agent typed.
+      if (pending !== null && reply.value.trim() === pending) reply.value = "";
+      settle();
+      add(f.session, { user: "", bot: f.text, label: "agent:" + name });
+    },
     visitor(f) {
       const c = conversations.get(f.session);
       if (c) { c.online = f.online; renderItem(f.session); }
@@ -122,7 +144,10 @@
       queue.hidden = !f.waiting;
       queue.textContent = "排队中 " + f.waiting + " 个会话：所有客服都已接满，有空位时按顺序分配";
     },
-    error(f) { state.textContent = f.message; },
+    error(f) {
+      state.textContent = f.message;
+      settle();  // the refused text is still in the input
+    },
     pong() {},
   };
 
@@ -139,6 +164,7 @@
       state.textContent = "连接断开（" + event.code + "），正在重连…";
       conversations.forEach((c) => c.item.remove());
       conversations.clear();
+      pending = null;  // unanswered: its text stays in the input
       select(null);
       load.textContent = "";
       queue.hidden = true;
@@ -148,18 +174,20 @@
   }
 
   function send(frame) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(frame));
+    return true;
   }
 
   document.getElementById("compose").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = reply.value.trim();
-    if (!text || !selected) return;
-    send({ type: "message", session: selected, text: text });
-    reply.value = "";
+    if (!text || !selected || pending !== null || !send({ type: "message", session: selected, text: text })) return;
+    pending = text;
+    enableButtons();
   });
   document.getElementById("release").addEventListener("click", () => {
-    if (selected) send({ type: "release", session: selected });
+    if (selected && pending === null) send({ type: "release", session: selected });
   });
 
   connect();

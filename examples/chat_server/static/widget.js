@@ -7,10 +7,30 @@
   const log = document.getElementById("messages");
   const input = document.getElementById("input");
   const state = document.getElementById("state");
+  const sendButton = document.getElementById("send");
   let socket = null;
   let sent = 0;
   let retry = 1000;
   let stopped = false;
+  let maxLength = null;  // the bot's max_input_length, from the welcome frame
+  // The message sent and not yet answered: {id, text, bubble}. It shows at once as sent; a
+  // reply with its id settles it, and an error frame puts its text back into the input, so a
+  // refused message (too_long, rate_limited, unavailable, ...) is never lost. One at a time:
+  // the server reads a visitor's messages in order and answers each one, so an error frame
+  // without an id (too_large: the frame was not readable) is also this message's.
+  let pending = null;
+
+  function settle() {
+    pending = null;
+    sendButton.disabled = false;
+  }
+
+  function restore() {
+    pending.bubble.classList.add("failed");
+    pending.bubble.title = "未发送";
+    if (!input.value.trim()) input.value = pending.text;  // never over something typed since
+    settle();
+  }
 
   function bubble(parent, kind, text, who) {
     const div = document.createElement("div");
@@ -42,9 +62,11 @@
       live.replaceChildren();
       bubble(history, "bot", f.text);
       state.textContent = f.handoff ? "人工客服" : "在线";
+      maxLength = f.max_length || null;
     },
     history(f) { f.turns.forEach(turn); },
     reply(f) {
+      if (pending && f.reply_to === pending.id) settle();
       if (!f.text) return;
       if (f.from === "agent") bubble(live, "agent", f.text, "人工客服 " + f.agent);
       else bubble(live, "bot", f.text);
@@ -53,7 +75,10 @@
       bubble(live, "status", f.text).dataset.state = f.state;
       state.textContent = f.state === "agent" ? "人工客服 " + f.agent : f.state === "waiting" ? "等待人工" : "在线";
     },
-    error(f) { bubble(live, "error", f.message).dataset.code = f.code; },
+    error(f) {
+      bubble(live, "error", f.message).dataset.code = f.code;
+      if (pending && (!f.id || f.id === pending.id)) restore();
+    },
     pong() {},
   };
 
@@ -68,6 +93,7 @@
       (handlers[frame.type] || (() => {}))(frame);
     };
     socket.onclose = (event) => {
+      if (pending) restore();  // unanswered: the visitor decides whether to send it again
       if (event.code === 4001) {
         stopped = true;
         state.textContent = "已在其他窗口打开";
@@ -82,10 +108,17 @@
   document.getElementById("compose").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (!text || pending || !socket || socket.readyState !== WebSocket.OPEN) return;
+    // Characters as the server counts them (code points: an emoji is one, not two).
+    if (maxLength && Array.from(text).length > maxLength) {
+      // The server would refuse it the same way; the text stays in the input to shorten.
+      bubble(live, "error", "消息过长：每条最多 " + maxLength + " 个字符，请分成几条发送").dataset.code = "too_long";
+      return;
+    }
     sent += 1;
     socket.send(JSON.stringify({ type: "message", text: text, id: "m" + sent }));
-    bubble(live, "me", text);
+    pending = { id: "m" + sent, text: text, bubble: bubble(live, "me", text) };
+    sendButton.disabled = true;
     input.value = "";
   });
 
