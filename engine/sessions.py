@@ -317,7 +317,9 @@ class MemoryStore:
     gigabyte; ``get`` hands out a fresh object and ``put`` / ``transaction`` store it back.
     cachetools only drops expired entries when the cache is written to; ``expire()``
     does it on demand, and the engine calls it at most once a second, so every end is
-    reported promptly and an expired session is never handed out again.
+    reported promptly and an expired session is never handed out again. A conversation
+    whose message is being handled is never ended by a sweep: its idle timer restarts
+    when the message arrives (``RedisStore`` skips locked sessions to the same end).
     """
 
     def __init__(
@@ -384,9 +386,14 @@ class MemoryStore:
     def transaction(self, session_id: str) -> Iterator[Session]:
         """The session (new if missing), locked for this conversation, saved on exit."""
         with self._stripes[hash(session_id) % len(self._stripes)]:
-            session = self.get(session_id)
-            if session is None:
-                session = Session(session_id, self.clock())
+            with self._lock:
+                packed = self._cache.get(session_id)
+                if packed is not None:
+                    # Restart its idle timer: a sweep while this message is handled would
+                    # report a conversation in use as ended, and the save below revive it.
+                    self._cache[session_id] = packed
+            self._notify()
+            session = Session(session_id, self.clock()) if packed is None else Session.unpack(packed)
             yield session
             self.put(session)
 

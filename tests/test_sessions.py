@@ -204,3 +204,23 @@ def test_bad_slot_answers_are_re_prompted(demo_engine: kefu.Engine, answer: str,
     if action == "prompt":
         assert "订单号" in reply.text
     demo_engine.end_session(sid)
+
+
+def test_a_sweep_while_a_message_is_handled_leaves_that_conversation_alone() -> None:
+    """It was reported "expired" mid-reply, then saved again: ended twice, lived on between."""
+    clock = Clock()
+    store = MemoryStore(idle_ttl=60, clock=clock)
+    ended: list[tuple[str, str]] = []
+    store.add_end_listener(lambda session, reason: ended.append((session.id, reason)))
+    store.put(Session("busy", clock.now))
+    store.put(Session("quiet", clock.now))
+    clock.now += 59  # a message for "busy" arrives just in time ...
+    with store.transaction("busy") as session:
+        clock.now += 2  # ... and a slow plugin hook keeps it past the TTL
+        assert [s.id for s in store.expire()] == ["quiet"]  # another thread's sweep
+        session.last_active = clock.now
+    assert ended == [("quiet", "expired")]
+    assert store.get("busy") is not None
+    clock.now += 61
+    assert [s.id for s in store.expire()] == ["busy"]
+    assert ended == [("quiet", "expired"), ("busy", "expired")]  # once, when it really went idle
