@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chat_server.launch import running_server
 from chat_server.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "chat_server"
@@ -213,3 +214,54 @@ def test_the_server_started_with_a_bad_bot_file_exits_1_naming_the_file(tmp_path
     assert done.returncode == 1
     assert done.stderr.startswith(f"{bot}:2: invalid YAML: ")
     assert done.stderr.count("\n") == 1  # one line, no traceback
+
+
+def unknown(variable: str, setting: str | None = None) -> str:
+    """The warning about ``variable``, which is no setting (``setting``: the one suggested)."""
+    hint = f" (did you mean {setting}?)" if setting else ""
+    return f"{variable} is not a chat server setting{hint}: ignored"
+
+
+@pytest.mark.parametrize(
+    ("env", "warnings"),
+    [
+        # the typo from the bug report: the server listened on 8000 without a word
+        ({"KEFU_CHAT_PROT": "9000"}, [unknown("KEFU_CHAT_PROT", "KEFU_CHAT_PORT")]),
+        # the value is never shown: it may be a password
+        ({"KEFU_CHAT_AGENT_TOKN": "s3cret"}, [unknown("KEFU_CHAT_AGENT_TOKN", "KEFU_CHAT_AGENT_TOKEN")]),
+        ({"KEFU_CHAT_port": "9000"}, [unknown("KEFU_CHAT_port", "KEFU_CHAT_PORT")]),
+        # nothing close (perhaps another tool's variable): named without a guess
+        ({"KEFU_CHAT_THEME": "dark"}, [unknown("KEFU_CHAT_THEME")]),
+        # one warning each, in name order; settings and other prefixes are not mentioned
+        (
+            {
+                "KEFU_CHAT_VISITOR_RATES": "1",
+                "KEFU_CHAT_MAX_FRAME_BYTE": "",
+                "KEFU_CHAT_OUTBOX_SIZE": "16",
+                "KEFU_LOAD_PLUGINS": "",
+                "KEFU_CHATTY": "1",
+            },
+            [
+                unknown("KEFU_CHAT_MAX_FRAME_BYTE", "KEFU_CHAT_MAX_FRAME_BYTES"),
+                unknown("KEFU_CHAT_VISITOR_RATES", "KEFU_CHAT_VISITOR_RATE"),
+            ],
+        ),
+        # settings only: not a word
+        ({"KEFU_CHAT_PORT": "9000", "KEFU_CHAT_AGENT_TOKEN": "s3cret"}, []),
+    ],
+)
+def test_a_kefu_chat_variable_that_is_no_setting_is_warned_about_and_ignored(
+    env: dict[str, str], warnings: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="chat_server.settings"):
+        settings = Settings.from_env(env)
+    assert [record.getMessage() for record in caplog.records] == warnings
+    assert "s3cret" not in caplog.text
+    assert settings.port == int(env.get("KEFU_CHAT_PORT", "8000"))
+
+
+def test_the_server_warns_about_a_misspelled_variable_and_starts(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with running_server({"KEFU_LOAD_PLUGINS": "", "KEFU_CHAT_PROT": "9000"}, log=log):
+        output = log.read_text(encoding="utf-8")
+    assert unknown("KEFU_CHAT_PROT", "KEFU_CHAT_PORT") + "\n" in output

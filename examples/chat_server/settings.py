@@ -8,14 +8,20 @@ bad one, so the server refuses to start rather than misbehave with its first vis
 
 from __future__ import annotations
 
+import difflib
+import logging
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from typing import TypeGuard
 
 __all__ = ["Settings"]
+
+log = logging.getLogger(__name__)
+
+PREFIX = "KEFU_CHAT_"
 
 
 def _demo_bot() -> str:
@@ -67,11 +73,14 @@ class Settings:
         """Settings from ``KEFU_CHAT_<FIELD>`` variables (e.g. ``KEFU_CHAT_REDIS_URL``).
 
         An empty variable means the default. Bad values are one ``ValueError`` naming
-        every bad variable, its value and what it may be.
+        every bad variable, its value and what it may be. A ``KEFU_CHAT_`` variable that
+        is no setting (a typo like ``KEFU_CHAT_PROT``) is logged as a warning, with the
+        closest setting's name.
         """
         environ = os.environ if environ is None else environ
         default = cls()
         defaults = {spec.name: getattr(default, spec.name) for spec in fields(cls)}
+        _warn_unknown(environ, defaults)
         raw = {name: environ.get(_variable(name), "") for name in defaults}
         raw = {name: text for name, text in raw.items() if text}
         values = {name: _parse(text, defaults[name]) for name, text in raw.items()}
@@ -104,7 +113,22 @@ RATES = ("send_timeout", "visitor_rate", "agent_rate")
 
 
 def _variable(name: str) -> str:
-    return f"KEFU_CHAT_{name.upper()}"
+    return f"{PREFIX}{name.upper()}"
+
+
+def _warn_unknown(environ: Mapping[str, str], known: Iterable[str]) -> None:
+    """Warn about each ``KEFU_CHAT_`` variable that is no setting: it would be ignored unsaid."""
+    # A warning, not an error: other tools may share the prefix. The value is not shown:
+    # it may be a misspelled KEFU_CHAT_AGENT_TOKEN.
+    suffixes = [name.upper() for name in known]
+    for variable in sorted(environ):
+        suffix = variable.removeprefix(PREFIX)
+        if suffix == variable or suffix in suffixes:
+            continue
+        # Compared without the prefix every variable shares, which alone would make any two close.
+        close = difflib.get_close_matches(suffix.upper(), suffixes, n=1)
+        hint = f" (did you mean {PREFIX}{close[0]}?)" if close else ""
+        log.warning("%s is not a chat server setting%s: ignored", variable, hint)
 
 
 def _parse(text: str, default: object) -> object:
