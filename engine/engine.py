@@ -247,15 +247,19 @@ class Engine:
         _check_id(session_id)
         _check_text(text)
         meta = _metadata(metadata)
-        if _REPLYING.get():
+        if _REPLYING.get() is not None:
             # A hook of this thread's reply holds a session lock (maybe this very session's,
             # maybe one sharing its lock stripe): waiting for it would wait forever.
             raise KefuError("reply() called from inside a plugin hook: keep the message for later instead")
-        token = _REPLYING.set(True)
+        replying = _Replying(session_id)
+        token = _REPLYING.set(replying)
         try:
-            return self._reply(text, session_id, meta)
+            reply = self._reply(text, session_id, meta)
         finally:
             _REPLYING.reset(token)
+        if replying.end:  # a hook ended this conversation: now that the reply is saved
+            self.store.delete(session_id)
+        return reply
 
     def _reply(self, text: str, session_id: str, meta: Mapping[str, Any]) -> Reply:
         runtime = self._runtime  # one bot for the whole message, even if a reload lands
@@ -393,8 +397,17 @@ class Engine:
             session.record((now, "", text, f"agent:{agent}"), settings.history_size)
 
     def end_session(self, session_id: str) -> None:
-        """Forget a conversation now (``session_ended`` fires with reason "deleted")."""
-        self.store.delete(_check_id(session_id))
+        """Forget a conversation now (``session_ended`` fires with reason "deleted").
+
+        From a plugin hook of that conversation's own reply, it ends once the reply is
+        saved: deleting it under the reply would be undone by the reply's save.
+        """
+        session_id = _check_id(session_id)
+        replying = _REPLYING.get()
+        if replying is not None and replying.session_id == session_id:
+            replying.end = True
+            return
+        self.store.delete(session_id)
 
     def _sweep(self, now: float) -> None:
         if now - self._last_sweep >= SWEEP_INTERVAL:
@@ -405,7 +418,15 @@ class Engine:
         self._runtime.host.notify("session_ended", session=session, reason=reason, engine=self)
 
 
-_REPLYING: contextvars.ContextVar[bool] = contextvars.ContextVar("kefu_replying", default=False)
+@dataclasses.dataclass
+class _Replying:
+    """The conversation this thread is answering, and whether a hook asked to end it."""
+
+    session_id: str
+    end: bool = False
+
+
+_REPLYING: contextvars.ContextVar[_Replying | None] = contextvars.ContextVar("kefu_replying", default=None)
 """Set while this thread runs ``reply``: plugin hooks run inside it."""
 
 

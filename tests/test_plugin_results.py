@@ -153,3 +153,30 @@ def test_a_hook_may_end_its_own_conversation(engine: kefu.Engine) -> None:
     worker.start()
     worker.join(10)
     assert not worker.is_alive()
+
+
+def test_a_conversation_a_hook_ends_during_its_reply_ends_after_that_reply(engine: kefu.Engine) -> None:
+    """The reply's save undid the end: a first conversation was never reported ended, a
+    later one was reported "deleted" and then went on with its history."""
+    ended: list[tuple[str, str, int]] = []
+
+    class Goodbye:
+        @kefu.hookimpl
+        def response_built(self, reply: kefu.Reply, session: kefu.Session) -> None:
+            if reply.intent == "refund":
+                engine.end_session(session.id)
+
+        @kefu.hookimpl
+        def session_ended(self, session: kefu.Session, reason: str) -> None:
+            ended.append((session.id, reason, session.turns))
+
+    engine.register_plugin(Goodbye())
+    assert engine.reply("我要退款", session_id="first").text == "好的，这就为您办理退款"
+    assert engine.session("first") is None
+    assert engine.reply("什么时候发货", session_id="later").text == "一般48小时内发货"
+    assert engine.reply("我要退款", session_id="later").text == "好的，这就为您办理退款"
+    assert engine.session("later") is None
+    assert ended == [("first", "deleted", 1), ("later", "deleted", 2)]  # the final state, once
+    engine.reply("什么时候发货", session_id="later")  # starts afresh
+    later = engine.session("later")
+    assert later is not None and later.turns == 1

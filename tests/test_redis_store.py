@@ -695,3 +695,28 @@ def test_redis_expiry_reaches_the_session_ended_hook(url: str, slot_bot: Path) -
     assert ended == [("idle", "expired", 2, {"order_id": "123456789012"})]
     engines[1].end_session("other")
     assert ended[1:] == [("other", "deleted", 2, {})]
+
+
+def test_a_hook_ending_its_own_conversation_ends_it_once_the_reply_is_saved(url: str, slot_bot: Path) -> None:
+    """delete waited for the reply's own lock until lock_wait ran out: a StoreError counted
+    against the plugin, and the conversation went on."""
+    store = RedisStore(url, key_prefix="bye:", lock_wait=0.5)
+    engine = kefu.Engine.from_path(slot_bot, store=store, seed=0)
+    ended: list[tuple[str, str, int]] = []
+
+    class Goodbye:
+        @kefu.hookimpl
+        def response_built(self, reply: kefu.Reply, session: Session) -> None:
+            if reply.intent == "order_status":
+                engine.end_session(session.id)
+
+        @kefu.hookimpl
+        def session_ended(self, session: Session, reason: str) -> None:
+            ended.append((session.id, reason, session.turns))
+
+    engine.register_plugin(Goodbye())
+    engine.reply("你好", session_id="u1")
+    assert engine.reply("查订单 订单号123456789012", session_id="u1").text == "订单 123456789012 在路上"
+    assert engine.plugin_errors == {}
+    assert store.get("u1") is None
+    assert ended == [("u1", "deleted", 2)]
