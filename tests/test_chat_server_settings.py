@@ -11,6 +11,7 @@ import re
 import shlex
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +266,59 @@ def test_the_server_warns_about_a_misspelled_variable_and_starts(tmp_path: Path)
     with running_server({"KEFU_LOAD_PLUGINS": "", "KEFU_CHAT_PROT": "9000"}, log=log):
         output = log.read_text(encoding="utf-8")
     assert unknown("KEFU_CHAT_PROT", "KEFU_CHAT_PORT") + "\n" in output
+
+
+@pytest.mark.parametrize(
+    ("env", "flags", "port"),
+    [
+        # the bug report: --port 9000 did not start, for a variable it replaces
+        ({"KEFU_CHAT_PORT": "abc"}, {"port": 9000}, 9000),
+        ({"KEFU_CHAT_PORT": "70000"}, {"port": 9000}, 9000),
+        # a good variable loses to the flag too
+        ({"KEFU_CHAT_PORT": "8001"}, {"port": 9000}, 9000),
+        # no flag: the variable counts
+        ({"KEFU_CHAT_PORT": "8001"}, {}, 8001),
+    ],
+)
+def test_a_flag_wins_over_its_variable_which_is_not_even_checked(
+    env: dict[str, str], flags: dict[str, Any], port: int
+) -> None:
+    assert Settings.from_env(env, flags=flags).port == port
+
+
+def test_bad_variables_without_a_flag_are_still_all_reported_and_bad_flags_named_as_flags() -> None:
+    env = {"KEFU_CHAT_PORT": "abc", "KEFU_CHAT_OUTBOX_SIZE": "0", "KEFU_CHAT_SEND_TIMEOUT": "nan"}
+    assert refusal_with_flags(env, {"port": 9000}) == HEADER + (
+        "  KEFU_CHAT_OUTBOX_SIZE='0': must be a whole number, at least 1\n"
+        "  KEFU_CHAT_SEND_TIMEOUT='nan': must be a number above 0 (not inf or nan)"
+    )
+    assert refusal_with_flags({"KEFU_CHAT_PORT": "8001"}, {"port": 0}) == (
+        f"{HEADER}  --port=0: must be a whole number from 1 to 65535"
+    )
+
+
+def refusal_with_flags(env: dict[str, str], flags: dict[str, Any]) -> str:
+    with pytest.raises(ValueError, match=r"^invalid chat server settings:") as caught:
+        Settings.from_env(env, flags=flags)
+    return str(caught.value)
+
+
+def test_the_server_given_a_flag_ignores_a_bad_variable_for_it() -> None:
+    # Started with --port: KEFU_CHAT_PORT is not read; the other bad variable still stops it.
+    done = run_server({"KEFU_CHAT_PORT": "abc", "KEFU_CHAT_OUTBOX_SIZE": "0"}, "--port", "9000")
+    expected = f"{HEADER}  KEFU_CHAT_OUTBOX_SIZE='0': must be a whole number, at least 1\n"
+    assert (done.returncode, done.stderr, done.stdout) == (1, expected, "")
+    # --help needs no setting at all
+    done = run_server({"KEFU_CHAT_PORT": "abc"}, "--help")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "--port PORT           Port (default: KEFU_CHAT_PORT, else 8000)." in done.stdout
+
+
+def test_the_server_listens_on_the_flags_port_whatever_its_variable_says(tmp_path: Path) -> None:
+    # running_server passes --host and --port: the old server refused to start over KEFU_CHAT_PORT.
+    env = {"KEFU_LOAD_PLUGINS": "", "KEFU_CHAT_PORT": "abc", "KEFU_CHAT_HOST": "256.0.0.1"}
+    with (
+        running_server(env, log=tmp_path / "server.log") as url,
+        urllib.request.urlopen(f"{url}/healthz", timeout=10) as answer,
+    ):
+        assert answer.status == 200  # on the port and host given by the flags

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import resource
 from collections.abc import Sequence
@@ -19,16 +18,29 @@ __all__ = ["main"]
 log = logging.getLogger(__name__)
 
 
-def _arguments(argv: Sequence[str] | None, defaults: Settings) -> argparse.Namespace:
+FLAGS = ("host", "port", "bot", "redis_url")
+"""Settings that have a command-line flag too (``--redis-url`` for ``redis_url``)."""
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    # No defaults here: a flag left out means its KEFU_CHAT_ variable, then the setting's
+    # default, and only Settings.from_env knows which (or that the variable is bad).
     parser = argparse.ArgumentParser(
         prog="python examples/chat_server",
         description="A customer-service chat server on kefu: visitor widget at /, agent desk at /agent. "
-        "Every limit can be set with KEFU_CHAT_<NAME> environment variables (see the README).",
+        "Every limit can be set with KEFU_CHAT_<NAME> environment variables (see the README); "
+        "a flag wins over its variable.",
     )
-    parser.add_argument("--host", default=defaults.host, help="Address to listen on (default: %(default)s).")
-    parser.add_argument("--port", type=int, default=defaults.port, help="Port (default: %(default)s).")
-    parser.add_argument("--bot", default=defaults.bot, help="Bot YAML file or folder, or a saved model.")
-    parser.add_argument("--redis-url", default=defaults.redis_url, help="Keep sessions in this Redis.")
+    parser.add_argument(
+        "--host", help=f"Address to listen on (default: KEFU_CHAT_HOST, else {Settings.host})."
+    )
+    parser.add_argument("--port", type=int, help=f"Port (default: KEFU_CHAT_PORT, else {Settings.port}).")
+    parser.add_argument(
+        "--bot", help="Bot YAML file or folder, or a saved model (default: KEFU_CHAT_BOT, else the demo bot)."
+    )
+    parser.add_argument(
+        "--redis-url", help="Keep sessions in this Redis (default: KEFU_CHAT_REDIS_URL, else in memory)."
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn's log level (default: %(default)s).")
     return parser.parse_args(argv)
 
@@ -47,15 +59,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     Bad settings or a bad bot file end it before it listens: their message on stderr, no
     traceback, exit status 1.
     """
+    args = _arguments(argv)
+    # Before the settings are read: their warnings (a misspelled variable) use this format.
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    flags = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
     try:
-        defaults = Settings.from_env()
-        args = _arguments(argv, defaults)
-        settings = dataclasses.replace(
-            defaults, host=args.host, port=args.port, bot=args.bot, redis_url=args.redis_url
-        )
+        settings = Settings.from_env(flags=flags)
     except ValueError as exc:  # Settings name every bad value; a traceback would only bury them
         raise SystemExit(str(exc)) from None
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     raise_open_files_limit(settings.max_connections + 100)
     try:
         app = create_app(settings)

@@ -69,25 +69,36 @@ class Settings:
             raise ValueError(_report({f"{name}={values[name]!r}": why for name, why in problems.items()}))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``KEFU_CHAT_<FIELD>`` variables (e.g. ``KEFU_CHAT_REDIS_URL``).
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, flags: Mapping[str, object] | None = None
+    ) -> Settings:
+        """Settings from ``KEFU_CHAT_<FIELD>`` variables (e.g. ``KEFU_CHAT_REDIS_URL``) and ``flags``.
 
-        An empty variable means the default. Bad values are one ``ValueError`` naming
-        every bad variable, its value and what it may be. A ``KEFU_CHAT_`` variable that
+        ``flags`` are values given on the command line, by field name (``--redis-url`` sets
+        ``redis_url``): they win, and their variables are neither read nor checked. An
+        empty variable means the default. Bad values are one ``ValueError`` naming every
+        bad variable or flag, its value and what it may be. A ``KEFU_CHAT_`` variable that
         is no setting (a typo like ``KEFU_CHAT_PROT``) is logged as a warning, with the
         closest setting's name.
         """
         environ = os.environ if environ is None else environ
+        flags = {} if flags is None else flags
         default = cls()
         defaults = {spec.name: getattr(default, spec.name) for spec in fields(cls)}
         _warn_unknown(environ, defaults)
-        raw = {name: environ.get(_variable(name), "") for name in defaults}
+        raw = {name: environ.get(_variable(name), "") for name in defaults if name not in flags}
         raw = {name: text for name, text in raw.items() if text}
-        values = {name: _parse(text, defaults[name]) for name, text in raw.items()}
-        problems = _problems({**defaults, **values}, _variable)
+        values = {**{name: _parse(text, defaults[name]) for name, text in raw.items()}, **flags}
+
+        def label(name: str) -> str:
+            return _flag(name) if name in flags else _variable(name)
+
+        problems = _problems({**defaults, **values}, label)
         if problems:
 
             def shown(name: str) -> str:
+                if name in flags:
+                    return f"{_flag(name)}={flags[name]!r}"
                 if name in raw:
                     return f"{_variable(name)}={raw[name]!r}"
                 return f"{_variable(name)} (default {defaults[name]!r})"
@@ -114,6 +125,10 @@ RATES = ("send_timeout", "visitor_rate", "agent_rate")
 
 def _variable(name: str) -> str:
     return f"{PREFIX}{name.upper()}"
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def _warn_unknown(environ: Mapping[str, str], known: Iterable[str]) -> None:
