@@ -257,8 +257,8 @@ class Engine:
             reply = self._reply(text, session_id, meta)
         finally:
             _REPLYING.reset(token)
-        if replying.end:  # a hook ended this conversation: now that the reply is saved
-            self.store.delete(session_id)
+        for action in replying.after:  # what hooks did to this conversation, now it is saved
+            action()
         return reply
 
     def _reply(self, text: str, session_id: str, meta: Mapping[str, Any]) -> Reply:
@@ -365,11 +365,17 @@ class Engine:
         return self.store.get(_check_id(session_id))
 
     def release(self, session_id: str) -> None:
-        """Give a handed-off conversation back to the bot."""
-        with self.store.transaction(_check_id(session_id)) as session:
-            session.handoff = False
-            session.handoff_reason = None
-            session.fallback_streak = 0
+        """Give a handed-off conversation back to the bot (from a hook of that conversation's
+        own reply: right after the reply is saved, like ``end_session``)."""
+        session_id = _check_id(session_id)
+
+        def release() -> None:
+            with self.store.transaction(session_id) as session:
+                session.handoff = False
+                session.handoff_reason = None
+                session.fallback_streak = 0
+
+        self._now_or_after_reply(session_id, release)
 
     def record_agent_message(self, session_id: str, text: str, agent: str = "") -> None:
         """Add a human agent's message to the conversation's history, as an exchange with
@@ -378,8 +384,9 @@ class Engine:
         activity (the session does not idle out while an agent talks), not as a turn.
 
         The text is kept whole up to ``AGENT_TEXT_LENGTH`` characters; a longer one is a
-        ``ValueError`` and nothing is recorded (the caller should not send it either)."""
-        _check_id(session_id)
+        ``ValueError`` and nothing is recorded (the caller should not send it either). From a
+        hook of that conversation's own reply, it is recorded right after the reply."""
+        session_id = _check_id(session_id)
         _check_text(text)
         _check_text(agent, "agent")
         if len(text) > AGENT_TEXT_LENGTH:
@@ -392,9 +399,13 @@ class Engine:
         text = clean(text, AGENT_TEXT_LENGTH)  # lone surrogates only: the length is checked
         # The name is in every later transcript of this session: keep it encodable and short.
         agent = clean(agent, AGENT_NAME_LENGTH)
-        with self.store.transaction(session_id) as session:
-            session.last_active = now
-            session.record((now, "", text, f"agent:{agent}"), settings.history_size)
+
+        def record() -> None:
+            with self.store.transaction(session_id) as session:
+                session.last_active = now
+                session.record((now, "", text, f"agent:{agent}"), settings.history_size)
+
+        self._now_or_after_reply(session_id, record)
 
     def end_session(self, session_id: str) -> None:
         """Forget a conversation now (``session_ended`` fires with reason "deleted").
@@ -403,11 +414,17 @@ class Engine:
         saved: deleting it under the reply would be undone by the reply's save.
         """
         session_id = _check_id(session_id)
+        self._now_or_after_reply(session_id, lambda: self.store.delete(session_id))
+
+    def _now_or_after_reply(self, session_id: str, action: Callable[[], None]) -> None:
+        """Run ``action`` now or, from a hook of this conversation's own reply, right after
+        that reply is saved: under it, the reply's save would undo what ``action`` changed
+        (or, with a store that locks across processes, ``action`` would wait for the reply)."""
         replying = _REPLYING.get()
         if replying is not None and replying.session_id == session_id:
-            replying.end = True
-            return
-        self.store.delete(session_id)
+            replying.after.append(action)
+        else:
+            action()
 
     def _sweep(self, now: float) -> None:
         if now - self._last_sweep >= SWEEP_INTERVAL:
@@ -420,10 +437,10 @@ class Engine:
 
 @dataclasses.dataclass
 class _Replying:
-    """The conversation this thread is answering, and whether a hook asked to end it."""
+    """The conversation this thread is answering, and what hooks asked to do to it."""
 
     session_id: str
-    end: bool = False
+    after: list[Callable[[], None]] = dataclasses.field(default_factory=list)
 
 
 _REPLYING: contextvars.ContextVar[_Replying | None] = contextvars.ContextVar("kefu_replying", default=None)

@@ -180,3 +180,32 @@ def test_a_conversation_a_hook_ends_during_its_reply_ends_after_that_reply(engin
     engine.reply("什么时候发货", session_id="later")  # starts afresh
     later = engine.session("later")
     assert later is not None and later.turns == 1
+
+
+def test_an_agent_message_or_release_from_a_hook_of_the_reply_is_kept(write_bot: Callable[..., Path]) -> None:
+    """Both were saved under the reply and then overwritten by the reply's own save: the
+    agent's message was missing from the transcript, the release was undone."""
+    human = "  - name: human\n    examples: [转人工, 人工客服, 找客服]\n    action: handoff\n"
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT + human}), seed=0, load_entry_points=False)
+
+    class Desk:
+        @kefu.hookimpl
+        def response_built(self, reply: kefu.Reply, session: kefu.Session) -> None:
+            if reply.intent == "refund":
+                engine.record_agent_message(session.id, "您好，退款由我来处理", agent="小王")
+            if reply.action == "handed_off":  # no agent picked it up: back to the bot
+                engine.release(session.id)
+
+    engine.register_plugin(Desk())
+    engine.reply("我要退款", session_id="s")
+    session = engine.session("s")
+    assert session is not None
+    assert [(user, bot, label) for _, user, bot, label in session.history] == [
+        ("我要退款", "好的，这就为您办理退款", "refund"),
+        ("", "您好，退款由我来处理", "agent:小王"),  # after the exchange that led to it
+    ]
+    assert engine.reply("转人工", session_id="s").action == "handoff"
+    assert engine.reply("什么时候发货", session_id="s").action == "handed_off"
+    session = engine.session("s")
+    assert session is not None and not session.handoff
+    assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货"
