@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -28,9 +29,8 @@ def chat(
     typer.secho(f"{engine.spec.settings.name} is ready. {HELP}", fg="green")
     state = {"debug": debug}  # /debug toggles it
     while True:
-        try:
-            text = input("你: ")
-        except (EOFError, KeyboardInterrupt):
+        text = _ask()
+        if text is None:
             typer.echo("")
             return
         if text.startswith("/"):
@@ -39,6 +39,16 @@ def chat(
             continue
         reply = engine.reply(text, session_id=session_id)
         _show(engine, reply, state["debug"])
+
+
+def _ask() -> str | None:
+    """The next message; None when the user leaves (Ctrl-D, Ctrl-C) or input ends."""
+    if sys.stdin is None:  # started with it closed (`kefu chat <&-`): input() raises RuntimeError
+        return None
+    try:
+        return input("你: ")
+    except (EOFError, KeyboardInterrupt):
+        return None
 
 
 def _command(engine: kefu.Engine, command: str, session_id: str, state: dict[str, bool]) -> bool:

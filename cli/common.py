@@ -45,5 +45,7 @@ def echo_json(data: Any) -> None:
 
 
 def stdin_lines() -> list[str]:
-    """Non-empty lines from standard input."""
+    """Non-empty lines from standard input; none when it is closed, as when it is empty."""
+    if sys.stdin is None:  # started with it closed (`kefu predict <&-`): Python sets None
+        return []
     return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]  # CRLF files too
