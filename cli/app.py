@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -27,8 +30,28 @@ def user_errors(command: F) -> F:
         except kefu.KefuError as exc:
             typer.secho(str(exc), err=True, fg="red")
             raise typer.Exit(1) from None
+        except BrokenPipeError:
+            raise  # `kefu predict | head -1`: typer ends quietly, as command-line tools do
+        except OSError as exc:
+            # The library names the files it fails on in a KefuError, so an OSError here is
+            # printing the output: stdout on a full disk (`> /dev/full`) or a dead terminal.
+            _output_failed(exc)
+            raise typer.Exit(1) from None
 
     return run  # type: ignore[return-value]
+
+
+def _output_failed(exc: OSError) -> None:
+    """Say that writing failed, and drop what stdout still holds: flushing it again when
+    Python exits would only print a second error."""
+    reason = exc.strerror or str(exc)
+    message = f"{exc.filename}: {reason}" if exc.filename else f"cannot write to standard output: {reason}"
+    with contextlib.suppress(OSError, ValueError):  # stderr may be broken too: then exit 1 quietly
+        typer.secho(message, err=True, fg="red")
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _version(value: bool) -> None:

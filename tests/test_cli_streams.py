@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib import resources
+from pathlib import Path
 from typing import IO
 
 import pytest
 
+DEMO_BOT = Path(str(resources.files("kefu.intents")))
 KEFU = [sys.executable, "-c", "import sys; sys.argv[0] = 'kefu'; from kefu.cli import main; main()"]
 
 
@@ -44,3 +47,21 @@ def kefu(
 def test_a_closed_stdin_is_the_end_of_input(args: list[str], stdout: str) -> None:
     code, out, err = kefu(*args, stdin_closed=True)
     assert (code, out, err) == (0, stdout, "")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", str(DEMO_BOT)],  # one line of output
+        ["predict", "你好", "--json"],  # a JSON line per message
+        ["export", "jsonl", str(DEMO_BOT)],  # the data itself goes to stdout
+        ["chat"],  # the greeting and the prompt
+    ],
+    ids=lambda args: args[0],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_1(args: list[str]) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "wb") as full:  # every write fails: No space left on device
+        code, _, err = kefu(*args, stdout=full)
+    assert (code, err) == (1, "cannot write to standard output: No space left on device\n")
