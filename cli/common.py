@@ -12,7 +12,7 @@ import typer
 
 import kefu
 
-__all__ = ["BotArg", "JsonOpt", "PluginsDirOpt", "demo_bot", "echo_json", "open_engine"]
+__all__ = ["BotArg", "JsonOpt", "PluginsDirOpt", "demo_bot", "echo_json", "fraction", "open_engine"]
 
 
 def demo_bot() -> Path:
@@ -32,6 +32,14 @@ PluginsDirOpt = Annotated[
     Path | None,
     typer.Option("--plugins-dir", help="Also load loose plugin .py files from this folder."),
 ]
+
+
+def fraction(value: float | None) -> float | None:
+    """Option callback refusing a share outside 0-1: ``--min-accuracy 90`` meant 0.9, and
+    nan passed every gate, since no comparison with it is true."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise typer.BadParameter(f"must be between 0 and 1, got {value:g}")
+    return value
 
 
 def open_engine(path: Path | None, plugins_dir: Path | None = None, **options: Any) -> kefu.Engine:

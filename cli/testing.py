@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 import kefu
-from kefu.cli.common import BotArg, JsonOpt, echo_json, open_engine
+from kefu.cli.common import BotArg, JsonOpt, echo_json, fraction, open_engine
 
 __all__ = ["COMMANDS", "predictions_for", "print_report", "unknown_intents", "unknown_json"]
 
@@ -39,10 +39,12 @@ def run_test(
         ),
     ] = None,
     min_accuracy: Annotated[
-        float | None, typer.Option("--min-accuracy", help="Exit 1 if accuracy is below this (0-1).")
+        float | None,
+        typer.Option("--min-accuracy", callback=fraction, help="Exit 1 if accuracy is below this (0-1)."),
     ] = None,
     min_f1: Annotated[
-        float | None, typer.Option("--min-f1", help="Exit 1 if macro-F1 is below this (0-1).")
+        float | None,
+        typer.Option("--min-f1", callback=fraction, help="Exit 1 if macro-F1 is below this (0-1)."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for report.json, report.md (and PNG plots).")

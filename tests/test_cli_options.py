@@ -1,0 +1,42 @@
+"""Options of ``kefu test`` and ``kefu tune`` that make no sense, or no sense together:
+each is refused before any work with one usage error (exit 2), never silently ignored."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kefu.cli import build_app
+
+DEMO_BOT = Path(str(resources.files("kefu.intents")))
+HELDOUT = str(DEMO_BOT / "tests" / "heldout.jsonl")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(build_app(), list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def usage_error(err: str) -> str:
+    """The message inside typer's error box, its lines joined."""
+    lines = [line.strip("│ ") for line in err.splitlines() if line.startswith("│")]
+    return " ".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--min-accuracy", "nan"),  # passed every gate: no comparison with nan is true
+        ("--min-accuracy", "90"),  # a percentage meant as 0.9: no run could pass
+        ("--min-accuracy", "-0.1"),  # a gate no run could fail
+        ("--min-f1", "nan"),
+        ("--min-f1", "inf"),
+    ],
+)
+def test_test_gates_must_be_shares_between_0_and_1(option: str, value: str) -> None:
+    code, out, err = run("test", str(DEMO_BOT), "--data", HELDOUT, option, value)
+    assert (code, out) == (2, "")
+    assert usage_error(err) == f"Invalid value for '{option}': must be between 0 and 1, got {value}"
