@@ -12,7 +12,16 @@ import typer
 
 import kefu
 
-__all__ = ["BotArg", "JsonOpt", "PluginsDirOpt", "demo_bot", "echo_json", "fraction", "open_engine"]
+__all__ = [
+    "BotArg",
+    "JsonOpt",
+    "OptionClash",
+    "PluginsDirOpt",
+    "demo_bot",
+    "echo_json",
+    "fraction",
+    "open_engine",
+]
 
 
 def demo_bot() -> Path:
@@ -32,6 +41,15 @@ PluginsDirOpt = Annotated[
     Path | None,
     typer.Option("--plugins-dir", help="Also load loose plugin .py files from this folder."),
 ]
+
+
+class OptionClash(typer.BadParameter):
+    """A usage error (exit 2) about options given together or left out; the message is the
+    whole sentence, not typer's "Invalid value: ...", since no one value is invalid."""
+
+    def format_message(self) -> str:
+        """The message as written."""
+        return self.message
 
 
 def fraction(value: float | None) -> float | None:

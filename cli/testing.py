@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 import kefu
-from kefu.cli.common import BotArg, JsonOpt, echo_json, fraction, open_engine
+from kefu.cli.common import BotArg, JsonOpt, OptionClash, echo_json, fraction, open_engine
 
 __all__ = ["COMMANDS", "predictions_for", "print_report", "unknown_intents", "unknown_json"]
 
@@ -56,8 +56,15 @@ def run_test(
 ) -> None:
     """Measure how well a bot recognizes labeled messages, or play scripted dialogues."""
     if dialogues is not None:
+        _refuse_with_dialogues(data=data, cv=cv, oos_label=oos_label, min_accuracy=min_accuracy,
+                               min_f1=min_f1, out=out, jobs=jobs if jobs != 1 else None)  # fmt: skip
         _play(path, dialogues, json_output)
         return
+    if data is None and cv is None:
+        raise OptionClash(
+            "give --data FILE (labeled messages), --cv K (cross-validation) "
+            "or --dialogues FILE (scripted conversations)"
+        )
     engine, predictions = predictions_for(path, data, cv, oos_label, jobs, progress=not json_output)
     report = kefu.evaluate(predictions)
     written = kefu.write_report(report, out, segment=engine.segment) if out is not None else []
@@ -80,8 +87,10 @@ def predictions_for(
     path: Path | None, data: Path | None, cv: int | None, oos_label: str | None, jobs: int, *, progress: bool
 ) -> tuple[kefu.Engine, list[kefu.Prediction]]:
     """The bot's predictions on a test file, or out-of-fold predictions with ``cv`` folds."""
-    if (data is None) == (cv is None):
-        raise kefu.SpecError.single(path or Path("."), 1, "give either --data FILE or --cv K")
+    if data is None and cv is None:
+        raise OptionClash("give --data FILE (labeled messages) or --cv K (cross-validation)")
+    if data is not None and cv is not None:
+        raise OptionClash("give --data FILE or --cv K, not both")
     engine = open_engine(path, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
     if cv is not None:
         return engine, kefu.cross_validate(engine.spec, cv, n_jobs=jobs)
@@ -134,6 +143,17 @@ def _warn_unknown(data: Path, engine: kefu.Engine, rows: Sequence[kefu.TestRow],
         err=True,
         fg="yellow",
     )
+
+
+def _refuse_with_dialogues(**options: object) -> None:
+    """Playing dialogues reads none of the options that measure labeled messages: a CI job
+    given `--dialogues d.yaml --min-accuracy 0.9` passed without checking any accuracy."""
+    given = [f"--{name.replace('_', '-')}" for name, value in options.items() if value is not None]
+    if given:
+        raise OptionClash(
+            f"--dialogues plays scripted conversations and would ignore {', '.join(given)}: "
+            "give those to a second kefu test with --data or --cv"
+        )
 
 
 def _play(path: Path | None, file: Path, json_output: bool) -> None:

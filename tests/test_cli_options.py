@@ -40,3 +40,31 @@ def test_test_gates_must_be_shares_between_0_and_1(option: str, value: str) -> N
     code, out, err = run("test", str(DEMO_BOT), "--data", HELDOUT, option, value)
     assert (code, out) == (2, "")
     assert usage_error(err) == f"Invalid value for '{option}': must be between 0 and 1, got {value}"
+
+
+DIALOGUES = str(DEMO_BOT / "tests" / "dialogues.yaml")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # nothing to measure: was "<bot>:1: give either ...", a bot file problem with exit 1
+        (["test", str(DEMO_BOT)], "give --data FILE (labeled messages), --cv K (cross-validation) "
+                                  "or --dialogues FILE (scripted conversations)"),
+        (["tune", str(DEMO_BOT)], "give --data FILE (labeled messages) or --cv K (cross-validation)"),
+        # both: one of them would be ignored
+        (["test", "--data", HELDOUT, "--cv", "3"], "give --data FILE or --cv K, not both"),
+        (["tune", "--data", HELDOUT, "--cv", "3"], "give --data FILE or --cv K, not both"),
+        # a CI gate beside --dialogues passed without measuring anything
+        (["test", "--dialogues", DIALOGUES, "--min-accuracy", "0.9"],
+         "--dialogues plays scripted conversations and would ignore --min-accuracy: "
+         "give those to a second kefu test with --data or --cv"),
+        (["test", "--dialogues", DIALOGUES, "--data", HELDOUT, "--out", "report", "-j", "2"],
+         "--dialogues plays scripted conversations and would ignore --data, --out, --jobs: "
+         "give those to a second kefu test with --data or --cv"),
+    ],
+)  # fmt: skip
+def test_test_and_tune_refuse_options_that_clash(args: list[str], message: str) -> None:
+    code, out, err = run(*args)
+    assert (code, out) == (2, "")
+    assert usage_error(err) == message
