@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import kefu
-from kefu.cli.common import BotArg, JsonOpt, demo_bot, echo_json, open_engine
+from kefu.cli.common import BotArg, JsonOpt, OptionClash, demo_bot, echo_json, fraction, open_engine
 from kefu.cli.testing import predictions_for, unknown_json
 
 __all__ = ["COMMANDS"]
@@ -32,7 +32,8 @@ def tune(
         ),
     ] = "balanced",
     floor: Annotated[
-        float | None, typer.Option("--floor", help="The floor for --objective accuracy or oos.")
+        float | None,
+        typer.Option("--floor", callback=fraction, help="The floor for --objective accuracy or oos (0-1)."),
     ] = None,
     write: Annotated[
         bool, typer.Option("--write", help="Write the recommendation into the bot file.")
@@ -51,17 +52,18 @@ def tune(
         raise typer.BadParameter(
             f"must be one of {', '.join(kefu.tuning.OBJECTIVES)}", param_hint="'--objective'"
         )
-    if floor is not None and not 0.0 <= floor <= 1.0:
-        raise typer.BadParameter(f"must be between 0 and 1, got {floor:g}", param_hint="'--floor'")
+    if floor is not None and objective == "balanced":
+        raise OptionClash("--floor is for --objective accuracy or oos; balanced has no floor")
+    if write and (
+        path is None or Path(path).resolve() == demo_bot().resolve() or kefu.saved_fingerprint(path)
+    ):
+        # Refused before the sweep, which can take minutes with --cv, not after it.
+        raise kefu.SpecError.single(path or demo_bot(), 1, "--write needs your own bot's YAML file or folder")
     engine, predictions = predictions_for(path, data, cv, oos_label, jobs, progress=not json_output)
     points = kefu.sweep(predictions)
     best = kefu.recommend(points, objective, floor)
     target = None
     if write:
-        if path is None or Path(path).resolve() == demo_bot().resolve() or kefu.saved_fingerprint(path):
-            raise kefu.SpecError.single(
-                path or demo_bot(), 1, "--write needs your own bot's YAML file or folder"
-            )
         target = kefu.write_thresholds(engine.spec.files, best.threshold, best.margin)
     if json_output:
         written = str(target) if target else None

@@ -68,3 +68,18 @@ def test_test_and_tune_refuse_options_that_clash(args: list[str], message: str) 
     code, out, err = run(*args)
     assert (code, out) == (2, "")
     assert usage_error(err) == message
+
+
+def test_tune_refuses_a_floor_the_balanced_objective_would_ignore() -> None:
+    code, out, err = run("tune", str(DEMO_BOT), "--data", HELDOUT, "--floor", "0.8")
+    assert (code, out) == (2, "")  # was the balanced pick, as if no floor had been asked for
+    assert usage_error(err) == "--floor is for --objective accuracy or oos; balanced has no floor"
+
+
+def test_tune_refuses_write_to_a_saved_model_before_the_sweep(tmp_path: Path) -> None:
+    # The refusal comes first: it came after the sweep (minutes with --cv on a big bot), so
+    # here the missing dev file was reported and --write only on the next try.
+    model = tmp_path / "model"
+    assert run("train", str(DEMO_BOT), "-o", str(model))[0] == 0
+    code, out, err = run("tune", str(model), "--data", str(tmp_path / "dev.jsonl"), "--write")
+    assert (code, out, err) == (1, "", f"{model}:1: --write needs your own bot's YAML file or folder\n")
