@@ -65,12 +65,30 @@ def tune(
     target = None
     if write:
         target = kefu.write_thresholds(engine.spec.files, best.threshold, best.margin)
+    if objective != "balanced" and all(p.oos_recall is None for p in points):
+        # recommend() has no out-of-scope recall to weigh, so it ignores the objective: the
+        # output said "recommended for accuracy" and "no setting reaches --floor" instead.
+        where = f"{data} has" if data is not None else "cross-validation has"
+        typer.secho(
+            f"warning: {where} no out-of-scope rows, so --objective {objective} was not used: "
+            "give a dev file with out-of-scope rows to weigh them",
+            err=True,
+            fg="yellow",
+        )
     if json_output:
         written = str(target) if target else None
         unknown = unknown_json(engine, predictions)
         echo_json({"recommended": vars(best), "objective": objective, "written": written,
                    "points": [vars(p) for p in points], "unknown_intents": unknown})  # fmt: skip
         return
+    _print_sweep(points, best, objective, floor)
+    if target:
+        typer.echo(f"written to {target}")
+
+
+def _print_sweep(
+    points: list[kefu.TuningPoint], best: kefu.TuningPoint, objective: str, floor: float | None
+) -> None:
     typer.echo(f"{'threshold':>9} {'margin':>7} {'in-scope acc':>13} {'oos recall':>11} {'answered':>9}")
     for p in points:
         if p.margin in (best.margin, 0.0):
@@ -78,14 +96,18 @@ def tune(
             mark = "  <- recommended" if p == best else ""
             accuracy = f"{p.in_scope_accuracy:>13.3f}"
             typer.echo(f"{p.threshold:>9.2f} {p.margin:>7.2f} {accuracy} {oos:>11} {p.answered:>9.3f}{mark}")
+    if best.oos_recall is None:
+        typer.echo(
+            "\nrecommended without out-of-scope rows (the highest threshold within 0.01 of the best "
+            f"in-scope accuracy): threshold {best.threshold:g}, ambiguity_margin {best.margin:g}"
+        )
+        return
     typer.echo(
         f"\nrecommended for {objective}: threshold {best.threshold:g}, ambiguity_margin {best.margin:g}"
     )
     reached = best.oos_recall if objective == "accuracy" else best.in_scope_accuracy
-    if floor is not None and objective != "balanced" and (reached or 0.0) < floor:
+    if floor is not None and reached < floor:
         typer.secho(f"no setting reaches --floor {floor:g}; this is the closest", fg="yellow")
-    if target:
-        typer.echo(f"written to {target}")
 
 
 def explain(

@@ -83,3 +83,24 @@ def test_tune_refuses_write_to_a_saved_model_before_the_sweep(tmp_path: Path) ->
     assert run("train", str(DEMO_BOT), "-o", str(model))[0] == 0
     code, out, err = run("tune", str(model), "--data", str(tmp_path / "dev.jsonl"), "--write")
     assert (code, out, err) == (1, "", f"{model}:1: --write needs your own bot's YAML file or folder\n")
+
+
+def test_tune_says_when_the_data_has_no_out_of_scope_rows_to_weigh(tmp_path: Path) -> None:
+    # Without out-of-scope rows there is no recall to weigh: the objective and its floor went
+    # unused while the output said "recommended for accuracy" and "no setting reaches --floor".
+    lines = Path(HELDOUT).read_text(encoding="utf-8").splitlines(keepends=True)
+    in_scope = tmp_path / "in_scope.jsonl"
+    in_scope.write_text("".join(line for line in lines if '"out_of_scope"' not in line), encoding="utf-8")
+    code, out, err = run(
+        "tune", str(DEMO_BOT), "--data", str(in_scope), "--objective", "accuracy", "--floor", "0.8"
+    )
+    assert code == 0
+    assert out.splitlines()[-1].startswith(
+        "recommended without out-of-scope rows (the highest threshold within 0.01 of the best "
+        "in-scope accuracy): threshold "
+    )
+    assert "--floor" not in out
+    assert err == (
+        f"warning: {in_scope} has no out-of-scope rows, so --objective accuracy was not used: "
+        "give a dev file with out-of-scope rows to weigh them\n"
+    )
