@@ -3,6 +3,7 @@ each is refused before any work with one usage error (exit 2), never silently ig
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -103,4 +104,18 @@ def test_tune_says_when_the_data_has_no_out_of_scope_rows_to_weigh(tmp_path: Pat
     assert err == (
         f"warning: {in_scope} has no out-of-scope rows, so --objective accuracy was not used: "
         "give a dev file with out-of-scope rows to weigh them\n"
+    )
+
+
+def test_test_gates_say_which_one_failed_and_by_how_much() -> None:
+    # A CI log showed "below the required --min-accuracy / --min-f1", and no numbers.
+    code, out, err = run("test", str(DEMO_BOT), "--data", HELDOUT, "--json", "--min-accuracy", "0.999",
+                         "--min-f1", "0.5")  # fmt: skip
+    report = json.loads(out)
+    assert code == 1
+    assert err == f"accuracy {report['accuracy']:.4f} is below the required --min-accuracy 0.999\n"
+    code, out, err = run("test", str(DEMO_BOT), "--data", HELDOUT, "--json", "--min-f1", "0.999")
+    assert (code, err) == (
+        1,
+        f"macro-F1 {json.loads(out)['macro_f1']:.4f} is below the required --min-f1 0.999\n",
     )
