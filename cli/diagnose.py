@@ -120,6 +120,7 @@ def explain(
 ) -> None:
     """Show how a message was read and why it got its answer."""
     engine = open_engine(bot, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
+    _warn_unknown_contexts(engine.spec, context or [])
     result = kefu.explain(engine, text, tuple(context or ()))
     if json_output:
         echo_json(result.to_dict())
@@ -137,6 +138,22 @@ def explain(
         nearest = " | ".join(f"{e['text']} ({e['cosine']:.2f})" for e in c["nearest_examples"])
         typer.echo(f"  {c['intent']:<28} {c['confidence']:.3f}   nearest: {nearest}")
     typer.echo(f"decision:     {result.decision}")
+
+
+def _warn_unknown_contexts(spec: kefu.BotSpec, contexts: list[str]) -> None:
+    # A misspelled context changes nothing, and the explanation then read as if the
+    # follow-up intent did not match with the context open.
+    known = {c for i in spec.intents for c in i.input_contexts} | {
+        c.name for i in spec.intents for c in i.output_contexts
+    }
+    for name in dict.fromkeys(contexts):
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            typer.secho(
+                f"warning: no intent of the bot opens or needs the context '{name}' (its contexts: {listed})",
+                err=True,
+                fg="yellow",
+            )
 
 
 def lint(path: BotArg = None, json_output: JsonOpt = False) -> None:

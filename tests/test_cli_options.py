@@ -119,3 +119,21 @@ def test_test_gates_say_which_one_failed_and_by_how_much() -> None:
         1,
         f"macro-F1 {json.loads(out)['macro_f1']:.4f} is below the required --min-f1 0.999\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("contexts", "warned"),
+    [
+        (["ordr"], ["ordr"]),  # a typo: the explanation read as if the context did not help
+        # named once however often it is given; "order", which follow-up intents need, not at all
+        (["ordr", "order", "ordr"], ["ordr"]),
+    ],
+)
+def test_explain_warns_about_a_context_the_bot_does_not_have(contexts: list[str], warned: list[str]) -> None:
+    options = [arg for name in contexts for arg in ("-c", name)]
+    code, _, err = run("explain", str(DEMO_BOT), "那运费呢", *options)
+    assert code == 0
+    assert err.splitlines() == [
+        f"warning: no intent of the bot opens or needs the context '{name}' (its contexts: order, product)"
+        for name in warned
+    ]
