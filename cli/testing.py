@@ -94,6 +94,10 @@ def predictions_for(
         raise OptionClash("give --data FILE (labeled messages) or --cv K (cross-validation)")
     if data is not None and cv is not None:
         raise OptionClash("give --data FILE or --cv K, not both")
+    if oos_label is not None and not oos_label.strip():  # it fell back to the default unsaid
+        raise typer.BadParameter(
+            "must name the intent of out-of-scope rows, not be empty", param_hint="'--oos-label'"
+        )
     engine = open_engine(path, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
     if cv is not None:
         return engine, kefu.cross_validate(engine.spec, cv, n_jobs=jobs)

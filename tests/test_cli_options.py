@@ -137,3 +137,13 @@ def test_explain_warns_about_a_context_the_bot_does_not_have(contexts: list[str]
         f"warning: no intent of the bot opens or needs the context '{name}' (its contexts: order, product)"
         for name in warned
     ]
+
+
+@pytest.mark.parametrize("command", ["test", "tune"])
+def test_an_empty_oos_label_is_refused_not_replaced_by_the_default(command: str) -> None:
+    code, out, err = run(command, str(DEMO_BOT), "--data", HELDOUT, "--oos-label", "")
+    assert (code, out) == (2, "")
+    assert (
+        usage_error(err)
+        == "Invalid value for '--oos-label': must name the intent of out-of-scope rows, not be empty"
+    )
