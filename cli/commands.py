@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +97,8 @@ def predict(
     json_output: JsonOpt = False,
 ) -> None:
     """Print the intent of each message (JSON lines with --json)."""
+    if not texts and sys.stdin is not None and sys.stdin.isatty():  # else it seemed to hang
+        typer.echo("reading messages from the terminal, one per line; Ctrl-D to end", err=True)
     messages = texts or stdin_lines()
     engine = open_engine(bot, builtin_plugins=(), load_entry_points=False, bot_plugins=False)
     for text in messages:

@@ -65,3 +65,25 @@ def test_output_that_cannot_be_written_is_one_line_and_exit_1(args: list[str]) -
     with open("/dev/full", "wb") as full:  # every write fails: No space left on device
         code, _, err = kefu(*args, stdout=full)
     assert (code, err) == (1, "cannot write to standard output: No space left on device\n")
+
+
+def test_predict_at_a_terminal_says_it_is_reading_messages() -> None:
+    # With no message arguments at a terminal it waited, saying nothing, as if hung.
+    pty = pytest.importorskip("pty")
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [*KEFU, "predict"], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        os.write(controller, "你好\n".encode() + b"\x04")  # a line, then Ctrl-D
+        try:
+            out, err = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()  # still waiting for the end of input: fail, do not hang the suite
+            raise
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert process.returncode == 0
+    assert err.decode("utf-8") == "reading messages from the terminal, one per line; Ctrl-D to end\n"
+    assert out.decode("utf-8") == "greeting\t1.000\t你好\n"
