@@ -103,12 +103,14 @@ def export_bot(
             "--output",
             "-o",
             help="File to write, replaced if it exists (never one of the bot's own files); "
-            "without it the lines go to standard output.",
+            "without it, or with -, the lines go to standard output.",
         ),
     ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Write a bot's examples as labeled data (the summary goes to stderr when the data goes to stdout)."""
+    if output == Path("-"):  # what the summary calls standard output: it wrote a file named "-"
+        output = None
     spec = kefu.load_spec(bot)
     lines = [line + "\n" for line in export_jsonl(spec)]
     if output is None:

@@ -364,3 +364,15 @@ def test_export_refuses_a_new_yaml_file_in_the_bot_folder(
     assert stderr == f"{Path(output)}:1: {message}\n"
     assert _contents(tmp_path / "bot") == before
     assert run("export", "jsonl", "bot", "-o", "bot/examples.jsonl")[0] == 0  # not a bot file: fine
+
+
+def test_export_to_dash_writes_standard_output_not_a_file_named_dash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The summary calls standard output "-"; `-o -` wrote a file by that name.
+    _export_bot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, stdout, stderr = run("export", "jsonl", "bot", "-o", "-")
+    assert (code, stdout) == (0, EXPORTED)
+    assert stderr == "exported 3 examples of 2 intents -> standard output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot"]
