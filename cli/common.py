@@ -74,4 +74,7 @@ def stdin_lines() -> list[str]:
     """Non-empty lines from standard input; none when it is closed, as when it is empty."""
     if sys.stdin is None:  # started with it closed (`kefu predict <&-`): Python sets None
         return []
-    return [line.rstrip("\r\n") for line in sys.stdin if line.strip()]  # CRLF files too
+    lines = [line.rstrip("\r\n") for line in sys.stdin]  # CRLF files too
+    if lines:  # a file saved by Notepad starts with a byte-order mark: not part of the message
+        lines[0] = lines[0].removeprefix("\ufeff")
+    return [line for line in lines if line.strip()]

@@ -376,3 +376,12 @@ def test_export_to_dash_writes_standard_output_not_a_file_named_dash(
     assert (code, stdout) == (0, EXPORTED)
     assert stderr == "exported 3 examples of 2 intents -> standard output\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bot"]
+
+
+def test_predict_drops_the_byte_order_mark_of_a_file_on_stdin() -> None:
+    # Messages saved by Notepad: the first text came back as "\ufeff你好", with an invisible
+    # character no one typed.
+    code, out, _ = run("predict", "--json", stdin="\ufeff你好\r\n转人工\r\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [(x["text"], x["intent"]) for x in lines] == [("你好", "greeting"), ("转人工", "human")]
