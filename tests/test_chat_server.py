@@ -301,11 +301,14 @@ def test_a_second_window_replaces_the_first(client: TestClient) -> None:
 # -- bad input ------------------------------------------------------------------------------
 
 
+FRAME_BYTES = Settings().max_frame_bytes
+
+
 @pytest.mark.parametrize(
     ("raw", "code", "message"),
     [
-        ("x" * 4097, "too_large", "消息过大：每条最多 4096 字节"),  # one byte over the limit
-        ("好" * 1366, "too_large", "消息过大：每条最多 4096 字节"),  # 4,098 bytes in UTF-8
+        ("x" * (FRAME_BYTES + 1), "too_large", f"消息过大：每条最多 {FRAME_BYTES} 字节"),  # a byte over
+        ("好" * (FRAME_BYTES // 3 + 1), "too_large", f"消息过大：每条最多 {FRAME_BYTES} 字节"),  # UTF-8 bytes
         ("{not json", "invalid_json", "消息不是有效的 JSON"),  # broken JSON
         ("[" * 4000, "too_deep", "消息嵌套过深：数组和对象最多嵌套 16 层"),  # json.loads would recurse
         (  # JSON, but not an object
@@ -363,10 +366,17 @@ def test_an_agent_message_the_transcript_cannot_keep_is_refused_not_sent(
         agent.send_json({"type": "message", "session": session, "text": long})
         assert ws.receive_json()["text"] == long
         assert agent.receive_json()["text"] == long  # sent
+        # 4,000 emoji (16,000 bytes) fit in a frame: they were too_large at 4,096 bytes, so a
+        # Chinese message stopped at about 1,350 characters, well short of the 4,000 kept.
+        most = "🙂" * 4000
+        agent.send_text(json.dumps({"type": "message", "session": session, "text": most}, ensure_ascii=False))
+        sent = agent.receive_json()
+        assert (sent["type"], sent["text"]) == ("sent", most)
+        assert ws.receive_json()["text"] == most
         # 4,001 characters in a frame within MAX_FRAME_BYTES: only the text is too long to keep.
-        too_long = ("Order 2024112712345678 ships today. " * 112)[:4001]
-        raw = json.dumps({"type": "message", "session": session, "text": too_long})
-        assert len(raw.encode("utf-8")) <= 4096
+        too_long = ("您的订单2024112712345678今天发货。" * 200)[:4001]
+        raw = json.dumps({"type": "message", "session": session, "text": too_long}, ensure_ascii=False)
+        assert len(raw.encode("utf-8")) <= FRAME_BYTES
         agent.send_text(raw)
         assert agent.receive_json() == {
             "type": "error",
@@ -379,7 +389,7 @@ def test_an_agent_message_the_transcript_cannot_keep_is_refused_not_sent(
         assert agent.receive_json()["text"] == "好的"  # sent
     stored = engine.session(session)
     assert stored is not None
-    assert [bot for _, _, bot, label in stored.history if label == "agent:小王"] == [long, "好的"]
+    assert [bot for _, _, bot, label in stored.history if label == "agent:小王"] == [long, most, "好的"]
 
 
 def test_a_visitor_message_longer_than_the_bot_reads_is_refused_not_cut(

@@ -161,7 +161,7 @@ def test_a_full_desk_shows_the_waiting_queue_in_chromium(chromium: str, tmp_path
             context.close()
 
 
-# 4,001 characters, in a frame within MAX_FRAME_BYTES (4096): only the text is too long.
+# 4,001 characters, in a frame within MAX_FRAME_BYTES: only the text is too long.
 AGENT_TOO_LONG = ("Order 2024112712345678 ships today. " * 112)[:4001]
 
 

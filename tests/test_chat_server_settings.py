@@ -108,7 +108,7 @@ def test_every_bad_variable_is_reported_at_once_in_the_fields_order() -> None:
         # lowering the hard limit alone: the default soft limit is named as such
         (
             {"KEFU_CHAT_HARD_FRAME_BYTES": "1000"},
-            "KEFU_CHAT_MAX_FRAME_BYTES (default 4096): must be at most KEFU_CHAT_HARD_FRAME_BYTES (1000)",
+            "KEFU_CHAT_MAX_FRAME_BYTES (default 20096): must be at most KEFU_CHAT_HARD_FRAME_BYTES (1000)",
         ),
     ],
 )

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from importlib import resources
 from typing import TypeGuard
 
+from kefu.engine import AGENT_TEXT_LENGTH
+
 __all__ = ["Settings"]
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,10 @@ class Settings:
     port: int = 8000
     agent_token: str | None = None
     """When set, agents must connect with ``?token=<this>``."""
-    max_frame_bytes: int = 4096
-    """Larger text frames get an ``too_large`` error frame (the connection stays open)."""
+    max_frame_bytes: int = AGENT_TEXT_LENGTH * 4 + 4096
+    """Larger text frames get an ``too_large`` error frame (the connection stays open). The
+    default (20,096) carries an agent message as long as the transcript keeps, 4,000
+    characters even if every one takes 4 bytes in UTF-8 (emoji), with the frame around it."""
     hard_frame_bytes: int = 65536
     """Larger frames are refused by the WebSocket layer itself: the connection closes with 1009."""
     outbox_size: int = 64
