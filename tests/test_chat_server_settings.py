@@ -322,3 +322,18 @@ def test_the_server_listens_on_the_flags_port_whatever_its_variable_says(tmp_pat
         urllib.request.urlopen(f"{url}/healthz", timeout=10) as answer,
     ):
         assert answer.status == 200  # on the port and host given by the flags
+
+
+def test_a_bad_log_level_is_a_usage_error_and_trace_is_one_of_the_levels() -> None:
+    # Both ended in a ValueError traceback from logging.basicConfig ("Unknown level").
+    done = run_server({}, "--log-level", "loud")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.endswith(
+        "argument --log-level: invalid choice: 'loud' "
+        "(choose from 'critical', 'error', 'warning', 'info', 'debug', 'trace')\n"
+    )
+    # TRACE is uvicorn's level below debug; the bad variable makes the server stop right
+    # after logging is set up, so the test need not start it.
+    done = run_server({"KEFU_CHAT_OUTBOX_SIZE": "0"}, "--log-level", "TRACE")
+    expected = f"{HEADER}  KEFU_CHAT_OUTBOX_SIZE='0': must be a whole number, at least 1\n"
+    assert (done.returncode, done.stderr) == (1, expected)

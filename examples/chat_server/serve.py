@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 FLAGS = ("host", "port", "bot", "redis_url")
+LOG_LEVELS = tuple(uvicorn.config.LOG_LEVELS)  # critical ... debug, and uvicorn's own "trace"
 """Settings that have a command-line flag too (``--redis-url`` for ``redis_url``)."""
 
 
@@ -41,7 +42,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--redis-url", help="Keep sessions in this Redis (default: KEFU_CHAT_REDIS_URL, else in memory)."
     )
-    parser.add_argument("--log-level", default="info", help="uvicorn's log level (default: %(default)s).")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        help="uvicorn's log level (default: %(default)s).",
+    )
     return parser.parse_args(argv)
 
 
@@ -61,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     args = _arguments(argv)
     # Before the settings are read: their warnings (a misspelled variable) use this format.
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    logging.basicConfig(
+        level=uvicorn.config.LOG_LEVELS[args.log_level], format="%(levelname)s:     %(name)s: %(message)s"
+    )
     flags = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
     try:
         settings = Settings.from_env(flags=flags)
