@@ -7,6 +7,7 @@ Each kind is a digit pattern that must also pass a check before it counts:
   ``138****5678``: the first 3 and last 4 digits of the national number stay.
 * ``id_card``: an 18-character resident ID number whose ISO 7064 MOD 11-2 check character
   (a digit or ``X``) is right and whose birth date is a real day between 1900 and today.
+  It may be split 6-8-4 or 6-4-4-4 by spaces or hyphens (``110105 19491231 002X``).
   The old 15-digit format is not recognised. Masked to ``110***********0021``.
 * ``bank_card``: 16-19 digits, optionally in groups of four split by spaces or hyphens,
   with a valid Luhn checksum. Only the last 4 digits stay. An order or tracking number
@@ -58,7 +59,12 @@ def _every_reading(number: str, end: str = "(?![0-9])") -> re.Pattern[str]:
 
 _MOBILE = (_every_reading(r"(?:(?:\+|00)?86[ -]?)?(?P<body>1[3-9][0-9](?:[ -]?[0-9]{4}){2})"),)
 # A final X is a letter, so digits may follow it: it cannot be the start of a longer number.
-_ID_CARD = (_every_reading(r"(?P<body>[1-9][0-9]{16}(?:[0-9](?![0-9])|[Xx]))", end=""),)
+# Written plain, 6-8-4 or 6-4-4-4 (region, birth date, sequence and check character).
+_ID_CARD = (
+    _every_reading(
+        r"(?P<body>[1-9][0-9]{5}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{3}(?:[0-9](?![0-9])|[Xx]))", end=""
+    ),
+)
 # One pattern per length: one optional 1-3 digit tail would hide a 16-digit card behind a
 # 19-digit reading that fails Luhn ("4111 1111 1111 1111 123").
 _BANK_CARD = tuple(
@@ -108,7 +114,7 @@ def _valid_luhn(number: str) -> bool:
 
 _CHECKS: dict[str, tuple[tuple[re.Pattern[str], ...], Callable[[str], bool]]] = {
     "mobile": (_MOBILE, lambda number: True),
-    "id_card": (_ID_CARD, _valid_id_card),
+    "id_card": (_ID_CARD, lambda number: _valid_id_card(re.sub("[ -]", "", number))),
     "bank_card": (_BANK_CARD, lambda number: _valid_luhn(re.sub("[ -]", "", number))),
 }
 

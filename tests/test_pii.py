@@ -88,6 +88,23 @@ def test_constructed_numbers_are_what_the_tests_claim() -> None:
         pytest.param(GB_EXAMPLE, "110***********002X", id="id card GB example, X"),
         pytest.param(ID_X, masked_id(ID_X), id="id card lower-case x"),
         pytest.param(ID_AND_LUHN, masked_id(ID_AND_LUHN), id="id card that also passes Luhn"),
+        # ID cards as people write them out: region, birth date, sequence (6-8-4), or with
+        # the birth date split again (6-4-4-4); these used to stay visible.
+        pytest.param(
+            f"身份证 {ID_PLAIN[:6]} {ID_PLAIN[6:14]} {ID_PLAIN[14:]}",
+            f"身份证 {ID_PLAIN[:3]}*** ******** {ID_PLAIN[14:]}",
+            id="id card 6-8-4 spaced",
+        ),
+        pytest.param(
+            f"{ID_PLAIN[:6]}-{ID_PLAIN[6:14]}-{ID_PLAIN[14:]}",
+            f"{ID_PLAIN[:3]}***-********-{ID_PLAIN[14:]}",
+            id="id card 6-8-4 dashed",
+        ),
+        pytest.param(
+            "110105 1949 1231 002X 13812345678",
+            "110*** **** **** 002X 138****5678",
+            id="id card 6-4-4-4 then a mobile",
+        ),
         # Bank cards.
         pytest.param("4111 1111 1111 1111", "**** **** **** 1111", id="card spaced"),
         pytest.param("4111111111111111", "************1111", id="card plain"),
@@ -403,7 +420,14 @@ def brute_mobile_body(s: str) -> int | None:
     return None
 
 
+ID_GROUPS = ((6, 8, 4), (6, 4, 4, 4))  # how ID numbers are written out, besides plain
+
+
 def brute_id_card(s: str) -> bool:
+    plain = s.replace(" ", "").replace("-", "")
+    if not any(s in grouped(plain, sizes, SEPARATORS) for sizes in ID_GROUPS):
+        return False
+    s = plain
     if len(s) != 18 or s[0] == "0" or not all(c in DIGITS for c in s[:17]) or s[17] not in DIGITS + "Xx":
         return False
     try:
@@ -469,7 +493,8 @@ def random_number_text(rng: random.Random) -> str:
             pieces.append(rng.choice(list(grouped(national, (3, 4, 4), SEPARATORS))))
         elif shape == 1:
             birth = f"{rng.randint(1890, 2030)}{rng.randint(1, 12):02}{rng.randint(1, 28):02}"
-            pieces.append(id_card(f"{rng.randint(110000, 659999)}", birth, f"{rng.randint(0, 999):03}"))
+            number = id_card(f"{rng.randint(110000, 659999)}", birth, f"{rng.randint(0, 999):03}")
+            pieces.append(rng.choice(list(grouped(number, rng.choice(ID_GROUPS), SEPARATORS))))
         elif shape == 2:
             card = luhn_complete("".join(rng.choices(DIGITS, k=rng.randint(15, 18))))
             sizes = (4, 4, 4, 4) + ((len(card) - 16,) if len(card) > 16 else ())
