@@ -180,6 +180,14 @@ def test_backend_outage_keeps_the_bots_reply(engine: kefu.Engine, caplog: pytest
         ({"backend": "fake"}, None),
         ({"backend": "mysql"}, "order_lookup.backend must be one of fake, not 'mysql'"),
         ({"backend": ["fake"]}, "order_lookup.backend must be one of fake, not ['fake']"),
+        # A misspelled key used to be ignored, leaving the default backend in use.
+        (
+            {"backnd": "mysql"},
+            "order_lookup: unknown setting 'backnd' (did you mean 'backend'?); known: backend",
+        ),
+        ({"timeout": 3}, "order_lookup: unknown setting 'timeout'; known: backend"),
+        # The bot file's folder, which kefu adds, is no setting of the bot's.
+        ({"backend": "fake", "_base_dir": "/srv/bot"}, None),
     ],
 )
 def test_order_lookup_settings(

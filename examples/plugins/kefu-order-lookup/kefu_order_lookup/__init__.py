@@ -14,6 +14,7 @@ Settings in the bot file::
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import kefu
 from kefu_order_lookup.backend import BackendError, Order, find_order
 
-__all__ = ["BACKENDS", "OrderLookup", "describe", "make_plugin", "not_found"]
+__all__ = ["BACKENDS", "SETTINGS", "OrderLookup", "describe", "make_plugin", "not_found"]
 __version__ = "0.1.0"
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,19 @@ class OrderLookup:
         return dataclasses.replace(reply, text=text)
 
 
+SETTINGS = ("backend",)
+"""The keys ``plugins: order_lookup:`` may hold; any other is a mistake worth failing on."""
+
+
 def make_plugin(settings: Mapping[str, Any]) -> OrderLookup:
     """Build the plugin from the bot file's ``order_lookup`` settings (``ValueError`` if wrong)."""
+    # kefu adds `_base_dir` (the bot file's folder) to what the bot file gives.
+    unknown = sorted(str(key) for key in settings if key not in (*SETTINGS, "_base_dir"))
+    if unknown:
+        # A misspelled key (`backnd: real`) would otherwise leave the default in use, unnoticed.
+        close = difflib.get_close_matches(unknown[0], SETTINGS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"order_lookup: unknown setting {unknown[0]!r}{hint}; known: {', '.join(SETTINGS)}")
     backend = settings.get("backend", "fake")
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"order_lookup.backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
