@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, WebSocket
+from fastapi import FastAPI, Response, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -23,6 +23,8 @@ __all__ = ["create_app", "load_engine"]
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+HEALTH_PROBE = "healthz"
+"""The session id ``/healthz`` reads (whether it exists does not matter; the read must work)."""
 
 
 def load_engine(settings: Settings) -> kefu.Engine:
@@ -80,7 +82,14 @@ def create_app(settings: Settings | None = None, engine: kefu.Engine | None = No
         return FileResponse(STATIC / "agent.html")
 
     @app.get("/healthz")
-    async def health() -> dict[str, Any]:
+    async def health(response: Response) -> dict[str, Any]:
+        # One read from the session store: with Redis down every message fails, so the
+        # server must not look healthy to a load balancer.
+        try:
+            await asyncio.to_thread(hub.engine.session, HEALTH_PROBE)
+        except kefu.StoreError as exc:
+            response.status_code = 503
+            return {"ok": False, "bot": hub.bot_name, "error": str(exc)}
         return {
             "ok": True,
             "bot": hub.bot_name,

@@ -12,7 +12,14 @@ from chat_server.flood import FloodGuard
 from chat_server.hub import Hub
 from chat_server.outbox import Priority
 from chat_server.peer import Peer, read_frames, run_peer
-from chat_server.protocol import CLOSE_SLOW, CLOSE_UNAUTHORIZED, ClientFrame, error_frame, valid_id
+from chat_server.protocol import (
+    CLOSE_SLOW,
+    CLOSE_UNAUTHORIZED,
+    UNAVAILABLE,
+    ClientFrame,
+    error_frame,
+    valid_id,
+)
 from chat_server.settings import Settings
 
 __all__ = ["Connections", "agent_endpoint", "visitor_endpoint"]
@@ -68,7 +75,7 @@ async def _visitor_frame(hub: Hub, peer: Peer, frame: ClientFrame) -> None:
         reply = await hub.engine.areply(frame.text, peer.id, metadata={"channel": "web"})
     except kefu.KefuError:  # e.g. the Redis session store is unreachable
         log.exception("no reply for session %s", peer.id)
-        peer.put(error_frame("unavailable", "客服系统暂时繁忙，请稍后再试", id=frame.id), Priority.CONTROL)
+        peer.put(error_frame("unavailable", UNAVAILABLE, id=frame.id), Priority.CONTROL)
         return
     peer.put(
         {

@@ -23,7 +23,7 @@ from typing import Any
 import kefu
 from chat_server.outbox import Priority
 from chat_server.peer import Peer
-from chat_server.protocol import CLOSE_REPLACED, error_frame
+from chat_server.protocol import CLOSE_REPLACED, UNAVAILABLE, error_frame
 from kefu.engine import AGENT_TEXT_LENGTH
 
 __all__ = ["Handoff", "Hub", "turn_frames"]
@@ -208,7 +208,12 @@ class Hub:
             return
         # The agent's words join kefu's transcript, so a reconnecting visitor and the next
         # agent see them too (and a Redis store shares them with every server process).
-        await asyncio.to_thread(self.engine.record_agent_message, session_id, text, agent.name)
+        try:
+            await asyncio.to_thread(self.engine.record_agent_message, session_id, text, agent.name)
+        except kefu.StoreError as exc:  # not recorded, so not sent: the desk keeps the text
+            log.error("agent message for %s not recorded: %s", session_id, exc)
+            agent.put(error_frame("unavailable", UNAVAILABLE, session=session_id))
+            return
         now = time.time()
         delivered = self._to_visitor(
             session_id, {"type": "reply", "from": "agent", "agent": agent.name, "text": text, "at": now}
@@ -219,7 +224,12 @@ class Hub:
         """The agent gives the conversation back to the bot (``engine.release``)."""
         if not self._owns(agent, session_id):
             return
-        await asyncio.to_thread(self.engine.release, session_id)
+        try:
+            await asyncio.to_thread(self.engine.release, session_id)
+        except kefu.StoreError as exc:  # still handed off in the store: the agent keeps it
+            log.error("release of %s failed: %s", session_id, exc)
+            agent.put(error_frame("unavailable", UNAVAILABLE, session=session_id))
+            return
         other = self._agent_of(self.handoffs.pop(session_id, None))
         if other is not None and other.id != agent.id:  # reassigned while the release was under way
             other.put({"type": "released", "session": session_id})
@@ -290,7 +300,11 @@ class Hub:
 
     async def _send_transcripts(self, given: list[tuple[Peer, Handoff]]) -> None:
         for agent, handoff in given:
-            session = await asyncio.to_thread(self.engine.session, handoff.session)
+            try:
+                session = await asyncio.to_thread(self.engine.session, handoff.session)
+            except kefu.StoreError as exc:  # the conversation is the agent's all the same
+                log.error("transcript of %s not sent to %s: %s", handoff.session, agent.name, exc)
+                continue
             if session is not None and handoff.agent == agent.id:
                 for frame in turn_frames("transcript", self._kept(session), session=handoff.session):
                     agent.put(frame, Priority.SYNC)

@@ -17,12 +17,14 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
+import kefu
 from chat_server.flood import FloodGuard, Verdict
 from chat_server.outbox import Outbox, Priority
 from chat_server.protocol import (
     CLOSE_BINARY,
     CLOSE_FLOOD,
     CLOSE_SLOW,
+    CLOSE_UNAVAILABLE,
     ClientFrame,
     FrameError,
     error_frame,
@@ -98,7 +100,10 @@ async def run_peer(ws: WebSocket, peer: Peer, read: Callable[[], Awaitable[None]
         # Cancelling only asks: let the writer stop before the socket closes under it.
         await asyncio.wait(tasks, timeout=CLOSE_WAIT)
     failure = None if reader.cancelled() or not reader.done() else reader.exception()
-    if failure is not None and not isinstance(failure, WebSocketDisconnect):
+    if isinstance(failure, kefu.StoreError):  # Redis down: one line, and the client retries later
+        log.error("connection %r closed: %s", peer, failure)
+        peer.kick(CLOSE_UNAVAILABLE, "session store unavailable, try again later")
+    elif failure is not None and not isinstance(failure, WebSocketDisconnect):
         log.error("connection %r failed", peer, exc_info=failure)
         peer.kick(1011, "internal error")
     if writer.done() and not writer.cancelled() and writer.exception() is not None:

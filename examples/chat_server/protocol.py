@@ -28,6 +28,8 @@ __all__ = [
     "CLOSE_SLOW",
     "CLOSE_TOO_BIG",
     "CLOSE_UNAUTHORIZED",
+    "CLOSE_UNAVAILABLE",
+    "UNAVAILABLE",
     "ClientFrame",
     "FrameError",
     "dumps",
@@ -44,8 +46,13 @@ CLOSE_TOO_BIG = 1009
 """RFC 6455 "message too big": a frame over the hard limit (sent by the WebSocket layer)."""
 CLOSE_SLOW = 1013
 """IANA "try again later": the client did not read its frames (or the server is full)."""
+CLOSE_UNAVAILABLE = 1013
+"""Also "try again later": the session store (Redis) failed while the connection opened."""
 CLOSE_REPLACED = 4001
 """The same conversation was opened in another window; the widget does not reconnect."""
+
+UNAVAILABLE = "客服系统暂时繁忙，请稍后再试"
+"""The text of ``unavailable`` error frames: the session store failed; nothing was done."""
 
 ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 MAX_ID_LENGTH = 64

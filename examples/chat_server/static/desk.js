@@ -111,7 +111,10 @@
   }
 
   const handlers = {
-    welcome(f) { state.textContent = f.agent + " · 在线"; },
+    welcome(f) {
+      retry = 1000;  // on the welcome, not on open: see widget.js
+      state.textContent = f.agent + " · 在线";
+    },
     assigned(f) {
       const item = document.createElement("li");
       item.dataset.session = f.session;
@@ -155,7 +158,6 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const query = "?name=" + encodeURIComponent(name) + (params.get("token") ? "&token=" + encodeURIComponent(params.get("token")) : "");
     socket = new WebSocket(scheme + location.host + "/ws/agent" + query);
-    socket.onopen = () => { retry = 1000; };
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       (handlers[frame.type] || (() => {}))(frame);

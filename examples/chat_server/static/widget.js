@@ -56,6 +56,9 @@
 
   const handlers = {
     welcome(f) {
+      // Back-off resets on the welcome, not on open: a server that accepts and then closes
+      // (its session store down) is retried ever more slowly, not every second.
+      retry = 1000;
       localStorage.setItem(KEY, f.session);
       document.getElementById("title").textContent = f.bot + " · 在线客服";
       history.replaceChildren();
@@ -87,7 +90,6 @@
     const saved = localStorage.getItem(KEY);
     const query = saved ? "?session=" + encodeURIComponent(saved) : "";
     socket = new WebSocket(scheme + location.host + "/ws/visitor" + query);
-    socket.onopen = () => { retry = 1000; };
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       (handlers[frame.type] || (() => {}))(frame);
