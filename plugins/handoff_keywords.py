@@ -15,12 +15,14 @@ anywhere (投诉 in 我要投诉你们).
 
 ``SETTINGS`` declares these keys; ``kefu validate`` checks a bot file against it. A
 keyword with no letter or digit (an emoji, punctuation) is an error: normalizing the
-message removes such characters, so it could never match.
+message removes such characters, so it could never match. So is one that normalizing
+leaves a single character (``C++`` reads as ``c``), which ordinary messages hold.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,14 +76,27 @@ def make_plugin(settings: Mapping[str, Any]) -> HandoffKeywords:
     return HandoffKeywords(list(checked.get("keywords", ())), checked.get("reply"))
 
 
+def _keyword_problem(word: str) -> str | None:
+    """Why a keyword cannot be used as written, or None."""
+    key = kefu.normalize(word)
+    if not key:
+        return "has no letter or digit, so it can never match"
+    if len(key) == 1 and len(unicodedata.normalize("NFKC", word.strip())) > 1:
+        # `C++` would hand off every message about the `C盘`: normalizing drops the symbols
+        # that made the keyword specific, leaving one common character.
+        return (
+            f"reads as {key!r} alone (normalizing drops symbols), so ordinary messages "
+            "holding that character would be handed off; list the words it stands for instead"
+        )
+    return None
+
+
 def _keywords(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
     keywords = c.texts(path, value)
     for i, word in enumerate(value if isinstance(value, list) else []):
-        if isinstance(word, str) and word.strip() and not kefu.normalize(word):
-            c.problem(
-                (*path, i),
-                f"`{dotted((*path, i))}`: keyword {word!r} has no letter or digit, so it can never match",
-            )
+        problem = _keyword_problem(word) if isinstance(word, str) and word.strip() else None
+        if problem is not None:
+            c.problem((*path, i), f"`{dotted((*path, i))}`: keyword {word!r} {problem}")
     return keywords
 
 

@@ -22,8 +22,9 @@ Settings (bot file; every key optional)::
 
 With no words and no rate limit configured the plugin only masks personal data.
 ``SETTINGS`` declares these keys; ``kefu validate`` checks a bot file against it and
-reports a wrong value with its file and line (an empty value, NaN or a word with no
-letter or digit included).
+reports a wrong value with its file and line (an empty value, NaN, a word with no
+letter or digit, or one that reads as a single character once its symbols are skipped,
+such as ``+V``, included).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import dataclasses
 import functools
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,8 +44,8 @@ from kefu.plugins.sensitive_words import (
     MAX_GAP,
     SensitiveWordFilter,
     WordListError,
-    matchable,
     read_word_list,
+    reading,
 )
 from kefu.sections import checked_plugin_settings
 from kefu.yamlsource import PathKey
@@ -215,14 +217,27 @@ def _mask_kefu_logs() -> None:
 # -- settings -------------------------------------------------------------------------------
 
 
+def _word_problem(word: str) -> str | None:
+    """Why a listed word cannot be used as written, or None."""
+    key = reading(word)
+    if not key:
+        return "has no letter or digit, so it can never match"
+    if len(key) == 1 and len(unicodedata.normalize("NFKC", word.strip())) > 1:
+        # `+V` (add me on WeChat) would block `V领毛衣`, `C#` every `C盘`: the symbols that
+        # made the word specific are skipped like padding, leaving one common character.
+        return (
+            f"reads as {key!r} alone (symbols are skipped like padding), so ordinary messages "
+            "holding that character would match; list the words it stands for instead"
+        )
+    return None
+
+
 def _words(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
     words = c.texts(path, value)
     for i, word in enumerate(value if isinstance(value, list) else []):
-        if isinstance(word, str) and word.strip() and not matchable(word):
-            c.problem(
-                (*path, i),
-                f"`{dotted((*path, i))}`: word {word!r} has no letter or digit, so it can never match",
-            )
+        problem = _word_problem(word) if isinstance(word, str) and word.strip() else None
+        if problem is not None:
+            c.problem((*path, i), f"`{dotted((*path, i))}`: word {word!r} {problem}")
     return words
 
 
@@ -236,10 +251,11 @@ def _words_file(c: FileChecker, path: PathKey, value: Any) -> list[str] | None:
     except WordListError as exc:
         c.problem(path, str(exc))
         return None
-    unusable = [word for word in words if not matchable(word)]
-    if unusable:
-        where = f"`{dotted(path)}`: {name} lists {unusable[0]!r}"
-        c.problem(path, f"{where}, which has no letter or digit, so it can never match")
+    for word in words:
+        problem = _word_problem(word)
+        if problem is not None:
+            c.problem(path, f"`{dotted(path)}`: {name} lists {word!r}, which {problem}")
+            break
     return words
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "WordListError",
     "matchable",
     "read_word_list",
+    "reading",
 ]
 
 # Markers that folding writes for padding. They are control characters, which are
@@ -243,7 +244,7 @@ class SensitiveWordFilter:
         max_gap: int = 3,
     ) -> SensitiveWordFilter:
         """Build a filter from a UTF-8 file: one word a line; blank lines and lines whose
-        first non-blank character is ``#`` are ignored (so ``C#`` can still be listed)."""
+        first non-blank character is ``#`` are ignored (so a line ``C#`` is a word, not a comment)."""
         words = read_word_list(path)
         return cls(words, skip_padding=skip_padding, pinyin_initials=pinyin_initials, max_gap=max_gap)
 
@@ -408,11 +409,17 @@ def _merged_spans(hits: Sequence[WordHit]) -> list[tuple[int, int]]:
     return spans
 
 
+def reading(word: str) -> str:
+    """What a listed word is matched as with padding skipped: folded, its symbols and
+    spaces removed (``Fuck You`` reads as ``fuckyou``, ``C#`` as ``c``)."""
+    folded = word.strip().translate(_TABLES[True])
+    return folded.replace(_VISIBLE, "").replace(_INVISIBLE, "")
+
+
 def matchable(word: str) -> bool:
     """Whether a listed word keeps a letter or digit once folded (``SensitiveWordFilter``
     with padding skipped); one that does not, such as an emoji, is dropped and never matches."""
-    folded = word.strip().translate(_TABLES[True])
-    return bool(folded.replace(_VISIBLE, "").replace(_INVISIBLE, ""))
+    return bool(reading(word))
 
 
 def read_word_list(path: str | Path) -> list[str]:
