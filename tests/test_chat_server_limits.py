@@ -263,7 +263,7 @@ def test_settings_come_from_kefu_chat_variables() -> None:
     settings = Settings.from_env(env)
     assert (settings.visitor_rate, settings.outbox_size, settings.redis_url) == (2.5, 16, "redis://x/1")
     assert Settings.from_env({}).bot == str(DEMO_BOT)
-    with pytest.raises(ValueError, match=r"KEFU_CHAT_PORT='http': must be a whole number from 1 to 65535"):
+    with pytest.raises(ValueError, match=r"KEFU_CHAT_PORT='http': must be a whole number from 0 to 65535"):
         Settings.from_env({"KEFU_CHAT_PORT": "http"})
 
 

@@ -9,8 +9,10 @@ import math
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -61,12 +63,10 @@ def run_server(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
         # a size is a whole number
         ("OUTBOX_SIZE", "64.5", "must be a whole number, at least 1"),
         # 70000 silently listened on 70000 - 65536 = 4464
-        ("PORT", "70000", "must be a whole number from 1 to 65535"),
-        ("PORT", "-1", "must be a whole number from 1 to 65535"),
-        # the server printed http://127.0.0.1:0/, not the port it got
-        ("PORT", "0", "must be a whole number from 1 to 65535"),
-        ("PORT", "8000.0", "must be a whole number from 1 to 65535"),
-        ("PORT", "http", "must be a whole number from 1 to 65535"),
+        ("PORT", "70000", "must be a whole number from 0 to 65535 (0: any free port)"),
+        ("PORT", "-1", "must be a whole number from 0 to 65535 (0: any free port)"),
+        ("PORT", "8000.0", "must be a whole number from 0 to 65535 (0: any free port)"),
+        ("PORT", "http", "must be a whole number from 0 to 65535 (0: any free port)"),
         # nan and inf passed float(); a negative timeout closed every visitor as stalled
         ("SEND_TIMEOUT", "nan", "must be a number above 0 (not inf or nan)"),
         ("SEND_TIMEOUT", "-1", "must be a number above 0 (not inf or nan)"),
@@ -90,7 +90,7 @@ def test_every_bad_variable_is_reported_at_once_in_the_fields_order() -> None:
         "KEFU_CHAT_MAX_CONNECTIONS": "many",
     }
     assert refusal(env) == HEADER + (
-        "  KEFU_CHAT_PORT='99999': must be a whole number from 1 to 65535\n"
+        "  KEFU_CHAT_PORT='99999': must be a whole number from 0 to 65535 (0: any free port)\n"
         "  KEFU_CHAT_OUTBOX_SIZE='0': must be a whole number, at least 1\n"
         "  KEFU_CHAT_SEND_TIMEOUT='inf': must be a number above 0 (not inf or nan)\n"
         "  KEFU_CHAT_MAX_CONNECTIONS='many': must be a whole number, at least 1"
@@ -121,9 +121,9 @@ def test_the_frame_limit_must_not_exceed_the_hard_one(env: dict[str, str], line:
     [
         ({"outbox_size": 0}, "outbox_size=0: must be a whole number, at least 1"),
         ({"agent_max_chats": -3}, "agent_max_chats=-3: must be a whole number, at least 1"),
-        ({"port": 65536}, "port=65536: must be a whole number from 1 to 65535"),
+        ({"port": 65536}, "port=65536: must be a whole number from 0 to 65535 (0: any free port)"),
         # True is an int to Python, not a port
-        ({"port": True}, "port=True: must be a whole number from 1 to 65535"),
+        ({"port": True}, "port=True: must be a whole number from 0 to 65535 (0: any free port)"),
         ({"max_connections": "10"}, "max_connections='10': must be a whole number, at least 1"),
         ({"send_timeout": math.nan}, "send_timeout=nan: must be a number above 0 (not inf or nan)"),
         ({"visitor_rate": -math.inf}, "visitor_rate=-inf: must be a number above 0 (not inf or nan)"),
@@ -145,7 +145,7 @@ def test_settings_built_in_code_are_checked_by_field_name(kwargs: dict[str, Any]
     ("field", "lowest", "too_low"),
     [
         ("outbox_size", 1, 0),  # one frame at a time is allowed
-        ("port", 1, 0),
+        ("port", 0, -1),  # 0: any free port
         ("max_frame_bytes", 1, 0),
         ("send_timeout", 0.001, 0.0),
         ("visitor_rate", 1e-9, -1e-9),
@@ -292,8 +292,8 @@ def test_bad_variables_without_a_flag_are_still_all_reported_and_bad_flags_named
         "  KEFU_CHAT_OUTBOX_SIZE='0': must be a whole number, at least 1\n"
         "  KEFU_CHAT_SEND_TIMEOUT='nan': must be a number above 0 (not inf or nan)"
     )
-    assert refusal_with_flags({"KEFU_CHAT_PORT": "8001"}, {"port": 0}) == (
-        f"{HEADER}  --port=0: must be a whole number from 1 to 65535"
+    assert refusal_with_flags({"KEFU_CHAT_PORT": "8001"}, {"port": 70000}) == (
+        f"{HEADER}  --port=70000: must be a whole number from 0 to 65535 (0: any free port)"
     )
 
 
@@ -337,3 +337,48 @@ def test_a_bad_log_level_is_a_usage_error_and_trace_is_one_of_the_levels() -> No
     done = run_server({"KEFU_CHAT_OUTBOX_SIZE": "0"}, "--log-level", "TRACE")
     expected = f"{HEADER}  KEFU_CHAT_OUTBOX_SIZE='0': must be a whole number, at least 1\n"
     assert (done.returncode, done.stderr) == (1, expected)
+
+
+def test_port_0_serves_on_a_free_port_and_prints_that_port(tmp_path: Path) -> None:
+    # Refused before: the server printed its address before it listened, so :0 would show.
+    log = tmp_path / "server.log"
+    command = [sys.executable, str(EXAMPLE), "--port", "0", "--log-level", "warning"]
+    env = {**os.environ, "KEFU_LOAD_PLUGINS": ""}
+    with log.open("wb") as out, subprocess.Popen(command, env=env, stdout=out, stderr=out) as server:
+        try:
+            url = ""
+            for _ in range(600):  # the first line comes once the bot is loaded
+                found = re.search(r"visitor widget: (http://127\.0\.0\.1:(\d+))/", log.read_text("utf-8"))
+                if found:
+                    url = found[1]
+                    break
+                assert server.poll() is None, log.read_text("utf-8")
+                threading.Event().wait(0.2)
+            assert url and int(url.rsplit(":", 1)[1]) > 0
+            for _ in range(100):
+                try:
+                    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:
+                        assert answer.status == 200
+                        break
+                except OSError:
+                    threading.Event().wait(0.2)
+            else:
+                raise AssertionError(f"nothing answered at {url}: {log.read_text('utf-8')}")
+        finally:
+            server.terminate()
+
+
+def test_an_address_the_server_cannot_listen_on_is_one_line_before_the_bot_loads() -> None:
+    # Was: the addresses printed, the bot loaded, then uvicorn's error and exit status 3.
+    done = run_server({}, "--host", "nosuch.invalid", "--port", "8000")
+    assert (done.returncode, done.stdout) == (1, "")
+    # The resolver's words vary ("Name or service not known", "... in name resolution"): one line.
+    assert done.stderr.startswith("cannot listen on nosuch.invalid:8000: ")
+    assert done.stderr.count("\n") == 1
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_server({}, "--host", "127.0.0.1", "--port", str(port))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"cannot listen on 127.0.0.1:{port}: Address already in use\n"

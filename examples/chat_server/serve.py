@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import resource
+import socket
 from collections.abc import Sequence
 
 import uvicorn
@@ -77,20 +78,56 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as exc:  # Settings name every bad value; a traceback would only bury them
         raise SystemExit(str(exc)) from None
     raise_open_files_limit(settings.max_connections + 100)
+    # Bound before the bot loads: a taken port or an unknown host fails at once, and the
+    # addresses printed are the ones really bound (port 0 picks a free one).
+    sock = bind(settings.host, settings.port)
     try:
         app = create_app(settings)
     except kefu.KefuError as exc:  # names the bot file and line
         raise SystemExit(str(exc)) from None
-    print(f"visitor widget: http://{settings.host}:{settings.port}/", flush=True)
-    print(f"agent desk:     http://{settings.host}:{settings.port}/agent", flush=True)
+    base = base_url(sock)
+    print(f"visitor widget: {base}/", flush=True)
+    print(f"agent desk:     {base}/agent", flush=True)
     config = uvicorn.Config(
         app,
         host=settings.host,
-        port=settings.port,
+        port=sock.getsockname()[1],
         log_level=args.log_level,
         ws_max_size=settings.hard_frame_bytes,
         ws_max_queue=8,
         limit_concurrency=settings.max_connections + 100,
         backlog=4096,
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port``, not yet listening (uvicorn listens on it).
+
+    ``SystemExit`` with one line naming the address if it cannot be had: an unknown host,
+    a port in use, one that needs privileges.
+    """
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise SystemExit(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    except UnicodeError as exc:  # a host name that is no name at all ("a..b")
+        raise SystemExit(f"cannot listen on {where}: {exc}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restarts reuse it
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    """``http://host:port`` of a bound socket (an IPv6 address in brackets)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -177,9 +177,8 @@ def _problems(values: Mapping[str, object], label: Callable[[str], str]) -> dict
         if not (_whole(value) and value >= 1):
             problems[name] = "must be a whole number, at least 1"
     port = values["port"]
-    if not (_whole(port) and 1 <= port <= 65535):
-        # No 0 for "any free port": the server prints its address before it listens.
-        problems["port"] = "must be a whole number from 1 to 65535"
+    if not (_whole(port) and 0 <= port <= 65535):
+        problems["port"] = "must be a whole number from 0 to 65535 (0: any free port)"
     for name in RATES:
         value = values[name]
         if not ((_whole(value) or isinstance(value, float)) and math.isfinite(value) and value > 0):
