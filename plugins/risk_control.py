@@ -251,6 +251,9 @@ def _words_file(c: FileChecker, path: PathKey, value: Any) -> list[str] | None:
     except WordListError as exc:
         c.problem(path, str(exc))
         return None
+    if not words:  # a file emptied by mistake would leave the bot without its word filter
+        c.problem(path, f"`{dotted(path)}`: {name} lists no words (only blank lines and comments)")
+        return None
     for word in words:
         problem = _word_problem(word)
         if problem is not None:

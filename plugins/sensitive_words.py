@@ -33,6 +33,7 @@ import bisect
 import importlib
 import itertools
 import re
+import stat
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,6 +46,7 @@ from kefu import KefuError
 
 __all__ = [
     "MAX_GAP",
+    "MAX_WORD_LIST_BYTES",
     "MissingDependencyError",
     "SensitiveWordFilter",
     "WordHit",
@@ -71,6 +73,8 @@ MAX_GAP = 10
 """The largest ``max_gap``. Padding is how people break up a word (``傻**逼``); past a
 handful of symbols a reader no longer sees one word, and a wide gap joins words of
 different sentences. The gap marker string and regex grow with it: 10**7 took 12 s to build."""
+MAX_WORD_LIST_BYTES = 64 << 20
+"""The largest word-list file ``read_word_list`` reads."""
 _HAN_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+")
 _PINYIN_MISSING = "pinyin_initials needs the pypinyin package: pip install 'kefu[pinyin]'"
 
@@ -423,12 +427,19 @@ def matchable(word: str) -> bool:
 
 
 def read_word_list(path: str | Path) -> list[str]:
-    """The words of a UTF-8 word-list file (see ``SensitiveWordFilter.from_file``)."""
+    """The words of a UTF-8 word-list file (see ``SensitiveWordFilter.from_file``): a regular
+    file of at most 64 MiB, far above any real list (10,000 words take about 100 KB)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        # Opening a named pipe waits for a writer, and /dev/zero never ends: refuse both.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise WordListError(f"{path}:1: cannot read word list: not a regular file")
+        with path.open("rb") as file:
+            data = file.read(MAX_WORD_LIST_BYTES + 1)
     except OSError as exc:
         raise WordListError(f"{path}:1: cannot read word list: {exc.strerror or exc}") from None
+    if len(data) > MAX_WORD_LIST_BYTES:
+        raise WordListError(f"{path}:1: word list is larger than {MAX_WORD_LIST_BYTES >> 20} MiB")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

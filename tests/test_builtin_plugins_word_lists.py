@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 import kefu
+from kefu.plugins import sensitive_words
 
 BOT = """
 version: 1
@@ -80,3 +83,43 @@ def test_a_word_file_listing_a_word_that_reads_as_one_character_is_reported(
         " (symbols are skipped like padding), so ordinary messages holding that character would"
         " match; list the words it stands for instead"
     )
+
+
+@pytest.mark.parametrize(
+    ("make_file", "message"),
+    [
+        # A file emptied by mistake left the bot serving without its word filter, unnoticed.
+        (
+            lambda path: path.write_text("# 敏感词\n\n  \n", encoding="utf-8"),
+            "`plugins.risk_control.words_file`: words.txt lists no words (only blank lines and comments)",
+        ),
+        # A link to a device was read like a file: /dev/zero until memory ran out, /dev/null
+        # as an empty list.
+        (lambda path: path.symlink_to("/dev/null"), "{path}:1: cannot read word list: not a regular file"),
+        # Opening a named pipe waited for a writer: the bot never started.
+        (os.mkfifo, "{path}:1: cannot read word list: not a regular file"),
+    ],
+    ids=["empty", "/dev/null", "named pipe"],
+)
+def test_a_words_file_that_gives_no_words_is_reported(
+    write_bot: Callable[..., Path],
+    hang_guard: Callable[..., AbstractContextManager[None]],
+    make_file: Callable[[Path], object],
+    message: str,
+) -> None:
+    folder = write_bot(**{"bot.yaml": BOT + "plugins:\n  risk_control:\n    words_file: words.txt\n"})
+    make_file(folder / "words.txt")
+    with hang_guard():
+        error = load_error(folder)
+    file = folder / "bot.yaml"
+    line = file.read_text(encoding="utf-8").splitlines().index("    words_file: words.txt") + 1
+    assert error == f"{file}:{line}: {message.replace('{path}', str(folder / 'words.txt'))}"
+
+
+def test_a_words_file_over_64_mib_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "words.txt"
+    with path.open("wb") as file:  # sparse: no disk is used
+        file.truncate((64 << 20) + 1)
+    with pytest.raises(sensitive_words.WordListError) as caught:
+        sensitive_words.read_word_list(path)
+    assert str(caught.value) == f"{path}:1: word list is larger than 64 MiB"
