@@ -35,7 +35,8 @@ __all__ = ["SETTINGS", "HandoffKeywords", "make_plugin"]
 
 
 class HandoffKeywords:
-    """Blocks a message that contains a trigger word and hands the session off."""
+    """Blocks a message that contains a trigger word and hands the session off (once: a
+    conversation already with a human is left to the human)."""
 
     def __init__(self, keywords: list[str], reply: str | None) -> None:
         self.keywords = [n for n in map(kefu.normalize, keywords) if n]
@@ -43,9 +44,13 @@ class HandoffKeywords:
         self._patterns = [_guarded(word) for word in self.keywords]
 
     @kefu.hookimpl
-    def message_received(self, message: kefu.Message, engine: kefu.Engine) -> kefu.Block | None:
+    def message_received(
+        self, message: kefu.Message, session: kefu.Session, engine: kefu.Engine
+    ) -> kefu.Block | None:
         """Stop the message and hand off when it contains a trigger word."""
-        if not self.keywords:
+        if not self.keywords or session.handoff:
+            # With a human already: the bot stays silent as for any message, rather than
+            # announce the transfer again and page the agents a second time.
             return None
         text = kefu.normalize(message.text)
         for word, pattern in zip(self.keywords, self._patterns, strict=True):

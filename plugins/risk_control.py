@@ -119,6 +119,8 @@ class RiskControl:
             return None
         if self.verdict == "mask":
             return dataclasses.replace(message, text=self.words.mask(message.text))
+        if self.verdict == "handoff" and session.handoff:
+            return None  # already with a human: no second transfer notice, no second page
         reason = f"sensitive:{self.words.find(message.text)[0].word}"
         return kefu.Block(reason=reason, reply=self.reply, handoff=self.verdict == "handoff")
 

@@ -1,0 +1,63 @@
+"""Hand-offs by the built-in plugins, as the customer and the agents on call meet them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import kefu
+
+BOT = """
+version: 1
+bot: {name: 测试, threshold: 0.3, handoff_reply: 正在为您转接人工客服}
+intents:
+  - name: refund
+    examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
+    responses: [好的，这就为您办理退款]
+"""
+
+
+class Pager:
+    """Records every ``handoff_requested`` call: each one pages the agents on call."""
+
+    def __init__(self) -> None:
+        self.pages: list[tuple[str, str]] = []
+
+    @kefu.hookimpl
+    def handoff_requested(self, session: kefu.Session, reason: str) -> None:
+        """Page the agents."""
+        self.pages.append((session.id, reason))
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        # A second 投诉 re-announced the transfer and paged the agents again.
+        ("handoff_keywords: {keywords: [投诉]}", "keyword:投诉"),
+        # The same for risk control handing off on a listed word.
+        (
+            "risk_control: {words: [垃圾客服], verdict: handoff, reply: 正在为您转接人工客服}",
+            "sensitive:垃圾客服",
+        ),
+    ],
+)
+def test_a_conversation_already_with_a_human_is_not_handed_off_again(
+    write_bot: Callable[..., Path], settings: str, reason: str
+) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT + f"plugins:\n  {settings}\n"}), seed=0)
+    pager = Pager()
+    engine.register_plugin(pager, name="pager")
+    first = engine.reply("我要投诉你们这个垃圾客服", session_id="s")
+    assert (first.action, first.text, first.handoff_reason) == ("handoff", "正在为您转接人工客服", reason)
+    # The human has the conversation: the bot stays silent, as for any other message.
+    again = engine.reply("我要投诉，垃圾客服", session_id="s")
+    assert (again.action, again.text) == ("handed_off", "")
+    assert pager.pages == [("s", reason)]
+    session = engine.session("s")
+    assert session is not None and session.handoff_reason == reason
+    # Released back to the bot, the word hands off again.
+    engine.release("s")
+    assert engine.reply("还是要投诉垃圾客服", session_id="s").action == "handoff"
+    assert pager.pages == [("s", reason), ("s", reason)]
