@@ -37,6 +37,9 @@ def guarded() -> kefu.Engine:
         ("帮我转账到这个卡", "blocked", None),  # 转账
         ("客服让我先汇款才能退款", "blocked", None),  # 汇款, even inside another question
         ("能对公转账吗", "respond", "payment_methods"),  # a company transfer is a payment question
+        ("转帐给你就能退款吗", "blocked", None),  # 转帐, the variant spelling, used to pass
+        ("客服让我先汇 款", "blocked", None),  # a space inside the word used to hide it
+        ("能对公转帐吗", "respond", "payment_methods"),  # the allowed phrase, variant spelling
         ("我的订单到哪了", "prompt", "order_status"),  # everything else reaches the bot
     ],
 )
