@@ -70,6 +70,16 @@ class Engine:
         seed: int | None = None,
         source: str | Path | None = None,
     ) -> None:
+        if not isinstance(model, Model):
+            raise TypeError(
+                f"Engine takes a trained kefu.Model, not {type(model).__name__}: use Engine.from_path(path) "
+                "for a bot file or folder, Engine.load(folder) for a saved model"
+            )
+        if store is not None and not isinstance(store, SessionStore):
+            raise TypeError(
+                f"store must be a session store (kefu.MemoryStore, kefu.RedisStore or another "
+                f"kefu.SessionStore), not {type(store).__name__}"
+            )
         self.clock = clock
         self.strict_plugins = strict_plugins
         self._plugin_dirs = (Path(plugins_dir),) if plugins_dir else ()
@@ -366,10 +376,13 @@ class Engine:
 
     def release(self, session_id: str) -> None:
         """Give a handed-off conversation back to the bot (from a hook of that conversation's
-        own reply: right after the reply is saved, like ``end_session``)."""
+        own reply: right after the reply is saved, like ``end_session``). A conversation
+        that does not exist (ended, or never started) is left alone, not created."""
         session_id = _check_id(session_id)
 
         def release() -> None:
+            if self.store.get(session_id) is None:
+                return
             with self.store.transaction(session_id) as session:
                 session.handoff = False
                 session.handoff_reason = None

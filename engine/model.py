@@ -83,6 +83,8 @@ class Model:
 
 def train(spec: BotSpec, *, n_jobs: int = 1) -> Model:
     """Train a model from a validated spec (tokenize, fit TF-IDF, fit the scoring head)."""
+    if not isinstance(spec, BotSpec):
+        raise TypeError(f"train takes a BotSpec (kefu.load_spec(path)), not {type(spec).__name__}")
     texts: list[str] = []
     labels: list[int] = []
     for index, intent in enumerate(spec.intents):
@@ -128,6 +130,10 @@ def save_model(model: Model, directory: str | Path, *, portable: bool = True) ->
     one outside the bot's folder is a ``ModelError`` unless ``portable=False`` (kefu's
     cache, whose models are always loaded with the real bot files).
     """
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"save_model takes a trained kefu.Model (kefu.train(spec)), not {type(model).__name__}"
+        )
     target = Path(directory)
     try:
         check_model_target(target)

@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from kefu.errors import StoreError
-from kefu.sessions import EndListener, Session
+from kefu.sessions import EndListener, Session, check_seconds
 
 try:
     import redis
@@ -144,6 +144,11 @@ class RedisStore:
         socket_timeout: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        check_seconds("idle_ttl", idle_ttl)
+        check_seconds("lock_timeout", lock_timeout)
+        check_seconds("lock_wait", lock_wait, zero=True)
+        check_seconds("end_grace", end_grace, zero=True)
+        check_seconds("socket_timeout", socket_timeout)
         self.url = url
         self.idle_ttl = idle_ttl
         self.prefix = key_prefix

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import marshal
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -290,6 +291,25 @@ class SessionStore(Protocol):
         """Call ``listener(session, reason)`` whenever a session ends."""
 
 
+def check_count(name: str, value: object) -> None:
+    """``ValueError`` unless ``value`` is a whole number of at least 1 (0 holds nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
+def check_seconds(name: str, value: object, *, zero: bool = False) -> None:
+    """``ValueError`` unless ``value`` is a finite number of seconds above 0 (or 0, with ``zero``)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not zero)
+    ):
+        least = "0 or more" if zero else "above 0"
+        raise ValueError(f"{name} must be a finite number of seconds, {least}, not {value!r}")
+
+
 class _ReportingTTLCache(TTLCache[str, bytes]):
     """A TTLCache of packed sessions that tells its owner about every entry it drops."""
 
@@ -330,6 +350,9 @@ class MemoryStore:
         clock: Callable[[], float] = time.time,
         lock_stripes: int = 1024,
     ) -> None:
+        check_count("max_sessions", max_sessions)
+        check_seconds("idle_ttl", idle_ttl)
+        check_count("lock_stripes", lock_stripes)
         self.max_sessions = max_sessions
         self.idle_ttl = idle_ttl
         self.clock = clock

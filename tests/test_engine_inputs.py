@@ -156,3 +156,59 @@ def test_an_agent_message_over_the_limit_is_a_value_error_and_records_nothing(en
         engine.record_agent_message("long", "好" * (AGENT_TEXT_LENGTH + 1), agent="小王")
     session = engine.session("long")
     assert session is not None and (list(session.history), session.last_active) == before
+
+
+# -- constructors and stores ----------------------------------------------------------------
+
+
+def test_releasing_a_conversation_that_does_not_exist_creates_none(engine: kefu.Engine) -> None:
+    ended: list[str] = []
+
+    class Recorder:
+        @kefu.hookimpl
+        def session_ended(self, session: kefu.Session) -> None:
+            ended.append(session.id)
+
+    engine.register_plugin(Recorder())
+    engine.release("never-started")  # was saved as an empty conversation, later reported ended
+    assert engine.session("never-started") is None
+    engine.end_session("never-started")
+    assert ended == []
+
+
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        # each was accepted: the first reply then failed with "value too large", or every
+        # conversation ended at once, or an AttributeError came from deep inside
+        (
+            lambda: kefu.MemoryStore(max_sessions=0),
+            "max_sessions must be a whole number of at least 1, not 0",
+        ),
+        (
+            lambda: kefu.MemoryStore(idle_ttl=-1),
+            "idle_ttl must be a finite number of seconds, above 0, not -1",
+        ),
+        (
+            lambda: kefu.MemoryStore(idle_ttl=float("nan")),
+            "idle_ttl must be a finite number of seconds, above 0, not nan",
+        ),
+        (lambda: kefu.RedisStore(lock_timeout=0), "lock_timeout must be a finite number of seconds, above 0"),
+        (lambda: kefu.RedisStore(end_grace=-1), "end_grace must be a finite number of seconds, 0 or more"),
+    ],
+)
+def test_a_store_with_impossible_settings_is_refused_when_built(build: Any, error: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(error)}"):
+        build()
+
+
+def test_engine_train_and_save_refuse_what_is_not_their_input(engine: kefu.Engine, tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"^Engine takes a trained kefu.Model, not str: use Engine.from_path"):
+        kefu.Engine("intents/")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^store must be a session store .*, not dict$"):
+        kefu.Engine(engine.model, store={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^train takes a BotSpec \(kefu.load_spec\(path\)\), not str$"):
+        kefu.train("intents/")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^save_model takes a trained kefu.Model"):
+        kefu.save_model(engine.spec, tmp_path / "model")  # type: ignore[arg-type]
+    assert not (tmp_path / "model").exists()
