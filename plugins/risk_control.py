@@ -18,7 +18,7 @@ Settings (bot file; every key optional)::
                                                   # (per_second > 0, burst >= 1, both finite)
         rate_reply: 您发送得太快了，请稍后再试。
         mask_replies: true             # mask personal numbers in replies
-        mask_logs: true                # mask them in kefu's log records too
+        mask_logs: true                # mask them in kefu's log records (tracebacks too)
 
 With no words and no rate limit configured the plugin only masks personal data.
 ``SETTINGS`` declares these keys; ``kefu validate`` checks a bot file against it and
@@ -60,16 +60,28 @@ DEFAULT_RATE_REPLY = "您发送得太快了，请稍后再试。"
 
 
 class PIIMaskingFilter(logging.Filter):
-    """A logging filter that masks personal numbers in log messages and their arguments."""
+    """A logging filter that masks personal numbers in log messages and their arguments,
+    and in the traceback and stack a record carries."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drops it and never raises (logging must not fail)."""
         try:
             message = record.getMessage()
             record.msg, record.args = mask_pii(message), None
+            # A failing plugin's traceback quotes what it was handed (ValueError: 无法解析
+            # 13812345678). Formatters print `exc_text` when it is set, so set it masked.
+            if record.exc_info and not record.exc_text:
+                record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = mask_pii(record.exc_text)
+            if record.stack_info:
+                record.stack_info = mask_pii(record.stack_info)
         except Exception:
             pass
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 _log_filter = PIIMaskingFilter()

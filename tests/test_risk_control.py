@@ -394,6 +394,29 @@ def test_mask_logs_masks_personal_numbers_in_kefu_log_records(
     assert [r.getMessage() for r in caplog.records] == ["用户手机 138****5678"] * 2
 
 
+class QuotingParser:
+    """A plugin that fails quoting the message it was handed, as many exceptions do."""
+
+    @kefu.hookimpl
+    def message_received(self, message: kefu.Message) -> None:
+        """Fail on every message."""
+        raise ValueError(f"无法解析 {message.text}")
+
+
+def test_mask_logs_masks_personal_numbers_in_a_logged_traceback(
+    make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine("{mask_logs: true}")
+    engine.register_plugin(QuotingParser(), name="parser")
+    with caplog.at_level(logging.ERROR, logger="kefu"):
+        engine.reply("手机 13812345678 卡号 4111 1111 1111 1111", session_id="t")
+    # The traceback kefu logs for the failing plugin printed both numbers in full.
+    [record] = caplog.records
+    assert record.getMessage() == "plugin 'parser' raised in message_received; skipped"
+    assert caplog.text.rstrip().endswith("ValueError: 无法解析 手机 138****5678 卡号 **** **** **** 1111")
+    assert logging.Formatter().format(record).endswith("138****5678 卡号 **** **** **** 1111")
+
+
 # -- failure --------------------------------------------------------------------------------
 
 
