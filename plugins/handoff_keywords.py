@@ -11,7 +11,9 @@ A keyword that starts (ends) with a digit or a letter of a space-separated scrip
 Greek, Cyrillic: below U+2E80) matches only where the character before (after) it is not
 one, the rule ``risk_control`` uses for ``sb`` and ``usb``: ``12315`` does not fire inside
 the order id 2024123151234567, nor ``vip`` inside ``vipx``. Chinese keywords match
-anywhere (投诉 in 我要投诉你们).
+anywhere (投诉 in 我要投诉你们). Spaces and punctuation count only between two Latin
+words or numbers (``human agent``): ``转 人工`` and ``转人工`` are the same keyword, and
+``投诉`` matches ``投 诉``.
 
 ``SETTINGS`` declares these keys; ``kefu validate`` checks a bot file against it. A
 keyword with no letter or digit (an emoji, punctuation) is an error: normalizing the
@@ -39,7 +41,7 @@ class HandoffKeywords:
     conversation already with a human is left to the human)."""
 
     def __init__(self, keywords: list[str], reply: str | None) -> None:
-        self.keywords = [n for n in map(kefu.normalize, keywords) if n]
+        self.keywords = [n for n in map(_read, keywords) if n]
         self.reply = reply
         self._patterns = [_guarded(word) for word in self.keywords]
 
@@ -52,7 +54,7 @@ class HandoffKeywords:
             # With a human already: the bot stays silent as for any message, rather than
             # announce the transfer again and page the agents a second time.
             return None
-        text = kefu.normalize(message.text)
+        text = _read(message.text)
         for word, pattern in zip(self.keywords, self._patterns, strict=True):
             if word in text and pattern.search(text):  # the plain test first: most messages have none
                 reply = self.reply or engine.spec.settings.handoff_reply
@@ -63,6 +65,16 @@ class HandoffKeywords:
 # A letter or digit of a space-separated script: everything below U+2E80 that is not
 # \W (punctuation, space) nor the underscore.
 _SPACED = r"[^\W_\u2e80-\U0010ffff]"
+
+
+# A space that does not stand between two such letters or digits: one inside Chinese text
+# (转 人工, 投，诉) separates nothing a reader sees as two words.
+_LOOSE_SPACE = re.compile(f"(?<!{_SPACED}) | (?!{_SPACED})")
+
+
+def _read(text: str) -> str:
+    """``text`` normalized, and joined where a space does not separate two Latin words."""
+    return _LOOSE_SPACE.sub("", kefu.normalize(text))
 
 
 def _guarded(word: str) -> re.Pattern[str]:

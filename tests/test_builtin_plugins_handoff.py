@@ -61,3 +61,23 @@ def test_a_conversation_already_with_a_human_is_not_handed_off_again(
     engine.release("s")
     assert engine.reply("还是要投诉垃圾客服", session_id="s").action == "handoff"
     assert pager.pages == [("s", reason), ("s", reason)]
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message", "reason"),
+    [
+        # A keyword written with a space between Chinese words missed the usual spelling.
+        ("[转 人工]", "转人工", "keyword:转人工"),
+        # A space or punctuation inside a Chinese keyword hid it.
+        ("[投诉]", "我要投 诉", "keyword:投诉"),
+        ("[投诉]", "投，诉你们", "keyword:投诉"),
+        ("[vip客服]", "我是VIP 客服", "keyword:vip客服"),
+    ],
+)
+def test_spaces_inside_chinese_text_do_not_hide_a_keyword(
+    write_bot: Callable[..., Path], keywords: str, message: str, reason: str
+) -> None:
+    settings = f"plugins:\n  handoff_keywords: {{keywords: {keywords}}}\n"
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT + settings}), seed=0)
+    reply = engine.reply(message, session_id="kw")
+    assert (reply.action, reply.text, reply.handoff_reason) == ("handoff", "正在为您转接人工客服", reason)
