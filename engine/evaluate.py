@@ -255,6 +255,8 @@ def prediction_of(row: TestRow, match: Match) -> Prediction:
 
 def evaluate(predictions: Sequence[Prediction], *, top_confusions: int = 10) -> EvalReport:
     """Compute every metric from predictions (see the module docstring for definitions)."""
+    if isinstance(top_confusions, bool) or not isinstance(top_confusions, int) or top_confusions < 0:
+        raise ValueError(f"top_confusions must be a whole number, 0 or more, not {top_confusions!r}")
     total = len(predictions)
     in_scope = [p for p in predictions if not p.row.oos]
     oos = [p for p in predictions if p.row.oos]

@@ -62,8 +62,11 @@ def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: in
 
     Text or a context that is not a ``str`` is the ``TypeError`` ``Engine.match`` raises.
     """
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ValueError(f"top_k must be a whole number of at least 1, not {top_k!r}")
     # First, so None is refused before clean() turns it into the text "None".
     match = engine.match(text, contexts)
+    contexts = (contexts,) if isinstance(contexts, str) else tuple(contexts or ())  # as match reads them
     model, spec = engine.model, engine.spec
     features = model.features
     cleaned = clean(text, spec.settings.max_input_length)

@@ -10,18 +10,15 @@ run out of time on a crafted message (``kefu.bot_regex``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from kefu.bot_regex import TIMEOUT, compile_regex, runaway_probe, search
+from kefu.model import Model
 from kefu.normalize import normalize
 from kefu.training import centroid_similarity
-
-if TYPE_CHECKING:
-    from kefu.model import Model
 
 __all__ = ["Finding", "lint", "similar_pairs"]
 
@@ -53,6 +50,13 @@ class Finding:
 
 def lint(model: Model, *, near_duplicate: float = NEAR_DUPLICATE, overlap: float = OVERLAP) -> list[Finding]:
     """Every finding for a trained model, errors first."""
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"lint takes a trained kefu.Model (engine.model, kefu.train(spec)), not {type(model).__name__}"
+        )
+    for name, bound in (("near_duplicate", near_duplicate), ("overlap", overlap)):
+        if not 0.0 <= bound <= 1.0:
+            raise ValueError(f"{name} must be a number from 0 to 1, not {bound}")
     findings = _duplicates(model, near_duplicate) + _few_examples(model) + _overlaps(model, overlap)
     findings += _idle_patterns(model) + _runaway_patterns(model)
     return sorted(findings, key=lambda f: (f.level != "error", f.code, f.file, f.line, f.message))

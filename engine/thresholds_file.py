@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import copy
-import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +31,10 @@ def write_thresholds(files: Sequence[str | Path], threshold: float, margin: floa
     ``SpecError`` at the ``bot:`` line if it would change anything else.
     """
     values = {"threshold": threshold, "ambiguity_margin": margin}
-    if not all(math.isfinite(v) for v in values.values()):
-        raise ValueError(f"threshold and margin must be finite numbers, not {threshold} and {margin}")
+    if not all(0.0 <= v <= 1.0 for v in values.values()):  # also refuses nan, as the bot file does
+        raise ValueError(f"threshold and margin must be numbers from 0 to 1, not {threshold} and {margin}")
+    if not files:
+        raise ValueError("write_thresholds needs the bot's files (kefu.load_spec(path).files)")
     src = _bot_file(files)
     text = src.raw.decode("utf-8-sig")
     edited = _apply(text, _edits(src, text, {k: _number(v) for k, v in values.items()}))

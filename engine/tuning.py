@@ -37,8 +37,13 @@ def sweep(
     """Every (threshold, margin) pair's trade-off, computed from one set of predictions.
 
     Replays the engine's decision on each prediction's top two confidences; per-intent
-    thresholds and pattern rules of the bot are not part of the sweep.
+    thresholds and pattern rules of the bot are not part of the sweep. Thresholds and
+    margins are numbers from 0 to 1 (``ValueError`` otherwise, nan included).
     """
+    for name, values in (("thresholds", thresholds), ("margins", margins)):
+        bad = [v for v in values if not 0.0 <= v <= 1.0]
+        if bad:
+            raise ValueError(f"{name} must be numbers from 0 to 1, not {bad[0]}")
     in_scope = [p for p in predictions if not p.row.oos]
     oos = [p for p in predictions if p.row.oos]
     points = []
@@ -83,6 +88,8 @@ def recommend(
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
     if floor is not None and not 0.0 <= floor <= 1.0:  # also refuses NaN, which no point reaches
         raise ValueError(f"floor must be between 0 and 1, got {floor}")
+    if not points:
+        raise ValueError("recommend needs at least one tuning point (from sweep(predictions))")
     if all(p.oos_recall is None for p in points):
         best = max(p.in_scope_accuracy for p in points)
         near = [p for p in points if p.in_scope_accuracy >= best - 0.01]

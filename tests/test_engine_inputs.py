@@ -212,3 +212,67 @@ def test_engine_train_and_save_refuse_what_is_not_their_input(engine: kefu.Engin
     with pytest.raises(TypeError, match=r"^save_model takes a trained kefu.Model"):
         kefu.save_model(engine.spec, tmp_path / "model")  # type: ignore[arg-type]
     assert not (tmp_path / "model").exists()
+
+
+def _predictions(engine: kefu.Engine) -> list[kefu.Prediction]:
+    rows = [kefu.TestRow("什么时候发货", "shipping"), kefu.TestRow("量子力学", "out_of_scope", oos=True)]
+    return kefu.predict_rows(engine, rows)
+
+
+IMPOSSIBLE_CALLS = [
+    # each was accepted and answered as if it made sense, or failed with Python's words
+    pytest.param(
+        lambda e: kefu.sweep(_predictions(e), thresholds=[0.5, float("nan")]),
+        "thresholds must be numbers from 0 to 1, not nan",  # every row counted as answered
+        id="sweep-nan",
+    ),
+    pytest.param(
+        lambda e: kefu.sweep(_predictions(e), margins=[2.0]),
+        "margins must be numbers from 0 to 1",
+        id="margin",
+    ),
+    pytest.param(
+        lambda e: kefu.recommend([]),
+        "recommend needs at least one tuning point",  # was "max() arg is an empty sequence"
+        id="recommend-none",
+    ),
+    pytest.param(
+        lambda e: kefu.evaluate(_predictions(e), top_confusions=-1),
+        "top_confusions must be a whole number, 0 or more, not -1",  # silently dropped the last one
+        id="confusions",
+    ),
+    pytest.param(
+        lambda e: kefu.explain(e, "你好", top_k=0), "top_k must be a whole number of at least 1", id="top_k"
+    ),
+    pytest.param(
+        lambda e: kefu.lint(e.model, overlap=1.5), "overlap must be a number from 0 to 1", id="lint-bound"
+    ),
+    pytest.param(
+        lambda e: kefu.write_thresholds([], 0.5, 0.05),
+        "write_thresholds needs the bot's files",  # was an IndexError
+        id="no-files",
+    ),
+    pytest.param(
+        lambda e: kefu.write_thresholds(e.spec.files, 1.5, 0.05),
+        "threshold and margin must be numbers from 0 to 1, not 1.5 and 0.05",  # the bot then failed to load
+        id="threshold-1.5",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error"), IMPOSSIBLE_CALLS)
+def test_library_functions_refuse_impossible_arguments(engine: kefu.Engine, call: Any, error: str) -> None:
+    before = [Path(f).read_bytes() for f in engine.spec.files]
+    with pytest.raises(ValueError, match=f"^{re.escape(error)}"):
+        call(engine)
+    assert [Path(f).read_bytes() for f in engine.spec.files] == before
+
+
+def test_lint_of_a_spec_says_it_takes_a_model(engine: kefu.Engine) -> None:
+    with pytest.raises(TypeError, match=r"^lint takes a trained kefu.Model .*, not BotSpec$"):
+        kefu.lint(engine.spec)  # type: ignore[arg-type]
+
+
+def test_explain_reads_one_context_given_as_a_str_as_match_does(engine: kefu.Engine) -> None:
+    # Its settings listed the letters of the name: ["o", "r", "d", "e", "r"].
+    assert kefu.explain(engine, "你好", contexts="order").settings["contexts"] == ["order"]  # type: ignore[arg-type]
