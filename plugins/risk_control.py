@@ -286,15 +286,52 @@ def _rate_limit(c: FileChecker, path: PathKey, value: Any) -> RateLimit | None:
     return None if per_second is None or burst is None else RateLimit(per_second, burst)
 
 
+def _sibling(c: FileChecker, path: PathKey, key: str) -> Any:
+    """The value of ``key`` beside the setting at ``path``, or None."""
+    node = c.src.data
+    for part in path[:-1]:
+        if not (isinstance(node, dict) and part in node):
+            node = c.src.data  # settings given in code: the checked data is the settings
+            break
+        node = node[part]
+    return node.get(key) if isinstance(node, dict) else None
+
+
+def _reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
+    text = c.text(path, value)
+    if text is not None and _sibling(c, path, "verdict") == "mask":
+        # Kept silently, it let a shop believe customers were warned.
+        c.problem(
+            path,
+            f"`{dotted(path)}` is never sent: with `verdict: mask` the masked message goes on "
+            "to the bot, which answers it; leave `reply` out or choose block or handoff",
+        )
+        return None
+    return text
+
+
+def _rate_reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
+    text = c.text(path, value)
+    if text is not None and _sibling(c, path, "rate_limit") is None:
+        # Kept silently, it let a shop believe messages were rate-limited.
+        c.problem(
+            path,
+            f"`{dotted(path)}` is never sent: without `rate_limit` no message is rate-limited; "
+            "add `rate_limit: {per_second: 1.0, burst: 8}` or leave `rate_reply` out",
+        )
+        return None
+    return text
+
+
 SETTINGS: dict[str, Check] = {
     "words": _words,
     "words_file": _words_file,
     "verdict": lambda c, p, v: c.choice(p, v, VERDICTS),
-    "reply": lambda c, p, v: c.text(p, v),
+    "reply": _reply,
     "pinyin_initials": FileChecker.flag,
     "max_gap": lambda c, p, v: c.integer(p, v, 0, MAX_GAP),
     "rate_limit": _rate_limit,
-    "rate_reply": lambda c, p, v: c.text(p, v),
+    "rate_reply": _rate_reply,
     "mask_replies": FileChecker.flag,
     "mask_logs": FileChecker.flag,
 }
