@@ -74,7 +74,9 @@ _LOOSE_SPACE = re.compile(f"(?<!{_SPACED}) | (?!{_SPACED})")
 
 def _read(text: str) -> str:
     """``text`` normalized, and joined where a space does not separate two Latin words."""
-    return _LOOSE_SPACE.sub("", kefu.normalize(text))
+    # normalize cuts at 500 characters by default; the engine has already cut the message
+    # at the bot's own max_input_length, which may be longer.
+    return _LOOSE_SPACE.sub("", kefu.normalize(text, max_length=len(text)))
 
 
 def _guarded(word: str) -> re.Pattern[str]:

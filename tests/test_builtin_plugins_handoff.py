@@ -81,3 +81,14 @@ def test_spaces_inside_chinese_text_do_not_hide_a_keyword(
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": BOT + settings}), seed=0)
     reply = engine.reply(message, session_id="kw")
     assert (reply.action, reply.text, reply.handoff_reason) == ("handoff", "正在为您转接人工客服", reason)
+
+
+def test_a_keyword_past_the_500th_character_hands_off_when_the_bot_reads_that_far(
+    write_bot: Callable[..., Path],
+) -> None:
+    bot = BOT.replace("threshold: 0.3,", "threshold: 0.3, max_input_length: 2000,")
+    settings = "plugins:\n  handoff_keywords: {keywords: [投诉]}\n"
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot + settings}), seed=0)
+    # The plugin read only the first 500 characters, the bot all 2000: no hand-off.
+    reply = engine.reply("好" * 600 + "我要投诉", session_id="long")
+    assert (reply.action, reply.handoff_reason) == ("handoff", "keyword:投诉")
