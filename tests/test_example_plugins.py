@@ -68,7 +68,7 @@ def test_loose_plugin_from_the_bot_file(write_bot: Callable[..., Path]) -> None:
         **{
             "bot.yaml": f"""
             version: 1
-            bot: {{name: 测试, threshold: 0.3}}
+            bot: {{name: 测试, threshold: 0.3, max_input_length: 2000}}
             intents:
               - name: refund
                 examples: [我要退款, 怎么退钱, 退款多久到账, 申请退款, 退款流程]
@@ -83,6 +83,8 @@ def test_loose_plugin_from_the_bot_file(write_bot: Callable[..., Path]) -> None:
     engine = kefu.Engine.from_path(bot)
     assert engine.reply("退款前要先汇款吗", session_id="dir").text == WARNING
     assert engine.reply("我要退款", session_id="dir").text == "好的，这就为您办理退款"
+    # The bot reads 2000 characters; the plugin used to stop at 500.
+    assert engine.reply("好" * 600 + "，先转账", session_id="long").text == WARNING
 
 
 # -- the installable package, imported from its folder ----------------------------------------
