@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 import kefu
-from kefu.cli.common import JsonOpt, echo_json, open_engine, stdin_lines
+from kefu.cli.common import JsonOpt, echo_json, load_bot_files, open_engine, stdin_lines
 from kefu.model import check_model_target
 
 __all__ = ["COMMANDS"]
@@ -22,7 +22,7 @@ def validate(
 ) -> None:
     """Check a bot's YAML files and report every problem as file:line: message."""
     try:
-        spec = kefu.load_spec(path)
+        spec = load_bot_files(path)
     except kefu.SpecError as exc:
         if json_output:
             echo_json({"ok": False, "problems": [vars(p) for p in exc.problems]})
@@ -54,7 +54,7 @@ def train(
     json_output: JsonOpt = False,
 ) -> None:
     """Train a bot and save the model folder (skipped when the bot files did not change)."""
-    spec = kefu.load_spec(path)
+    spec = load_bot_files(path)
     if not force and kefu.saved_fingerprint(output) == spec.fingerprint and _loads(output):
         _report_train(json_output, output, spec, None)
         return

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 import kefu
+from kefu.model import is_model_dir
 
 __all__ = [
     "BotArg",
@@ -20,6 +21,7 @@ __all__ = [
     "demo_bot",
     "echo_json",
     "fraction",
+    "load_bot_files",
     "open_engine",
 ]
 
@@ -58,6 +60,18 @@ def fraction(value: float | None) -> float | None:
     if value is not None and not 0.0 <= value <= 1.0:
         raise typer.BadParameter(f"must be between 0 and 1, got {value:g}")
     return value
+
+
+def load_bot_files(path: Path) -> kefu.BotSpec:
+    """``kefu.load_spec`` for the commands that need a bot's YAML files, not a model: a saved
+    model folder is named as one, with where its copy of the files is, where the loader
+    said only that the folder "holds no .yaml bot files"."""
+    if is_model_dir(path):
+        message = (
+            f"is a saved model, not a bot's YAML files; the model keeps a copy of them in {path / 'bot'}"
+        )
+        raise kefu.SpecError.single(path, 1, message)
+    return kefu.load_spec(path)
 
 
 def open_engine(path: Path | None, plugins_dir: Path | None = None, **options: Any) -> kefu.Engine:

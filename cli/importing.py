@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 import kefu
-from kefu.cli.common import JsonOpt, echo_json
+from kefu.cli.common import JsonOpt, echo_json, load_bot_files
 from kefu.filewrite import replace_file
 from kefu.importers import BotDraft, export_jsonl, read_chatterbot, read_csv, read_jsonl, write_bot
 from kefu.rasa_import import read_rasa
@@ -111,7 +111,7 @@ def export_bot(
     """Write a bot's examples as labeled data (the summary goes to stderr when the data goes to stdout)."""
     if output == Path("-"):  # what the summary calls standard output: it wrote a file named "-"
         output = None
-    spec = kefu.load_spec(bot)
+    spec = load_bot_files(bot)
     lines = [line + "\n" for line in export_jsonl(spec)]
     if output is None:
         typer.echo("".join(lines), nl=False)

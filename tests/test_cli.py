@@ -385,3 +385,22 @@ def test_predict_drops_the_byte_order_mark_of_a_file_on_stdin() -> None:
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert [(x["text"], x["intent"]) for x in lines] == [("你好", "greeting"), ("转人工", "human")]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["validate", "{model}"], ["train", "{model}", "-o", "{tmp}/again"], ["export", "jsonl", "{model}"]],
+    ids=lambda args: args[0],
+)
+def test_commands_that_need_bot_files_name_a_saved_model_as_one(tmp_path: Path, args: list[str]) -> None:
+    # They said "{model}:1: directory holds no .yaml bot files", of a folder full of a bot.
+    model = tmp_path / "model"
+    assert run("train", str(DEMO_BOT), "-o", str(model))[0] == 0
+    code, out, err = run(*(arg.format(model=model, tmp=tmp_path) for arg in args))
+    assert (code, out) == (1, "")
+    copy = model / "bot"
+    assert (
+        err
+        == f"{model}:1: is a saved model, not a bot's YAML files; the model keeps a copy of them in {copy}\n"
+    )
+    assert run("validate", str(copy))[0] == 0  # and that copy is a bot
