@@ -94,6 +94,8 @@ def predictions_for(
         raise OptionClash("give --data FILE (labeled messages) or --cv K (cross-validation)")
     if data is not None and cv is not None:
         raise OptionClash("give --data FILE or --cv K, not both")
+    if cv is not None and oos_label is not None:
+        raise OptionClash("--oos-label names the out-of-scope rows of a --data file; --cv has none")
     if oos_label is not None and not oos_label.strip():  # it fell back to the default unsaid
         raise typer.BadParameter(
             "must name the intent of out-of-scope rows, not be empty", param_hint="'--oos-label'"

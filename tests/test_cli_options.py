@@ -56,6 +56,11 @@ DIALOGUES = str(DEMO_BOT / "tests" / "dialogues.yaml")
         # both: one of them would be ignored
         (["test", "--data", HELDOUT, "--cv", "3"], "give --data FILE or --cv K, not both"),
         (["tune", "--data", HELDOUT, "--cv", "3"], "give --data FILE or --cv K, not both"),
+        # cross-validation has no out-of-scope rows for the label to name
+        (["test", "--cv", "3", "--oos-label", "其他"],
+         "--oos-label names the out-of-scope rows of a --data file; --cv has none"),
+        (["tune", "--cv", "3", "--oos-label", "其他"],
+         "--oos-label names the out-of-scope rows of a --data file; --cv has none"),
         # a CI gate beside --dialogues passed without measuring anything
         (["test", "--dialogues", DIALOGUES, "--min-accuracy", "0.9"],
          "--dialogues plays scripted conversations and would ignore --min-accuracy: "
