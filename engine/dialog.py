@@ -314,7 +314,7 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}")
         session.pending = None
         return None
-    if _is_cancel(normalize(turn.message.text), spec.settings.cancel_words):
+    if _is_cancel(normalize(turn.message.text, spec.settings.max_input_length), spec.settings.cancel_words):
         session.pending = None
         return turn.reply(spec.settings.cancel_reply, "cancel")
     value = _valid_value(turn, slot, turn.message.text)

@@ -231,9 +231,8 @@ class Engine:
 
     def segment(self, text: str) -> list[str]:
         """How the bot's tokenizer segments ``text`` (normalized, synonyms applied, no stopwords)."""
-        return self._runtime.model.features.analyzer.segment(
-            clean(_check_text(text), self._runtime.spec.settings.max_input_length)
-        )
+        limit = self._runtime.spec.settings.max_input_length
+        return self._runtime.model.features.analyzer.segment(_check_text(text), limit)
 
     def match_many(self, texts: Sequence[str], n_jobs: int = 1) -> list[Match]:
         """``match`` for many texts; ``n_jobs`` > 1 spreads them over processes."""

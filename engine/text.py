@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from kefu.cache import cache_dir
 from kefu.dagcut import DagCutter
 from kefu.jieba_import import jieba
-from kefu.normalize import normalize
+from kefu.normalize import DEFAULT_MAX_LENGTH, normalize
 from kefu.spec import NlpSettings
 
 __all__ = ["TextAnalyzer", "normalize"]
@@ -125,6 +125,6 @@ class TextAnalyzer:
         stop = self._stopwords
         return [t for t in tokens if t != " " and t not in stop]
 
-    def segment(self, text: str) -> list[str]:
-        """The words of one raw message, as the matcher sees them."""
-        return self.words(self.tokens(normalize(text)))
+    def segment(self, text: str, max_length: int = DEFAULT_MAX_LENGTH) -> list[str]:
+        """The words of one raw message (its first ``max_length`` characters), as the matcher sees them."""
+        return self.words(self.tokens(normalize(text, max_length)))

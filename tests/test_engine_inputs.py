@@ -276,3 +276,31 @@ def test_lint_of_a_spec_says_it_takes_a_model(engine: kefu.Engine) -> None:
 def test_explain_reads_one_context_given_as_a_str_as_match_does(engine: kefu.Engine) -> None:
     # Its settings listed the letters of the name: ["o", "r", "d", "e", "r"].
     assert kefu.explain(engine, "你好", contexts="order").settings["contexts"] == ["order"]  # type: ignore[arg-type]
+
+
+def test_segment_reads_as_much_of_a_message_as_the_bot_does(write_bot: Any) -> None:
+    bot = write_bot(
+        **{
+            "bot.yaml": "version: 1\nbot: {threshold: 0.3, max_input_length: 2000}\n"
+            "intents:\n  - name: refund\n    examples: [我要退款, 申请退款, 退钱]\n    responses: [好的]\n"
+        }
+    )
+    engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    text = "好" * 600 + " 退款"
+    assert "退款" in kefu.explain(engine, text).words  # the matcher reads 2,000 characters ...
+    assert engine.segment(text)[-1] == "退款"  # ... and segment stopped at 500, before 退款
+
+
+def test_a_slot_answer_is_read_whole_before_it_counts_as_cancelling(write_bot: Any) -> None:
+    bot = write_bot(
+        **{
+            "bot.yaml": "version: 1\nbot: {threshold: 0.3, max_input_length: 2000}\nintents:\n"
+            "  - name: order\n    examples: [查订单, 我的订单到哪了]\n    responses: ['订单 {id} 在路上']\n"
+            "    slots: {id: {entity: order_id, required: true, prompt: 订单号是多少？}}\n"
+        }
+    )
+    engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    assert engine.reply("查订单", session_id="s").text == "订单号是多少？"
+    # Only the first 500 characters were checked for cancel words: all of them are.
+    answer = "算了" * 250 + "，还是查一下吧 2024112712345678"
+    assert engine.reply(answer, session_id="s").text == "订单 2024112712345678 在路上"
