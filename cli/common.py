@@ -11,7 +11,6 @@ from typing import Annotated, Any
 import typer
 
 import kefu
-from kefu.model import is_model_dir
 
 __all__ = [
     "BotArg",
@@ -66,12 +65,15 @@ def load_bot_files(path: Path) -> kefu.BotSpec:
     """``kefu.load_spec`` for the commands that need a bot's YAML files, not a model: a saved
     model folder is named as one, with where its copy of the files is, where the loader
     said only that the folder "holds no .yaml bot files"."""
-    if is_model_dir(path):
-        message = (
-            f"is a saved model, not a bot's YAML files; the model keeps a copy of them in {path / 'bot'}"
-        )
-        raise kefu.SpecError.single(path, 1, message)
-    return kefu.load_spec(path)
+    try:
+        return kefu.load_spec(path)
+    except kefu.SpecError:
+        # Only a folder the loader found no YAML in, holding a kefu model.json: a bot folder
+        # with a stray copy of one keeps its own problems.
+        if kefu.saved_fingerprint(path) is None or any(path.glob("*.y*ml")):
+            raise
+    message = f"is a saved model, not a bot's YAML files; the model keeps a copy of them in {path / 'bot'}"
+    raise kefu.SpecError.single(path, 1, message)
 
 
 def open_engine(path: Path | None, plugins_dir: Path | None = None, **options: Any) -> kefu.Engine:
