@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterable, Iterator
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import NamedTuple
 
-__all__ = ["find_pii", "mask_pii"]
+__all__ = ["find_pii", "mask_pii", "numbers_in"]
 
 # One-for-one, so spans found in the translated text are spans in the original.
 _HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－　Ｘｘ", "0123456789+- Xx")
@@ -166,6 +167,18 @@ def find_pii(text: str, *, overlapping: bool = False) -> list[tuple[str, int, in
 _KEEP = {"mobile": (3, 4), "id_card": (3, 4), "bank_card": (0, 4)}
 
 
+def numbers_in(texts: Iterable[str]) -> frozenset[str]:
+    """The digits (``X`` upper-case, full-width folded) of every personal-number reading in
+    ``texts``, for ``mask_pii(numbers_kept=...)``: the numbers a bot's own templates give out."""
+    return frozenset(_digits(text, f) for text in texts for f in _candidates(text, tuple(_KIND_RANK)))
+
+
+def _digits(text: str, found: _Found) -> str:
+    """The number ``found`` reads, as plain digits: ``138-1234-5678`` and ``１３８…`` alike."""
+    chars = (c for c in text[found.body : found.end] if _is_digit(c))
+    return unicodedata.normalize("NFKC", "".join(chars)).upper()
+
+
 def _masked_digits(text: str, found: _Found) -> list[int]:
     """Positions of the digits ``found`` masks: its number's, but the ones its kind keeps."""
     head, tail = _KEEP[found.kind]
@@ -181,6 +194,7 @@ def mask_pii(
     bank_card: bool = True,
     char: str = "*",
     cards_kept: Iterable[tuple[int, int]] = (),
+    numbers_kept: Collection[str] = (),
 ) -> str:
     """``text`` with the chosen kinds of personal numbers masked digit by digit with ``char``.
 
@@ -188,7 +202,8 @@ def mask_pii(
     bank card ``**** **** **** 1234``. Text without a digit comes back unchanged at once.
     A bank-card reading lying wholly within one of the ``(start, end)`` spans of
     ``cards_kept`` stays visible (an order number echoed back); other readings overlapping
-    such a span are masked all the same.
+    such a span are masked all the same. A reading of any kind whose digits are one of
+    ``numbers_kept`` (see ``numbers_in``) stays visible too: the shop's own numbers.
     ``ValueError`` if ``char`` is not one character: masking keeps the text's layout.
     """
     if not isinstance(char, str) or len(char) != 1:
@@ -209,6 +224,7 @@ def mask_pii(
             f.kind == "bank_card"
             and (f.end <= id_end.get(f.start, -1) or any(a <= f.start and f.end <= b for a, b in kept))
         )
+        and not (numbers_kept and _digits(text, f) in numbers_kept)
         for i in _masked_digits(text, f)
     }
     if not masked:

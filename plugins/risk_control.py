@@ -17,7 +17,8 @@ Settings (bot file; every key optional)::
         rate_limit: {per_second: 1.0, burst: 8}   # token bucket per session; off when absent
                                                   # (per_second > 0, burst >= 1, both finite)
         rate_reply: 您发送得太快了，请稍后再试。
-        mask_replies: true             # mask personal numbers in replies
+        mask_replies: true             # mask personal numbers in replies (not the bot's
+                                       # own: a hotline written in a response stays)
         mask_logs: true                # mask them in kefu's log records (tracebacks too)
 
 With no words and no rate limit configured the plugin only masks personal data.
@@ -39,7 +40,7 @@ from typing import Any
 
 import kefu
 from kefu.checks import Check, FileChecker, dotted
-from kefu.plugins.pii import find_pii, mask_pii
+from kefu.plugins.pii import find_pii, mask_pii, numbers_in
 from kefu.plugins.sensitive_words import (
     MAX_GAP,
     SensitiveWordFilter,
@@ -119,6 +120,20 @@ class RiskControl:
         self._seen: dict[str, bool] = {}
         # Replies repeat (templates), so each is masked once; per engine, bounded.
         self._masked = functools.lru_cache(maxsize=SEEN_TEXTS)(_mask_except_slots)
+        self._shop_numbers: frozenset[str] = frozenset()
+
+    @kefu.hookimpl
+    def engine_loaded(self, engine: kefu.Engine) -> None:
+        """Note the numbers the bot's own texts give out (a hotline in a template): they are
+        the shop's, and masking them would leave customers a number they cannot call."""
+        spec = engine.spec
+        settings = spec.settings
+        texts = [*settings.fallback, settings.clarify, settings.handoff_reply, settings.cancel_reply]
+        texts += [self.reply, self.rate_reply]
+        for intent in spec.intents:
+            texts += intent.responses
+            texts += [text for slot in intent.slots for text in (slot.prompt, slot.invalid_prompt)]
+        self._shop_numbers = numbers_in(texts)
 
     @kefu.hookimpl(tryfirst=True)
     def message_received(
@@ -141,7 +156,7 @@ class RiskControl:
         """Mask mobile, ID-card and bank-card numbers in what the bot says."""
         if not self.mask_replies or not reply.text:
             return None
-        masked = self._masked(reply.text, tuple(reply.slots.values()))
+        masked = self._masked(reply.text, tuple(reply.slots.values()), self._shop_numbers)
         return None if masked == reply.text else dataclasses.replace(reply, text=masked)
 
     def _contains(self, text: str) -> bool:
@@ -166,8 +181,9 @@ class RiskControl:
         return allowed
 
 
-def _mask_except_slots(text: str, slots: tuple[str, ...]) -> str:
-    """Mask personal numbers, except slot values echoed back that only look like bank cards.
+def _mask_except_slots(text: str, slots: tuple[str, ...], shop: frozenset[str] = frozenset()) -> str:
+    """Mask personal numbers, except slot values echoed back that only look like bank cards,
+    and the ``shop``'s own numbers (those its templates give out).
 
     An order number the user just gave ("订单 2024112712345678 正在配送中") may pass the
     Luhn check; echoing it is the point of the reply. Mobile and ID-card numbers are
@@ -181,11 +197,11 @@ def _mask_except_slots(text: str, slots: tuple[str, ...]) -> str:
         if v and v in text and all(k == "bank_card" for k, _, _ in find_pii(v, overlapping=True))
     ]
     if not keep:
-        return mask_pii(text)
+        return mask_pii(text, numbers_kept=shop)
     # Masked as one text, not piece by piece around the kept values: a mobile running from
     # a kept value into the words after it (…1111 138, then 1234 5678) is still a mobile.
     kept = re.compile("|".join(map(re.escape, sorted(keep, key=len, reverse=True))))
-    return mask_pii(text, cards_kept=[match.span() for match in kept.finditer(text)])
+    return mask_pii(text, cards_kept=[match.span() for match in kept.finditer(text)], numbers_kept=shop)
 
 
 # Module level too: if make_plugin fails (bad settings, unreadable words_file) the engine

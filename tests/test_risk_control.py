@@ -225,7 +225,7 @@ def test_ten_thousand_words_from_a_file_next_to_the_bot(
     engine = kefu.Engine.from_path(folder / "bot.yaml", seed=0)
 
     blocked = {f"客服，{words[i]}！": words[i] for i in (0, 4321, 9999)} | {"这是诈骗吧": "诈骗"}
-    clean = {"我要退款": REFUND, "客服电话多少": "请拨打客服专线 138****5678"}
+    clean = {"我要退款": REFUND, "客服电话多少": "请拨打客服专线 13812345678"}
     for text, word in blocked.items():
         assert [w for w in [*words, "诈骗"] if w in text] == [word]  # exactly one listed word
         reply = engine.reply(text, session_id="big")
@@ -282,12 +282,15 @@ def test_rate_limit_reply_and_trace(make_engine: MakeEngine) -> None:
 @pytest.mark.parametrize(
     ("settings", "text", "answer"),
     [
-        # A mobile number in the bot's own answer.
-        ("{}", "客服电话多少", "请拨打客服专线 138****5678"),
+        # The shop's own number, written in its template, stays: masked, customers could
+        # not call it.
+        ("{}", "客服电话多少", "请拨打客服专线 13812345678"),
         # An echoed order number that looks like a bank card stays: echoing it is the point.
         ("{}", f"订单{ORDER_ID}到哪了", f"订单 {ORDER_ID} 正在配送中"),
-        # An echoed mobile number is masked even though it is a slot value.
-        ("{}", "我要改手机号13812345678", "已将手机号改为 138****5678"),
+        # An echoed mobile number is masked even though it is a slot value ...
+        ("{}", "我要改手机号13987654321", "已将手机号改为 139****4321"),
+        # ... unless it is the shop's own, which the bot gives out anyway.
+        ("{}", "我要改手机号13812345678", "已将手机号改为 13812345678"),
         # Masking off.
         ("{mask_replies: false}", "客服电话多少", "请拨打客服专线 13812345678"),
     ],
@@ -295,6 +298,17 @@ def test_rate_limit_reply_and_trace(make_engine: MakeEngine) -> None:
 def test_personal_numbers_in_replies(make_engine: MakeEngine, settings: str, text: str, answer: str) -> None:
     engine = make_engine(settings)
     assert engine.reply(text, session_id="pii").text == answer
+
+
+def test_the_shops_numbers_are_those_of_the_bot_now_serving(make_engine: MakeEngine) -> None:
+    engine = make_engine("{}")
+    bot = engine.spec.files[0]
+    text = Path(bot).read_text(encoding="utf-8").replace("专线 13812345678", "专线 13900001111")
+    Path(bot).write_text(text, encoding="utf-8")
+    engine.reload()
+    assert engine.reply("客服电话多少", session_id="new").text == "请拨打客服专线 13900001111"
+    # The old hotline is no longer the shop's: echoed back, it is a customer's number.
+    assert engine.reply("我要改手机号13812345678", session_id="old").text == "已将手机号改为 138****5678"
 
 
 WAYBILL_BOT = """
