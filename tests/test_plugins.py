@@ -361,7 +361,7 @@ def test_plugins_command_lists_hooks_and_failures(write_bot: Callable[..., Path]
     result = CliRunner().invoke(build_app(), ["plugins", str(bot), "--plugins-dir", str(folder)])
     assert result.exit_code == 0
     assert re.search(r"^risk_control  \[builtin\]  \(fail-closed\)$", result.stdout, re.M)
-    assert "hooks: message_received, response_built" in result.stdout
+    assert "hooks: engine_loaded, message_received, response_built" in result.stdout
     assert "FAILED bad" in result.stdout and "ValueError: bad config" in result.stdout
 
 
