@@ -3,14 +3,17 @@ a confusion-matrix PNG and a confidence-histogram PNG."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from kefu.errors import KefuError
 from kefu.evaluate import OOS, EvalReport
+from kefu.filewrite import replace_file
 
 __all__ = ["write_report"]
 
@@ -31,8 +34,9 @@ def write_report(report: EvalReport, folder: str | Path, *, segment: Segmenter |
     written = [out / "report.json", out / "report.md"]
     try:
         out.mkdir(parents=True, exist_ok=True)
-        written[0].write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        written[1].write_text(markdown(report, segmented), encoding="utf-8")
+        # Whole or not at all: a report a CI job keeps must not be left half written.
+        replace_file(written[0], json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+        replace_file(written[1], markdown(report, segmented).encode("utf-8"))
         written += _plots(report, out)
     except OSError as exc:  # a file by that name, or a place the user cannot write
         raise KefuError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
@@ -137,8 +141,19 @@ def _confusion_plot(report: EvalReport, path: Path) -> Path:
     if title:
         axes.set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    return _save(figure, path)
+
+
+def _save(figure: Any, path: Path) -> Path:
+    """Write ``figure`` as a PNG at ``path``, whole or not at all (as the other report files)."""
+    import matplotlib.pyplot as plt
+
+    png = io.BytesIO()
+    try:
+        figure.savefig(png, format="png", dpi=120)
+    finally:
+        plt.close(figure)
+    replace_file(path, png.getvalue())
     return path
 
 
@@ -154,6 +169,4 @@ def _histogram_plot(report: EvalReport, path: Path) -> Path:
     axes.set_ylabel("answers")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(figure, path)

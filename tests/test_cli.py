@@ -166,6 +166,31 @@ def test_test_says_where_a_report_cannot_go_and_leaves_the_file_alone(tmp_path: 
     assert taken.read_text(encoding="utf-8") == "我的笔记"
 
 
+def test_a_report_that_cannot_be_written_whole_leaves_the_old_one(tmp_path: Path) -> None:
+    """report.json was written in place: at the file-size limit an 8 KB stump replaced it."""
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.json").write_text('{"accuracy": 0.9}', encoding="utf-8")
+    (out / "report.md").write_text("# 上次的报告", encoding="utf-8")
+    limit = 4096  # below the new report.json, above the old one
+
+    def small_files() -> None:  # in the child only; Python ignores SIGXFSZ, so writes fail
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    command = [sys.executable, "-m", "kefu.cli", "test", str(DEMO_BOT), "--data", str(HELDOUT)]
+    done = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, preexec_fn=small_files, check=False
+    )
+    # (jieba may complain above it that its own cache could not be written at this limit)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == f"cannot write the report to {out}: File too large"
+    assert (out / "report.json").read_text(encoding="utf-8") == '{"accuracy": 0.9}'
+    assert (out / "report.md").read_text(encoding="utf-8") == "# 上次的报告"
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]  # no temp file left
+
+
 LONG_NAME = "x" * 5000  # longer than any file name the system takes (ENAMETOOLONG)
 
 
