@@ -143,11 +143,18 @@ def read_test_file(path: str | Path, oos_label: str = OOS) -> list[TestRow]:
     """Read labeled rows from a .jsonl, .csv or .yaml test file; ``SpecError`` on bad rows."""
     file = Path(path)
     try:
-        raw = read_limited(file).decode("utf-8-sig")
+        data = read_limited(file)
     except FileNotFoundError:
         raise SpecError.single(file, 1, "no such test file") from None
-    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, too big, or a name with a NUL byte
+    except OSError as exc:  # a folder, no permission: the system's words, not Python's repr
+        raise SpecError.single(file, 1, f"cannot read test file: {exc.strerror or exc}") from None
+    except ValueError as exc:  # too big, or a name with a NUL byte
         raise SpecError.single(file, 1, f"cannot read test file: {exc}") from None
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # at its line, as bot files say it
+        line = data[: exc.start].count(b"\n") + 1
+        raise SpecError.single(file, line, f"test file is not UTF-8 (byte 0x{data[exc.start]:02x})") from None
     suffix = file.suffix.lower()
     if suffix in {".yaml", ".yml"}:
         records = _yaml_rows(file, raw)

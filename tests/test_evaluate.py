@@ -333,3 +333,17 @@ def test_a_test_file_name_no_file_can_have_is_a_spec_error(name: str) -> None:
     with pytest.raises(kefu.SpecError) as info:
         kefu.read_test_file(name)
     assert str(info.value).startswith(f"{name}:1: cannot read test file: ")
+
+
+def test_a_test_file_that_is_a_folder_or_not_utf8_is_named_in_plain_words(tmp_path: Path) -> None:
+    # Were "[Errno 21] Is a directory: 'dev'" and "'utf-8' codec can't decode byte 0x86 ...".
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.read_test_file(folder)
+    assert str(info.value) == f"{folder}:1: cannot read test file: Is a directory"
+    gbk = tmp_path / "dev.csv"
+    gbk.write_bytes("text,intent\n你好,greeting\n退款,refund\n".encode("gbk"))
+    with pytest.raises(kefu.SpecError) as info:
+        kefu.read_test_file(gbk)
+    assert str(info.value) == f"{gbk}:2: test file is not UTF-8 (byte 0xc4)"
