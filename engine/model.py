@@ -9,7 +9,9 @@ fail with a ``ModelError``. Saving replaces only an empty folder or another mode
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import hashlib
 import io
 import json
@@ -155,7 +157,15 @@ def save_model(model: Model, directory: str | Path, *, portable: bool = True) ->
 def _save_error(target: Path, exc: OSError) -> ModelSaveError:
     if isinstance(exc, ModelSaveError):
         return exc
-    where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""
+    name = exc.filename
+    if name and str(name) != str(target) and exc.errno in {errno.EEXIST, errno.ENOTDIR}:
+        # mkdir of the folders on the way says "File exists" of a file where one should be.
+        with contextlib.suppress(OSError):
+            if os.path.lexists(name) and not os.path.isdir(name):
+                return ModelSaveError(
+                    f"{target}: cannot save the model there: {name} is a file, not a folder"
+                )
+    where = f" ({name})" if name and str(name) != str(target) else ""
     return ModelSaveError(f"{target}: cannot save the model there: {exc.strerror or exc}{where}")
 
 

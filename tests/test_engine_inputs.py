@@ -304,3 +304,16 @@ def test_a_slot_answer_is_read_whole_before_it_counts_as_cancelling(write_bot: A
     # Only the first 500 characters were checked for cancel words: all of them are.
     answer = "算了" * 250 + "，还是查一下吧 2024112712345678"
     assert engine.reply(answer, session_id="s").text == "订单 2024112712345678 在路上"
+
+
+def test_saving_a_model_under_a_file_says_the_file_is_in_the_way(engine: kefu.Engine, tmp_path: Path) -> None:
+    notes = tmp_path / "x.txt"
+    notes.write_text("笔记", encoding="utf-8")
+    with pytest.raises(kefu.ModelSaveError) as raised:
+        engine.save(notes / "model")
+    # Was "File exists (…/x.txt)", as if the model folder were taken.
+    assert (
+        str(raised.value)
+        == f"{notes / 'model'}: cannot save the model there: {notes} is a file, not a folder"
+    )
+    assert notes.read_text(encoding="utf-8") == "笔记"
