@@ -154,13 +154,14 @@ class PluginHost:
 
     def _load_folder(self, folder: Path) -> None:
         try:
-            found = folder.is_dir()
+            found, there = folder.is_dir(), folder.exists()
         except (OSError, ValueError):  # a name the system refuses (too long): no such folder
-            found = False
+            found = there = False
         if not found:
-            self.failed.append(FailedPlugin(folder.name, str(folder), "plugins folder does not exist"))
+            why = "is a file, not a folder" if there else "does not exist"
+            self.failed.append(FailedPlugin(folder.name, str(folder), f"plugins folder {why}"))
             if self.strict:
-                raise PluginError(folder.name, f"plugins folder {folder} does not exist")
+                raise PluginError(folder.name, f"plugins folder {folder} {why}")
             return
         for file in sorted(folder.glob("*.py")):
             if not file.name.startswith("_"):

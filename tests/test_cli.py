@@ -230,6 +230,16 @@ def test_a_plugins_folder_too_long_for_the_system_is_reported_as_failed() -> Non
     assert "plugins folder does not exist" in out
 
 
+def test_a_plugins_folder_that_is_a_file_is_reported_as_one(tmp_path: Path) -> None:
+    file = tmp_path / "plugins.py"
+    file.write_text("", encoding="utf-8")
+    code, out, _ = run("plugins", "--plugins-dir", str(file))
+    assert code == 0
+    assert (
+        f"FAILED plugins.py  [{file}]: plugins folder is a file, not a folder" in out
+    )  # was: does not exist
+
+
 def test_test_refuses_zero_workers() -> None:
     code, _, err = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "-j", "0")
     assert code == 2 and "Traceback" not in err
