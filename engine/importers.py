@@ -432,11 +432,11 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
         _dump(out / "bot.yaml", bot)
         _dump(out / "intents.yaml", {"version": 1, "intents": [intent for intent, _ in intents]})
         spec = load_spec(out)  # the promise of this module: what we write loads as written
-    except (OSError, SpecError) as exc:
+    except BaseException as exc:  # Ctrl-C between the two files too: never half an import
         _restore(out, previous)
-        if isinstance(exc, SpecError):
-            raise
-        raise SpecError.single(out, 1, f"cannot write the bot: {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise SpecError.single(out, 1, f"cannot write the bot: {exc.strerror or exc}") from None
+        raise
     return ImportReport(out, len(spec.intents), spec.example_count, len(spec.entities), tuple(warnings))
 
 

@@ -876,6 +876,31 @@ def test_a_forced_import_that_does_not_load_leaves_the_old_bot(
     assert (folder / "intents.yaml").read_text(encoding="utf-8") == "version: 1\n# 旧的机器人\n"
 
 
+def test_a_forced_import_interrupted_between_its_files_leaves_the_old_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only OSError and SpecError put the old files back: Ctrl-C after bot.yaml was written
+    left the new bot.yaml beside the old intents.yaml."""
+    folder = tmp_path / "bot"
+    folder.mkdir()
+    old = {"bot.yaml": "version: 1\nbot: {name: 旧}\n", "intents.yaml": "version: 1\n# 旧的机器人\n"}
+    for name, text in old.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    draft = BotDraft()
+    draft.intent("greet").examples.append("你好")
+    dump = kefu.importers._dump
+
+    def interrupted(path: Path, data: dict[str, Any]) -> None:
+        if path.name == "intents.yaml":
+            raise KeyboardInterrupt
+        dump(path, data)
+
+    monkeypatch.setattr("kefu.importers._dump", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_bot(draft, folder, overwrite=True)
+    assert {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()} == old
+
+
 def test_write_bot_with_nothing_left_to_write(tmp_path: Path) -> None:
     draft = BotDraft()
     draft.intent("符号").examples.append("？！")
