@@ -117,7 +117,15 @@ def predict(
             })  # fmt: skip
         else:
             label = match.intent or ("(ambiguous)" if match.ambiguous else "(fallback)")
-            typer.echo(f"{label}\t{match.confidence:.3f}\t{text}")
+            typer.echo(f"{label}\t{match.confidence:.3f}\t{_visible(text)}")
+
+
+def _visible(text: str) -> str:
+    """``text`` on one line of its column: a tab, a line break or another invisible character
+    in a message is shown escaped (``\\t``, ``\\n``, ``\\u200b``) instead of breaking the columns."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 COMMANDS = {"validate": validate, "train": train, "predict": predict}

@@ -99,6 +99,13 @@ def test_predict_json_and_fallback() -> None:
     assert code == 0 and out.startswith("(fallback)")
 
 
+def test_predict_keeps_each_message_on_its_own_line_and_column() -> None:
+    # A tab or line break in a message broke the columns, or the line in two.
+    code, out, _ = run("predict", "你好\t世界", "退款\n申请", "零\u200b宽")
+    assert code == 0
+    assert [line.split("\t")[2] for line in out.splitlines()] == ["你好\\t世界", "退款\\n申请", "零\\u200b宽"]
+
+
 def test_predict_reads_lines_from_stdin() -> None:
     code, out, _ = run("predict", "--json", stdin="你好\n\n转人工\n")
     lines = [json.loads(line) for line in out.splitlines()]
