@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 import kefu
-from kefu.cli.common import JsonOpt, echo_json, load_bot_files, open_engine, stdin_lines
+from kefu.cli.common import JsonOpt, echo_json, load_bot_files, open_engine, stdin_lines, workers
 from kefu.model import check_model_target
 
 __all__ = ["COMMANDS"]
@@ -49,7 +49,13 @@ def train(
         bool, typer.Option("--force", help="Train even if the model is already up to date.")
     ] = False,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for tokenizing large bots.")
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            callback=workers,
+            help="Worker processes for tokenizing large bots (-1: every core).",
+        ),
     ] = 1,
     json_output: JsonOpt = False,
 ) -> None:

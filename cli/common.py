@@ -22,6 +22,7 @@ __all__ = [
     "fraction",
     "load_bot_files",
     "open_engine",
+    "workers",
 ]
 
 
@@ -58,6 +59,14 @@ def fraction(value: float | None) -> float | None:
     nan passed every gate, since no comparison with it is true."""
     if value is not None and not 0.0 <= value <= 1.0:
         raise typer.BadParameter(f"must be between 0 and 1, got {value:g}")
+    return value
+
+
+def workers(value: int) -> int:
+    """Option callback for ``--jobs``: 1 or more processes, or -1 for one per core (as the
+    library takes it); 0 and other negative numbers mean nothing."""
+    if value < 1 and value != -1:
+        raise typer.BadParameter(f"must be 1 or more, or -1 for every core, got {value}")
     return value
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 import kefu
-from kefu.cli.common import BotArg, JsonOpt, OptionClash, demo_bot, echo_json, fraction, open_engine
+from kefu.cli.common import BotArg, JsonOpt, OptionClash, demo_bot, echo_json, fraction, open_engine, workers
 from kefu.cli.testing import predictions_for, unknown_json
 
 __all__ = ["COMMANDS"]
@@ -44,7 +44,9 @@ def tune(
             "--oos-label", help="Intent name of out-of-scope rows (default: the bot's, out_of_scope)."
         ),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", callback=workers, help="Worker processes (-1: every core).")
+    ] = 1,
     json_output: JsonOpt = False,
 ) -> None:
     """Sweep the fallback threshold and ambiguity margin and recommend a pair."""

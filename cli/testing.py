@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 import kefu
-from kefu.cli.common import BotArg, JsonOpt, OptionClash, echo_json, fraction, open_engine
+from kefu.cli.common import BotArg, JsonOpt, OptionClash, echo_json, fraction, open_engine, workers
 
 __all__ = ["COMMANDS", "predictions_for", "print_report", "unknown_intents", "unknown_json"]
 
@@ -50,7 +50,13 @@ def run_test(
         Path | None, typer.Option("--out", help="Folder for report.json, report.md (and PNG plots).")
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for large files and folds.")
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            callback=workers,
+            help="Worker processes for large files and folds (-1: every core).",
+        ),
     ] = 1,
     json_output: JsonOpt = False,
 ) -> None:

@@ -250,7 +250,17 @@ def test_a_plugins_folder_that_is_a_file_is_reported_as_one(tmp_path: Path) -> N
 def test_test_refuses_zero_workers() -> None:
     code, _, err = run("test", str(DEMO_BOT), "--data", str(HELDOUT), "-j", "0")
     assert code == 2 and "Traceback" not in err
-    assert "'--jobs'" in err
+    assert "'--jobs'" in err and "must be 1 or more, or -1 for every core" in err
+
+
+@pytest.mark.parametrize("command", [["test"], ["tune"]])
+def test_minus_one_worker_means_every_core_as_in_the_library(command: list[str]) -> None:
+    # Refused by the CLI (min=1), though n_jobs=-1 is what the library documents.
+    code, out, err = run(*command, str(DEMO_BOT), "--data", str(HELDOUT), "-j", "-1", "--json")
+    assert code == 0, err
+    rows = len(kefu.read_test_file(HELDOUT))
+    result = json.loads(out)
+    assert result["total"] == rows if command == ["test"] else 0 < result["recommended"]["threshold"] < 1
 
 
 def test_predict_reads_bytes_that_are_not_utf8_and_writes_valid_utf8() -> None:
