@@ -189,6 +189,10 @@ def decide(turn: Turn, match: Match) -> Reply:
     values = _slot_values(turn, intent)
     missing = next((s for s in intent.slots if s.required and s.name not in values), None)
     if missing is not None:
+        if turn.session.pending is None:  # a new question: an earlier one's answers are not its own
+            for slot in intent.slots:
+                if slot.name not in values:
+                    turn.session.slots.pop(slot.name, None)
         turn.session.slots.update(values)
         turn.session.pending = PendingSlot(intent.name, missing.name)
         return turn.reply(_prompt(missing), "prompt", match, slots=values)

@@ -1,0 +1,44 @@
+"""Slot questions over several turns, as a shop's customer answers them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import kefu
+
+SHOP_BOT = """
+version: 1
+bot: {name: 小店, threshold: 0.3}
+entities:
+  color: {values: {蓝色: [蓝的, 深蓝], 红色: [红的]}}
+  size: {values: [大号, 中号, 小号]}
+intents:
+  - name: buy
+    examples: [我要买衣服, 我想买一件, 下单买一件]
+    slots:
+      color: {entity: color, required: true, prompt: 要什么颜色}
+      size: {entity: size, required: true, prompt: 要什么尺码}
+    responses: ["好的，{color}{size}"]
+  - name: hello
+    examples: [你好, 在吗]
+    responses: [您好]
+"""
+
+
+@pytest.fixture
+def shop(write_bot: Callable[..., Path]) -> kefu.Engine:
+    return kefu.Engine.from_path(write_bot(**{"bot.yaml": SHOP_BOT}))
+
+
+def talk(engine: kefu.Engine, *messages: str) -> list[str]:
+    return [engine.reply(text, session_id="s").text for text in messages]
+
+
+def test_a_second_order_asks_again_for_what_the_first_order_answered(shop: kefu.Engine) -> None:
+    # The second order said only its colour: it was answered with the first order's size,
+    # 大号, which the customer never chose for it.
+    said = talk(shop, "我想买一件红的", "大号", "我要买衣服", "蓝色", "小号")
+    assert said == ["要什么尺码", "好的，红色大号", "要什么颜色", "要什么尺码", "好的，蓝色小号"]
