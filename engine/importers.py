@@ -11,6 +11,7 @@ a placeholder to fill in. Whatever was changed on the way is listed in the repor
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -30,7 +31,7 @@ from kefu.loader import load_spec, path_mode
 from kefu.normalize import SURROGATE, normalize
 from kefu.spec import BotSettings, BotSpec
 from kefu.specdump import dump_yaml
-from kefu.yamlsource import join_surrogate_pairs, json_lines, lone_surrogate, read_source, syntax_error
+from kefu.yamlsource import join_surrogate_pairs, json_lines, lone_surrogate, read_limited, syntax_error
 
 __all__ = [
     "BotDraft",
@@ -136,9 +137,51 @@ class ImportReport:
 # -- reading files -----------------------------------------------------------------------
 
 
+# A byte order mark names its encoding (UTF-32's before UTF-16's, which it starts with):
+# Excel's "Unicode Text", Notepad's "Unicode" and PowerShell 5's `>` write UTF-16 with one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def read_text(path: Path) -> str:
-    """A file's UTF-8 text; ``SpecError`` at the line of an undecodable byte or if unreadable."""
-    return read_source(path)[1]
+    """A file's text: UTF-8, or UTF-16/32 when it starts with a byte order mark.
+
+    ``SpecError`` if unreadable, or at the line of an undecodable byte, naming the encoding
+    the file reads as when that is GB18030 (what Chinese Windows tools save by default).
+    """
+    try:
+        raw = read_limited(path)
+    except OSError as exc:
+        raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError as exc:  # too big, or a name the system cannot take (NUL, half a character)
+        raise SpecError.single(path, 1, f"cannot read file: {exc}") from None
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    try:
+        return raw.decode(encoding or "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].decode(encoding or "utf-8", errors="replace").count("\n") + 1
+        raise SpecError.single(path, line, _not_decodable(raw, exc.start, encoding)) from None
+
+
+def _not_decodable(raw: bytes, start: int, encoding: str | None) -> str:
+    """What to say about a file that is not valid in the encoding it was read in."""
+    if encoding is not None:
+        bom = f"it starts with a {encoding} byte order mark"
+        return f"file is not valid {encoding} ({bom}): save it again as UTF-8"
+    problem = f"file is not UTF-8 (byte 0x{raw[start]:02x})"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return f"{problem}: save it as UTF-8"
+    # Big5 text decodes as GB18030 too (as other characters): name it as the other possibility.
+    return (
+        f"{problem}; it reads as GB18030 (GBK), what Chinese Windows saves by default: convert it to "
+        "UTF-8, e.g. iconv -f GB18030 -t UTF-8 (Excel: save as 'CSV UTF-8'; Big5 files: -f BIG5)"
+    )
 
 
 def read_yaml_node(path: Path) -> yaml.Node | None:

@@ -679,7 +679,9 @@ BAD_INPUTS = [
         read_csv,
         "data.csv",
         b"text,intent\n\xc4\xe3\xba\xc3,greet\n",
-        "data.csv:2: file is not UTF-8 (byte 0xc4)",
+        "data.csv:2: file is not UTF-8 (byte 0xc4); it reads as GB18030 (GBK), what Chinese Windows saves "
+        "by default: convert it to UTF-8, e.g. iconv -f GB18030 -t UTF-8 (Excel: save as 'CSV UTF-8'; "
+        "Big5 files: -f BIG5)",
         id="csv-in-gbk",
     ),
     # half a character in Rasa JSON or ChatterBot YAML is reported in the source, not in the bot written
