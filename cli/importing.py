@@ -49,7 +49,8 @@ def import_bot(
         SourceFormat,
         typer.Argument(
             help="Format of the data: rasa (NLU YAML, Markdown or JSON), chatterbot (corpus YAML), "
-            "csv (text,intent[,response] header) or jsonl ({text, intent[, response]} lines).",
+            "csv (a text,intent[,response] or 问题,意图[,回复] header; comma, semicolon or tab "
+            "separated) or jsonl ({text, intent[, response]} lines).",
             metavar="FORMAT",
             show_default=False,
         ),

@@ -341,20 +341,24 @@ def _items(path: Path, node: yaml.Node | None) -> list[yaml.Node]:
 
 # How the csv module reads quotes (not strict): a quote opens a value only at the start of a
 # field; up to the next single quote it holds anything (a doubled "" is one "), line breaks too.
-_OPENING_QUOTE = re.compile(r'(?<![^,\r\n])"')
 _QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*("?)')  # group 1: the closing quote
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
-def _unclosed_quote_line(text: str) -> int | None:
+def _opening_quote(delimiter: str) -> re.Pattern[str]:
+    """A quote at the start of a field: after a delimiter, a line break or nothing."""
+    return re.compile(rf'(?<![^{re.escape(delimiter)}\r\n])"')
+
+
+def _unclosed_quote_line(text: str, delimiter: str) -> int | None:
     """The line of a quote the CSV ``text`` leaves open at its end, else None.
 
     The csv module reads such a quote as the start of one value that runs to the end of the
     file, however many rows follow: they are lost without an error. A quoted value may hold
     line breaks, so only a quote still open at the end tells.
     """
-    at = 0
-    while quote := _OPENING_QUOTE.search(text, at):  # outside quotes, every comma ends a field
+    at, opening = 0, _opening_quote(delimiter)
+    while quote := opening.search(text, at):  # outside quotes, every delimiter ends a field
         quoted = _QUOTED.match(text, quote.start())
         assert quoted is not None  # it starts at a quote
         if not quoted.group(1):
@@ -363,9 +367,9 @@ def _unclosed_quote_line(text: str) -> int | None:
     return None
 
 
-def check_csv_quotes(file: Path, text: str) -> None:
+def check_csv_quotes(file: Path, text: str, delimiter: str = ",") -> None:
     """``SpecError`` at the line of a quote the CSV ``text`` leaves open at its end."""
-    line = _unclosed_quote_line(text)
+    line = _unclosed_quote_line(text, delimiter)
     if line is not None:
         raise SpecError.single(
             file,
@@ -375,22 +379,56 @@ def check_csv_quotes(file: Path, text: str) -> None:
         )
 
 
+# Header names of each column, as spreadsheets of Chinese teams write them too.
+CSV_COLUMNS = {
+    "text": ("text", "问题", "例句"),
+    "intent": ("intent", "意图"),
+    "response": ("response", "回复", "答案"),
+}
+_CSV_NAMES = {alias: column for column, aliases in CSV_COLUMNS.items() for alias in aliases}
+# Excel writes `;` where the comma is the decimal mark, and "Unicode Text" separates by tabs.
+_DELIMITERS = (",", ";", "\t")
+
+
+def _csv_header(file: Path, text: str) -> tuple[str, list[str]]:
+    """The delimiter that splits the first line into the text and intent columns, and the header
+    with those columns under their English names; ``SpecError`` when there is no such split."""
+    first = _LINE_BREAK.split(text, maxsplit=1)[0]
+    for delimiter in _DELIMITERS:
+        names = next(csv.reader([first], delimiter=delimiter), [])
+        header = [_CSV_NAMES.get(name.strip().lower(), name.strip()) for name in names]
+        if {"text", "intent"} <= set(header):
+            break
+    else:
+        got = ",".join(name.strip() for name in next(csv.reader([first]), [])) or "nothing"
+        raise SpecError.single(
+            file, 1, f"CSV header needs columns text,intent[,response] or 问题,意图[,回复] (got {got})"
+        )
+    for column in CSV_COLUMNS:
+        written = [name.strip() for name, meant in zip(names, header, strict=True) if meant == column]
+        if len(written) > 1:
+            raise SpecError.single(
+                file, 1, f"CSV header has the column `{column}` twice ({', '.join(written)}): keep one"
+            )
+    return delimiter, header
+
+
 def read_csv(path: str | Path) -> BotDraft:
-    """A CSV file with a ``text,intent[,response]`` header (column order free) as a draft."""
+    """A CSV file with a ``text,intent[,response]`` header (column order free, Chinese names and
+    `;` or tab delimiters too) as a draft; other columns are reported, not imported."""
     file = Path(path)
     text = read_text(file)
-    check_csv_quotes(file, text)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    delimiter, header = _csv_header(file, text)
+    check_csv_quotes(file, text, delimiter)
+    draft = BotDraft()
+    if others := [name for name in header if name and name not in CSV_COLUMNS]:
+        draft.warnings.append(
+            f"{file}:1: column{'s' if len(others) > 1 else ''} {', '.join(others)} not imported: "
+            "kefu reads text, intent and response"
+        )
+    reader = csv.DictReader(io.StringIO(text, newline=""), fieldnames=header, delimiter=delimiter)
     try:
-        header = [name.strip().lower() for name in reader.fieldnames or []]
-        missing = [column for column in ("text", "intent") if column not in header]
-        if missing:
-            got = ",".join(header) or "nothing"
-            raise SpecError.single(file, 1, f"CSV header needs columns text,intent[,response] (got {got})")
-        if twice := sorted({c for c in ("text", "intent", "response") if header.count(c) > 1}):
-            raise SpecError.single(file, 1, f"CSV header has the column `{twice[0]}` twice: keep one")
-        reader.fieldnames = header
-        draft = BotDraft()
+        next(reader)  # the header row
         for row in reader:
             # DictReader keeps the fields past the header under None: a text with an unquoted comma
             # was read as text + intent, its real intent dropped. Empty ones (a trailing comma) lose nothing.
@@ -400,12 +438,15 @@ def read_csv(path: str | Path) -> BotDraft:
                     file,
                     reader.line_num,
                     f"row has {fields} fields, the header {len(header)}: "
-                    "put a text that contains a comma in double quotes",
+                    f"put a text that contains a {_DELIMITER_NAMES[delimiter]} in double quotes",
                 )
             _add_record(draft, file, reader.line_num, row)
     except csv.Error as exc:  # line_num counts the lines read before the bad one
         raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
     return draft
+
+
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 def read_jsonl(path: str | Path) -> BotDraft:

@@ -664,7 +664,8 @@ BAD_INPUTS = [
         read_csv,
         "data.csv",
         "question,label\n你好,greet\n",
-        "data.csv:1: CSV header needs columns text,intent[,response] (got question,label)",
+        "data.csv:1: CSV header needs columns text,intent[,response] or 问题,意图[,回复] "
+        "(got question,label)",
         id="csv-missing-columns",
     ),
     pytest.param(
@@ -752,7 +753,7 @@ BAD_INPUTS = [
         read_csv,
         "data.csv",
         "Text,intent,text\n你好,greet,在吗\n",
-        "data.csv:1: CSV header has the column `text` twice: keep one",
+        "data.csv:1: CSV header has the column `text` twice (Text, text): keep one",
         id="csv-column-twice",
     ),
     # blank lines are skipped but still counted
