@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
 """Particles that may follow a cancel word without changing what it means (算了吧)."""
 
+_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ORDINAL = re.compile(
+    rf"(?:选择?)?第?(\d{{1,3}}|[{''.join(_NUMERALS)}])(?:个|项|条|种|号)?[{CANCEL_PARTICLES}]*"
+)
+"""A clarify answer by number: 2, 第二个, 第2项, 选1, 第一个吧 (normalized, spaces removed)."""
+
 CLARIFY_KEY = "kefu.clarify"
 """``session.data`` key holding the intents offered in the last clarification question."""
 
@@ -271,22 +277,40 @@ def _clarify(turn: Turn, match: Match, options: list[str]) -> Reply:
 
 
 def _clarification_choice(turn: Turn) -> Reply | None:
-    """After "您是想问：1. … 2. …", a reply of "1" or "2" picks that intent."""
+    """After "您是想问：1. … 2. …", a reply of "2", "第二个", "选2" or an option's title picks
+    that intent."""
     options = turn.session.data.pop(CLARIFY_KEY, None) if turn.session.has_data else None
     if not options:
         return None
-    choice = normalize(turn.message.text)
-    # isdecimal, not isdigit: "፩" or "➎" are digits that int() cannot read.
-    if choice.isdecimal() and 1 <= int(choice) <= len(options):
-        name = options[int(choice) - 1]
-        if _intent_named(turn.runtime.spec, name) is None:
-            # Offered before a reload that removed or renamed it: a fresh message now.
-            log.info("session %s: clarify option %r is not in the bot now serving", turn.session.id, name)
-            turn.trace.append(f"dropped clarify option {name}")
-            return None
-        match = Match(turn.message.text, name, 1.0, rule=f"clarify:{choice}")
-        return decide(turn, match)
-    return None
+    choice = normalize(turn.message.text).replace(" ", "")
+    spec = turn.runtime.spec
+    name = _chosen_by_number(options, choice) or next(
+        (option for option in options if _title_key(_intent_named(spec, option)) == choice), None
+    )
+    if name is None:
+        return None
+    if _intent_named(spec, name) is None:
+        # Offered before a reload that removed or renamed it: a fresh message now.
+        log.info("session %s: clarify option %r is not in the bot now serving", turn.session.id, name)
+        turn.trace.append(f"dropped clarify option {name}")
+        return None
+    match = Match(turn.message.text, name, 1.0, rule=f"clarify:{choice}")
+    return decide(turn, match)
+
+
+def _chosen_by_number(options: list[str], choice: str) -> str | None:
+    """The option a reply such as "2", "第二个" or "选1吧" names by its number."""
+    found = _ORDINAL.fullmatch(choice)
+    if found is None:
+        return None
+    # \d is any decimal digit (٢ too), all of which int() reads; "፩" and "➎" are not \d.
+    index = _NUMERALS.get(found[1]) or int(found[1])
+    return options[index - 1] if 1 <= index <= len(options) else None
+
+
+def _title_key(intent: IntentSpec | None) -> str | None:
+    """An option's title as a reply that repeats it would normalize to."""
+    return normalize(_title(intent)).replace(" ", "") if intent is not None else None
 
 
 def _intent_named(spec: BotSpec, name: object) -> IntentSpec | None:

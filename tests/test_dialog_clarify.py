@@ -1,0 +1,54 @@
+"""Answering the bot's "您是想问：1. … 2. …" question the way customers do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import kefu
+
+# A wide ambiguity margin, so that 退款 alone is always a clarify question.
+CLARIFY_BOT = """
+version: 1
+bot: {name: 小店, threshold: 0.2, ambiguity_margin: 0.5}
+intents:
+  - name: refund
+    title: 申请退款
+    examples: [我要退款, 怎么退款]
+    responses: [退款申请已提交]
+  - name: refund_progress
+    title: 退款进度
+    examples: [退款进度, 退款到哪了]
+    responses: [退款3-5天到账]
+  - name: hello
+    examples: [你好, 在吗]
+    responses: [您好]
+"""
+
+
+@pytest.fixture
+def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CLARIFY_BOT}))
+    assert engine.reply("退款", session_id="s").text == "您是想问：\n1. 申请退款\n2. 退款进度"
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("answer", "reply"),
+    [
+        ("申请退款", "退款申请已提交"),  # the first option's title, as the bot wrote it: it asked again
+        ("申请退款。", "退款申请已提交"),  # the title with a full stop
+        ("第二个", "退款3-5天到账"),  # an ordinal in words: it fell back
+        ("第2个", "退款3-5天到账"),  # an ordinal with a digit
+        ("二", "退款3-5天到账"),  # a Chinese numeral alone
+        ("两", "退款3-5天到账"),  # the other word for two
+        ("选1", "退款申请已提交"),  # "pick 1"
+        ("第一个吧", "退款申请已提交"),  # with a particle
+    ],
+)
+def test_a_clarify_question_is_answered_by_title_or_by_ordinal(
+    engine: kefu.Engine, answer: str, reply: str
+) -> None:
+    assert engine.reply(answer, session_id="s").text == reply
