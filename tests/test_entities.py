@@ -455,6 +455,25 @@ def test_date(text: str, expected: str | None) -> None:
     assert (value.value if value else None) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "surface"),
+    [
+        # Today is 2026-11-27. The year word was dropped and the nearest date taken:
+        # each of these was a year off.
+        ("明年11月3号", "2027-11-03", "明年11月3号"),  # not the 3 November just past
+        ("来年十一月三号", "2027-11-03", "来年十一月三号"),
+        ("去年12月1号", "2025-12-01", "去年12月1号"),  # not the 1 December coming
+        ("今年1月5号", "2026-01-05", "今年1月5号"),  # not next January
+        ("前年5月1号", "2024-05-01", "前年5月1号"),
+        ("后年5月1号", "2028-05-01", "后年5月1号"),
+    ],
+)
+def test_a_year_word_before_month_and_day_names_the_year(text: str, expected: str, surface: str) -> None:
+    value = extractor().extract_one(text, "date")
+    assert value is not None
+    assert (value.value, value.text) == (expected, surface)
+
+
 def test_date_span_and_datetime_today() -> None:
     # today may return a datetime: the value is still a plain date
     ex = EntityExtractor((), today=lambda: datetime.datetime(2026, 11, 27, 23, 59))
