@@ -450,9 +450,12 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
 def read_jsonl(path: str | Path) -> BotDraft:
-    """A JSON Lines file of ``{"text", "intent"[, "response"]}`` objects as a draft."""
+    """A JSON Lines file of ``{"text", "intent"[, "response"]}`` objects as a draft; other fields
+    (a labelling tool's ids, scores, entities) are reported, not imported."""
     file = Path(path)
     draft = BotDraft()
+    ignored: dict[str, None] = {}  # field names in the order first seen
+    first, lines = 0, 0  # the first line with an ignored field, and how many have one
     for number, line in enumerate(json_lines(read_text(file)), start=1):
         if not line.strip():
             continue
@@ -464,27 +467,52 @@ def read_jsonl(path: str | Path) -> BotDraft:
             raise SpecError.single(file, number, "invalid JSON: nested too deeply") from None
         if not isinstance(record, dict):
             raise SpecError.single(file, number, "each line must be a JSON object")
-        _add_record(draft, file, number, record)
+        others = [key for key in record if key not in CSV_COLUMNS]
+        if others:
+            ignored.update(dict.fromkeys(others))
+            first, lines = first or number, lines + 1
+        _add_record(draft, file, number, record, others)
+    if ignored:
+        names = ", ".join(ignored)
+        plural = "s" if len(ignored) > 1 else ""
+        draft.warnings.append(
+            f"{file}:{first}: field{plural} {names} not imported ({lines} line{'s' if lines > 1 else ''}): "
+            "kefu reads text, intent and response"
+        )
     return draft
 
 
-def _add_record(draft: BotDraft, file: Path, line: int, record: dict[str, Any]) -> None:
-    """One labeled CSV row or JSON line; a row whose fields are all empty is skipped."""
-    fields = {key: record.get(key) or "" for key in ("text", "intent", "response")}
-    for key, value in fields.items():
-        if not isinstance(value, str):
-            raise SpecError.single(file, line, f"`{key}` must be text, not {type(value).__name__}")
-        if problem := lone_surrogate(value):
-            raise SpecError.single(file, line, f"`{key}`: {problem}")
-    if not any(value.strip() for value in fields.values()):
+def _add_record(
+    draft: BotDraft, file: Path, line: int, record: dict[str, Any], others: list[str] | None = None
+) -> None:
+    """One labeled CSV row or JSON line (whose ``others`` fields are not read); a row whose
+    fields are all empty is skipped."""
+    fields = {key: _record_text(file, line, key, record.get(key)) for key in CSV_COLUMNS}
+    blank = not any(value.strip() for value in fields.values())
+    if blank and (not others or record.keys() & CSV_COLUMNS.keys()):  # an empty row, not another format
         return
     for key in ("text", "intent"):
         if not fields[key].strip():
-            raise SpecError.single(file, line, f"row has no `{key}`")
+            # A labelling tool's own names (label, sentence, data) are the likely reason.
+            found = f" (it has {', '.join(others)})" if others else ""
+            raise SpecError.single(file, line, f"row has no `{key}`{found}")
     intent = draft.intent(fields["intent"].strip())
     intent.examples.append(fields["text"].strip())
     if fields["response"].strip():
         intent.responses.append(fields["response"].strip())
+
+
+def _record_text(file: Path, line: int, key: str, value: object) -> str:
+    """A field's text: empty when missing, a whole number as written (labels and texts like 12306)."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise SpecError.single(file, line, f"`{key}` must be text, not {type(value).__name__}")
+    if problem := lone_surrogate(value):
+        raise SpecError.single(file, line, f"`{key}`: {problem}")
+    return value
 
 
 # -- writing kefu files ------------------------------------------------------------------
