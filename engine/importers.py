@@ -16,6 +16,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
@@ -262,22 +263,36 @@ def node_text(path: Path, node: yaml.Node, what: str) -> str:
 def source_files(path: Path, suffixes: Iterable[str], *, recursive: bool) -> list[Path]:
     """``path`` itself, or the files with one of ``suffixes`` in that folder, in name order.
 
-    Hidden files and folders (``.rasa/``, ``.git/``) are skipped.
+    Hidden files and folders (``.rasa/``, ``.git/``) are skipped, and so are installed
+    packages: a ``venv/`` inside a Rasa project holds Rasa's own starter-bot NLU data.
     """
     if not stat.S_ISDIR(path_mode(path)):
         return [path]
     wanted = sorted(set(suffixes))
-    found = path.rglob("*") if recursive else path.iterdir()
-    files = sorted(
-        p
-        for p in found
-        if p.suffix in wanted
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )
+    files = []
+    for folder, subfolders, names in os.walk(path):
+        subfolders[:] = (
+            [] if not recursive else [d for d in subfolders if not _skipped_folder(Path(folder, d))]
+        )
+        files += [Path(folder, n) for n in names if Path(n).suffix in wanted and not n.startswith(".")]
+    files = sorted(f for f in files if f.is_file())
     if not files:
         raise SpecError.single(path, 1, f"folder holds no {'/'.join(wanted)} files")
     return files
+
+
+# What marks a folder of installed packages: a virtualenv, a conda environment, npm's folder.
+_ENVIRONMENT_MARKS = ("pyvenv.cfg", "conda-meta")
+_PACKAGE_FOLDERS = ("site-packages", "node_modules")
+
+
+def _skipped_folder(folder: Path) -> bool:
+    """A hidden folder, or one of installed packages (never a project's own data)."""
+    return (
+        folder.name.startswith(".")
+        or folder.name in _PACKAGE_FOLDERS
+        or any((folder / mark).exists() for mark in _ENVIRONMENT_MARKS)
+    )
 
 
 # -- ChatterBot, CSV and JSONL -----------------------------------------------------------

@@ -1,0 +1,42 @@
+"""Whole Rasa projects as teams have them on disk: installed packages beside the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import kefu
+from kefu.importers import write_bot
+from kefu.rasa_import import read_rasa
+
+NLU = 'version: "3.1"\nnlu:\n- intent: 查物流\n  examples: |\n    - 我的快递到哪了\n    - 物流信息\n'
+# Rasa's starter bot, which `pip install rasa` puts into every virtual environment
+STARTER_NLU = 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hey\n    - hello\n'
+
+
+@pytest.mark.parametrize(
+    "packages",
+    [
+        # Rasa's install guide makes the environment inside the project: python3 -m venv ./venv
+        pytest.param("venv/lib/python3.10/site-packages", id="virtualenv"),
+        # a conda environment created with --prefix inside the project
+        pytest.param("env/lib/python3.10/site-packages", id="conda-prefix"),
+        # a chat widget's npm packages
+        pytest.param("webchat/node_modules", id="node-modules"),
+    ],
+)
+def test_installed_packages_in_the_project_are_not_bot_data(tmp_path: Path, packages: str) -> None:
+    project = tmp_path / "rasa"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "nlu.yml").write_text(NLU, encoding="utf-8")
+    starter = project / packages / "rasa" / "cli" / "initial_project" / "data"
+    starter.mkdir(parents=True)
+    (starter / "nlu.yml").write_text(STARTER_NLU, encoding="utf-8")
+    (project / packages / "broken.yml").write_text("key: [never closed\n", encoding="utf-8")
+    (project / "venv" / "pyvenv.cfg").parent.mkdir(exist_ok=True)
+    (project / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (project / "env" / "conda-meta").mkdir(parents=True, exist_ok=True)
+    write_bot(read_rasa(project), tmp_path / "bot")
+    spec = kefu.load_spec(tmp_path / "bot")
+    assert [(i.name, i.examples) for i in spec.intents] == [("查物流", ("我的快递到哪了", "物流信息"))]
