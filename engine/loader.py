@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu._version import __version__
+from kefu.bot_regex import compile_regex, fullmatch
 from kefu.errors import Problem, SpecError
 from kefu.sections import BUILTIN_ENTITIES, FORMAT_VERSION, FileResult, check_file
 from kefu.spec import (
@@ -29,6 +30,7 @@ from kefu.spec import (
     NlpSettings,
     PluginSettings,
     SessionSettings,
+    SlotSpec,
 )
 from kefu.yamlsource import read_yaml
 
@@ -169,6 +171,7 @@ def _cross_check(
             problems.append(Problem(intent.file, intent.line, message))
     problems += _duplicate_examples(results)
     problems += _unresolved_references(results, intents, entities)
+    problems += _impossible_slot_values(results, entities)
     return problems
 
 
@@ -211,3 +214,48 @@ def _unresolved_references(
                 continue
             problems.append(Problem(str(src.path), src.line(path), message))
     return problems
+
+
+def _impossible_slot_values(results: list[FileResult], entities: tuple[EntitySpec, ...]) -> list[Problem]:
+    """A slot of a lookup entity receives only the entity's canonical values: a slot value
+    that is none of them (a synonym, a typo), or a slot regex that matches none of them, is
+    an answer the slot can never take, and its question would be asked until the bot gave up."""
+    lookups = {e.name: e for e in entities if e.builtin is None and e.regex is None}
+    problems = []
+    for result in results:
+        src = result.checker.src
+        for where, slot in result.slots:
+            entity = lookups.get(slot.entity)
+            if entity is None:
+                continue
+            canonical = [value for value, _ in entity.values]
+            for value in slot.values:
+                if value not in canonical:
+                    line = src.line((*where, "values", slot.values.index(value)))
+                    problems.append(Problem(str(src.path), line, _not_canonical(slot, entity, value)))
+            if slot.regex is not None and not any(_fullmatches(slot.regex, v) for v in canonical):
+                message = (
+                    f"slot {slot.name!r}: regex {slot.regex!r} matches none of the values of entity "
+                    f"{entity.name!r} ({', '.join(canonical)}), so the slot can never be filled"
+                )
+                problems.append(Problem(str(src.path), src.line((*where, "regex")), message))
+    return problems
+
+
+def _not_canonical(slot: SlotSpec, entity: EntitySpec, value: str) -> str:
+    """Why ``value`` in ``slot.values`` can never be the slot's value."""
+    owner = next((canonical for canonical, words in entity.values if value in words), None)
+    if owner is not None:
+        return (
+            f"slot {slot.name!r}: {value!r} is a synonym of {owner!r} in entity {entity.name!r}; "
+            f"the slot receives {owner!r}, so write that"
+        )
+    known = ", ".join(canonical for canonical, _ in entity.values)
+    return (
+        f"slot {slot.name!r}: {value!r} is not a value of entity {entity.name!r} ({known}), "
+        "so the slot can never take it"
+    )
+
+
+def _fullmatches(pattern: str, value: str) -> bool:
+    return fullmatch(compile_regex(pattern), value, "slot regex") is not None

@@ -61,6 +61,8 @@ class FileResult:
     """(intent, normalized example, path) for every example, to find cross-intent duplicates."""
     references: list[tuple[str, PathKey, str]] = field(default_factory=list)
     """(kind, path, name) of names defined elsewhere: "entity", "context", "param"."""
+    slots: list[tuple[PathKey, SlotSpec]] = field(default_factory=list)
+    """(path, slot) of every slot, to check its ``values`` and ``regex`` against its entity."""
 
 
 def check_file(src: SourceFile) -> FileResult:
@@ -424,6 +426,7 @@ def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...
         result.references.append(("entity", (*where, "entity"), entity))
         fields = c.fields(where, data, SLOT_CHECKS)
         slots.append(SlotSpec(name=str(name), entity=entity, **fields))
+        result.slots.append((where, slots[-1]))
     return tuple(slots)
 
 

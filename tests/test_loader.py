@@ -611,3 +611,41 @@ def test_a_reload_that_meets_a_broken_link_keeps_the_old_bot(tmp_path: Path) -> 
     assert str(info.value) == f"{bot / 'b.yaml'}:1: cannot read file: {link}"
     assert [i.name for i in engine.spec.intents] == ["greet", "bye"]
     assert engine.reply("再见").intent == "bye"
+
+
+COLOR_BOT = """version: 1
+entities:
+  color: {values: {蓝色: [蓝的, 深蓝], 红色: [红的]}}
+intents:
+  - name: buy
+    examples: [我要买衣服]
+    slots:
+      color:
+        entity: color
+        required: true
+"""
+
+
+# fmt: off
+IMPOSSIBLE_SLOT_CASES = [
+    # a synonym: the slot is given 蓝色 and re-asked its question, whatever the customer says
+    ("        values: [红色, 蓝的]\n",
+     "11: slot 'color': '蓝的' is a synonym of '蓝色' in entity 'color'; the slot receives '蓝色', "
+     "so write that"),
+    # a value the entity cannot find at all
+    ("        values:\n          - 红色\n          - 绿色\n",
+     "13: slot 'color': '绿色' is not a value of entity 'color' (蓝色, 红色), "
+     "so the slot can never take it"),
+    # a regex no value of the entity matches
+    ("        regex: '[a-z]+'\n",
+     "11: slot 'color': regex '[a-z]+' matches none of the values of entity 'color' (蓝色, 红色), "
+     "so the slot can never be filled"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("slot", "expected"), IMPOSSIBLE_SLOT_CASES)
+def test_a_slot_value_its_lookup_entity_never_gives_is_a_problem(
+    tmp_path: Path, slot: str, expected: str
+) -> None:
+    assert_problems(tmp_path, {"bot.yaml": COLOR_BOT + slot}, expected)
