@@ -58,7 +58,9 @@ _ANNOTATION = re.compile(
 _MD_HEADER = re.compile(r"^##\s*(intent|synonym|regex|lookup)\s*:\s*(.+?)\s*$")
 _MD_ITEM = re.compile(r"^\s*[-*+]\s?(.*?)\s*$")
 _MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_MD_STORY_INTENT = re.compile(r"^\s*\*\s*([^\s{]+)")
+# `* greet`, `* inform{"city": "北京"}`, `* affirm OR thankyou`, `* greet: 你好` (end-to-end tests)
+_MD_STORY_INTENT = re.compile(r"^\s*\*\s*([^\s{:]+(?:\s+OR\s+[^\s{:]+)*)")
+_MD_STORY_OR = re.compile(r"\s+OR\s+")
 _MD_STORY_ACTION = re.compile(r"^\s*-\s*([\w./-]+)\s*$")  # not `- slot{...}`
 _RASA_SLOT = re.compile(r"\{(\w+)\}")
 
@@ -76,13 +78,17 @@ class _Answers:
     """intent -> each run of ``utter_`` actions that follows it somewhere."""
     dropped: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """key of a response variation that is not imported -> (file:line, response) of each variation with it."""
+    custom: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """intent -> the first action (not ``utter_``) that answers it, and its file:line."""
 
-    def follow(self, intent: str, actions: list[str]) -> None:
-        """Record that ``actions`` (a run of consecutive actions) follow ``intent``."""
+    def follow(self, intent: str, actions: list[tuple[str, str]]) -> None:
+        """Record that ``actions`` (a run of consecutive actions, with their file:line) follow ``intent``."""
         # Only the leading utter_ actions: what a custom action would say is not in the files.
-        run = list(itertools.takewhile(lambda action: action.startswith("utter_"), actions))
+        run = [a for a, _ in itertools.takewhile(lambda action: action[0].startswith("utter_"), actions)]
         if run and run not in self.actions.setdefault(intent, []):
             self.actions[intent].append(run)
+        if not run and actions:
+            self.custom.setdefault(intent, actions[0])
 
 
 def read_rasa(path: str | Path) -> BotDraft:
@@ -156,6 +162,12 @@ def _add_responses(draft: BotDraft, answers: _Answers) -> None:
     """Each intent's responses from the ``utter_`` actions that follow it (see the module doc)."""
     for intent in draft.intents.values():
         runs = answers.actions.get(intent.name) or [[f"utter_{intent.name}"]]
+        if intent.name in answers.custom and not answers.actions.get(intent.name):
+            action, where = answers.custom[intent.name]
+            draft.warnings.append(
+                f"{where}: intent {intent.name!r} is answered by the action {action}, which is not imported: "
+                "its reply is not in the files (fill in the placeholder, or call your code from a plugin)"
+            )
         for run in runs:
             missing = [a for a in run if not answers.responses.get(a)]
             if missing:
@@ -369,38 +381,45 @@ def _forms_warning(file: Path, forms: yaml.MappingNode) -> str:
     )
 
 
+Step = tuple[tuple[str, ...], str | None, str]
+"""One step of a rule or story: the intents it accepts (several for ``or``), or an action;
+and its file:line."""
+
+
 def _yaml_steps(file: Path, node: yaml.SequenceNode, answers: _Answers) -> None:
     """The ``steps`` of each rule or story: which actions follow which intent."""
     for entry in node.value:
         fields = node_mapping(file, entry, "a rule or story") if isinstance(entry, yaml.MappingNode) else {}
         steps = fields.get("steps")
-        if not isinstance(steps, yaml.SequenceNode):
-            continue
-        keyed = [
-            {
-                k: str(v.value)
-                for k, v in node_mapping(file, step, "a step").items()
-                if isinstance(v, yaml.ScalarNode)
-            }
-            for step in steps.value
-            if isinstance(step, yaml.MappingNode)
-        ]
-        _follow_steps([(s.get("intent"), s.get("action")) for s in keyed], answers)
+        if isinstance(steps, yaml.SequenceNode):
+            _follow_steps([_yaml_step(file, step) for step in steps.value], answers)
 
 
-def _follow_steps(steps: list[tuple[str | None, str | None]], answers: _Answers) -> None:
-    """Steps as (intent, action) pairs (both None for other kinds of step): the actions
-    between each intent and the next."""
-    for index, (intent, _) in enumerate(steps):
-        if intent is None:
-            continue
+def _yaml_step(file: Path, node: yaml.Node) -> Step:
+    """An ``intent``, ``action`` or ``or`` step (an ``or`` of intents lets any of them go on);
+    other kinds of step (slot_was_set, active_loop, checkpoint...) as neither."""
+    where = f"{file}:{node_line(node)}"
+    fields = node_mapping(file, node, "a step") if isinstance(node, yaml.MappingNode) else {}
+    texts = {k: str(v.value) for k, v in fields.items() if isinstance(v, yaml.ScalarNode)}
+    if "intent" in texts:
+        return (texts["intent"],), None, where
+    if isinstance(alternatives := fields.get("or"), yaml.SequenceNode):
+        intents = tuple(_yaml_step(file, item)[0] for item in alternatives.value)
+        return tuple(name for names in intents for name in names), None, where
+    return (), texts.get("action"), where
+
+
+def _follow_steps(steps: list[Step], answers: _Answers) -> None:
+    """The actions between each intent step and the next."""
+    for index, (intents, _, _) in enumerate(steps):
         actions = []
-        for next_intent, action in steps[index + 1 :]:
-            if next_intent is not None:
+        for next_intents, action, where in steps[index + 1 :]:
+            if next_intents:
                 break
             if action is not None:  # other steps (slot_was_set, active_loop, ...) pass by
-                actions.append(action)
-        answers.follow(intent, actions)
+                actions.append((action, where))
+        for intent in intents:
+            answers.follow(intent, actions)
 
 
 # -- Rasa 1.x Markdown -------------------------------------------------------------------
@@ -430,22 +449,23 @@ def _read_markdown(file: Path, draft: BotDraft, answers: _Answers) -> bool:
     for name, reference, number in lookup_files:
         _add_lookup(file, number, name, reference, draft, is_file=True)
     if not sections:
-        _markdown_stories(text, answers)
+        _markdown_stories(file, text, answers)
     return bool(sections)
 
 
-def _markdown_stories(text: str, answers: _Answers) -> None:
-    """Rasa 1.x stories: ``## story`` headings, ``* intent`` lines, then ``- action`` lines."""
-    steps: list[tuple[str | None, str | None]] = []
-    for line in [*text.splitlines(), "##"]:
+def _markdown_stories(file: Path, text: str, answers: _Answers) -> None:
+    """Rasa 1.x stories: ``## story`` headings, ``* intent`` (or ``* a OR b``) lines, then
+    ``- action`` lines."""
+    steps: list[Step] = []
+    for number, line in enumerate([*text.splitlines(), "##"], start=1):
         intent, action = _MD_STORY_INTENT.match(line), _MD_STORY_ACTION.match(line)
         if line.startswith("#"):
             _follow_steps(steps, answers)
             steps = []
         elif intent:
-            steps.append((intent[1], None))
+            steps.append((tuple(_MD_STORY_OR.split(intent[1].strip())), None, f"{file}:{number}"))
         elif action:
-            steps.append((None, action[1]))
+            steps.append(((), action[1], f"{file}:{number}"))
 
 
 # -- Rasa JSON ---------------------------------------------------------------------------

@@ -40,3 +40,38 @@ def test_installed_packages_in_the_project_are_not_bot_data(tmp_path: Path, pack
     write_bot(read_rasa(project), tmp_path / "bot")
     spec = kefu.load_spec(tmp_path / "bot")
     assert [(i.name, i.examples) for i in spec.intents] == [("查物流", ("我的快递到哪了", "物流信息"))]
+
+
+OR_NLU = "".join(
+    f"- intent: {name}\n  examples: |\n    - {text}\n"
+    for name, text in (("greet", "你好"), ("affirm", "好的"), ("thankyou", "谢谢"))
+)
+OR_DOMAIN = (
+    'version: "3.1"\nresponses:\n  utter_greet:\n  - text: 您好\n  utter_noworries:\n  - text: 不客气\n'
+)
+OR_STORIES = {
+    # Rasa 2/3: an `or` step lets any of its intents go on to the actions after it
+    "rules.yml": 'version: "3.1"\nrules:\n- rule: 感谢\n  steps:\n'
+    "  - intent: greet\n  - action: utter_greet\n"
+    "  - or:\n    - intent: affirm\n    - intent: thankyou\n  - action: utter_noworries\n",
+    # Rasa 1.x Markdown writes the same as `* affirm OR thankyou`
+    "stories.md": "## 感谢\n* greet\n  - utter_greet\n* affirm OR thankyou\n  - utter_noworries\n",
+}
+
+
+@pytest.mark.parametrize("stories", list(OR_STORIES))
+def test_an_or_step_answers_each_of_its_intents(tmp_path: Path, stories: str) -> None:
+    # greet said 您好 and 不客气 in one reply; affirm and thankyou had placeholders
+    project = tmp_path / "rasa"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "nlu.yml").write_text(f'version: "3.1"\nnlu:\n{OR_NLU}', encoding="utf-8")
+    (project / "data" / stories).write_text(OR_STORIES[stories], encoding="utf-8")
+    (project / "domain.yml").write_text(OR_DOMAIN, encoding="utf-8")
+    report = write_bot(read_rasa(project), tmp_path / "bot")
+    spec = kefu.load_spec(tmp_path / "bot")
+    assert {i.name: i.responses for i in spec.intents} == {
+        "greet": ("您好",),
+        "affirm": ("不客气",),
+        "thankyou": ("不客气",),
+    }
+    assert report.warnings == ()
