@@ -355,6 +355,10 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         session.pending = None  # a new question: the user changed topic
         turn.trace.append(f"left slot {slot.name} for {other.intent}")
         return other
+    ahead = _answers_ahead(turn, intent, slot)
+    if ahead:  # 大号 while the colour is asked: keep it, and ask again without counting a retry
+        session.slots.update(ahead)
+        return turn.reply(_prompt(slot), "prompt", Match(turn.message.text, intent.name, 0.0), slots=ahead)
     pending.retries += 1
     if pending.retries > spec.settings.slot_retries:
         session.pending = None
@@ -392,6 +396,22 @@ def _acceptable(slot: SlotSpec, value: str) -> bool:
     return not slot.values or value in slot.values
 
 
+def _found_values(turn: Turn, slot: SlotSpec) -> list[str]:
+    """The different values in this message that ``slot`` would take."""
+    found = turn.runtime.extractor.extract_all(turn.message.text, slot.entity, today=turn.today)
+    return list(dict.fromkeys(v.value for v in found if _acceptable(slot, v.value)))
+
+
+def _answers_ahead(turn: Turn, intent: IntentSpec, asked: SlotSpec) -> dict[str, str]:
+    """Values this message gives for the intent's other slots, one value each, that the
+    session does not hold yet (said again, they are no answer to the question asked)."""
+    values = {slot.name: _found_values(turn, slot) for slot in intent.slots if slot is not asked}
+    held = turn.session.slots
+    return {
+        name: found[0] for name, found in values.items() if len(found) == 1 and held.get(name) != found[0]
+    }
+
+
 def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
     """Slot values from this message first, then from open contexts' parameters.
 
@@ -404,10 +424,9 @@ def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
         return values
     contexts = turn.session.active_contexts(turn.now).values()  # same for every slot: one `now`
     for slot in intent.slots:
-        found = turn.runtime.extractor.extract_all(turn.message.text, slot.entity, today=turn.today)
-        acceptable = dict.fromkeys(v.value for v in found if _acceptable(slot, v.value))
+        acceptable = _found_values(turn, slot)
         if len(acceptable) == 1:
-            values[slot.name] = next(iter(acceptable))
+            values[slot.name] = acceptable[0]
         if acceptable:
             continue
         for ctx in contexts:

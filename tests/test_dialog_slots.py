@@ -42,3 +42,27 @@ def test_a_second_order_asks_again_for_what_the_first_order_answered(shop: kefu.
     # 大号, which the customer never chose for it.
     said = talk(shop, "我想买一件红的", "大号", "我要买衣服", "蓝色", "小号")
     assert said == ["要什么尺码", "好的，红色大号", "要什么颜色", "要什么尺码", "好的，蓝色小号"]
+
+
+def test_an_answer_to_a_later_question_is_kept_while_the_first_is_asked_again(shop: kefu.Engine) -> None:
+    # 大号 answers the size while the colour is asked: it was dropped, and the size asked
+    # for again once the colour was given.
+    said = talk(shop, "我要买衣服", "大号", "蓝色")
+    assert said == ["要什么颜色", "要什么颜色", "好的，蓝色大号"]
+
+
+def test_answers_to_later_questions_do_not_use_up_the_retries(write_bot: Callable[..., Path]) -> None:
+    # slot_retries: 0 gives up at the first answer that is no colour; an answer that is
+    # a size is no failed answer.
+    engine = kefu.Engine.from_path(
+        write_bot(**{"bot.yaml": SHOP_BOT.replace("threshold: 0.3", "threshold: 0.3, slot_retries: 0")})
+    )
+    replies = [engine.reply(text, session_id="s") for text in ("我要买衣服", "大号", "红的")]
+    assert [(r.action, r.text) for r in replies] == [
+        ("prompt", "要什么颜色"),
+        ("prompt", "要什么颜色"),
+        ("respond", "好的，红色大号"),
+    ]
+    # The same size again is no news: it counts as an answer that is no colour.
+    again = [engine.reply(text, session_id="again").action for text in ("我要买衣服", "大号", "大号")]
+    assert again == ["prompt", "prompt", "fallback"]
