@@ -116,9 +116,24 @@ def read_rasa(path: str | Path) -> BotDraft:
         )
     for entity in draft.entities.values():
         entity.values = _with_synonyms(entity.values, draft.synonyms)
+    if not answers.responses and (domain := _domain_above(root)) is not None:
+        draft.warnings.append(
+            f"{root}: no responses imported, every intent gets a placeholder reply: the domain {domain} "
+            f"is outside what was imported; import {domain.parent} to take its responses"
+        )
     _add_responses(draft, answers)
     draft.warnings += _dropped_warnings(answers.dropped)
     return draft
+
+
+def _domain_above(root: Path) -> Path | None:
+    """A Rasa domain (``domain.yml``, or Rasa 3's ``domain/`` folder) in a folder above ``root``:
+    what ``kefu import rasa data/`` or ``data/nlu.yml`` leaves out."""
+    for folder in list(root.absolute().parents)[:3]:  # data/nlu/faq.yml is as deep as projects go
+        for name in ("domain.yml", "domain.yaml", "domain"):
+            if (folder / name).exists():
+                return folder / name
+    return None
 
 
 # A response variation with one of these is said only in some conversations; kefu would say it

@@ -75,3 +75,20 @@ def test_an_or_step_answers_each_of_its_intents(tmp_path: Path, stories: str) ->
         "thankyou": ("不客气",),
     }
     assert report.warnings == ()
+
+
+@pytest.mark.parametrize("imported", ["data", "data/nlu.yml"])
+def test_a_domain_left_out_of_the_import_is_named(tmp_path: Path, imported: str) -> None:
+    # Every intent got a placeholder reply without a word about the domain next to data/.
+    project = tmp_path / "rasa"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "nlu.yml").write_text(NLU, encoding="utf-8")
+    (project / "domain.yml").write_text(
+        'version: "3.1"\nresponses:\n  utter_查物流:\n  - text: 正在查询\n', encoding="utf-8"
+    )
+    report = write_bot(read_rasa(project / imported), tmp_path / "bot")
+    assert report.warnings == (
+        f"{project / imported}: no responses imported, every intent gets a placeholder reply: "
+        f"the domain {project / 'domain.yml'} is outside what was imported; "
+        f"import {project} to take its responses",
+    )
