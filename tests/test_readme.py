@@ -102,3 +102,30 @@ def test_the_bot_file_reference_lists_every_setting_with_its_real_default(
             assert (tuple(written) if isinstance(written, list) else written) == value, key
         elif isinstance(value, str) and len(value) < 20:
             assert shown == f"`{value}`", key
+
+
+def _table_rows(readme: str, heading: str) -> list[str]:
+    """The rows of the first table under ``heading``, header and rule left out."""
+    body = readme.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("| |")]
+
+
+BOX = {"README.md": "## What else is in the box", "README.zh-CN.md": "## 还有什么"}
+
+
+@pytest.mark.parametrize("readme", sorted(BOX))
+def test_the_readme_names_every_benchmark_script(readme: str) -> None:
+    rows = _table_rows((ROOT / readme).read_text(encoding="utf-8"), BOX[readme])
+    named = set(re.findall(r"`(\w+\.py)`", next(row for row in rows if "`bench/`" in row)))
+    scripts = {p.name for p in (ROOT / "bench").glob("*.py")} - {"benchlib.py"}  # shared plumbing
+    assert named == scripts
+
+
+def test_the_chinese_readme_points_to_the_same_documents() -> None:
+    def targets(readme: str) -> list[list[str]]:
+        rows = _table_rows((ROOT / readme).read_text(encoding="utf-8"), BOX[readme])
+        return [re.findall(r"\]\(([^)]+)\)", row) for row in rows]
+
+    english = targets("README.md")
+    assert len(english) == 9  # one row per document, example and the benchmarks
+    assert targets("README.zh-CN.md") == english
