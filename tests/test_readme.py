@@ -127,5 +127,5 @@ def test_the_chinese_readme_points_to_the_same_documents() -> None:
         return [re.findall(r"\]\(([^)]+)\)", row) for row in rows]
 
     english = targets("README.md")
-    assert len(english) == 9  # one row per document, example and the benchmarks
-    assert targets("README.zh-CN.md") == english
+    assert ["docs/intents.md"] in english
+    assert targets("README.zh-CN.md") == english  # row by row, in the same order
