@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import regex
+
 from kefu.bot_regex import RegexError, compile_regex
 from kefu.errors import Problem
+from kefu.normalize import normalize
 from kefu.yamlsource import PathKey, SourceFile
 
 __all__ = ["Check", "FileChecker", "describe", "dotted"]
@@ -133,6 +137,24 @@ class FileChecker:
             return None
         return text
 
+    def normalized_pattern(self, path: PathKey, value: Any) -> str | None:
+        """A regex that runs on normalized text: a literal it can never meet there (upper
+        case, punctuation, full-width) is a problem, as the pattern could never match."""
+        text = self.regex(path, value)
+        if text is None:
+            return None
+        ignore_case = bool(compile_regex(text).flags & regex.IGNORECASE)
+        dead = _dead_literal(text, ignore_case=ignore_case)
+        if dead is not None:
+            becomes = f"becomes {normalize(dead)!r}" if normalize(dead) else "becomes a space"
+            self.problem(
+                path,
+                f"pattern {text!r} can never match: patterns run on the normalized message, "
+                f"where {dead!r} {becomes} (lower case, no punctuation; see docs/intents.md)",
+            )
+            return None
+        return text
+
     def ngram_range(self, path: PathKey, value: Any) -> tuple[int, int] | None:
         """A ``[low, high]`` pair of n-gram sizes with 1 <= low <= high <= 6."""
         ok = isinstance(value, list) and len(value) == 2
@@ -169,3 +191,39 @@ def describe(value: Any) -> str:
 
 def dotted(path: PathKey) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+
+
+# Regex syntax around literals, skipped whole: an escape with a name in braces (\p{Han}),
+# any other escape, a class, a group's opening ((?P<name>, (?<=, (?i)), a {m,n}.
+_SYNTAX = re.compile(
+    r"\\[pPNx]\{[^}]*\}|\\[0-9A-Za-z]|\[\^?\]?(?:\\.|[^\]])*\]"
+    r"|\(\?(?:<?[=!]|P?<[^>]*>|P=[^)]*\)|#[^)]*\)|[a-zA-Z-]*[:)])|\{[0-9, ]*\}"
+)
+_OPTIONAL = re.compile(r"[?*]|\{0[,}]")
+# Where a literal may be skipped as a whole (an alternative, an optional group), the
+# pattern can match without it: such patterns are not judged.
+_SKIPPABLE = re.compile(r"\||\)(?:[?*]|\{0[,}])")
+
+
+def _dead_literal(pattern: str, *, ignore_case: bool) -> str | None:
+    """The first literal of ``pattern``, outside classes and not optional, that normalized
+    text never holds; None when every literal can occur there."""
+    if _SKIPPABLE.search(pattern):
+        return None
+    pos = 0
+    while pos < len(pattern):
+        syntax = _SYNTAX.match(pattern, pos)
+        if syntax is not None:
+            pos = syntax.end()
+            continue
+        literal = char = pattern[pos]
+        if char == "\\" and pos + 1 < len(pattern):  # an escaped symbol: \? \. \:
+            literal, pos = pattern[pos + 1], pos + 1
+        elif char in ".^$*+?{}[]|()":
+            pos += 1
+            continue
+        pos += 1
+        seen = literal.casefold() if ignore_case else literal
+        if not literal.isspace() and normalize(literal) != seen and not _OPTIONAL.match(pattern, pos):
+            return literal
+    return None

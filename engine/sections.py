@@ -382,7 +382,7 @@ def _examples(
 def _patterns(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     paths = [(*path, i) for i in range(len(items))] if isinstance(value, list) else [path]
-    checked = (c.regex(where, item) for where, item in zip(paths, items, strict=True))
+    checked = (c.normalized_pattern(where, item) for where, item in zip(paths, items, strict=True))
     return tuple(pattern for pattern in checked if pattern is not None)
 
 

@@ -301,6 +301,13 @@ INTENT_CASES = [
     # invalid regexes: a list of patterns, one pattern, a slot's regex
     (A + "    patterns: ['[a-']\n", "5: invalid regex '[a-': unterminated character set at position 3"),
     (A + "    patterns: '(x'\n", "5: invalid regex '(x': missing ) at position 2"),
+    # an intent pattern with a literal the normalized message never holds: it never matched
+    (A + "    patterns: ['SF\\d{12}']\n",
+     "5: pattern 'SF\\\\d{12}' can never match: patterns run on the normalized message, where 'S' "
+     "becomes 's' (lower case, no punctuation; see docs/intents.md)"),
+    (A + "    patterns: ['^查订单？$']\n",
+     "5: pattern '^查订单？$' can never match: patterns run on the normalized message, where '？' "
+     "becomes a space (lower case, no punctuation; see docs/intents.md)"),
     (A + "    slots:\n      s: {entity: date, regex: '*x'}\n",
      "6: invalid regex '*x': nothing to repeat at position 0"),
     # slots need an entity that exists (the four built-ins always do)
