@@ -303,8 +303,8 @@ def read_chatterbot(path: str | Path) -> BotDraft:
 
     Each file is one intent, named by its first category (else the file name): the first
     utterance of each conversation is an example, the second a response. A category's
-    answers thus become one intent's interchangeable replies; split a file by hand where
-    questions need answers of their own. ChatterBot answers each later utterance with the
+    answers thus become one intent's interchangeable replies (reported when its questions
+    had answers of their own); split a file by hand where an answer must fit its question. ChatterBot answers each later utterance with the
     next one too; an intent has no follow-up turns, so those are left out with a warning
     (pairing them into the same intent would make any of its answers a reply to any question).
     """
@@ -320,6 +320,7 @@ def read_chatterbot(path: str | Path) -> BotDraft:
         categories = [node_text(file, n, "a category") for n in _items(file, top.get("categories"))]
         intent = draft.intent(categories[0] if categories else file.stem)
         longer: list[tuple[int, list[str]]] = []
+        answers: dict[str, tuple[int, set[str]]] = {}  # question -> its first line, its answers
         for conversation in node_list(file, top["conversations"], "`conversations`"):
             turns = [
                 node_text(file, n, "an utterance") for n in node_list(file, conversation, "a conversation")
@@ -328,11 +329,30 @@ def read_chatterbot(path: str | Path) -> BotDraft:
                 intent.examples.append(turns[0])
             if len(turns) > 1:
                 intent.responses.append(turns[1])
+                answers.setdefault(turns[0], (node_line(conversation), set()))[1].add(turns[1])
             if len(turns) > 2:
                 longer.append((node_line(conversation), turns))
         if longer:
             draft.warnings.append(_longer_conversations(file, longer))
+        if mixed := _mixed_answers(file, intent.name, answers, _unique_texts(intent.responses)):
+            draft.warnings.append(mixed)
     return draft
+
+
+def _mixed_answers(
+    file: Path, name: str, answers: dict[str, tuple[int, set[str]]], every: list[str]
+) -> str | None:
+    """The warning for a file whose questions have answers of their own, which one intent mixes:
+    ChatterBot answers a question with its own answers, kefu an intent with any of its replies
+    (``every`` answer of the file, in file order)."""
+    for question, (line, said) in answers.items():
+        if other := [answer for answer in every if answer not in said]:
+            return (
+                f"{file}:{line}: {len(answers)} questions with answers of their own became one intent "
+                f"{name!r}, which may give any of its {len(every)} answers to any of them (e.g. {question!r} "
+                f"-> {other[0]!r}); split the file by question where an answer must fit its question"
+            )
+    return None
 
 
 def _longer_conversations(file: Path, longer: list[tuple[int, list[str]]]) -> str:

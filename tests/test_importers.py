@@ -359,19 +359,38 @@ PROFILE: IntentSummary = (
 )  # fmt: skip
 
 
+def mixed(file: str, line: int, intent: str, counts: tuple[int, int], example: tuple[str, str]) -> str:
+    """The warning for a ChatterBot file whose questions have answers of their own."""
+    return (
+        f"{DATA / 'chatterbot' / file}:{line}: {counts[0]} questions with answers of their own became one "
+        f"intent {intent!r}, which may give any of its {counts[1]} answers to any of them "
+        f"(e.g. {example[0]!r} -> {example[1]!r}); "
+        "split the file by question where an answer must fit its question"
+    )
+
+
+# 你的兴趣是什么 could be answered 我没有任何数字, without a word in the report
+PROFILE_MIXED = mixed("botprofile.yml", 4, "profile", (9, 9), ("你的兴趣是什么", "我没有任何数字"))
+GREETINGS_MIXED = mixed("greetings.yml", 4, "greetings", (5, 11), ("你好", "你好"))
+
+
 @pytest.mark.parametrize(
-    ("source", "expected"),
+    ("source", "expected", "warnings"),
     [
         # a folder: one intent per file, named by its category, files in name order
-        pytest.param(DATA / "chatterbot", [PROFILE, GREETINGS], id="folder"),
+        pytest.param(
+            DATA / "chatterbot", [PROFILE, GREETINGS], (PROFILE_MIXED, GREETINGS_MIXED), id="folder"
+        ),
         # one file; repeated first utterances become one example, every answer a response
-        pytest.param(DATA / "chatterbot" / "greetings.yml", [GREETINGS], id="file"),
+        pytest.param(DATA / "chatterbot" / "greetings.yml", [GREETINGS], (GREETINGS_MIXED,), id="file"),
     ],
 )
-def test_chatterbot_corpus(source: Path, expected: list[IntentSummary], tmp_path: Path) -> None:
+def test_chatterbot_corpus(
+    source: Path, expected: list[IntentSummary], warnings: tuple[str, ...], tmp_path: Path
+) -> None:
     spec, report = imported(read_chatterbot, source, tmp_path / "bot")
     assert summary(spec) == expected
-    assert report.warnings == ()
+    assert report.warnings == warnings
 
 
 def test_chatterbot_file_without_categories_is_named_after_the_file(tmp_path: Path) -> None:
@@ -397,6 +416,9 @@ def test_chatterbot_utterances_after_the_second_are_reported(tmp_path: Path) -> 
         f"{corpus}:5: 2 conversations with more than two utterances: only the first two were imported, "
         "as example and response (e.g. '早上好' -> '早'; left out: '你吃了吗', '吃了'); "
         "put a later exchange in a conversation of its own to keep it",
+        f"{corpus}:3: 3 questions with answers of their own became one intent '问候', which may give any "
+        "of its 3 answers to any of them (e.g. '你好' -> '早'); split the file by question where an answer "
+        "must fit its question",
     )
 
 
