@@ -304,9 +304,10 @@ def read_chatterbot(path: str | Path) -> BotDraft:
     Each file is one intent, named by its first category (else the file name): the first
     utterance of each conversation is an example, the second a response. A category's
     answers thus become one intent's interchangeable replies (reported when its questions
-    had answers of their own); split a file by hand where an answer must fit its question. ChatterBot answers each later utterance with the
-    next one too; an intent has no follow-up turns, so those are left out with a warning
-    (pairing them into the same intent would make any of its answers a reply to any question).
+    had answers of their own); split a file by hand where an answer must fit its question.
+    ChatterBot answers each later utterance with the next one too; an intent has no
+    follow-up turns, so those are left out with a warning (pairing them into the same
+    intent would make any of its answers a reply to any question).
     """
     draft = BotDraft()
     for file in source_files(Path(path), (".yml", ".yaml"), recursive=False):
