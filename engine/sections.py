@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +166,27 @@ def _bot(c: FileChecker, path: PathKey, value: Any) -> BotSettings:
     if "clarify" in data and "{options}" not in data["clarify"]:
         c.problem((*path, "clarify"), "`bot.clarify` must contain {options}")
         del data["clarify"]
+    for i, text in enumerate(data.get("fallback", ())):
+        _sent_as_written(c, (*path, "fallback", i), text)
+    for key in ("handoff_reply", "cancel_reply", "clarify"):
+        if key in data:
+            _sent_as_written(c, (*path, key), data[key].replace("{options}", ""))
     return BotSettings(**data)
+
+
+_BRACES = re.compile(r"\{+[^{}]*\}+")
+
+
+def _sent_as_written(c: FileChecker, path: PathKey, text: str) -> None:
+    """The bot's own replies and slot questions are sent as written: a ``{name}`` in one
+    would reach the customer as it stands, since only intent responses fill placeholders."""
+    found = _BRACES.search(text)
+    if found is not None:
+        c.problem(
+            path,
+            f"`{dotted(path)}` is sent as written, so the customer would see {found[0]}: "
+            "placeholders are filled in intent `responses` only",
+        )
 
 
 def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
@@ -425,6 +446,9 @@ def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...
             continue
         result.references.append(("entity", (*where, "entity"), entity))
         fields = c.fields(where, data, SLOT_CHECKS)
+        for key in ("prompt", "invalid_prompt"):
+            if key in fields:
+                _sent_as_written(c, (*where, key), fields[key])
         slots.append(SlotSpec(name=str(name), entity=entity, **fields))
         result.slots.append((where, slots[-1]))
     return tuple(slots)

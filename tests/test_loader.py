@@ -211,6 +211,19 @@ SECTION_CASES = [
     ("bot:\n  top_k: 1.5\n", "3: `bot.top_k` must be a whole number, not a decimal number"),
     ("bot:\n  cancel_words: {a: b}\n", "3: `bot.cancel_words` must be a list of text, not a mapping"),
     ("bot:\n  fallback:\n    - 好\n    - [x]\n", "5: `bot.fallback[1]` must be text, not a list"),
+    # the bot's own replies are sent as written: a placeholder in one reached the customer
+    ("bot:\n  fallback: [抱歉, '{name}没听懂']\n",
+     "3: `bot.fallback[1]` is sent as written, so the customer would see {name}: "
+     "placeholders are filled in intent `responses` only"),
+    ("bot:\n  handoff_reply: 正在为您转接订单 {order_id}\n",
+     "3: `bot.handoff_reply` is sent as written, so the customer would see {order_id}: "
+     "placeholders are filled in intent `responses` only"),
+    ("bot:\n  cancel_reply: 已取消{{笑}}\n",
+     "3: `bot.cancel_reply` is sent as written, so the customer would see {{笑}}: "
+     "placeholders are filled in intent `responses` only"),
+    ("bot:\n  clarify: '{name}，您是想问：{options}'\n",
+     "3: `bot.clarify` is sent as written, so the customer would see {name}: "
+     "placeholders are filled in intent `responses` only"),
     ("bot: []\n", "2: `bot` must be a mapping, not a list"),
     ("nlp:\n  synonyms: [a]\n", "3: `nlp.synonyms` must be a mapping, not a list"),
     ("matcher:\n  sublinear_tf: 'yes'\n", "3: `matcher.sublinear_tf` must be true or false, not text"),
@@ -301,6 +314,10 @@ INTENT_CASES = [
     # invalid regexes: a list of patterns, one pattern, a slot's regex
     (A + "    patterns: ['[a-']\n", "5: invalid regex '[a-': unterminated character set at position 3"),
     (A + "    patterns: '(x'\n", "5: invalid regex '(x': missing ) at position 2"),
+    # a slot question is sent as written too
+    (A + "    slots:\n      s: {entity: date, prompt: '{s}是哪天？'}\n",
+     "6: `intents[0].slots.s.prompt` is sent as written, so the customer would see {s}: "
+     "placeholders are filled in intent `responses` only"),
     # an intent pattern with a literal the normalized message never holds: it never matched
     (A + "    patterns: ['SF\\d{12}']\n",
      "5: pattern 'SF\\\\d{12}' can never match: patterns run on the normalized message, where 'S' "
