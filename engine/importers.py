@@ -78,6 +78,8 @@ class EntityDraft:
     name: str
     patterns: list[str] = field(default_factory=list)
     values: dict[str, list[str]] = field(default_factory=dict)
+    listed: bool = False
+    """Whether values came from a list of them (a lookup table), not only from annotated examples."""
 
     def add_value(self, text: str, value: str | None = None) -> None:
         """Record that ``text`` was written for the canonical ``value`` (itself when None)."""

@@ -3,7 +3,7 @@
 Examples lose their entity markup (``[深蓝](color:蓝色)`` -> ``深蓝``); each annotated
 entity becomes a kefu entity (its lookup values gathered from annotations and lookup
 tables, or its ``regex`` of the same name) and an optional slot of every intent that
-annotates it. Rasa synonyms become ``nlp.synonyms`` and also join the lookup values they
+annotates it; one known only by annotated values is reported, as kefu finds just those. Rasa synonyms become ``nlp.synonyms`` and also join the lookup values they
 name.
 
 Responses come from the domain's ``responses`` (Rasa 2/3) or ``templates`` (Rasa 1.x):
@@ -18,9 +18,11 @@ always), nor forms: the report has a warning for each kind found.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +31,11 @@ from typing import Any
 import yaml
 
 from kefu.bot_regex import RegexError, compile_regex
+from kefu.builtin_entities import BUILTIN_FINDERS
 from kefu.errors import SpecError
 from kefu.importers import (
     BotDraft,
+    EntityDraft,
     IntentDraft,
     first_lone_surrogate,
     node_line,
@@ -123,7 +127,30 @@ def read_rasa(path: str | Path) -> BotDraft:
         )
     _add_responses(draft, answers)
     draft.warnings += _dropped_warnings(answers.dropped)
+    draft.warnings += [_annotated_only(e) for e in draft.entities.values() if not (e.patterns or e.listed)]
     return draft
+
+
+def _annotated_only(entity: EntityDraft) -> str:
+    """The warning for an entity known only by the values annotated in examples: Rasa's model
+    learned to find others from them, kefu's lookup finds exactly those."""
+    texts = [text for value, variants in entity.values.items() for text in (value, *variants)]
+    shown = ", ".join(texts[:3]) + (" …" if len(texts) > 3 else "")
+    builtin = _fitting_builtin(texts)
+    advice = f"`builtin: {builtin}` finds any such value" if builtin else "add a lookup table or a regex"
+    return (
+        f"entity {entity.name!r} has only the values annotated in examples ({shown}): kefu finds just "
+        f"those, where Rasa's model learned to find others; {advice}"
+    )
+
+
+def _fitting_builtin(texts: list[str]) -> str | None:
+    """The built-in entity that finds each of ``texts`` whole (a mobile, an order id...), if any."""
+    for kind, finder in BUILTIN_FINDERS.items():
+        folded = [unicodedata.normalize("NFKC", text).casefold() for text in texts]
+        if all(any((s, e) == (0, len(t)) for s, e, _ in finder(t, datetime.date.today)) for t in folded):
+            return kind
+    return None
 
 
 def _domain_above(root: Path) -> Path | None:
@@ -240,6 +267,7 @@ def _add_section(file: Path, kind: str, name: str, items: Items, draft: BotDraft
 
 def _add_lookup(file: Path, line: int, name: str, entry: str, draft: BotDraft, *, is_file: bool) -> None:
     """One lookup table entry: a value, or a file of values (one per line)."""
+    draft.entity(name).listed = True
     for word in _lookup_file(file, line, entry) if is_file else [entry]:
         draft.entity(name).add_value(word)
 

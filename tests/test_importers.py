@@ -123,6 +123,14 @@ def test_imported_rasa_entities_are_found_in_messages(tmp_path: Path) -> None:
     ]
 
 
+def annotated_only(entity: str, shown: str, advice: str = "add a lookup table or a regex") -> str:
+    """The warning for an entity that has only the values annotated in examples."""
+    return (
+        f"entity {entity!r} has only the values annotated in examples ({shown}): kefu finds just those, "
+        f"where Rasa's model learned to find others; {advice}"
+    )
+
+
 RASA_YAML_CASES = [
     # Rasa 3 also allows `examples` as a list of texts or `{text, metadata}`
     pytest.param(
@@ -130,7 +138,7 @@ RASA_YAML_CASES = [
         "    metadata: {sentiment: neutral}\n  - 打折吗\n",
         [("问价", ("这件多少钱", "打折吗"))],
         {"item": (("这件", ()),)},
-        [],
+        [annotated_only("item", "这件")],
         id="rasa3-examples-as-a-list-with-metadata",
     ),
     # one span tagged with two entities; roles and groups have no kefu equivalent
@@ -139,7 +147,7 @@ RASA_YAML_CASES = [
         '    - 从[北京][{"entity": "city", "role": "from"}, {"entity": "place"}]出发\n',
         [("订票", ("从北京出发",))],
         {"city": (("北京", ()),), "place": (("北京", ()),)},
-        [],
+        [annotated_only("city", "北京"), annotated_only("place", "北京")],
         id="annotation-with-a-list-of-entity-dicts",
     ),
     # Rasa warns about and skips such a line; the warning names its line
@@ -167,6 +175,26 @@ RASA_YAML_CASES = [
         {"order": r"[A-Z]\d+"},
         ["entity 'order' is a regex; values it does not match are not found: 二号"],
         id="a-regex-wins-over-annotated-values-it-does-not-match",
+    ),
+    # Rasa's model learned to find other phone numbers and dates from these; kefu finds just the
+    # annotated ones, and said nothing. A built-in entity that finds each of them is suggested.
+    pytest.param(
+        "- intent: 预约\n  examples: |\n    - 电话[13800138000](phone)，[明天](day)上门\n"
+        "    - [+86 139-0000-1111](phone)\n    - 要[两](count:2)台\n",
+        [("预约", ("电话13800138000，明天上门", "+86 139-0000-1111", "要两台"))],
+        {
+            "phone": (("13800138000", ()), ("+86 139-0000-1111", ())),
+            "day": (("明天", ()),),
+            "count": (("2", ("两",)),),
+        },
+        [
+            annotated_only(
+                "phone", "13800138000, +86 139-0000-1111", "`builtin: mobile` finds any such value"
+            ),
+            annotated_only("day", "明天", "`builtin: date` finds any such value"),
+            annotated_only("count", "2, 两"),
+        ],
+        id="entities-known-only-by-annotated-values",
     ),
     # two `- regex:` items of one name become one alternation
     pytest.param(
