@@ -3,8 +3,8 @@
 Examples lose their entity markup (``[深蓝](color:蓝色)`` -> ``深蓝``); each annotated
 entity becomes a kefu entity (its lookup values gathered from annotations and lookup
 tables, or its ``regex`` of the same name) and an optional slot of every intent that
-annotates it; one known only by annotated values is reported, as kefu finds just those. Rasa synonyms become ``nlp.synonyms`` and also join the lookup values they
-name.
+annotates it; one known only by annotated values is reported, as kefu finds just those.
+Rasa synonyms become ``nlp.synonyms`` and also join the lookup values they name.
 
 Responses come from the domain's ``responses`` (Rasa 2/3) or ``templates`` (Rasa 1.x):
 an intent answers with the ``utter_`` actions that follow it in rules and stories (YAML
