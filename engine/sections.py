@@ -174,6 +174,7 @@ def _bot(c: FileChecker, path: PathKey, value: Any) -> BotSettings:
     return BotSettings(**data)
 
 
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
 _BRACES = re.compile(r"\{+[^{}]*\}+")
 
 
@@ -449,6 +450,9 @@ def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...
         for key in ("prompt", "invalid_prompt"):
             if key in fields:
                 _sent_as_written(c, (*where, key), fields[key])
+        if fields.get("required") and "prompt" not in fields and not _CHINESE.search(str(name)):
+            # The default question is 请提供 + the slot's name, fine for 订单号 only.
+            c.problem(where, f"slot {name!r} is required and has no `prompt`: the bot would ask 请提供{name}")
         slots.append(SlotSpec(name=str(name), entity=entity, **fields))
         result.slots.append((where, slots[-1]))
     return tuple(slots)

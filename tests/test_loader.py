@@ -314,6 +314,10 @@ INTENT_CASES = [
     # invalid regexes: a list of patterns, one pattern, a slot's regex
     (A + "    patterns: ['[a-']\n", "5: invalid regex '[a-': unterminated character set at position 3"),
     (A + "    patterns: '(x'\n", "5: invalid regex '(x': missing ) at position 2"),
+    # a required slot without a question: the default one, 请提供 + its name, is Chinese
+    # only for a Chinese name
+    (A + "    slots:\n      order_id: {entity: order_id, required: true}\n",
+     "6: slot 'order_id' is required and has no `prompt`: the bot would ask 请提供order_id"),
     # a slot question is sent as written too
     (A + "    slots:\n      s: {entity: date, prompt: '{s}是哪天？'}\n",
      "6: `intents[0].slots.s.prompt` is sent as written, so the customer would see {s}: "
@@ -647,6 +651,7 @@ intents:
       color:
         entity: color
         required: true
+        prompt: 要什么颜色
 """
 
 
@@ -654,15 +659,15 @@ intents:
 IMPOSSIBLE_SLOT_CASES = [
     # a synonym: the slot is given 蓝色 and re-asked its question, whatever the customer says
     ("        values: [红色, 蓝的]\n",
-     "11: slot 'color': '蓝的' is a synonym of '蓝色' in entity 'color'; the slot receives '蓝色', "
+     "12: slot 'color': '蓝的' is a synonym of '蓝色' in entity 'color'; the slot receives '蓝色', "
      "so write that"),
     # a value the entity cannot find at all
     ("        values:\n          - 红色\n          - 绿色\n",
-     "13: slot 'color': '绿色' is not a value of entity 'color' (蓝色, 红色), "
+     "14: slot 'color': '绿色' is not a value of entity 'color' (蓝色, 红色), "
      "so the slot can never take it"),
     # a regex no value of the entity matches
     ("        regex: '[a-z]+'\n",
-     "11: slot 'color': regex '[a-z]+' matches none of the values of entity 'color' (蓝色, 红色), "
+     "12: slot 'color': regex '[a-z]+' matches none of the values of entity 'color' (蓝色, 红色), "
      "so the slot can never be filled"),
 ]
 # fmt: on
