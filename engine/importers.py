@@ -3,7 +3,7 @@
 Every reader returns a ``BotDraft``: intents with their examples, responses and the
 entities they use, plus entities, synonyms and warnings. ``write_bot`` turns a draft into
 a kefu folder (``bot.yaml`` + ``intents.yaml``) that loads with ``kefu.load_spec`` as
-written: names lose whitespace and braces, an example claimed by two intents stays with
+written: entity names lose whitespace and braces, an example claimed by two intents stays with
 the first, intents left without examples are dropped, and intents without responses get
 a placeholder to fill in. Whatever was changed on the way is listed in the report.
 ``export_jsonl`` goes the other way: one ``{"text", "intent"}`` line per example.
@@ -629,7 +629,7 @@ def _intent_documents(draft: BotDraft, warnings: list[str]) -> list[tuple[dict[s
     owner: dict[str, str] = {}  # normalized example -> the intent that keeps it
     documents: list[tuple[dict[str, Any], list[str]]] = []
     for draft_intent in draft.intents.values():
-        name = _unique(safe_name(draft_intent.name), taken)
+        name = _unique(draft_intent.name.strip() or "intent", taken)  # kefu takes any other name
         if name == reserved:
             name = _unique(f"imported_{reserved}", taken)
             warnings.append(f"intent {reserved!r} renamed to {name!r}: kefu reserves it for test files")
@@ -641,7 +641,7 @@ def _intent_documents(draft: BotDraft, warnings: list[str]) -> list[tuple[dict[s
             warnings.append(f"intent {name!r} dropped: it has no usable examples")
             continue
         responses = _unique_texts(_escape_braces(r) for r in draft_intent.responses if r.strip())
-        fallback = [PLACEHOLDER_RESPONSE.format(name=name)]
+        fallback = [PLACEHOLDER_RESPONSE.format(name=_escape_braces(name))]
         document = {"name": name, "examples": examples, "responses": responses or fallback}
         documents.append((document, draft_intent.entities))
     return documents
@@ -727,7 +727,8 @@ def _dump(path: Path, document: dict[str, Any]) -> None:
 
 
 def safe_name(name: str) -> str:
-    """``name`` as a kefu intent or entity name: whitespace and braces become ``_``."""
+    """``name`` as a kefu entity name, which also names a slot that replies write as ``{name}``:
+    whitespace and braces become ``_``."""
     return _UNSAFE_NAME.sub("_", name.strip()) or "intent"
 
 

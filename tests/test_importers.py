@@ -63,8 +63,8 @@ def imported(reader: Reader, source: Path, out: Path) -> tuple[kefu.BotSpec, Imp
 RASA_INTENTS: list[IntentSummary] = [
     ("查询物流", ("我的快递到哪了", "帮我查一下顺丰的物流", "中通快递怎么还没到", "用圆通寄的怎么查"),
      placeholder("查询物流"), (("courier", "courier", False),)),
-    ("修改_颜色", ("我想把颜色换成深蓝", "能换成红的吗", "换个白色的"),
-     placeholder("修改_颜色"), (("color", "color", False),)),
+    ("修改 颜色", ("我想把颜色换成深蓝", "能换成红的吗", "换个白色的"),
+     placeholder("修改 颜色"), (("color", "color", False),)),
     ("申请退款", ("我要退钱", "订单202411271234申请退款", "怎么退款"),
      placeholder("申请退款"), (("order_no", "order_no", False),)),
     ("greet", ("你好", "在吗"), placeholder("greet"), ()),
@@ -80,10 +80,7 @@ RASA_ENTITIES = (
     EntitySpec("order_no", regex=r"\d{12}"),
 )  # fmt: skip
 RASA_SYNONYMS = (("退钱", "退款"), ("返钱", "退款"), ("中通速递", "中通"))
-RASA_WARNINGS = (
-    "intent '修改 颜色' renamed to '修改_颜色'",
-    "example '在吗' of intent '转人工' dropped: it is already in 'greet'",
-)
+RASA_WARNINGS = ("example '在吗' of intent '转人工' dropped: it is already in 'greet'",)
 
 
 GREETING = ("您好，请问有什么可以帮您？",)
@@ -479,11 +476,10 @@ LABELED_CASES = [
     pytest.param(
         "text,intent\n？？,问号\n天气怎么样,out_of_scope\n查 {订单},order status\n",
         [("imported_out_of_scope", ("天气怎么样",), placeholder("imported_out_of_scope"), ()),
-         ("order_status", ("查 {订单}",), placeholder("order_status"), ())],
+         ("order status", ("查 {订单}",), placeholder("order status"), ())],
         ["example '？？' of intent '问号' dropped: it has no letters or digits",
          "intent '问号' dropped: it has no usable examples",
-         "intent 'out_of_scope' renamed to 'imported_out_of_scope': kefu reserves it for test files",
-         "intent 'order status' renamed to 'order_status'"],
+         "intent 'out_of_scope' renamed to 'imported_out_of_scope': kefu reserves it for test files"],
         id="empty-intent-reserved-name-and-spaces-in-names",
     ),
     # quoted values may hold commas, doubled quotes and line breaks: no quote is left open
@@ -587,6 +583,19 @@ def test_export_jsonl_round_trip(make_bot: Callable[[Path], Path], tmp_path: Pat
     exported.write_text("".join(line + "\n" for line in export_jsonl(original)), encoding="utf-8")
     spec, report = imported(read_jsonl, exported, tmp_path / "again")
     assert [(i.name, i.examples) for i in spec.intents] == [(i.name, i.examples) for i in original.intents]
+    assert report.warnings == ()
+
+
+def test_export_jsonl_round_trip_keeps_intent_names(tmp_path: Path) -> None:
+    # kefu takes any intent name; the import renamed these to order_status, a_b_ and 查_物流
+    names = ["order status", "a{b}", "查\u3000物流"]
+    document = {"version": 1, "intents": [{"name": n, "examples": [f"例句{i}"]} for i, n in enumerate(names)]}
+    (tmp_path / "bot.yaml").write_text(json.dumps(document), encoding="utf-8")
+    exported = tmp_path / "examples.jsonl"
+    exported.write_text("".join(line + "\n" for line in export_jsonl(kefu.load_spec(tmp_path))), "utf-8")
+    spec, report = imported(read_jsonl, exported, tmp_path / "again")
+    assert [(i.name, i.examples) for i in spec.intents] == [(n, (f"例句{i}",)) for i, n in enumerate(names)]
+    assert render(spec.intent("a{b}").responses[0], {}) == "（请为意图 a{b} 填写回复）"
     assert report.warnings == ()
 
 
