@@ -481,6 +481,8 @@ def read_csv(path: str | Path) -> BotDraft:
             _add_record(draft, file, reader.line_num, row)
     except csv.Error as exc:  # line_num counts the lines read before the bad one
         raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
+    if not draft.intents:  # said here, not at the output folder, which is not to blame
+        raise SpecError.single(file, 1, "nothing to import: no row under the header has a text and an intent")
     return draft
 
 
@@ -517,6 +519,8 @@ def read_jsonl(path: str | Path) -> BotDraft:
             f"{file}:{first}: field{plural} {names} not imported ({lines} line{'s' if lines > 1 else ''}): "
             "kefu reads text, intent and response"
         )
+    if not draft.intents:
+        raise SpecError.single(file, 1, "nothing to import: no line has a text and an intent")
     return draft
 
 
