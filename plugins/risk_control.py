@@ -152,11 +152,15 @@ class RiskControl:
         return kefu.Block(reason=reason, reply=self.reply, handoff=self.verdict == "handoff")
 
     @kefu.hookimpl
-    def response_built(self, reply: kefu.Reply) -> kefu.Reply | None:
+    def response_built(self, reply: kefu.Reply, session: kefu.Session) -> kefu.Reply | None:
         """Mask mobile, ID-card and bank-card numbers in what the bot says."""
         if not self.mask_replies or not reply.text:
             return None
-        masked = self._masked(reply.text, tuple(reply.slots.values()), self._shop_numbers)
+        # What the reply may echo: its slots, and the slots an open context carries (a
+        # follow-up's {order.order_id}), which are not among the reply's own.
+        given = [*reply.slots.values()]
+        given += [v for ctx in session.contexts.values() for v in (ctx.params or {}).values()]
+        masked = self._masked(reply.text, tuple(given), self._shop_numbers)
         return None if masked == reply.text else dataclasses.replace(reply, text=masked)
 
     def _contains(self, text: str) -> bool:

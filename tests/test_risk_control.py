@@ -311,6 +311,22 @@ def test_the_shops_numbers_are_those_of_the_bot_now_serving(make_engine: MakeEng
     assert engine.reply("我要改手机号13812345678", session_id="old").text == "已将手机号改为 138****5678"
 
 
+def test_an_order_number_echoed_from_an_open_context_stays_visible(write_bot: Callable[..., Path]) -> None:
+    """docs/intents.md's follow-up ("订单 {order.order_id} 满99元包邮") sent ************5678:
+    only the reply's own slots were kept, not those of the context it read."""
+    bot = BOT.replace(
+        '    responses: ["订单 {order_id} 正在配送中"]\n',
+        '    responses: ["订单 {order_id} 正在配送中"]\n    contexts: {out: [order]}\n',
+    )
+    bot += (
+        "  - name: fee_followup\n    examples: [那运费呢, 运费怎么算呢, 这单运费多少]\n"
+        '    contexts: {in: [order]}\n    responses: ["订单 {order.order_id} 满99元包邮"]\n'
+    )
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}), seed=0)
+    assert engine.reply(f"订单{ORDER_ID}到哪了", session_id="c").text == f"订单 {ORDER_ID} 正在配送中"
+    assert engine.reply("那运费呢", session_id="c").text == f"订单 {ORDER_ID} 满99元包邮"
+
+
 WAYBILL_BOT = """
 version: 1
 bot: {name: 测试, threshold: 0.3}
