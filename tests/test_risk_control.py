@@ -404,7 +404,7 @@ def test_a_number_running_out_of_a_kept_value_is_masked(
     assert luhn_valid("02024112712345678")
     plugin = risk_control.RiskControl(None)
     reply = kefu.Reply(text=text, intent="card", confidence=1.0, action="respond", slots=slots)
-    changed = plugin.response_built(reply)
+    changed = plugin.response_built(reply, kefu.Session("s", 0.0))
     assert changed is not None and changed.text == masked
 
 
