@@ -14,11 +14,12 @@ import functools
 import logging
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kefu.bot_regex import compile_regex, fullmatch
+from kefu.entities import EntityValue
 from kefu.errors import PluginError
 from kefu.manager import HookFailure
 from kefu.normalize import normalize
@@ -396,16 +397,34 @@ def _acceptable(slot: SlotSpec, value: str) -> bool:
     return not slot.values or value in slot.values
 
 
-def _found_values(turn: Turn, slot: SlotSpec) -> list[str]:
-    """The different values in this message that ``slot`` would take."""
+def _found_values(turn: Turn, slot: SlotSpec, taken: list[EntityValue]) -> list[EntityValue]:
+    """The values in this message that ``slot`` would take, none of them sharing a
+    character with a value ``taken`` by another slot."""
     found = turn.runtime.extractor.extract_all(turn.message.text, slot.entity, today=turn.today)
-    return list(dict.fromkeys(v.value for v in found if _acceptable(slot, v.value)))
+    return [
+        v
+        for v in found
+        if _acceptable(slot, v.value) and not any(v.start < t.end and t.start < v.end for t in taken)
+    ]
+
+
+def _message_values(turn: Turn, slots: Sequence[SlotSpec]) -> dict[str, list[str]]:
+    """The different values this message gives each of ``slots``, in that order of claim:
+    a value one slot takes is no value of the next (明天 answers 从哪天, not 到哪天 too)."""
+    taken: list[EntityValue] = []
+    values: dict[str, list[str]] = {}
+    for slot in slots:
+        found = _found_values(turn, slot, taken)
+        values[slot.name] = list(dict.fromkeys(v.value for v in found))
+        if len(values[slot.name]) == 1:
+            taken += found
+    return values
 
 
 def _answers_ahead(turn: Turn, intent: IntentSpec, asked: SlotSpec) -> dict[str, str]:
     """Values this message gives for the intent's other slots, one value each, that the
     session does not hold yet (said again, they are no answer to the question asked)."""
-    values = {slot.name: _found_values(turn, slot) for slot in intent.slots if slot is not asked}
+    values = _message_values(turn, [slot for slot in intent.slots if slot is not asked])
     held = turn.session.slots
     return {
         name: found[0] for name, found in values.items() if len(found) == 1 and held.get(name) != found[0]
@@ -418,13 +437,17 @@ def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
     A message with two different acceptable values for a slot (我付了300元，退我50元 for a
     refund amount) fills it from neither, nor from a context: which one was meant is
     unknown, and a required slot then asks, as it does when its question gets two answers.
+    One value fills one slot: the slot just asked for first, then the others in order.
     """
     values: dict[str, str] = {}
     if not intent.slots:
         return values
+    pending = turn.session.pending
+    asked = pending.slot if pending is not None and pending.intent == intent.name else None
+    found = _message_values(turn, sorted(intent.slots, key=lambda slot: slot.name != asked))
     contexts = turn.session.active_contexts(turn.now).values()  # same for every slot: one `now`
     for slot in intent.slots:
-        acceptable = _found_values(turn, slot)
+        acceptable = found[slot.name]
         if len(acceptable) == 1:
             values[slot.name] = acceptable[0]
         if acceptable:
@@ -434,7 +457,7 @@ def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
                 values[slot.name] = ctx.params[slot.name]
                 break
         else:
-            if turn.session.pending is not None and slot.name in turn.session.slots:
+            if pending is not None and slot.name in turn.session.slots:
                 values[slot.name] = turn.session.slots[slot.name]
     return values
 

@@ -66,3 +66,46 @@ def test_answers_to_later_questions_do_not_use_up_the_retries(write_bot: Callabl
     # The same size again is no news: it counts as an answer that is no colour.
     again = [engine.reply(text, session_id="again").action for text in ("我要买衣服", "大号", "大号")]
     assert again == ["prompt", "prompt", "fallback"]
+
+
+LEAVE_BOT = """
+version: 1
+bot: {name: 小店, threshold: 0.3}
+entities:
+  sku: {regex: 'SKU-(\\d+)'}
+  code: {regex: '[A-Z]{3}'}
+intents:
+  - name: leave
+    examples: [我要请假, 请假申请, 帮我请个假]
+    slots:
+      start: {entity: date, required: true, prompt: 从哪天开始}
+      end: {entity: date, required: true, prompt: 到哪天结束}
+    responses: ["{start}到{end}"]
+  - name: item
+    examples: [查一下商品, 商品信息]
+    slots:
+      sku: {entity: sku}
+      code: {entity: code}
+    responses: ["商品{sku}，代码{code}"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("messages", "replies"),
+    [
+        # the answer to 从哪天开始 filled 到哪天结束 too, which was never asked
+        (
+            ["我要请假", "2026年12月7号", "2026年12月9号"],
+            ["从哪天开始", "到哪天结束", "2026-12-07到2026-12-09"],
+        ),
+        # one date in the first message is the first slot's, not both
+        (["我要请假 2026年12月7号", "2026年12月9号"], ["到哪天结束", "2026-12-07到2026-12-09"]),
+        # SKU-12 is the sku; the SKU inside it is not also a product code
+        (["查一下商品 SKU-12"], ["商品12，代码"]),
+    ],
+)
+def test_one_value_in_a_message_fills_one_slot(
+    write_bot: Callable[..., Path], messages: list[str], replies: list[str]
+) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": LEAVE_BOT}))
+    assert talk(engine, *messages) == replies
