@@ -82,6 +82,8 @@ class _Answers:
     """intent -> each run of ``utter_`` actions that follows it somewhere."""
     dropped: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """key of a response variation that is not imported -> (file:line, response) of each variation with it."""
+    where: dict[str, str] = field(default_factory=dict)
+    """``utter_`` action -> the file:line of its first text."""
     custom: dict[str, tuple[str, str]] = field(default_factory=dict)
     """intent -> the first action (not ``utter_``) that answers it, and its file:line."""
 
@@ -125,7 +127,8 @@ def read_rasa(path: str | Path) -> BotDraft:
             f"{root}: no responses imported, every intent gets a placeholder reply: the domain {domain} "
             f"is outside what was imported; import {domain.parent} to take its responses"
         )
-    _add_responses(draft, answers)
+    used = _add_responses(draft, answers)
+    draft.warnings += _unused_warning(answers, used)
     draft.warnings += _dropped_warnings(answers.dropped)
     draft.warnings += [_annotated_only(e) for e in draft.entities.values() if not (e.patterns or e.listed)]
     return draft
@@ -200,8 +203,10 @@ def _reader(
     return reader
 
 
-def _add_responses(draft: BotDraft, answers: _Answers) -> None:
-    """Each intent's responses from the ``utter_`` actions that follow it (see the module doc)."""
+def _add_responses(draft: BotDraft, answers: _Answers) -> set[str]:
+    """Each intent's responses from the ``utter_`` actions that follow it (see the module doc);
+    the names of the actions whose texts were taken."""
+    used: set[str] = set()
     for intent in draft.intents.values():
         runs = answers.actions.get(intent.name) or [[f"utter_{intent.name}"]]
         if intent.name in answers.custom and not answers.actions.get(intent.name):
@@ -219,6 +224,7 @@ def _add_responses(draft: BotDraft, answers: _Answers) -> None:
                 continue
             tail = [answers.responses[a][0] for a in run[1:]]
             intent.responses += ["\n".join([first, *tail]) for first in answers.responses[run[0]]]
+            used.update(run)
         for response in intent.responses:
             slots = ", ".join(f"{{{slot}}}" for slot in dict.fromkeys(_RASA_SLOT.findall(response)))
             if slots:
@@ -226,6 +232,28 @@ def _add_responses(draft: BotDraft, answers: _Answers) -> None:
                     f"intent {intent.name!r}: response {response!r} names Rasa slots ({slots}); "
                     "they are kept as plain text (write kefu placeholders by hand)"
                 )
+    return used
+
+
+def _unused_warning(answers: _Answers, used: set[str]) -> list[str]:
+    """The warning for domain responses that answer no imported intent, so are not imported."""
+    unused = [name for name, texts in answers.responses.items() if texts and name not in used]
+    if not unused:
+        return []
+    shown = ", ".join(unused[:5]) + (" …" if len(unused) > 5 else "")
+    hints = [
+        hint
+        for prefix, hint in (
+            ("utter_ask_", "a form's utter_ask_<slot> is a slot's `prompt`"),
+            ("utter_default", "utter_default is the bot's `fallback`"),
+        )
+        if any(name.startswith(prefix) for name in unused)
+    ]
+    count = f"{len(unused)} response{'s' if len(unused) > 1 else ''}"
+    return [
+        f"{answers.where[unused[0]]}: {count} not imported, as no rule, story or intent name leads to "
+        f"them ({shown}){'; ' if hints else ''}{'; '.join(hints)}"
+    ]
 
 
 def _with_synonyms(values: dict[str, list[str]], synonyms: dict[str, str]) -> dict[str, list[str]]:
@@ -401,6 +429,7 @@ def _yaml_responses(file: Path, node: yaml.MappingNode, answers: _Answers) -> No
                 item = fields.get("text")
             if isinstance(item, yaml.ScalarNode) and str(item.value).strip():
                 texts.append(str(item.value).strip())
+                answers.where.setdefault(name, f"{file}:{node_line(item)}")
 
 
 def _forms_warning(file: Path, forms: yaml.MappingNode) -> str:

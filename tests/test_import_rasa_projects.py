@@ -92,3 +92,31 @@ def test_a_domain_left_out_of_the_import_is_named(tmp_path: Path, imported: str)
         f"the domain {project / 'domain.yml'} is outside what was imported; "
         f"import {project} to take its responses",
     )
+
+
+UNUSED_DOMAIN = """version: "3.1"
+responses:
+  utter_查物流:
+  - text: 正在为您查询
+  utter_default:
+  - text: 抱歉，我没听懂
+  utter_ask_order_id:
+  - text: 请提供订单号
+  utter_happy:
+  - image: https://example.com/happy.png
+"""
+
+
+def test_domain_responses_no_intent_says_are_reported(tmp_path: Path) -> None:
+    # utter_default and utter_ask_order_id were left out without a word
+    project = tmp_path / "rasa"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "nlu.yml").write_text(NLU, encoding="utf-8")
+    (project / "domain.yml").write_text(UNUSED_DOMAIN, encoding="utf-8")
+    report = write_bot(read_rasa(project), tmp_path / "bot")
+    assert kefu.load_spec(tmp_path / "bot").intents[0].responses == ("正在为您查询",)
+    assert report.warnings[0] == (
+        f"{project / 'domain.yml'}:6: 2 responses not imported, "
+        "as no rule, story or intent name leads to them (utter_default, utter_ask_order_id); "
+        "a form's utter_ask_<slot> is a slot's `prompt`; utter_default is the bot's `fallback`"
+    )
