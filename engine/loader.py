@@ -228,15 +228,16 @@ def _impossible_slot_values(results: list[FileResult], entities: tuple[EntitySpe
             entity = lookups.get(slot.entity)
             if entity is None:
                 continue
-            canonical = [value for value, _ in entity.values]
-            for value in slot.values:
+            canonical = dict.fromkeys(value for value, _ in entity.values)  # a set, kept in order
+            for i, value in enumerate(slot.values):
                 if value not in canonical:
-                    line = src.line((*where, "values", slot.values.index(value)))
+                    line = src.line((*where, "values", i))
                     problems.append(Problem(str(src.path), line, _not_canonical(slot, entity, value)))
-            if slot.regex is not None and not any(_fullmatches(slot.regex, v) for v in canonical):
+            pattern = compile_regex(slot.regex) if slot.regex is not None else None
+            if pattern is not None and not any(fullmatch(pattern, v, "slot regex") for v in canonical):
                 message = (
                     f"slot {slot.name!r}: regex {slot.regex!r} matches none of the values of entity "
-                    f"{entity.name!r} ({', '.join(canonical)}), so the slot can never be filled"
+                    f"{entity.name!r} ({_listed(canonical)}), so the slot can never be filled"
                 )
                 problems.append(Problem(str(src.path), src.line((*where, "regex")), message))
     return problems
@@ -250,12 +251,15 @@ def _not_canonical(slot: SlotSpec, entity: EntitySpec, value: str) -> str:
             f"slot {slot.name!r}: {value!r} is a synonym of {owner!r} in entity {entity.name!r}; "
             f"the slot receives {owner!r}, so write that"
         )
-    known = ", ".join(canonical for canonical, _ in entity.values)
+    known = _listed(canonical for canonical, _ in entity.values)
     return (
         f"slot {slot.name!r}: {value!r} is not a value of entity {entity.name!r} ({known}), "
         "so the slot can never take it"
     )
 
 
-def _fullmatches(pattern: str, value: str) -> bool:
-    return fullmatch(compile_regex(pattern), value, "slot regex") is not None
+def _listed(values: Iterable[str], most: int = 10) -> str:
+    """``values`` joined by commas, the first ``most`` of a long list and how many more."""
+    values = list(values)
+    more = f", and {len(values) - most} more" if len(values) > most else ""
+    return ", ".join(values[:most]) + more

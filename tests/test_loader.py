@@ -678,3 +678,19 @@ def test_a_slot_value_its_lookup_entity_never_gives_is_a_problem(
     tmp_path: Path, slot: str, expected: str
 ) -> None:
     assert_problems(tmp_path, {"bot.yaml": COLOR_BOT + slot}, expected)
+
+
+def test_a_slot_value_problem_names_ten_values_of_a_long_lookup_list(tmp_path: Path) -> None:
+    # A lookup list of 5000 sizes was written out whole in the one-line message.
+    sizes = ", ".join(f"{n}码" for n in range(5000))
+    bot = (
+        "version: 1\nentities:\n"
+        f"  size: {{values: [{sizes}]}}\n"
+        "intents:\n  - name: buy\n    examples: [我要买鞋]\n"
+        "    slots:\n      size: {entity: size, values: [均码]}\n"
+    )
+    expected = (
+        "8: slot 'size': '均码' is not a value of entity 'size' (0码, 1码, 2码, 3码, 4码, 5码, 6码, "
+        "7码, 8码, 9码, and 4990 more), so the slot can never take it"
+    )
+    assert_problems(tmp_path, {"bot.yaml": bot}, expected)
