@@ -172,6 +172,32 @@ def _cross_check(
     problems += _duplicate_examples(results)
     problems += _unresolved_references(results, intents, entities)
     problems += _impossible_slot_values(results, entities)
+    problems += _unreachable_keywords(results, intents, settings)
+    return problems
+
+
+def _unreachable_keywords(
+    results: list[FileResult], intents: list[IntentSpec], settings: BotSettings
+) -> list[Problem]:
+    """A keyword hit raises an intent to ``keyword_score``: below the intent's threshold
+    that never answers, and the keywords would do nothing."""
+    thresholds: dict[str, float] = {}
+    for intent in intents:
+        thresholds.setdefault(
+            intent.name, settings.threshold if intent.threshold is None else intent.threshold
+        )
+    problems = []
+    for result in results:
+        src = result.checker.src
+        for kind, path, name in result.references:
+            threshold = thresholds.get(name, 0.0)
+            if kind == "keywords" and threshold > settings.keyword_score:
+                message = (
+                    f"intent {name!r} has keywords, but a keyword hit gives it `bot.keyword_score` "
+                    f"{settings.keyword_score:g}, below its threshold {threshold:g}: its keywords "
+                    "would never answer it (raise keyword_score or lower the threshold)"
+                )
+                problems.append(Problem(str(src.path), src.line(path), message))
     return problems
 
 

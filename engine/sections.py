@@ -61,7 +61,8 @@ class FileResult:
     example_paths: list[tuple[str, str, PathKey]] = field(default_factory=list)
     """(intent, normalized example, path) for every example, to find cross-intent duplicates."""
     references: list[tuple[str, PathKey, str]] = field(default_factory=list)
-    """(kind, path, name) of names defined elsewhere: "entity", "context", "param"."""
+    """(kind, path, name) of names defined elsewhere: "entity", "context", "param", and
+    "keywords" (an intent with keywords, whose threshold needs the bot's keyword_score)."""
     slots: list[tuple[PathKey, SlotSpec]] = field(default_factory=list)
     """(path, slot) of every slot, to check its ``values`` and ``regex`` against its entity."""
 
@@ -357,6 +358,8 @@ def _intent(result: FileResult, path: PathKey, value: Any) -> IntentSpec | None:
     for i, template in enumerate(responses):
         _placeholders(result, (*path, "responses", i), template, allowed, inputs)
     fields = c.fields(path, data, INTENT_CHECKS)
+    if fields.get("keywords"):
+        result.references.append(("keywords", (*path, "keywords"), name))
     return IntentSpec(
         name=name,
         examples=examples,

@@ -694,3 +694,25 @@ def test_a_slot_value_problem_names_ten_values_of_a_long_lookup_list(tmp_path: P
         "7码, 8码, 9码, and 4990 more), so the slot can never take it"
     )
     assert_problems(tmp_path, {"bot.yaml": bot}, expected)
+
+
+@pytest.mark.parametrize(
+    ("bot", "intent", "expected"),
+    [
+        # the intent's own threshold is above the keyword score: 黑卡 fell back at 0.8
+        ("", "    threshold: 0.95\n",
+         "5: intent 'vip' has keywords, but a keyword hit gives it `bot.keyword_score` 0.8, below its "
+         "threshold 0.95: its keywords would never answer it (raise keyword_score or lower the threshold)"),
+        # the bot's threshold, which the intent inherits
+        ("bot: {threshold: 0.9, keyword_score: 0.7}\n", "",
+         "6: intent 'vip' has keywords, but a keyword hit gives it `bot.keyword_score` 0.7, below its "
+         "threshold 0.9: its keywords would never answer it (raise keyword_score or lower the threshold)"),
+    ],
+)  # fmt: skip
+def test_keywords_that_can_never_reach_the_threshold_are_a_problem(
+    tmp_path: Path, bot: str, intent: str, expected: str
+) -> None:
+    text = (
+        f"version: 1\n{bot}intents:\n  - name: vip\n    examples: [会员权益]\n    keywords: [黑卡]\n{intent}"
+    )
+    assert_problems(tmp_path, {"bot.yaml": text}, expected)
