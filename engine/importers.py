@@ -80,6 +80,8 @@ class EntityDraft:
     values: dict[str, list[str]] = field(default_factory=dict)
     listed: bool = False
     """Whether values came from a list of them (a lookup table), not only from annotated examples."""
+    roles: dict[str, str] = field(default_factory=dict)
+    """Rasa's roles and groups of the entity (``role 寄件``) -> the file:line of the first."""
 
     def add_value(self, text: str, value: str | None = None) -> None:
         """Record that ``text`` was written for the canonical ``value`` (itself when None)."""

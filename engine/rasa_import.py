@@ -131,6 +131,7 @@ def read_rasa(path: str | Path) -> BotDraft:
     draft.warnings += _unused_warning(answers, used)
     draft.warnings += _dropped_warnings(answers.dropped)
     draft.warnings += [_annotated_only(e) for e in draft.entities.values() if not (e.patterns or e.listed)]
+    draft.warnings += [_roles_warning(e) for e in draft.entities.values() if e.roles]
     return draft
 
 
@@ -305,7 +306,10 @@ def _add_example(file: Path, line: int, marked: str, intent: IntentDraft, draft:
     mentions: list[tuple[str, str, str | None]] = []
 
     def plain(match: re.Match[str]) -> str:
-        mentions.extend((entity, match["text"], value) for entity, value in _annotations(file, line, match))
+        for entity, value, roles in _annotations(file, line, match):
+            mentions.append((entity, match["text"], value))
+            for role in roles:
+                draft.entity(entity).roles.setdefault(role, f"{file}:{line}")
         return match["text"]
 
     intent.examples.append(_ANNOTATION.sub(plain, marked).strip())
@@ -313,22 +317,36 @@ def _add_example(file: Path, line: int, marked: str, intent: IntentDraft, draft:
         _use_entity(draft, intent, entity, text, value)
 
 
-def _annotations(file: Path, line: int, match: re.Match[str]) -> list[tuple[str, str | None]]:
-    """(entity, value) pairs of one annotation; value None means the text itself."""
+def _annotations(file: Path, line: int, match: re.Match[str]) -> list[tuple[str, str | None, list[str]]]:
+    """(entity, value, its roles and groups) of one annotation; value None means the text itself."""
     if match["entity"] is not None:
-        return [(match["entity"].strip(), match["value"].strip() if match["value"] else None)]
+        return [(match["entity"].strip(), match["value"].strip() if match["value"] else None, [])]
     source = "{" + match["dict"] + "}" if match["dict"] is not None else "[" + match["dicts"] + "]"
     try:
         data = json.loads(source)
     except json.JSONDecodeError as exc:
         raise SpecError.single(file, line, f"invalid entity annotation {match[0]!r}: {exc.msg}") from None
-    pairs = []
+    found = []
     for item in data if isinstance(data, list) else [data]:
         if not isinstance(item, dict) or not isinstance(item.get("entity"), str):
             raise SpecError.single(file, line, f'entity annotation {match[0]!r} needs an "entity" name')
         value = item.get("value")
-        pairs.append((item["entity"], None if value is None else str(value)))
-    return pairs
+        found.append((item["entity"], None if value is None else str(value), _roles(item)))
+    return found
+
+
+def _roles(annotation: dict[str, Any]) -> list[str]:
+    """An annotation's Rasa role and group, as ``role 寄件`` and ``group 1``."""
+    return [f"{key} {annotation[key]}" for key in ("role", "group") if annotation.get(key) is not None]
+
+
+def _roles_warning(entity: EntityDraft) -> str:
+    """The warning for an entity whose annotations have roles or groups, which kefu has not."""
+    where = next(iter(entity.roles.values()))
+    return (
+        f"{where}: entity {entity.name!r} is annotated with {', '.join(entity.roles)}: kefu fills one slot "
+        "per entity and cannot tell its roles apart; give each role an entity of its own"
+    )
 
 
 def _use_entity(draft: BotDraft, intent: IntentDraft, entity: str, text: str, value: str | None) -> None:
@@ -599,9 +617,10 @@ def _json_example(file: Path, text: str, example: dict[str, Any], draft: BotDraf
         start, end = entry.get("start"), entry.get("end")
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(plain)):
             raise SpecError.single(file, line, f"entity start/end {start}/{end} do not fit {plain!r}")
-        value = entry.get("value")
-        _use_entity(draft, intent, _json_text(file, text, entry, "entity"), plain[start:end],
-                    None if value is None else str(value))  # fmt: skip
+        value, name = entry.get("value"), _json_text(file, text, entry, "entity")
+        _use_entity(draft, intent, name, plain[start:end], None if value is None else str(value))
+        for role in _roles(entry):
+            draft.entity(name).roles.setdefault(role, f"{file}:{line}")
 
 
 def _json_line(text: str, value: Any) -> int:

@@ -120,3 +120,20 @@ def test_domain_responses_no_intent_says_are_reported(tmp_path: Path) -> None:
         "as no rule, story or intent name leads to them (utter_default, utter_ask_order_id); "
         "a form's utter_ask_<slot> is a slot's `prompt`; utter_default is the bot's `fallback`"
     )
+
+
+def test_roles_in_rasa_json_are_reported(tmp_path: Path) -> None:
+    nlu = tmp_path / "nlu.json"
+    nlu.write_text(
+        '{"rasa_nlu_data": {"common_examples": [\n'
+        '  {"text": "北京寄到上海", "intent": "寄件", "entities": [\n'
+        '    {"start": 0, "end": 2, "entity": "city", "role": "寄件"},\n'
+        '    {"start": 4, "end": 6, "entity": "city", "role": "收件"}]}],\n'
+        '  "lookup_tables": [{"name": "city", "elements": ["广州"]}]}}\n',
+        encoding="utf-8",
+    )
+    report = write_bot(read_rasa(nlu), tmp_path / "bot")
+    assert report.warnings == (
+        f"{nlu}:2: entity 'city' is annotated with role 寄件, role 收件: kefu fills one slot per entity "
+        "and cannot tell its roles apart; give each role an entity of its own",
+    )

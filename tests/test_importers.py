@@ -144,7 +144,12 @@ RASA_YAML_CASES = [
         '    - 从[北京][{"entity": "city", "role": "from"}, {"entity": "place"}]出发\n',
         [("订票", ("从北京出发",))],
         {"city": (("北京", ()),), "place": (("北京", ()),)},
-        [annotated_only("city", "北京"), annotated_only("place", "北京")],
+        [
+            annotated_only("city", "北京"),
+            annotated_only("place", "北京"),
+            "nlu.yml:5: entity 'city' is annotated with role from: kefu fills one slot per entity "
+            "and cannot tell its roles apart; give each role an entity of its own",
+        ],
         id="annotation-with-a-list-of-entity-dicts",
     ),
     # Rasa warns about and skips such a line; the warning names its line
@@ -192,6 +197,22 @@ RASA_YAML_CASES = [
             annotated_only("count", "2, 两"),
         ],
         id="entities-known-only-by-annotated-values",
+    ),
+    # 寄件 and 收件 cities filled one slot without a word: roles and groups are reported
+    pytest.param(
+        "- intent: 寄件\n  examples: |\n"
+        '    - 从[北京]{"entity": "city", "role": "寄件"}寄到[上海]{"entity": "city", "role": "收件"}\n'
+        '    - 两件[衣服]{"entity": "item", "group": "1"}\n'
+        "- lookup: city\n  examples: |\n    - 广州\n- lookup: item\n  examples: |\n    - 鞋\n",
+        [("寄件", ("从北京寄到上海", "两件衣服"))],
+        {"city": (("北京", ()), ("上海", ()), ("广州", ())), "item": (("衣服", ()), ("鞋", ()))},
+        [
+            "nlu.yml:5: entity 'city' is annotated with role 寄件, role 收件: kefu fills one slot per entity "
+            "and cannot tell its roles apart; give each role an entity of its own",
+            "nlu.yml:6: entity 'item' is annotated with group 1: kefu fills one slot per entity "
+            "and cannot tell its roles apart; give each role an entity of its own",
+        ],
+        id="roles-and-groups-are-reported",
     ),
     # two `- regex:` items of one name become one alternation
     pytest.param(
