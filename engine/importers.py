@@ -682,6 +682,10 @@ def _entity_documents(
         document = _entity_document(name, entity, warnings)
         if document is not None:
             documents[name], names[entity.name] = document, name
+            if name != entity.name:  # the report's other lines, and the source, use the old name
+                warnings.append(
+                    f"entity {entity.name!r} renamed to {name!r}: it names a slot, written {{{name}}}"
+                )
     return documents, names
 
 

@@ -137,3 +137,18 @@ def test_roles_in_rasa_json_are_reported(tmp_path: Path) -> None:
         f"{nlu}:2: entity 'city' is annotated with role 寄件, role 收件: kefu fills one slot per entity "
         "and cannot tell its roles apart; give each role an entity of its own",
     )
+
+
+def test_a_renamed_entity_is_reported(tmp_path: Path) -> None:
+    # The slot became 快递_公司 while the report spoke of '快递 公司' only
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text(
+        "nlu:\n- intent: 查物流\n  examples: |\n    - [顺丰](快递 公司)到哪了\n"
+        "- lookup: 快递 公司\n  examples: |\n    - 中通\n",
+        encoding="utf-8",
+    )
+    report = write_bot(read_rasa(nlu), tmp_path / "bot")
+    assert [s.name for s in kefu.load_spec(tmp_path / "bot").intents[0].slots] == ["快递_公司"]
+    assert report.warnings == (
+        "entity '快递 公司' renamed to '快递_公司': it names a slot, written {快递_公司}",
+    )
