@@ -453,7 +453,12 @@ def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...
         for key in ("prompt", "invalid_prompt"):
             if key in fields:
                 _sent_as_written(c, (*where, key), fields[key])
-        if fields.get("required") and "prompt" not in fields and not _CHINESE.search(str(name)):
+        if not fields.get("required"):
+            for key in ("prompt", "invalid_prompt"):
+                if key in fields:
+                    message = f"slot {name!r} has a `{key}` but is not required, so it is never asked"
+                    c.problem((*where, key), f"{message} (add `required: true`, or drop the {key})")
+        elif "prompt" not in fields and not _CHINESE.search(str(name)):
             # The default question is 请提供 + the slot's name, fine for 订单号 only.
             c.problem(where, f"slot {name!r} is required and has no `prompt`: the bot would ask 请提供{name}")
         slots.append(SlotSpec(name=str(name), entity=entity, **fields))

@@ -318,8 +318,12 @@ INTENT_CASES = [
     # only for a Chinese name
     (A + "    slots:\n      order_id: {entity: order_id, required: true}\n",
      "6: slot 'order_id' is required and has no `prompt`: the bot would ask 请提供order_id"),
+    # a question of a slot that is never asked: `required` was forgotten
+    (A + "    slots:\n      s: {entity: date, prompt: 哪天？}\n",
+     "6: slot 's' has a `prompt` but is not required, so it is never asked (add `required: true`, "
+     "or drop the prompt)"),
     # a slot question is sent as written too
-    (A + "    slots:\n      s: {entity: date, prompt: '{s}是哪天？'}\n",
+    (A + "    slots:\n      s: {entity: date, required: true, prompt: '{s}是哪天？'}\n",
      "6: `intents[0].slots.s.prompt` is sent as written, so the customer would see {s}: "
      "placeholders are filled in intent `responses` only"),
     # an intent pattern with a literal the normalized message never holds: it never matched
