@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -137,6 +138,19 @@ class FileChecker:
             return None
         return text
 
+    def visible_name(self, path: PathKey, kind: str, name: str, *, at_key: bool = False) -> bool:
+        """Whether ``name`` can be read and typed as written: no space at either end, no
+        invisible character (a zero-width space, a control character) anywhere. Test files,
+        reports and templates name things by what they show."""
+        odd = next((i for i, ch in enumerate(name) if unicodedata.category(ch) in _INVISIBLE), None)
+        if odd is None and name == name.strip():
+            if not name:
+                self.problem(path, f"{kind} name must not be empty", at_key=at_key)
+            return bool(name)
+        what = "a space at an end" if odd is None else f"an invisible character (U+{ord(name[odd]):04X})"
+        self.problem(path, f"{kind} name {name!r} holds {what}: write it without", at_key=at_key)
+        return False
+
     def normalized_pattern(self, path: PathKey, value: Any) -> str | None:
         """A regex that runs on normalized text: a literal it can never meet there (upper
         case, punctuation, full-width) is a problem, as the pattern could never match."""
@@ -192,6 +206,9 @@ def describe(value: Any) -> str:
 def dotted(path: PathKey) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
 
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cn", "Zl", "Zp"})
+"""Unicode categories of characters that show as nothing, or as something else."""
 
 # Regex syntax around literals, skipped whole: an escape with a name in braces (\p{Han}),
 # any other escape, a class, a group's opening ((?P<name>, (?<=, (?i)), a {m,n}.

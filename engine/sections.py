@@ -287,7 +287,7 @@ def _entities(c: FileChecker, path: PathKey, value: Any) -> tuple[EntitySpec, ..
     out = []
     for name, body in c.mapping(path, value, None).items():
         entity = _entity(c, (*path, name), str(name), body)
-        if entity is not None:
+        if entity is not None and c.visible_name((*path, name), "entity", str(name), at_key=True):
             out.append(entity)
     return tuple(out)
 
@@ -347,7 +347,7 @@ def _intent(result: FileResult, path: PathKey, value: Any) -> IntentSpec | None:
             c.problem(path, "intent needs a `name`")
         return None
     name = c.text((*path, "name"), data["name"])
-    if name is None:
+    if name is None or not c.visible_name((*path, "name"), "intent", name):
         return None
     examples, example_lines = _examples(result, path, name, data.get("examples"))
     slots = _slots(result, (*path, "slots"), data.get("slots"))
@@ -442,6 +442,7 @@ def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...
     for name, body in c.mapping(path, value, None).items():
         where = (*path, name)
         data = c.mapping(where, body, SLOT_KEYS)
+        c.visible_name(where, "slot", str(name), at_key=True)
         if "entity" not in data:
             c.problem(where, f"slot {name!r} needs an `entity`")
             continue
@@ -477,14 +478,17 @@ SLOT_CHECKS: dict[str, Check] = {
 
 def _contexts(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, ...], tuple[OutputContext, ...]]:
     data = c.mapping(path, value, ("in", "out"))
-    inputs = c.texts((*path, "in"), data.get("in"), single_ok=True)
+    texts = c.texts((*path, "in"), data.get("in"), single_ok=True)
+    inputs = tuple(name for name in texts if c.visible_name((*path, "in"), "context", name))
     outputs = []
     raw = data.get("out")
     items = raw if isinstance(raw, list) else ([] if raw is None else [raw])
     for i, item in enumerate(items):
         where = (*path, "out", i) if isinstance(raw, list) else (*path, "out")
         if isinstance(item, str):
-            outputs.append(OutputContext(item))
+            name = c.text(where, item)
+            if name is not None and c.visible_name(where, "context", name):
+                outputs.append(OutputContext(name))
             continue
         body = c.mapping(where, item, ("name", "lifespan", "ttl"))
         if "name" not in body:
@@ -492,7 +496,7 @@ def _contexts(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, ...
                 c.problem(where, "output context needs a `name`")
             continue
         fields = c.fields(where, body, CONTEXT_CHECKS)
-        if "name" in fields:
+        if "name" in fields and c.visible_name((*where, "name"), "context", fields["name"]):
             outputs.append(OutputContext(**fields))
     return inputs, tuple(outputs)
 

@@ -720,3 +720,30 @@ def test_keywords_that_can_never_reach_the_threshold_are_a_problem(
         f"version: 1\n{bot}intents:\n  - name: vip\n    examples: [会员权益]\n    keywords: [黑卡]\n{intent}"
     )
     assert_problems(tmp_path, {"bot.yaml": text}, expected)
+
+
+# fmt: off
+ODD_NAMES = [
+    # a zero-width space: the intent showed as "" in reports, and no test file could name it
+    ("intents:\n  - name: \"退款\\u200b\"\n    examples: [我要退款]\n",
+     "3: intent name '退款\\u200b' holds an invisible character (U+200B): write it without"),
+    # a space at the end: `intent: refund` in a test file never matched it
+    ("intents:\n  - name: 'refund '\n    examples: [我要退款]\n",
+     "3: intent name 'refund ' holds a space at an end: write it without"),
+    # an empty slot name, a control character in an entity name
+    ("entities:\n  \"色\\x07\": {values: [红]}\nintents:\n  - name: a\n    examples: [你好]\n"
+     "    slots:\n      '': {entity: order_id}\n",
+     "3: entity name '色\\x07' holds an invisible character (U+0007): write it without\n"
+     "8: slot name must not be empty"),
+    # contexts, in and out
+    ("intents:\n  - name: a\n    examples: [你好]\n    contexts: {out: [' order']}\n"
+     "  - name: b\n    examples: [运费]\n    contexts: {in: [' order']}\n",
+     "5: context name ' order' holds a space at an end: write it without\n"
+     "8: context name ' order' holds a space at an end: write it without"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "expected"), ODD_NAMES)
+def test_a_name_with_invisible_characters_is_a_problem(tmp_path: Path, text: str, expected: str) -> None:
+    assert_problems(tmp_path, {"bot.yaml": "version: 1\n" + text}, expected)
