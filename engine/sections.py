@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,12 +309,38 @@ def _entity(c: FileChecker, path: PathKey, name: str, body: Any) -> EntitySpec |
 
 
 def _lookup_values(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    values: tuple[tuple[str, tuple[str, ...]], ...]
     if isinstance(value, list):  # a plain list: each value is its own canonical form
-        return tuple((v, ()) for v in c.texts(path, value))
-    return tuple(
-        (str(canonical), c.texts((*path, canonical), synonyms))
-        for canonical, synonyms in c.mapping(path, value, None).items()
-    )
+        values = tuple((v, ()) for v in c.texts(path, value))
+        paths = [[(*path, i)] for i in range(len(values))]
+    else:
+        mapping = c.mapping(path, value, None)
+        values = tuple((str(k), c.texts((*path, k), words)) for k, words in mapping.items())
+        paths = [
+            [(*path, k), *((*path, k, j) for j in range(len(words)))]
+            for k, (_, words) in zip(mapping, values, strict=True)
+        ]
+    _shared_words(c, values, paths)
+    return values
+
+
+def _shared_words(
+    c: FileChecker, values: tuple[tuple[str, tuple[str, ...]], ...], paths: list[list[PathKey]]
+) -> None:
+    """A word listed for two values (compared as the extractor reads them, ignoring case
+    and width) only ever gives the first: under the second it would be ignored."""
+    owner: dict[str, str] = {}
+    for (canonical, words), where in zip(values, paths, strict=True):
+        for word, at in zip((canonical, *words), where, strict=True):
+            first = owner.setdefault(unicodedata.normalize("NFKC", word).casefold(), canonical)
+            if first == canonical:
+                continue
+            if word == canonical:  # case and width do not count: xl is XL
+                c.problem(at, f"value {word!r} is already a word of {first!r}, so it is never given")
+            else:
+                c.problem(
+                    at, f"{word!r} of {canonical!r} is already a word of {first!r}, which it always gives"
+                )
 
 
 SECTION_CHECKS: dict[str, Check] = {

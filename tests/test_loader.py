@@ -747,3 +747,20 @@ ODD_NAMES = [
 @pytest.mark.parametrize(("text", "expected"), ODD_NAMES)
 def test_a_name_with_invisible_characters_is_a_problem(tmp_path: Path, text: str, expected: str) -> None:
     assert_problems(tmp_path, {"bot.yaml": "version: 1\n" + text}, expected)
+
+
+# fmt: off
+SHARED_WORDS = [
+    # 深蓝 under 深蓝色 too: it always gave 蓝色, the value it was listed under first
+    ("{values: {蓝色: [蓝, 深蓝], 深蓝色: [深蓝, 藏青]}}",
+     "3: '深蓝' of '深蓝色' is already a word of '蓝色', which it always gives"),
+    # case does not count for lookup words: xl was found as XL, never as xl
+    ("{values: [XL, L, xl]}", "3: value 'xl' is already a word of 'XL', so it is never given"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("entity", "expected"), SHARED_WORDS)
+def test_a_lookup_word_listed_for_two_values_is_a_problem(tmp_path: Path, entity: str, expected: str) -> None:
+    text = f"version: 1\nentities:\n  e: {entity}\nintents:\n  - name: a\n    examples: [你好]\n"
+    assert_problems(tmp_path, {"bot.yaml": text}, expected)
