@@ -85,10 +85,10 @@ _DAY_NUMBER = rf"[0-9]{{1,2}}|[{_CN_SMALL}]{{1,3}}"
 _ISO_DATE = re.compile(r"(?<![0-9])([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])")
 # 2024年11月3日, 明年1月5号, 十一月三号, 11月3 (no day mark, unless a numeral or money follows)
 _MONTH_DAY = re.compile(
-    rf"(?:(?<![0-9{_CN}])([0-9]{{4}}|[零〇{_CN_SMALL}]{{4}})年|(今|明|来|去|前|后)年)?(?<![0-9{_CN}])"
+    rf"(?:(?<![0-9{_CN}])([0-9]{{4}}|[零〇{_CN_SMALL}]{{4}})年|(大前|大后|今|明|来|去|前|后)年)?(?<![0-9{_CN}])"
     rf"({_DAY_NUMBER})月({_DAY_NUMBER})(?:[日号號]|(?![0-9{_CN}元块钱]))"
 )
-_YEAR_OFFSETS = {"今": 0, "明": 1, "来": 1, "去": -1, "前": -2, "后": 2}
+_YEAR_OFFSETS = {"今": 0, "明": 1, "来": 1, "去": -1, "前": -2, "后": 2, "大前": -3, "大后": 3}
 # 周三, 下星期一, 这个礼拜天; not the 周三 of 一周三次 ("three times a week")
 _WEEKDAY = re.compile(
     r"(下下个?|下个?|上个?|这个?|本)?(?:周|星期|礼拜|禮拜)([一二三四五六日天七1-7])(?![次回遍])"
@@ -217,7 +217,7 @@ def find_dates(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
       week's); 这/本周三 is this week's even if past; 下, 下下 and 上 shift by weeks;
     - 11月3号 without a year: the 3 November nearest to today (last, this or next
       year), so 1月5号 said in late December is next January; 今年, 明年 (来年), 去年,
-      前年 and 后年 name the year;
+      前年, 后年, 大前年 and 大后年 name the year;
     - 3号 alone: this month if the 3rd is today or later, else the next month that has
       a 3rd; 下个月3号, 这个月3号 and 上个月3号 name the month.
 

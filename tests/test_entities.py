@@ -466,6 +466,8 @@ def test_date(text: str, expected: str | None) -> None:
         ("今年1月5号", "2026-01-05", "今年1月5号"),  # not next January
         ("前年5月1号", "2024-05-01", "前年5月1号"),
         ("后年5月1号", "2028-05-01", "后年5月1号"),
+        ("大后年5月1号", "2029-05-01", "大后年5月1号"),  # not 后年
+        ("大前年5月1号", "2023-05-01", "大前年5月1号"),  # not 前年
     ],
 )
 def test_a_year_word_before_month_and_day_names_the_year(text: str, expected: str, surface: str) -> None:
