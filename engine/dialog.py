@@ -217,7 +217,8 @@ def _complete(turn: Turn, intent: IntentSpec, match: Match, values: dict[str, st
         turn.opened.add(ctx.name)
     text = _render(turn, intent, values)
     if intent.action == "handoff":
-        return handoff(turn, f"intent:{intent.name}", text or turn.runtime.spec.settings.handoff_reply, match)
+        reply = text or turn.runtime.spec.settings.handoff_reply
+        return handoff(turn, f"intent:{intent.name}", reply, match, payload=intent.payload)
     action = intent.action or "respond"
     return turn.reply(text, action, match, slots=values, payload=intent.payload)
 
@@ -248,7 +249,14 @@ def fallback(turn: Turn, match: Match) -> Reply:
     return reply or turn.reply(text or turn.rng.choice(settings.fallback), "fallback", match)
 
 
-def handoff(turn: Turn, reason: str, text: str, match: Match | None = None) -> Reply:
+def handoff(
+    turn: Turn,
+    reason: str,
+    text: str,
+    match: Match | None = None,
+    *,
+    payload: Mapping[str, Any] | None = None,
+) -> Reply:
     """Hand the conversation to a human and tell the ``handoff_requested`` hook."""
     session = turn.session
     session.handoff = True
@@ -257,7 +265,7 @@ def handoff(turn: Turn, reason: str, text: str, match: Match | None = None) -> R
     turn.runtime.host.notify(
         "handoff_requested", message=turn.message, session=session, reason=reason, engine=turn.engine
     )
-    return turn.reply(text, "handoff", match, handoff=True, handoff_reason=reason)
+    return turn.reply(text, "handoff", match, handoff=True, handoff_reason=reason, payload=payload)
 
 
 def _clarify_options(match: Match) -> list[str]:
