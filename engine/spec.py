@@ -6,10 +6,14 @@ The file format is documented in docs/intents.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kefu.bot_regex import RegexError, compile_regex
+from kefu.builtin_entities import BUILTIN_FINDERS
+from kefu.errors import Problem, SpecError
 
 __all__ = [
     "BotSettings",
@@ -166,6 +170,13 @@ class BotSpec:
     files: tuple[str, ...] = ()
     fingerprint: str = ""
 
+    def __post_init__(self) -> None:
+        # The loader reports these with their lines; a bot built in code meets them here,
+        # not as an exception in the middle of a conversation.
+        problems = list(_slot_problems(self))
+        if problems:
+            raise SpecError(problems)
+
     @property
     def example_count(self) -> int:
         """How many examples the bot's intents have in all."""
@@ -181,3 +192,21 @@ class BotSpec:
     def threshold_of(self, intent: IntentSpec) -> float:
         """The confidence ``intent`` needs to be answered: its own threshold, else the bot's."""
         return self.settings.threshold if intent.threshold is None else intent.threshold
+
+
+def _slot_problems(spec: BotSpec) -> Iterator[Problem]:
+    """Slots that would raise on a reply: an unknown entity, a regex that does not compile."""
+    entities = {entity.name for entity in spec.entities} | set(BUILTIN_FINDERS)
+    for intent in spec.intents:
+        where = intent.file or "<bot built in code>"
+        for slot in intent.slots:
+            if slot.entity not in entities:
+                known = ", ".join(sorted(entities))
+                message = f"slot {slot.name!r} uses unknown entity {slot.entity!r} (entities: {known})"
+                yield Problem(where, intent.line, f"intent {intent.name!r}: {message}")
+            if slot.regex is not None:
+                try:
+                    compile_regex(slot.regex)
+                except RegexError as exc:
+                    message = f"slot {slot.name!r} has an invalid regex {slot.regex!r}: {exc}"
+                    yield Problem(where, intent.line, f"intent {intent.name!r}: {message}")
