@@ -378,7 +378,10 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
 
 @functools.lru_cache(maxsize=16)
 def _cancel_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = "|".join(map(re.escape, sorted((normalize(w) for w in words), key=len, reverse=True)))
+    # A word of punctuation only (！) normalizes to nothing, and an empty alternative would
+    # make any run of particles (啊, 好吧) a cancel.
+    kept = sorted({normalize(w) for w in words} - {""}, key=len, reverse=True)
+    alternatives = "|".join(map(re.escape, kept)) or "(?!)"
     return re.compile(f"(?:(?:{alternatives})[{CANCEL_PARTICLES}]*\\s*)+")
 
 

@@ -109,3 +109,17 @@ def test_one_value_in_a_message_fills_one_slot(
 ) -> None:
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": LEAVE_BOT}))
     assert talk(engine, *messages) == replies
+
+
+def test_a_cancel_word_of_punctuation_only_does_not_make_every_particle_a_cancel(
+    write_bot: Callable[..., Path],
+) -> None:
+    # ！ normalizes to nothing: 啊 at the colour question cancelled the order.
+    bot = SHOP_BOT.replace("threshold: 0.3", "threshold: 0.3, cancel_words: [！, 算了]")
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    replies = [engine.reply(text, session_id="s") for text in ("我要买衣服", "啊", "算了吧")]
+    assert [(r.action, r.text) for r in replies] == [
+        ("prompt", "要什么颜色"),
+        ("prompt", "要什么颜色"),
+        ("cancel", "好的，已取消。还有什么可以帮您？"),
+    ]
