@@ -150,9 +150,11 @@ def _annotated_only(entity: EntityDraft) -> str:
 
 def _fitting_builtin(texts: list[str]) -> str | None:
     """The built-in entity that finds each of ``texts`` whole (a mobile, an order id...), if any."""
+    folded = [unicodedata.normalize("NFKC", text).casefold() for text in texts]  # as finders read text
     for kind, finder in BUILTIN_FINDERS.items():
-        folded = [unicodedata.normalize("NFKC", text).casefold() for text in texts]
-        if all(any((s, e) == (0, len(t)) for s, e, _ in finder(t, datetime.date.today)) for t in folded):
+        if folded and all(
+            any((s, e) == (0, len(t)) for s, e, _ in finder(t, datetime.date.today)) for t in folded
+        ):
             return kind
     return None
 
