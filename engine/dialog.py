@@ -463,8 +463,8 @@ def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
             values[slot.name] = acceptable[0]
         if acceptable:
             continue
-        for ctx in contexts:
-            if ctx.params and slot.name in ctx.params:
+        for ctx in contexts:  # another intent's value: this slot's own regex and values apply
+            if ctx.params and slot.name in ctx.params and _acceptable(slot, ctx.params[slot.name]):
                 values[slot.name] = ctx.params[slot.name]
                 break
         else:

@@ -123,3 +123,31 @@ def test_a_cancel_word_of_punctuation_only_does_not_make_every_particle_a_cancel
         ("prompt", "要什么颜色"),
         ("cancel", "好的，已取消。还有什么可以帮您？"),
     ]
+
+
+CONTEXT_BOT = """
+version: 1
+bot: {name: 小店, threshold: 0.3}
+entities:
+  color: {values: [蓝色, 红色, 黑色]}
+intents:
+  - name: browse
+    examples: [看看衣服, 有什么衣服]
+    slots:
+      color: {entity: color}
+    contexts: {out: [item]}
+    responses: ["{color}的衣服都在这里"]
+  - name: sale
+    examples: [打折的有吗, 有没有优惠]
+    slots:
+      color: {entity: color, required: true, prompt: 打折款只有红色和黑色，要哪个？, values: [红色, 黑色]}
+    contexts: {in: [item]}
+    responses: ["{color}款正在打折"]
+"""
+
+
+def test_a_value_from_a_context_must_suit_the_slot_it_fills(write_bot: Callable[..., Path]) -> None:
+    # 蓝色 came from the context into a slot that takes only 红色 or 黑色: 蓝色款正在打折.
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CONTEXT_BOT}))
+    said = talk(engine, "看看衣服 蓝色", "打折的有吗", "黑色")
+    assert said == ["蓝色的衣服都在这里", "打折款只有红色和黑色，要哪个？", "黑色款正在打折"]
