@@ -197,16 +197,31 @@ def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
     synonyms = c.mapping((*path, "synonyms"), data.get("synonyms"), None)
     pairs = []
     for variant, canonical in synonyms.items():
-        target = c.text((*path, "synonyms", variant), canonical)
-        if target is not None and normalize(str(variant)) and normalize(target):
+        where = (*path, "synonyms", variant)
+        target = c.text(where, canonical)
+        if target is not None and _one_word(c, where, str(variant)) and _one_word(c, where, target):
             pairs.append((normalize(str(variant)), normalize(target)))
+    words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}
+    for key, texts in words.items():
+        for i, word in enumerate(texts):
+            _one_word(c, (*path, key, i), word)
     hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else False
     return NlpSettings(
-        user_dict=c.texts((*path, "user_dict"), data.get("user_dict")),
+        user_dict=words["user_dict"],
         synonyms=tuple(pairs),
-        stopwords=tuple(normalize(w) for w in c.texts((*path, "stopwords"), data.get("stopwords"))),
+        stopwords=tuple(normalize(w) for w in words["stopwords"]),
         hmm=False if hmm is None else hmm,
     )
+
+
+def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
+    """Whether ``word`` is one word once normalized: synonyms, stopwords and the user
+    dictionary act on the words of a message, and punctuation or a space splits words."""
+    key = normalize(word)
+    if " " in key or not key:
+        what = f"is {len(key.split())} words once normalized ({key!r})" if key else "has no letters or digits"
+        c.problem(path, f"`{dotted(path[:2])}` {word!r} {what}, so it never matches a word of a message")
+    return bool(key) and " " not in key
 
 
 def _matcher(c: FileChecker, path: PathKey, value: Any) -> MatcherSettings:

@@ -224,6 +224,15 @@ SECTION_CASES = [
     ("bot:\n  clarify: '{name}，您是想问：{options}'\n",
      "3: `bot.clarify` is sent as written, so the customer would see {name}: "
      "placeholders are filled in intent `responses` only"),
+    # nlp words that are no single word once normalized: accepted, and never applied
+    ("nlp:\n  synonyms: {iPhone 15: 苹果手机}\n",
+     "3: `nlp.synonyms` 'iPhone 15' is 2 words once normalized ('iphone 15'), "
+     "so it never matches a word of a message"),
+    ("nlp:\n  user_dict: [七天 无理由]\n",
+     "3: `nlp.user_dict` '七天 无理由' is 2 words once normalized ('七天 无理由'), "
+     "so it never matches a word of a message"),
+    ("nlp:\n  stopwords: ['！']\n",
+     "3: `nlp.stopwords` '！' has no letters or digits, so it never matches a word of a message"),
     ("bot: []\n", "2: `bot` must be a mapping, not a list"),
     ("nlp:\n  synonyms: [a]\n", "3: `nlp.synonyms` must be a mapping, not a list"),
     ("matcher:\n  sublinear_tf: 'yes'\n", "3: `matcher.sublinear_tf` must be true or false, not text"),
@@ -399,12 +408,12 @@ def test_problem_with_a_whole_file(tmp_path: Path, text: str | bytes, expected: 
 
 
 def test_dates_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
-    # Unquoted dates, real or not, are examples and dictionary words like any other text.
-    bot = "version: 1\nnlp: {user_dict: [2024-02-30]}\nintents:\n  - name: a\n"
+    # Unquoted dates, real or not, are examples and lookup words like any other text.
+    bot = "version: 1\nentities: {day: {values: [2024-02-30]}}\nintents:\n  - name: a\n"
     bot += "    examples: [2024-11-27, 2024-13-01]\n"
     spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot}))
     assert spec.intents[0].examples == ("2024-11-27", "2024-13-01")
-    assert spec.nlp.user_dict == ("2024-02-30",)
+    assert spec.entities[0].values == (("2024-02-30", ()),)
 
 
 def test_unquoted_numbers_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
