@@ -196,7 +196,10 @@ def _ascending(low: str, high: str) -> bool:
 
 
 def parse_bare_amount(text: str) -> Span | None:
-    """A message that is nothing but a number (``300``, ``三百。``), read as an amount in yuan."""
+    """A message that is nothing but a number (``300``, ``三百。``), read as an amount in yuan;
+    an order id or a mobile number is no amount (one pasted at "how much?" is a mistake)."""
+    if _ORDER_ID.fullmatch(text.strip()) or _MOBILE.fullmatch(text.strip()):
+        return None
     match = _BARE_AMOUNT.fullmatch(text)
     if match is None or re.search(f"[{_MINUS}]", text[: match.start("num")]):
         return None

@@ -640,6 +640,18 @@ def test_parse_value(entity: str, text: str, expected: str | None) -> None:
     assert (value.value if value else None) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024112712345678",  # an order id pasted at "how much?": refund of 2 quadrillion yuan
+        "13812345678",  # a mobile number
+        "202411271234",  # the shortest order id, 12 digits
+    ],
+)
+def test_a_bare_order_id_or_mobile_is_no_amount(text: str) -> None:
+    assert extractor().parse_value(text, "amount") is None
+
+
 def test_parse_value_keeps_the_span() -> None:
     value = extractor().parse_value("  ３００ ", "amount")
     assert value == EntityValue("amount", "300", "３００", 2, 5)
