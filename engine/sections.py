@@ -199,7 +199,9 @@ def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
     for variant, canonical in synonyms.items():
         where = (*path, "synonyms", variant)
         target = c.text(where, canonical)
-        if target is not None and _one_word(c, where, str(variant)) and _one_word(c, where, target):
+        # Spaces pass (though such a synonym never applies): `kefu import` writes Rasa's
+        # multi-word synonyms here, and a bot it writes must load.
+        if target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target):
             pairs.append((normalize(str(variant)), normalize(target)))
     words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}
     for key, texts in words.items():
@@ -212,6 +214,17 @@ def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
         stopwords=tuple(normalize(w) for w in words["stopwords"]),
         hmm=False if hmm is None else hmm,
     )
+
+
+def _has_word(c: FileChecker, path: PathKey, word: str) -> bool:
+    """Whether ``word`` keeps a letter or digit once normalized (！ does not)."""
+    if normalize(word):
+        return True
+    c.problem(
+        path,
+        f"`{dotted(path[:2])}` {word!r} has no letters or digits, so it never matches a word of a message",
+    )
+    return False
 
 
 def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
