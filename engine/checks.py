@@ -157,7 +157,9 @@ class FileChecker:
         text = self.regex(path, value)
         if text is None:
             return None
-        ignore_case = bool(compile_regex(text).flags & regex.IGNORECASE)
+        # A scoped (?i:...) sets no flag on the pattern: read the whole pattern as ignoring case
+        # then, so what it spells in capitals is never judged dead (a false alarm refuses a bot).
+        ignore_case = bool(compile_regex(text).flags & regex.IGNORECASE) or bool(_SCOPED_I.search(text))
         dead = _dead_literal(text, ignore_case=ignore_case)
         if dead is not None:
             becomes = f"becomes {normalize(dead)!r}" if normalize(dead) else "becomes a space"
@@ -216,6 +218,7 @@ _SYNTAX = re.compile(
     r"\\[pPNx]\{[^}]*\}|\\[0-9A-Za-z]|\[\^?\]?(?:\\.|[^\]])*\]"
     r"|\(\?(?:<?[=!]|P?<[^>]*>|P=[^)]*\)|#[^)]*\)|[a-zA-Z-]*[:)])|\{[0-9, ]*\}"
 )
+_SCOPED_I = re.compile(r"\(\?[a-zA-Z]*i[a-zA-Z]*(?:-[a-zA-Z]*)?:")
 _OPTIONAL = re.compile(r"[?*]|\{0[,}]")
 # Where a literal may be skipped as a whole (an alternative, an optional group), the
 # pattern can match without it: such patterns are not judged.

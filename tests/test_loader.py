@@ -772,3 +772,12 @@ SHARED_WORDS = [
 def test_a_lookup_word_listed_for_two_values_is_a_problem(tmp_path: Path, entity: str, expected: str) -> None:
     text = f"version: 1\nentities:\n  e: {entity}\nintents:\n  - name: a\n    examples: [你好]\n"
     assert_problems(tmp_path, {"bot.yaml": text}, expected)
+
+
+def test_a_pattern_that_ignores_case_in_a_scoped_group_is_no_dead_pattern(tmp_path: Path) -> None:
+    # (?i:SF) matches "sf" in the normalized message: it was refused as never matching 'S'.
+    (tmp_path / "bot.yaml").write_text(
+        "version: 1\nintents:\n" + A + "    patterns: ['(?i:SF)\\d{12}']\n", encoding="utf-8"
+    )
+    engine = kefu.Engine.from_path(tmp_path, seed=0, load_entry_points=False)
+    assert engine.match("SF123456789012").intent == "a"
