@@ -74,6 +74,7 @@ class SourceFile:
 
 _constructor = yaml.constructor.SafeConstructor()
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
 # libyaml's parser composes the node tree about ten times faster when PyYAML has it.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -102,6 +103,27 @@ class _TooDeep(Exception):
         self.line = line
 
 
+def _merged(node: yaml.MappingNode, path: PathKey, src: SourceFile) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The pairs ``node`` takes in through merge keys (``<<: *base``, ``<<: [*a, *b]``), the
+    earlier merge first, a merged mapping's own merges included (YAML 1.1 merge keys)."""
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            continue
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        if not all(isinstance(source, yaml.MappingNode) for source in sources):
+            line = key_node.start_mark.line + 1
+            src.problems.append(Problem(str(src.path), line, "`<<` merges mappings only (`<<: *anchor`)"))
+            continue
+        for source in sources:
+            assert isinstance(source, yaml.MappingNode)
+            pairs += [(k, v) for k, v in source.value if k.tag != _MERGE] + _merged(source, path, src)
+            src.node_count += len(source.value)  # merges of merges can multiply, as aliases can
+            if src.node_count > MAX_NODES:
+                raise _TooLarge
+    return pairs
+
+
 def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
     src.node_count += 1
     if src.node_count > MAX_NODES:
@@ -111,7 +133,10 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
     src.lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        own = [(k, v) for k, v in node.value if k.tag != _MERGE]
+        for inherited, (key_node, value_node) in [(False, pair) for pair in own] + [
+            (True, pair) for pair in _merged(node, path, src)
+        ]:
             key = _convert(key_node, (*path, "<key>"), src)
             if isinstance(key, (int, float)) and not isinstance(key, bool):
                 key = key_node.value  # keys in bot files are names: `007:` stays "007"
@@ -119,9 +144,10 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
                 src.problem((*path, "<key>"), f"mapping keys must be text, not {type(key).__name__}")
                 continue
             if key in result:
-                src.problems.append(
-                    Problem(str(src.path), key_node.start_mark.line + 1, f"duplicate key {key!r}")
-                )
+                if not inherited:  # a merged key is overridden by the mapping's own, as in YAML
+                    src.problems.append(
+                        Problem(str(src.path), key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                    )
                 continue
             key_path: PathKey = (*path, key)
             src.key_lines[key_path] = key_node.start_mark.line + 1

@@ -781,3 +781,33 @@ def test_a_pattern_that_ignores_case_in_a_scoped_group_is_no_dead_pattern(tmp_pa
     )
     engine = kefu.Engine.from_path(tmp_path, seed=0, load_entry_points=False)
     assert engine.match("SF123456789012").intent == "a"
+
+
+def test_yaml_merge_keys_share_an_intents_settings(tmp_path: Path) -> None:
+    # Was "invalid YAML: could not determine a constructor for the tag ...merge".
+    (tmp_path / "bot.yaml").write_text(
+        "version: 1\nintents:\n"
+        "  - &base\n    name: a\n    examples: [你好, 您好]\n    responses: [你好呀]\n"
+        "  - <<: *base\n    name: b\n    examples: [再见]\n",
+        encoding="utf-8",
+    )
+    spec = kefu.load_spec(tmp_path)
+    assert [(i.name, i.examples, i.responses) for i in spec.intents] == [
+        ("a", ("你好", "您好"), ("你好呀",)),
+        ("b", ("再见",), ("你好呀",)),  # its own keys win over the merged ones, without a duplicate
+    ]
+
+
+def test_a_merge_of_something_not_a_mapping_is_a_problem_at_its_line(tmp_path: Path) -> None:
+    assert_problems(
+        tmp_path,
+        {"bot.yaml": "version: 1\nintents:\n  - <<: [1, 2]\n    name: a\n    examples: [你好]\n"},
+        "3: `<<` merges mappings only (`<<: *anchor`)",
+    )
+
+
+def test_merges_of_merges_are_bounded_like_aliases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kefu.yamlsource.MAX_NODES", 100_000)
+    levels = ["version: 1", "l0: &l0 {a: 1, b: 2}"]
+    levels += [f"l{i}: &l{i} {{<<: [{', '.join([f'*l{i - 1}'] * 10)}], k{i}: x}}" for i in range(1, 9)]
+    assert_problems(tmp_path, {"bot.yaml": "\n".join(levels)}, "1: file expands to more than 100000 values")
