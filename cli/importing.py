@@ -13,10 +13,12 @@ from typing import Annotated, Any
 import typer
 
 import kefu
+from kefu.chatterbot_import import read_chatterbot
 from kefu.cli.common import JsonOpt, echo_json, load_bot_files
 from kefu.filewrite import replace_file
-from kefu.importers import BotDraft, export_jsonl, read_chatterbot, read_csv, read_jsonl, write_bot
+from kefu.importers import BotDraft, export_jsonl, write_bot
 from kefu.rasa_import import read_rasa
+from kefu.table_import import read_csv, read_jsonl
 
 __all__ = ["COMMANDS"]
 

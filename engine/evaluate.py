@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import SpecError
-from kefu.importers import check_csv_quotes
+from kefu.table_import import check_csv_quotes
 from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml, read_limited
 
 if TYPE_CHECKING:

@@ -1,5 +1,7 @@
-"""Foreign training data -> kefu bot files: ChatterBot, CSV and JSONL here, Rasa in ``kefu.rasa_import``.
+"""Foreign training data -> kefu bot files: the draft every reader fills, and writing it.
 
+The readers live beside this module: ``kefu.chatterbot_import`` (ChatterBot corpora),
+``kefu.table_import`` (CSV and JSON Lines) and ``kefu.rasa_import`` (Rasa projects).
 Every reader returns a ``BotDraft``: intents with their examples, responses and the
 entities they use, plus entities, synonyms and warnings. ``write_bot`` turns a draft into
 a kefu folder (``bot.yaml`` + ``intents.yaml``) that loads with ``kefu.load_spec`` as
@@ -13,8 +15,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import csv
-import io
 import json
 import os
 import re
@@ -32,27 +32,24 @@ from kefu.loader import load_spec, path_mode
 from kefu.normalize import SURROGATE, normalize
 from kefu.spec import BotSettings, BotSpec
 from kefu.specdump import dump_yaml
-from kefu.yamlsource import join_surrogate_pairs, json_lines, lone_surrogate, read_limited, syntax_error
+from kefu.yamlsource import join_surrogate_pairs, lone_surrogate, read_limited, syntax_error
 
 __all__ = [
     "BotDraft",
     "EntityDraft",
     "ImportReport",
     "IntentDraft",
-    "check_csv_quotes",
     "export_jsonl",
     "first_lone_surrogate",
     "node_line",
     "node_list",
     "node_mapping",
     "node_text",
-    "read_chatterbot",
-    "read_csv",
-    "read_jsonl",
     "read_text",
     "read_yaml_node",
     "safe_name",
     "source_files",
+    "unique_texts",
     "write_bot",
 ]
 
@@ -299,266 +296,6 @@ def _skipped_folder(folder: Path) -> bool:
     )
 
 
-# -- ChatterBot, CSV and JSONL -----------------------------------------------------------
-
-
-def read_chatterbot(path: str | Path) -> BotDraft:
-    """ChatterBot corpus YAML (a file, or every .yml/.yaml in a folder) as a draft.
-
-    Each file is one intent, named by its first category (else the file name): the first
-    utterance of each conversation is an example, the second a response. A category's
-    answers thus become one intent's interchangeable replies (reported when its questions
-    had answers of their own); split a file by hand where an answer must fit its question.
-    ChatterBot answers each later utterance with the next one too; an intent has no
-    follow-up turns, so those are left out with a warning (pairing them into the same
-    intent would make any of its answers a reply to any question).
-    """
-    draft = BotDraft()
-    for file in source_files(Path(path), (".yml", ".yaml"), recursive=False):
-        root = read_yaml_node(file)
-        if root is None:
-            draft.warnings.append(f"{file}:1: empty file skipped")
-            continue
-        top = node_mapping(file, root, "a ChatterBot corpus file")
-        if "conversations" not in top:
-            raise SpecError.single(file, node_line(root), "not a ChatterBot corpus: no `conversations`")
-        categories = [node_text(file, n, "a category") for n in _items(file, top.get("categories"))]
-        intent = draft.intent(categories[0] if categories else file.stem)
-        longer: list[tuple[int, list[str]]] = []
-        answers: dict[str, tuple[int, set[str]]] = {}  # question -> its first line, its answers
-        for conversation in node_list(file, top["conversations"], "`conversations`"):
-            turns = [
-                node_text(file, n, "an utterance") for n in node_list(file, conversation, "a conversation")
-            ]
-            if turns:
-                intent.examples.append(turns[0])
-            if len(turns) > 1:
-                intent.responses.append(turns[1])
-                answers.setdefault(turns[0], (node_line(conversation), set()))[1].add(turns[1])
-            if len(turns) > 2:
-                longer.append((node_line(conversation), turns))
-        if longer:
-            draft.warnings.append(_longer_conversations(file, longer))
-        if mixed := _mixed_answers(file, intent.name, answers, _unique_texts(intent.responses)):
-            draft.warnings.append(mixed)
-    return draft
-
-
-def _mixed_answers(
-    file: Path, name: str, answers: dict[str, tuple[int, set[str]]], every: list[str]
-) -> str | None:
-    """The warning for a file whose questions have answers of their own, which one intent mixes:
-    ChatterBot answers a question with its own answers, kefu an intent with any of its replies
-    (``every`` answer of the file, in file order)."""
-    for question, (line, said) in answers.items():
-        if other := [answer for answer in every if answer not in said]:
-            return (
-                f"{file}:{line}: {len(answers)} questions with answers of their own became one intent "
-                f"{name!r}, which may give any of its {len(every)} answers to any of them (e.g. {question!r} "
-                f"-> {other[0]!r}); split the file by question where an answer must fit its question"
-            )
-    return None
-
-
-def _longer_conversations(file: Path, longer: list[tuple[int, list[str]]]) -> str:
-    """The warning for conversations whose utterances after the second were left out."""
-    line, turns = longer[0]
-    count = f"{len(longer)} conversation{'s' if len(longer) > 1 else ''}"
-    rest = ", ".join(repr(t) for t in turns[2:])
-    return (
-        f"{file}:{line}: {count} with more than two utterances: only the first two were imported, "
-        f"as example and response (e.g. {turns[0]!r} -> {turns[1]!r}; left out: {rest}); "
-        "put a later exchange in a conversation of its own to keep it"
-    )
-
-
-def _items(path: Path, node: yaml.Node | None) -> list[yaml.Node]:
-    """A list that may be missing, or written as one scalar."""
-    if node is None:
-        return []
-    return [node] if isinstance(node, yaml.ScalarNode) else node_list(path, node, "`categories`")
-
-
-# How the csv module reads quotes (not strict): a quote opens a value only at the start of a
-# field; up to the next single quote it holds anything (a doubled "" is one "), line breaks too.
-_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*("?)')  # group 1: the closing quote
-_LINE_BREAK = re.compile(r"\r\n?|\n")
-
-
-def _opening_quote(delimiter: str) -> re.Pattern[str]:
-    """A quote at the start of a field: after a delimiter, a line break or nothing."""
-    return re.compile(rf'(?<![^{re.escape(delimiter)}\r\n])"')
-
-
-def _unclosed_quote_line(text: str, delimiter: str) -> int | None:
-    """The line of a quote the CSV ``text`` leaves open at its end, else None.
-
-    The csv module reads such a quote as the start of one value that runs to the end of the
-    file, however many rows follow: they are lost without an error. A quoted value may hold
-    line breaks, so only a quote still open at the end tells.
-    """
-    at, opening = 0, _opening_quote(delimiter)
-    while quote := opening.search(text, at):  # outside quotes, every delimiter ends a field
-        quoted = _QUOTED.match(text, quote.start())
-        assert quoted is not None  # it starts at a quote
-        if not quoted.group(1):
-            return len(_LINE_BREAK.findall(text, 0, quote.start())) + 1
-        at = quoted.end()
-    return None
-
-
-def check_csv_quotes(file: Path, text: str, delimiter: str = ",") -> None:
-    """``SpecError`` at the line of a quote the CSV ``text`` leaves open at its end."""
-    line = _unclosed_quote_line(text, delimiter)
-    if line is not None:
-        raise SpecError.single(
-            file,
-            line,
-            'unclosed quote: the text from this " to the end of the file would be one value; '
-            'close it (a " inside a quoted value is written "")',
-        )
-
-
-# Header names of each column, as spreadsheets of Chinese teams write them too.
-CSV_COLUMNS = {
-    "text": ("text", "问题", "例句"),
-    "intent": ("intent", "意图"),
-    "response": ("response", "回复", "答案"),
-}
-_CSV_NAMES = {alias: column for column, aliases in CSV_COLUMNS.items() for alias in aliases}
-# Excel writes `;` where the comma is the decimal mark, and "Unicode Text" separates by tabs.
-_DELIMITERS = (",", ";", "\t")
-
-
-def _csv_header(file: Path, text: str) -> tuple[str, list[str]]:
-    """The delimiter that splits the first line into the text and intent columns, and the header
-    with those columns under their English names; ``SpecError`` when there is no such split."""
-    first = _LINE_BREAK.split(text, maxsplit=1)[0]
-    for delimiter in _DELIMITERS:
-        names = next(csv.reader([first], delimiter=delimiter), [])
-        header = [_CSV_NAMES.get(name.strip().lower(), name.strip()) for name in names]
-        if {"text", "intent"} <= set(header):
-            break
-    else:
-        got = ",".join(name.strip() for name in next(csv.reader([first]), [])) or "nothing"
-        raise SpecError.single(
-            file, 1, f"CSV header needs columns text,intent[,response] or 问题,意图[,回复] (got {got})"
-        )
-    for column in CSV_COLUMNS:
-        written = [name.strip() for name, meant in zip(names, header, strict=True) if meant == column]
-        if len(written) > 1:
-            raise SpecError.single(
-                file, 1, f"CSV header has the column `{column}` twice ({', '.join(written)}): keep one"
-            )
-    return delimiter, header
-
-
-def read_csv(path: str | Path) -> BotDraft:
-    """A CSV file with a ``text,intent[,response]`` header (column order free, Chinese names and
-    `;` or tab delimiters too) as a draft; other columns are reported, not imported."""
-    file = Path(path)
-    text = read_text(file)
-    delimiter, header = _csv_header(file, text)
-    check_csv_quotes(file, text, delimiter)
-    draft = BotDraft()
-    if others := [name for name in header if name and name not in CSV_COLUMNS]:
-        draft.warnings.append(
-            f"{file}:1: column{'s' if len(others) > 1 else ''} {', '.join(others)} not imported: "
-            "kefu reads text, intent and response"
-        )
-    reader = csv.DictReader(io.StringIO(text, newline=""), fieldnames=header, delimiter=delimiter)
-    try:
-        next(reader)  # the header row
-        for row in reader:
-            # DictReader keeps the fields past the header under None: a text with an unquoted comma
-            # was read as text + intent, its real intent dropped. Empty ones (a trailing comma) lose nothing.
-            if any(extra.strip() for extra in row.get(None) or ()):
-                fields = len(header) + len(row[None])
-                raise SpecError.single(
-                    file,
-                    reader.line_num,
-                    f"row has {fields} fields, the header {len(header)}: "
-                    f"put a text that contains a {_DELIMITER_NAMES[delimiter]} in double quotes",
-                )
-            _add_record(draft, file, reader.line_num, row)
-    except csv.Error as exc:  # line_num counts the lines read before the bad one
-        raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
-    if not draft.intents:  # said here, not at the output folder, which is not to blame
-        raise SpecError.single(file, 1, "nothing to import: no row under the header has a text and an intent")
-    return draft
-
-
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
-
-
-def read_jsonl(path: str | Path) -> BotDraft:
-    """A JSON Lines file of ``{"text", "intent"[, "response"]}`` objects as a draft; other fields
-    (a labelling tool's ids, scores, entities) are reported, not imported."""
-    file = Path(path)
-    draft = BotDraft()
-    ignored: dict[str, None] = {}  # field names in the order first seen
-    first, lines = 0, 0  # the first line with an ignored field, and how many have one
-    for number, line in enumerate(json_lines(read_text(file)), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SpecError.single(file, number, f"invalid JSON: {exc.msg}") from None
-        except RecursionError:
-            raise SpecError.single(file, number, "invalid JSON: nested too deeply") from None
-        if not isinstance(record, dict):
-            raise SpecError.single(file, number, "each line must be a JSON object")
-        others = [key for key in record if key not in CSV_COLUMNS]
-        if others:
-            ignored.update(dict.fromkeys(others))
-            first, lines = first or number, lines + 1
-        _add_record(draft, file, number, record, others)
-    if ignored:
-        names = ", ".join(ignored)
-        plural = "s" if len(ignored) > 1 else ""
-        draft.warnings.append(
-            f"{file}:{first}: field{plural} {names} not imported ({lines} line{'s' if lines > 1 else ''}): "
-            "kefu reads text, intent and response"
-        )
-    if not draft.intents:
-        raise SpecError.single(file, 1, "nothing to import: no line has a text and an intent")
-    return draft
-
-
-def _add_record(
-    draft: BotDraft, file: Path, line: int, record: dict[str, Any], others: list[str] | None = None
-) -> None:
-    """One labeled CSV row or JSON line (whose ``others`` fields are not read); a row whose
-    fields are all empty is skipped."""
-    fields = {key: _record_text(file, line, key, record.get(key)) for key in CSV_COLUMNS}
-    blank = not any(value.strip() for value in fields.values())
-    if blank and (not others or record.keys() & CSV_COLUMNS.keys()):  # an empty row, not another format
-        return
-    for key in ("text", "intent"):
-        if not fields[key].strip():
-            # A labelling tool's own names (label, sentence, data) are the likely reason.
-            found = f" (it has {', '.join(others)})" if others else ""
-            raise SpecError.single(file, line, f"row has no `{key}`{found}")
-    intent = draft.intent(fields["intent"].strip())
-    intent.examples.append(fields["text"].strip())
-    if fields["response"].strip():
-        intent.responses.append(fields["response"].strip())
-
-
-def _record_text(file: Path, line: int, key: str, value: object) -> str:
-    """A field's text: empty when missing, a whole number as written (labels and texts like 12306)."""
-    if value is None:
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise SpecError.single(file, line, f"`{key}` must be text, not {type(value).__name__}")
-    if problem := lone_surrogate(value):
-        raise SpecError.single(file, line, f"`{key}`: {problem}")
-    return value
-
-
 # -- writing kefu files ------------------------------------------------------------------
 
 
@@ -577,7 +314,7 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
         raise SpecError.single(out, 1, "nothing to import: no intent has a usable example")
     entities, entity_names = _entity_documents(draft, warnings)
     for intent, used in intents:
-        slots = _unique_texts(entity_names[e] for e in used if e in entity_names)
+        slots = unique_texts(entity_names[e] for e in used if e in entity_names)
         if slots:
             intent["slots"] = {name: {"entity": name, "required": False} for name in slots}
     bot = _bot_document(out.resolve().name or "kefu", draft.synonyms, entities)
@@ -646,7 +383,7 @@ def _intent_documents(draft: BotDraft, warnings: list[str]) -> list[tuple[dict[s
         if not examples:
             warnings.append(f"intent {name!r} dropped: it has no usable examples")
             continue
-        responses = _unique_texts(_escape_braces(r) for r in draft_intent.responses if r.strip())
+        responses = unique_texts(_escape_braces(r) for r in draft_intent.responses if r.strip())
         fallback = [PLACEHOLDER_RESPONSE.format(name=_escape_braces(name))]
         document = {"name": name, "examples": examples, "responses": responses or fallback}
         documents.append((document, draft_intent.entities))
@@ -711,7 +448,7 @@ def _entity_document(name: str, entity: EntityDraft, warnings: list[str]) -> dic
 
 
 def _joined(patterns: list[str]) -> str:
-    unique = _unique_texts(patterns)
+    unique = unique_texts(patterns)
     return unique[0] if len(unique) == 1 else "|".join(f"(?:{p})" for p in unique)
 
 
@@ -751,7 +488,7 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _unique_texts(texts: Iterable[str]) -> list[str]:
+def unique_texts(texts: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import kefu
-from kefu.importers import BotDraft, read_csv, read_jsonl, write_bot
+from kefu.importers import BotDraft, write_bot
+from kefu.table_import import read_csv, read_jsonl
 
 Reader = Callable[[Path], BotDraft]
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 import kefu
-from kefu.importers import BotDraft, read_chatterbot, read_csv, read_jsonl, write_bot
+from kefu.chatterbot_import import read_chatterbot
+from kefu.importers import BotDraft, write_bot
 from kefu.rasa_import import read_rasa
+from kefu.table_import import read_csv, read_jsonl
 
 Reader = Callable[[Path], BotDraft]
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import kefu
-from kefu.importers import read_jsonl, write_bot
+from kefu.importers import write_bot
+from kefu.table_import import read_jsonl
 
 CASES = [
     # ids, scores and annotations beside text and intent were dropped without a word

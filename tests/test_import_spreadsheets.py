@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import kefu
-from kefu.importers import read_csv, write_bot
+from kefu.importers import write_bot
+from kefu.table_import import read_csv
 
 CASES = [
     # a Chinese team's sheet: 问题/意图/回复 headers, Excel's BOM and CRLF

@@ -18,20 +18,14 @@ import pytest
 from typer.testing import CliRunner
 
 import kefu
+from kefu.chatterbot_import import read_chatterbot
 from kefu.cli import build_app
 from kefu.entities import EntityExtractor
-from kefu.importers import (
-    BotDraft,
-    ImportReport,
-    export_jsonl,
-    read_chatterbot,
-    read_csv,
-    read_jsonl,
-    write_bot,
-)
+from kefu.importers import BotDraft, ImportReport, export_jsonl, write_bot
 from kefu.rasa_import import read_rasa
 from kefu.spec import EntitySpec
 from kefu.specdump import dump_spec
+from kefu.table_import import read_csv, read_jsonl
 from kefu.templates import render
 
 DATA = Path(__file__).parent / "data"
