@@ -32,7 +32,7 @@ from kefu.loader import load_spec, path_mode
 from kefu.normalize import SURROGATE, normalize
 from kefu.spec import BotSettings, BotSpec
 from kefu.specdump import dump_yaml
-from kefu.yamlsource import join_surrogate_pairs, lone_surrogate, read_limited, syntax_error
+from kefu.yamlsource import join_surrogate_pairs, lone_surrogate, read_bytes, syntax_error
 
 __all__ = [
     "BotDraft",
@@ -155,12 +155,7 @@ def read_text(path: Path) -> str:
     ``SpecError`` if unreadable, or at the line of an undecodable byte, naming the encoding
     the file reads as when that is GB18030 (what Chinese Windows tools save by default).
     """
-    try:
-        raw = read_limited(path)
-    except OSError as exc:
-        raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
-    except ValueError as exc:  # too big, or a name the system cannot take (NUL, half a character)
-        raise SpecError.single(path, 1, f"cannot read file: {exc}") from None
+    raw = read_bytes(path)
     encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
     try:
         return raw.decode(encoding or "utf-8-sig")

@@ -28,6 +28,7 @@ __all__ = [
     "json_lines",
     "lone_surrogate",
     "parse_yaml",
+    "read_bytes",
     "read_limited",
     "read_source",
     "read_yaml",
@@ -218,14 +219,19 @@ def read_limited(path: Path) -> bytes:
     return raw
 
 
-def read_source(path: Path) -> tuple[bytes, str]:
-    """A file's bytes and UTF-8 text; ``SpecError`` if unreadable, or at the line of an undecodable byte."""
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes (``read_limited``); ``SpecError`` at line 1 saying why they cannot be read."""
     try:
-        raw = read_limited(path)
+        return read_limited(path)
     except OSError as exc:
         raise SpecError.single(path, 1, f"cannot read file: {exc.strerror or exc}") from None
     except ValueError as exc:  # too big, or a name the system cannot take (NUL, half a character)
         raise SpecError.single(path, 1, f"cannot read file: {exc}") from None
+
+
+def read_source(path: Path) -> tuple[bytes, str]:
+    """A file's bytes and UTF-8 text; ``SpecError`` if unreadable, or at the line of an undecodable byte."""
+    raw = read_bytes(path)
     try:
         return raw, raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

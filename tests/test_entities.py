@@ -771,11 +771,7 @@ intents:
     assert engine.reply("帮我约个时间 后天", session_id="b").text == "已为您预约 2025-01-02"
 
 
-def test_an_amount_slot_asks_again_for_a_range_or_a_negative_amount(write_bot: Callable[..., Path]) -> None:
-    """The bot asks rather than filing a refund for one end of a range, or for 50 when told 负50."""
-    bot = write_bot(
-        **{
-            "bot.yaml": """version: 1
+REFUND_BOT = """version: 1
 bot: {threshold: 0.3}
 intents:
   - name: refund
@@ -784,8 +780,12 @@ intents:
       money: {entity: amount, required: true, prompt: 退多少钱？}
     responses: ["已为您申请退款 {money} 元"]
 """
-        }
-    )
+"""A bot whose one intent asks for an amount."""
+
+
+def test_an_amount_slot_asks_again_for_a_range_or_a_negative_amount(write_bot: Callable[..., Path]) -> None:
+    """The bot asks rather than filing a refund for one end of a range, or for 50 when told 负50."""
+    bot = write_bot(**{"bot.yaml": REFUND_BOT})
     engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
     assert engine.reply("我要退款50到60元", session_id="a").text == "退多少钱？"
     assert engine.reply("50-60元吧", session_id="a").text == "退多少钱？"
@@ -798,19 +798,7 @@ def test_an_amount_slot_asks_again_for_two_amounts_and_takes_the_one_after_a_mod
     write_bot: Callable[..., Path],
 ) -> None:
     """50或60元, 满300元减50元 and 几十到一百元 name no single sum; iphone15-50元 names 50."""
-    bot = write_bot(
-        **{
-            "bot.yaml": """version: 1
-bot: {threshold: 0.3}
-intents:
-  - name: refund
-    examples: [我要退款, 申请退款, 退钱]
-    slots:
-      money: {entity: amount, required: true, prompt: 退多少钱？}
-    responses: ["已为您申请退款 {money} 元"]
-"""
-        }
-    )
+    bot = write_bot(**{"bot.yaml": REFUND_BOT})
     engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
     assert engine.reply("我要退款50或60元", session_id="a").text == "退多少钱？"
     assert engine.reply("满300元减50元", session_id="a").text == "退多少钱？"
@@ -824,19 +812,7 @@ def test_a_first_message_with_two_different_amounts_asks_instead_of_taking_the_f
     write_bot: Callable[..., Path],
 ) -> None:
     """付300元退50元 filed a refund of 300; the same amount twice still counts once."""
-    bot = write_bot(
-        **{
-            "bot.yaml": """version: 1
-bot: {threshold: 0.3}
-intents:
-  - name: refund
-    examples: [我要退款, 申请退款, 退钱]
-    slots:
-      money: {entity: amount, required: true, prompt: 退多少钱？}
-    responses: ["已为您申请退款 {money} 元"]
-"""
-        }
-    )
+    bot = write_bot(**{"bot.yaml": REFUND_BOT})
     engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
     assert engine.reply("我要退款，付300元退50元", session_id="a").text == "退多少钱？"
     assert engine.reply("50元", session_id="a").text == "已为您申请退款 50 元"
