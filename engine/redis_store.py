@@ -40,12 +40,12 @@ Session ends, the guarantee:
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from kefu.errors import StoreError
 from kefu.sessions import EndListener, Session, check_seconds
@@ -115,13 +115,24 @@ return 0
 
 
 def redact(url: str) -> str:
-    """``url`` without its password, for error messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` without its password (in the user part or a ``password=`` option), for
+    error messages and logs. Never raises, even for a URL that does not parse."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    # Split by hand rather than with urlsplit: it refuses bad ports and brackets, and an
+    # error message about such a URL must still not show its password.
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
+    path = _QUERY_PASSWORD.sub(r"\1***", path)
+    if not slash:  # no path: a query may follow the host directly (redis://h:6379?password=x)
+        netloc = _QUERY_PASSWORD.sub(r"\1***", netloc)
+    return f"{scheme}{sep}{netloc}{slash}{path}"
+
+
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 class RedisStore:
@@ -161,7 +172,7 @@ class RedisStore:
             self.client = redis.Redis.from_url(
                 url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
             )
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise StoreError(f"invalid Redis URL {redact(url)!r}: {exc}") from None
         self._scripts = {
             name: self.client.register_script(source)

@@ -583,6 +583,41 @@ def test_redis_down_at_start_is_a_store_error_naming_the_url(
     assert isinstance(caught.value, ConnectionError)  # what a caller would naturally catch
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        # redis-py also takes the password as a query option: it leaked into every error
+        ("redis://127.0.0.1:{port}/0?password=secret", "redis://127.0.0.1:{port}/0?password=***"),
+        (
+            "unix:///tmp/kefu-no-such.sock?db=0&password=secret",
+            "unix:///tmp/kefu-no-such.sock?db=0&password=***",
+        ),
+        # an IPv6 host keeps its brackets (the redacted URL read redis://:***@::1:port/0)
+        ("redis://:secret@[::1]:{port}/0", "redis://:***@[::1]:{port}/0"),
+    ],
+)
+def test_no_way_of_giving_the_password_shows_it_in_errors(url: str, shown: str) -> None:
+    port = free_port()
+    store = RedisStore(url.format(port=port))
+    with pytest.raises(StoreError) as caught:
+        store.get("x")
+    assert str(caught.value).startswith(f"Redis at {shown.format(port=port)} failed to read a session: ")
+    assert "secret" not in str(caught.value) + repr(store)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("redis://:secret@[::1:6379/0", "Invalid IPv6 URL"),  # was a bare ValueError from urlsplit
+        ("redis://:secret@redis.internal:99999/0", "Port out of range 0-65535"),  # likewise
+    ],
+)
+def test_a_url_that_does_not_parse_is_a_store_error_without_the_password(url: str, problem: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        RedisStore(url)
+    assert str(caught.value).startswith(f"invalid Redis URL {url.replace(':secret@', ':***@')!r}: {problem}")
+
+
 def test_an_engine_on_a_redis_that_is_down_fails_on_first_use(slot_bot: Path) -> None:
     port = free_port()
     engine = kefu.Engine.from_path(slot_bot, store=RedisStore(f"redis://:secret@127.0.0.1:{port}/0"))
