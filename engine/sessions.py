@@ -184,8 +184,14 @@ class Session:
         }
 
     def to_json(self) -> str:
-        """The session as compact JSON (what networked stores save)."""
-        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        """The session as compact JSON (what networked stores save); ``StoreError`` if
+        ``data`` holds something JSON cannot write (a set, an object, a cycle)."""
+        try:
+            text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise StoreError(
+                f"session {self.id!r} holds data that is not plain JSON-like values: {exc}"
+            ) from None
         if SURROGATE.search(text):
             # Half a character (in an id, or data a plugin kept) cannot be stored as UTF-8;
             # \u escapes keep it exactly.

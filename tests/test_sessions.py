@@ -83,6 +83,33 @@ def test_session_json_keeps_half_characters_and_is_still_utf8() -> None:
     assert "会话" in Session("会话", 10.0).to_json()  # Chinese stays readable otherwise
 
 
+def circular() -> dict[str, object]:
+    """A dict that holds itself."""
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    return loop
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"红色", "黑色"}, "Object of type set is not JSON serializable"),  # marshal takes sets, JSON not
+        (circular(), "Circular reference detected"),
+        ({("a", "b"): 1}, "keys must be str, int, float, bool or None, not tuple"),
+    ],
+)
+def test_session_data_json_cannot_write_is_a_store_error_naming_the_session(
+    value: object, problem: str
+) -> None:
+    # RedisStore.put and transaction saved with to_json: a bare TypeError or ValueError
+    # escaped instead of the StoreError MemoryStore gives for data it cannot keep.
+    session = Session("会话1", 10.0)
+    session.data["plugin"] = value
+    with pytest.raises(kefu.StoreError) as caught:
+        session.to_json()
+    assert str(caught.value) == f"session '会话1' holds data that is not plain JSON-like values: {problem}"
+
+
 DAMAGED = [
     pytest.param('{"id": "x"', id="cut-short"),
     pytest.param("[" * 5000, id="nested-too-deep"),
