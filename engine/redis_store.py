@@ -108,6 +108,13 @@ local raw = redis.call('get', KEYS[2])
 redis.call('del', KEYS[2])
 return {1, redis.call('zrem', KEYS[3], ARGV[1]), raw or ''}
 """
+# KEYS: lock, session, index. ARGV: token, id. Deletes the session if the lock is still ours.
+_FORGET_LOCKED = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('del', KEYS[2])
+redis.call('zrem', KEYS[3], ARGV[2])
+return 1
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -181,6 +188,7 @@ class RedisStore:
                 ("save_and_unlock", _SAVE_AND_UNLOCK),
                 ("end_if_idle", _END_IF_IDLE),
                 ("delete", _DELETE_IF_UNLOCKED),
+                ("forget_locked", _FORGET_LOCKED),
                 ("release", _RELEASE),
             ]
         }
@@ -298,8 +306,9 @@ class RedisStore:
         try:
             if state == 2:  # it went idle and nobody had noticed: report it, start afresh
                 self._ended(_session_from(raw, session_id), "expired")
-            live = state == 1 and raw
-            session = Session.from_json(raw) if live else Session(session_id, self.clock())
+            session = self._live(Session.from_json(raw), token) if state == 1 and raw else None
+            if session is None:
+                session = Session(session_id, self.clock())
             yield session
             self._save_and_unlock(session, token)
             saved = True
@@ -307,6 +316,17 @@ class RedisStore:
             if not saved:
                 with contextlib.suppress(redis.RedisError):  # it expires after lock_timeout anyway
                     self._scripts["release"](keys=[self._lock_key(session_id)], args=[token])
+
+    def _live(self, session: Session, token: str) -> Session | None:
+        """``session``, or None after ending it if it is idle although the index did not say
+        so: its index entry is gone (evicted by an ``allkeys-*`` maxmemory policy, deleted
+        by hand), and no sweep will ever find it. We hold its lock, so only we report it."""
+        if not self._idle(session):
+            return session
+        keys = self._keys(session.id)
+        if self._run("end an idle session", "forget_locked", keys, [token, _wire(session.id)]):
+            self._ended(session, "expired")
+        return None
 
     def _while_locked(self, session_id: str, attempt: Callable[[], list[Any]]) -> list[Any]:
         """Run ``attempt`` until it does not answer {0} (locked), for at most ``lock_wait``."""

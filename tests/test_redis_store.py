@@ -281,6 +281,26 @@ def test_an_idle_session_is_never_returned(url: str) -> None:
     assert ended == [("s", "expired", 7)]
 
 
+def test_an_idle_session_missing_from_the_idle_index_is_not_continued(url: str) -> None:
+    # Under maxmemory-policy allkeys-lru Redis may evict the idle index (it has no TTL, the
+    # sessions do): the next message took the idle conversation up again, and its end
+    # was never reported.
+    clock = Clock()
+    store, other = RedisStore(url, idle_ttl=60, clock=clock), RedisStore(url, idle_ttl=60, clock=clock)
+    ended, other_ended = ended_recorder(store), ended_recorder(other)
+    with store.transaction("s") as session:
+        session.turns = 7
+    store.client.delete("kefu:session:idle")  # what an eviction does
+    clock.now += 61
+    with store.transaction("s") as session:
+        assert session.turns == 0  # a new conversation
+        session.turns = 1
+    with other.transaction("s") as session:
+        assert session.turns == 1  # the new one goes on
+    assert store.expire() == [] and other.expire() == []
+    assert (ended, other_ended) == ([("s", "expired", 7)], [])
+
+
 def test_redis_drops_the_key_at_its_expiry_and_the_end_is_still_reported(url: str) -> None:
     store = RedisStore(url, idle_ttl=0.2, end_grace=0.0)
     ended = ended_recorder(store)
