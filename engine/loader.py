@@ -20,7 +20,8 @@ from typing import Any
 from kefu._version import __version__
 from kefu.bot_regex import compile_regex, fullmatch
 from kefu.errors import Problem, SpecError
-from kefu.sections import BUILTIN_ENTITIES, FORMAT_VERSION, FileResult, check_file
+from kefu.sections import FORMAT_VERSION, FileResult, check_file
+from kefu.settings_sections import BUILTIN_ENTITIES
 from kefu.spec import (
     BotSettings,
     BotSpec,

@@ -36,7 +36,7 @@ from kefu.loader import bot_files, load_spec
 from kefu.loader import fingerprint as files_fingerprint
 from kefu.matcher import Matcher
 from kefu.modelcheck import ARRAY_NAMES, arrays_problem, meta_problem
-from kefu.sections import bundled_data_files
+from kefu.plugin_settings import bundled_data_files
 from kefu.spec import BotSpec
 from kefu.specdump import dump_spec
 from kefu.text import TextAnalyzer

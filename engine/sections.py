@@ -1,50 +1,27 @@
-"""The sections of a bot file (YAML v1), each checked and converted to spec objects.
+"""A bot file (YAML v1) checked into spec objects: its top level and its ``intents``.
 
-See docs/intents.md for the format. Checks that need every file (duplicate intents,
-unknown entities, contexts nobody opens) live in ``kefu.loader``.
+The other sections are checked in ``kefu.settings_sections`` (``plugins`` in
+``kefu.plugin_settings``). See docs/intents.md for the format. Checks that need every
+file (duplicate intents, unknown entities, contexts nobody opens) live in ``kefu.loader``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kefu.checks import Check, FileChecker, describe, dotted
-from kefu.manager import DEFAULT_PLUGINS
 from kefu.normalize import normalize
-from kefu.spec import (
-    BotSettings,
-    EntitySpec,
-    IntentSpec,
-    MatcherSettings,
-    NlpSettings,
-    OutputContext,
-    PluginSettings,
-    SessionSettings,
-    SlotSpec,
-)
+from kefu.settings_sections import SECTION_CHECKS, check_text, integer_in, number_in, sent_as_written
+from kefu.spec import IntentSpec, OutputContext, SlotSpec
 from kefu.templates import TemplateError, placeholders
 from kefu.yamlsource import PathKey, SourceFile
 
-__all__ = [
-    "BUILTIN_ENTITIES",
-    "FORMAT_VERSION",
-    "FileResult",
-    "bundled_data_files",
-    "check_file",
-    "checked_plugin_settings",
-]
+__all__ = ["FORMAT_VERSION", "FileResult", "check_file"]
 
 FORMAT_VERSION = 1
-BUILTIN_ENTITIES = ("order_id", "mobile", "amount", "date")
-HEADS = ("ensemble", "linear", "cosine")
-STORES = ("memory", "redis")
 INTENT_KEYS = (
     "name", "examples", "responses", "patterns", "keywords", "threshold",
     "slots", "contexts", "action", "payload", "title",
@@ -94,291 +71,7 @@ def check_file(src: SourceFile) -> FileResult:
     return result
 
 
-# Upper bounds where a bigger value would only fail later: the matcher keeps a table as
-# long as the longest message it reads, and functools' match cache takes a C-sized maxsize.
-MAX_INPUT_LENGTH = 100_000
-MAX_CACHE_SIZE = 10_000_000
-
-
-def _num(low: float, high: float | None = None) -> Check:
-    return lambda c, p, v: c.number(p, v, low, high)
-
-
-def _int(low: int, high: int | None = None) -> Check:
-    return lambda c, p, v: c.integer(p, v, low, high)
-
-
-def _text(c: FileChecker, p: PathKey, v: Any) -> Any:
-    return c.text(p, v)
-
-
-def _texts(c: FileChecker, p: PathKey, v: Any) -> Any:
-    return c.texts(p, v, single_ok=True)
-
-
-BOT_CHECKS: dict[str, Check] = {
-    "name": _text,
-    "threshold": _num(0.0, 1.0),
-    "ambiguity_margin": _num(0.0, 1.0),
-    "handoff_after_fallbacks": _int(0),
-    "fallback": _texts,
-    "clarify": _text,
-    "handoff_reply": _text,
-    "cancel_reply": _text,
-    "max_input_length": _int(1, MAX_INPUT_LENGTH),
-    "top_k": _int(1),
-    "out_of_scope_label": _text,
-    "slot_retries": _int(0),
-    "cancel_words": _texts,
-    "history_size": _int(1),
-    "keyword_score": _num(0.0, 1.0),
-}
-
-MATCHER_CHECKS: dict[str, Check] = {
-    "head": lambda c, p, v: c.choice(p, v, HEADS),
-    "word_ngrams": FileChecker.ngram_range,
-    "char_ngrams": FileChecker.ngram_range,
-    "word_weight": _num(0.0),
-    "char_weight": _num(0.0),
-    "char_padding": FileChecker.flag,
-    "sublinear_tf": FileChecker.flag,
-    "c": _num(1e-6),
-    "cosine_weight": _num(0.0),
-    "count_unknown": FileChecker.flag,
-    "cache_size": _int(0, MAX_CACHE_SIZE),
-}
-
-SESSION_CHECKS: dict[str, Check] = {
-    "store": lambda c, p, v: c.choice(p, v, STORES),
-    "max_sessions": _int(1),
-    "idle_ttl": _num(1.0),
-    "url": _text,
-    "key_prefix": _text,
-    "lock_timeout": _num(0.001),
-    "lock_wait": _num(0.0),
-    "end_grace": _num(0.0),
-}
-
-
-def _bot(c: FileChecker, path: PathKey, value: Any) -> BotSettings:
-    data = c.fields(path, c.mapping(path, value, BOT_CHECKS), BOT_CHECKS)
-    if "fallback" in data and not data["fallback"]:
-        c.problem((*path, "fallback"), "`bot.fallback` needs at least one reply")
-        del data["fallback"]
-    if "clarify" in data and "{options}" not in data["clarify"]:
-        c.problem((*path, "clarify"), "`bot.clarify` must contain {options}")
-        del data["clarify"]
-    for i, text in enumerate(data.get("fallback", ())):
-        _sent_as_written(c, (*path, "fallback", i), text)
-    for key in ("handoff_reply", "cancel_reply", "clarify"):
-        if key in data:
-            _sent_as_written(c, (*path, key), data[key].replace("{options}", ""))
-    return BotSettings(**data)
-
-
 _CHINESE = re.compile(r"[\u3400-\u9fff]")
-_BRACES = re.compile(r"\{+[^{}]*\}+")
-
-
-def _sent_as_written(c: FileChecker, path: PathKey, text: str) -> None:
-    """The bot's own replies and slot questions are sent as written: a ``{name}`` in one
-    would reach the customer as it stands, since only intent responses fill placeholders."""
-    found = _BRACES.search(text)
-    if found is not None:
-        c.problem(
-            path,
-            f"`{dotted(path)}` is sent as written, so the customer would see {found[0]}: "
-            "placeholders are filled in intent `responses` only",
-        )
-
-
-def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
-    data = c.mapping(path, value, ("user_dict", "synonyms", "stopwords", "hmm"))
-    synonyms = c.mapping((*path, "synonyms"), data.get("synonyms"), None)
-    pairs = []
-    for variant, canonical in synonyms.items():
-        where = (*path, "synonyms", variant)
-        target = c.text(where, canonical)
-        # Spaces pass (though such a synonym never applies): `kefu import` writes Rasa's
-        # multi-word synonyms here, and a bot it writes must load.
-        if target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target):
-            pairs.append((normalize(str(variant)), normalize(target)))
-    words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}
-    for key, texts in words.items():
-        for i, word in enumerate(texts):
-            _one_word(c, (*path, key, i), word)
-    hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else False
-    return NlpSettings(
-        user_dict=words["user_dict"],
-        synonyms=tuple(pairs),
-        stopwords=tuple(normalize(w) for w in words["stopwords"]),
-        hmm=False if hmm is None else hmm,
-    )
-
-
-def _has_word(c: FileChecker, path: PathKey, word: str) -> bool:
-    """Whether ``word`` keeps a letter or digit once normalized (！ does not)."""
-    if normalize(word):
-        return True
-    c.problem(
-        path,
-        f"`{dotted(path[:2])}` {word!r} has no letters or digits, so it never matches a word of a message",
-    )
-    return False
-
-
-def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
-    """Whether ``word`` is one word once normalized: synonyms, stopwords and the user
-    dictionary act on the words of a message, and punctuation or a space splits words."""
-    key = normalize(word)
-    if " " in key or not key:
-        what = f"is {len(key.split())} words once normalized ({key!r})" if key else "has no letters or digits"
-        c.problem(path, f"`{dotted(path[:2])}` {word!r} {what}, so it never matches a word of a message")
-    return bool(key) and " " not in key
-
-
-def _matcher(c: FileChecker, path: PathKey, value: Any) -> MatcherSettings:
-    return MatcherSettings(**c.fields(path, c.mapping(path, value, MATCHER_CHECKS), MATCHER_CHECKS))
-
-
-def _sessions(c: FileChecker, path: PathKey, value: Any) -> SessionSettings:
-    data = c.fields(path, c.mapping(path, value, SESSION_CHECKS), SESSION_CHECKS)
-    if data.get("store") == "redis" and "url" not in data:
-        c.problem(path, "`sessions.store: redis` needs `url` (e.g. redis://localhost:6379/0)")
-    return SessionSettings(**data)
-
-
-def _plugins(c: FileChecker, path: PathKey, value: Any) -> PluginSettings:
-    data = c.mapping(path, value, None)
-    folder = c.text((*path, "dir"), data["dir"]) if "dir" in data else None
-    config = {}
-    base = c.src.path.parent
-    for name, settings in data.items():
-        if name != "dir":
-            body = c.mapping((*path, name), settings, None)
-            checks = _bundled_checks(str(name))
-            if checks is not None:
-                _plugin_fields(c, (*path, name), body, checks)
-            # The plugin gets the settings as written (it converts them with the same checks);
-            # `_base_dir` lets it resolve paths relative to the bot file.
-            config[str(name)] = {**body, "_base_dir": str(base)}
-    return PluginSettings(dir=(base / folder) if folder else None, config=config)
-
-
-def _bundled_checks(name: str) -> Mapping[str, Check] | None:
-    """The ``SETTINGS`` a bundled plugin's module declares, or None for any other plugin."""
-    module = f"kefu.plugins.{name}"
-    if module not in DEFAULT_PLUGINS:
-        return None
-    # Imported here, not at the top: plugin modules import kefu, which imports this module.
-    checks: Mapping[str, Check] | None = getattr(importlib.import_module(module), "SETTINGS", None)
-    return checks
-
-
-def bundled_data_files(name: str) -> tuple[str, ...]:
-    """The settings of a bundled plugin that name a data file (its ``DATA_FILES``)."""
-    if f"kefu.plugins.{name}" not in DEFAULT_PLUGINS:
-        return ()
-    return tuple(getattr(importlib.import_module(f"kefu.plugins.{name}"), "DATA_FILES", ()))
-
-
-def _plugin_fields(
-    c: FileChecker, path: PathKey, body: dict[str, Any], checks: Mapping[str, Check]
-) -> dict[str, Any]:
-    if not checks and body:
-        c.problem(path, f"plugin {path[-1]!r} takes no settings")
-        return {}
-    c.check_keys(path, body, checks)
-    for key, item in body.items():
-        if item is None and key in checks:  # `reply:` with nothing after it; None is never a setting
-            c.problem((*path, key), f"`{dotted((*path, key))}` is empty; give a value or leave the key out")
-    return c.fields(path, {k: v for k, v in body.items() if v is not None}, dict(checks))
-
-
-def checked_plugin_settings(
-    name: str, settings: Mapping[str, Any], checks: Mapping[str, Check]
-) -> dict[str, Any]:
-    """A bundled plugin's settings converted by its ``checks``; ``ValueError`` naming every problem.
-
-    For ``make_plugin``: settings from a bot file were checked with their lines by the
-    loader already, but settings given in code reach the plugin unchecked.
-    """
-    base = Path(str(settings.get("_base_dir", ".")))
-    body = {k: v for k, v in settings.items() if k != "_base_dir"}
-    checker = FileChecker(SourceFile(base / "settings", data=body))  # paths resolve against base
-    checked = _plugin_fields(checker, ("plugins", name), body, checks)
-    if checker.problems:
-        raise ValueError("; ".join(p.message for p in checker.problems))
-    return checked
-
-
-def _entities(c: FileChecker, path: PathKey, value: Any) -> tuple[EntitySpec, ...]:
-    out = []
-    for name, body in c.mapping(path, value, None).items():
-        entity = _entity(c, (*path, name), str(name), body)
-        if entity is not None and c.visible_name((*path, name), "entity", str(name), at_key=True):
-            out.append(entity)
-    return tuple(out)
-
-
-def _entity(c: FileChecker, path: PathKey, name: str, body: Any) -> EntitySpec | None:
-    data = c.mapping(path, body, ("regex", "values", "builtin"))
-    kinds = [k for k in ("regex", "values", "builtin") if k in data]
-    if len(kinds) != 1:
-        c.problem(path, f"entity {name!r} needs exactly one of regex, values, builtin")
-        return None
-    if "builtin" in data:
-        builtin = c.choice((*path, "builtin"), data["builtin"], BUILTIN_ENTITIES)
-        return EntitySpec(name, builtin=builtin) if builtin else None
-    if "regex" in data:
-        pattern = c.regex((*path, "regex"), data["regex"])
-        return EntitySpec(name, regex=pattern) if pattern else None
-    return EntitySpec(name, values=_lookup_values(c, (*path, "values"), data["values"]))
-
-
-def _lookup_values(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    values: tuple[tuple[str, tuple[str, ...]], ...]
-    if isinstance(value, list):  # a plain list: each value is its own canonical form
-        values = tuple((v, ()) for v in c.texts(path, value))
-        paths = [[(*path, i)] for i in range(len(values))]
-    else:
-        mapping = c.mapping(path, value, None)
-        values = tuple((str(k), c.texts((*path, k), words)) for k, words in mapping.items())
-        paths = [
-            [(*path, k), *((*path, k, j) for j in range(len(words)))]
-            for k, (_, words) in zip(mapping, values, strict=True)
-        ]
-    _shared_words(c, values, paths)
-    return values
-
-
-def _shared_words(
-    c: FileChecker, values: tuple[tuple[str, tuple[str, ...]], ...], paths: list[list[PathKey]]
-) -> None:
-    """A word listed for two values (compared as the extractor reads them, ignoring case
-    and width) only ever gives the first: under the second it would be ignored."""
-    owner: dict[str, str] = {}
-    for (canonical, words), where in zip(values, paths, strict=True):
-        for word, at in zip((canonical, *words), where, strict=True):
-            first = owner.setdefault(unicodedata.normalize("NFKC", word).casefold(), canonical)
-            if first == canonical:
-                continue
-            if word == canonical:  # case and width do not count: xl is XL
-                c.problem(at, f"value {word!r} is already a word of {first!r}, so it is never given")
-            else:
-                c.problem(
-                    at, f"{word!r} of {canonical!r} is already a word of {first!r}, which it always gives"
-                )
-
-
-SECTION_CHECKS: dict[str, Check] = {
-    "bot": _bot,
-    "nlp": _nlp,
-    "matcher": _matcher,
-    "entities": _entities,
-    "sessions": _sessions,
-    "plugins": _plugins,
-}
 
 
 def _intents(result: FileResult, path: PathKey, value: Any) -> None:
@@ -484,10 +177,10 @@ def _payload(c: FileChecker, path: PathKey, value: Any) -> Any:
 INTENT_CHECKS: dict[str, Check] = {
     "patterns": _patterns,
     "keywords": _keywords,
-    "threshold": _num(0.0, 1.0),
-    "action": _text,
+    "threshold": number_in(0.0, 1.0),
+    "action": check_text,
     "payload": _payload,
-    "title": _text,
+    "title": check_text,
 }
 
 
@@ -508,7 +201,7 @@ def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...
         fields = c.fields(where, data, SLOT_CHECKS)
         for key in ("prompt", "invalid_prompt"):
             if key in fields:
-                _sent_as_written(c, (*where, key), fields[key])
+                sent_as_written(c, (*where, key), fields[key])
         if not fields.get("required"):
             for key in ("prompt", "invalid_prompt"):
                 if key in fields:
@@ -524,8 +217,8 @@ def _slots(result: FileResult, path: PathKey, value: Any) -> tuple[SlotSpec, ...
 
 SLOT_CHECKS: dict[str, Check] = {
     "required": FileChecker.flag,
-    "prompt": _text,
-    "invalid_prompt": _text,
+    "prompt": check_text,
+    "invalid_prompt": check_text,
     "regex": FileChecker.regex,
     "values": lambda c, p, v: c.texts(p, v),
 }
@@ -556,7 +249,7 @@ def _contexts(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, ...
     return inputs, tuple(outputs)
 
 
-CONTEXT_CHECKS: dict[str, Check] = {"name": _text, "lifespan": _int(1), "ttl": _num(0.001)}
+CONTEXT_CHECKS: dict[str, Check] = {"name": check_text, "lifespan": integer_in(1), "ttl": number_in(0.001)}
 
 
 def _placeholders(

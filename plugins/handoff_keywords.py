@@ -30,7 +30,7 @@ from typing import Any
 
 import kefu
 from kefu.checks import Check, FileChecker, dotted
-from kefu.sections import checked_plugin_settings
+from kefu.plugin_settings import checked_plugin_settings
 from kefu.yamlsource import PathKey
 
 __all__ = ["SETTINGS", "HandoffKeywords", "make_plugin"]

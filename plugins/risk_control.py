@@ -40,6 +40,7 @@ from typing import Any
 
 import kefu
 from kefu.checks import Check, FileChecker, dotted
+from kefu.plugin_settings import checked_plugin_settings
 from kefu.plugins.pii import find_pii, mask_pii, numbers_in
 from kefu.plugins.sensitive_words import (
     MAX_GAP,
@@ -48,7 +49,6 @@ from kefu.plugins.sensitive_words import (
     read_word_list,
     reading,
 )
-from kefu.sections import checked_plugin_settings
 from kefu.yamlsource import PathKey
 
 __all__ = ["SETTINGS", "PIIMaskingFilter", "RiskControl", "make_plugin"]

@@ -16,7 +16,7 @@ import pytest
 
 import kefu
 from kefu.entities import EntityExtractor, EntityValue
-from kefu.sections import BUILTIN_ENTITIES
+from kefu.settings_sections import BUILTIN_ENTITIES
 from kefu.spec import EntitySpec
 
 HangGuard = Callable[..., AbstractContextManager[None]]

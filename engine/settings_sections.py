@@ -1,0 +1,261 @@
+"""The sections of a bot file besides its intents: bot, nlp, matcher, entities, sessions.
+
+Each is checked and converted to its spec object; ``SECTION_CHECKS`` maps every section
+name but ``intents`` (which ``kefu.sections`` checks) to its check, and takes ``plugins``
+from ``kefu.plugin_settings``. See docs/intents.md for the format.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from kefu.checks import Check, FileChecker, dotted
+from kefu.normalize import normalize
+from kefu.plugin_settings import check_plugins
+from kefu.spec import (
+    BotSettings,
+    EntitySpec,
+    MatcherSettings,
+    NlpSettings,
+    SessionSettings,
+)
+from kefu.yamlsource import PathKey
+
+__all__ = [
+    "BUILTIN_ENTITIES",
+    "SECTION_CHECKS",
+    "check_text",
+    "integer_in",
+    "number_in",
+    "sent_as_written",
+]
+
+BUILTIN_ENTITIES = ("order_id", "mobile", "amount", "date")
+HEADS = ("ensemble", "linear", "cosine")
+STORES = ("memory", "redis")
+
+# Upper bounds where a bigger value would only fail later: the matcher keeps a table as
+# long as the longest message it reads, and functools' match cache takes a C-sized maxsize.
+MAX_INPUT_LENGTH = 100_000
+MAX_CACHE_SIZE = 10_000_000
+
+
+def number_in(low: float, high: float | None = None) -> Check:
+    """The check of a number from ``low`` to ``high`` (no upper bound if None)."""
+    return lambda c, p, v: c.number(p, v, low, high)
+
+
+def integer_in(low: int, high: int | None = None) -> Check:
+    """The check of an integer from ``low`` to ``high`` (no upper bound if None)."""
+    return lambda c, p, v: c.integer(p, v, low, high)
+
+
+def check_text(c: FileChecker, p: PathKey, v: Any) -> Any:
+    """The check of one text."""
+    return c.text(p, v)
+
+
+def _texts(c: FileChecker, p: PathKey, v: Any) -> Any:
+    return c.texts(p, v, single_ok=True)
+
+
+BOT_CHECKS: dict[str, Check] = {
+    "name": check_text,
+    "threshold": number_in(0.0, 1.0),
+    "ambiguity_margin": number_in(0.0, 1.0),
+    "handoff_after_fallbacks": integer_in(0),
+    "fallback": _texts,
+    "clarify": check_text,
+    "handoff_reply": check_text,
+    "cancel_reply": check_text,
+    "max_input_length": integer_in(1, MAX_INPUT_LENGTH),
+    "top_k": integer_in(1),
+    "out_of_scope_label": check_text,
+    "slot_retries": integer_in(0),
+    "cancel_words": _texts,
+    "history_size": integer_in(1),
+    "keyword_score": number_in(0.0, 1.0),
+}
+
+MATCHER_CHECKS: dict[str, Check] = {
+    "head": lambda c, p, v: c.choice(p, v, HEADS),
+    "word_ngrams": FileChecker.ngram_range,
+    "char_ngrams": FileChecker.ngram_range,
+    "word_weight": number_in(0.0),
+    "char_weight": number_in(0.0),
+    "char_padding": FileChecker.flag,
+    "sublinear_tf": FileChecker.flag,
+    "c": number_in(1e-6),
+    "cosine_weight": number_in(0.0),
+    "count_unknown": FileChecker.flag,
+    "cache_size": integer_in(0, MAX_CACHE_SIZE),
+}
+
+SESSION_CHECKS: dict[str, Check] = {
+    "store": lambda c, p, v: c.choice(p, v, STORES),
+    "max_sessions": integer_in(1),
+    "idle_ttl": number_in(1.0),
+    "url": check_text,
+    "key_prefix": check_text,
+    "lock_timeout": number_in(0.001),
+    "lock_wait": number_in(0.0),
+    "end_grace": number_in(0.0),
+}
+
+
+def _bot(c: FileChecker, path: PathKey, value: Any) -> BotSettings:
+    data = c.fields(path, c.mapping(path, value, BOT_CHECKS), BOT_CHECKS)
+    if "fallback" in data and not data["fallback"]:
+        c.problem((*path, "fallback"), "`bot.fallback` needs at least one reply")
+        del data["fallback"]
+    if "clarify" in data and "{options}" not in data["clarify"]:
+        c.problem((*path, "clarify"), "`bot.clarify` must contain {options}")
+        del data["clarify"]
+    for i, text in enumerate(data.get("fallback", ())):
+        sent_as_written(c, (*path, "fallback", i), text)
+    for key in ("handoff_reply", "cancel_reply", "clarify"):
+        if key in data:
+            sent_as_written(c, (*path, key), data[key].replace("{options}", ""))
+    return BotSettings(**data)
+
+
+_BRACES = re.compile(r"\{+[^{}]*\}+")
+
+
+def sent_as_written(c: FileChecker, path: PathKey, text: str) -> None:
+    """The bot's own replies and slot questions are sent as written: a ``{name}`` in one
+    would reach the customer as it stands, since only intent responses fill placeholders."""
+    found = _BRACES.search(text)
+    if found is not None:
+        c.problem(
+            path,
+            f"`{dotted(path)}` is sent as written, so the customer would see {found[0]}: "
+            "placeholders are filled in intent `responses` only",
+        )
+
+
+def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
+    data = c.mapping(path, value, ("user_dict", "synonyms", "stopwords", "hmm"))
+    synonyms = c.mapping((*path, "synonyms"), data.get("synonyms"), None)
+    pairs = []
+    for variant, canonical in synonyms.items():
+        where = (*path, "synonyms", variant)
+        target = c.text(where, canonical)
+        # Spaces pass (though such a synonym never applies): `kefu import` writes Rasa's
+        # multi-word synonyms here, and a bot it writes must load.
+        if target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target):
+            pairs.append((normalize(str(variant)), normalize(target)))
+    words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}
+    for key, texts in words.items():
+        for i, word in enumerate(texts):
+            _one_word(c, (*path, key, i), word)
+    hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else False
+    return NlpSettings(
+        user_dict=words["user_dict"],
+        synonyms=tuple(pairs),
+        stopwords=tuple(normalize(w) for w in words["stopwords"]),
+        hmm=False if hmm is None else hmm,
+    )
+
+
+def _has_word(c: FileChecker, path: PathKey, word: str) -> bool:
+    """Whether ``word`` keeps a letter or digit once normalized (！ does not)."""
+    if normalize(word):
+        return True
+    c.problem(
+        path,
+        f"`{dotted(path[:2])}` {word!r} has no letters or digits, so it never matches a word of a message",
+    )
+    return False
+
+
+def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
+    """Whether ``word`` is one word once normalized: synonyms, stopwords and the user
+    dictionary act on the words of a message, and punctuation or a space splits words."""
+    key = normalize(word)
+    if " " in key or not key:
+        what = f"is {len(key.split())} words once normalized ({key!r})" if key else "has no letters or digits"
+        c.problem(path, f"`{dotted(path[:2])}` {word!r} {what}, so it never matches a word of a message")
+    return bool(key) and " " not in key
+
+
+def _matcher(c: FileChecker, path: PathKey, value: Any) -> MatcherSettings:
+    return MatcherSettings(**c.fields(path, c.mapping(path, value, MATCHER_CHECKS), MATCHER_CHECKS))
+
+
+def _sessions(c: FileChecker, path: PathKey, value: Any) -> SessionSettings:
+    data = c.fields(path, c.mapping(path, value, SESSION_CHECKS), SESSION_CHECKS)
+    if data.get("store") == "redis" and "url" not in data:
+        c.problem(path, "`sessions.store: redis` needs `url` (e.g. redis://localhost:6379/0)")
+    return SessionSettings(**data)
+
+
+def _entities(c: FileChecker, path: PathKey, value: Any) -> tuple[EntitySpec, ...]:
+    out = []
+    for name, body in c.mapping(path, value, None).items():
+        entity = _entity(c, (*path, name), str(name), body)
+        if entity is not None and c.visible_name((*path, name), "entity", str(name), at_key=True):
+            out.append(entity)
+    return tuple(out)
+
+
+def _entity(c: FileChecker, path: PathKey, name: str, body: Any) -> EntitySpec | None:
+    data = c.mapping(path, body, ("regex", "values", "builtin"))
+    kinds = [k for k in ("regex", "values", "builtin") if k in data]
+    if len(kinds) != 1:
+        c.problem(path, f"entity {name!r} needs exactly one of regex, values, builtin")
+        return None
+    if "builtin" in data:
+        builtin = c.choice((*path, "builtin"), data["builtin"], BUILTIN_ENTITIES)
+        return EntitySpec(name, builtin=builtin) if builtin else None
+    if "regex" in data:
+        pattern = c.regex((*path, "regex"), data["regex"])
+        return EntitySpec(name, regex=pattern) if pattern else None
+    return EntitySpec(name, values=_lookup_values(c, (*path, "values"), data["values"]))
+
+
+def _lookup_values(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    values: tuple[tuple[str, tuple[str, ...]], ...]
+    if isinstance(value, list):  # a plain list: each value is its own canonical form
+        values = tuple((v, ()) for v in c.texts(path, value))
+        paths = [[(*path, i)] for i in range(len(values))]
+    else:
+        mapping = c.mapping(path, value, None)
+        values = tuple((str(k), c.texts((*path, k), words)) for k, words in mapping.items())
+        paths = [
+            [(*path, k), *((*path, k, j) for j in range(len(words)))]
+            for k, (_, words) in zip(mapping, values, strict=True)
+        ]
+    _shared_words(c, values, paths)
+    return values
+
+
+def _shared_words(
+    c: FileChecker, values: tuple[tuple[str, tuple[str, ...]], ...], paths: list[list[PathKey]]
+) -> None:
+    """A word listed for two values (compared as the extractor reads them, ignoring case
+    and width) only ever gives the first: under the second it would be ignored."""
+    owner: dict[str, str] = {}
+    for (canonical, words), where in zip(values, paths, strict=True):
+        for word, at in zip((canonical, *words), where, strict=True):
+            first = owner.setdefault(unicodedata.normalize("NFKC", word).casefold(), canonical)
+            if first == canonical:
+                continue
+            if word == canonical:  # case and width do not count: xl is XL
+                c.problem(at, f"value {word!r} is already a word of {first!r}, so it is never given")
+            else:
+                c.problem(
+                    at, f"{word!r} of {canonical!r} is already a word of {first!r}, which it always gives"
+                )
+
+
+SECTION_CHECKS: dict[str, Check] = {
+    "bot": _bot,
+    "nlp": _nlp,
+    "matcher": _matcher,
+    "entities": _entities,
+    "sessions": _sessions,
+    "plugins": check_plugins,
+}
