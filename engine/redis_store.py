@@ -40,6 +40,7 @@ Session ends, the guarantee:
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -56,6 +57,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("RedisStore needs the redis package: pip install 'kefu[redis]'") from exc
 
 __all__ = ["RedisStore"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -232,7 +235,7 @@ class RedisStore:
         raw = self._call("read a session", lambda: self.client.get(self._key(session_id)))
         if raw is None:
             return None
-        session = Session.from_json(raw)
+        session = self._load(raw, session_id)
         return None if self._idle(session) else session
 
     def _idle(self, session: Session) -> bool:
@@ -256,7 +259,7 @@ class RedisStore:
             session_id, lambda: self._run("delete a session", "delete", keys, [_wire(session_id)])
         )
         if reply[2] or reply[1]:
-            self._ended(_session_from(reply[2], session_id), "deleted")
+            self._ended(self._final(reply[2], session_id), "deleted")
 
     def ids(self) -> Iterator[str]:
         """Ids of sessions that are not idle."""
@@ -290,7 +293,7 @@ class RedisStore:
         reply = self._run(
             "end an idle session", "end_if_idle", self._keys(session_id), [self._now(), _wire(session_id)]
         )
-        return _session_from(reply[1], session_id) if reply[0] == 2 else None
+        return self._final(reply[1], session_id) if reply[0] == 2 else None
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
@@ -305,8 +308,8 @@ class RedisStore:
         saved = False
         try:
             if state == 2:  # it went idle and nobody had noticed: report it, start afresh
-                self._ended(_session_from(raw, session_id), "expired")
-            session = self._live(Session.from_json(raw), token) if state == 1 and raw else None
+                self._ended(self._final(raw, session_id), "expired")
+            session = self._live(self._load(raw, session_id), token) if state == 1 and raw else None
             if session is None:
                 session = Session(session_id, self.clock())
             yield session
@@ -355,6 +358,28 @@ class RedisStore:
             f"was saved (lock_timeout={self.lock_timeout}s); the update was not written"
         )
 
+    def _load(self, raw: bytes | str, session_id: str) -> Session:
+        """The stored session; ``StoreError`` naming it and its key if the JSON is damaged."""
+        try:
+            return Session.from_json(raw)
+        except StoreError as exc:
+            key = _text(self._key(session_id))
+            raise StoreError(
+                f"Redis at {redact(self.url)}: session {session_id!r} ({key!r}) is damaged, "
+                f"delete the key to start it afresh: {exc}"
+            ) from None
+
+    def _final(self, raw: bytes, session_id: str) -> Session:
+        """A session that ended (its data already deleted), as the end listeners get it:
+        empty but for its id when the data is gone or damaged. Damaged data must not fail
+        the sweep, which runs inside some other conversation's reply."""
+        if raw:
+            try:
+                return self._load(raw, session_id)
+            except StoreError as exc:
+                log.error("%s; its end is reported without its data", exc)
+        return Session(session_id, 0.0)
+
     def add_end_listener(self, listener: EndListener) -> None:
         """Call ``listener(session, reason)`` for sessions this process sees end."""
         self._listeners.append(listener)
@@ -373,8 +398,3 @@ def _wire(text: str) -> bytes:
 
 def _text(member: object) -> str:
     return member.decode("utf-8", "surrogatepass") if isinstance(member, bytes) else str(member)
-
-
-def _session_from(raw: bytes, session_id: str) -> Session:
-    """The stored session, or an empty one carrying only the id when the data is gone."""
-    return Session.from_json(raw) if raw else Session(session_id, 0.0)

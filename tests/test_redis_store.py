@@ -314,6 +314,37 @@ def test_redis_drops_the_key_at_its_expiry_and_the_end_is_still_reported(url: st
     assert store.expire() == []
 
 
+def test_a_damaged_session_neither_fails_the_sweep_nor_loses_its_end(url: str) -> None:
+    # The sweep runs inside some other user's reply: a session whose JSON another program
+    # or a broken write damaged failed that reply, and its end was never reported.
+    clock = Clock()
+    store = RedisStore(url, idle_ttl=60, clock=clock)
+    ended = ended_recorder(store)
+    for session_id in ("a", "c"):
+        with store.transaction(session_id) as session:
+            session.turns = 3
+    store.client.set("kefu:session:s:b", b'{"id": "b", "turns": ')  # cut short
+    store.client.zadd("kefu:session:idle", {"b": clock.now + 60})
+    clock.now += 61
+    assert sorted(s.id for s in store.expire()) == ["a", "b", "c"]
+    assert sorted(ended) == [("a", "expired", 3), ("b", "expired", 0), ("c", "expired", 3)]
+
+
+def test_a_damaged_live_session_is_a_store_error_naming_it_and_its_key(url: str) -> None:
+    store = RedisStore(url)
+    store.client.set("kefu:session:s:用户1", b"[1, 2")
+    expected = (
+        f"Redis at {url}: session '用户1' ('kefu:session:s:用户1') is damaged, delete the key to "
+        "start it afresh: stored session is damaged: JSONDecodeError: "
+    )
+    with pytest.raises(StoreError) as read:
+        store.get("用户1")
+    with pytest.raises(StoreError) as locked, store.transaction("用户1"):
+        pass
+    assert str(read.value).startswith(expected) and str(locked.value).startswith(expected)
+    assert store.client.exists("kefu:session:lock:用户1") == 0  # not left locked
+
+
 def test_expire_reports_each_session_once_across_two_racing_stores(url: str) -> None:
     clock = Clock()
     stores = [RedisStore(url, idle_ttl=60, clock=clock) for _ in range(2)]
