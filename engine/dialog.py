@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
 import logging
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kefu.bot_regex import compile_regex, fullmatch
-from kefu.entities import EntityValue
 from kefu.errors import PluginError
 from kefu.manager import HookFailure
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
-from kefu.spec import BotSpec, IntentSpec, SlotSpec
+from kefu.slot_filling import (
+    CANCEL_PARTICLES,
+    answers_ahead,
+    is_cancel,
+    prompt_for,
+    slot_values,
+    valid_value,
+)
+from kefu.spec import BotSpec, IntentSpec
 from kefu.templates import render
 from kefu.values import Candidate, Match, Message, Reply
 
@@ -35,9 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["Turn", "handle"]
 
 log = logging.getLogger(__name__)
-
-CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
-"""Particles that may follow a cancel word without changing what it means (算了吧)."""
 
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ORDINAL = re.compile(
@@ -193,7 +195,7 @@ def decide(turn: Turn, match: Match) -> Reply:
         return _clarify(turn, match, options) if options else fallback(turn, match)
     turn.session.fallback_streak = 0
     intent = turn.runtime.spec.intent(match.intent)
-    values = _slot_values(turn, intent)
+    values = slot_values(turn, intent)
     missing = next((s for s in intent.slots if s.required and s.name not in values), None)
     if missing is not None:
         if turn.session.pending is None:  # a new question: an earlier one's answers are not its own
@@ -202,7 +204,7 @@ def decide(turn: Turn, match: Match) -> Reply:
                     turn.session.slots.pop(slot.name, None)
         turn.session.slots.update(values)
         turn.session.pending = PendingSlot(intent.name, missing.name)
-        return turn.reply(_prompt(missing), "prompt", match, slots=values)
+        return turn.reply(prompt_for(missing), "prompt", match, slots=values)
     return _complete(turn, intent, match, values)
 
 
@@ -351,10 +353,10 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}")
         session.pending = None
         return None
-    if _is_cancel(normalize(turn.message.text, spec.settings.max_input_length), spec.settings.cancel_words):
+    if is_cancel(normalize(turn.message.text, spec.settings.max_input_length), spec.settings.cancel_words):
         session.pending = None
         return turn.reply(spec.settings.cancel_reply, "cancel")
-    value = _valid_value(turn, slot, turn.message.text)
+    value = valid_value(turn, slot, turn.message.text)
     if value is not None:
         session.slots[slot.name] = value
         match = Match(turn.message.text, intent.name, 1.0, rule=f"slot:{slot.name}")
@@ -364,113 +366,16 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         session.pending = None  # a new question: the user changed topic
         turn.trace.append(f"left slot {slot.name} for {other.intent}")
         return other
-    ahead = _answers_ahead(turn, intent, slot)
+    ahead = answers_ahead(turn, intent, slot)
     if ahead:  # 大号 while the colour is asked: keep it, and ask again without counting a retry
         session.slots.update(ahead)
-        return turn.reply(_prompt(slot), "prompt", Match(turn.message.text, intent.name, 0.0), slots=ahead)
+        return turn.reply(prompt_for(slot), "prompt", Match(turn.message.text, intent.name, 0.0), slots=ahead)
     pending.retries += 1
     if pending.retries > spec.settings.slot_retries:
         session.pending = None
         return fallback(turn, other)
-    prompt = slot.invalid_prompt or _prompt(slot)
+    prompt = slot.invalid_prompt or prompt_for(slot)
     return turn.reply(prompt, "prompt", Match(turn.message.text, intent.name, 0.0))
-
-
-@functools.lru_cache(maxsize=16)
-def _cancel_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    # A word of punctuation only (！) normalizes to nothing, and an empty alternative would
-    # make any run of particles (啊, 好吧) a cancel.
-    kept = sorted({normalize(w) for w in words} - {""}, key=len, reverse=True)
-    alternatives = "|".join(map(re.escape, kept)) or "(?!)"
-    return re.compile(f"(?:(?:{alternatives})[{CANCEL_PARTICLES}]*\\s*)+")
-
-
-def _is_cancel(text: str, words: tuple[str, ...]) -> bool:
-    """ "算了", "算了吧", "算了，不查了": nothing but cancel words and particles."""
-    return bool(text) and bool(words) and _cancel_pattern(words).fullmatch(text) is not None
-
-
-def _prompt(slot: SlotSpec) -> str:
-    """The question that asks for ``slot``."""
-    return slot.prompt or f"请提供{slot.name}"
-
-
-def _valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:
-    found = turn.runtime.extractor.parse_value(text, slot.entity, today=turn.today)
-    if found is None or not _acceptable(slot, found.value):
-        return None
-    return found.value
-
-
-def _acceptable(slot: SlotSpec, value: str) -> bool:
-    if slot.regex is not None and fullmatch(compile_regex(slot.regex), value, f"slot {slot.name!r}") is None:
-        return False
-    return not slot.values or value in slot.values
-
-
-def _found_values(turn: Turn, slot: SlotSpec, taken: list[EntityValue]) -> list[EntityValue]:
-    """The values in this message that ``slot`` would take, none of them sharing a
-    character with a value ``taken`` by another slot."""
-    found = turn.runtime.extractor.extract_all(turn.message.text, slot.entity, today=turn.today)
-    return [
-        v
-        for v in found
-        if _acceptable(slot, v.value) and not any(v.start < t.end and t.start < v.end for t in taken)
-    ]
-
-
-def _message_values(turn: Turn, slots: Sequence[SlotSpec]) -> dict[str, list[str]]:
-    """The different values this message gives each of ``slots``, in that order of claim:
-    a value one slot takes is no value of the next (明天 answers 从哪天, not 到哪天 too)."""
-    taken: list[EntityValue] = []
-    values: dict[str, list[str]] = {}
-    for slot in slots:
-        found = _found_values(turn, slot, taken)
-        values[slot.name] = list(dict.fromkeys(v.value for v in found))
-        if len(values[slot.name]) == 1:
-            taken += found
-    return values
-
-
-def _answers_ahead(turn: Turn, intent: IntentSpec, asked: SlotSpec) -> dict[str, str]:
-    """Values this message gives for the intent's other slots, one value each, that the
-    session does not hold yet (said again, they are no answer to the question asked)."""
-    values = _message_values(turn, [slot for slot in intent.slots if slot is not asked])
-    held = turn.session.slots
-    return {
-        name: found[0] for name, found in values.items() if len(found) == 1 and held.get(name) != found[0]
-    }
-
-
-def _slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
-    """Slot values from this message first, then from open contexts' parameters.
-
-    A message with two different acceptable values for a slot (我付了300元，退我50元 for a
-    refund amount) fills it from neither, nor from a context: which one was meant is
-    unknown, and a required slot then asks, as it does when its question gets two answers.
-    One value fills one slot: the slot just asked for first, then the others in order.
-    """
-    values: dict[str, str] = {}
-    if not intent.slots:
-        return values
-    pending = turn.session.pending
-    asked = pending.slot if pending is not None and pending.intent == intent.name else None
-    found = _message_values(turn, sorted(intent.slots, key=lambda slot: slot.name != asked))
-    contexts = turn.session.active_contexts(turn.now).values()  # same for every slot: one `now`
-    for slot in intent.slots:
-        acceptable = found[slot.name]
-        if len(acceptable) == 1:
-            values[slot.name] = acceptable[0]
-        if acceptable:
-            continue
-        for ctx in contexts:  # another intent's value: this slot's own regex and values apply
-            if ctx.params and slot.name in ctx.params and _acceptable(slot, ctx.params[slot.name]):
-                values[slot.name] = ctx.params[slot.name]
-                break
-        else:
-            if pending is not None and slot.name in turn.session.slots:
-                values[slot.name] = turn.session.slots[slot.name]
-    return values
 
 
 def _render(turn: Turn, intent: IntentSpec, values: dict[str, str]) -> str:

@@ -1,0 +1,132 @@
+"""Which values a message gives a conversation's slots, and whether it cancels a question.
+
+Used by ``kefu.dialog``: the answer to a slot question (``valid_value``), the values a
+message holds for an intent's slots (``slot_values``, ``answers_ahead``), and cancel words.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from kefu.bot_regex import compile_regex, fullmatch
+from kefu.entities import EntityValue
+from kefu.normalize import normalize
+from kefu.spec import IntentSpec, SlotSpec
+
+if TYPE_CHECKING:
+    from kefu.dialog import Turn
+
+__all__ = [
+    "CANCEL_PARTICLES",
+    "acceptable",
+    "answers_ahead",
+    "is_cancel",
+    "prompt_for",
+    "slot_values",
+    "valid_value",
+]
+
+CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
+"""Particles that may follow a cancel word without changing what it means (算了吧)."""
+
+
+@functools.lru_cache(maxsize=16)
+def _cancel_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    # A word of punctuation only (！) normalizes to nothing, and an empty alternative would
+    # make any run of particles (啊, 好吧) a cancel.
+    kept = sorted({normalize(w) for w in words} - {""}, key=len, reverse=True)
+    alternatives = "|".join(map(re.escape, kept)) or "(?!)"
+    return re.compile(f"(?:(?:{alternatives})[{CANCEL_PARTICLES}]*\\s*)+")
+
+
+def is_cancel(text: str, words: tuple[str, ...]) -> bool:
+    """ "算了", "算了吧", "算了，不查了": nothing but cancel words and particles."""
+    return bool(text) and bool(words) and _cancel_pattern(words).fullmatch(text) is not None
+
+
+def prompt_for(slot: SlotSpec) -> str:
+    """The question that asks for ``slot``."""
+    return slot.prompt or f"请提供{slot.name}"
+
+
+def valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:
+    """The value a whole message gives ``slot`` as the answer to its question, or None."""
+    found = turn.runtime.extractor.parse_value(text, slot.entity, today=turn.today)
+    if found is None or not acceptable(slot, found.value):
+        return None
+    return found.value
+
+
+def acceptable(slot: SlotSpec, value: str) -> bool:
+    """Whether ``value`` passes the slot's own ``regex`` and ``values``."""
+    if slot.regex is not None and fullmatch(compile_regex(slot.regex), value, f"slot {slot.name!r}") is None:
+        return False
+    return not slot.values or value in slot.values
+
+
+def _found_values(turn: Turn, slot: SlotSpec, taken: list[EntityValue]) -> list[EntityValue]:
+    """The values in this message that ``slot`` would take, none of them sharing a
+    character with a value ``taken`` by another slot."""
+    found = turn.runtime.extractor.extract_all(turn.message.text, slot.entity, today=turn.today)
+    return [
+        v
+        for v in found
+        if acceptable(slot, v.value) and not any(v.start < t.end and t.start < v.end for t in taken)
+    ]
+
+
+def _message_values(turn: Turn, slots: Sequence[SlotSpec]) -> dict[str, list[str]]:
+    """The different values this message gives each of ``slots``, in that order of claim:
+    a value one slot takes is no value of the next (明天 answers 从哪天, not 到哪天 too)."""
+    taken: list[EntityValue] = []
+    values: dict[str, list[str]] = {}
+    for slot in slots:
+        found = _found_values(turn, slot, taken)
+        values[slot.name] = list(dict.fromkeys(v.value for v in found))
+        if len(values[slot.name]) == 1:
+            taken += found
+    return values
+
+
+def answers_ahead(turn: Turn, intent: IntentSpec, asked: SlotSpec) -> dict[str, str]:
+    """Values this message gives for the intent's other slots, one value each, that the
+    session does not hold yet (said again, they are no answer to the question asked)."""
+    values = _message_values(turn, [slot for slot in intent.slots if slot is not asked])
+    held = turn.session.slots
+    return {
+        name: found[0] for name, found in values.items() if len(found) == 1 and held.get(name) != found[0]
+    }
+
+
+def slot_values(turn: Turn, intent: IntentSpec) -> dict[str, str]:
+    """Slot values from this message first, then from open contexts' parameters.
+
+    A message with two different acceptable values for a slot (我付了300元，退我50元 for a
+    refund amount) fills it from neither, nor from a context: which one was meant is
+    unknown, and a required slot then asks, as it does when its question gets two answers.
+    One value fills one slot: the slot just asked for first, then the others in order.
+    """
+    values: dict[str, str] = {}
+    if not intent.slots:
+        return values
+    pending = turn.session.pending
+    asked = pending.slot if pending is not None and pending.intent == intent.name else None
+    found = _message_values(turn, sorted(intent.slots, key=lambda slot: slot.name != asked))
+    contexts = turn.session.active_contexts(turn.now).values()  # same for every slot: one `now`
+    for slot in intent.slots:
+        given = found[slot.name]
+        if len(given) == 1:
+            values[slot.name] = given[0]
+        if given:
+            continue
+        for ctx in contexts:  # another intent's value: this slot's own regex and values apply
+            if ctx.params and slot.name in ctx.params and acceptable(slot, ctx.params[slot.name]):
+                values[slot.name] = ctx.params[slot.name]
+                break
+        else:
+            if pending is not None and slot.name in turn.session.slots:
+                values[slot.name] = turn.session.slots[slot.name]
+    return values
