@@ -120,7 +120,13 @@ def read_csv(path: str | Path) -> BotDraft:
                     f"row has {fields} fields, the header {len(header)}: "
                     f"put a text that contains a {_DELIMITER_NAMES[delimiter]} in double quotes",
                 )
-            _add_record(draft, file, reader.line_num, row)
+            # A line break in a quoted cell is the file's own line ending: CRLF from Windows (a
+            # lone CR from old Macs), which a reply would send as written. YAML replies say \n.
+            cells = {
+                key: _LINE_BREAK.sub("\n", cell) if isinstance(cell, str) else cell
+                for key, cell in row.items()
+            }
+            _add_record(draft, file, reader.line_num, cells)
     except csv.Error as exc:  # line_num counts the lines read before the bad one
         raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
     if not draft.intents:  # said here, not at the output folder, which is not to blame

@@ -40,6 +40,14 @@ CASES = [
         ["data.csv:1: columns 编号, 来源 not imported: kefu reads text, intent and response"],
         id="other-columns-are-reported",
     ),
+    # a cell with a line break (Alt+Enter) in a file saved with CRLF: the reply says \n, as a
+    # reply written in YAML does, and a lone CR of old Mac files too
+    pytest.param(
+        'text,intent,response\r\n"信用卡\r\n丢了",挂失,"请拨打\r\n95555\r冻结"\r\n',
+        [("挂失", ("信用卡\n丢了",), ("请拨打\n95555\n冻结",))],
+        [],
+        id="line-break-in-a-cell",
+    ),
 ]  # fmt: skip
 
 
