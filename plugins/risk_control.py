@@ -25,7 +25,9 @@ With no words and no rate limit configured the plugin only masks personal data.
 ``SETTINGS`` declares these keys; ``kefu validate`` checks a bot file against it and
 reports a wrong value with its file and line (an empty value, NaN, a word with no
 letter or digit, or one that reads as a single character once its symbols are skipped,
-such as ``+V``, included).
+such as ``+V``, included), and a setting that would never be used: ``verdict``,
+``reply``, ``pinyin_initials`` or ``max_gap`` with no words listed, ``reply`` with
+``verdict: mask``, ``rate_reply`` without ``rate_limit``.
 """
 
 from __future__ import annotations
@@ -317,6 +319,25 @@ def _sibling(c: FileChecker, path: PathKey, key: str) -> Any:
     return node.get(key) if isinstance(node, dict) else None
 
 
+def _needs_words(check: Check) -> Check:
+    """``check``, and a problem when neither ``words`` nor ``words_file`` lists a word: the
+    setting then configures a word filter that does not exist."""
+
+    def checked(c: FileChecker, path: PathKey, value: Any) -> Any:
+        converted = check(c, path, value)
+        if converted is None or _sibling(c, path, "words") or _sibling(c, path, "words_file"):
+            return converted
+        # Kept silently, it let a shop believe listed words were blocked.
+        c.problem(
+            path,
+            f"`{dotted(path)}` is never used: without `words` or `words_file` no message is "
+            f"checked for listed words; list the words or leave `{path[-1]}` out",
+        )
+        return None
+
+    return checked
+
+
 def _reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
     text = c.text(path, value)
     if text is not None and _sibling(c, path, "verdict") == "mask":
@@ -346,10 +367,10 @@ def _rate_reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
 SETTINGS: dict[str, Check] = {
     "words": _words,
     "words_file": _words_file,
-    "verdict": lambda c, p, v: c.choice(p, v, VERDICTS),
-    "reply": _reply,
-    "pinyin_initials": FileChecker.flag,
-    "max_gap": lambda c, p, v: c.integer(p, v, 0, MAX_GAP),
+    "verdict": _needs_words(lambda c, p, v: c.choice(p, v, VERDICTS)),
+    "reply": _needs_words(_reply),
+    "pinyin_initials": _needs_words(FileChecker.flag),
+    "max_gap": _needs_words(lambda c, p, v: c.integer(p, v, 0, MAX_GAP)),
     "rate_limit": _rate_limit,
     "rate_reply": _rate_reply,
     "mask_replies": FileChecker.flag,

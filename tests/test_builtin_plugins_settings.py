@@ -30,6 +30,13 @@ LONE_RATE_REPLY = (
 )
 
 
+def no_words(key: str) -> str:
+    return (
+        f"`plugins.risk_control.{key}` is never used: without `words` or `words_file` no message"
+        f" is checked for listed words; list the words or leave `{key}` out"
+    )
+
+
 @pytest.mark.parametrize(
     ("settings", "line", "message"),
     [
@@ -37,6 +44,14 @@ LONE_RATE_REPLY = (
         (["words: [诈骗]", "verdict: mask", "reply: 请文明用语"], 3, MASKED_REPLY),
         # The shop believed messages were rate-limited; none was.
         (["words: [诈骗]", "rate_reply: 您发送得太快了"], 2, LONE_RATE_REPLY),
+        # The shop believed listed words were blocked, handed off or caught as pinyin; no
+        # word was listed, so every message went through.
+        (["verdict: handoff", "mask_replies: true"], 1, no_words("verdict")),
+        (["mask_logs: true", "reply: 请文明用语"], 2, no_words("reply")),
+        (["pinyin_initials: true"], 1, no_words("pinyin_initials")),
+        (["rate_limit: {per_second: 1.0, burst: 8}", "max_gap: 0"], 2, no_words("max_gap")),
+        # A words list left empty lists no word either.
+        (["words: []", "verdict: block"], 2, no_words("verdict")),
     ],
 )
 def test_a_setting_that_would_never_be_used_is_reported_with_file_and_line(
@@ -56,6 +71,7 @@ def test_a_setting_that_would_never_be_used_is_reported_with_file_and_line(
     [
         ({"words": ["诈骗"], "verdict": "mask", "reply": "请文明用语"}, MASKED_REPLY),
         ({"rate_reply": "慢一点"}, LONE_RATE_REPLY),
+        ({"pinyin_initials": False}, no_words("pinyin_initials")),
     ],
 )
 def test_settings_given_in_code_are_checked_the_same(settings: dict[str, Any], message: str) -> None:
