@@ -83,13 +83,20 @@ def read_rasa(path: str | Path) -> BotDraft:
 
 
 def _domain_above(root: Path) -> Path | None:
-    """A Rasa domain (``domain.yml``, or Rasa 3's ``domain/`` folder) in a folder above ``root``:
-    what ``kefu import rasa data/`` or ``data/nlu.yml`` leaves out."""
-    for folder in list(root.absolute().parents)[:3]:  # data/nlu/faq.yml is as deep as projects go
-        for name in ("domain.yml", "domain.yaml", "domain"):
-            if (folder / name).exists():
-                return folder / name
-    return None
+    """The domain (``domain.yml``, or Rasa 3's ``domain/`` folder) of the Rasa project whose
+    ``data/`` folder holds ``root``: what ``kefu import rasa data/`` or ``data/nlu.yml`` leaves out.
+
+    Only the folder that holds that ``data/`` folder is a project root, as ``rasa init`` lays
+    it out: a domain further up, or beside a folder of another name, may be another project's.
+    """
+    path = root.absolute()
+    # data/nlu/faq.yml is as deep as projects go
+    data = next((f for f in [path, *path.parents][:3] if f.name == "data" and f.is_dir()), None)
+    if data is None:
+        return None
+    return next(
+        (data.parent / n for n in ("domain.yml", "domain.yaml", "domain") if (data.parent / n).exists()), None
+    )
 
 
 def _reader(

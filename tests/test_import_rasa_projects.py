@@ -77,12 +77,13 @@ def test_an_or_step_answers_each_of_its_intents(tmp_path: Path, stories: str) ->
     assert report.warnings == ()
 
 
-@pytest.mark.parametrize("imported", ["data", "data/nlu.yml"])
+@pytest.mark.parametrize("imported", ["data", "data/nlu.yml", "data/nlu", "data/nlu/faq.yml"])
 def test_a_domain_left_out_of_the_import_is_named(tmp_path: Path, imported: str) -> None:
     # Every intent got a placeholder reply without a word about the domain next to data/.
     project = tmp_path / "rasa"
-    (project / "data").mkdir(parents=True)
+    (project / "data" / "nlu").mkdir(parents=True)
     (project / "data" / "nlu.yml").write_text(NLU, encoding="utf-8")
+    (project / "data" / "nlu" / "faq.yml").write_text(NLU, encoding="utf-8")
     (project / "domain.yml").write_text(
         'version: "3.1"\nresponses:\n  utter_查物流:\n  - text: 正在查询\n', encoding="utf-8"
     )
@@ -92,6 +93,31 @@ def test_a_domain_left_out_of_the_import_is_named(tmp_path: Path, imported: str)
         f"the domain {project / 'domain.yml'} is outside what was imported; "
         f"import {project} to take its responses",
     )
+
+
+OTHER_DOMAIN = 'version: "3.1"\nresponses:\n  utter_greet:\n  - text: 你好\n'
+
+
+@pytest.mark.parametrize(
+    ("domain", "imported"),
+    [
+        # another project's domain in a parent folder of the project imported
+        pytest.param("domain.yml", "shop/data", id="domain-above-the-project"),
+        pytest.param("domain.yml", "shop/data/nlu.yml", id="domain-above-the-project-file"),
+        # a domain beside a folder that is no project's data/ (an export, a download)
+        pytest.param("rasa/domain.yml", "rasa/exports/nlu.yml", id="beside-another-folder"),
+        pytest.param("domain/greet.yml", "exports/faq/nlu.yml", id="domain-folder-two-up"),
+    ],
+)
+def test_a_domain_of_another_project_is_not_named(tmp_path: Path, domain: str, imported: str) -> None:
+    # The report said to import the folder of whatever domain.yml lay up to three folders up.
+    (tmp_path / domain).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / domain).write_text(OTHER_DOMAIN, encoding="utf-8")
+    source = tmp_path / imported if imported.endswith(".yml") else tmp_path / imported / "nlu.yml"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(NLU, encoding="utf-8")
+    report = write_bot(read_rasa(tmp_path / imported), tmp_path / "bot")
+    assert report.warnings == ()
 
 
 UNUSED_DOMAIN = """version: "3.1"
