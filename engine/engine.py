@@ -11,27 +11,26 @@ import asyncio
 import contextvars
 import dataclasses
 import functools
-import json
 import logging
-import marshal
 import random
-import reprlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kefu.arguments import check_contexts, check_id, check_metadata, check_text
 from kefu.bot_regex import message_budget
-from kefu.dialog import Turn, handle, handoff
-from kefu.errors import KefuError, PluginError, SessionIdError
-from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, HookFailure, LoadedPlugin
+from kefu.dialog import Turn, handle
+from kefu.errors import KefuError
+from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, LoadedPlugin
+from kefu.message_hooks import drop_unstorable, message_received, response_built, session_started
 from kefu.model import Model, load_model, save_model
 from kefu.normalize import clean
 from kefu.runtime import Runtime, build_runtime, load_or_train
-from kefu.sessions import MemoryStore, Session, SessionStore, marshal_ready
+from kefu.sessions import MemoryStore, Session, SessionStore
 from kefu.spec import BotSpec
-from kefu.values import Block, Match, Message, Reply
+from kefu.values import Match, Message, Reply
 
 __all__ = ["Engine"]
 
@@ -224,15 +223,15 @@ class Engine:
         ``contexts`` are treated as open, so follow-up intents can match (one ``str`` is one
         context, not a set of characters). A context that is not a ``str`` is a ``TypeError``.
         """
-        _check_text(text)
-        opened = _check_contexts(contexts)
+        check_text(text)
+        opened = check_contexts(contexts)
         settings = self._runtime.spec.settings
         return self._runtime.match(clean(text, settings.max_input_length), opened)
 
     def segment(self, text: str) -> list[str]:
         """How the bot's tokenizer segments ``text`` (normalized, synonyms applied, no stopwords)."""
         limit = self._runtime.spec.settings.max_input_length
-        return self._runtime.model.features.analyzer.segment(_check_text(text), limit)
+        return self._runtime.model.features.analyzer.segment(check_text(text), limit)
 
     def match_many(self, texts: Sequence[str], n_jobs: int = 1) -> list[Match]:
         """``match`` for many texts; ``n_jobs`` > 1 spreads them over processes."""
@@ -242,7 +241,7 @@ class Engine:
             raise TypeError("match_many takes a list of texts, not one str: use match() for one text")
         texts = list(texts)
         for i, text in enumerate(texts):
-            _check_text(text, f"texts[{i}]")
+            check_text(text, f"texts[{i}]")
         return match_many(self._runtime, texts, n_jobs)
 
     # -- conversations ----------------------------------------------------------------------
@@ -253,9 +252,9 @@ class Engine:
         """Answer one message of the conversation ``session_id``. Never raises on any ``str``
         (text that is not one is a ``TypeError``; a ``session_id`` that is not one is a
         ``SessionIdError``)."""
-        _check_id(session_id)
-        _check_text(text)
-        meta = _metadata(metadata)
+        check_id(session_id)
+        check_text(text)
+        meta = check_metadata(metadata)
         if _REPLYING.get() is not None:
             # A hook of this thread's reply holds a session lock (maybe this very session's,
             # maybe one sharing its lock stripe): waiting for it would wait forever.
@@ -277,107 +276,44 @@ class Engine:
         text = clean(text, runtime.spec.settings.max_input_length)
         with self.store.transaction(session_id) as session, message_budget():
             if session.turns == 0 and session.last_active == session.created:
-                self._started(runtime, session)
+                session_started(self, runtime, session)
             message = Message(text, session_id, now, meta)
             turn = Turn(self, runtime, session, message, now, self._rng)
             reply = self._respond(turn)
-            reply = self._built(turn, reply)
+            reply = response_built(turn, reply)
             session.turns += 1
             session.last_active = now
             label = reply.intent or reply.action
             # The transcript keeps the message as plugins left it (masked words stay masked).
             session.record((now, turn.message.text, reply.text, label), runtime.spec.settings.history_size)
             if session.has_data:
-                self._drop_unstorable(session, "a plugin")
+                drop_unstorable(self.store, session, "a plugin")
         return reply
 
     async def areply(self, text: str, session_id: str = "default", **options: Any) -> Reply:
         """``reply`` for asyncio servers: the work runs in a thread, off the event loop."""
-        _check_id(session_id)
-        _check_text(text)
+        check_id(session_id)
+        check_text(text)
         call = functools.partial(self.reply, text, session_id, **options)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
-    def _started(self, runtime: Runtime, session: Session) -> None:
-        """Run ``session_started`` hooks; what one leaves in ``session.data`` that the store
-        cannot save is dropped and counted as that plugin's error."""
-        for plugin, _ in runtime.host.results("session_started", {"session": session, "engine": self}):
-            if session.has_data:
-                for problem in self._drop_unstorable(session, "session_started"):
-                    runtime.host.errors[plugin] += 1
-                    if runtime.host.strict:
-                        raise PluginError(plugin, problem)
-                    log.error("plugin %r: %s; dropped", plugin, problem)
-
-    def _drop_unstorable(self, session: Session, who: str) -> list[str]:
-        """Remove from ``session.data`` what the store cannot save, and say what: otherwise
-        every later reply of the conversation failed to save, naming no plugin. After any
-        other hook than session_started the plugin is not known (finding it would cost a
-        check per hook per reply), so the key and its type are logged."""
-        # The check the store itself makes on saving: MemoryStore marshals, others write JSON.
-        dump: Callable[[Any], Any] = _memory_dump if isinstance(self.store, MemoryStore) else json.dumps
-        if _serializes(dump, session.data):
-            return []
-        problems = []
-        for key in [k for k, v in session.data.items() if not _serializes(dump, {k: v})]:
-            value = session.data.pop(key)
-            problems.append(f"{who} put {key!r} in session.data: a {type(value).__name__} cannot be stored")
-        if who == "a plugin":
-            for problem in problems:
-                log.error("session %s: %s; dropped", session.id, problem)
-        return problems
-
     def _respond(self, turn: Turn) -> Reply:
-        blocked = self._received(turn)
+        blocked = message_received(turn)
         if blocked is not None:
             return blocked
         if turn.session.handoff:
             return turn.reply("", "handed_off", handoff=True, handoff_reason=turn.session.handoff_reason)
         return handle(turn)
 
-    def _received(self, turn: Turn) -> Reply | None:
-        """Run ``message_received`` hooks; return a reply if one of them blocked the message."""
-        args = {"message": turn.message, "session": turn.session, "engine": self}
-        limit = turn.runtime.spec.settings.max_input_length
-        for plugin, result in turn.runtime.host.results("message_received", args):
-            if isinstance(result, HookFailure):
-                result = Block(reason=f"plugin {plugin} failed", reply="")
-            if isinstance(result, Block):
-                turn.trace.append(f"blocked by {plugin}: {result.reason}")
-                if result.handoff:
-                    return handoff(turn, result.reason, result.reply)
-                return turn.reply(result.reply, "blocked")
-            if isinstance(result, str):
-                result = dataclasses.replace(turn.message, text=result)
-            if isinstance(result, Message):
-                # The host cleaned the text but cannot know the limit; cut it like input
-                # text, so a rewrite cannot make matching slower than a message could.
-                text = clean(result.text, limit)
-                if text is not result.text:
-                    result = dataclasses.replace(result, text=text)
-                turn.trace.append(f"rewritten by {plugin}")
-                turn.message = args["message"] = result
-        return None
-
-    def _built(self, turn: Turn, reply: Reply) -> Reply:
-        args = {"reply": reply, "message": turn.message, "session": turn.session, "engine": self}
-        for plugin, result in turn.runtime.host.results("response_built", args):
-            if isinstance(result, HookFailure):
-                turn.trace.append(f"withheld: {plugin} failed")
-                return dataclasses.replace(reply, text="", action="blocked", trace=tuple(turn.trace))
-            if isinstance(result, Reply):
-                reply = args["reply"] = result
-        return reply
-
     def session(self, session_id: str) -> Session | None:
         """The conversation ``session_id`` (its slots, contexts, history), or None."""
-        return self.store.get(_check_id(session_id))
+        return self.store.get(check_id(session_id))
 
     def release(self, session_id: str) -> None:
         """Give a handed-off conversation back to the bot (from a hook of that conversation's
         own reply: right after the reply is saved, like ``end_session``). A conversation
         that does not exist (ended, or never started) is left alone, not created."""
-        session_id = _check_id(session_id)
+        session_id = check_id(session_id)
 
         def release() -> None:
             if self.store.get(session_id) is None:
@@ -398,9 +334,9 @@ class Engine:
         The text is kept whole up to ``AGENT_TEXT_LENGTH`` characters; a longer one is a
         ``ValueError`` and nothing is recorded (the caller should not send it either). From a
         hook of that conversation's own reply, it is recorded right after the reply."""
-        session_id = _check_id(session_id)
-        _check_text(text)
-        _check_text(agent, "agent")
+        session_id = check_id(session_id)
+        check_text(text)
+        check_text(agent, "agent")
         if len(text) > AGENT_TEXT_LENGTH:
             raise ValueError(
                 f"an agent message is at most {AGENT_TEXT_LENGTH} characters, this one has "
@@ -425,7 +361,7 @@ class Engine:
         From a plugin hook of that conversation's own reply, it ends once the reply is
         saved: deleting it under the reply would be undone by the reply's save.
         """
-        session_id = _check_id(session_id)
+        session_id = check_id(session_id)
         self._now_or_after_reply(session_id, lambda: self.store.delete(session_id))
 
     def _now_or_after_reply(self, session_id: str, action: Callable[[], None]) -> None:
@@ -459,19 +395,6 @@ _REPLYING: contextvars.ContextVar[_Replying | None] = contextvars.ContextVar("ke
 """Set while this thread runs ``reply``: plugin hooks run inside it."""
 
 
-def _memory_dump(data: dict[str, Any]) -> bytes:
-    """What ``MemoryStore`` saves of ``data`` (see ``Session.pack``)."""
-    return marshal.dumps(marshal_ready(data))
-
-
-def _serializes(dump: Callable[[Any], Any], value: Any) -> bool:
-    try:
-        dump(value)
-    except (TypeError, ValueError, RecursionError):  # json: TypeError, marshal: ValueError
-        return False
-    return True
-
-
 def _store_for(spec: BotSpec, clock: Callable[[], float]) -> SessionStore:
     settings = spec.sessions
     if settings.store == "redis":
@@ -488,45 +411,3 @@ def _store_for(spec: BotSpec, clock: Callable[[], float]) -> SessionStore:
             clock=clock,
         )
     return MemoryStore(settings.max_sessions, settings.idle_ttl, clock=clock)
-
-
-def _check_id(session_id: object) -> str:
-    if not isinstance(session_id, str):
-        raise SessionIdError(session_id)
-    return session_id
-
-
-def _check_text(text: object, what: str = "text") -> str:
-    """``text`` if it is a ``str``; otherwise a ``TypeError`` saying what it was. ``clean``
-    would turn None into the text "None" and match that, hiding the caller's bug."""
-    if isinstance(text, str):
-        return text
-    raise _not_str(text, what)
-
-
-def _not_str(value: object, what: str, expected: str = "a str") -> TypeError:
-    """The ``TypeError`` for ``what`` being ``value`` where ``expected`` was due."""
-    kind = type(value).__name__
-    hint = ": decode it first, e.g. data.decode('utf-8')" if isinstance(value, bytes | bytearray) else ""
-    # reprlib: bounded, so a huge list passed by mistake is not printed whole.
-    return TypeError(f"{what} must be {expected}, not {kind} ({reprlib.repr(value)}){hint}")
-
-
-def _check_contexts(contexts: object) -> frozenset[str]:
-    """``contexts`` as a set of names: None or "" is none, one ``str`` is one context.
-    Anything else must hold only ``str``: None or an int in a set of names never matches
-    an intent's context, which would hide the caller's bug."""
-    if contexts is None or isinstance(contexts, str):
-        return frozenset((contexts,) if contexts else ())
-    if isinstance(contexts, bytes | bytearray) or not isinstance(contexts, Iterable):
-        raise _not_str(contexts, "contexts", "a str or a list of str")
-    names = list(contexts)
-    for i, name in enumerate(names):
-        _check_text(name, f"contexts[{i}]")
-    return frozenset(names)
-
-
-def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise TypeError(f"metadata must be a mapping (a dict), not {type(metadata).__name__}")
-    return dict(metadata or {})
