@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import os
 import re
 import sys
@@ -363,6 +364,39 @@ def test_plugins_command_lists_hooks_and_failures(write_bot: Callable[..., Path]
     assert re.search(r"^risk_control  \[builtin\]  \(fail-closed\)$", result.stdout, re.M)
     assert "hooks: engine_loaded, message_received, response_built" in result.stdout
     assert "FAILED bad" in result.stdout and "ValueError: bad config" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--strict"],  # a deploy check: the bot would serve without `bad`
+        ["--strict", "--json"],  # the same, with stdout still one JSON document
+    ],
+)
+def test_plugins_strict_exits_1_when_a_plugin_failed(write_bot: Callable[..., Path], args: list[str]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT})
+    folder = bot / "extra"
+    folder.mkdir()
+    (folder / "bad.py").write_text("raise ValueError('bad config')\n", encoding="utf-8")
+    (folder / "fine.py").write_text(
+        "import kefu\n\n@kefu.hookimpl\ndef fallback():\n    return None\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(build_app(), ["plugins", str(bot), "--plugins-dir", str(folder), *args])
+    assert result.exit_code == 1
+    assert result.stderr == "1 plugin(s) failed to load (bad); --strict fails the run\n"
+    if "--json" in args:
+        listed = json.loads(result.stdout)
+        assert [f["name"] for f in listed["failed"]] == ["bad"]
+        assert "fine" in {p["name"] for p in listed["loaded"]}
+    else:
+        assert "FAILED bad" in result.stdout and re.search(r"^fine  \[.*fine\.py\]$", result.stdout, re.M)
+
+
+def test_plugins_strict_exits_0_when_every_plugin_loaded(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT})
+    result = CliRunner().invoke(build_app(), ["plugins", str(bot), "--strict"])
+    assert result.exit_code == 0 and result.stderr == ""
+    assert re.search(r"^default_fallback  \[builtin\]$", result.stdout, re.M)
 
 
 def test_a_loose_plugin_that_is_a_named_pipe_fails_instead_of_hanging(tmp_path: Path) -> None:
