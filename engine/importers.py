@@ -19,7 +19,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,25 +256,41 @@ def node_text(path: Path, node: yaml.Node, what: str) -> str:
     return str(node.value)
 
 
-def source_files(path: Path, suffixes: Iterable[str], *, recursive: bool) -> list[Path]:
+def source_files(
+    path: Path,
+    suffixes: Iterable[str],
+    *,
+    recursive: bool,
+    held_out: Collection[str] = (),
+    skipped: list[Path] | None = None,
+) -> list[Path]:
     """``path`` itself, or the files with one of ``suffixes`` in that folder, in name order.
 
     Hidden files and folders (``.rasa/``, ``.git/``) are skipped, and so are installed
-    packages: a ``venv/`` inside a Rasa project holds Rasa's own starter-bot NLU data.
+    packages: a ``venv/`` inside a Rasa project holds Rasa's own starter-bot NLU data. So
+    are folders below ``path`` named in ``held_out``; each that held such files is added to
+    ``skipped``, for the caller to report.
     """
     if not stat.S_ISDIR(path_mode(path)):
         return [path]
     wanted = sorted(set(suffixes))
     files = []
     for folder, subfolders, names in os.walk(path):
-        subfolders[:] = (
-            [] if not recursive else [d for d in subfolders if not _skipped_folder(Path(folder, d))]
-        )
+        kept = [] if not recursive else [d for d in subfolders if not _skipped_folder(Path(folder, d))]
+        if skipped is not None:
+            skipped += [Path(folder, d) for d in kept if d in held_out and _holds(Path(folder, d), wanted)]
+        subfolders[:] = [d for d in kept if d not in held_out]
         files += [Path(folder, n) for n in names if Path(n).suffix in wanted and not n.startswith(".")]
     files = sorted(f for f in files if f.is_file())
     if not files:
-        raise SpecError.single(path, 1, f"folder holds no {'/'.join(wanted)} files")
+        outside = f" outside {', '.join(sorted({f'{d.name}/' for d in skipped}))}" if skipped else ""
+        raise SpecError.single(path, 1, f"folder holds no {'/'.join(wanted)} files{outside}")
     return files
+
+
+def _holds(folder: Path, suffixes: list[str]) -> bool:
+    """Whether ``folder`` or a folder below it has a file with one of ``suffixes``."""
+    return any(Path(n).suffix in suffixes for _, _, names in os.walk(folder) for n in names)
 
 
 # What marks a folder of installed packages: a virtualenv, a conda environment, npm's folder.

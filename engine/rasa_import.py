@@ -40,6 +40,15 @@ __all__ = ["read_rasa"]
 
 RASA_SUFFIXES = (".yml", ".yaml", ".md", ".json")
 _MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_ON_ITS_OWN = "import the folder on its own to use it"
+# Folders of a project Rasa does not train on (`rasa train` reads data/), and why.
+HELD_OUT = {
+    "tests": f"Rasa tests the bot with it (`rasa test`) and does not train on it; {_ON_ITS_OWN}",
+    "train_test_split": (
+        "`rasa data split nlu` wrote it: its training part repeats the NLU data, and Rasa keeps its "
+        f"test part out of training; {_ON_ITS_OWN}"
+    ),
+}
 
 
 def read_rasa(path: str | Path) -> BotDraft:
@@ -54,17 +63,18 @@ def read_rasa(path: str | Path) -> BotDraft:
         ".yml": lambda file, draft: _read_yaml(file, draft, answers),
         ".yaml": lambda file, draft: _read_yaml(file, draft, answers),
     }
-    found = [
-        file
-        for file in source_files(root, RASA_SUFFIXES, recursive=True)
-        if _reader(readers, file)(file, draft)
-    ]
+    held_out: list[Path] = []
+    files = source_files(root, RASA_SUFFIXES, recursive=True, held_out=HELD_OUT, skipped=held_out)
+    found = [file for file in files if _reader(readers, file)(file, draft)]
     if not found:
+        outside = f" outside {', '.join(sorted({f'{d.name}/' for d in held_out}))}" if held_out else ""
         raise SpecError.single(
             root,
             1,
-            "no Rasa NLU data (YAML with `nlu:`, Markdown with `## intent:`, JSON with `rasa_nlu_data`)",
+            f"no Rasa NLU data{outside} "
+            "(YAML with `nlu:`, Markdown with `## intent:`, JSON with `rasa_nlu_data`)",
         )
+    draft.warnings += [f"{folder}: not imported: {HELD_OUT[folder.name]}" for folder in held_out]
     for entity in draft.entities.values():
         entity.values = with_synonyms(entity.values, draft.synonyms)
     if not answers.responses and (domain := _domain_above(root)) is not None:

@@ -178,3 +178,51 @@ def test_a_renamed_entity_is_reported(tmp_path: Path) -> None:
     assert report.warnings == (
         "entity '快递 公司' renamed to '快递_公司': it names a slot, written {快递_公司}",
     )
+
+
+SPLIT_DOMAIN = 'version: "3.1"\nresponses:\n  utter_查物流:\n  - text: 正在查询\n'
+HELD_OUT_FILES = {
+    # `rasa data split nlu`: the training part repeats data/, the test part is held out
+    "train_test_split/training_data.yml": NLU,
+    "train_test_split/test_data.yml": "nlu:\n- intent: 查物流\n  examples: |\n    - 快递怎么还没到\n",
+    # rasa test's end-to-end stories: an intent only tests have, and a reply the bot never gives
+    "tests/test_stories.yml": "stories:\n- story: 测试\n  steps:\n  - user: 你好\n    intent: greet\n"
+    "  - action: utter_greet\n",
+    "tests/nlu/test_nlu.yml": "nlu:\n- intent: greet\n  examples: |\n    - 你好\n",
+}
+
+
+def test_rasa_test_data_is_not_imported(tmp_path: Path) -> None:
+    # Examples Rasa holds out of training became training data, and tests/ added an intent.
+    project = tmp_path / "rasa"
+    for name, text in {"data/nlu.yml": NLU, "domain.yml": SPLIT_DOMAIN, **HELD_OUT_FILES}.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text, encoding="utf-8")
+    report = write_bot(read_rasa(project), tmp_path / "bot")
+    spec = kefu.load_spec(tmp_path / "bot")
+    assert [(i.name, i.examples, i.responses) for i in spec.intents] == [
+        ("查物流", ("我的快递到哪了", "物流信息"), ("正在查询",))
+    ]
+    assert report.warnings == (
+        f"{project / 'tests'}: not imported: Rasa tests the bot with it (`rasa test`) and does not "
+        "train on it; import the folder on its own to use it",
+        f"{project / 'train_test_split'}: not imported: `rasa data split nlu` wrote it: its training "
+        "part repeats the NLU data, and Rasa keeps its test part out of training; "
+        "import the folder on its own to use it",
+    )
+    # named on its own, the folder is read
+    write_bot(read_rasa(project / "train_test_split"), tmp_path / "split")
+    assert kefu.load_spec(tmp_path / "split").example_count == 3
+
+
+def test_a_project_with_nlu_data_only_in_tests_says_so(tmp_path: Path) -> None:
+    project = tmp_path / "rasa"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_nlu.yml").write_text(NLU, encoding="utf-8")
+    (project / "domain.yml").write_text(SPLIT_DOMAIN, encoding="utf-8")
+    with pytest.raises(kefu.SpecError) as caught:
+        read_rasa(project)
+    assert str(caught.value) == (
+        f"{project}:1: no Rasa NLU data outside tests/ "
+        "(YAML with `nlu:`, Markdown with `## intent:`, JSON with `rasa_nlu_data`)"
+    )
