@@ -61,6 +61,16 @@ def _texts(c: FileChecker, p: PathKey, v: Any) -> Any:
     return c.texts(p, v, single_ok=True)
 
 
+def _top_k(c: FileChecker, p: PathKey, v: Any) -> Any:
+    if type(v) is int and v == 1:
+        # One candidate leaves no runner-up: the bot would never ask which intent was
+        # meant and `kefu tune` could not measure a margin; this used to pass silently.
+        why = "the bot compares the best two intents to decide whether to ask which one was meant"
+        c.problem(p, f"`bot.top_k` must be >= 2 (got 1): {why}; to never ask, set `bot.ambiguity_margin: 0`")
+        return None
+    return c.integer(p, v, 2)
+
+
 BOT_CHECKS: dict[str, Check] = {
     "name": check_text,
     "threshold": number_in(0.0, 1.0),
@@ -71,7 +81,7 @@ BOT_CHECKS: dict[str, Check] = {
     "handoff_reply": check_text,
     "cancel_reply": check_text,
     "max_input_length": integer_in(1, MAX_INPUT_LENGTH),
-    "top_k": integer_in(1),
+    "top_k": _top_k,
     "out_of_scope_label": check_text,
     "slot_retries": integer_in(0),
     "cancel_words": _texts,

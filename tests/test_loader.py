@@ -209,6 +209,9 @@ SECTION_CASES = [
     ("bot:\n  threshold: 高\n", "3: `bot.threshold` must be a number, not text"),
     ("bot:\n  threshold: true\n", "3: `bot.threshold` must be a number, not true/false"),
     ("bot:\n  top_k: 1.5\n", "3: `bot.top_k` must be a whole number, not a decimal number"),
+    # one candidate left no runner-up: the bot never asked which intent was meant
+    ("bot:\n  top_k: 1\n", "3: `bot.top_k` must be >= 2 (got 1): the bot compares the best two intents "
+     "to decide whether to ask which one was meant; to never ask, set `bot.ambiguity_margin: 0`"),
     ("bot:\n  cancel_words: {a: b}\n", "3: `bot.cancel_words` must be a list of text, not a mapping"),
     ("bot:\n  fallback:\n    - 好\n    - [x]\n", "5: `bot.fallback[1]` must be text, not a list"),
     # the bot's own replies are sent as written: a placeholder in one reached the customer
@@ -481,7 +484,7 @@ def test_all_problems_of_a_broken_bot_are_reported_at_once(tmp_path: Path) -> No
     fa, fb = str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")
     assert info.value.problems == [
         kefu.Problem(fa, 3, f"unknown key 'treshold' (did you mean 'threshold'?); known: {BOT_KEYS}"),
-        kefu.Problem(fa, 4, "`bot.top_k` must be >= 1 (got 0)"),
+        kefu.Problem(fa, 4, "`bot.top_k` must be >= 2 (got 0)"),
         kefu.Problem(fa, 8, "slot uses unknown entity 'colour' (entities: amount, date, mobile, order_id)"),
         kefu.Problem(fb, 1, "`version` must be 1 (got 2)"),
         kefu.Problem(fb, 3, f"duplicate intent name 'a' (first defined at {fa}:6)"),

@@ -436,7 +436,7 @@ def untouched(text: str) -> list[str]:
     [
         # block style, both keys present, comments above and beside other keys
         "# 设置\nbot:\n  name: 测试  # 名字\n  # 兜底\n  threshold: 0.3\n  ambiguity_margin: 0.05\n"
-        "  top_k: 1\n",
+        "  top_k: 2\n",
         # block style, both keys absent, a comment inside the section
         "bot:\n  # 机器人的名字\n  name: 测试\n  fallback: [抱歉]\n",
         # block style, threshold present and ambiguity_margin absent
