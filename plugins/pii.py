@@ -8,10 +8,19 @@ Each kind is a digit pattern that must also pass a check before it counts:
 * ``id_card``: an 18-character resident ID number whose ISO 7064 MOD 11-2 check character
   (a digit or ``X``) is right and whose birth date is a real day between 1900 and today.
   It may be split 6-8-4 or 6-4-4-4 by spaces or hyphens (``110105 19491231 002X``).
-  The old 15-digit format is not recognised. Masked to ``110***********0021``.
+  Masked to ``110***********0021``. Also the first-generation 15-digit number (void since
+  2013, still in old records): a mainland province code (11-65) and 4 more region digits, a
+  real ``YYMMDD`` birth date in the 1900s and a 3-digit sequence, plain or split 6-6-3
+  (``110105 491231 002``). It has no check character, so about one 15-digit number in a
+  hundred passes (an order number too). Masked to ``110*********002``: the birth date goes.
 * ``bank_card``: 16-19 digits, optionally in groups of four split by spaces or hyphens,
   with a valid Luhn checksum. Only the last 4 digits stay. An order or tracking number
   that happens to pass Luhn (one in ten do) is masked too: the safe side for logs.
+
+Bank-card and 15-digit ID readings are *order-like*: their checks pass many order and
+tracking numbers, so an order number a reply echoes back may stay visible
+(``only_order_like_readings``, ``mask_pii(cards_kept=...)``); mobile and 18-digit ID
+readings never do.
 
 A number must not touch more digits on either side: ``13812345678`` inside a longer digit
 run is left alone. An ID number ending in ``X`` is the exception: the letter ends it, so
@@ -36,7 +45,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import NamedTuple
 
-__all__ = ["find_pii", "mask_pii", "numbers_in"]
+__all__ = ["find_pii", "mask_pii", "numbers_in", "only_order_like_readings"]
 
 # One-for-one, so spans found in the translated text are spans in the original.
 _HALF_WIDTH = str.maketrans("０１２３４５６７８９＋－　Ｘｘ", "0123456789+- Xx")
@@ -66,6 +75,13 @@ _ID_CARD = (
         r"(?P<body>[1-9][0-9]{5}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{3}(?:[0-9](?![0-9])|[Xx]))", end=""
     ),
 )
+# The 15-digit number: only mainland province codes (11-65), since no check character
+# weeds out the rest; region, YYMMDD birth date and sequence, written plain or 6-6-3.
+_ID_CARD_15 = (
+    _every_reading(
+        r"(?P<body>(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5])[0-9]{4}[ -]?[0-9]{6}[ -]?[0-9]{3})"
+    ),
+)
 # One pattern per length: one optional 1-3 digit tail would hide a 16-digit card behind a
 # 19-digit reading that fails Luhn ("4111 1111 1111 1111 123").
 _BANK_CARD = tuple(
@@ -78,11 +94,22 @@ _ID_CHECK = "10X98765432"  # check character for each (weighted sum % 11)
 _KIND_RANK = {"id_card": 0, "bank_card": 1, "mobile": 2}
 
 
+class _Reader(NamedTuple):
+    """How one kind of number is found, checked and masked."""
+
+    kind: str
+    patterns: tuple[re.Pattern[str], ...]
+    valid: Callable[[str], bool]  # given the digits and separators of the number proper
+    keep: tuple[int, int]  # digits left visible at the start and at the end
+    order_like: bool  # the check passes many order numbers too: an echoed one may stay
+
+
 class _Found(NamedTuple):
     kind: str
     start: int
     end: int
     body: int  # where the number proper starts (after a +86 prefix)
+    reader: _Reader
 
 
 def _is_digit(char: str) -> bool:
@@ -102,6 +129,16 @@ def _valid_id_card(number: str) -> bool:
     return datetime.date(1900, 1, 1) <= born <= datetime.date.today()
 
 
+def _valid_id_card_15(number: str) -> bool:
+    """A real birth date in the 1900s: the number writes the year in two digits, and
+    was given to people born then."""
+    try:
+        datetime.date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
+    except ValueError:
+        return False
+    return True
+
+
 def _valid_luhn(number: str) -> bool:
     """The Luhn checksum: every second digit from the right doubled, digit sums added."""
     total = 0
@@ -113,11 +150,14 @@ def _valid_luhn(number: str) -> bool:
     return total % 10 == 0
 
 
-_CHECKS: dict[str, tuple[tuple[re.Pattern[str], ...], Callable[[str], bool]]] = {
-    "mobile": (_MOBILE, lambda number: True),
-    "id_card": (_ID_CARD, lambda number: _valid_id_card(re.sub("[ -]", "", number))),
-    "bank_card": (_BANK_CARD, lambda number: _valid_luhn(re.sub("[ -]", "", number))),
-}
+_READERS = (
+    _Reader("mobile", _MOBILE, lambda number: True, (3, 4), order_like=False),
+    _Reader("id_card", _ID_CARD, lambda n: _valid_id_card(re.sub("[ -]", "", n)), (3, 4), order_like=False),
+    _Reader(
+        "id_card", _ID_CARD_15, lambda n: _valid_id_card_15(re.sub("[ -]", "", n)), (3, 3), order_like=True
+    ),
+    _Reader("bank_card", _BANK_CARD, lambda n: _valid_luhn(re.sub("[ -]", "", n)), (0, 4), order_like=True),
+)
 
 
 def _candidates(text: str, kinds: tuple[str, ...]) -> Iterator[_Found]:
@@ -129,13 +169,13 @@ def _candidates(text: str, kinds: tuple[str, ...]) -> Iterator[_Found]:
     # Shorter than 11 digits and separators, a stretch holds no number. Searching from its
     # start still lets a pattern look behind it, and no digit follows its end.
     stretches = [m.span() for m in _NUMBER_CHARS.finditer(text) if m.end() - m.start() >= 11]
-    for kind in kinds:
-        patterns, valid = _CHECKS[kind]
-        for pattern in patterns:
+    for reader in (r for r in _READERS if r.kind in kinds):
+        for pattern in reader.patterns:
             for start, end in stretches:
                 for match in pattern.finditer(text, start, end):
-                    if valid(match["body"]):
-                        yield _Found(kind, match.start("number"), match.end("number"), match.start("body"))
+                    if reader.valid(match["body"]):
+                        number = match.span("number")
+                        yield _Found(reader.kind, *number, match.start("body"), reader)
 
 
 def _find(text: str, kinds: tuple[str, ...]) -> list[_Found]:
@@ -164,13 +204,17 @@ def find_pii(text: str, *, overlapping: bool = False) -> list[tuple[str, int, in
     return [(f.kind, f.start, f.end) for f in _find(text, tuple(_KIND_RANK))]
 
 
-_KEEP = {"mobile": (3, 4), "id_card": (3, 4), "bank_card": (0, 4)}
-
-
 def numbers_in(texts: Iterable[str]) -> frozenset[str]:
     """The digits (``X`` upper-case, full-width folded) of every personal-number reading in
     ``texts``, for ``mask_pii(numbers_kept=...)``: the numbers a bot's own templates give out."""
     return frozenset(_digits(text, f) for text in texts for f in _candidates(text, tuple(_KIND_RANK)))
+
+
+def only_order_like_readings(text: str) -> bool:
+    """Whether every personal-number reading of ``text`` (overlapping ones included) is one
+    an order number may well make: a bank card (Luhn passes one number in ten) or a 15-digit
+    ID number (no check character). True for text with no reading at all."""
+    return all(f.reader.order_like for f in _candidates(text, tuple(_KIND_RANK)))
 
 
 def _digits(text: str, found: _Found) -> str:
@@ -181,7 +225,7 @@ def _digits(text: str, found: _Found) -> str:
 
 def _masked_digits(text: str, found: _Found) -> list[int]:
     """Positions of the digits ``found`` masks: its number's, but the ones its kind keeps."""
-    head, tail = _KEEP[found.kind]
+    head, tail = found.reader.keep
     digits = [i for i in range(found.body, found.end) if _is_digit(text[i])]
     return digits[head : len(digits) - tail]
 
@@ -198,11 +242,12 @@ def mask_pii(
 ) -> str:
     """``text`` with the chosen kinds of personal numbers masked digit by digit with ``char``.
 
-    Mobile ``138****5678`` (prefix and separators kept), ID card ``110***********0021``,
-    bank card ``**** **** **** 1234``. Text without a digit comes back unchanged at once.
-    A bank-card reading lying wholly within one of the ``(start, end)`` spans of
-    ``cards_kept`` stays visible (an order number echoed back); other readings overlapping
-    such a span are masked all the same. A reading of any kind whose digits are one of
+    Mobile ``138****5678`` (prefix and separators kept), ID card ``110***********0021``
+    (15 digits: ``110*********002``), bank card ``**** **** **** 1234``. Text without a
+    digit comes back unchanged at once. An order-like reading (a bank card or a 15-digit ID
+    number) lying wholly within one of the ``(start, end)`` spans of ``cards_kept`` stays
+    visible (an order number echoed back); other readings overlapping such a span are
+    masked all the same. A reading of any kind whose digits are one of
     ``numbers_kept`` (see ``numbers_in``) stays visible too: the shop's own numbers.
     ``ValueError`` if ``char`` is not one character: masking keeps the text's layout.
     """
@@ -220,10 +265,8 @@ def mask_pii(
     masked = {
         i
         for f in readings
-        if not (
-            f.kind == "bank_card"
-            and (f.end <= id_end.get(f.start, -1) or any(a <= f.start and f.end <= b for a, b in kept))
-        )
+        if not (f.kind == "bank_card" and f.end <= id_end.get(f.start, -1))
+        and not (f.reader.order_like and any(a <= f.start and f.end <= b for a, b in kept))
         and not (numbers_kept and _digits(text, f) in numbers_kept)
         for i in _masked_digits(text, f)
     }

@@ -43,7 +43,7 @@ from typing import Any
 import kefu
 from kefu.checks import Check, FileChecker, dotted
 from kefu.plugin_settings import checked_plugin_settings
-from kefu.plugins.pii import find_pii, mask_pii, numbers_in
+from kefu.plugins.pii import mask_pii, numbers_in, only_order_like_readings
 from kefu.plugins.sensitive_words import (
     MAX_GAP,
     SensitiveWordFilter,
@@ -188,20 +188,16 @@ class RiskControl:
 
 
 def _mask_except_slots(text: str, slots: tuple[str, ...], shop: frozenset[str] = frozenset()) -> str:
-    """Mask personal numbers, except slot values echoed back that only look like bank cards,
-    and the ``shop``'s own numbers (those its templates give out).
+    """Mask personal numbers, except slot values echoed back that only look like bank cards
+    or 15-digit ID numbers, and the ``shop``'s own numbers (those its templates give out).
 
     An order number the user just gave ("订单 2024112712345678 正在配送中") may pass the
-    Luhn check; echoing it is the point of the reply. Mobile and ID-card numbers are
-    masked even when they are slot values.
+    Luhn check, or read as a 15-digit ID number; echoing it is the point of the reply.
+    Mobile and 18-digit ID numbers are masked even when they are slot values.
     """
     # Every reading, overlaps included: a value read first as a card may also hold a mobile
     # (6222021234567002 138 1234 5678), which the non-overlapping spans would hide.
-    keep = [
-        v
-        for v in slots
-        if v and v in text and all(k == "bank_card" for k, _, _ in find_pii(v, overlapping=True))
-    ]
+    keep = [v for v in slots if v and v in text and only_order_like_readings(v)]
     if not keep:
         return mask_pii(text, numbers_kept=shop)
     # Masked as one text, not piece by piece around the kept values: a mobile running from

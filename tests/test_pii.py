@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from kefu.plugins.pii import find_pii, mask_pii
+from kefu.plugins.pii import find_pii, mask_pii, only_order_like_readings
 
 
 def id_check_char(first17: str) -> str:
@@ -44,6 +44,18 @@ def luhn_break(partial: str) -> str:
 
 def masked_id(number: str) -> str:
     return number[:3] + "*" * 11 + number[-4:]
+
+
+# GB/T 2260 province codes of the mainland, written out rather than taken from the plugin.
+PROVINCES = {
+    "11": "北京", "12": "天津", "13": "河北", "14": "山西", "15": "内蒙古",
+    "21": "辽宁", "22": "吉林", "23": "黑龙江",
+    "31": "上海", "32": "江苏", "33": "浙江", "34": "安徽", "35": "福建", "36": "江西", "37": "山东",
+    "41": "河南", "42": "湖北", "43": "湖南", "44": "广东", "45": "广西", "46": "海南",
+    "50": "重庆", "51": "四川", "52": "贵州", "53": "云南", "54": "西藏",
+    "61": "陕西", "62": "甘肃", "63": "青海", "64": "宁夏", "65": "新疆",
+}  # fmt: skip
+ID_15 = "110105491231002"  # region 110105, born 1949-12-31, sequence 002: the GB example's
 
 
 GB_EXAMPLE = "11010519491231002X"  # the worked example of GB 11643-1999
@@ -121,6 +133,13 @@ def test_constructed_numbers_are_what_the_tests_claim() -> None:
         ),
         pytest.param("4111111111111112", "4111111111111112", id="card failing Luhn"),
         pytest.param("378282246310005", "378282246310005", id="15 digits are out of range"),
+        # First-generation 15-digit ID numbers: region, YYMMDD, sequence; the birth date goes.
+        pytest.param(f"身份证{ID_15}。", "身份证110*********002。", id="15-digit id"),
+        pytest.param("110105 491231 002", "110*** ****** 002", id="15-digit id 6-6-3 spaced"),
+        pytest.param(
+            "１１０１０５－４９１２３１－００２", "１１０***－******－００２", id="15-digit id full width"
+        ),
+        pytest.param(f"{ID_15} 13812345678", "110*********002 138****5678", id="15-digit id then mobile"),
         pytest.param("", "", id="empty"),
         pytest.param("没有数字的消息", "没有数字的消息", id="no digit"),
     ],
@@ -210,6 +229,54 @@ def test_an_id_number_ending_in_x_may_run_into_digits(
 ) -> None:
     assert find_pii(text) == found
     assert mask_pii(text) == masked
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param("110105490230002", id="February 30th"),
+        pytest.param("110105491301002", id="month 13"),
+        pytest.param("110105491200002", id="day 0"),
+        pytest.param("710105491231002", id="71 is Taiwan, not a mainland province"),
+        pytest.param("200105491231002", id="20 is no province"),
+        pytest.param("202405061234567", id="an order number led by 2024"),
+        pytest.param(f"{ID_15}8", id="16 digits"),
+        pytest.param(f"1{ID_15}", id="a digit before"),
+        pytest.param("110105 49123 1002", id="split 6-5-4"),
+    ],
+)
+def test_only_the_valid_15_digit_layout_is_an_id_number(number: str) -> None:
+    # Beside the valid number it differs from in one way, only the valid one is masked.
+    text = f"号码{ID_15}，{number}"
+    assert find_pii(text) == [("id_card", 2, 17)]
+    assert mask_pii(text) == f"号码110*********002，{number}"
+
+
+def test_a_15_digit_order_number_in_the_id_layout_is_masked_unless_kept() -> None:
+    # One random 15-digit number in about a hundred reads as a first-generation ID number;
+    # with no check character, nothing tells them apart: the safe side, as for Luhn.
+    order = "320102850612731"
+    assert order[:2] in PROVINCES  # 江苏, then born 1985-06-12, sequence 731
+    assert find_pii(f"订单号{order}") == [("id_card", 3, 18)]
+    assert mask_pii(f"订单号{order}") == "订单号320*********731"
+    # Echoed back as the slot value it is, it stays: its only reading is order-like.
+    assert only_order_like_readings(order)
+    assert mask_pii(f"订单 {order} 已发货", cards_kept=[(3, 18)]) == f"订单 {order} 已发货"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("4111111111111111", True, id="a bank card"),
+        pytest.param(ID_15, True, id="a 15-digit ID number: no check character"),
+        pytest.param("4111111111111111 110105491231002", True, id="both"),
+        pytest.param(ID_PLAIN, False, id="an 18-digit ID number"),
+        pytest.param("13812345678", False, id="a mobile"),
+        pytest.param(f"{ID_15} 13812345678", False, id="a 15-digit ID number and a mobile"),
+    ],
+)
+def test_only_order_like_readings(text: str, expected: bool) -> None:
+    assert only_order_like_readings(text) is expected
 
 
 def test_order_number_failing_luhn_stays_and_passing_one_is_masked() -> None:
@@ -369,7 +436,7 @@ def test_find_pii_can_report_every_reading() -> None:
         ),
         # A card reading only partly inside the span is masked.
         pytest.param("卡 4111111111111111", (3, 10), "卡 ************1111", id="card partly in span"),
-        # An ID number within the span is masked: only cards are kept.
+        # An 18-digit ID number within the span is masked: only order-like readings are kept.
         pytest.param(ID_AND_LUHN, (0, 18), masked_id(ID_AND_LUHN), id="id in span"),
     ],
 )
@@ -438,6 +505,19 @@ def brute_id_card(s: str) -> bool:
     return in_range and id_check_char(s[:17]) == s[17].upper()
 
 
+def brute_id_card_15(s: str) -> bool:
+    plain = s.replace(" ", "").replace("-", "")
+    if len(plain) != 15 or not plain.isascii() or not plain.isdigit():
+        return False
+    if s not in grouped(plain, (6, 6, 3), SEPARATORS) or plain[:2] not in PROVINCES:
+        return False
+    try:
+        datetime.date(1900 + int(plain[6:8]), int(plain[8:10]), int(plain[10:12]))
+    except ValueError:
+        return False
+    return True
+
+
 def brute_bank_card(s: str) -> bool:
     digits = "".join(c for c in s if c in DIGITS)
     if not 16 <= len(digits) <= 19 or not luhn_valid(digits):
@@ -468,6 +548,8 @@ def brute_force_mask(text: str, kinds: frozenset[str]) -> str:
             readings.append(("mobile", start, end, start + body, 3, 4))
         if "id_card" in kinds and s[-1] not in "Xx" and brute_id_card(s):
             readings.append(("id_card", start, end, start, 3, 4))
+        if "id_card" in kinds and brute_id_card_15(s):
+            readings.append(("id_card", start, end, start, 3, 3))
         if "bank_card" in kinds and brute_bank_card(s):
             readings.append(("bank_card", start, end, start, 0, 4))
     masked: set[int] = set()
@@ -485,7 +567,7 @@ def random_number_text(rng: random.Random) -> str:
     """Numbers of every kind and stray digits, glued or split, so that readings overlap."""
     pieces: list[str] = []
     for _ in range(rng.randint(1, 4)):
-        shape = rng.randrange(5)
+        shape = rng.randrange(6)
         if shape == 0:
             national = "1" + rng.choice("3456789") + "".join(rng.choices(DIGITS, k=9))
             prefix = rng.choice(["", "", "86", "+86", "0086"])
@@ -501,6 +583,11 @@ def random_number_text(rng: random.Random) -> str:
             pieces.append(rng.choice(list(grouped(card, sizes, SEPARATORS))))
         elif shape == 3:
             pieces.append("".join(rng.choices(DIGITS, k=rng.randint(1, 5))))
+        elif shape == 4:  # 15-digit IDs, some with a wrong province or no such day
+            region = rng.choice([*PROVINCES, "20", "71"]) + "".join(rng.choices(DIGITS, k=4))
+            birth = f"{rng.randint(0, 99):02}{rng.randint(1, 13):02}{rng.randint(1, 31):02}"
+            number = region + birth + "".join(rng.choices(DIGITS, k=3))
+            pieces.append(rng.choice(list(grouped(number, (6, 6, 3), SEPARATORS))))
         else:
             pieces.append(rng.choice(["号", "+", "X", "x", "86"]))
         pieces.append(rng.choice(["", "", " ", "-", "，"]))

@@ -42,6 +42,8 @@ intents:
 REFUND = "好的，这就为您办理退款"
 WORDS = "[傻逼, 草泥马, 诈骗, SB]"
 ORDER_ID = "2024112712345678"  # passes the Luhn check, like a bank-card number
+# Reads as a first-generation 15-digit ID number: 江苏 320102, born 1985-06-12, sequence 731.
+ORDER_15 = "320102850612731"
 
 MakeEngine = Callable[..., kefu.Engine]
 
@@ -311,7 +313,18 @@ def test_the_shops_numbers_are_those_of_the_bot_now_serving(make_engine: MakeEng
     assert engine.reply("我要改手机号13812345678", session_id="old").text == "已将手机号改为 138****5678"
 
 
-def test_an_order_number_echoed_from_an_open_context_stays_visible(write_bot: Callable[..., Path]) -> None:
+@pytest.mark.parametrize(
+    "order",
+    [
+        ORDER_ID,
+        # 15 digits are an order number the builtin finds; reading them as an ID number as
+        # well must not mask the order the customer asked about.
+        ORDER_15,
+    ],
+)
+def test_an_order_number_echoed_from_an_open_context_stays_visible(
+    write_bot: Callable[..., Path], order: str
+) -> None:
     """docs/intents.md's follow-up ("订单 {order.order_id} 满99元包邮") sent ************5678:
     only the reply's own slots were kept, not those of the context it read."""
     bot = BOT.replace(
@@ -323,8 +336,26 @@ def test_an_order_number_echoed_from_an_open_context_stays_visible(write_bot: Ca
         '    contexts: {in: [order]}\n    responses: ["订单 {order.order_id} 满99元包邮"]\n'
     )
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}), seed=0)
-    assert engine.reply(f"订单{ORDER_ID}到哪了", session_id="c").text == f"订单 {ORDER_ID} 正在配送中"
-    assert engine.reply("那运费呢", session_id="c").text == f"订单 {ORDER_ID} 满99元包邮"
+    reply = engine.reply(f"订单{order}到哪了", session_id="c")
+    assert (reply.slots, reply.text) == ({"order_id": order}, f"订单 {order} 正在配送中")
+    assert engine.reply("那运费呢", session_id="c").text == f"订单 {order} 满99元包邮"
+
+
+@pytest.mark.parametrize(
+    ("slots", "masked"),
+    [
+        # Not a value the customer gave: an old ID number a backend wrote into the reply.
+        ({}, "证件 320*********731 已核验，订单已发货"),
+        # The same digits echoed as the order number the customer gave stay.
+        ({"order_id": ORDER_15}, f"证件 {ORDER_15} 已核验，订单已发货"),
+    ],
+)
+def test_a_15_digit_id_number_in_a_reply_is_masked_unless_echoed(slots: dict[str, str], masked: str) -> None:
+    plugin = risk_control.RiskControl(None)
+    text = f"证件 {ORDER_15} 已核验，订单已发货"
+    reply = kefu.Reply(text=text, intent="order_status", confidence=1.0, action="respond", slots=slots)
+    changed = plugin.response_built(reply, kefu.Session("s", 0.0))
+    assert (changed.text if changed is not None else text) == masked
 
 
 WAYBILL_BOT = """
@@ -421,7 +452,11 @@ def test_mask_logs_masks_personal_numbers_in_kefu_log_records(
     with caplog.at_level(logging.INFO, logger="kefu"):
         logging.getLogger("kefu").info("用户手机 %s", "13812345678")
         logging.getLogger("kefu.manager").info("用户手机 %s", "13812345678")
-    assert [r.getMessage() for r in caplog.records] == ["用户手机 138****5678"] * 2
+        logging.getLogger("kefu").info("旧身份证 %s", "110105491231002")
+    assert [r.getMessage() for r in caplog.records] == [
+        *["用户手机 138****5678"] * 2,
+        "旧身份证 110*********002",  # a first-generation 15-digit number: was logged whole
+    ]
 
 
 class QuotingParser:
