@@ -1,4 +1,4 @@
-"""``kefu import FORMAT PATH -o DIR`` and ``kefu export jsonl BOT``: other tools' training data."""
+"""``kefu import FORMAT PATH -o DIR|FILE.yaml`` and ``kefu export jsonl BOT``: other tools' training data."""
 
 from __future__ import annotations
 
@@ -67,15 +67,26 @@ def import_bot(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder to write the kefu bot (bot.yaml, intents.yaml) to.")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder to write the kefu bot (bot.yaml, intents.yaml) to, or a file ending in .yaml "
+            "or .yml to write it as that one file.",
+        ),
     ],
     force: Annotated[
         bool,
-        typer.Option("--force", help="Replace bot.yaml and intents.yaml if the folder already has them."),
+        typer.Option(
+            "--force",
+            help="Replace bot.yaml and intents.yaml if the folder already has them, or the .yaml file.",
+        ),
     ] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Turn Rasa, ChatterBot, CSV or JSONL training data into a kefu bot folder that loads as written."""
+    """Turn Rasa, ChatterBot, CSV or JSONL training data into a kefu bot that loads as written."""
+    if _same_file(output, path):  # --force would replace the source with the bot
+        raise kefu.SpecError.single(output, 1, "is what is being imported: write the bot elsewhere")
     report = write_bot(READERS[source](path), output, overwrite=force)
     if json_output:
         echo_json(report.to_dict())
@@ -140,6 +151,14 @@ def export_bot(
         typer.secho(f"warning: {warning}", err=True, fg="yellow")
     where = "standard output" if to_stderr else str(output)
     typer.echo(f"exported {len(lines)} examples of {len(spec.intents)} intents -> {where}", err=to_stderr)
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether both name one existing file or folder (an output not there yet is no source)."""
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):  # missing, or a name no file can have
+        return False
 
 
 def _check_not_a_bot_file(output: Path, spec: kefu.BotSpec, bot: Path) -> None:

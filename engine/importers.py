@@ -4,10 +4,11 @@ The readers live beside this module: ``kefu.chatterbot_import`` (ChatterBot corp
 ``kefu.table_import`` (CSV and JSON Lines) and ``kefu.rasa_import`` (Rasa projects).
 Every reader returns a ``BotDraft``: intents with their examples, responses and the
 entities they use, plus entities, synonyms and warnings. ``write_bot`` turns a draft into
-a kefu folder (``bot.yaml`` + ``intents.yaml``) that loads with ``kefu.load_spec`` as
-written: entity names lose whitespace and braces, an example claimed by two intents stays with
-the first, intents left without examples are dropped, and intents without responses get
-a placeholder to fill in. Whatever was changed on the way is listed in the report.
+a kefu folder (``bot.yaml`` + ``intents.yaml``), or one ``.yaml`` file, that loads with
+``kefu.load_spec`` as written: entity names lose whitespace and braces, an example claimed
+by two intents stays with the first, intents left without examples are dropped, and
+intents without responses get a placeholder to fill in. Whatever was changed on the way
+is listed in the report.
 ``export_jsonl`` goes the other way: one ``{"text", "intent"}`` line per example.
 """
 
@@ -55,6 +56,7 @@ __all__ = [
 
 PLACEHOLDER_RESPONSE = "（请为意图 {name} 填写回复）"
 OUTPUT_FILES = ("bot.yaml", "intents.yaml")
+BOT_SUFFIXES = (".yaml", ".yml")
 _UNSAFE_NAME = re.compile(r"[\s{}]+")
 
 
@@ -123,6 +125,7 @@ class ImportReport:
     """What ``write_bot`` wrote: counts of the loaded result and every change it made."""
 
     folder: Path
+    """The bot's folder, or its one ``.yaml`` file."""
     intents: int
     examples: int
     entities: int
@@ -314,14 +317,20 @@ def _skipped_folder(folder: Path) -> bool:
 
 
 def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -> ImportReport:
-    """Write ``draft`` as ``bot.yaml`` + ``intents.yaml`` in ``folder`` and check that it loads.
+    """Write ``draft`` as ``bot.yaml`` + ``intents.yaml`` in ``folder`` and check that it loads;
+    a ``folder`` whose name ends in ``.yaml`` or ``.yml`` (and is no folder) gets the bot as
+    that one file, which kefu loads just as well.
 
-    ``folder`` must not hold other YAML files (they would become part of the bot); the
-    two files are replaced only with ``overwrite``. Raises ``SpecError`` when nothing is
-    left to import or the folder is in the way.
+    The folder must not hold other YAML files (they would become part of the bot); the
+    files are replaced only with ``overwrite``. Raises ``SpecError`` when nothing is
+    left to import or the output is in the way.
     """
     out = Path(folder)
-    _check_output(out, overwrite)
+    single = out.suffix in BOT_SUFFIXES and not out.is_dir()
+    if single:
+        _check_file(out, overwrite)
+    else:
+        _check_folder(out, overwrite)
     warnings = list(draft.warnings)
     intents = _intent_documents(draft, warnings)
     if not intents:
@@ -332,51 +341,69 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
         if slots:
             intent["slots"] = {name: {"entity": name, "required": False} for name in slots}
     synonyms = _synonym_pairs(draft, entities, warnings)
-    bot = _bot_document(out.resolve().name or "kefu", synonyms, entities)
+    name = (out.resolve().stem if single else out.resolve().name) or "kefu"
+    bot = _bot_document(name, synonyms, entities)
+    listed = [intent for intent, _ in intents]
+    documents = (
+        {out: {**bot, "intents": listed}}
+        if single
+        else {out / "bot.yaml": bot, out / "intents.yaml": {"version": 1, "intents": listed}}
+    )
     # What --force replaces is kept until the new bot is known to load.
-    previous = {name: (out / name).read_bytes() for name in OUTPUT_FILES if (out / name).is_file()}
+    previous = {path: path.read_bytes() for path in documents if path.is_file()}
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        _dump(out / "bot.yaml", bot)
-        _dump(out / "intents.yaml", {"version": 1, "intents": [intent for intent, _ in intents]})
+        (out.parent if single else out).mkdir(parents=True, exist_ok=True)
+        for path, document in documents.items():
+            _dump(path, document)
         spec = load_spec(out)  # the promise of this module: what we write loads as written
     except BaseException as exc:  # Ctrl-C between the two files too: never half an import
-        _restore(out, previous)
+        _restore(list(documents), previous)
         if isinstance(exc, OSError):
             raise SpecError.single(out, 1, f"cannot write the bot: {exc.strerror or exc}") from None
         raise
     return ImportReport(out, len(spec.intents), spec.example_count, len(spec.entities), tuple(warnings))
 
 
-def _restore(out: Path, previous: dict[str, bytes]) -> None:
+def _restore(paths: list[Path], previous: dict[Path, bytes]) -> None:
     """Put back the files a failed import replaced, and remove the ones it added."""
-    for name in OUTPUT_FILES:
+    for path in paths:
         with contextlib.suppress(OSError):
-            if name in previous:
-                (out / name).write_bytes(previous[name])
+            if path in previous:
+                path.write_bytes(previous[path])
             else:
-                (out / name).unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
 
 
-def _check_output(out: Path, overwrite: bool) -> None:
+def _output_mode(out: Path) -> int | None:
+    """``out``'s file type and mode, None when it does not exist yet."""
     try:
-        mode: int | None = out.stat().st_mode
+        return out.stat().st_mode
     except FileNotFoundError:
-        mode = None
+        return None
     except (OSError, ValueError) as exc:  # a name the system refuses: too long, a NUL byte
         raise SpecError.single(
             out, 1, f"cannot write the bot: {getattr(exc, 'strerror', None) or exc}"
         ) from None
+
+
+def _check_folder(out: Path, overwrite: bool) -> None:
+    mode = _output_mode(out)
     if mode is not None and not stat.S_ISDIR(mode):
-        raise SpecError.single(out, 1, "output must be a folder, not a file")
-    existing = (
-        sorted(p.name for p in out.glob("*") if p.suffix in {".yaml", ".yml"}) if mode is not None else []
-    )
+        raise SpecError.single(out, 1, "output must be a folder or a .yaml file, not another file")
+    existing = sorted(p.name for p in out.glob("*") if p.suffix in BOT_SUFFIXES) if mode is not None else []
     others = [name for name in existing if name not in OUTPUT_FILES]
     if others:
         raise SpecError.single(out, 1, f"output folder already holds other bot files: {', '.join(others)}")
     if existing and not overwrite:
         raise SpecError.single(out, 1, f"output folder already holds {', '.join(existing)} (use --force)")
+
+
+def _check_file(out: Path, overwrite: bool) -> None:
+    mode = _output_mode(out)
+    if mode is not None and not stat.S_ISREG(mode):
+        raise SpecError.single(out, 1, "output must be a folder or a .yaml file, not another file")
+    if mode is not None and not overwrite:
+        raise SpecError.single(out, 1, "output file already exists (use --force to replace it)")
 
 
 def _intent_documents(draft: BotDraft, warnings: list[str]) -> list[tuple[dict[str, Any], list[str]]]:
