@@ -7,16 +7,8 @@ from pathlib import Path
 import yaml
 
 from kefu.errors import SpecError
-from kefu.importers import (
-    BotDraft,
-    node_line,
-    node_list,
-    node_mapping,
-    node_text,
-    read_yaml_node,
-    source_files,
-    unique_texts,
-)
+from kefu.import_sources import node_line, node_list, node_mapping, node_text, read_yaml_node, source_files
+from kefu.importers import BotDraft, unique_texts
 
 __all__ = ["read_chatterbot"]
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 from kefu.errors import SpecError
-from kefu.importers import BotDraft, node_mapping, read_text, read_yaml_node, source_files
+from kefu.import_sources import node_mapping, read_text, read_yaml_node, source_files
+from kefu.importers import BotDraft
 from kefu.rasa_json import read_json
 from kefu.rasa_nlu import (
     annotated_only_warning,

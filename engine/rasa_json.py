@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from kefu.errors import SpecError
-from kefu.importers import BotDraft, first_lone_surrogate, read_text
+from kefu.import_sources import first_lone_surrogate, read_text
+from kefu.importers import BotDraft
 from kefu.normalize import SURROGATE
 from kefu.rasa_nlu import add_lookup, add_section, annotation_roles, use_entity
 from kefu.yamlsource import lone_surrogate

@@ -23,16 +23,8 @@ import yaml
 from kefu.bot_regex import RegexError, compile_regex
 from kefu.builtin_entities import BUILTIN_FINDERS
 from kefu.errors import SpecError
-from kefu.importers import (
-    BotDraft,
-    EntityDraft,
-    IntentDraft,
-    node_line,
-    node_list,
-    node_mapping,
-    node_text,
-    read_text,
-)
+from kefu.import_sources import node_line, node_list, node_mapping, node_text, read_text
+from kefu.importers import BotDraft, EntityDraft, IntentDraft
 
 __all__ = [
     "Items",

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from kefu.importers import BotDraft, node_line, node_mapping
+from kefu.import_sources import node_line, node_mapping
+from kefu.importers import BotDraft
 
 __all__ = [
     "Answers",

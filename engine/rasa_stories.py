@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from kefu.importers import node_line, node_mapping
+from kefu.import_sources import node_line, node_mapping
 from kefu.rasa_responses import Answers
 
 __all__ = ["read_markdown_stories", "read_yaml_steps"]

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from kefu.errors import SpecError
-from kefu.importers import BotDraft, read_text
+from kefu.import_sources import read_text
+from kefu.importers import BotDraft
 from kefu.yamlsource import json_lines, lone_surrogate
 
 __all__ = ["CSV_COLUMNS", "check_csv_quotes", "read_csv", "read_jsonl"]
