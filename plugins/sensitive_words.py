@@ -21,28 +21,25 @@ nothing is padding and only folding applies.
 Seeing through padding has a price: two words of a sentence can join across punctuation
 (``真傻，逼得我…`` holds ``傻逼``). ``max_gap=0`` keeps only the invisible-character rule.
 
-The automaton is pure Python on purpose. ``pyahocorasick`` 2.3.1 (wheels for 3.10-3.13)
-was measured on the same folded text and a 10,000-word Chinese list: its scan took 8-50 us
-per message against 1-4 us here, because its nodes search their children linearly and the
-root of a Chinese list has thousands of them.
+Listed words are found by an Aho-Corasick automaton (``kefu.plugins.aho_corasick``) over
+the folded text; pinyin initials come from ``kefu.plugins.pinyin_initials``.
 """
 
 from __future__ import annotations
 
 import bisect
-import importlib
 import itertools
 import re
 import stat
 import unicodedata
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
 from kefu import KefuError
+from kefu.plugins.aho_corasick import Automaton
+from kefu.plugins.pinyin_initials import MissingDependencyError, initials_variants, require_pypinyin
 
 __all__ = [
     "MAX_GAP",
@@ -68,7 +65,6 @@ _SPACED_SCRIPT_LIMIT = 0x2E80
 # Every distinct character folded is cached; past this many the cache stops growing,
 # so a flood of random code points cannot eat memory.
 _FOLD_CACHE_LIMIT = 1 << 16
-_MAX_INITIALS_VARIANTS = 16
 MAX_GAP = 10
 """The largest ``max_gap``. Padding is how people break up a word (``傻**逼``); past a
 handful of symbols a reader no longer sees one word, and a wide gap joins words of
@@ -76,15 +72,10 @@ different sentences. The gap marker string and regex grow with it: 10**7 took 12
 MAX_WORD_LIST_BYTES = 64 << 20
 """The largest word-list file ``read_word_list`` reads."""
 _HAN_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+")
-_PINYIN_MISSING = "pinyin_initials needs the pypinyin package: pip install 'kefu[pinyin]'"
 
 
 class WordListError(KefuError, ValueError):
     """A word-list file cannot be read as UTF-8; the message names the file and line."""
-
-
-class MissingDependencyError(KefuError, ImportError):
-    """An option needs an optional package that is not installed."""
 
 
 @dataclass(frozen=True)
@@ -147,56 +138,6 @@ def _spaced(char: str) -> bool:
     return char.isalnum() and ord(char) < _SPACED_SCRIPT_LIMIT
 
 
-class _Automaton:
-    """Aho-Corasick automaton over folded keys; state 0 is the root."""
-
-    def __init__(self, keys: Sequence[str]) -> None:
-        goto: list[dict[str, int]] = [{}]
-        own: list[list[int]] = [[]]
-        for key_id, key in enumerate(keys):
-            state = 0
-            for char in key:
-                nxt = goto[state].get(char)
-                if nxt is None:
-                    nxt = goto[state][char] = len(goto)
-                    goto.append({})
-                    own.append([])
-                state = nxt
-            own[state].append(key_id)
-        self.goto = goto
-        self.fail = [0] * len(goto)
-        # Each state's outputs include its fail chain's, so a scan never walks the chain.
-        self.out: list[tuple[int, ...]] = [()] * len(goto)
-        self._link(own)
-
-    def _link(self, own: list[list[int]]) -> None:
-        goto, fail, out = self.goto, self.fail, self.out
-        queue = deque(goto[0].values())
-        while queue:  # breadth first: a fail target is always shallower, hence done
-            state = queue.popleft()
-            out[state] = (*own[state], *out[fail[state]])
-            for char, child in goto[state].items():
-                back = fail[state]
-                while back and char not in goto[back]:
-                    back = fail[back]
-                fail[child] = goto[back].get(char, 0)
-                queue.append(child)
-
-    def scan(self, core: str) -> Iterator[tuple[int, int]]:
-        """Yield ``(index of last character, key id)`` for every key occurrence in ``core``."""
-        goto, fail, out = self.goto, self.fail, self.out
-        state = 0
-        for index, char in enumerate(core):
-            nxt = goto[state].get(char)
-            while nxt is None and state:
-                state = fail[state]
-                nxt = goto[state].get(char)
-            state = nxt or 0
-            if out[state]:
-                for key_id in out[state]:
-                    yield index, key_id
-
-
 class SensitiveWordFilter:
     """Finds and masks listed words in chat text, through padding, width and case tricks.
 
@@ -236,7 +177,7 @@ class SensitiveWordFilter:
         self._size = len(self._patterns)
         if pinyin_initials:
             self._add_initials(keys)
-        self._automaton = _Automaton(list(keys))
+        self._automaton = Automaton(list(keys))
 
     @classmethod
     def from_file(
@@ -325,14 +266,11 @@ class SensitiveWordFilter:
         self._patterns.append(_Pattern(word, len(key), _spaced(key[0]), _spaced(key[-1])))
 
     def _add_initials(self, keys: dict[str, int]) -> None:
-        try:
-            importlib.import_module("pypinyin")  # fail now, not at the first Chinese word
-        except ImportError:
-            raise MissingDependencyError(_PINYIN_MISSING) from None
+        require_pypinyin()
         for pattern in self._patterns[: self._size]:
             folded = self._fold_word(pattern.word)
             if _HAN_WORD.fullmatch(folded):
-                for variant in _initials_variants(folded):
+                for variant in initials_variants(folded):
                     self._add(keys, variant, pattern.word)
 
     def _read(self, text: str) -> _Reading:
@@ -449,38 +387,3 @@ def read_word_list(path: str | Path) -> list[str]:
         ) from None
     lines = (line.strip() for line in text.removeprefix("\ufeff").splitlines())
     return [line for line in lines if line and not line.startswith("#")]
-
-
-def _first_letters(text: str) -> list[list[str]]:
-    """pypinyin's initials for each character of ``text``, every known reading included."""
-    from pypinyin import Style, pinyin  # type: ignore[import-not-found, unused-ignore]
-
-    letters: list[list[str]] = pinyin(text, style=Style.FIRST_LETTER, heteronym=True)
-    return letters
-
-
-@cache  # bounded: only Han characters of listed words come here
-def _char_initials(char: str) -> tuple[str, ...]:
-    return tuple(_first_letters(char)[0])
-
-
-def _initials_variants(word: str) -> list[str]:
-    """Pinyin-initial spellings of a Han ``word``, the in-context reading first, at most 16."""
-    if len(word) < 2:
-        return []  # one letter would fire on every lone "s" or "b"
-    readings = [_char_initials(char) for char in word]
-    in_context: list[list[str]] = [[] for _ in word]
-    if any(len(initials) > 1 for initials in readings):
-        # Only a polyphonic character needs the (slower) in-context reading to come first.
-        phrase = _first_letters(word)
-        in_context = phrase if len(phrase) == len(word) else in_context
-    options: list[list[str]] = []
-    for context, initials in zip(in_context, readings, strict=True):
-        # In-context reading first, so the cap keeps the spelling people actually type.
-        letters = dict.fromkeys([*context, *initials])
-        latin = [x for x in letters if x.isascii() and x.isalpha()]
-        if not latin:
-            return []  # a character pypinyin cannot read
-        options.append(latin)
-    spellings = ("".join(letters) for letters in itertools.product(*options))
-    return list(itertools.islice(spellings, _MAX_INITIALS_VARIANTS))
