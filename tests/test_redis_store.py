@@ -456,6 +456,125 @@ def test_configured_in_bot_yaml(url: str, write_bot: Callable[..., Path]) -> Non
     assert Session.from_json(raw).slots == {"order_id": "123456789012"}
 
 
+@pytest.mark.parametrize(
+    ("auth", "problem"),
+    [
+        # no password: Redis's own words were "HELLO must be called with the client already
+        # authenticated, otherwise the HELLO AUTH <user> <pass> option can be used ..."
+        (
+            "",
+            "the server wants a password and the URL gives none: put it in the URL, as in "
+            "redis://:<password>@127.0.0.1:{port}/0 (redis://<user>:<password>@... for an ACL user; "
+            "percent-encode any @ : / % in it)",
+        ),
+        # a wrong password: the bare "invalid username-password pair or user is disabled."
+        (
+            ":hunter2@",
+            "the server refused the password in the URL (invalid username-password pair or user is "
+            "disabled.); check it, and percent-encode any @ : / % in it",
+        ),
+        # the right password for a user that does not exist
+        (
+            "bob:secret@",
+            "the server refused the user name and password in the URL (invalid username-password "
+            "pair or user is disabled.); check them, and percent-encode any @ : / % in them",
+        ),
+    ],
+)
+def test_a_missing_or_wrong_password_says_how_to_give_it(
+    private_server: RedisServer, auth: str, problem: str
+) -> None:
+    port = private_server.port
+    url = f"redis://{auth}127.0.0.1:{port}/0"
+    with pytest.raises(StoreError) as caught:
+        RedisStore(url).get("x")
+    shown = url.replace(":hunter2@", ":***@").replace(":secret@", ":***@")
+    assert str(caught.value) == f"Redis at {shown} failed to read a session: {problem.format(port=port)}"
+    assert "hunter2" not in str(caught.value) and "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        # redis-py took each of these silently as some other database than the one meant
+        ("/abc", "the path after the host must be a database number such as /0, not '/abc'"),  # db 0
+        ("/1/2", "the path after the host must be a database number such as /0, not '/1/2'"),  # db 12
+        ("/1.5", "the path after the host must be a database number such as /0, not '/1.5'"),  # db 0
+        ("/１", "the path after the host must be a database number such as /0, not '/１'"),  # db 1
+        # no Redis has this database (SELECT takes a 32-bit number): it failed on first use
+        (
+            "/99999999999",
+            "there is no database 99999999999 (a Redis has databases 0 to 15 unless its "
+            "`databases` setting gives more)",
+        ),
+    ],
+)
+def test_a_database_that_is_not_a_number_is_refused_naming_the_url(path: str, problem: str) -> None:
+    url = f"redis://:secret@redis.internal:6379{path}"
+    with pytest.raises(StoreError) as caught:
+        RedisStore(url)
+    assert str(caught.value) == f"invalid Redis URL 'redis://:***@redis.internal:6379{path}': {problem}"
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        "/16",  # one past the 16 databases of a default Redis
+        "?db=-1",  # the query form; redis-py checks only that it is a number
+    ],
+)
+def test_a_database_the_server_does_not_have_is_a_store_error_naming_it(
+    redis_server: RedisServer, database: str
+) -> None:
+    url = f"redis://127.0.0.1:{redis_server.port}/{database.lstrip('/')}"
+    number = database.rpartition("=")[2].lstrip("/")
+    with pytest.raises(StoreError) as caught, RedisStore(url).transaction("x"):
+        pass
+    assert str(caught.value) == (
+        f"Redis at {url} failed to lock a session: there is no database {number} on this server (a Redis "
+        "has databases 0 to 15 unless its `databases` setting gives more); name another in the URL"
+    )
+
+
+def cluster_node(binary: str, folder: Path) -> RedisServer:
+    """A one-node Redis Cluster serving every hash slot, as a cluster's own clients see it."""
+    options = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+    server = RedisServer(binary, folder, *options, "--cluster-port", str(free_port()))
+    server.start()
+    client = server.client()
+    client.cluster("ADDSLOTSRANGE", 0, 16383)
+    deadline = time.monotonic() + 30
+    while client.cluster("INFO")["cluster_state"] != "ok":
+        assert time.monotonic() < deadline, "the one-node cluster did not come up"
+        time.sleep(0.02)
+    return server
+
+
+def test_redis_cluster_is_refused_with_a_store_error_saying_so(redis_binary: str, tmp_path: Path) -> None:
+    server = cluster_node(redis_binary, tmp_path)
+    try:
+        store, other_db = RedisStore(server.url), RedisStore(server.url.replace("/0", "/1"))
+        with pytest.raises(StoreError) as locked, store.transaction("u1"):
+            pass
+        with pytest.raises(StoreError) as saved:
+            store.put(Session("u1", 0.0))
+        with pytest.raises(StoreError) as selected:
+            other_db.get("u1")
+    finally:
+        server.stop()
+    unsupported = (
+        "Redis Cluster is not supported: a session, its lock and the idle index are used together, "
+        "and a cluster keeps them in different hash slots; use a standalone Redis"
+    )
+    crossslot = "(Keys in request don't hash to the same slot)"
+    assert str(locked.value) == f"Redis at {server.url} failed to lock a session: {unsupported} {crossslot}"
+    assert str(saved.value) == f"Redis at {server.url} failed to save a session: {unsupported} {crossslot}"
+    assert str(selected.value) == (
+        f"Redis at {other_db.url} failed to read a session: {unsupported} "
+        "(SELECT is not allowed in cluster mode)"
+    )
+
+
 # -- concurrency ---------------------------------------------------------------------------
 
 
