@@ -15,8 +15,11 @@ Why a lock and not an optimistic ``WATCH``/``MULTI`` retry: a reply fires plugin
 re-running it on conflict would fire them twice. A lock serializes the messages of one
 conversation, which is also the order a user expects. The lock expires after
 ``lock_timeout`` so a crashed worker cannot wedge a conversation, and the final write is
-a compare-and-set on the lock token: if the lock expired and someone else took it, the
-write is refused with ``StoreError`` rather than overwriting their update.
+a compare-and-set on the lock token. A lock can be lost (it expired under a slow hook,
+or a Redis restart or eviction dropped it): if someone else holds it now, or the session
+changed since it was read, the write is refused with ``StoreError`` rather than
+overwrite the other update; if the session is unchanged, nobody else wrote, and the
+save goes ahead.
 
 Session ends, the guarantee:
 
@@ -40,6 +43,7 @@ Session ends, the guarantee:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -85,12 +89,21 @@ if due and tonumber(due) <= tonumber(ARGV[3]) then
 end
 return {1, redis.call('get', KEYS[2]) or ''}
 """
-# KEYS: lock, session, index. ARGV: token, json, key ttl ms, idle at, id.
+# KEYS: lock, session, index. ARGV: token, json, key ttl ms, idle at, id, SHA-1 of the JSON
+# the transaction read ('' for none). Saves and unlocks, returning 1, if the lock is still
+# ours, or if it is gone (expired, lost in a restart or an eviction) and the session is
+# unchanged since it was read: then no other writer's update exists to be overwritten.
+# Returns 0 if someone else holds the lock (their save would overwrite ours), -1 if the
+# lock is gone and the session changed or ended meanwhile.
 _SAVE_AND_UNLOCK = """
-if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+local holder = redis.call('get', KEYS[1])
+if holder ~= ARGV[1] then
+  if holder then return 0 end
+  if redis.sha1hex(redis.call('get', KEYS[2]) or '') ~= ARGV[6] then return -1 end
+end
 redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('zadd', KEYS[3], ARGV[4], ARGV[5])
-redis.call('del', KEYS[1])
+if holder then redis.call('del', KEYS[1]) end
 return 1
 """
 # KEYS: lock, session, index. ARGV: now, id. Returns {0} if the session is locked,
@@ -366,7 +379,11 @@ class RedisStore:
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
-        """The session (new if missing or idle) under its Redis lock; saved on exit if still locked."""
+        """The session (new if missing or idle) under its Redis lock, saved on exit.
+
+        If the lock was lost meanwhile (``lock_timeout`` ran out, Redis restarted or evicted
+        it), the save still goes ahead when nobody changed the session since it was read;
+        otherwise it is refused with ``StoreError`` and the other writer's update stays."""
         token, keys, member = uuid.uuid4().hex, self._keys(session_id), _wire(session_id)
         state, raw = self._while_locked(
             session_id,
@@ -379,10 +396,10 @@ class RedisStore:
             if state == 2:  # it went idle and nobody had noticed: report it, start afresh
                 self._ended(self._final(raw, session_id), "expired")
             session = self._live(self._load(raw, session_id), token) if state == 1 and raw else None
-            if session is None:
-                session = Session(session_id, self.clock())
+            if session is None:  # none is stored (any more): the save expects to find none
+                session, raw = Session(session_id, self.clock()), b""
             yield session
-            self._save_and_unlock(session, token)
+            self._save_and_unlock(session, token, raw)
             saved = True
         finally:
             if not saved:
@@ -415,16 +432,33 @@ class RedisStore:
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
-    def _save_and_unlock(self, session: Session, token: str) -> None:
+    def _save_and_unlock(self, session: Session, token: str, read: bytes) -> None:
+        """Save ``session`` if the lock is still ours, or is gone and the stored session is
+        still the ``read`` one (compared by SHA-1 in the script, to send it only one way)."""
         idle_at = session.last_active + self.idle_ttl
-        args = [token, session.to_json(), self._key_ttl_ms(), repr(idle_at), _wire(session.id)]
-        if not self._run("save a session", "save_and_unlock", self._keys(session.id), args):
-            raise self._lost_lock(session.id)
+        seen = hashlib.sha1(read, usedforsecurity=False).hexdigest()
+        args = [token, session.to_json(), self._key_ttl_ms(), repr(idle_at), _wire(session.id), seen]
+        outcome = self._run("save a session", "save_and_unlock", self._keys(session.id), args)
+        if outcome != 1:
+            raise self._not_saved(session.id, taken=outcome == 0)
 
-    def _lost_lock(self, session_id: str) -> StoreError:
+    def _not_saved(self, session_id: str, *, taken: bool) -> StoreError:
+        timeout = f"lock_timeout={self.lock_timeout}s"
+        if taken:
+            why = (
+                f"another worker holds its lock now (ours expired after {timeout}, or Redis lost it in "
+                "a restart or an eviction), and its save would silently overwrite this update, so the "
+                "update was not written"
+            )
+        else:
+            why = (
+                f"its lock was gone (expired after {timeout}, or lost in a Redis restart or an eviction) "
+                "and the stored session changed or disappeared since it was read; the update was not "
+                "written, so no other writer's update is overwritten"
+            )
         return StoreError(
-            f"Redis at {redact(self.url)}: lock on session {session_id!r} expired before the update "
-            f"was saved (lock_timeout={self.lock_timeout}s); the update was not written"
+            f"Redis at {redact(self.url)}: session {session_id!r} was not saved: {why}. "
+            "If replies can take longer than lock_timeout, raise it"
         )
 
     def _load(self, raw: bytes | str, session_id: str) -> Session:
