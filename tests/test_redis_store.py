@@ -546,7 +546,9 @@ def cluster_node(binary: str, folder: Path) -> RedisServer:
     client.cluster("ADDSLOTSRANGE", 0, 16383)
     deadline = time.monotonic() + 30
     while client.cluster("INFO")["cluster_state"] != "ok":
-        assert time.monotonic() < deadline, "the one-node cluster did not come up"
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"the one-node cluster did not come up:\n{server.log()}")
         time.sleep(0.02)
     return server
 
