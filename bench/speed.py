@@ -8,7 +8,8 @@ ratios hold even when the machine is shared and noisy:
 * training time at each size; model save and load time; size on disk and in memory;
 * ``reply`` throughput on one core (demo bot, default plugins), with unique queries and
   with repeated traffic (the verdict cache), and ``match_many`` with 1 and 2 workers;
-* wall time of a cold ``kefu predict`` against a saved model;
+* wall time of a cold ``kefu predict`` against a saved model, and of ``kefu validate``
+  and ``kefu --help`` (beside a bare ``python`` start);
 * rjieba beside jieba when it is installed (used only if it segments identically).
 
 Synthetic bots are built from the demo bot's and SMP2017's sentences (SMP2017 from
@@ -251,27 +252,31 @@ def match_many(pairs: list[tuple[str, str]], queries: list[str]) -> dict[str, fl
     return out
 
 
-def cold_predict() -> dict[str, float]:
-    """Wall time of `kefu predict` in a fresh process against a saved demo model."""
+def cold_start() -> dict[str, float]:
+    """Wall time of kefu commands in a fresh process (median of 5), beside a bare ``python``
+    start: ``kefu predict`` against a saved demo model, and ``kefu validate`` and
+    ``kefu --help``, which load no model (nor NumPy)."""
+    command = [shutil.which("kefu") or sys.executable, *([] if shutil.which("kefu") else ["-m", "kefu.cli"])]
     with tempfile.TemporaryDirectory() as folder:
         model_dir = Path(folder) / "model"
-        command = [
-            shutil.which("kefu") or sys.executable,
-            *([] if shutil.which("kefu") else ["-m", "kefu.cli"]),
-        ]
         subprocess.run(
             [*command, "train", str(benchlib.DEMO_BOT), "-o", str(model_dir)], check=True, capture_output=True
         )
-        walls = []
-        for _ in range(5):
-            start = time.perf_counter()
-            subprocess.run(
-                [*command, "predict", "我的快递到哪了", "--bot", str(model_dir)],
-                check=True,
-                capture_output=True,
-            )
-            walls.append(time.perf_counter() - start)
-    return {"cold predict s (median of 5)": statistics.median(walls), "cold predict s (best)": min(walls)}
+        runs = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "predict": [*command, "predict", "我的快递到哪了", "--bot", str(model_dir)],
+            "validate": [*command, "validate", str(benchlib.DEMO_BOT)],
+            "--help": [*command, "--help"],
+        }
+        walls: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(5):  # interleaved, so a busy moment of a shared machine hits all alike
+            for name, argv in runs.items():
+                start = time.perf_counter()
+                subprocess.run(argv, check=True, capture_output=True)
+                walls[name].append(time.perf_counter() - start)
+    out = {f"cold {name} s (median of 5)": statistics.median(w) for name, w in walls.items()}
+    out["cold predict s (best)"] = min(walls["predict"])
+    return out
 
 
 def main() -> int:
@@ -294,7 +299,7 @@ def main() -> int:
     other.update(match_many(pairs, queries))
     print("rjieba ...", file=sys.stderr, flush=True)
     other.update(fast_tokenizer(pairs, queries))
-    other.update(cold_predict())
+    other.update(cold_start())
     print()
     print(benchlib.table(["measure", "value"], [[k, v] for k, v in other.items()]))
     targets = {

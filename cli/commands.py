@@ -11,7 +11,6 @@ import typer
 
 import kefu
 from kefu.cli.common import JsonOpt, echo_json, load_bot_files, open_engine, stdin_lines, workers
-from kefu.model import check_model_target
 
 __all__ = ["COMMANDS"]
 
@@ -64,6 +63,8 @@ def train(
     if not force and kefu.saved_fingerprint(output) == spec.fingerprint and _loads(output):
         _report_train(json_output, output, spec, None)
         return
+    from kefu.model import check_model_target  # NumPy and SciPy: only commands that train load them
+
     check_model_target(output)  # refuse before training, which can take minutes, not after
     started = time.perf_counter()
     model = kefu.train(spec, n_jobs=jobs)
