@@ -37,6 +37,17 @@ class FileChecker:
         """Record a problem at ``path``."""
         self.src.problem(path, message, at_key=at_key)
 
+    def sibling(self, path: PathKey, key: str) -> Any:
+        """The raw value of ``key`` beside the setting at ``path`` (None if absent), for a
+        check that depends on another setting of the same mapping."""
+        node = self.src.data
+        for part in path[:-1]:
+            if not (isinstance(node, dict) and part in node):
+                node = self.src.data  # plugin settings given in code: the data is the settings
+                break
+            node = node[part]
+        return node.get(key) if isinstance(node, dict) else None
+
     # -- generic value checks -------------------------------------------------------------
 
     def check_keys(self, path: PathKey, data: dict[str, Any], allowed: Iterable[str]) -> None:

@@ -119,5 +119,18 @@ def _keywords(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
     return keywords
 
 
-SETTINGS: dict[str, Check] = {"keywords": _keywords, "reply": lambda c, p, v: c.text(p, v)}
+def _reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
+    text = c.text(path, value)
+    if text is not None and not c.sibling(path, "keywords"):
+        # Kept silently, it let a shop believe some words handed customers to a human.
+        c.problem(
+            path,
+            f"`{dotted(path)}` is never sent: without `keywords` no message is handed off; "
+            "list the keywords or leave `reply` out",
+        )
+        return None
+    return text
+
+
+SETTINGS: dict[str, Check] = {"keywords": _keywords, "reply": _reply}
 """What ``plugins: handoff_keywords:`` may hold, each key with the check that converts it."""

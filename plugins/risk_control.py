@@ -304,24 +304,13 @@ def _rate_limit(c: FileChecker, path: PathKey, value: Any) -> RateLimit | None:
     return None if per_second is None or burst is None else RateLimit(per_second, burst)
 
 
-def _sibling(c: FileChecker, path: PathKey, key: str) -> Any:
-    """The value of ``key`` beside the setting at ``path``, or None."""
-    node = c.src.data
-    for part in path[:-1]:
-        if not (isinstance(node, dict) and part in node):
-            node = c.src.data  # settings given in code: the checked data is the settings
-            break
-        node = node[part]
-    return node.get(key) if isinstance(node, dict) else None
-
-
 def _needs_words(check: Check) -> Check:
     """``check``, and a problem when neither ``words`` nor ``words_file`` lists a word: the
     setting then configures a word filter that does not exist."""
 
     def checked(c: FileChecker, path: PathKey, value: Any) -> Any:
         converted = check(c, path, value)
-        if converted is None or _sibling(c, path, "words") or _sibling(c, path, "words_file"):
+        if converted is None or c.sibling(path, "words") or c.sibling(path, "words_file"):
             return converted
         # Kept silently, it let a shop believe listed words were blocked.
         c.problem(
@@ -336,7 +325,7 @@ def _needs_words(check: Check) -> Check:
 
 def _reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
     text = c.text(path, value)
-    if text is not None and _sibling(c, path, "verdict") == "mask":
+    if text is not None and c.sibling(path, "verdict") == "mask":
         # Kept silently, it let a shop believe customers were warned.
         c.problem(
             path,
@@ -349,7 +338,7 @@ def _reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
 
 def _rate_reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
     text = c.text(path, value)
-    if text is not None and _sibling(c, path, "rate_limit") is None:
+    if text is not None and c.sibling(path, "rate_limit") is None:
         # Kept silently, it let a shop believe messages were rate-limited.
         c.problem(
             path,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import kefu
-from kefu.plugins import risk_control
+from kefu.plugins import handoff_keywords, risk_control
 
 BOT = """
 version: 1
@@ -77,3 +77,28 @@ def test_a_setting_that_would_never_be_used_is_reported_with_file_and_line(
 def test_settings_given_in_code_are_checked_the_same(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         risk_control.make_plugin(settings)
+
+
+LONE_HANDOFF_REPLY = (
+    "`plugins.handoff_keywords.reply` is never sent: without `keywords` no message is handed off;"
+    " list the keywords or leave `reply` out"
+)
+
+
+@pytest.mark.parametrize("keywords", ["", "    keywords: []\n"], ids=["absent", "empty"])
+def test_a_handoff_reply_without_keywords_is_reported(write_bot: Callable[..., Path], keywords: str) -> None:
+    # The shop believed some words handed customers to a human; none did.
+    folder = write_bot(
+        **{"bot.yaml": BOT + "plugins:\n  handoff_keywords:\n" + keywords + "    reply: 马上为您转人工\n"}
+    )
+    file = folder / "bot.yaml"
+    at = file.read_text(encoding="utf-8").splitlines().index("    reply: 马上为您转人工") + 1
+    with pytest.raises(kefu.SpecError) as caught:
+        kefu.load_spec(folder)
+    assert str(caught.value) == f"{file}:{at}: {LONE_HANDOFF_REPLY}"
+    with pytest.raises(ValueError, match=f"^{re.escape(LONE_HANDOFF_REPLY)}$"):
+        handoff_keywords.make_plugin({"reply": "马上为您转人工"})
+    assert (
+        handoff_keywords.make_plugin({"keywords": ["投诉"], "reply": "马上为您转人工"}).reply
+        == "马上为您转人工"
+    )
