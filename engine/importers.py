@@ -86,8 +86,6 @@ class BotDraft:
     entities: dict[str, EntityDraft] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)
     """variant -> canonical, as kefu's ``nlp.synonyms``."""
-    synonym_sources: dict[str, str] = field(default_factory=dict)
-    """variant -> where it was written (``file:line``), for the report."""
     warnings: list[str] = field(default_factory=list)
 
     def intent(self, name: str) -> IntentDraft:
@@ -101,7 +99,6 @@ class BotDraft:
     def add_synonym(self, variant: str, canonical: str, where: str) -> None:
         """Map ``variant`` to ``canonical``; a variant keeps its first target (warned at ``where``)."""
         first = self.synonyms.setdefault(variant, canonical)
-        self.synonym_sources.setdefault(variant, where)
         if first != canonical:
             self.warnings.append(
                 f"{where}: synonym {variant!r} -> {canonical!r} ignored; it already means {first!r}"
@@ -157,7 +154,7 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
         slots = unique_texts(entity_names[e] for e in used if e in entity_names)
         if slots:
             intent["slots"] = {name: {"entity": name, "required": False} for name in slots}
-    synonyms = _synonym_pairs(draft, entities, warnings)
+    synonyms = _synonym_pairs(draft)
     name = (out.resolve().stem if single else out.resolve().name) or "kefu"
     bot = _bot_document(name, synonyms, entities)
     listed = [intent for intent, _ in intents]
@@ -324,30 +321,13 @@ def _bot_document(name: str, synonyms: dict[str, str], entities: dict[str, Any])
     return document
 
 
-def _synonym_pairs(draft: BotDraft, entities: dict[str, Any], warnings: list[str]) -> dict[str, str]:
-    """The draft's synonyms that can apply as ``nlp.synonyms``; a variant of several words is reported.
-
-    kefu puts the canonical word in place of one word of a message, and no word holds a space:
-    ``credit cards`` would never apply. A one-word variant of a longer canonical (``cc`` ->
-    ``credit card``) does: the message's characters then read as the canonical's.
-    """
-    pairs: dict[str, str] = {}
-    for variant, canonical in draft.synonyms.items():
-        key = normalize(variant)
-        if not key or not normalize(canonical) or key == normalize(canonical):
-            continue  # nothing a message could hold, or the same word once normalized
-        if " " not in key:
-            pairs[variant] = canonical
-            continue
-        where = draft.synonym_sources.get(variant)
-        owners = [name for name, e in entities.items() if variant in e.get("values", {}).get(canonical, ())]
-        found = f"; entity {owners[0]!r} still finds it as {canonical!r}" if owners else ""
-        warnings.append(
-            f"{where + ': ' if where else ''}synonym {variant!r} -> {canonical!r} not written to "
-            f"`nlp.synonyms`: kefu replaces one word of a message at a time, and {variant!r} is "
-            f"{len(key.split())} words once normalized ({key!r}), so it would never apply{found}"
-        )
-    return pairs
+def _synonym_pairs(draft: BotDraft) -> dict[str, str]:
+    """The draft's synonyms a message can hold and that change it (not the same word once normalized)."""
+    return {
+        v: c
+        for v, c in draft.synonyms.items()
+        if normalize(v) and normalize(c) and normalize(v) != normalize(c)
+    }
 
 
 def _dump(path: Path, document: dict[str, Any]) -> None:

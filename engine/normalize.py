@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["DEFAULT_MAX_LENGTH", "SURROGATE", "clean", "encodable", "normalize"]
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "SPACED_CHAR",
+    "SURROGATE",
+    "clean",
+    "encodable",
+    "normalize",
+    "word_pattern",
+]
 
 DEFAULT_MAX_LENGTH = 500
 
@@ -48,3 +56,19 @@ def normalize(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
     """
     text = unicodedata.normalize("NFKC", clean(text, max_length)).casefold()
     return _NON_WORD.sub(" ", text).strip()
+
+
+SPACED_CHAR = r"[^\W_\u2e80-\U0010ffff]"
+"""A letter or digit of a script that separates words by spaces (Latin, Greek, Cyrillic:
+everything below U+2E80 that is not punctuation, a space or the underscore)."""
+
+
+def word_pattern(word: str) -> str:
+    """A regex for ``word`` whose letter or digit edges cannot touch another one (``12315``
+    not inside 2024123151234567, ``sb`` not inside ``usb``); Chinese edges match anywhere."""
+    pattern = re.escape(word)
+    if re.fullmatch(SPACED_CHAR, word[0]):
+        pattern = f"(?<!{SPACED_CHAR}){pattern}"
+    if re.fullmatch(SPACED_CHAR, word[-1]):
+        pattern += f"(?!{SPACED_CHAR})"
+    return pattern

@@ -153,8 +153,7 @@ def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
     for variant, canonical in synonyms.items():
         where = (*path, "synonyms", variant)
         target = c.text(where, canonical)
-        # Spaces pass (though such a synonym never applies): `kefu import` writes Rasa's
-        # multi-word synonyms here, and a bot it writes must load.
+        # Spaces pass: a variant of several words is replaced as a phrase (kefu.text).
         if target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target):
             pairs.append((normalize(str(variant)), normalize(target)))
     words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from kefu.cache import cache_dir
 from kefu.dagcut import DagCutter
 from kefu.jieba_import import jieba
-from kefu.normalize import DEFAULT_MAX_LENGTH, normalize
+from kefu.normalize import DEFAULT_MAX_LENGTH, normalize, word_pattern
 from kefu.spec import NlpSettings
 
 __all__ = ["TextAnalyzer", "normalize"]
@@ -25,6 +26,12 @@ log = logging.getLogger(__name__)
 # jieba logs "Building prefix dict..." at DEBUG through its own stderr handler;
 # a library must stay quiet unless the application configures logging.
 logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def _phrases(phrases: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for several phrases, the longest tried first."""
+    return re.compile("|".join(word_pattern(p) for p in sorted(phrases, key=len, reverse=True)))
+
 
 _base_lock = threading.Lock()
 _base: jieba.Tokenizer | None = None
@@ -68,18 +75,29 @@ class TextAnalyzer:
 
     Synonym variants and canonical words join the user dictionary, so jieba keeps them
     whole and a synonym only ever replaces a whole word (免邮 is not rewritten inside
-    免邮费).
+    免邮费). A variant of several words (``credit cards``, ``7天 无理由``), which no jieba
+    word can be, is replaced in the text before segmenting, where its letter or digit edges
+    touch no other; a canonical of several words becomes the words jieba makes of it, as
+    in the examples that write it out.
     """
 
     def __init__(self, nlp: NlpSettings) -> None:
         self.nlp = nlp
         self.synonyms = dict(nlp.synonyms)
-        extra = dict.fromkeys((*nlp.user_dict, *self.synonyms, *self.synonyms.values()))
+        words = {v: c for v, c in self.synonyms.items() if " " not in v}
+        phrases = {v: c for v, c in self.synonyms.items() if " " in v}
+        extra = dict.fromkeys((*nlp.user_dict, *words, *(c for c in self.synonyms.values() if " " not in c)))
         # Not deduplicated after normalizing: jieba's total grows with every add_word.
         self._user_words = [word for word in map(normalize, extra) if word]
         self._tokenizer = _bot_tokenizer(self._user_words)
         self._stopwords = frozenset(nlp.stopwords)
         self._cut: Callable[[str], list[str]] = DagCutter(self._tokenizer.FREQ, self._tokenizer.total)
+        self._word_synonyms = words
+        self._phrase_synonyms = phrases
+        self._phrase_pattern = _phrases(phrases) if phrases else None
+        # A canonical of several words, as the tokens it stands for (None: every canonical is one word).
+        spread = {v: self._segment(c) for v, c in words.items() if " " in c}
+        self._spread: dict[str, list[str]] | None = spread or None
         self._fast = False
         self.fast_tokenizer_matches: bool | None = None
         """Whether rjieba cut the probe texts exactly like jieba (None: not tried)."""
@@ -111,14 +129,23 @@ class TextAnalyzer:
 
     def tokens(self, text: str) -> list[str]:
         """jieba tokens of normalized ``text``, synonyms replaced; spaces stay as tokens."""
-        if self.nlp.hmm:
-            tokens: list[str] = self._tokenizer.lcut(text, HMM=True)
-        else:
-            tokens = self._cut(text)
-        if self.synonyms:
-            get = self.synonyms.get
+        if self._phrase_pattern is not None:
+            phrases = self._phrase_synonyms
+            text = self._phrase_pattern.sub(lambda m: phrases[m[0]], text)
+        tokens = self._segment(text)
+        if self._spread is not None:
+            spread = self._spread
+            tokens = [part for t in tokens for part in spread.get(t, (t,))]
+        if self._word_synonyms:
+            get = self._word_synonyms.get
             tokens = [get(t, t) for t in tokens]
         return tokens
+
+    def _segment(self, text: str) -> list[str]:
+        if self.nlp.hmm:
+            tokens: list[str] = self._tokenizer.lcut(text, HMM=True)
+            return tokens
+        return self._cut(text)
 
     def words(self, tokens: list[str]) -> list[str]:
         """The tokens that count as words: no spaces, no stopwords."""

@@ -30,6 +30,7 @@ from typing import Any
 
 import kefu
 from kefu.checks import Check, FileChecker, dotted
+from kefu.normalize import SPACED_CHAR, word_pattern
 from kefu.plugin_settings import checked_plugin_settings
 from kefu.yamlsource import PathKey
 
@@ -43,7 +44,7 @@ class HandoffKeywords:
     def __init__(self, keywords: list[str], reply: str | None) -> None:
         self.keywords = [n for n in map(_read, keywords) if n]
         self.reply = reply
-        self._patterns = [_guarded(word) for word in self.keywords]
+        self._patterns = [re.compile(word_pattern(word)) for word in self.keywords]
 
     @kefu.hookimpl
     def message_received(
@@ -62,14 +63,9 @@ class HandoffKeywords:
         return None
 
 
-# A letter or digit of a space-separated script: everything below U+2E80 that is not
-# \W (punctuation, space) nor the underscore.
-_SPACED = r"[^\W_\u2e80-\U0010ffff]"
-
-
-# A space that does not stand between two such letters or digits: one inside Chinese text
+# A space that does not stand between two letters or digits of a spaced script: one inside Chinese text
 # (转 人工, 投，诉) separates nothing a reader sees as two words.
-_LOOSE_SPACE = re.compile(f"(?<!{_SPACED}) | (?!{_SPACED})")
+_LOOSE_SPACE = re.compile(f"(?<!{SPACED_CHAR}) | (?!{SPACED_CHAR})")
 
 
 def _read(text: str) -> str:
@@ -77,16 +73,6 @@ def _read(text: str) -> str:
     # normalize cuts at 500 characters by default; the engine has already cut the message
     # at the bot's own max_input_length, which may be longer.
     return _LOOSE_SPACE.sub("", kefu.normalize(text, max_length=len(text)))
-
-
-def _guarded(word: str) -> re.Pattern[str]:
-    """``word`` as a pattern whose letter or digit edges cannot touch another (12315 in 2024123151234567)."""
-    pattern = re.escape(word)
-    if re.fullmatch(_SPACED, word[0]):
-        pattern = f"(?<!{_SPACED}){pattern}"
-    if re.fullmatch(_SPACED, word[-1]):
-        pattern += f"(?!{_SPACED})"
-    return re.compile(pattern)
 
 
 def make_plugin(settings: Mapping[str, Any]) -> HandoffKeywords:

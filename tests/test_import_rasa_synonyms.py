@@ -1,4 +1,4 @@
-"""Rasa synonyms of several words: kefu's `nlp.synonyms` replace one word of a message."""
+"""Rasa synonyms of several words become `nlp.synonyms` that apply."""
 
 from __future__ import annotations
 
@@ -29,22 +29,21 @@ nlu:
 """
 
 
-def test_multi_word_synonyms_are_reported_not_written(tmp_path: Path) -> None:
-    # They were written to nlp.synonyms, loaded, and never applied: a message has no word
-    # with a space in it. The entity still finds such a variant, as Rasa's synonyms do.
+def test_multi_word_synonyms_are_written_and_apply(tmp_path: Path) -> None:
+    # kefu replaces a variant of several words as a phrase, so Rasa's synonyms of several
+    # words work as written; the entity finds such a variant too, as Rasa's synonyms do.
     nlu = tmp_path / "nlu.yml"
     nlu.write_text(NLU, encoding="utf-8")
     report = write_bot(read_rasa(nlu), tmp_path / "bot")
     spec = kefu.load_spec(tmp_path / "bot")
-    # cc -> credit card applies: the message's characters then read as credit card
-    assert spec.nlp.synonyms == (("cc", "credit card"),)
-    assert report.warnings == (
-        f"{nlu}:13: synonym 'credit cards' -> 'credit card' not written to `nlp.synonyms`: kefu "
-        "replaces one word of a message at a time, and 'credit cards' is 2 words once normalized "
-        "('credit cards'), so it would never apply; entity 'card' still finds it as 'credit card'",
-        f"{nlu}:17: synonym '7天 无理由' -> '七天无理由' not written to `nlp.synonyms`: kefu "
-        "replaces one word of a message at a time, and '7天 无理由' is 2 words once normalized "
-        "('7天 无理由'), so it would never apply",
-    )
+    assert dict(spec.nlp.synonyms) == {
+        "credit cards": "credit card",
+        "cc": "credit card",
+        "7天 无理由": "七天无理由",
+    }
+    assert not [w for w in report.warnings if "synonym" in w]
+    engine = kefu.Engine(kefu.train(spec), load_entry_points=False)
+    assert engine.segment("my credit cards are lost") == engine.segment("my credit card are lost")
+    assert engine.segment("7天 无理由") == ["七天无理由"]
     found = EntityExtractor(spec.entities).extract("my credit cards are lost")
     assert [(v.entity, v.value, v.text) for v in found] == [("card", "credit card", "credit cards")]
