@@ -20,7 +20,8 @@ import time
 import benchlib
 
 import kefu
-from kefu.sessions import MemoryStore, Session
+from kefu.memory_store import MemoryStore
+from kefu.sessions import Session
 
 TARGET_MB = 1000.0  # issue 3: at most 1 GB for 1,000,000 idle sessions
 

@@ -34,11 +34,12 @@ if TYPE_CHECKING:
     from kefu.lint import Finding, lint
     from kefu.loader import load_spec
     from kefu.manager import FailedPlugin, LoadedPlugin, register_plugin_commands
+    from kefu.memory_store import MemoryStore
     from kefu.model import Model, ModelSaveError, load_model, save_model, saved_fingerprint, train
     from kefu.normalize import normalize
     from kefu.redis_store import RedisStore
     from kefu.reports import write_report
-    from kefu.sessions import MemoryStore, Session, SessionStore
+    from kefu.sessions import Session, SessionStore
     from kefu.spec import BotSpec, IntentSpec
     from kefu.thresholds_file import write_thresholds
     from kefu.tuning import TuningPoint, recommend, sweep
@@ -60,11 +61,12 @@ _EXPORTS = {  # the import above, for when a name is first read
     "kefu.lint": ("Finding", "lint"),
     "kefu.loader": ("load_spec",),
     "kefu.manager": ("FailedPlugin", "LoadedPlugin", "register_plugin_commands"),
+    "kefu.memory_store": ("MemoryStore",),
     "kefu.model": ("Model", "ModelSaveError", "load_model", "save_model", "saved_fingerprint", "train"),
     "kefu.normalize": ("normalize",),
     "kefu.redis_store": ("RedisStore",),  # needs the optional `redis` package
     "kefu.reports": ("write_report",),
-    "kefu.sessions": ("MemoryStore", "Session", "SessionStore"),
+    "kefu.sessions": ("Session", "SessionStore"),
     "kefu.spec": ("BotSpec", "IntentSpec"),
     "kefu.thresholds_file": ("write_thresholds",),
     "kefu.tuning": ("TuningPoint", "recommend", "sweep"),

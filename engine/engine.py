@@ -24,11 +24,12 @@ from kefu.bot_regex import message_budget
 from kefu.dialog import Turn, handle
 from kefu.errors import KefuError
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, LoadedPlugin
+from kefu.memory_store import MemoryStore
 from kefu.message_hooks import drop_unstorable, message_received, response_built, session_started
 from kefu.model import Model, load_model, save_model
 from kefu.normalize import clean
 from kefu.runtime import Runtime, build_runtime, load_or_train
-from kefu.sessions import MemoryStore, Session, SessionStore
+from kefu.sessions import Session, SessionStore
 from kefu.spec import BotSpec
 from kefu.values import Match, Message, Reply
 

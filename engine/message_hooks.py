@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from kefu.dialog import Turn, handoff
 from kefu.errors import PluginError
 from kefu.manager import HookFailure
+from kefu.memory_store import MemoryStore
 from kefu.normalize import clean
-from kefu.sessions import MemoryStore, Session, SessionStore, marshal_ready
+from kefu.sessions import Session, SessionStore, marshal_ready
 from kefu.values import Block, Message, Reply
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 import kefu
-from kefu.sessions import MemoryStore, Session
+from kefu.memory_store import MemoryStore
+from kefu.sessions import Session
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
 UNAVAILABLE = "客服系统暂时繁忙，请稍后再试"

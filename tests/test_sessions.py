@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import kefu
-from kefu.sessions import ActiveContext, MemoryStore, PendingSlot, Session
+from kefu.memory_store import MemoryStore
+from kefu.sessions import ActiveContext, PendingSlot, Session
 
 CONTEXT_BOT = """
 version: 1

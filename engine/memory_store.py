@@ -1,0 +1,143 @@
+"""``MemoryStore``: the sessions of one process in a TTL-LRU (cachetools), the default store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from cachetools import TTLCache
+
+from kefu.sessions import EndListener, Session, check_count, check_seconds
+
+__all__ = ["MemoryStore"]
+
+
+class _ReportingTTLCache(TTLCache[str, bytes]):
+    """A TTLCache of packed sessions that tells its owner about every entry it drops."""
+
+    def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float], owner: MemoryStore):
+        super().__init__(maxsize, ttl, timer)
+        self._owner = owner
+
+    def expire(self, time: float | None = None) -> list[tuple[str, bytes]]:
+        expired = list(super().expire(time))
+        for _, packed in expired:
+            self._owner._ended(packed, "expired")
+        return expired
+
+    def popitem(self) -> tuple[str, bytes]:
+        key, packed = super().popitem()
+        self._owner._ended(packed, "evicted")
+        return key, packed
+
+
+class MemoryStore:
+    """Sessions in one process: an LRU of at most ``max_sessions``, each dropped after ``idle_ttl``.
+
+    Sessions are kept packed (``Session.pack``, a few hundred bytes) rather than as
+    objects (several times that), so a million idle conversations fit in well under a
+    gigabyte; ``get`` hands out a fresh object and ``put`` / ``transaction`` store it back.
+    cachetools only drops expired entries when the cache is written to; ``expire()``
+    does it on demand, and the engine calls it at most once a second, so every end is
+    reported promptly and an expired session is never handed out again. A conversation
+    whose message is being handled is never ended by a sweep: its idle timer restarts
+    when the message arrives (``RedisStore`` skips locked sessions to the same end).
+    """
+
+    def __init__(
+        self,
+        max_sessions: int = 100_000,
+        idle_ttl: float = 1800.0,
+        *,
+        clock: Callable[[], float] = time.time,
+        lock_stripes: int = 1024,
+    ) -> None:
+        check_count("max_sessions", max_sessions)
+        check_seconds("idle_ttl", idle_ttl)
+        check_count("lock_stripes", lock_stripes)
+        self.max_sessions = max_sessions
+        self.idle_ttl = idle_ttl
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._cache = _ReportingTTLCache(max_sessions, idle_ttl, clock, self)
+        # Striped locks bound memory: sessions that share a stripe merely wait for each other.
+        # Re-entrant: a hook may end its own conversation (delete takes the same lock).
+        self._stripes = [threading.RLock() for _ in range(lock_stripes)]
+        self._listeners: list[EndListener] = []
+        self._ended_queue: list[tuple[bytes, str]] = []
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._cache)
+
+    def get(self, session_id: str) -> Session | None:
+        """A copy of the live session, or None."""
+        with self._lock:
+            packed = self._cache.get(session_id)
+        return None if packed is None else Session.unpack(packed)
+
+    def put(self, session: Session) -> None:
+        """Save the session and restart its idle timer."""
+        packed = session.pack()
+        with self._lock:
+            self._cache[session.id] = packed
+        self._notify()
+
+    def delete(self, session_id: str) -> None:
+        """Forget a session; a reply in progress for it finishes first (taking its lock):
+        otherwise that reply saved it again, history and slots included."""
+        with self._stripes[hash(session_id) % len(self._stripes)], self._lock:
+            packed = self._cache.pop(session_id, None)
+            if packed is not None:
+                self._ended(packed, "deleted")
+        self._notify()
+
+    def ids(self) -> Iterator[str]:
+        """Ids of live sessions (a snapshot)."""
+        with self._lock:
+            self._cache.expire()
+            ids = list(self._cache.keys())
+        self._notify()
+        return iter(ids)
+
+    def expire(self) -> list[Session]:
+        """Drop every session idle past the TTL now; returns them."""
+        with self._lock:
+            expired = self._cache.expire()
+        self._notify()
+        return [Session.unpack(packed) for _, packed in expired]  # unpacked unlocked
+
+    @contextmanager
+    def transaction(self, session_id: str) -> Iterator[Session]:
+        """The session (new if missing), locked for this conversation, saved on exit."""
+        with self._stripes[hash(session_id) % len(self._stripes)]:
+            with self._lock:
+                packed = self._cache.get(session_id)
+                if packed is not None:
+                    # Restart its idle timer: a sweep while this message is handled would
+                    # report a conversation in use as ended, and the save below revive it.
+                    self._cache[session_id] = packed
+            self._notify()
+            session = Session(session_id, self.clock()) if packed is None else Session.unpack(packed)
+            yield session
+            self.put(session)
+
+    def add_end_listener(self, listener: EndListener) -> None:
+        """Call ``listener(session, reason)`` when a session expires, is evicted or deleted."""
+        self._listeners.append(listener)
+
+    def _ended(self, packed: bytes, reason: str) -> None:
+        # Called under self._lock (from inside cachetools); listeners run later, unlocked.
+        self._ended_queue.append((packed, reason))
+
+    def _notify(self) -> None:
+        if not self._ended_queue:
+            return
+        with self._lock:
+            ended, self._ended_queue = self._ended_queue, []
+        for packed, reason in ended:
+            session = Session.unpack(packed)
+            for listener in self._listeners:
+                listener(session, reason)
