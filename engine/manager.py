@@ -25,9 +25,8 @@ fails to load, naming the closest real hook: a silently ignored business rule is
 than a plugin listed as failed. A plugin given in code (``Engine.register_plugin``) that
 would fail, or has no hook at all, is a ``PluginError`` on the spot.
 
-Every text a hook hands back (a ``str``, or the texts of a ``Message``, ``Reply`` (its
-slots, trace and payload included) or ``Block``) is cleaned like incoming text before the
-engine sees it, so no plugin can put a lone surrogate into a reply or a transcript.
+Every text a hook hands back is cleaned like incoming text before the engine sees it
+(``kefu.hook_results``), so no plugin can put a lone surrogate into a reply or a transcript.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ import stat
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -53,8 +52,7 @@ import pluggy
 
 from kefu import hookspecs
 from kefu.errors import PluginError
-from kefu.normalize import encodable
-from kefu.values import Block, Message, Reply
+from kefu.hook_results import cleaned
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -73,7 +71,6 @@ DEFAULT_PLUGINS = (
     "kefu.plugins.risk_control",
 )
 ENTRY_POINT_GROUP = "kefu"
-_MAX_PAYLOAD_DEPTH = 100
 _HOOK_NAMES = tuple(sorted(n for n in hookspecs.__all__ if n not in {"hookimpl", "hookspec"}))
 _loose_counter = itertools.count()
 
@@ -248,7 +245,7 @@ class PluginHost:
                 if any(p.fail_closed and p.name == impl.plugin_name for p in self.loaded):
                     yield impl.plugin_name, HookFailure(impl.plugin_name, _describe(exc))
                 continue
-            yield impl.plugin_name, _cleaned(result)
+            yield impl.plugin_name, cleaned(result)
 
     def _impls(self, hook: str) -> list[Any]:
         """Implementations in call order, cached until a plugin is added or removed."""
@@ -365,73 +362,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, _NotAPlugin):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
-
-
-def _text(value: object) -> str:
-    """``value`` as text that UTF-8 can encode; None (where a ``str`` is due) is ""."""
-    # Not cut to a length: only the engine knows max_input_length (it cuts rewritten
-    # messages itself), and a reply is the bot author's to size.
-    return "" if value is None else encodable(str(value))
-
-
-def _texts(values: tuple[str, ...]) -> tuple[str, ...]:
-    """``values`` cleaned; the same tuple when nothing changed (no copy in the common case)."""
-    cleaned = tuple(map(_text, values))
-    return values if cleaned == values else cleaned
-
-
-def _data(value: Any, depth: int = 0) -> Any:
-    """Texts inside a payload or slots (dicts, lists, tuples) cleaned, other values kept.
-
-    Returns ``value`` itself when nothing in it changed, so values that cannot be compared
-    or rebuilt (arrays, named tuples) pass through untouched.
-    """
-    if isinstance(value, str):
-        return _text(value)
-    if depth >= _MAX_PAYLOAD_DEPTH:  # a cycle or absurd nesting: leave the rest untouched
-        return value
-    if isinstance(value, Mapping):
-        items = [(_data(k, depth + 1), _data(v, depth + 1), k, v) for k, v in value.items()]
-        if all(ck is k and cv is v for ck, cv, k, v in items):
-            return value
-        return {ck: cv for ck, cv, _, _ in items}
-    if type(value) in (list, tuple):
-        cleaned = [_data(v, depth + 1) for v in value]
-        if all(c is v for c, v in zip(cleaned, value, strict=True)):
-            return value
-        return type(value)(cleaned)
-    return value
-
-
-def _cleaned(result: Any) -> Any:
-    """A hook's result with the texts it hands back cleaned like incoming text.
-
-    A lone surrogate from a plugin would otherwise reach the caller (a WebSocket cannot
-    send it) and the session history (every later transcript fails). Unchanged results
-    are returned as they are: the common case builds no new value object.
-    """
-    changes: dict[str, Any]
-    if isinstance(result, str):
-        return _text(result)
-    if isinstance(result, Message):
-        changes = {"text": _text(result.text)}
-    elif isinstance(result, Reply):
-        changes = {
-            "text": _text(result.text),
-            "intent": None if result.intent is None else _text(result.intent),
-            "action": _text(result.action),
-            "handoff_reason": None if result.handoff_reason is None else _text(result.handoff_reason),
-            "slots": _data(result.slots),
-            "trace": _texts(result.trace),
-            "payload": _data(result.payload),
-        }
-    elif isinstance(result, Block):
-        changes = {"reason": _text(result.reason), "reply": _text(result.reply)}
-    else:
-        return result
-    if all(getattr(result, name) is value for name, value in changes.items()):
-        return result
-    return replace(result, **changes)
 
 
 def _import_file(path: Path) -> ModuleType:
