@@ -250,9 +250,11 @@ class Engine:
     def reply(
         self, text: str, session_id: str = "default", *, metadata: Mapping[str, Any] | None = None
     ) -> Reply:
-        """Answer one message of the conversation ``session_id``. Never raises on any ``str``
-        (text that is not one is a ``TypeError``; a ``session_id`` that is not one is a
-        ``SessionIdError``)."""
+        """Answer one message of the conversation ``session_id``. Whatever the text holds, it
+        is answered; text that is not a ``str`` is a ``TypeError``, a ``session_id`` that is
+        not one a ``SessionIdError``. A failing session store is a ``StoreError``, a call from
+        inside a plugin hook a ``KefuError``, a failing plugin with ``strict_plugins`` a
+        ``PluginError``."""
         check_id(session_id)
         check_text(text)
         meta = check_metadata(metadata)
@@ -291,11 +293,15 @@ class Engine:
                 drop_unstorable(self.store, session, "a plugin")
         return reply
 
-    async def areply(self, text: str, session_id: str = "default", **options: Any) -> Reply:
-        """``reply`` for asyncio servers: the work runs in a thread, off the event loop."""
+    async def areply(
+        self, text: str, session_id: str = "default", *, metadata: Mapping[str, Any] | None = None
+    ) -> Reply:
+        """``reply`` for asyncio servers: the work runs in a thread, off the event loop. Its
+        arguments are checked before they leave the loop."""
         check_id(session_id)
         check_text(text)
-        call = functools.partial(self.reply, text, session_id, **options)
+        meta = check_metadata(metadata)
+        call = functools.partial(self.reply, text, session_id, metadata=meta)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
     def _respond(self, turn: Turn) -> Reply:

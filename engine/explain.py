@@ -7,6 +7,7 @@ their nearest examples, and which threshold or rule decided.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,9 @@ class Explanation:
         }
 
 
-def explain(engine: Engine, text: str, contexts: tuple[str, ...] = (), top_k: int = 5) -> Explanation:
+def explain(
+    engine: Engine, text: str, contexts: Sequence[str] | str | None = (), top_k: int = 5
+) -> Explanation:
     """Explain how ``engine`` matches ``text`` with ``contexts`` open.
 
     Text or a context that is not a ``str`` is the ``TypeError`` ``Engine.match`` raises.

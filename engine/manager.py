@@ -275,7 +275,8 @@ def register_plugin_commands(cli: Any) -> list[str]:
     """Let installed plugins add sub-commands to the ``kefu`` CLI (``register_commands``).
 
     Only built-ins and entry-point plugins take part: no bot is loaded at that point.
-    Returns the names of plugins that failed, which are logged and skipped.
+    Returns the names of plugins whose ``register_commands`` raised (logged and skipped);
+    a plugin that fails to load is logged, not returned.
     """
     host = PluginHost()
     host.notify("register_commands", cli=cli)

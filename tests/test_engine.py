@@ -158,6 +158,11 @@ def test_library_calls_with_the_wrong_kind_of_argument_say_what_is_wrong(demo_en
     before = len(store)
     with pytest.raises(TypeError, match="metadata must be a mapping"):
         demo_engine.reply("你好", "typed", metadata=[("channel", "web")])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="metadata must be a mapping"):
+        asyncio.run(demo_engine.areply("你好", "typed", metadata=[("channel", "web")]))  # type: ignore[arg-type]
+    # A misspelled keyword is refused at the call, not inside the worker thread.
+    with pytest.raises(TypeError, match="unexpected keyword argument 'metdata'"):
+        demo_engine.areply("你好", "typed", metdata={"channel": "web"})  # type: ignore[call-arg, unused-coroutine]
     assert len(store) == before and demo_engine.session("typed") is None
 
 

@@ -275,7 +275,7 @@ def test_lint_of_a_spec_says_it_takes_a_model(engine: kefu.Engine) -> None:
 
 def test_explain_reads_one_context_given_as_a_str_as_match_does(engine: kefu.Engine) -> None:
     # Its settings listed the letters of the name: ["o", "r", "d", "e", "r"].
-    assert kefu.explain(engine, "你好", contexts="order").settings["contexts"] == ["order"]  # type: ignore[arg-type]
+    assert kefu.explain(engine, "你好", contexts="order").settings["contexts"] == ["order"]
 
 
 def test_segment_reads_as_much_of_a_message_as_the_bot_does(write_bot: Any) -> None:
