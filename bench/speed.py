@@ -41,7 +41,8 @@ from typing import Any
 import benchlib
 
 import kefu
-from kefu.model import Model, save_model, train
+from kefu.model import Model, train
+from kefu.model_save import save_model
 from kefu.normalize import normalize
 from kefu.runtime import build_runtime
 from kefu.spec import BotSettings, BotSpec, IntentSpec, MatcherSettings, NlpSettings

@@ -63,7 +63,7 @@ def train(
     if not force and kefu.saved_fingerprint(output) == spec.fingerprint and _loads(output):
         _report_train(json_output, output, spec, None)
         return
-    from kefu.model import check_model_target  # NumPy and SciPy: only commands that train load them
+    from kefu.model_save import check_model_target  # NumPy and SciPy: only commands that train load them
 
     check_model_target(output)  # refuse before training, which can take minutes, not after
     started = time.perf_counter()

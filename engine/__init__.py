@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from kefu.loader import load_spec
     from kefu.manager import FailedPlugin, LoadedPlugin, register_plugin_commands
     from kefu.memory_store import MemoryStore
-    from kefu.model import Model, ModelSaveError, load_model, save_model, saved_fingerprint, train
+    from kefu.model import Model, load_model, saved_fingerprint, train
+    from kefu.model_save import ModelSaveError, save_model
     from kefu.normalize import normalize
     from kefu.redis_store import RedisStore
     from kefu.reports import write_report
@@ -62,7 +63,8 @@ _EXPORTS = {  # the import above, for when a name is first read
     "kefu.loader": ("load_spec",),
     "kefu.manager": ("FailedPlugin", "LoadedPlugin", "register_plugin_commands"),
     "kefu.memory_store": ("MemoryStore",),
-    "kefu.model": ("Model", "ModelSaveError", "load_model", "save_model", "saved_fingerprint", "train"),
+    "kefu.model": ("Model", "load_model", "saved_fingerprint", "train"),
+    "kefu.model_save": ("ModelSaveError", "save_model"),
     "kefu.normalize": ("normalize",),
     "kefu.redis_store": ("RedisStore",),  # needs the optional `redis` package
     "kefu.reports": ("write_report",),

@@ -26,7 +26,8 @@ from kefu.errors import KefuError
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, LoadedPlugin
 from kefu.memory_store import MemoryStore
 from kefu.message_hooks import drop_unstorable, message_received, response_built, session_started
-from kefu.model import Model, load_model, save_model
+from kefu.model import Model, load_model
+from kefu.model_save import save_model
 from kefu.normalize import clean
 from kefu.runtime import Runtime, build_runtime, load_or_train
 from kefu.sessions import Session, SessionStore

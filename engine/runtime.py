@@ -24,7 +24,8 @@ from kefu.jobs import check_n_jobs
 from kefu.loader import load_spec
 from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, PluginHost
 from kefu.matcher import verdict
-from kefu.model import Model, ModelSaveError, is_model_dir, load_model, save_model, train
+from kefu.model import Model, is_model_dir, load_model, train
+from kefu.model_save import ModelSaveError, save_model
 from kefu.normalize import normalize
 from kefu.spec import BotSpec
 from kefu.values import Candidate, Match
