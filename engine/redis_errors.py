@@ -1,0 +1,110 @@
+"""What went wrong with a Redis URL or server, said so the user can fix it.
+
+``RedisStore`` turns every Redis failure into a ``StoreError``; this module writes its
+message: the URL with any password hidden (``redact``), a database path that is not a
+number refused before redis-py misreads it (``check_database``), and Redis's own error
+with what to change when a password, a database or a Redis Cluster is the cause
+(``explain``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from kefu.errors import StoreError
+
+try:
+    import redis
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("RedisStore needs the redis package: pip install 'kefu[redis]'") from exc
+
+__all__ = ["check_database", "explain", "redact"]
+
+
+def redact(url: str) -> str:
+    """``url`` without its password (in the user part or a ``password=`` option), for
+    error messages and logs. Never raises, even for a URL that does not parse."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    # Split by hand rather than with urlsplit: it refuses bad ports and brackets, and an
+    # error message about such a URL must still not show its password.
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
+    path = _QUERY_PASSWORD.sub(r"\1***", path)
+    if not slash:  # no path: a query may follow the host directly (redis://h:6379?password=x)
+        netloc = _QUERY_PASSWORD.sub(r"\1***", netloc)
+    return f"{scheme}{sep}{netloc}{slash}{path}"
+
+
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+_DATABASES = "a Redis has databases 0 to 15 unless its `databases` setting gives more"
+# SELECT takes a C int and `databases` is at most INT_MAX, so no server has a higher one.
+_MAX_DATABASE = 2**31 - 2
+_ENCODE = "percent-encode any @ : / % in"
+_CLUSTER = (
+    "Redis Cluster is not supported: a session, its lock and the idle index are used together, "
+    "and a cluster keeps them in different hash slots; use a standalone Redis"
+)
+_CLUSTER_ERRORS = (
+    redis.exceptions.ClusterCrossSlotError,
+    redis.exceptions.AskError,  # and MovedError
+    redis.exceptions.ClusterError,
+    redis.exceptions.TryAgainError,
+)
+
+
+def check_database(url: str) -> None:
+    """Refuse a database path that is not a number: redis-py reads ``/abc`` as database 0
+    and ``/1/2`` as database 12, so a typo would silently share another bot's sessions."""
+    if not url.lower().startswith(("redis://", "rediss://")):
+        return  # unix:// takes the database as ?db=, which redis-py checks itself
+    path = urlsplit(url).path
+    number = path.removeprefix("/")
+    if number and not re.fullmatch("[0-9]+", number):
+        problem = f"the path after the host must be a database number such as /0, not {path!r}"
+        raise StoreError(f"invalid Redis URL {redact(url)!r}: {problem}")
+    if number and int(number) > _MAX_DATABASE:
+        raise StoreError(
+            f"invalid Redis URL {redact(url)!r}: there is no database {int(number)} ({_DATABASES})"
+        )
+
+
+def explain(exc: redis.RedisError, url: str, options: Mapping[str, Any]) -> str:
+    """Redis's error, with what to change when the URL or the deployment is the cause."""
+    if isinstance(exc, redis.AuthenticationError):
+        return _auth_problem(exc, url, options)
+    if isinstance(exc, _CLUSTER_ERRORS) or "not allowed in cluster mode" in str(exc):
+        return f"{_CLUSTER} ({exc})"
+    if isinstance(exc, redis.ResponseError) and str(exc) == "DB index is out of range":
+        number = options.get("db", 0)
+        return f"there is no database {number} on this server ({_DATABASES}); name another in the URL"
+    return str(exc)
+
+
+def _auth_problem(exc: redis.AuthenticationError, url: str, options: Mapping[str, Any]) -> str:
+    """How to give the password Redis wants. Redis's own words ("HELLO must be called with
+    the client already authenticated ...") do not say; they never hold the password."""
+    if not options.get("password"):
+        return (
+            "the server wants a password and the URL gives none: put it in the URL, as in "
+            f"{_with_password(url)} (redis://<user>:<password>@... for an ACL user; {_ENCODE} it)"
+        )
+    refused, them = ("user name and password", "them") if options.get("username") else ("password", "it")
+    return f"the server refused the {refused} in the URL ({exc}); check {them}, and {_ENCODE} {them}"
+
+
+def _with_password(url: str) -> str:
+    """``url`` (which has no password) with a ``<password>`` placeholder where one goes."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() == "unix":
+        return f"{url}{'&' if '?' in url else '?'}password=<password>"
+    netloc, slash, path = rest.partition("/")
+    user, _, hostport = netloc.rpartition("@")
+    return f"{scheme}://{user.partition(':')[0]}:<password>@{hostport}{slash}{path}"
