@@ -12,15 +12,21 @@ from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
 from types import FrameType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
 import kefu
 
+if TYPE_CHECKING:
+    from redis_support import RedisServer
+
 # The chat server example is a folder, not an installed package: import it the way its
 # README runs it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+# What the Redis tests share (redis_support) is imported by name, by them and by the engine
+# processes they spawn; appended, so no module here hides an installed one.
+sys.path.append(str(Path(__file__).resolve().parent))
 
 DEMO_BOT = Path(str(resources.files("kefu.intents")))
 HELDOUT = DEMO_BOT / "tests" / "heldout.jsonl"
@@ -57,6 +63,50 @@ def redis_binary() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return binary
+
+
+@pytest.fixture(scope="module")
+def redis_server(redis_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One private redis-server for the tests in this module."""
+    from redis_support import RedisServer  # here: most tests run without the redis package
+
+    server = RedisServer(redis_binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def url(redis_server: RedisServer) -> str:
+    """The shared server's URL, emptied before each test."""
+    redis_server.client().flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def private_server(redis_binary: str, tmp_path: Path) -> Iterator[RedisServer]:
+    """A password-protected redis-server of this test's own, for tests that kill it.
+
+    It keeps an append-only file synced before every answer, so a ``kill -9`` loses
+    nothing Redis acknowledged and a restart shows exactly what was saved.
+    """
+    from redis_support import RedisServer
+
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    options = ("--appendonly", "yes", "--appendfsync", "always")
+    server = RedisServer(redis_binary, folder, *options, password="secret")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slot_bot(write_bot: Callable[..., Path]) -> Path:
+    """A small bot whose one task intent needs an order number (the Redis tests' bot)."""
+    from redis_support import SLOT_BOT
+
+    return write_bot(**{"bot.yaml": SLOT_BOT})
 
 
 @pytest.fixture(scope="session")
