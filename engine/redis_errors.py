@@ -47,7 +47,9 @@ _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 _DATABASES = "a Redis has databases 0 to 15 unless its `databases` setting gives more"
 # SELECT takes a C int and `databases` is at most INT_MAX, so no server has a higher one.
 _MAX_DATABASE = 2**31 - 2
-_ENCODE = "percent-encode any @ : / % in"
+_ENCODE = "percent-encode any @ : / % in"  # a password in the user part
+# A ``password=`` option is decoded as a form field: ``+`` reads as a space.
+_ENCODE_OPTION = "percent-encode any % & # + in"
 _CLUSTER = (
     "Redis Cluster is not supported: a session, its lock and the idle index are used together, "
     "and a cluster keeps them in different hash slots; use a standalone Redis"
@@ -92,19 +94,20 @@ def _auth_problem(exc: redis.AuthenticationError, url: str, options: Mapping[str
     """How to give the password Redis wants. Redis's own words ("HELLO must be called with
     the client already authenticated ...") do not say; they never hold the password."""
     if not options.get("password"):
-        return (
-            "the server wants a password and the URL gives none: put it in the URL, as in "
-            f"{_with_password(url)} (redis://<user>:<password>@... for an ACL user; {_ENCODE} it)"
-        )
+        return f"the server wants a password and the URL gives none: put it in the URL, as in {_where(url)}"
+    encode = _ENCODE_OPTION if _QUERY_PASSWORD.search(url) else _ENCODE
     refused, them = ("user name and password", "them") if options.get("username") else ("password", "it")
-    return f"the server refused the {refused} in the URL ({exc}); check {them}, and {_ENCODE} {them}"
+    return f"the server refused the {refused} in the URL ({exc}); check {them}, and {encode} {them}"
 
 
-def _with_password(url: str) -> str:
-    """``url`` (which has no password) with a ``<password>`` placeholder where one goes."""
+def _where(url: str) -> str:
+    """``url`` (which has no password) with a ``<password>`` placeholder where one goes, the
+    same for an ACL user, and how to write the password there."""
     scheme, _, rest = url.partition("://")
-    if scheme.lower() == "unix":
-        return f"{url}{'&' if '?' in url else '?'}password=<password>"
+    if scheme.lower() == "unix":  # the socket's path fills the URL: the password is an option
+        example = f"{url}{'&' if '?' in url else '?'}password=<password>"
+        return f"{example} (add &username=<user> for an ACL user; {_ENCODE_OPTION} it)"
     netloc, slash, path = rest.partition("/")
     user, _, hostport = netloc.rpartition("@")
-    return f"{scheme}://{user.partition(':')[0]}:<password>@{hostport}{slash}{path}"
+    example = f"{scheme}://{user.partition(':')[0]}:<password>@{hostport}{slash}{path}"
+    return f"{example} (redis://<user>:<password>@... for an ACL user; {_ENCODE} it)"

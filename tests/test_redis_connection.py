@@ -4,10 +4,11 @@ is down, killed or restarted. Every error names the URL and never shows the pass
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,76 @@ def test_a_missing_or_wrong_password_says_how_to_give_it(
     shown = url.replace(":hunter2@", ":***@").replace(":secret@", ":***@")
     assert str(caught.value) == f"Redis at {shown} failed to read a session: {problem.format(port=port)}"
     assert "hunter2" not in str(caught.value) and "secret" not in str(caught.value)
+
+
+# Every character a password= option reads otherwise (+ as a space, & and # as its end, % as
+# an escape), and some that need no escaping there.
+AGENT_PASSWORD = "p+w&d#1%2=@:/"
+
+
+@pytest.fixture
+def unix_socket(redis_binary: str, tmp_path: Path) -> Iterator[str]:
+    """The socket of a redis-server of this test's own that wants the password "secret",
+    with an ACL user ``agent`` whose password is ``AGENT_PASSWORD``."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    # In a short folder: a socket's path holds at most about 100 bytes, tmp_path may not.
+    with tempfile.TemporaryDirectory(prefix="kefu-") as short:
+        path = f"{short}/redis.sock"
+        options = ("--unixsocket", path, "--unixsocketperm", "700")
+        server = RedisServer(redis_binary, folder, *options, password="secret")
+        server.start()
+        try:
+            server.client().acl_setuser(
+                "agent", enabled=True, passwords=[f"+{AGENT_PASSWORD}"], keys=["*"], categories=["+@all"]
+            )
+            yield path
+        finally:
+            server.stop()
+
+
+def test_a_unix_socket_url_without_a_password_says_how_to_give_one_there(unix_socket: str) -> None:
+    url = f"unix://{unix_socket}?db=0"
+    with pytest.raises(StoreError) as caught:
+        RedisStore(url).get("x")
+    # The ACL example was redis://<user>:<password>@..., which a socket URL cannot follow,
+    # and the escaping advice was the user part's (@ : / %), not an option's.
+    assert str(caught.value) == (
+        f"Redis at {url} failed to read a session: the server wants a password and the URL gives "
+        f"none: put it in the URL, as in {url}&password=<password> (add &username=<user> for an ACL "
+        "user; percent-encode any % & # + in it)"
+    )
+    # Doing what it says works, escaping just those characters.
+    escaped = "".join(f"%{ord(c):02X}" if c in "%&#+" else c for c in AGENT_PASSWORD)
+    for fixed in (f"{url}&password=secret", f"{url}&password={escaped}&username=agent"):
+        with RedisStore(fixed).transaction("u1") as session:
+            session.turns += 1
+    assert getattr(RedisStore(f"{url}&password=secret").get("u1"), "turns", None) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        # a wrong password: the escaping advice was the user part's (@ : / %)
+        (
+            "?password=hunter2",
+            "the server refused the password in the URL (invalid username-password pair or user is "
+            "disabled.); check it, and percent-encode any % & # + in it",
+        ),
+        # the agent's password with + unescaped: redis-py reads it as a space
+        (
+            "?username=agent&password=p+w",
+            "the server refused the user name and password in the URL (invalid username-password "
+            "pair or user is disabled.); check them, and percent-encode any % & # + in them",
+        ),
+    ],
+)
+def test_a_refused_password_option_says_how_to_escape_it(unix_socket: str, query: str, problem: str) -> None:
+    url = f"unix://{unix_socket}{query}"
+    with pytest.raises(StoreError) as caught:
+        RedisStore(url).get("x")
+    shown = url.rpartition("password=")[0] + "password=***"
+    assert str(caught.value) == f"Redis at {shown} failed to read a session: {problem}"
 
 
 @pytest.mark.parametrize(
