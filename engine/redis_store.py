@@ -19,7 +19,7 @@ a compare-and-set on the lock token. A lock can be lost (it expired under a slow
 or a Redis restart or eviction dropped it): if someone else holds it now, or the session
 changed since it was read, the write is refused with ``StoreError`` rather than
 overwrite the other update; if the session is unchanged, nobody else wrote, and the
-save goes ahead.
+save goes ahead. Ending an idle session under the lock follows the same rule.
 
 Session ends, the guarantee:
 
@@ -124,9 +124,16 @@ local raw = redis.call('get', KEYS[2])
 redis.call('del', KEYS[2])
 return {1, redis.call('zrem', KEYS[3], ARGV[1]), raw or ''}
 """
-# KEYS: lock, session, index. ARGV: token, id. Deletes the session if the lock is still ours.
-_FORGET_LOCKED = """
-if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+# KEYS: lock, session, index. ARGV: token, id, SHA-1 of the JSON the transaction read.
+# Claims (deletes) the session and returns 1 if the lock is still ours, or if it is gone and
+# the session is unchanged since it was read: every other claim deletes or rewrites it, so
+# nobody else has reported its end, and nobody else can after this. Else returns 0.
+_END_LOCKED = """
+local holder = redis.call('get', KEYS[1])
+if holder ~= ARGV[1] then
+  if holder then return 0 end
+  if redis.sha1hex(redis.call('get', KEYS[2]) or '') ~= ARGV[3] then return 0 end
+end
 redis.call('del', KEYS[2])
 redis.call('zrem', KEYS[3], ARGV[2])
 return 1
@@ -185,7 +192,7 @@ class RedisStore:
                 ("save_and_unlock", _SAVE_AND_UNLOCK),
                 ("end_if_idle", _END_IF_IDLE),
                 ("delete", _DELETE_IF_UNLOCKED),
-                ("forget_locked", _FORGET_LOCKED),
+                ("end_locked", _END_LOCKED),
                 ("release", _RELEASE),
             ]
         }
@@ -308,7 +315,7 @@ class RedisStore:
         try:
             if state == 2:  # it went idle and nobody had noticed: report it, start afresh
                 self._ended(self._final(raw, session_id), "expired")
-            session = self._live(self._load(raw, session_id), token) if state == 1 and raw else None
+            session = self._live(self._load(raw, session_id), token, raw) if state == 1 and raw else None
             if session is None:  # none is stored (any more): the save expects to find none
                 session, raw = Session(session_id, self.clock()), b""
             yield session
@@ -319,14 +326,16 @@ class RedisStore:
                 with contextlib.suppress(redis.RedisError):  # it expires after lock_timeout anyway
                     self._scripts["release"](keys=[self._lock_key(session_id)], args=[token])
 
-    def _live(self, session: Session, token: str) -> Session | None:
+    def _live(self, session: Session, token: str, read: bytes) -> Session | None:
         """``session``, or None after ending it if it is idle although the index did not say
         so: its index entry is gone (evicted by an ``allkeys-*`` maxmemory policy, deleted
-        by hand), and no sweep will ever find it. We hold its lock, so only we report it."""
+        by hand), and no sweep will ever find it. The end is ours to report if we still hold
+        the lock, or if it is gone and the session is still the ``read`` one; otherwise the
+        worker holding the lock now ends it, or whoever changed it already did."""
         if not self._idle(session):
             return session
-        keys = self._keys(session.id)
-        if self._run("end an idle session", "forget_locked", keys, [token, _wire(session.id)]):
+        args = [token, _wire(session.id), _sha1(read)]
+        if self._run("end an idle session", "end_locked", self._keys(session.id), args):
             self._ended(session, "expired")
         return None
 
@@ -349,8 +358,7 @@ class RedisStore:
         """Save ``session`` if the lock is still ours, or is gone and the stored session is
         still the ``read`` one (compared by SHA-1 in the script, to send it only one way)."""
         idle_at = session.last_active + self.idle_ttl
-        seen = hashlib.sha1(read, usedforsecurity=False).hexdigest()
-        args = [token, session.to_json(), self._key_ttl_ms(), repr(idle_at), _wire(session.id), seen]
+        args = [token, session.to_json(), self._key_ttl_ms(), repr(idle_at), _wire(session.id), _sha1(read)]
         outcome = self._run("save a session", "save_and_unlock", self._keys(session.id), args)
         if outcome != 1:
             raise self._not_saved(session.id, taken=outcome == 0)
@@ -414,3 +422,8 @@ def _wire(text: str) -> bytes:
 
 def _text(member: object) -> str:
     return member.decode("utf-8", "surrogatepass") if isinstance(member, bytes) else str(member)
+
+
+def _sha1(raw: bytes) -> str:
+    """What the scripts compare a stored session with (``redis.sha1hex``), to send it one way only."""
+    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()

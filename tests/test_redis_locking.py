@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from redis_support import Clock, conversation_messages, ended_recorder, order_number
 
 import kefu
@@ -223,6 +224,65 @@ def test_a_worker_whose_lock_was_lost_does_not_bring_back_a_session_swept_meanwh
     assert str(caught.value) == CHANGED.format(url=url)
     assert ended == [("s", "expired", 1)]  # reported once, with its last saved state
     assert slow.get("s") is None and slow.expire() == []
+
+
+class LockLostOnRead(Clock):
+    """A clock standing for what happens to session "s"'s lock between a worker's lock-and-read
+    and its next step: once ``armed``, the first reading while the lock is held replaces it
+    with ``then`` (None: drops it, as a ``lock_timeout`` running out or a Redis restart does)."""
+
+    def __init__(self, client: redis.Redis, then: str | None) -> None:
+        super().__init__()
+        self.client, self.then, self.armed = client, then, False
+
+    def __call__(self) -> float:
+        if self.armed and self.client.exists("kefu:session:lock:s"):
+            self.armed = False
+            if self.then is None:
+                self.client.delete("kefu:session:lock:s")
+            else:
+                self.client.set("kefu:session:lock:s", self.then)
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("then", "error", "ours", "theirs"),
+    [
+        # nobody took the lock: the idle session is unchanged, so this worker ends and reports
+        # it and starts afresh (it raised "the stored session changed" and reported nothing)
+        (None, None, [("s", "expired", 7)], []),
+        # another worker holds the lock: it ends the session itself, so this one reports nothing
+        ("their-token", TAKEN, [], [("s", "expired", 7)]),
+    ],
+)
+def test_an_idle_session_whose_lock_is_lost_as_it_is_ended_is_reported_once(
+    url: str,
+    then: str | None,
+    error: str | None,
+    ours: list[tuple[str, str, int]],
+    theirs: list[tuple[str, str, int]],
+) -> None:
+    clock = LockLostOnRead(redis.Redis.from_url(url), then)
+    store, other = RedisStore(url, idle_ttl=60, clock=clock), RedisStore(url, idle_ttl=60, clock=clock)
+    ended, other_ended = ended_recorder(store), ended_recorder(other)
+    with store.transaction("s") as session:
+        session.turns = 7
+    store.client.delete("kefu:session:idle")  # evicted: only the message's own check finds it idle
+    clock.now += 61
+    clock.armed = True
+    with contextlib.ExitStack() as refused:
+        if error is not None:
+            caught = refused.enter_context(pytest.raises(StoreError))
+        with store.transaction("s") as session:
+            assert session.turns == 0  # never the idle conversation
+            session.turns = 1
+    if error is not None:
+        assert str(caught.value) == error.format(url=url)
+    store.client.delete("kefu:session:lock:s")  # the other worker lets go
+    with other.transaction("s") as session:
+        assert session.turns == (0 if error else 1)  # what this worker saved, if it could
+    assert store.expire() == [] and other.expire() == []
+    assert (ended, other_ended) == (ours, theirs)
 
 
 class SlowLookup:
