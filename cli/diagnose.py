@@ -50,10 +50,12 @@ def tune(
     json_output: JsonOpt = False,
 ) -> None:
     """Sweep the fallback threshold and ambiguity margin and recommend a pair."""
-    if objective not in kefu.tuning.OBJECTIVES:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(kefu.tuning.OBJECTIVES)}", param_hint="'--objective'"
-        )
+    # Imported here: kefu.tuning is no attribute of the lazy kefu package until imported, and
+    # at the top it would load NumPy for every command (`kefu --help`, `kefu validate`).
+    from kefu.tuning import OBJECTIVES
+
+    if objective not in OBJECTIVES:
+        raise typer.BadParameter(f"must be one of {', '.join(OBJECTIVES)}", param_hint="'--objective'")
     if floor is not None and objective == "balanced":
         raise OptionClash("--floor is for --objective accuracy or oos; balanced has no floor")
     if write and (
