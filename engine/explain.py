@@ -155,14 +155,34 @@ def _decision(engine: Engine, match: Any) -> str:
     intent = engine.spec.intent(best.intent)
     threshold = engine.spec.threshold_of(intent)
     which = "the bot's threshold" if intent.threshold is None else f"{best.intent}'s own threshold"
-    if match.rule:
+    owner = _rule_owner(engine, match.rule, best.intent)
+    if match.rule and owner == best.intent:
         return f"answered {best.intent}: decided by the rule {match.rule}"
     if match.intent is None and not match.ambiguous:
         return f"fallback: best confidence {best.confidence:.3f} ({best.intent}) < {which} {threshold:g}"
     lead = best.confidence - (match.candidates[1].confidence if len(match.candidates) > 1 else 0.0)
+    margin = settings.ambiguity_margin
     if match.ambiguous:
         second = match.candidates[1].intent
-        return (f"clarify: {best.intent} leads {second} by {lead:.3f} < ambiguity_margin "
-                f"{settings.ambiguity_margin:g}")  # fmt: skip
-    return (f"answered {best.intent}: confidence {best.confidence:.3f} >= {which} {threshold:g}, "
-            f"lead {lead:.3f} >= ambiguity_margin {settings.ambiguity_margin:g}")  # fmt: skip
+        return f"clarify: {best.intent} leads {second} by {lead:.3f} < ambiguity_margin {margin:g}"
+    answered = f"answered {best.intent}: confidence {best.confidence:.3f} >= {which} {threshold:g}"
+    if not match.rule:
+        return f"{answered}, lead {lead:.3f} >= ambiguity_margin {margin:g}"
+    # Another intent's rule: it lost on confidence, yet any matched rule skips the question.
+    rule = f"the rule {match.rule} of {owner} matched"
+    if lead < margin:
+        return (f"{answered}, lead {lead:.3f} < ambiguity_margin {margin:g} but not asked which: "
+                f"{rule}, and a matched rule skips the question")  # fmt: skip
+    return f"{answered}, lead {lead:.3f} >= ambiguity_margin {margin:g} ({rule}, but {owner} scored lower)"
+
+
+def _rule_owner(engine: Engine, rule: str | None, best: str) -> str | None:
+    """The intent with the pattern or keyword ``rule`` names (``"keyword:积分"``): ``best``
+    when it is one of them (two intents can share a keyword)."""
+    kind, _, value = (rule or "").partition(":")
+    owners = [
+        intent.name
+        for intent in engine.spec.intents
+        if value in (intent.patterns if kind == "pattern" else intent.keywords if kind == "keyword" else ())
+    ]
+    return best if best in owners else next(iter(owners), None)

@@ -800,6 +800,52 @@ def test_explain_json_and_context(write_bot: Callable[..., Path]) -> None:
     assert all(set(f) == {"feature", "weight"} for f in opened["features"])
 
 
+RULES_BOT = """
+version: 1
+bot: {{name: 测试, threshold: 0.5, ambiguity_margin: 0.05, keyword_score: {keyword_score}}}
+intents:
+  - {{name: invoice, examples: [我要开发票, 怎么开发票, 发票怎么开, 开票信息怎么填, 发票抬头怎么改]}}
+  - {{name: points, examples: [积分怎么用, 积分有什么用, 积分能抵钱吗, 我的积分呢, 积分兑换],
+     keywords: [积分]}}
+  - {{name: ship, examples: [多久发货, 什么时候发货, 能今天发吗, 发货太慢了, 还没发货]}}
+"""
+INVOICE_AND_POINTS = "我要开发票 积分"  # points' keyword raises it to keyword_score; invoice scores higher
+
+
+@pytest.mark.parametrize(
+    ("below_invoice", "decision"),
+    [
+        # points at 0.8, well below invoice: the answer came from the scores, not from 积分
+        (None, "answered invoice: confidence {c:.3f} >= the bot's threshold 0.5, lead {lead:.3f} >= "
+               "ambiguity_margin 0.05 (the rule keyword:积分 of points matched, but points scored lower)"),
+        # points 0.02 below invoice: too close to answer, but a matched rule skips the question
+        (0.02, "answered invoice: confidence {c:.3f} >= the bot's threshold 0.5, lead {lead:.3f} < "
+               "ambiguity_margin 0.05 but not asked which: the rule keyword:积分 of points matched, "
+               "and a matched rule skips the question"),
+    ],
+    ids=["rule-of-a-loser", "rule-skips-the-question"],
+)  # fmt: skip
+def test_explain_names_whose_rule_matched(
+    write_bot: Callable[..., Path], below_invoice: float | None, decision: str
+) -> None:
+    # It said "answered invoice: decided by the rule keyword:积分", a keyword of another intent.
+    bot = write_bot(**{"bot.yaml": RULES_BOT.format(keyword_score=0.8)})
+    if below_invoice is not None:
+        invoice = engine_for(bot).match(INVOICE_AND_POINTS).candidates[0].confidence
+        bot = write_bot(**{"bot.yaml": RULES_BOT.format(keyword_score=round(invoice - below_invoice, 4))})
+    match = engine_for(bot).match(INVOICE_AND_POINTS)
+    first, second = match.candidates[:2]
+    assert (match.intent, first.intent, second.intent, match.rule) == (
+        "invoice",
+        "invoice",
+        "points",
+        "keyword:积分",
+    )
+    code, stdout, _ = run("explain", str(bot), INVOICE_AND_POINTS)
+    shown = decision.format(c=first.confidence, lead=first.confidence - second.confidence)
+    assert (code, stdout.splitlines()[-1]) == (0, f"decision:     {shown}")
+
+
 def test_explain_takes_the_bot_first_like_the_other_commands(bot: Path) -> None:
     code, stdout, _ = run("explain", str(bot), MISMATCHED)
     assert code == 0 and stdout.startswith(f"normalized:   {MISMATCHED}\n")
