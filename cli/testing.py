@@ -87,7 +87,11 @@ def run_test(
         (name, got, option, floor) for name, got, option, floor in gates if floor is not None and got < floor
     ]
     for name, got, option, floor in failed:  # which gate, and by how much: CI logs show only this
-        typer.secho(f"{name} {got:.4f} is below the required {option} {floor:g}", err=True, fg="red")
+        if name == "macro-F1" and not report.in_scope:  # a gate that cannot be checked fails, saying why
+            why = "no row of the data is in scope"
+            typer.secho(f"macro-F1 cannot be checked against {option} {floor:g}: {why}", err=True, fg="red")
+        else:
+            typer.secho(f"{name} {got:.4f} is below the required {option} {floor:g}", err=True, fg="red")
     if failed:
         raise typer.Exit(1)
 
@@ -195,9 +199,11 @@ def _play(path: Path | None, file: Path, json_output: bool) -> None:
 def print_report(report: kefu.EvalReport, segment: Callable[[str], list[str]] | None = None) -> None:
     """The human-readable summary, per-intent table, confusions and histogram."""
     typer.echo(f"rows: {report.total} ({report.in_scope} in scope, {report.out_of_scope} out of scope)")
+    # With no in-scope rows there is no intent to score: 0.0000 read as a bot that got them all wrong.
+    unmeasured = "-  (no in-scope rows)"
     typer.echo(f"accuracy:           {report.accuracy:.4f}")
-    typer.echo(f"macro-F1:           {report.macro_f1:.4f}")
-    typer.echo(f"in-scope accuracy:  {report.in_scope_accuracy:.4f}")
+    typer.echo(f"macro-F1:           {f'{report.macro_f1:.4f}' if report.in_scope else unmeasured}")
+    typer.echo(f"in-scope accuracy:  {f'{report.in_scope_accuracy:.4f}' if report.in_scope else unmeasured}")
     if report.out_of_scope:
         typer.echo(f"out-of-scope recall:    {report.oos_recall:.4f}")
         typer.echo(f"out-of-scope precision: {report.oos_precision:.4f}")

@@ -53,9 +53,14 @@ def markdown(report: EvalReport, segmented: Mapping[str, str] | None = None) -> 
         "|---|---|",
         f"| rows | {report.total} ({report.in_scope} in scope, {report.out_of_scope} out of scope) |",
         f"| accuracy | {report.accuracy:.4f} |",
-        f"| macro-F1 | {report.macro_f1:.4f} |",
-        f"| in-scope accuracy | {report.in_scope_accuracy:.4f} |",
     ]
+    if report.in_scope:  # else no intent to score: 0.0000 read as a bot that got every one wrong
+        lines += [
+            f"| macro-F1 | {report.macro_f1:.4f} |",
+            f"| in-scope accuracy | {report.in_scope_accuracy:.4f} |",
+        ]
+    else:
+        lines += ["| macro-F1 | - (no in-scope rows) |", "| in-scope accuracy | - (no in-scope rows) |"]
     if report.out_of_scope:
         lines += [
             f"| out-of-scope recall | {report.oos_recall:.4f} |",

@@ -121,6 +121,40 @@ def test_test_draws_intent_names_as_plain_text(write_bot: Callable[..., Path], t
     assert (tmp_path / "report" / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_test_of_only_out_of_scope_rows_scores_no_intent(bot: Path, tmp_path: Path) -> None:
+    # macro-F1 and in-scope accuracy were 0.0000, as if the bot got every intent wrong, and
+    # --min-f1 failed with "macro-F1 0.0000 is below the required --min-f1 0.5".
+    data = tmp_path / "oos.jsonl"
+    data.write_text(
+        '{"text": "今天天气怎么样", "intent": "out_of_scope"}\n'
+        '{"text": "讲个笑话", "intent": "x", "oos": true}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    code, stdout, err = run("test", str(bot), "--data", str(data), "--out", str(out), "--min-f1", "0.5")
+    predictions = kefu.predict_rows(engine_for(bot), kefu.read_test_file(data))
+    accuracy = sum(p.intent is None for p in predictions) / 2  # out of scope: right when it falls back
+    assert (code, err) == (
+        1,
+        "macro-F1 cannot be checked against --min-f1 0.5: no row of the data is in scope\n",
+    )
+    assert stdout.splitlines()[:4] == [
+        "rows: 2 (0 in scope, 2 out of scope)",
+        f"accuracy:           {accuracy:.4f}",
+        "macro-F1:           -  (no in-scope rows)",
+        "in-scope accuracy:  -  (no in-scope rows)",
+    ]
+    markdown = (out / "report.md").read_text(encoding="utf-8").splitlines()
+    assert markdown[4:8] == [
+        "| rows | 2 (0 in scope, 2 out of scope) |",
+        f"| accuracy | {accuracy:.4f} |",
+        "| macro-F1 | - (no in-scope rows) |",
+        "| in-scope accuracy | - (no in-scope rows) |",
+    ]
+    written = json.loads((out / "report.json").read_text(encoding="utf-8"))  # 0 for nothing to count
+    assert (written["macro_f1"], written["in_scope_accuracy"], written["accuracy"]) == (0.0, 0.0, accuracy)
+
+
 def test_confusion_matrix_of_many_labels_shows_the_most_confused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
