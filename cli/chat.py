@@ -33,6 +33,10 @@ def chat(
         if text is None:
             typer.echo("")
             return
+        if not text.strip():
+            # Enter alone is no message, as for `kefu predict`: sent, it was a fallback, and three
+            # of them handed the conversation to a human.
+            continue
         if text.startswith("/"):
             if not _command(engine, text.strip(), session_id, state):
                 return

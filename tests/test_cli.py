@@ -148,6 +148,15 @@ def test_chat_ends_cleanly_on_ctrl_d() -> None:
     assert code == 0 and "Traceback" not in out
 
 
+def test_chat_skips_blank_lines() -> None:
+    # Each blank line was sent as a message: three fallbacks, and the conversation went to a human.
+    code, out, _ = run("chat", stdin="\n  \n\u3000\n你好\n")
+    greeting, end = out.splitlines()[1:]  # the prompt four times, then the reply to 你好
+    greetings = kefu.load_spec(DEMO_BOT).intent("greeting").responses
+    assert (code, end) == (0, "你: ")
+    assert greeting.removeprefix("你: " * 4 + "小客: ") in greetings
+
+
 def test_console_script_version() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "from kefu.cli import main; main()", "--version"],
