@@ -21,7 +21,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("RedisStore needs the redis package: pip install 'kefu[redis]'") from exc
 
-__all__ = ["check_database", "explain", "redact"]
+__all__ = ["check_database", "explain", "redact", "unparsed"]
 
 
 def redact(url: str) -> str:
@@ -30,16 +30,17 @@ def redact(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
-    # Split by hand rather than with urlsplit: it refuses bad ports and brackets, and an
-    # error message about such a URL must still not show its password.
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
-    path = _QUERY_PASSWORD.sub(r"\1***", path)
-    if not slash:  # no path: a query may follow the host directly (redis://h:6379?password=x)
-        netloc = _QUERY_PASSWORD.sub(r"\1***", netloc)
-    return f"{scheme}{sep}{netloc}{slash}{path}"
+    # By hand rather than with urlsplit, which refuses bad ports and brackets. A password
+    # may hold / ? # (unescaped, they break the URL, and the error must still hide it): the
+    # user part runs to the last @, unless that @ is in an option (?username=me@corp).
+    rest = _QUERY_PASSWORD.sub(r"\1***", rest)
+    userinfo, at, after = rest.rpartition("@")
+    if at and ":" in userinfo and not _OPTION_VALUE.search(userinfo):
+        rest = f"{userinfo.split(':', 1)[0]}:***@{after}"
+    return f"{scheme}{sep}{rest}"
+
+
+_OPTION_VALUE = re.compile(r"[?&][A-Za-z_]+=[^&]*$")
 
 
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
@@ -47,7 +48,8 @@ _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 _DATABASES = "a Redis has databases 0 to 15 unless its `databases` setting gives more"
 # SELECT takes a C int and `databases` is at most INT_MAX, so no server has a higher one.
 _MAX_DATABASE = 2**31 - 2
-_ENCODE = "percent-encode any @ : / % in"  # a password in the user part
+_ENCODE = "percent-encode any @ : / % ? # in"  # a password in the user part
+_ESCAPE_HINT = "a password holding @ : / % ? or # must have them percent-encoded"
 # A ``password=`` option is decoded as a form field: ``+`` reads as a space.
 _ENCODE_OPTION = "percent-encode any % & # + in"
 _CLUSTER = (
@@ -68,6 +70,8 @@ def check_database(url: str) -> None:
     if not url.lower().startswith(("redis://", "rediss://")):
         return  # unix:// takes the database as ?db=, which redis-py checks itself
     path = urlsplit(url).path
+    if "@" in path:  # redis://user:12/34@host: the password's / made "12" the port
+        raise StoreError(f"invalid Redis URL {redact(url)!r}: an @ follows the host; {_ESCAPE_HINT}")
     number = path.removeprefix("/")
     if number and not re.fullmatch("[0-9]+", number):
         problem = f"the path after the host must be a database number such as /0, not {path!r}"
@@ -76,6 +80,15 @@ def check_database(url: str) -> None:
         raise StoreError(
             f"invalid Redis URL {redact(url)!r}: there is no database {int(number)} ({_DATABASES})"
         )
+
+
+def unparsed(exc: Exception, url: str) -> str:
+    """Why redis-py could not parse ``url``, without the values it quotes: with an unescaped
+    / ? or # in a password, it reads part of the password as the port and quotes it."""
+    reason = re.sub(r" as '.*'$", "", str(exc))
+    if redact(url) != url:  # a password was given
+        reason += f"; {_ESCAPE_HINT}"
+    return reason
 
 
 def explain(exc: redis.RedisError, url: str, options: Mapping[str, Any]) -> str:

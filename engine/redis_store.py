@@ -52,7 +52,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from kefu.errors import StoreError
-from kefu.redis_errors import check_database, explain, redact
+from kefu.redis_errors import check_database, explain, redact, unparsed
 from kefu.sessions import EndListener, Session, check_seconds
 
 try:
@@ -183,7 +183,7 @@ class RedisStore:
                 url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
             )
         except (ValueError, TypeError) as exc:
-            raise StoreError(f"invalid Redis URL {redact(url)!r}: {exc}") from None
+            raise StoreError(f"invalid Redis URL {redact(url)!r}: {unparsed(exc, url)}") from None
         check_database(url)
         self._scripts = {
             name: self.client.register_script(source)

@@ -4,6 +4,7 @@ is down, killed or restarted. Every error names the URL and never shows the pass
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time
@@ -16,6 +17,7 @@ from redis_support import RedisServer, conversation_messages, free_port, order_n
 
 import kefu
 from kefu import RedisStore, Session, StoreError
+from kefu.redis_errors import redact
 
 # -- passwords, databases, Redis Cluster ---------------------------------------------------
 
@@ -29,19 +31,19 @@ from kefu import RedisStore, Session, StoreError
             "",
             "the server wants a password and the URL gives none: put it in the URL, as in "
             "redis://:<password>@127.0.0.1:{port}/0 (redis://<user>:<password>@... for an ACL user; "
-            "percent-encode any @ : / % in it)",
+            "percent-encode any @ : / % ? # in it)",
         ),
         # a wrong password: the bare "invalid username-password pair or user is disabled."
         (
             ":hunter2@",
             "the server refused the password in the URL (invalid username-password pair or user is "
-            "disabled.); check it, and percent-encode any @ : / % in it",
+            "disabled.); check it, and percent-encode any @ : / % ? # in it",
         ),
         # the right password for a user that does not exist
         (
             "bob:secret@",
             "the server refused the user name and password in the URL (invalid username-password "
-            "pair or user is disabled.); check them, and percent-encode any @ : / % in them",
+            "pair or user is disabled.); check them, and percent-encode any @ : / % ? # in them",
         ),
     ],
 )
@@ -272,6 +274,23 @@ def test_a_url_that_does_not_parse_is_a_store_error_without_the_password(url: st
     with pytest.raises(StoreError) as caught:
         RedisStore(url)
     assert str(caught.value).startswith(f"invalid Redis URL {url.replace(':secret@', ':***@')!r}: {problem}")
+
+
+@pytest.mark.parametrize("password", ["zq8k/w3x", "zq8k?w3x", "zq8k#w3x", "1234/5678"])
+def test_an_unescaped_delimiter_in_a_password_is_never_shown(password: str) -> None:
+    # redis-py read "zq8k" as the port and quoted it ("... as 'zq8k'"), and the URL shown
+    # ran the password on after its / ("redis://user:zq8k/w3x@localhost:6379/0").
+    with pytest.raises(StoreError) as caught:
+        RedisStore(f"redis://user:{password}@localhost:6379/0")
+    message = str(caught.value)
+    assert message.startswith("invalid Redis URL 'redis://user:***@localhost:6379/0': ")
+    assert "percent-encoded" in message
+    assert not any(part in message for part in re.split("[/?#]", password))
+
+
+def test_an_at_sign_in_an_option_is_not_taken_for_a_password() -> None:
+    shown = redact("redis://localhost:6379/0?username=me@corp.com&password=p@ss")
+    assert shown == "redis://localhost:6379/0?username=me@corp.com&password=***"
 
 
 def test_an_engine_on_a_redis_that_is_down_fails_on_first_use(slot_bot: Path) -> None:
