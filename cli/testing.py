@@ -13,6 +13,7 @@ import typer
 
 import kefu
 from kefu.cli.common import BotArg, JsonOpt, OptionClash, echo_json, fraction, open_engine, workers
+from kefu.reports import one_line
 
 __all__ = ["COMMANDS", "predictions_for", "print_report", "unknown_intents", "unknown_json"]
 
@@ -216,7 +217,7 @@ def print_report(report: kefu.EvalReport, segment: Callable[[str], list[str]] | 
         for expected, predicted, texts in report.confusions[:5]:
             typer.echo(f"  {expected} -> {predicted} ({len(texts)})")
             for text in texts[:3]:
-                typer.echo(f"      {text}  [{' / '.join(segment(text)) if segment else ''}]")
+                typer.echo(f"      {one_line(text)}  [{' / '.join(segment(text)) if segment else ''}]")
     typer.echo("\nconfidence   right  wrong")
     for low, high, right, wrong in report.histogram:
         typer.echo(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,7 +16,7 @@ from kefu.errors import KefuError
 from kefu.evaluate import OOS, EvalReport
 from kefu.filewrite import replace_file
 
-__all__ = ["write_report"]
+__all__ = ["one_line", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,20 @@ def write_report(report: EvalReport, folder: str | Path, *, segment: Segmenter |
     except OSError as exc:  # a file by that name, or a place the user cannot write
         raise KefuError(f"cannot write the report to {out}: {exc.strerror or exc}") from None
     return written
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a line break, tab or other invisible character shown escaped
+    (``\\n``, ``\\t``, ``\\u200b``), as ``kefu predict`` shows it; chat logs hold such messages.
+    Spaces stay, the full-width one too."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else repr(c)[1:-1] for c in text)
+
+
+def _cell(text: str) -> str:
+    """``text`` as one Markdown table cell: a ``|`` in an intent name started a new column."""
+    return one_line(text).replace("|", "\\|")
 
 
 def markdown(report: EvalReport, segmented: Mapping[str, str] | None = None) -> str:
@@ -74,14 +89,14 @@ def markdown(report: EvalReport, segmented: Mapping[str, str] | None = None) -> 
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {s.intent} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.support} |"
+        f"| {_cell(s.intent)} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.support} |"
         for s in report.per_intent
     ]
     lines += ["", "## Most confused (expected → predicted)", ""]
     for expected, predicted, texts in report.confusions:
         lines.append(f"- **{expected} → {predicted}** ({len(texts)})")
         for text in texts[:5]:
-            shown = f"{text}  〔{segmented[text]}〕" if segmented is not None else text
+            shown = one_line(text) + (f"  〔{segmented[text]}〕" if segmented is not None else "")
             lines.append(f"  - {shown}")
     lines += [
         "",

@@ -155,6 +155,22 @@ def test_test_of_only_out_of_scope_rows_scores_no_intent(bot: Path, tmp_path: Pa
     assert (written["macro_f1"], written["in_scope_accuracy"], written["accuracy"]) == (0.0, 0.0, accuracy)
 
 
+def test_test_keeps_each_text_and_intent_on_its_line(write_bot: Callable[..., Path], tmp_path: Path) -> None:
+    # A message with a line break (chat logs hold them) split its line of the output and of
+    # report.md's confusions in two; a | in an intent name added a column to the per-intent table.
+    bot = write_bot(**{"bot.yaml": BOT.replace("name: refund", 'name: "refund|money"')})
+    text = "退款什么时候\n到支付宝"
+    assert engine_for(bot).match(text).intent == "shipping", "the test needs a mistake to show"
+    data, out = tmp_path / "dev.jsonl", tmp_path / "report"
+    data.write_text(json.dumps({"text": text, "intent": "refund|money"}) + "\n", encoding="utf-8")
+    code, stdout, _ = run("test", str(bot), "--data", str(data), "--out", str(out))
+    segmented = " / ".join(engine_for(bot).segment(text))
+    assert code == 0 and f"      退款什么时候\\n到支付宝  [{segmented}]" in stdout.splitlines()
+    markdown = (out / "report.md").read_text(encoding="utf-8").splitlines()
+    assert "| refund\\|money | 0.000 | 0.000 | 0.000 | 1 |" in markdown
+    assert f"  - 退款什么时候\\n到支付宝  〔{segmented}〕" in markdown
+
+
 def test_confusion_matrix_of_many_labels_shows_the_most_confused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
