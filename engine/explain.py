@@ -158,22 +158,34 @@ def _decision(engine: Engine, match: Any) -> str:
     owner = _rule_owner(engine, match.rule, best.intent)
     if match.rule and owner == best.intent:
         return f"answered {best.intent}: decided by the rule {match.rule}"
+    confidence = _beside(best.confidence, threshold)
     if match.intent is None and not match.ambiguous:
-        return f"fallback: best confidence {best.confidence:.3f} ({best.intent}) < {which} {threshold:g}"
-    lead = best.confidence - (match.candidates[1].confidence if len(match.candidates) > 1 else 0.0)
+        return f"fallback: best confidence {confidence} ({best.intent}) < {which} {threshold:g}"
     margin = settings.ambiguity_margin
+    gap = best.confidence - (match.candidates[1].confidence if len(match.candidates) > 1 else 0.0)
+    lead = _beside(gap, margin)
     if match.ambiguous:
         second = match.candidates[1].intent
-        return f"clarify: {best.intent} leads {second} by {lead:.3f} < ambiguity_margin {margin:g}"
-    answered = f"answered {best.intent}: confidence {best.confidence:.3f} >= {which} {threshold:g}"
+        return f"clarify: {best.intent} leads {second} by {lead} < ambiguity_margin {margin:g}"
+    answered = f"answered {best.intent}: confidence {confidence} >= {which} {threshold:g}"
     if not match.rule:
-        return f"{answered}, lead {lead:.3f} >= ambiguity_margin {margin:g}"
+        return f"{answered}, lead {lead} >= ambiguity_margin {margin:g}"
     # Another intent's rule: it lost on confidence, yet any matched rule skips the question.
     rule = f"the rule {match.rule} of {owner} matched"
-    if lead < margin:
-        return (f"{answered}, lead {lead:.3f} < ambiguity_margin {margin:g} but not asked which: "
+    if gap < margin:
+        return (f"{answered}, lead {lead} < ambiguity_margin {margin:g} but not asked which: "
                 f"{rule}, and a matched rule skips the question")  # fmt: skip
-    return f"{answered}, lead {lead:.3f} >= ambiguity_margin {margin:g} ({rule}, but {owner} scored lower)"
+    return f"{answered}, lead {lead} >= ambiguity_margin {margin:g} ({rule}, but {owner} scored lower)"
+
+
+def _beside(value: float, bound: float) -> str:
+    """``value`` to 3 decimals, or as many more as it takes to fall on its side of ``bound``:
+    a confidence of 0.5996 read "0.600 < the bot's threshold 0.6"."""
+    for digits in range(3, 17):
+        shown = f"{value:.{digits}f}"
+        if (float(shown) < bound) == (value < bound):
+            return shown
+    return repr(value)
 
 
 def _rule_owner(engine: Engine, rule: str | None, best: str) -> str | None:

@@ -896,6 +896,34 @@ def test_explain_names_whose_rule_matched(
     assert (code, stdout.splitlines()[-1]) == (0, f"decision:     {shown}")
 
 
+@pytest.mark.parametrize(
+    ("setting", "decision"),
+    [
+        # 0.9287 below 0.929 read "best confidence 0.929 (shipping) < the bot's threshold 0.929"
+        ("threshold: {bound}",
+         "fallback: best confidence {confidence:.4f} (shipping) < the bot's threshold {bound:g}"),
+        # a lead of 0.4117 under 0.412 read "leads invoice by 0.412 < ambiguity_margin 0.412"
+        ("threshold: 0.3, ambiguity_margin: {bound}",
+         "clarify: shipping leads {second} by {lead:.4f} < ambiguity_margin {bound:g}"),
+    ],
+    ids=["threshold", "ambiguity_margin"],
+)  # fmt: skip
+def test_explain_shows_the_digits_that_decided(
+    write_bot: Callable[..., Path], setting: str, decision: str
+) -> None:
+    match = engine_for(write_bot(**{"bot.yaml": BOT})).match("发货")
+    first, second = match.candidates[:2]
+    lead = first.confidence - second.confidence
+    value = lead if "margin" in setting else first.confidence
+    bound = round(value, 3)
+    assert value < bound, "the test needs a value that 3 decimals round up to the setting"
+    bot = write_bot(**{"bot.yaml": BOT.replace("threshold: 0.3", setting.format(bound=bound))})
+    assert engine_for(bot).match("发货").candidates[:2] == match.candidates[:2]  # same model, new setting
+    code, stdout, _ = run("explain", str(bot), "发货")
+    shown = decision.format(confidence=first.confidence, second=second.intent, lead=lead, bound=bound)
+    assert (code, stdout.splitlines()[-1]) == (0, f"decision:     {shown}")
+
+
 def test_explain_takes_the_bot_first_like_the_other_commands(bot: Path) -> None:
     code, stdout, _ = run("explain", str(bot), MISMATCHED)
     assert code == 0 and stdout.startswith(f"normalized:   {MISMATCHED}\n")
