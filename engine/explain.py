@@ -95,7 +95,7 @@ def explain(
         features=[(names[int(idx[i])], float(val[i])) for i in order],
         candidates=[_candidate(engine, c.intent, c.confidence, scores) for c in match.candidates[:top_k]],
         contributions=_contributions(engine, top, query, names),
-        decision=_decision(engine, match),
+        decision=_decision(engine, match) + _locked_out(engine, scores, contexts),
         settings={
             "threshold": spec.settings.threshold,
             "ambiguity_margin": spec.settings.ambiguity_margin,
@@ -176,6 +176,21 @@ def _decision(engine: Engine, match: Any) -> str:
         return (f"{answered}, lead {lead} < ambiguity_margin {margin:g} but not asked which: "
                 f"{rule}, and a matched rule skips the question")  # fmt: skip
     return f"{answered}, lead {lead} >= ambiguity_margin {margin:g} ({rule}, but {owner} scored lower)"
+
+
+def _locked_out(engine: Engine, scores: NDArray[np.float64], contexts: Sequence[str]) -> str:
+    """A note when the example nearest the message belongs to an intent out of the running
+    for want of a context: "那运费呢" fell back, and nothing said its intent needs ``order``."""
+    if scores.size == 0 or scores.max() <= 0:
+        return ""
+    row = int(np.argmax(scores))
+    intent = engine.spec.intents[int(engine.model.matcher.example_intent[row])]
+    missing = [c for c in intent.input_contexts if c not in contexts]
+    if not missing:
+        return ""
+    needs = " ".join(f"-c {c}" for c in missing)
+    return (f"; the example nearest the message, {engine.model.example_texts[row]!r} ({scores[row]:.2f}), "
+            f"is {intent.name}'s, which needs the context {', '.join(missing)} open ({needs})")  # fmt: skip
 
 
 def _beside(value: float, bound: float) -> str:

@@ -850,6 +850,22 @@ def test_explain_json_and_context(write_bot: Callable[..., Path]) -> None:
     assert all(set(f) == {"feature", "weight"} for f in opened["features"])
 
 
+def test_explain_says_which_context_the_nearest_example_needs(write_bot: Callable[..., Path]) -> None:
+    # 那运费呢 is an example of fee_followup, out of the running without the context order: the
+    # explanation only listed other intents, and the owner could not tell why it fell back.
+    bot = write_bot(**{"bot.yaml": FOLLOW_UP_BOT})
+    assert engine_for(bot).match("那运费呢").intent is None  # the bot asks which of two others was meant
+    code, stdout, _ = run("explain", str(bot), "那运费呢")
+    decision = stdout.splitlines()[-1]
+    assert (code, decision.partition(";")[2]) == (
+        0,
+        " the example nearest the message, '那运费呢' (1.00), is fee_followup's, which needs the context "
+        "order open (-c order)",
+    )
+    opened = run("explain", str(bot), "那运费呢", "-c", "order")[1].splitlines()[-1]
+    assert opened.startswith("decision:     answered fee_followup: ") and "nearest" not in opened
+
+
 RULES_BOT = """
 version: 1
 bot: {{name: 测试, threshold: 0.5, ambiguity_margin: 0.05, keyword_score: {keyword_score}}}
