@@ -37,7 +37,7 @@ def chat(
             # Enter alone is no message, as for `kefu predict`: sent, it was a fallback, and three
             # of them handed the conversation to a human.
             continue
-        if text.startswith("/"):
+        if text.strip().startswith("/"):  # " /quit" was sent to the bot as a message
             if not _command(engine, text.strip(), session_id, state):
                 return
             continue

@@ -157,6 +157,13 @@ def test_chat_skips_blank_lines() -> None:
     assert greeting.removeprefix("你: " * 4 + "小客: ") in greetings
 
 
+@pytest.mark.parametrize("command", [" /quit", "\t/q"])
+def test_chat_takes_a_command_with_spaces_around_it(command: str) -> None:
+    # " /quit" was sent to the bot as a message, which answered it and went on.
+    code, out, _ = run("chat", stdin=f"{command}\n你好\n")
+    assert (code, out.splitlines()[1:]) == (0, ["你: "])
+
+
 def test_console_script_version() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "from kefu.cli import main; main()", "--version"],
