@@ -87,7 +87,8 @@ def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
     if reply.handoff and reply.action == "handoff":
         typer.secho(f"(handed off: {reply.handoff_reason})", fg="yellow")
     if debug:
-        candidates = ", ".join(f"{c.intent} {c.confidence:.2f}" for c in reply.candidates[:3])
+        # As many decimals as the confidence: 0.998 was listed as 1.00 right below it.
+        candidates = ", ".join(f"{c.intent} {c.confidence:.3f}" for c in reply.candidates[:3])
         typer.secho(f"  [{reply.action}] intent={reply.intent} confidence={reply.confidence:.3f}", fg="cyan")
         typer.secho(f"  candidates: {candidates or '-'}", fg="cyan")
         session = engine.session(reply.session_id)

@@ -164,6 +164,14 @@ def test_chat_takes_a_command_with_spaces_around_it(command: str) -> None:
     assert (code, out.splitlines()[1:]) == (0, ["你: "])
 
 
+def test_chat_debug_lists_candidates_as_precisely_as_the_confidence() -> None:
+    # "confidence=0.998" stood above "candidates: return_request 1.00, ...".
+    match = kefu.Engine.from_path(DEMO_BOT, builtin_plugins=(), load_entry_points=False).match("我想退")
+    code, out, _ = run("chat", stdin="/debug\n我想退\n")
+    shown = ", ".join(f"{c.intent} {c.confidence:.3f}" for c in match.candidates[:3])
+    assert code == 0 and f"  candidates: {shown}" in out.splitlines()
+
+
 def test_console_script_version() -> None:
     result = subprocess.run(
         [sys.executable, "-c", "from kefu.cli import main; main()", "--version"],
