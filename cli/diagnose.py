@@ -79,27 +79,44 @@ def tune(
             err=True,
             fg="yellow",
         )
+    measured = not all(p.row.oos for p in predictions)
+    if not measured:  # only a --data file can be all out of scope
+        # In-scope accuracy read 0.000 at every setting, and the recommendation looked weighed.
+        typer.secho(
+            f"warning: {data} has no in-scope rows, so in-scope accuracy was not measured and the "
+            "recommendation weighs out-of-scope recall alone: give a dev file with in-scope rows too",
+            err=True,
+            fg="yellow",
+        )
     if json_output:
         written = str(target) if target else None
         unknown = unknown_json(engine, predictions)
         echo_json({"recommended": vars(best), "objective": objective, "written": written,
                    "points": [vars(p) for p in points], "unknown_intents": unknown})  # fmt: skip
         return
-    _print_sweep(points, best, objective, floor)
+    _print_sweep(points, best, objective, floor, measured=measured)
     if target:
         typer.echo(f"written to {target}")
 
 
 def _print_sweep(
-    points: list[kefu.TuningPoint], best: kefu.TuningPoint, objective: str, floor: float | None
+    points: list[kefu.TuningPoint],
+    best: kefu.TuningPoint,
+    objective: str,
+    floor: float | None,
+    *,
+    measured: bool = True,
 ) -> None:
+    """The sweep's table and its recommendation; in-scope columns are "-" unless ``measured``."""
     typer.echo(f"{'threshold':>9} {'margin':>7} {'in-scope acc':>13} {'oos recall':>11} {'answered':>9}")
     for p in points:
         if p.margin in (best.margin, 0.0):
             oos = f"{p.oos_recall:.3f}" if p.oos_recall is not None else "-"
             mark = "  <- recommended" if p == best else ""
-            accuracy = f"{p.in_scope_accuracy:>13.3f}"
-            typer.echo(f"{p.threshold:>9.2f} {p.margin:>7.2f} {accuracy} {oos:>11} {p.answered:>9.3f}{mark}")
+            accuracy, answered = (
+                (f"{p.in_scope_accuracy:.3f}", f"{p.answered:.3f}") if measured else ("-", "-")
+            )
+            typer.echo(f"{p.threshold:>9.2f} {p.margin:>7.2f} {accuracy:>13} {oos:>11} {answered:>9}{mark}")
     if best.oos_recall is None:
         typer.echo(
             "\nrecommended without out-of-scope rows (the highest threshold within 0.01 of the best "

@@ -376,6 +376,23 @@ def test_tune_table_and_recommendation(bot: Path, dev: Path) -> None:
     )
 
 
+def test_tune_on_only_out_of_scope_rows_says_it_measured_no_accuracy(bot: Path, tmp_path: Path) -> None:
+    # In-scope accuracy and answered read 0.000 at every threshold, and the recommendation came
+    # without a word that it weighed only out-of-scope recall.
+    data = tmp_path / "oos.jsonl"
+    data.write_text('{"text": "今天天气怎么样", "intent": "out_of_scope"}\n', encoding="utf-8")
+    best = kefu.recommend(kefu.sweep(kefu.predict_rows(engine_for(bot), kefu.read_test_file(data))))
+    code, stdout, err = run("tune", str(bot), "--data", str(data))
+    assert (code, err) == (
+        0,
+        f"warning: {data} has no in-scope rows, so in-scope accuracy was not measured and the recommendation "
+        "weighs out-of-scope recall alone: give a dev file with in-scope rows too\n",
+    )
+    marked = [line.split() for line in stdout.splitlines() if line.endswith("<- recommended")]
+    assert marked == [[f"{best.threshold:.2f}", f"{best.margin:.2f}", "-", f"{best.oos_recall:.3f}", "-",
+                       "<-", "recommended"]]  # fmt: skip
+
+
 @pytest.mark.parametrize(("threshold", "margin"), [(0.35, 0.0), (0.5, 0.05), (0.7, 0.1)])
 def test_sweep_agrees_with_a_bot_using_those_settings(
     bot: Path, dev: Path, tmp_path: Path, threshold: float, margin: float
