@@ -147,6 +147,11 @@ def explain(
         echo_json(result.to_dict())
         return
     typer.echo(f"normalized:   {result.normalized}")
+    limit = engine.spec.settings.max_input_length
+    if len(text) > limit:  # else the rest of a pasted message seemed to count
+        typer.echo(
+            f"{'':14}(of {len(text)} characters, the bot reads the first {limit}: bot.max_input_length)"
+        )
     typer.echo(f"segmented:    {' / '.join(result.tokens)}")
     if result.unknown_words:
         shown = " | ".join(result.unknown_words)

@@ -957,6 +957,19 @@ def test_explain_shows_the_digits_that_decided(
     assert (code, stdout.splitlines()[-1]) == (0, f"decision:     {shown}")
 
 
+def test_explain_says_a_long_message_is_cut(write_bot: Callable[..., Path]) -> None:
+    # The normalized line showed 500 characters of 600 and said nothing of the other 100.
+    bot = write_bot(**{"bot.yaml": BOT.replace("threshold: 0.3", "threshold: 0.3, max_input_length: 8")})
+    code, stdout, _ = run("explain", str(bot), "我要退款，什么时候发货")
+    assert (code, stdout.splitlines()[:2]) == (
+        0,
+        [
+            "normalized:   我要退款 什么时",  # the comma counts
+            "              (of 11 characters, the bot reads the first 8: bot.max_input_length)",
+        ],
+    )
+
+
 def test_explain_takes_the_bot_first_like_the_other_commands(bot: Path) -> None:
     code, stdout, _ = run("explain", str(bot), MISMATCHED)
     assert code == 0 and stdout.startswith(f"normalized:   {MISMATCHED}\n")
