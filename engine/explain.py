@@ -95,7 +95,7 @@ def explain(
         features=[(names[int(idx[i])], float(val[i])) for i in order],
         candidates=[_candidate(engine, c.intent, c.confidence, scores) for c in match.candidates[:top_k]],
         contributions=_contributions(engine, top, query, names),
-        decision=_decision(engine, match) + _locked_out(engine, scores, contexts),
+        decision=_decision(engine, match, normalized) + _locked_out(engine, scores, contexts),
         settings={
             "threshold": spec.settings.threshold,
             "ambiguity_margin": spec.settings.ambiguity_margin,
@@ -147,8 +147,10 @@ def _contributions(
     return [(names[int(idx[i])], float(parts[i])) for i in order if parts[i] > 0]
 
 
-def _decision(engine: Engine, match: Any) -> str:
+def _decision(engine: Engine, match: Any, normalized: str) -> str:
     settings = engine.spec.settings
+    if not normalized:  # an emoji alone has no unknown word either: "no known word" puzzled
+        return "fallback: nothing is left of the message once punctuation, emoji and spaces are dropped"
     if not match.candidates:
         return "fallback: no known word or character in the message"
     best = match.candidates[0]

@@ -970,6 +970,17 @@ def test_explain_says_a_long_message_is_cut(write_bot: Callable[..., Path]) -> N
     )
 
 
+@pytest.mark.parametrize("text", ["😀😀", "？！", " "], ids=["emoji", "punctuation", "space"])
+def test_explain_says_nothing_is_left_of_a_message_without_letters(bot: Path, text: str) -> None:
+    # It said "no known word or character in the message", and listed no unknown word either.
+    code, stdout, _ = run("explain", str(bot), text)
+    assert (code, stdout.splitlines()[-1]) == (
+        0,
+        "decision:     fallback: nothing is left of the message once punctuation, emoji and spaces "
+        "are dropped",
+    )
+
+
 def test_explain_takes_the_bot_first_like_the_other_commands(bot: Path) -> None:
     code, stdout, _ = run("explain", str(bot), MISMATCHED)
     assert code == 0 and stdout.startswith(f"normalized:   {MISMATCHED}\n")
