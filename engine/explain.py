@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kefu.features import QueryVector
+from kefu.matcher import CONTEXT_BOOST
 from kefu.normalize import clean, normalize
 
 if TYPE_CHECKING:
@@ -161,6 +162,9 @@ def _decision(engine: Engine, match: Any, normalized: str) -> str:
     if match.rule and owner == best.intent:
         return f"answered {best.intent}: decided by the rule {match.rule}"
     confidence = _beside(best.confidence, threshold)
+    if intent.input_contexts:  # a candidate only with them open; 1.000 for a middling sentence puzzled
+        capped = ", capped at 1" if best.confidence >= 1.0 else ""
+        confidence += f" (+{CONTEXT_BOOST:g} for the open context {', '.join(intent.input_contexts)}{capped})"
     if match.intent is None and not match.ambiguous:
         return f"fallback: best confidence {confidence} ({best.intent}) < {which} {threshold:g}"
     margin = settings.ambiguity_margin

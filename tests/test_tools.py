@@ -883,6 +883,24 @@ def test_explain_says_which_context_the_nearest_example_needs(write_bot: Callabl
     assert opened.startswith("decision:     answered fee_followup: ") and "nearest" not in opened
 
 
+@pytest.mark.parametrize("text", ["那运费呢", "运费怎么算"], ids=["capped", "raised"])
+def test_explain_says_an_open_context_raised_the_confidence(
+    write_bot: Callable[..., Path], text: str
+) -> None:
+    # A follow-up answered at 1.000 said nothing of the +0.2 its open context gave it.
+    bot = write_bot(**{"bot.yaml": FOLLOW_UP_BOT})
+    match = engine_for(bot).match(text, "order")
+    best, second = match.candidates[:2]
+    capped = ", capped at 1" if best.confidence == 1.0 else ""
+    code, stdout, _ = run("explain", str(bot), text, "-c", "order")
+    assert (code, stdout.splitlines()[-1]) == (
+        0,
+        f"decision:     answered fee_followup: confidence {best.confidence:.3f} (+0.2 for the open context "
+        f"order{capped}) >= the bot's threshold 0.3, lead {best.confidence - second.confidence:.3f} >= "
+        "ambiguity_margin 0.05",
+    )
+
+
 RULES_BOT = """
 version: 1
 bot: {{name: 测试, threshold: 0.5, ambiguity_margin: 0.05, keyword_score: {keyword_score}}}
