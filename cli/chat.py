@@ -84,6 +84,8 @@ def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
         typer.echo(f"{engine.spec.settings.name}: {reply.text}")
     elif reply.action == "handed_off":
         typer.secho("(已转人工，机器人静默；/reset 开始新对话)", fg="yellow")
+    if reply.payload is not None:  # buttons or links the customer sees beside the text
+        typer.secho(f"  payload: {json.dumps(reply.payload, ensure_ascii=False)}", fg="blue")
     if reply.handoff and reply.action == "handoff":
         typer.secho(f"(handed off: {reply.handoff_reason})", fg="yellow")
     if debug:

@@ -151,9 +151,9 @@ def test_chat_ends_cleanly_on_ctrl_d() -> None:
 def test_chat_skips_blank_lines() -> None:
     # Each blank line was sent as a message: three fallbacks, and the conversation went to a human.
     code, out, _ = run("chat", stdin="\n  \n\u3000\n你好\n")
-    greeting, end = out.splitlines()[1:]  # the prompt four times, then the reply to 你好
+    greeting = out.splitlines()[1]  # the prompt four times, then the reply to 你好
     greetings = kefu.load_spec(DEMO_BOT).intent("greeting").responses
-    assert (code, end) == (0, "你: ")
+    assert (code, out.splitlines()[-1]) == (0, "你: ")
     assert greeting.removeprefix("你: " * 4 + "小客: ") in greetings
 
 
@@ -170,6 +170,16 @@ def test_chat_debug_lists_candidates_as_precisely_as_the_confidence() -> None:
     code, out, _ = run("chat", stdin="/debug\n我想退\n")
     shown = ", ".join(f"{c.intent} {c.confidence:.3f}" for c in match.candidates[:3])
     assert code == 0 and f"  candidates: {shown}" in out.splitlines()
+
+
+def test_chat_shows_the_payload_a_customer_gets() -> None:
+    # The buttons of order_status never showed: the owner could not see what the customer would.
+    buttons = kefu.load_spec(DEMO_BOT).intent("order_status").payload
+    code, out, _ = run("chat", stdin="我的订单到哪了\n2024112712345678\n")
+    lines = out.splitlines()
+    assert code == 0 and lines[2].startswith("你: 小客: 订单 2024112712345678 ")
+    assert lines[3] == f"  payload: {json.dumps(buttons, ensure_ascii=False)}"
+    assert "payload" not in lines[1]  # the question for the order number has none
 
 
 def test_console_script_version() -> None:
