@@ -171,6 +171,15 @@ def test_test_keeps_each_text_and_intent_on_its_line(write_bot: Callable[..., Pa
     assert f"  - 退款什么时候\\n到支付宝  〔{segmented}〕" in markdown
 
 
+def test_test_report_of_no_mistakes_says_so(bot: Path, tmp_path: Path) -> None:
+    # The section "Most confused" stood empty, as if listing the mistakes had failed.
+    data, out = tmp_path / "dev.jsonl", tmp_path / "report"
+    data.write_text('{"text": "我要退款", "intent": "refund"}\n', encoding="utf-8")
+    assert run("test", str(bot), "--data", str(data), "--out", str(out))[0] == 0
+    markdown = (out / "report.md").read_text(encoding="utf-8").split("\n## ")
+    assert markdown[2] == "Most confused (expected → predicted)\n\nNone: every row got the right answer.\n"
+
+
 def test_confusion_matrix_of_many_labels_shows_the_most_confused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
