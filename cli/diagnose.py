@@ -156,14 +156,21 @@ def explain(
     if result.unknown_words:
         shown = " | ".join(result.unknown_words)
         typer.echo(f"unknown words: {shown}  (the bot never saw these words; they lower confidence)")
-    typer.echo("features:     " + "  ".join(f"{f}={w:.2f}" for f, w in result.features[:8]))
+    # A space in a feature shown as ␣: "char: 退款=0.33  char:款 =0.34" read as if spaces split them.
+    typer.echo("features:     " + "  ".join(f"{_visible(f)}={w:.2f}" for f, w in result.features[:8]))
     if result.contributions:
-        typer.echo("pushed up:    " + "  ".join(f"{f}=+{w:.2f}" for f, w in result.contributions))
+        typer.echo("pushed up:    " + "  ".join(f"{_visible(f)}=+{w:.2f}" for f, w in result.contributions))
     typer.echo("candidates:")
     for c in result.candidates:
         nearest = " | ".join(f"{e['text']} ({e['cosine']:.2f})" for e in c["nearest_examples"])
         typer.echo(f"  {c['intent']:<28} {c['confidence']:.3f}   nearest: {nearest}")
     typer.echo(f"decision:     {result.decision}")
+
+
+def _visible(feature: str) -> str:
+    """A feature name with its spaces (word edges, word pairs) shown as ␣."""
+    kind, _, term = feature.partition(":")
+    return f"{kind}:{term.replace(' ', '␣')}"
 
 
 def _warn_unknown_contexts(spec: kefu.BotSpec, contexts: list[str]) -> None:

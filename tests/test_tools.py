@@ -1008,6 +1008,15 @@ def test_explain_says_nothing_is_left_of_a_message_without_letters(bot: Path, te
     )
 
 
+def test_explain_shows_the_spaces_in_features(bot: Path) -> None:
+    # "char:退款 =0.41  char: 退款=0.33": a feature's own space read as a separator.
+    result = kefu.explain(engine_for(bot), "退款")
+    lines = dict(ln.split(":", 1) for ln in run("explain", str(bot), "退款")[1].splitlines() if ":" in ln)
+    shown = lines["features"].strip().split("  ")
+    assert shown == [f"{f.replace(' ', '␣')}={w:.2f}" for f, w in result.features[:8]]
+    assert any(" " in f for f, _ in result.features[:8]), "the test needs a feature with a space"
+
+
 def test_explain_takes_the_bot_first_like_the_other_commands(bot: Path) -> None:
     code, stdout, _ = run("explain", str(bot), MISMATCHED)
     assert code == 0 and stdout.startswith(f"normalized:   {MISMATCHED}\n")
