@@ -118,6 +118,7 @@ def predictions_for(
     oos_label = oos_label or engine.spec.settings.out_of_scope_label
     rows = kefu.read_test_file(data, oos_label)
     _warn_unknown(data, engine, rows, oos_label)
+    _warn_unknown_contexts(data, engine.spec, rows)
     if not progress or len(rows) < PROGRESS_FROM:
         return engine, kefu.predict_rows(engine, rows, n_jobs=jobs)
     from joblib import effective_n_jobs
@@ -163,6 +164,23 @@ def _warn_unknown(data: Path, engine: kefu.Engine, rows: Sequence[kefu.TestRow],
         err=True,
         fg="yellow",
     )
+
+
+def _warn_unknown_contexts(data: Path, spec: kefu.BotSpec, rows: Sequence[kefu.TestRow]) -> None:
+    # A misspelled context opens nothing: its follow-up rows were silently counted wrong.
+    known = {c for i in spec.intents for c in i.input_contexts} | {
+        c.name for i in spec.intents for c in i.output_contexts
+    }
+    unknown = Counter(c for row in rows for c in dict.fromkeys(row.contexts) if c not in known)
+    if unknown:
+        count = sum(any(c in unknown for c in row.contexts) for row in rows)
+        named = ", ".join(f"{name} ({rows})" for name, rows in unknown.most_common())
+        typer.secho(
+            f"warning: {count} row(s) of {data} name contexts no intent of the bot opens or needs, so "
+            f"they open nothing: {named}. The bot's contexts: {', '.join(sorted(known)) or 'none'}",
+            err=True,
+            fg="yellow",
+        )
 
 
 def _refuse_with_dialogues(**options: object) -> None:

@@ -180,6 +180,26 @@ def test_test_report_of_no_mistakes_says_so(bot: Path, tmp_path: Path) -> None:
     assert markdown[2] == "Most confused (expected → predicted)\n\nNone: every row got the right answer.\n"
 
 
+@pytest.mark.parametrize("command", ["test", "tune"])
+def test_test_and_tune_warn_about_contexts_the_bot_does_not_have(
+    write_bot: Callable[..., Path], tmp_path: Path, command: str
+) -> None:
+    # A misspelled context opened nothing, and its follow-up rows were silently counted wrong.
+    bot = write_bot(**{"bot.yaml": FOLLOW_UP_BOT})
+    data = tmp_path / "dev.jsonl"
+    rows = [("那运费呢", ["ordr"]), ("运费谁付", ["ordr", "order"]), ("这单运费多少", ["order"])]
+    data.write_text(
+        "".join(json.dumps({"text": t, "intent": "fee_followup", "contexts": c}) + "\n" for t, c in rows),
+        encoding="utf-8",
+    )
+    code, _, err = run(command, str(bot), "--data", str(data))
+    assert (code, err) == (
+        0,
+        f"warning: 2 row(s) of {data} name contexts no intent of the bot opens or needs, so they open "
+        "nothing: ordr (2). The bot's contexts: order\n",
+    )
+
+
 def test_confusion_matrix_of_many_labels_shows_the_most_confused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
