@@ -228,6 +228,11 @@ def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[Te
         if not ok:
             raise SpecError.single(file, number, "each row needs text `text` and `intent`")
         oos = record["intent"] == oos_label or str(record.get("oos", "")).lower() in {"true", "1"}
+        if not oos and not record["intent"].strip():  # an unlabeled spreadsheet row: "在吗," read as
+            # the intent "", counted wrong, and named as an intent the bot does not have
+            raise SpecError.single(
+                file, number, f"row has no intent: label it ({oos_label} if the bot should not answer it)"
+            )
         contexts = record.get("contexts") or []
         if isinstance(contexts, str):
             contexts = [contexts]  # one context written as text

@@ -280,6 +280,20 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
         ("p.csv", "text,intent,text\n你好,greeting,在吗\n", 1, "has the column `text` twice"),
         # a CSV row with a missing field
         ("g.csv", "text,intent\n你好,greeting\n在吗\n", 3, "each row needs"),
+        # a CSV row not labeled yet: the intent "", counted wrong and named as an unknown intent
+        (
+            "r.csv",
+            "text,intent\n你好,greeting\n在吗,\n",
+            3,
+            "row has no intent: label it (out_of_scope if the bot should not answer it)",
+        ),
+        # an intent of spaces, likewise
+        (
+            "s.jsonl",
+            '{"text": "在吗", "intent": " "}\n',
+            1,
+            "row has no intent: label it (out_of_scope if the bot should not answer it)",
+        ),
         # a YAML file without `tests:`
         ("h.yaml", "version: 1\nexamples: []\n", 1, "needs `tests:"),
         # YAML that does not parse
