@@ -158,8 +158,7 @@ def _decision(engine: Engine, match: Any, normalized: str) -> str:
     intent = engine.spec.intent(best.intent)
     threshold = engine.spec.threshold_of(intent)
     which = "the bot's threshold" if intent.threshold is None else f"{best.intent}'s own threshold"
-    owner = _rule_owner(engine, match.rule, best.intent)
-    if match.rule and owner == best.intent:
+    if match.rule:  # the winner's own pattern or keyword (kefu.matcher)
         return f"answered {best.intent}: decided by the rule {match.rule}"
     confidence = _beside(best.confidence, threshold)
     if intent.input_contexts:  # a candidate only with them open; 1.000 for a middling sentence puzzled
@@ -174,14 +173,7 @@ def _decision(engine: Engine, match: Any, normalized: str) -> str:
         second = match.candidates[1].intent
         return f"clarify: {best.intent} leads {second} by {lead} < ambiguity_margin {margin:g}"
     answered = f"answered {best.intent}: confidence {confidence} >= {which} {threshold:g}"
-    if not match.rule:
-        return f"{answered}, lead {lead} >= ambiguity_margin {margin:g}"
-    # Another intent's rule: it lost on confidence, yet any matched rule skips the question.
-    rule = f"the rule {match.rule} of {owner} matched"
-    if gap < margin:
-        return (f"{answered}, lead {lead} < ambiguity_margin {margin:g} but not asked which: "
-                f"{rule}, and a matched rule skips the question")  # fmt: skip
-    return f"{answered}, lead {lead} >= ambiguity_margin {margin:g} ({rule}, but {owner} scored lower)"
+    return f"{answered}, lead {lead} >= ambiguity_margin {margin:g}"
 
 
 def _locked_out(engine: Engine, scores: NDArray[np.float64], contexts: Sequence[str]) -> str:
@@ -207,15 +199,3 @@ def _beside(value: float, bound: float) -> str:
         if (float(shown) < bound) == (value < bound):
             return shown
     return repr(value)
-
-
-def _rule_owner(engine: Engine, rule: str | None, best: str) -> str | None:
-    """The intent with the pattern or keyword ``rule`` names (``"keyword:积分"``): ``best``
-    when it is one of them (two intents can share a keyword)."""
-    kind, _, value = (rule or "").partition(":")
-    owners = [
-        intent.name
-        for intent in engine.spec.intents
-        if value in (intent.patterns if kind == "pattern" else intent.keywords if kind == "keyword" else ())
-    ]
-    return best if best in owners else next(iter(owners), None)

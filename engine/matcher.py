@@ -154,8 +154,11 @@ class Matcher:
             if contexts and available is not None:
                 for i in np.flatnonzero(self._needs_context & available).tolist():
                     pool[i] = min(1.0, confidence(i) + CONTEXT_BOOST)
-        rule = self._apply_rules(pool, confidence, prepared_text, available)
+        fired = self._apply_rules(pool, confidence, prepared_text, available)
         ranked = sorted(pool.items(), key=lambda item: (-item[1], item[0]))[:top_k]
+        # Only the winner's own rule decides (and skips the ambiguity check): another
+        # intent's keyword that lost on confidence decided nothing.
+        rule = fired.get(ranked[0][0]) if ranked and fired else None
         return Ranking([i for i, _ in ranked], [conf for _, conf in ranked], rule)
 
     def _calibrated(self, raw: FloatArray | None, known: float) -> Callable[[int], float]:
@@ -172,8 +175,10 @@ class Matcher:
         confidence: Callable[[int], float],
         text: str,
         available: BoolArray | None,
-    ) -> str | None:
-        rule = None
+    ) -> dict[int, str]:
+        """Raise the intents whose patterns or keywords ``text`` holds; the rule that fired
+        for each (a pattern before a keyword)."""
+        fired: dict[int, str] = {}
         keyword_score = self.spec.settings.keyword_score
         for index, owner, patterns, keywords in self._rules:
             if available is not None and not available[index]:
@@ -181,15 +186,15 @@ class Matcher:
             for pattern in patterns:
                 if search(pattern, text, owner):
                     pool[index] = 1.0
-                    rule = f"pattern:{pattern.pattern}"
+                    fired[index] = f"pattern:{pattern.pattern}"
                     break
             else:
                 for word in keywords:
                     if word in text:
                         pool[index] = max(pool.get(index, confidence(index)), keyword_score)
-                        rule = rule or f"keyword:{word}"
+                        fired[index] = f"keyword:{word}"
                         break
-        return rule
+        return fired
 
 
 def verdict(

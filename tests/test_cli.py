@@ -177,7 +177,8 @@ def test_chat_shows_the_payload_a_customer_gets() -> None:
     buttons = kefu.load_spec(DEMO_BOT).intent("order_status").payload
     code, out, _ = run("chat", stdin="我的订单到哪了\n2024112712345678\n")
     lines = out.splitlines()
-    assert code == 0 and lines[2].startswith("你: 小客: 订单 2024112712345678 ")
+    # order_status has several reply variants, picked at random: each names the order
+    assert code == 0 and lines[2].startswith("你: 小客: ") and "2024112712345678" in lines[2]
     assert lines[3] == f"  payload: {json.dumps(buttons, ensure_ascii=False)}"
     assert "payload" not in lines[1]  # the question for the order number has none
 
