@@ -174,7 +174,7 @@ def _warn_unknown_contexts(data: Path, spec: kefu.BotSpec, rows: Sequence[kefu.T
     unknown = Counter(c for row in rows for c in dict.fromkeys(row.contexts) if c not in known)
     if unknown:
         count = sum(any(c in unknown for c in row.contexts) for row in rows)
-        named = ", ".join(f"{name} ({rows})" for name, rows in unknown.most_common())
+        named = ", ".join(f"{name} ({n})" for name, n in unknown.most_common())
         typer.secho(
             f"warning: {count} row(s) of {data} name contexts no intent of the bot opens or needs, so "
             f"they open nothing: {named}. The bot's contexts: {', '.join(sorted(known)) or 'none'}",
