@@ -124,12 +124,51 @@ def _plots(report: EvalReport, out: Path) -> list[Path]:
     except ImportError:
         log.info("matplotlib not installed (pip install 'kefu[plots]'): no PNG plots")
         return []
-    # Intent names are plain text: a `$` in one must not start mathtext (which raised on `$5_$`).
-    with matplotlib.rc_context({"text.parse_math": False}):
-        return [
-            _confusion_plot(report, out / "confusion.png"),
-            _histogram_plot(report, out / "confidence.png"),
-        ]
+    # matplotlib's default font has no Chinese: the names were drawn as empty boxes.
+    fonts = _cjk_fonts()
+    if not fonts and any(not label.isascii() for label in _labels(report)):
+        log.warning(
+            "no Chinese font found, so Chinese intent names in the plots show as boxes: install one "
+            "(Debian: apt-get install fonts-noto-cjk) and delete matplotlib's font cache (%s)",
+            matplotlib.get_cachedir(),
+        )
+    settings = {
+        "text.parse_math": False,  # intent names are plain text: a `$` started mathtext (`$5_$` raised)
+        "font.sans-serif": [*fonts, *matplotlib.rcParams["font.sans-serif"]],
+    }
+    # A Chinese font often lacks the "normal" weight (WenQuanYi's is 500), which matplotlib
+    # logs as a warning for every label drawn; the font is the right one, so that is noise.
+    font_log = logging.getLogger("matplotlib.font_manager")
+    level = font_log.level
+    font_log.setLevel(max(level, logging.ERROR))
+    try:
+        with matplotlib.rc_context(settings):  # type: ignore[arg-type]
+            return [
+                _confusion_plot(report, out / "confusion.png"),
+                _histogram_plot(report, out / "confidence.png"),
+            ]
+    finally:
+        font_log.setLevel(level)
+
+
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+    "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB",
+)  # fmt: skip
+"""Fonts with Chinese glyphs, as Linux, Windows and macOS name them; the first installed wins."""
+
+
+def _cjk_fonts() -> list[str]:
+    """The fonts of ``CJK_FONTS`` matplotlib knows on this machine."""
+    from matplotlib import font_manager
+
+    known = {font.name for font in font_manager.fontManager.ttflist}
+    return [name for name in CJK_FONTS if name in known]
+
+
+def _labels(report: EvalReport) -> list[str]:
+    """The intent names the plots draw."""
+    return [score.intent for score in report.per_intent]
 
 
 def _confusion_plot(report: EvalReport, path: Path) -> Path:

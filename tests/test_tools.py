@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import re
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -1094,3 +1096,40 @@ def test_similar_pairs_never_builds_the_all_pairs_matrix() -> None:
 def test_lint_clean_bot_exits_0(bot: Path) -> None:
     assert run("lint", str(bot)) == (0, "0 error(s), 0 warning(s)\n", "")
     assert run("lint", str(bot), "--json")[:2] == (0, "[]\n")
+
+
+CHINESE_ROWS = [
+    kefu.Prediction(kefu.TestRow("我要退款", "退款"), "退款", 0.9),
+    kefu.Prediction(kefu.TestRow("快递呢", "查物流"), "退款", 0.6),
+]
+
+
+def plot_report(out: Path) -> list[str]:
+    """Write the report of two Chinese intents; the glyphs matplotlib said were missing."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kefu.write_report(kefu.evaluate(CHINESE_ROWS), out)
+    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def test_plots_draw_chinese_intent_names(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # matplotlib's default font has no Chinese: 退款 and 查物流 were drawn as empty boxes.
+    pytest.importorskip("matplotlib")
+    from kefu.reports import _cjk_fonts
+
+    if not _cjk_fonts():
+        pytest.skip("no Chinese font installed (.ci/run installs fonts-wqy-zenhei)")
+    with caplog.at_level(logging.WARNING):
+        assert plot_report(tmp_path / "report") == []
+    assert not [r for r in caplog.records if r.name.startswith(("kefu", "matplotlib"))]  # nor weight noise
+
+
+def test_plots_say_which_font_is_missing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr("kefu.reports.CJK_FONTS", ("No Such Font SC",))
+    with caplog.at_level(logging.WARNING, logger="kefu.reports"):
+        assert plot_report(tmp_path / "report")  # boxes: said, with what to do
+    (hint,) = [r.getMessage() for r in caplog.records if r.name == "kefu.reports"]
+    assert hint.startswith("no Chinese font found") and "apt-get install fonts-noto-cjk" in hint
