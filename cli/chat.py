@@ -67,7 +67,10 @@ def _command(engine: kefu.Engine, command: str, session_id: str, state: dict[str
         typer.echo("new conversation")
     elif command == "/session":
         session = engine.session(session_id)
-        typer.echo(json.dumps(session.to_dict() if session else None, ensure_ascii=False, indent=2))
+        if session is None:  # it printed `null`
+            typer.echo(f"(no conversation in session {session_id!r} yet: say something first)")
+        else:
+            typer.echo(json.dumps(session.to_dict(), ensure_ascii=False, indent=2))
     elif command == "/reload":
         try:
             engine.reload()

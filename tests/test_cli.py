@@ -143,6 +143,13 @@ def test_chat_repl_session_and_clean_exit() -> None:
     assert "new conversation" in out
 
 
+def test_chat_session_before_the_first_message_says_there_is_none() -> None:
+    code, out, _ = run("chat", stdin="/session\n/reset\n/session\n")  # it printed `null`
+    lines = out.splitlines()
+    assert code == 0 and "null" not in out
+    assert lines[1] == "你: (no conversation in session 'cli' yet: say something first)"
+
+
 def test_chat_ends_cleanly_on_ctrl_d() -> None:
     code, out, _ = run("chat", stdin="你好\n")  # stdin ends: EOF, like Ctrl-D
     assert code == 0 and "Traceback" not in out
