@@ -13,16 +13,27 @@ default pipeline's TF-IDF features and changes one thing:
   of the total weight);
 * nearest-centroid cosine added to the linear scores (still one linear model).
 
-    python bench/accuracy_ideas.py   # about 8 minutes
+``--space-ngrams`` measures instead how the character n-grams made only of spaces (with
+the padding, " " is in every message and every example) should count: as they do, not
+at all, or as features that do not count towards ``known`` (the share of a message the
+bot recognizes). On the dev splits, with the measures of ``accuracy.py --dev``, plus the
+in-scope accuracy at 60/65/70% out-of-scope recall, and under 5-fold cross-validation on
+the training rows.
+
+    python bench/accuracy_ideas.py                  # about 8 minutes
+    python bench/accuracy_ideas.py --space-ngrams   # about 10 minutes (--no-cv: dev only)
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import random
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import accuracy
@@ -33,10 +44,12 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.metrics import f1_score
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
+from kefu.features import FeatureSpace, QueryVector
 from kefu.model import Model, train
 from kefu.training import MAX_ITER, fit_head
 
@@ -177,12 +190,191 @@ def measure(name: str) -> list[list[str]]:
     ]
 
 
+# -- n-grams made only of spaces --------------------------------------------------------------
+
+SPACE_VARIANTS = {
+    "default (space n-grams are features and count as known)": "default",
+    "space n-grams dropped (no feature, not in known)": "dropped",
+    "space n-grams are features, not counted in known": "not-known",
+    "not counted in known only when nothing else is known": "alone",
+}
+RECALLS = (0.60, 0.65, 0.70)
+
+
+def _no_spaces(terms: list[str]) -> list[str]:
+    return [t for t in terms if t.strip()]
+
+
+def _known_without_spaces(space: FeatureSpace, text: str, normalized: bool) -> float:
+    """``known`` as ``FeatureSpace.vector`` computes it, with n-grams made only of spaces
+    counted as neither known nor unknown mass (a block they alone make known still counts
+    towards the whole, with nothing of it known)."""
+    words, chars = space.terms(text, normalized=normalized)
+    idf, tf, unseen_sq = space._idf_list, space._tf_list, space._unseen_idf**2
+    plain_sq = known_sq = 0.0
+    for weight, terms, lookup in (
+        (space.settings.word_weight, words, space.word_vocab),
+        (space.settings.char_weight, chars, space._char_index),
+    ):
+        counts = Counter(lookup.get(t, -1) for t in terms)
+        unknown = counts.pop(-1, 0) * unseen_sq
+        spaces = Counter(lookup[t] for t in terms if not t.strip() and t in lookup)
+        mass = sum((idf[i] * tf[c]) ** 2 for i, c in counts.items())
+        kept = sum((idf[i] * tf[c]) ** 2 for i, c in counts.items() if i not in spaces)
+        if mass > 0.0 and weight > 0.0:
+            plain_sq += weight * weight
+            if kept + unknown > 0.0:
+                known_sq += weight * weight * kept / (kept + unknown)
+    return math.sqrt(known_sq / plain_sq) if plain_sq > 0.0 else 0.0
+
+
+@contextlib.contextmanager
+def space_ngrams(variant: str) -> Iterator[None]:
+    """``FeatureSpace`` patched, at training and match time alike, for one ``SPACE_VARIANTS``."""
+    terms, vector = FeatureSpace.terms, FeatureSpace.vector
+
+    def dropped(self: FeatureSpace, text: str, *, normalized: bool = False) -> tuple[list[str], list[str]]:
+        words, chars = terms(self, text, normalized=normalized)
+        return _no_spaces(words), _no_spaces(chars)
+
+    def not_known(self: FeatureSpace, text: str, *, normalized: bool = False) -> QueryVector:
+        query = vector(self, text, normalized=normalized)
+        if not self.settings.count_unknown or query.indices.size == 0:
+            return query
+        known = _known_without_spaces(self, text, normalized)
+        if variant == "alone" and known > 0.0:
+            return query
+        return query._replace(known=known)
+
+    patches = {
+        "dropped": ("terms", dropped),
+        "not-known": ("vector", not_known),
+        "alone": ("vector", not_known),
+    }
+    if variant not in patches:
+        yield
+        return
+    name, replacement = patches[variant]
+    original = getattr(FeatureSpace, name)
+    setattr(FeatureSpace, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(FeatureSpace, name, original)
+
+
+def accuracy_at_recalls(
+    in_scope: list[dict[str, Any]], out_of_scope: list[dict[str, Any]], model: Model
+) -> list[float]:
+    """In-scope accuracy (answered, and rightly) at the lowest threshold that rejects at
+    least 60, 65 and 70% of the out-of-scope rows (in percent)."""
+    labels, confidence, _ = accuracy.predict(model, [r["text"] for r in in_scope + out_of_scope])
+    right = np.array([label == r["intent"] for label, r in zip(labels, in_scope, strict=False)])
+    inside, outside = confidence[: len(in_scope)], np.sort(confidence[len(in_scope) :])
+    out = []
+    for recall in RECALLS:
+        rejected_below = outside[math.ceil(recall * len(outside)) - 1]  # answers need more
+        out.append(100 * float(np.mean(right & (inside > rejected_below))))
+    return out
+
+
+def space_dev(variant: str) -> dict[str, Any]:
+    """SMP2017 train -> dev and CLINC150 train -> dev (plus its 100 out-of-scope training
+    rows, which the model never trains on, for the accuracy at fixed recalls)."""
+    with space_ngrams(variant):
+        smp = accuracy.smp_dev(accuracy.DEFAULT)
+        clinc = accuracy.clinc_dev(accuracy.DEFAULT)
+        model = train(accuracy.bot(accuracy.clinc_training(), accuracy.DEFAULT))
+        dev = accuracy.rows("clinc150", "dev")
+        oos = [r for r in dev + accuracy.rows("clinc150", "train") if r.get("oos")]
+        at_recalls = accuracy_at_recalls([r for r in dev if not r.get("oos")], oos, model)
+    return {"smp": smp, "clinc": clinc, "at recalls": at_recalls}
+
+
+def space_cv(variant: str, name: str, seed: int) -> dict[str, Any]:
+    """5-fold cross-validation on a data set's in-scope training rows (one shuffle): top-1
+    accuracy and macro-F1 over all held-out rows; for CLINC150 also the in-scope accuracy
+    at fixed out-of-scope recalls against its 100 out-of-scope training rows, per fold,
+    averaged."""
+    every = accuracy.rows(name, "train")
+    rows = [r for r in every if not r.get("oos")]
+    oos = [r for r in every if r.get("oos")]
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(rows, [r["intent"] for r in rows])
+    truth, predicted, at_recalls = [], [], []
+    with space_ngrams(variant):
+        for fit, held in folds:
+            model = train(accuracy.bot([rows[i] for i in fit], accuracy.DEFAULT))
+            held_rows = [rows[i] for i in held]
+            labels, _, _ = accuracy.predict(model, [r["text"] for r in held_rows])
+            truth += [r["intent"] for r in held_rows]
+            predicted += [label or "" for label in labels]
+            if oos:
+                at_recalls.append(accuracy_at_recalls(held_rows, oos, model))
+    return {
+        "acc": 100 * accuracy_score(truth, predicted),
+        "macro-F1": 100 * f1_score(truth, predicted, labels=sorted(set(truth)), average="macro"),
+        "at recalls": np.mean(at_recalls, axis=0).tolist() if at_recalls else [],
+    }
+
+
+def space_study(with_cv: bool) -> int:
+    """Every ``SPACE_VARIANTS`` entry on dev (and under cross-validation); prints tables."""
+    dev = {}
+    for label, variant in SPACE_VARIANTS.items():
+        print(f"  dev: {label} ...", file=sys.stderr, flush=True)
+        dev[label] = space_dev(variant)
+    header = ["variant", "SMP dev acc / F1", "CLINC dev top-1", "CLINC in-scope / oos (cross-fitted)",
+              "CLINC in-scope at 60/65/70% oos"]  # fmt: skip
+    table = [
+        [
+            label,
+            f"{r['smp']['acc']:.2f} / {r['smp']['macro-F1']:.2f}",
+            f"{r['clinc']['top-1']:.2f}",
+            f"{r['clinc']['in-scope acc']:.2f} / {r['clinc']['oos recall']:.1f}",
+            " / ".join(f"{a:.2f}" for a in r["at recalls"]),
+        ]
+        for label, r in dev.items()
+    ]
+    print("\ndev splits\n" + benchlib.table(header, table))
+    cv: dict[str, dict[str, Any]] = {}
+    if with_cv:
+        runs = [("smp2017", 0), ("smp2017", 1), ("smp2017", 2), ("clinc150", 0)]
+        for label, variant in SPACE_VARIANTS.items():
+            print(f"  5-fold: {label} ...", file=sys.stderr, flush=True)
+            cv[label] = {f"{n} seed {s}": space_cv(variant, n, s) for n, s in runs}
+        header = ["variant", *(f"{n} seed {s}" for n, s in runs)]
+        table = [
+            [
+                label,
+                *(
+                    f"{r['acc']:.2f} / {r['macro-F1']:.2f}"
+                    + (
+                        " (" + " / ".join(f"{a:.2f}" for a in r["at recalls"]) + ")"
+                        if r["at recalls"]
+                        else ""
+                    )
+                    for r in per_run.values()
+                ),
+            ]
+            for label, per_run in cv.items()
+        ]
+        print("\n5-fold cross-validation on the training rows, acc / macro-F1 (CLINC150: in-scope")
+        print(
+            "accuracy at 60/65/70% recall of its 100 out-of-scope training rows)\n"
+            + benchlib.table(header, table)
+        )
+    print(f"\nwrote {benchlib.write('accuracy-space-ngrams', {'dev': dev, 'cv': cv})}")
+    return 0
+
+
 def main() -> int:
     if not (accuracy.DATA / "smp2017").is_dir() or not (accuracy.DATA / "clinc150").is_dir():
         print(f"benchmark data not found at {accuracy.DATA}: nothing to measure (set KEFU_BENCH_DATA)")
         return 0
     warnings.simplefilter("ignore")  # liblinear / lbfgs convergence notes
     jieba.setLogLevel(60)
+    if "--space-ngrams" in sys.argv[1:]:
+        return space_study(with_cv="--no-cv" not in sys.argv[1:])
     out: dict[str, list[list[str]]] = {}
     for name in ("smp2017", "clinc150"):
         out[name] = measure(name)
