@@ -24,14 +24,13 @@ leaves a single character (``C++`` reads as ``c``), which ordinary messages hold
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 import kefu
 from kefu.checks import Check, FileChecker, dotted
 from kefu.normalize import SPACED_CHAR, word_pattern
-from kefu.plugin_settings import checked_plugin_settings
+from kefu.plugin_settings import checked_plugin_settings, word_list, word_problem
 from kefu.yamlsource import PathKey
 
 __all__ = ["SETTINGS", "HandoffKeywords", "make_plugin"]
@@ -82,27 +81,9 @@ def make_plugin(settings: Mapping[str, Any]) -> HandoffKeywords:
 
 
 def _keyword_problem(word: str) -> str | None:
-    """Why a keyword cannot be used as written, or None."""
-    key = kefu.normalize(word)
-    if not key:
-        return "has no letter or digit, so it can never match"
-    if len(key) == 1 and len(unicodedata.normalize("NFKC", word.strip())) > 1:
-        # `C++` would hand off every message about the `C盘`: normalizing drops the symbols
-        # that made the keyword specific, leaving one common character.
-        return (
-            f"reads as {key!r} alone (normalizing drops symbols), so ordinary messages "
-            "holding that character would be handed off; list the words it stands for instead"
-        )
-    return None
-
-
-def _keywords(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
-    keywords = c.texts(path, value)
-    for i, word in enumerate(value if isinstance(value, list) else []):
-        problem = _keyword_problem(word) if isinstance(word, str) and word.strip() else None
-        if problem is not None:
-            c.problem((*path, i), f"`{dotted((*path, i))}`: keyword {word!r} {problem}")
-    return keywords
+    """Why a keyword cannot be used as written, or None: `C++` reads as `c`, and would hand
+    off every message about the `C盘`."""
+    return word_problem(word, kefu.normalize(word), "normalizing drops symbols", "be handed off")
 
 
 def _reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
@@ -118,5 +99,5 @@ def _reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
     return text
 
 
-SETTINGS: dict[str, Check] = {"keywords": _keywords, "reply": _reply}
+SETTINGS: dict[str, Check] = {"keywords": word_list("keyword", _keyword_problem), "reply": _reply}
 """What ``plugins: handoff_keywords:`` may hold, each key with the check that converts it."""

@@ -36,13 +36,12 @@ import dataclasses
 import functools
 import logging
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 import kefu
 from kefu.checks import Check, FileChecker, dotted
-from kefu.plugin_settings import checked_plugin_settings
+from kefu.plugin_settings import checked_plugin_settings, word_list, word_problem
 from kefu.plugins.pii import mask_pii, numbers_in, only_order_like_readings
 from kefu.plugins.sensitive_words import (
     MAX_GAP,
@@ -250,27 +249,9 @@ def _mask_kefu_logs() -> None:
 
 
 def _word_problem(word: str) -> str | None:
-    """Why a listed word cannot be used as written, or None."""
-    key = reading(word)
-    if not key:
-        return "has no letter or digit, so it can never match"
-    if len(key) == 1 and len(unicodedata.normalize("NFKC", word.strip())) > 1:
-        # `+V` (add me on WeChat) would block `V领毛衣`, `C#` every `C盘`: the symbols that
-        # made the word specific are skipped like padding, leaving one common character.
-        return (
-            f"reads as {key!r} alone (symbols are skipped like padding), so ordinary messages "
-            "holding that character would match; list the words it stands for instead"
-        )
-    return None
-
-
-def _words(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
-    words = c.texts(path, value)
-    for i, word in enumerate(value if isinstance(value, list) else []):
-        problem = _word_problem(word) if isinstance(word, str) and word.strip() else None
-        if problem is not None:
-            c.problem((*path, i), f"`{dotted((*path, i))}`: word {word!r} {problem}")
-    return words
+    """Why a listed word cannot be used as written, or None: `+V` (add me on WeChat) reads as
+    `v` and would block `V领毛衣`, `C#` every `C盘`."""
+    return word_problem(word, reading(word), "symbols are skipped like padding", "match")
 
 
 def _words_file(c: FileChecker, path: PathKey, value: Any) -> list[str] | None:
@@ -350,7 +331,7 @@ def _rate_reply(c: FileChecker, path: PathKey, value: Any) -> str | None:
 
 
 SETTINGS: dict[str, Check] = {
-    "words": _words,
+    "words": word_list("word", _word_problem),
     "words_file": _words_file,
     "verdict": _needs_words(lambda c, p, v: c.choice(p, v, VERDICTS)),
     "reply": _needs_words(_reply),
