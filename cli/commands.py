@@ -53,7 +53,7 @@ def train(
             "--jobs",
             "-j",
             callback=workers,
-            help="Worker processes for tokenizing large bots (-1: every core).",
+            help="Worker processes for training large bots (-1: every core); the model is the same.",
         ),
     ] = 1,
     json_output: JsonOpt = False,

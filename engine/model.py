@@ -76,7 +76,9 @@ class Model:
 
 
 def train(spec: BotSpec, *, n_jobs: int = 1) -> Model:
-    """Train a model from a validated spec (tokenize, fit TF-IDF, fit the scoring head)."""
+    """Train a model from a validated spec (tokenize, fit TF-IDF, fit the scoring head).
+
+    ``n_jobs`` > 1 spreads a big bot's work over processes; the model does not depend on it."""
     if not isinstance(spec, BotSpec):
         raise TypeError(f"train takes a BotSpec (kefu.load_spec(path)), not {type(spec).__name__}")
     texts: list[str] = []
@@ -89,7 +91,7 @@ def train(spec: BotSpec, *, n_jobs: int = 1) -> Model:
     features = FeatureSpace(analyzer, spec.matcher, spec.settings.max_input_length)
     x = features.fit_transform(texts, n_jobs=n_jobs)
     y = np.asarray(labels, np.int32)
-    head = fit_head(x, y, len(spec.intents), spec.matcher)
+    head = fit_head(x, y, len(spec.intents), spec.matcher, n_jobs)
     matcher = Matcher(spec, examples=x, example_intent=y, **head)
     return Model(spec, features, matcher, x, tuple(texts))
 

@@ -15,14 +15,15 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from kefu.jobs import worker_count
 from kefu.spec import MatcherSettings
 
 __all__ = ["DEFAULT_CALIBRATION", "centroid_similarity", "fit_head", "intent_scores"]
@@ -31,7 +32,6 @@ FloatArray = NDArray[np.float64]
 
 CV_FOLDS = 3
 MAX_ITER = 30
-THREADS = 2  # liblinear releases the GIL, so threads are enough
 HARD_NEGATIVE_ROWS = 20_000
 HARD_NEGATIVE_WORK = 5_000_000
 """Examples x intents above which hard negatives are used even for fewer examples: a
@@ -50,7 +50,10 @@ DEFAULT_CALIBRATION = (3.4, 1.3)
 """(a, c) used above ``CALIBRATE_UP_TO`` examples: the fitted values on SMP2017 (2.3k
 examples) and CLINC150 (15k) were a = 3.2-3.9, c = 1.3-1.6, so cross-validating a big bot
 (three more trainings) buys little."""
-SEQUENTIAL_UP_TO = 5_000
+PARALLEL_FROM = 5_000
+"""Examples from which ``n_jobs`` > 1 fits intents in worker processes; smaller bots train
+in a second or two, less than starting the workers takes."""
+INTENTS_PER_WORKER = 20
 SPARSE_FROM = 2_000_000  # weight-matrix cells
 SPARSE_BELOW = 0.25  # density
 COSINE_CALIBRATION = (8.0, -4.0)
@@ -58,11 +61,14 @@ COSINE_CALIBRATION = (8.0, -4.0)
 
 
 def fit_head(
-    x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, settings: MatcherSettings
+    x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, settings: MatcherSettings, n_jobs: int = 1
 ) -> dict[str, Any]:
-    """Weights (features x intents, or None for the cosine head), bias and calibration."""
+    """Weights (features x intents, or None for the cosine head), bias and calibration.
+
+    ``n_jobs`` > 1 fits a big bot's intents in that many processes; the model is the same
+    for any ``n_jobs``."""
     linear = settings.head != "cosine" and n_intents >= 2
-    weights, bias = _fit_linear(x, y, n_intents, settings.c) if linear else (None, None)
+    weights, bias = _fit_linear(x, y, n_intents, settings.c, n_jobs) if linear else (None, None)
     calibration = _calibrate(x, y, n_intents, settings, linear)
     return {"weights": weights, "bias": bias, "calibration": calibration}
 
@@ -86,38 +92,60 @@ def intent_scores(
 
 
 def _fit_linear(
-    x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, c: float
+    x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int, c: float, n_jobs: int = 1
 ) -> tuple[FloatArray | sp.csr_matrix, FloatArray]:
-    plan = _planner(x, y, n_intents)
+    plan = _Planner.for_bot(x, y, n_intents)
     index_type = np.int32 if x.shape[1] < 2**31 else np.int64  # 4 bytes a weight less
-    empty = (np.zeros(0, index_type), np.zeros(0))
-    columns: list[tuple[NDArray[np.integer[Any]], FloatArray]] = [empty] * n_intents
-    bias = np.zeros(n_intents)
+    workers = 1 if x.shape[0] < PARALLEL_FROM else worker_count(n_jobs, n_intents // INTENTS_PER_WORKER)
+    if workers == 1:
+        fitted = _fit_intents(x, y, c, plan, np.arange(n_intents), index_type)
+    else:
+        # Processes, not threads: liblinear draws from the C library's one random generator,
+        # which threads would share, and training would then differ from run to run.
+        # Every fit seeds it, so each process trains exactly what one process would.
+        import joblib
 
-    def fit(k: int) -> None:
-        rows, sample_weight = plan(k)
-        coef, bias[k] = _binary_svm(
-            x[rows] if rows is not None else x, y[rows] if rows is not None else y, k, c, sample_weight
+        chunks = np.array_split(np.arange(n_intents), workers * 2)
+        parts = joblib.Parallel(n_jobs=workers)(
+            joblib.delayed(_fit_intents)(x, y, c, plan, chunk, index_type) for chunk in chunks
         )
-        if rows is not None:  # hard negatives: drop the sampled rows' tiny weights
-            coef[np.abs(coef) < PRUNE_BELOW * np.abs(coef).max()] = 0.0
-        nonzero = np.flatnonzero(coef)
-        columns[k] = (nonzero.astype(index_type), coef[nonzero])
-
-    with warnings.catch_warnings():
-        # liblinear's convergence notes: 100 iterations are enough here (docs/accuracy.md).
-        # Set once around all fits: warning filters are process-wide, not per thread.
-        warnings.simplefilter("ignore")
-        if x.shape[0] <= SEQUENTIAL_UP_TO:
-            # liblinear's solver draws from one random generator shared by all threads, so
-            # threads make training irreproducible (in the fifth decimal of a confidence);
-            # small bots train in a second or two anyway.
-            for k in range(n_intents):
-                fit(k)
-        else:
-            with ThreadPoolExecutor(THREADS) as pool:
-                list(pool.map(fit, range(n_intents)))
+        fitted = [column for part in parts for column in part]
+    bias = np.array([b for _, _, b in fitted], np.float64)
+    columns = [(indices, values) for indices, values, _ in fitted]
+    del fitted
     return _weight_matrix(columns, x.shape[1]), bias
+
+
+Column = tuple[NDArray[np.integer[Any]], FloatArray, float]
+
+
+def _fit_intents(
+    x: sp.csr_matrix,
+    y: NDArray[np.int32],
+    c: float,
+    plan: _Planner | None,
+    intents: NDArray[np.intp],
+    index_type: type[np.integer[Any]],
+) -> list[Column]:
+    """Each intent's non-zero weights (indices, values) and bias, in the order given."""
+    out: list[Column] = []
+    with warnings.catch_warnings():
+        # liblinear's convergence notes: 30 iterations are enough here (docs/accuracy.md).
+        warnings.simplefilter("ignore")
+        for k in intents:
+            rows, sample_weight = plan.rows(int(k)) if plan is not None else (None, None)
+            coef, bias = _binary_svm(
+                x[rows] if rows is not None else x,
+                y[rows] if rows is not None else y,
+                int(k),
+                c,
+                sample_weight,
+            )
+            if rows is not None:  # hard negatives: drop the sampled rows' tiny weights
+                coef[np.abs(coef) < PRUNE_BELOW * np.abs(coef).max()] = 0.0
+            nonzero = np.flatnonzero(coef)
+            out.append((nonzero.astype(index_type), coef[nonzero], bias))
+    return out
 
 
 def _weight_matrix(
@@ -160,25 +188,37 @@ def _binary_svm(
     return np.asarray(model.coef_[0], np.float64), float(model.intercept_[0])
 
 
-Plan = tuple[NDArray[np.intp] | None, FloatArray | None]
+Plan = tuple[NDArray[np.intp], FloatArray]
 
 
-def _planner(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int) -> Callable[[int], Plan]:
-    """Which rows (and weights) intent k's classifier trains on: all rows for normal bots;
-    for big ones, its own rows, its most similar intents' rows and a weighted random sample.
+@dataclass(frozen=True)
+class _Planner:
+    """Which rows (and weights) a big bot's intent k trains on: its own rows, its most
+    similar intents' rows and a weighted random sample of the rest.
 
     Plans are made when each intent is trained, not all up front: 20,000 intents' plans
     held at once took 660 MB. Each intent draws its sample from its own generator, so the
-    plans do not depend on the order threads train intents in."""
-    n = x.shape[0]
-    big = n > HARD_NEGATIVE_ROWS or n * n_intents > HARD_NEGATIVE_WORK
-    if not big or n_intents <= NEIGHBOUR_INTENTS + 1:
-        return lambda k: (None, None)
-    near = _nearest_intents(x, y, n_intents, NEIGHBOUR_INTENTS)
-    order = np.argsort(y, kind="stable")
-    starts = np.searchsorted(y[order], np.arange(n_intents + 1))
+    plans do not depend on which process trains which intent, or in what order."""
 
-    def plan(k: int) -> Plan:
+    y: NDArray[np.int32]
+    near: NDArray[np.intp]
+    order: NDArray[np.intp]
+    starts: NDArray[np.intp]
+
+    @classmethod
+    def for_bot(cls, x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int) -> _Planner | None:
+        """None when every intent trains on all rows (bots that are not big)."""
+        n = x.shape[0]
+        big = n > HARD_NEGATIVE_ROWS or n * n_intents > HARD_NEGATIVE_WORK
+        if not big or n_intents <= NEIGHBOUR_INTENTS + 1:
+            return None
+        order = np.argsort(y, kind="stable")
+        starts = np.searchsorted(y[order], np.arange(n_intents + 1))
+        return cls(y, _nearest_intents(x, y, n_intents, NEIGHBOUR_INTENTS), order, starts)
+
+    def rows(self, k: int) -> Plan:
+        y, near, order, starts = self.y, self.near, self.order, self.starts
+        n, n_intents = len(y), len(starts) - 1
         own_rows = order[starts[k] : starts[k + 1]]
         hard = np.concatenate([own_rows, *(order[starts[j] : starts[j + 1]] for j in near[k])])
         drawn = np.random.default_rng((0, k)).integers(0, n, RANDOM_NEGATIVES * 2)
@@ -194,8 +234,6 @@ def _planner(x: sp.csr_matrix, y: NDArray[np.int32], n_intents: int) -> Callable
         if len(sample):  # the sample stands in for every row it was drawn from
             weight[len(hard) :] *= (n - len(hard)) / len(sample)
         return rows, weight
-
-    return plan
 
 
 def centroid_similarity(
