@@ -68,7 +68,7 @@ def explain(
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a whole number of at least 1, not {top_k!r}")
-    # First, so None is refused before clean() turns it into the text "None".
+    # First: it refuses text and contexts of the wrong type with the engine's own errors.
     match = engine.match(text, contexts)
     contexts = (contexts,) if isinstance(contexts, str) else tuple(contexts or ())  # as match reads them
     model, spec = engine.model, engine.spec

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from kefu.arguments import check_text
+
 __all__ = [
     "DEFAULT_MAX_LENGTH",
     "SPACED_CHAR",
@@ -25,12 +27,13 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
-    """Make arbitrary input safe to process: a ``str``, no lone surrogates, at most ``max_length``.
+    """Make any ``str`` safe to process: no lone surrogates, at most ``max_length``.
 
-    Truncating before NFKC bounds the work done on huge inputs.
+    Truncating before NFKC bounds the work done on huge inputs. Anything but a ``str`` is
+    a ``TypeError``: ``str(None)`` would be matched as the text "none".
     """
     if not isinstance(text, str):
-        text = str(text)
+        check_text(text)
     if len(text) > max_length:
         text = text[:max_length]
     return encodable(text)

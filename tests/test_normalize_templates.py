@@ -78,6 +78,21 @@ def test_clean_replaces_lone_surrogates() -> None:
     assert text.replace("\ufffd", "") == "abc"
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "not NoneType (None)"),  # was normalized to the text "none"
+        (12315, "not int (12315)"),
+        (b"\xe9\x80\x80", "decode it first"),  # was normalized to "b xe9 x80 x80"
+    ],
+)
+def test_normalize_refuses_what_is_not_text(value: object, message: str) -> None:
+    with pytest.raises(
+        TypeError, match=r"text must be a str, .*" + message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        kefu.normalize(value)  # type: ignore[arg-type]
+
+
 # --- templates ----------------------------------------------------------------------------
 
 VALUES = {"order_id": "123456789012", "颜色": "红色", "order.order_id": "998877", "a": "A"}
