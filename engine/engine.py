@@ -215,6 +215,8 @@ class Engine:
 
     def choose(self, options: Sequence[str]) -> str:
         """Pick one reply variant (reproducible with ``Engine(seed=...)``)."""
+        if isinstance(options, str):  # a sequence too: it would pick one character
+            raise TypeError(f"choose takes a list of reply variants, not one str ({options[:40]!r})")
         return self._rng.choice(options)
 
     # -- matching ---------------------------------------------------------------------------

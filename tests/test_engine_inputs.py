@@ -317,3 +317,11 @@ def test_saving_a_model_under_a_file_says_the_file_is_in_the_way(engine: kefu.En
         == f"{notes / 'model'}: cannot save the model there: {notes} is a file, not a folder"
     )
     assert notes.read_text(encoding="utf-8") == "笔记"
+
+
+def test_choose_refuses_one_str_instead_of_picking_one_of_its_characters(engine: kefu.Engine) -> None:
+    with pytest.raises(
+        TypeError, match=r"^choose takes a list of reply variants, not one str \('您好，请稍等'\)"
+    ):
+        engine.choose("您好，请稍等")
+    assert engine.choose(["您好，请稍等"]) == "您好，请稍等"
