@@ -45,6 +45,9 @@ __all__ = [
 PLACEHOLDER_RESPONSE = "（请为意图 {name} 填写回复）"
 OUTPUT_FILES = ("bot.yaml", "intents.yaml")
 BOT_SUFFIXES = (".yaml", ".yml")
+DATA_FILE_SUFFIXES = frozenset((".json", ".jsonl", ".csv", ".tsv", ".txt", ".md", ".xlsx", ".xls", ".toml"))
+"""Output names that read as a file of another format: ``-o bot.json`` made a folder
+called bot.json. Other dotted names (``mybot.v2``) are folders as asked."""
 _UNSAFE_NAME = re.compile(r"[\s{}]+")
 
 
@@ -202,6 +205,12 @@ def _output_mode(out: Path) -> int | None:
 
 def _check_folder(out: Path, overwrite: bool) -> None:
     mode = _output_mode(out)
+    if mode is None and out.suffix.lower() in DATA_FILE_SUFFIXES:
+        raise SpecError.single(
+            out,
+            1,
+            f"kefu writes a bot as a folder or one .yaml file, not {out.suffix}: name it {out.stem}.yaml",
+        )
     if mode is not None and not stat.S_ISDIR(mode):
         raise SpecError.single(out, 1, "output must be a folder or a .yaml file, not another file")
     existing = sorted(p.name for p in out.glob("*") if p.suffix in BOT_SUFFIXES) if mode is not None else []

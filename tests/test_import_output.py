@@ -40,6 +40,23 @@ def test_import_to_a_yaml_name_writes_that_one_file(tmp_path: Path, name: str) -
     assert run("validate", str(output))[0] == 0
 
 
+@pytest.mark.parametrize("name", ["mybot.json", "mybot.CSV"])
+def test_an_output_named_like_a_file_of_another_format_is_refused(tmp_path: Path, name: str) -> None:
+    # -o mybot.json made a folder called mybot.json holding bot.yaml and intents.yaml
+    source = tmp_path / "faq.csv"
+    source.write_text(CSV, encoding="utf-8")
+    output = tmp_path / name
+    suffix = output.suffix
+    assert run("import", "csv", str(source), "-o", str(output)) == (
+        1,
+        "",
+        f"{output}:1: kefu writes a bot as a folder or one .yaml file, not {suffix}: name it mybot.yaml\n",
+    )
+    assert not output.exists()
+    assert run("import", "csv", str(source), "-o", str(tmp_path / "mybot.v2"))[0] == 0  # a folder, as asked
+    assert kefu.load_spec(tmp_path / "mybot.v2").example_count == 2
+
+
 def test_an_existing_yaml_file_is_replaced_only_with_force(tmp_path: Path) -> None:
     source = tmp_path / "faq.csv"
     source.write_text(CSV, encoding="utf-8")
