@@ -282,6 +282,8 @@ class Engine:
         text = clean(text, runtime.spec.settings.max_input_length)
         with self.store.transaction(session_id) as session, message_budget():
             if session.turns == 0 and session.last_active == session.created:
+                # The store read its own clock a moment later: the conversation starts now.
+                session.created = session.last_active = now
                 session_started(self, runtime, session)
             message = Message(text, session_id, now, meta)
             turn = Turn(self, runtime, session, message, now, self._rng)

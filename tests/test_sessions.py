@@ -252,3 +252,22 @@ def test_a_sweep_while_a_message_is_handled_leaves_that_conversation_alone() -> 
     clock.now += 61
     assert [s.id for s in store.expire()] == ["busy"]
     assert ended == [("quiet", "expired"), ("busy", "expired")]  # once, when it really went idle
+
+
+class TickingClock(Clock):
+    """A clock that moves on by one microsecond each time it is read, like time.time."""
+
+    def __call__(self) -> float:
+        self.now += 1e-6
+        return self.now
+
+
+def test_a_new_session_starts_when_its_first_message_arrives(write_bot: Callable[..., Path]) -> None:
+    clock = TickingClock()
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CONTEXT_BOT}), clock=clock, seed=0)
+    engine.reply("你好", session_id="new")
+    session = engine.session("new")
+    assert session is not None
+    first_message_at = session.history[0][0]
+    # The store reads the clock after the engine did: created was later than last_active.
+    assert session.created == session.last_active == first_message_at
