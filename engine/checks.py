@@ -7,6 +7,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import regex
@@ -98,7 +99,9 @@ class FileChecker:
         """A finite number in [low, high] (infinity and NaN would only fail later, in training
         or in the session store)."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.problem(path, f"`{dotted(path)}` must be a number, not {describe(value)}")
+            self.problem(
+                path, f"`{dotted(path)}` must be a number, not {describe(value)}{number_hint(value)}"
+            )
             return None
         try:
             number = float(value)
@@ -113,7 +116,8 @@ class FileChecker:
     def integer(self, path: PathKey, value: Any, low: int, high: int | None = None) -> int | None:
         """An integer in [low, high]."""
         if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(path, f"`{dotted(path)}` must be a whole number, not {describe(value)}")
+            hint = number_hint(value, whole=True)
+            self.problem(path, f"`{dotted(path)}` must be a whole number, not {describe(value)}{hint}")
             return None
         if value < low or (high is not None and value > high):
             bound = f"between {low} and {high}" if high is not None else f">= {low}"
@@ -214,6 +218,24 @@ def describe(value: Any) -> str:
         type(None): "empty",
     }
     return names.get(type(value), f"a value of type {type(value).__name__}")
+
+
+def number_hint(value: Any, whole: bool = False) -> str:
+    """How to write text that reads as a number so YAML reads a number: YAML 1.1 takes
+    ``6e-1`` and ``1e3`` (no dot) and anything quoted as text."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return ""
+    if not number.is_finite() or abs(number.adjusted()) > 30:
+        return ""
+    if whole:
+        if number != number.to_integral_value():
+            return ""
+        number = number.to_integral_value()
+    return f" (YAML reads {value!r} as text: write {number:f})"
 
 
 def dotted(path: PathKey) -> str:

@@ -208,6 +208,14 @@ SECTION_CASES = [
     ("bot:\n  name: ' '\n", "3: `bot.name` must not be empty"),
     ("bot:\n  threshold: 高\n", "3: `bot.threshold` must be a number, not text"),
     ("bot:\n  threshold: true\n", "3: `bot.threshold` must be a number, not true/false"),
+    # YAML 1.1 reads an exponent without a dot, and anything quoted, as text
+    ("bot:\n  threshold: 6e-1\n",
+     "3: `bot.threshold` must be a number, not text (YAML reads '6e-1' as text: write 0.6)"),
+    ("bot:\n  threshold: '0.6'\n",
+     "3: `bot.threshold` must be a number, not text (YAML reads '0.6' as text: write 0.6)"),
+    ("bot:\n  max_input_length: 1e3\n",
+     "3: `bot.max_input_length` must be a whole number, not text (YAML reads '1e3' as text: write 1000)"),
+    ("bot:\n  top_k: 2.5e0\n", "3: `bot.top_k` must be a whole number, not text"),  # none to suggest
     ("bot:\n  top_k: 1.5\n", "3: `bot.top_k` must be a whole number, not a decimal number"),
     # one candidate left no runner-up: the bot never asked which intent was meant
     ("bot:\n  top_k: 1\n", "3: `bot.top_k` must be >= 2 (got 1): the bot compares the best two intents "
