@@ -21,6 +21,7 @@ import yaml
 from kefu.errors import SpecError
 from kefu.loader import path_mode
 from kefu.normalize import SURROGATE
+from kefu.yaml_lines import compose
 from kefu.yamlsource import join_surrogate_pairs, lone_surrogate, read_bytes, syntax_error
 
 __all__ = [
@@ -82,7 +83,7 @@ def read_yaml_node(path: Path) -> yaml.Node | None:
     text = read_text(path)
     try:
         # BaseLoader resolves no types: `yes` and `1.10` stay the text the author wrote.
-        root = yaml.compose(text, Loader=yaml.BaseLoader)
+        root = compose(text, yaml.BaseLoader)
     except RecursionError:
         raise SpecError.single(path, 1, "invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:

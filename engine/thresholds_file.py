@@ -17,6 +17,7 @@ import yaml
 
 from kefu.errors import SpecError
 from kefu.filewrite import replace_file
+from kefu.yaml_lines import compose
 from kefu.yamlsource import SourceFile, parse_yaml, read_yaml, syntax_error
 
 __all__ = ["write_thresholds"]
@@ -87,7 +88,7 @@ def _edits(src: SourceFile, text: str, values: dict[str, str]) -> list[Edit]:
     """Where ``values`` go in ``text``: over the old values, into the ``bot`` mapping, or as a
     new ``bot:`` line."""
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = compose(text, _LOADER)
     except yaml.YAMLError as exc:  # the file read without problems, so this should not happen
         raise SpecError.single(src.path, *syntax_error(text, exc)) from None
     newline = "\r\n" if "\r\n" in text else "\n"

@@ -21,6 +21,7 @@ import yaml
 
 from kefu.errors import Problem, SpecError
 from kefu.normalize import SURROGATE
+from kefu.yaml_lines import break_hint, compose, line_at
 
 __all__ = [
     "SourceFile",
@@ -204,10 +205,10 @@ def _join_surrogates(text: str, path: PathKey, src: SourceFile) -> str:
 
 def _compose(text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_LOADER)
+        return compose(text, _LOADER)
     except yaml.YAMLError:
         # Parse again in pure Python: its messages name the problem more plainly.
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return compose(text, yaml.SafeLoader)
 
 
 def read_limited(path: Path) -> bytes:
@@ -286,10 +287,10 @@ def syntax_error(text: str, exc: yaml.YAMLError) -> tuple[int, str]:
     """The line of a YAML syntax error in ``text``, and what to say about it."""
     if isinstance(exc, yaml.reader.ReaderError):
         # Not a MarkedYAMLError: it carries the character's offset instead of a line.
-        line = text.count("\n", 0, exc.position) + 1
+        line = line_at(text, exc.position)
         return line, f"invalid YAML: character U+{exc.character:04X} is not allowed"
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        return line, f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
+        line, hint = break_hint(text, line_at(text, mark.index)) if mark is not None else (1, "")
+        return line, f"invalid YAML: {exc.problem or exc.context or 'syntax error'}{hint}"
     return 1, f"invalid YAML: {exc}"

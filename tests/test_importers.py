@@ -668,6 +668,14 @@ BAD_INPUTS = [
         "nlu.yml:2: intent 'a' has no `examples`",
         id="rasa-intent-without-examples",
     ),
+    # YAML also breaks lines at U+2028 (pasted from web pages): lines are counted as editors show them
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        "nlu:\n- synonym: 'credit\u2028card'\n  examples: |\n    - cc\n- intent: a\n",
+        "nlu.yml:5: intent 'a' has no `examples`",
+        id="rasa-line-after-a-line-separator",
+    ),
     pytest.param(
         read_rasa,
         "nlu.yml",

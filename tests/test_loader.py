@@ -408,6 +408,13 @@ FILE_CASES = [
     # a \u escape naming half a character: UTF-8 cannot store it, so the model could not be saved
     ("version: 1\n" + GREET + '    responses: ["好\\ud800的"]\n',
      "5: lone surrogate \\ud800 (half of a character): write the character itself"),
+    # YAML also breaks lines at U+2028 (pasted from web pages): lines are counted as editors show them
+    ("version: 1\n" + GREET + "    responses: ['好\u2028的']\n    colour: red\n",
+     "6: unknown key 'colour'; known: " + INTENT_KEYS),
+    ("version: 1\n" + GREET + "    responses: [好\u2029的]\n  - name: b\n    examples: [在吗]\n"
+     "    responses: 好\x85的\n",
+     "8: invalid YAML: could not find expected ':' (this line holds U+0085, a next-line mark, which YAML"
+     " reads as a line break: delete it, or put that text in quotes)"),
 ]
 # fmt: on
 
