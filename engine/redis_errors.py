@@ -123,4 +123,4 @@ def _where(url: str) -> str:
     netloc, slash, path = rest.partition("/")
     user, _, hostport = netloc.rpartition("@")
     example = f"{scheme}://{user.partition(':')[0]}:<password>@{hostport}{slash}{path}"
-    return f"{example} (redis://<user>:<password>@... for an ACL user; {_ENCODE} it)"
+    return f"{example} ({scheme}://<user>:<password>@... for an ACL user; {_ENCODE} it)"

@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from redis_support import RedisServer, conversation_messages, free_port, order_number
 
 import kefu
 from kefu import RedisStore, Session, StoreError
-from kefu.redis_errors import redact
+from kefu.redis_errors import explain, redact
 
 # -- passwords, databases, Redis Cluster ---------------------------------------------------
 
@@ -57,6 +58,18 @@ def test_a_missing_or_wrong_password_says_how_to_give_it(
     shown = url.replace(":hunter2@", ":***@").replace(":secret@", ":***@")
     assert str(caught.value) == f"Redis at {shown} failed to read a session: {problem.format(port=port)}"
     assert "hunter2" not in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_the_password_hint_keeps_a_tls_urls_scheme() -> None:
+    # rediss:// (TLS) was shown as redis:// in the ACL-user example, which would drop TLS
+    problem = explain(
+        redis.AuthenticationError("Authentication required."), "rediss://cache.example:6380/0", {}
+    )
+    assert problem == (
+        "the server wants a password and the URL gives none: put it in the URL, as in "
+        "rediss://:<password>@cache.example:6380/0 (rediss://<user>:<password>@... for an ACL user; "
+        "percent-encode any @ : / % ? # in it)"
+    )
 
 
 # Every character a password= option reads otherwise (+ as a space, & and # as its end, % as
