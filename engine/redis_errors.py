@@ -43,7 +43,9 @@ def redact(url: str) -> str:
 _OPTION_VALUE = re.compile(r"[?&][A-Za-z_]+=[^&]*$")
 
 
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+# The value runs to the next ``&name=`` option, or to the end: an unescaped & or # is more
+# likely part of the password than the start of an option or fragment (``password=ab&cd``).
+_QUERY_PASSWORD = re.compile(r"([?&]password=).*?(?=&[A-Za-z_]+=|$)", re.IGNORECASE | re.DOTALL)
 
 _DATABASES = "a Redis has databases 0 to 15 unless its `databases` setting gives more"
 # SELECT takes a C int and `databases` is at most INT_MAX, so no server has a higher one.

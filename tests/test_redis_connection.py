@@ -265,6 +265,15 @@ def test_redis_down_at_start_is_a_store_error_naming_the_url(
         ),
         # an IPv6 host keeps its brackets (the redacted URL read redis://:***@::1:port/0)
         ("redis://:secret@[::1]:{port}/0", "redis://:***@[::1]:{port}/0"),
+        # an unescaped & or # in a password= option: what followed it was shown
+        (
+            "unix:///tmp/kefu-no-such.sock?password=sec&ret&db=0",
+            "unix:///tmp/kefu-no-such.sock?password=***&db=0",
+        ),
+        (
+            "unix:///tmp/kefu-no-such.sock?db=0&password=" + AGENT_PASSWORD,
+            "unix:///tmp/kefu-no-such.sock?db=0&password=***",
+        ),
     ],
 )
 def test_no_way_of_giving_the_password_shows_it_in_errors(url: str, shown: str) -> None:
