@@ -33,6 +33,24 @@ def _phrases(phrases: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(word_pattern(p) for p in sorted(phrases, key=len, reverse=True)))
 
 
+def _latin(token: str) -> bool:
+    """Whether ``token`` is made only of ASCII letters and digits."""
+    return token.isascii() and token.isalnum()
+
+
+def _whole_latin_runs(tokens: list[str]) -> list[str]:
+    """``tokens`` with each run of ASCII letters and digits whole again. jieba cuts a
+    dictionary word out of a longer run: user word ``618`` made an order number
+    6180012345 into 618 and 0012345, synonym ``cc`` made ``accept`` a, 信用卡, ept."""
+    out: list[str] = []
+    for token in tokens:
+        if out and _latin(token) and _latin(out[-1]):
+            out[-1] += token
+        else:
+            out.append(token)
+    return out
+
+
 _base_lock = threading.Lock()
 _base: jieba.Tokenizer | None = None
 
@@ -90,6 +108,9 @@ class TextAnalyzer:
         # Not deduplicated after normalizing: jieba's total grows with every add_word.
         self._user_words = [word for word in map(normalize, extra) if word]
         self._tokenizer = _bot_tokenizer(self._user_words)
+        # Only a user word of letters and digits can split such a run: the base dictionary
+        # has none (its few Latin words are upper case or hold symbols, as T恤 and c++ do).
+        self._split_latin = any(len(word) > 1 and _latin(word) for word in self._user_words)
         self._stopwords = frozenset(nlp.stopwords)
         self._cut: Callable[[str], list[str]] = DagCutter(self._tokenizer.FREQ, self._tokenizer.total)
         self._word_synonyms = words
@@ -142,10 +163,8 @@ class TextAnalyzer:
         return tokens
 
     def _segment(self, text: str) -> list[str]:
-        if self.nlp.hmm:
-            tokens: list[str] = self._tokenizer.lcut(text, HMM=True)
-            return tokens
-        return self._cut(text)
+        tokens: list[str] = self._tokenizer.lcut(text, HMM=True) if self.nlp.hmm else self._cut(text)
+        return _whole_latin_runs(tokens) if self._split_latin else tokens
 
     def words(self, tokens: list[str]) -> list[str]:
         """The tokens that count as words: no spaces, no stopwords."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -71,5 +72,38 @@ def test_rjieba_is_used_only_when_it_segments_identically(nlp: NlpSettings, adop
     texts = sentences()
     analyzer = TextAnalyzer(nlp)
     assert analyzer.use_fast_tokenizer(texts) is adopted
-    expected = [[analyzer.synonyms.get(w, w) for w in analyzer._tokenizer.lcut(t, HMM=False)] for t in texts]
+    cuts = [latin_runs_joined(analyzer._tokenizer.lcut(t, HMM=False)) for t in texts]
+    expected = [[analyzer.synonyms.get(w, w) for w in words] for words in cuts]
     assert [analyzer.tokens(t) for t in texts] == expected
+
+
+def latin_runs_joined(words: list[str]) -> list[str]:
+    """jieba's words with neighbours made only of ASCII letters and digits joined."""
+    joined: list[str] = []
+    for word in words:
+        if joined and re.fullmatch("[a-z0-9]+", word) and re.fullmatch("[a-z0-9]+", joined[-1]):
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
+@pytest.mark.parametrize("hmm", [False, True])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        # an order number holding the user word 618 was cut into 618 and the rest
+        ("我的订单6180012345到哪了", ["我", "的", "订单", "6180012345", "到", "哪", "了"]),
+        ("订单号123156789", ["订单号", "123156789"]),
+        ("apple手机", ["apple", "手机"]),  # was app, le
+        # where they are written apart from other letters and digits, they are words
+        ("618有活动吗", ["618", "有", "活动", "吗"]),
+        ("要去12315告你们", ["要", "去", "12315", "告", "你们"]),
+        ("app打不开", ["app", "打不开"]),
+    ],
+)
+def test_a_user_word_of_letters_or_digits_never_splits_a_longer_run(
+    hmm: bool, text: str, words: list[str]
+) -> None:
+    analyzer = TextAnalyzer(NlpSettings(user_dict=("618", "12315", "app"), hmm=hmm))
+    assert analyzer.words(analyzer.tokens(text)) == words

@@ -56,6 +56,14 @@ def test_a_latin_variant_is_not_replaced_inside_a_longer_word(engine: kefu.Engin
     assert "card" not in engine.segment(message)
 
 
+@pytest.mark.parametrize(("message", "words"), [("I accept", ["i", "accept"]), ("ccc", ["ccc"])])
+def test_a_one_word_latin_variant_is_not_replaced_inside_a_longer_word(
+    engine: kefu.Engine, message: str, words: list[str]
+) -> None:
+    # `cc: credit card` made "accept" read as a, credit, card, ept
+    assert engine.segment(message) == words
+
+
 def test_the_bot_answers_with_the_canonical_intent(engine: kefu.Engine) -> None:
     assert engine.match("my credit cards lost").intent == "lost_card"
     assert engine.match("cc丢了").intent == "lost_card"
