@@ -21,7 +21,7 @@ import yaml
 from kefu.errors import SpecError
 from kefu.loader import path_mode
 from kefu.normalize import SURROGATE
-from kefu.yaml_lines import compose
+from kefu.yaml_lines import compose, each_node
 from kefu.yamlsource import join_surrogate_pairs, lone_surrogate, read_bytes, syntax_error
 
 __all__ = [
@@ -96,20 +96,11 @@ def read_yaml_node(path: Path) -> yaml.Node | None:
 def _whole_characters(path: Path, root: yaml.Node) -> None:
     """Join \\u-escaped surrogate pairs in every scalar; a lone surrogate (half a character,
     which the bot kefu writes could not hold) is a ``SpecError`` at its line in the source."""
-    stack, seen = [root], set()
-    while stack:  # not recursive: the tree may be deep, and aliases may share or loop
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in each_node(root):
         if isinstance(node, yaml.ScalarNode) and SURROGATE.search(node.value):
             node.value = join_surrogate_pairs(node.value)
             if problem := lone_surrogate(node.value):
                 raise SpecError.single(path, node_line(node), problem)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend(item for pair in node.value for item in pair)
 
 
 def first_lone_surrogate(data: Any) -> str | None:

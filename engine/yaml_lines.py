@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
-__all__ = ["break_hint", "compose", "line_at"]
+__all__ = ["break_hint", "compose", "each_node", "line_at"]
 
 _YAML_ONLY_BREAK = re.compile("[\x85\u2028\u2029]")
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -60,19 +61,25 @@ def _line_starts(text: str) -> list[int]:
     return [0, *(found.end() for found in _LINE_END.finditer(text))]
 
 
-def _renumber(root: yaml.Node, starts: list[int]) -> None:
-    """Set each mark's line from its character index (columns stay as YAML counted them)."""
+def each_node(root: yaml.Node) -> Iterator[yaml.Node]:
+    """Every node of the tree under ``root``, each once (an alias's node is shared)."""
     stack, seen = [root], set()
     while stack:  # not recursive: the tree may be deep, and aliases may share or loop
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        for name in ("start_mark", "end_mark"):
-            mark = getattr(node, name)
-            line = bisect.bisect_right(starts, mark.index) - 1
-            setattr(node, name, yaml.Mark(mark.name, mark.index, line, mark.column, None, 0))
+        yield node
         if isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
         elif isinstance(node, yaml.MappingNode):
             stack.extend(item for pair in node.value for item in pair)
+
+
+def _renumber(root: yaml.Node, starts: list[int]) -> None:
+    """Set each mark's line from its character index (columns stay as YAML counted them)."""
+    for node in each_node(root):
+        for name in ("start_mark", "end_mark"):
+            mark = getattr(node, name)
+            line = bisect.bisect_right(starts, mark.index) - 1
+            setattr(node, name, yaml.Mark(mark.name, mark.index, line, mark.column, None, 0))
