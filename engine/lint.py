@@ -206,7 +206,7 @@ def _idle_patterns(model: Model) -> list[Finding]:
 def _runaway_patterns(model: Model) -> list[Finding]:
     """Regexes that run out of time on a crafted message of the longest length kefu accepts."""
     length = model.spec.settings.max_input_length
-    checks = [(f"entity {e.name!r}", e.regex, False, "", 0) for e in model.spec.entities if e.regex]
+    checks = [(f"entity {e.name!r}", e.regex, False, e.file, e.line) for e in model.spec.entities if e.regex]
     for intent in model.spec.intents:
         where = (intent.file, intent.line)
         checks += [(f"intent {intent.name!r}", pattern, False, *where) for pattern in intent.patterns]

@@ -216,13 +216,15 @@ def _entity(c: FileChecker, path: PathKey, name: str, body: Any) -> EntitySpec |
     if len(kinds) != 1:
         c.problem(path, f"entity {name!r} needs exactly one of regex, values, builtin")
         return None
+    file, line = str(c.src.path), c.src.key_line(path)
     if "builtin" in data:
         builtin = c.choice((*path, "builtin"), data["builtin"], BUILTIN_ENTITIES)
-        return EntitySpec(name, builtin=builtin) if builtin else None
+        return EntitySpec(name, builtin=builtin, file=file, line=line) if builtin else None
     if "regex" in data:
         pattern = c.regex((*path, "regex"), data["regex"])
-        return EntitySpec(name, regex=pattern) if pattern else None
-    return EntitySpec(name, values=_lookup_values(c, (*path, "values"), data["values"]))
+        return EntitySpec(name, regex=pattern, file=file, line=line) if pattern else None
+    values = _lookup_values(c, (*path, "values"), data["values"])
+    return EntitySpec(name, values=values, file=file, line=line)
 
 
 def _lookup_values(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -87,6 +87,9 @@ class EntitySpec:
     regex: str | None = None
     values: tuple[tuple[str, tuple[str, ...]], ...] = ()
     builtin: str | None = None
+    file: str = ""
+    line: int = 0
+    """Where the entity is declared (empty and 0 for entities built in code)."""
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ intents:
 
 
 def expected_spec(folder: Path) -> BotSpec:
-    orders, followup = str(folder / "orders.yaml"), str(folder / "a_followup.yml")
+    orders, followup, bot = (str(folder / name) for name in ("orders.yaml", "a_followup.yml", "bot.yaml"))
     return BotSpec(
         settings=BotSettings(name="小客", threshold=0.6, fallback=("没听懂",), top_k=3),
         nlp=NlpSettings(
@@ -96,10 +96,10 @@ def expected_spec(folder: Path) -> BotSpec:
         ),
         matcher=MatcherSettings(),
         entities=(
-            EntitySpec("phone", builtin="mobile"),
-            EntitySpec("sku", regex=r"SKU-\d+"),
-            EntitySpec("color", values=(("红色", ("红的", "大红")),)),
-            EntitySpec("size", values=(("S", ()), ("M", ()))),
+            EntitySpec("phone", builtin="mobile", file=bot, line=13),
+            EntitySpec("sku", regex=r"SKU-\d+", file=bot, line=14),
+            EntitySpec("color", values=(("红色", ("红的", "大红")),), file=bot, line=15),
+            EntitySpec("size", values=(("S", ()), ("M", ())), file=bot, line=16),
         ),
         intents=(
             IntentSpec(
@@ -129,7 +129,7 @@ def expected_spec(folder: Path) -> BotSpec:
             ),
         ),
         sessions=SessionSettings(store="redis", url="redis://r:6379/0", idle_ttl=60.0),
-        files=(followup, str(folder / "bot.yaml"), orders),  # name order; .yml counts
+        files=(followup, bot, orders),  # name order; .yml counts
     )
 
 

@@ -152,6 +152,23 @@ def test_lint_warns_about_a_runaway_pattern(bot: Callable[..., kefu.Engine], han
     ]
 
 
+def test_lint_names_the_file_and_line_of_a_runaway_entity_regex(
+    write_bot: Callable[..., Path], hang_guard: HangGuard
+) -> None:
+    folder = write_bot(
+        **{
+            "bot.yaml": BOT.format(pattern="^查编号$", slot_regex="[a-z]+").replace(
+                "[a-z]+(?: [a-z]+)*", RUNAWAY
+            )
+        }
+    )
+    engine = kefu.Engine.from_path(folder, seed=0, load_entry_points=False)
+    with hang_guard():
+        findings = [f for f in lint(engine.model) if f.code == "runaway-regex"]
+    assert [str(f).split(": warning: ")[0] for f in findings] == [f"{folder / 'bot.yaml'}:3"]  # was no place
+    assert "of entity 'word'" in findings[0].message
+
+
 def test_lint_finds_no_runaway_regex_in_the_demo_bot(demo_engine: kefu.Engine) -> None:
     assert [f for f in lint(demo_engine.model) if f.code == "runaway-regex"] == []
 
