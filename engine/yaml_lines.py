@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["break_hint", "compose", "each_node", "line_at"]
+__all__ = ["compose", "each_node", "error_line", "line_at"]
 
 _YAML_ONLY_BREAK = re.compile("[\x85\u2028\u2029]")
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -39,10 +39,12 @@ def line_at(text: str, index: int) -> int:
     return bisect.bisect_right(_line_starts(text), index)
 
 
-def break_hint(text: str, line: int) -> tuple[int, str]:
-    """Where and why YAML saw a line break the author does not see, for a syntax error at
-    ``line``: the line before or that line holding one, and a hint; else ``(line, "")``."""
+def error_line(text: str, index: int) -> tuple[int, str]:
+    """The line of a syntax error at character ``index``, and a hint when YAML saw a line
+    break there that the author does not see: then the line that holds it (that line or
+    the one before), else ``(line, "")``."""
     starts = _line_starts(text)
+    line = bisect.bisect_right(starts, index)
     for number in (line - 1, line):
         if 1 <= number <= len(starts):
             end = starts[number] if number < len(starts) else len(text)

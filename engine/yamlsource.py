@@ -21,7 +21,7 @@ import yaml
 
 from kefu.errors import Problem, SpecError
 from kefu.normalize import SURROGATE
-from kefu.yaml_lines import break_hint, compose, line_at
+from kefu.yaml_lines import compose, error_line, line_at
 
 __all__ = [
     "SourceFile",
@@ -291,6 +291,6 @@ def syntax_error(text: str, exc: yaml.YAMLError) -> tuple[int, str]:
         return line, f"invalid YAML: character U+{exc.character:04X} is not allowed"
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        line, hint = break_hint(text, line_at(text, mark.index)) if mark is not None else (1, "")
+        line, hint = error_line(text, mark.index) if mark is not None else (1, "")
         return line, f"invalid YAML: {exc.problem or exc.context or 'syntax error'}{hint}"
     return 1, f"invalid YAML: {exc}"
