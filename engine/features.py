@@ -162,6 +162,7 @@ class FeatureSpace:
         ``known`` is the share of the message's TF-IDF mass the bot recognizes, per block,
         weighted like the blocks. The matcher uses it to tell a message made mostly of
         unknown words from one it fully understands: the key to out-of-scope questions.
+        A message whose only known term is the padding space gets no features at all.
 
         This is the hot path of every reply. A message has a few dozen terms, where NumPy's
         per-call cost dominates its arithmetic: the weights are computed in plain Python
@@ -172,6 +173,9 @@ class FeatureSpace:
         char_found = list(map(self._char_index.get, chars, _MINUS_ONE))
         word_counts, char_counts = Counter(word_found), Counter(char_found)
         word_unknown, char_unknown = word_counts.pop(-1, 0), char_counts.pop(-1, 0)
+        if not word_counts and char_counts.keys() <= self._padding_only:
+            # Only the padding is known (every text has it): nothing the bot can judge.
+            return QueryVector(_NO_INDEX, _NO_VALUE, 0.0)
         idf, tf = self._idf_list, self._tf_list
         word_values = [idf[i] * tf[c] for i, c in word_counts.items()]
         char_values = [idf[i] * tf[c] for i, c in char_counts.items()]
@@ -209,6 +213,8 @@ class FeatureSpace:
         offset = len(self.word_vocab)
         # Character terms map straight to their column in the joined vector.
         self._char_index = {term: i + offset for term, i in self.char_vocab.items()}
+        # The n-grams made only of spaces: with the padding, every message has " ".
+        self._padding_only = {i for term, i in self._char_index.items() if not term.strip()}
         # One list for both blocks: list indexing beats NumPy scalars.
         self._idf_list: list[float] = np.concatenate((self.word_idf, self.char_idf)).tolist()
         # tf weight by count, for every count a text of max_length can produce.

@@ -52,6 +52,20 @@ def test_a_message_without_letters_or_digits_falls_back_even_at_a_low_threshold(
     assert engine.reply(text, session_id="s").action == "fallback"
 
 
+@pytest.mark.parametrize("text", ["犇", "犇犇 犇", "こんにちは", "Zq"])
+def test_a_message_of_only_characters_the_bot_never_saw_gets_no_candidates(
+    write_bot: Callable[..., Path], text: str
+) -> None:
+    # The padding " " was the one n-gram such a message shared with the examples, so the
+    # bot offered "您是想问：1. 我要退款 2. 转人工" for a word it knows nothing of.
+    bot = write_bot(**{"bot.yaml": LOW_THRESHOLD_BOT})
+    engine = kefu.Engine.from_path(bot)
+    assert engine.match(text).candidates == ()
+    assert engine.reply(text, session_id="s").action == "fallback"
+    # One character the bot knows is enough to be judged again.
+    assert engine.match(f"{text}退").candidates[0].intent == "refund"
+
+
 LOW_THRESHOLD_BOT = """version: 1
 bot: {name: s, threshold: 0.3, fallback: ["抱歉"]}
 intents:
