@@ -38,7 +38,9 @@ _CN = NUMERAL_CHARS
 _MOBILE_TRIGGER = re.compile(r"1[3-9]")
 _MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[ \-]?)?(1[3-9][0-9])([ \-]?)([0-9]{4})\2([0-9]{4})(?![0-9])")
 _ORDER_ID_TRIGGER = re.compile(r"[0-9]{12}")
-_ORDER_ID = re.compile(r"(?<![0-9])[0-9]{12,20}(?![0-9])")
+# Not the first 17 digits of an ID-card number whose check digit is X: echoed back as an
+# order number, they would give away the whole ID (the check digit follows from them).
+_ORDER_ID = re.compile(r"(?<![0-9])(?![0-9]{17}[xX])[0-9]{12,20}(?![0-9])")
 # 86 or 0086 and a mobile, written without a space, is a phone number, not an order id.
 _PREFIXED_MOBILE = re.compile(r"(?:00)?861[3-9][0-9]{9}")
 
@@ -112,7 +114,7 @@ _MONTH_OFFSETS = {"这月": 0, "本月": 0, "下月": 1, "上月": -1}
 
 
 def find_order_ids(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
-    """Order ids: runs of 12-20 digits with no digit on either side."""
+    """Order ids: runs of 12-20 digits with no digit on either side (and not 17 before an X)."""
     if _ORDER_ID_TRIGGER.search(text) is None:
         return
     for match in _ORDER_ID.finditer(text):

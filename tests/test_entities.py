@@ -78,6 +78,12 @@ def found(value: EntityValue | None) -> tuple[str, str, int, int] | None:
         ("008613812345678", None),
         # too short
         ("订单12345", None),
+        # an ID-card number whose check digit is X is no order id with an X after it
+        ("查订单 11010519491231002X", None),
+        ("身份证11010519491231002x", None),
+        ("订单２０２４１１２７１２３４５６７８９Ｘ", None),
+        # ... but an order id with any other letter after it still is
+        ("2024112712345678a", ("2024112712345678", "2024112712345678", 0, 16)),
     ],
 )
 def test_order_id(text: str, expected: tuple[str, str, int, int] | None) -> None:

@@ -302,6 +302,18 @@ def test_personal_numbers_in_replies(make_engine: MakeEngine, settings: str, tex
     assert engine.reply(text, session_id="pii").text == answer
 
 
+@pytest.mark.parametrize("id_number", ["11010519491231002X", "11010519491231002x"])
+def test_an_id_number_whose_check_digit_is_x_is_not_echoed_as_an_order_number(
+    make_engine: MakeEngine, id_number: str
+) -> None:
+    # Its first 17 digits were taken for an order number and echoed back unmasked
+    # ("订单 11010519491231002 正在配送中"): the X follows from them, so the whole ID leaked.
+    engine = make_engine("{}")
+    reply = engine.reply(f"订单{id_number}到哪了", session_id="id")
+    assert "1231002" not in reply.text
+    assert reply.text == "请提供订单号"
+
+
 def test_the_shops_numbers_are_those_of_the_bot_now_serving(make_engine: MakeEngine) -> None:
     engine = make_engine("{}")
     bot = engine.spec.files[0]
