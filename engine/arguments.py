@@ -12,22 +12,29 @@ from typing import Any
 
 from kefu.errors import SessionIdError
 
-__all__ = ["check_contexts", "check_id", "check_metadata", "check_text"]
+__all__ = ["check_contexts", "check_id", "check_metadata", "check_text", "plain"]
 
 
 def check_id(session_id: object) -> str:
-    """``session_id`` if it is a ``str``; otherwise a ``SessionIdError``."""
+    """``session_id`` as a plain ``str`` (see ``plain``); otherwise a ``SessionIdError``."""
     if not isinstance(session_id, str):
         raise SessionIdError(session_id)
-    return session_id
+    return plain(session_id)
 
 
 def check_text(text: object, what: str = "text") -> str:
-    """``text`` if it is a ``str``; otherwise a ``TypeError`` saying what it was. ``clean``
-    would turn None into the text "None" and match that, hiding the caller's bug."""
+    """``text`` as a plain ``str`` (see ``plain``); otherwise a ``TypeError`` saying what it
+    was. ``clean`` would turn None into the text "None" and match that, hiding the caller's bug."""
     if isinstance(text, str):
-        return text
+        return plain(text)
     raise _not_str(text, what)
+
+
+def plain(text: str) -> str:
+    """The characters of ``text`` as a ``str`` itself, not a subclass of it (``numpy.str_``
+    from pandas, a ``StrEnum``): sessions are saved with ``marshal``, which writes a subclass
+    as bytes or refuses it, so its conversation was lost or every reply failed."""
+    return text if type(text) is str else str.__str__(text)
 
 
 def check_contexts(contexts: object) -> frozenset[str]:
@@ -35,13 +42,10 @@ def check_contexts(contexts: object) -> frozenset[str]:
     Anything else must hold only ``str``: None or an int in a set of names never matches
     an intent's context, which would hide the caller's bug."""
     if contexts is None or isinstance(contexts, str):
-        return frozenset((contexts,) if contexts else ())
+        return frozenset((plain(contexts),) if contexts else ())
     if isinstance(contexts, bytes | bytearray) or not isinstance(contexts, Iterable):
         raise _not_str(contexts, "contexts", "a str or a list of str")
-    names = list(contexts)
-    for i, name in enumerate(names):
-        check_text(name, f"contexts[{i}]")
-    return frozenset(names)
+    return frozenset(check_text(name, f"contexts[{i}]") for i, name in enumerate(contexts))
 
 
 def check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

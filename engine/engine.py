@@ -217,6 +217,8 @@ class Engine:
         """Pick one reply variant (reproducible with ``Engine(seed=...)``)."""
         if isinstance(options, str):  # a sequence too: it would pick one character
             raise TypeError(f"choose takes a list of reply variants, not one str ({options[:40]!r})")
+        if not isinstance(options, Sequence):  # a dict's keys would be read as positions
+            raise TypeError(f"choose takes a list of reply variants, not {type(options).__name__}")
         return self._rng.choice(options)
 
     # -- matching ---------------------------------------------------------------------------
@@ -227,7 +229,7 @@ class Engine:
         ``contexts`` are treated as open, so follow-up intents can match (one ``str`` is one
         context, not a set of characters). A context that is not a ``str`` is a ``TypeError``.
         """
-        check_text(text)
+        text = check_text(text)
         opened = check_contexts(contexts)
         settings = self._runtime.spec.settings
         return self._runtime.match(clean(text, settings.max_input_length), opened)
@@ -243,9 +245,7 @@ class Engine:
 
         if isinstance(texts, str):  # would be matched character by character
             raise TypeError("match_many takes a list of texts, not one str: use match() for one text")
-        texts = list(texts)
-        for i, text in enumerate(texts):
-            check_text(text, f"texts[{i}]")
+        texts = [check_text(text, f"texts[{i}]") for i, text in enumerate(texts)]
         return match_many(self._runtime, texts, n_jobs)
 
     # -- conversations ----------------------------------------------------------------------
@@ -258,8 +258,8 @@ class Engine:
         not one a ``SessionIdError``. A failing session store is a ``StoreError``, a call from
         inside a plugin hook a ``KefuError``, a failing plugin with ``strict_plugins`` a
         ``PluginError``."""
-        check_id(session_id)
-        check_text(text)
+        session_id = check_id(session_id)
+        text = check_text(text)
         meta = check_metadata(metadata)
         if _REPLYING.get() is not None:
             # A hook of this thread's reply holds a session lock (maybe this very session's,
@@ -303,8 +303,8 @@ class Engine:
     ) -> Reply:
         """``reply`` for asyncio servers: the work runs in a thread, off the event loop. Its
         arguments are checked before they leave the loop."""
-        check_id(session_id)
-        check_text(text)
+        session_id = check_id(session_id)
+        text = check_text(text)
         meta = check_metadata(metadata)
         call = functools.partial(self.reply, text, session_id, metadata=meta)
         return await asyncio.get_running_loop().run_in_executor(None, call)
@@ -347,8 +347,8 @@ class Engine:
         ``ValueError`` and nothing is recorded (the caller should not send it either). From a
         hook of that conversation's own reply, it is recorded right after the reply."""
         session_id = check_id(session_id)
-        check_text(text)
-        check_text(agent, "agent")
+        text = check_text(text)
+        agent = check_text(agent, "agent")
         if len(text) > AGENT_TEXT_LENGTH:
             raise ValueError(
                 f"an agent message is at most {AGENT_TEXT_LENGTH} characters, this one has "

@@ -66,6 +66,12 @@ def explain(
 
     Text or a context that is not a ``str`` is the ``TypeError`` ``Engine.match`` raises.
     """
+    from kefu.engine import Engine  # here: kefu.engine is not loaded for kefu.explain's sake
+
+    if not isinstance(engine, Engine):
+        raise TypeError(
+            f"explain takes a kefu.Engine (kefu.Engine.from_path(...)), not {type(engine).__name__}"
+        )
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ValueError(f"top_k must be a whole number of at least 1, not {top_k!r}")
     # First: it refuses text and contexts of the wrong type with the engine's own errors.

@@ -5,11 +5,14 @@ whole, never matched, registered or recorded as something else."""
 from __future__ import annotations
 
 import dataclasses
+import enum
+import json
 import re
 import types
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import kefu
@@ -325,3 +328,50 @@ def test_choose_refuses_one_str_instead_of_picking_one_of_its_characters(engine:
     ):
         engine.choose("您好，请稍等")
     assert engine.choose(["您好，请稍等"]) == "您好，请稍等"
+
+
+@pytest.mark.parametrize("options", [{"a": 1}, {"您好", "稍等"}, iter(["您好"])])
+def test_choose_refuses_what_is_not_a_list(engine: kefu.Engine, options: Any) -> None:
+    # A dict was a KeyError: 0 from inside random.choice.
+    with pytest.raises(
+        TypeError, match=r"^choose takes a list of reply variants, not (dict|set|list_iterator)$"
+    ):
+        engine.choose(options)
+
+
+def test_explain_of_what_is_not_an_engine_is_a_type_error() -> None:
+    # It was an AttributeError about a missing .match.
+    with pytest.raises(TypeError, match=r"^explain takes a kefu.Engine .*, not NoneType$"):
+        kefu.explain(None, "你好")  # type: ignore[arg-type]
+
+
+class Channel(str, enum.Enum):
+    WECHAT = "wechat-42"
+
+
+class Tagged(str):
+    """A str subclass of the caller's own, as web frameworks and ORMs hand out."""
+
+
+@pytest.mark.parametrize(
+    ("session_id", "text", "saved_as"),
+    [
+        pytest.param(np.str_("u1"), np.str_("我要退款"), "u1", id="numpy.str_"),
+        # Its characters, not str() of it ("Channel.WECHAT").
+        pytest.param(Channel.WECHAT, Tagged("我要退款"), "wechat-42", id="str-enum-and-subclass"),
+    ],
+)
+def test_str_subclasses_as_session_id_and_text_keep_the_conversation(
+    engine: kefu.Engine, session_id: str, text: str, saved_as: str
+) -> None:
+    # marshal, which packs sessions, wrote numpy.str_ as bytes (every turn after the first
+    # went under a bytes key and was lost) and refused a StrEnum or subclass (every reply
+    # failed with a StoreError).
+    for _ in range(3):
+        engine.reply(text, session_id)
+    assert list(engine.store.ids()) == [saved_as]
+    session = engine.session(session_id)
+    assert session is not None and session.turns == 3
+    assert [type(entry[1]) for entry in session.history] == [str, str, str]
+    assert json.loads(session.to_json())["history"][0][1] == "我要退款"
+    assert engine.match(text, contexts=Tagged("ctx")).intent == engine.match("我要退款").intent
