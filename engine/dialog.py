@@ -164,7 +164,11 @@ def _malformed(match: Match) -> str | None:
     if isinstance(match.confidence, bool) or not isinstance(match.confidence, (int, float)):
         return f"its confidence is a {type(match.confidence).__name__}"
     if not isinstance(match.candidates, tuple) or not all(
-        isinstance(c, Candidate) and isinstance(c.intent, str) for c in match.candidates
+        isinstance(c, Candidate)
+        and isinstance(c.intent, str)
+        and isinstance(c.confidence, (int, float))
+        and not isinstance(c.confidence, bool)
+        for c in match.candidates
     ):
         return "its candidates are not a tuple of Candidate"
     return None

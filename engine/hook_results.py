@@ -3,6 +3,11 @@
 A ``str``, or the texts of a ``Message``, ``Reply`` (its slots, trace and payload
 included) or ``Block``: a lone surrogate from a plugin would otherwise reach the caller (a
 WebSocket cannot send it) and the session history (every later transcript fails).
+
+A dataclass checks no types, so a ``Reply`` whose fields are of the wrong kind (slots that
+are not text, a confidence that is not a number) is a ``MalformedResult``: the host counts
+it as the plugin's error. Passed on, it broke the reply later (``to_dict``, risk control's
+masking), where the message was lost or the blame fell on another plugin.
 """
 
 from __future__ import annotations
@@ -12,9 +17,14 @@ from dataclasses import replace
 from typing import Any
 
 from kefu.normalize import encodable
-from kefu.values import Block, Message, Reply
+from kefu.values import Block, Candidate, Message, Reply
 
-__all__ = ["cleaned"]
+__all__ = ["MalformedResult", "cleaned"]
+
+
+class MalformedResult(TypeError):
+    """A hook's ``Reply`` with a field of the wrong kind; the message says which."""
+
 
 _MAX_PAYLOAD_DEPTH = 100
 
@@ -64,6 +74,7 @@ def cleaned(result: Any) -> Any:
     if isinstance(result, Message):
         changes = {"text": _text(result.text)}
     elif isinstance(result, Reply):
+        _check_reply(result)
         changes = {
             "text": _text(result.text),
             "intent": None if result.intent is None else _text(result.intent),
@@ -80,3 +91,31 @@ def cleaned(result: Any) -> Any:
     if all(getattr(result, name) is value for name, value in changes.items()):
         return result
     return replace(result, **changes)
+
+
+def _check_reply(reply: Reply) -> None:
+    """``MalformedResult`` naming the first field of ``reply`` that is of the wrong kind."""
+    problem = None
+    if not _is_number(reply.confidence):
+        problem = f"confidence is a {type(reply.confidence).__name__}, not a number"
+    elif not isinstance(reply.candidates, tuple) or not all(
+        isinstance(c, Candidate) and isinstance(c.intent, str) and _is_number(c.confidence)
+        for c in reply.candidates
+    ):
+        problem = "candidates are not a tuple of Candidate(intent: str, confidence: number)"
+    elif not isinstance(reply.slots, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in reply.slots.items()
+    ):
+        problem = "slots are not a mapping of str to str"
+    elif not isinstance(reply.trace, tuple | list):
+        problem = f"trace is a {type(reply.trace).__name__}, not a tuple of str"
+    elif reply.payload is not None and not isinstance(reply.payload, Mapping):
+        problem = f"payload is a {type(reply.payload).__name__}, not a mapping or None"
+    elif not isinstance(reply.handoff, bool):
+        problem = f"handoff is a {type(reply.handoff).__name__}, not a bool"
+    if problem is not None:
+        raise MalformedResult(f"returned a Reply whose {problem}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -52,7 +52,7 @@ import pluggy
 
 from kefu import hookspecs
 from kefu.errors import PluginError
-from kefu.hook_results import cleaned
+from kefu.hook_results import MalformedResult, cleaned
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -229,23 +229,30 @@ class PluginHost:
         """Call each implementation of ``hook`` in order, yielding ``(plugin, result)``.
 
         Arguments are read from ``kwargs`` just before each call, so a caller chaining
-        rewrites updates the dict between results. A plugin that raises is logged and
+        rewrites updates the dict between results. A plugin that raises, or returns a
+        ``Reply`` with fields of the wrong kind (``MalformedResult``), is logged and
         counted, then skipped; a fail-closed one yields a ``HookFailure`` instead; with
         ``strict`` the error is raised as ``PluginError``. Stop iterating to stop calling.
         """
         for impl in self._impls(hook):
             try:
                 # Positional: hook arguments are never keyword-only, and no dict is built.
-                result = impl.function(*[kwargs[name] for name in impl.argnames])
+                result = cleaned(impl.function(*[kwargs[name] for name in impl.argnames]))
             except (Exception, SystemExit) as exc:  # SystemExit: as in _load; not Ctrl-C
                 self.errors[impl.plugin_name] += 1
-                log.exception("plugin %r raised in %s; skipped", impl.plugin_name, hook)
+                if isinstance(exc, MalformedResult):  # "returned a Reply whose ...": no traceback
+                    error = str(exc)
+                    log.error("plugin %r: %s %s; skipped", impl.plugin_name, hook, error)
+                else:
+                    error = _describe(exc)
+                    log.exception("plugin %r raised in %s; skipped", impl.plugin_name, hook)
                 if self.strict:
-                    raise PluginError(impl.plugin_name, f"{hook} raised {_describe(exc)}") from exc
+                    verb = "" if isinstance(exc, MalformedResult) else "raised "
+                    raise PluginError(impl.plugin_name, f"{hook} {verb}{error}") from exc
                 if any(p.fail_closed and p.name == impl.plugin_name for p in self.loaded):
-                    yield impl.plugin_name, HookFailure(impl.plugin_name, _describe(exc))
+                    yield impl.plugin_name, HookFailure(impl.plugin_name, error)
                 continue
-            yield impl.plugin_name, cleaned(result)
+            yield impl.plugin_name, result
 
     def _impls(self, hook: str) -> list[Any]:
         """Implementations in call order, cached until a plugin is added or removed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import threading
 from collections.abc import Callable
@@ -43,8 +44,8 @@ def _plugin(hook: str, body: Callable[..., Any], *, fail_closed: bool = False) -
 
 @pytest.mark.parametrize(
     "candidates",
-    [(("refund", 0.9),), None, ("refund",)],
-    ids=["tuples", "none", "names"],
+    [(("refund", 0.9),), None, ("refund",), (kefu.Candidate("refund", "high"),)],  # type: ignore[arg-type]
+    ids=["tuples", "none", "names", "text-confidence"],
 )
 def test_a_match_of_the_wrong_shape_is_ignored_and_counted_not_a_crash(
     engine: kefu.Engine, candidates: Any
@@ -79,6 +80,55 @@ def test_a_fallback_answer_that_is_not_text_is_not_shown_as_python(
     reply = engine.reply(OUT_OF_SCOPE, session_id="s")
     assert (reply.action, reply.text) == ("fallback", "抱歉没听懂")
     assert engine.plugin_errors == {"odd": 1}
+
+
+BAD_REPLY_FIELDS = [
+    pytest.param({"slots": {"points": 120}}, id="int-slot"),  # risk control's masking raised
+    pytest.param({"slots": None}, id="no-slots"),
+    pytest.param({"trace": None}, id="no-trace"),  # TypeError out of reply()
+    pytest.param({"trace": "note"}, id="str-trace"),  # would have been ('n', 'o', 't', 'e')
+    pytest.param({"confidence": "high"}, id="text-confidence"),  # to_dict() raised
+    pytest.param({"candidates": [1, 2]}, id="int-candidates"),
+    pytest.param({"candidates": (kefu.Candidate("refund", "high"),)}, id="text-candidate-confidence"),  # type: ignore[arg-type]
+    pytest.param({"payload": "x"}, id="text-payload"),
+]
+
+
+@pytest.mark.parametrize("fields", BAD_REPLY_FIELDS)
+def test_a_reply_with_fields_of_the_wrong_kind_is_ignored_and_counted(
+    engine: kefu.Engine, fields: dict[str, Any]
+) -> None:
+    """A dataclass checks no types: such a Reply broke the reply further on (the message
+    was lost) or was blamed on risk control, which then withheld the answer."""
+    odd = dataclasses.replace(kefu.Reply("积分120", "refund", 1.0, "respond"), **fields)
+    engine.register_plugin(_plugin("intent_matched", lambda m: odd), name="odd")
+    reply = engine.reply("什么时候发货", session_id="s")
+    assert (reply.intent, reply.text) == ("shipping", "一般48小时内发货")
+    assert engine.plugin_errors == {"odd": 1}
+    assert reply.to_dict()["slots"] == {}
+
+
+@pytest.mark.parametrize("fail_closed", [False, True])
+@pytest.mark.parametrize("fields", BAD_REPLY_FIELDS[:3])
+def test_a_response_built_reply_with_fields_of_the_wrong_kind(
+    engine: kefu.Engine, fields: dict[str, Any], fail_closed: bool
+) -> None:
+    """Ignored like a hook that raised: the bot's own reply goes out, or none at all when
+    the plugin is fail-closed (it may have been about to mask something)."""
+
+    class Rewriter:
+        @kefu.hookimpl
+        def response_built(self, reply: kefu.Reply) -> kefu.Reply:
+            return dataclasses.replace(reply, **fields)
+
+    Rewriter.fail_closed = fail_closed  # type: ignore[attr-defined]
+    engine.register_plugin(Rewriter(), name="rewriter")
+    reply = engine.reply("什么时候发货", session_id="s")
+    expected = ("blocked", "") if fail_closed else ("respond", "一般48小时内发货")
+    assert (reply.action, reply.text) == expected
+    assert engine.plugin_errors == {"rewriter": 1}
+    session = engine.session("s")
+    assert session is not None and session.turns == 1  # the message was not lost
 
 
 def test_a_handoff_reply_from_intent_matched_hands_the_session_off(engine: kefu.Engine) -> None:
