@@ -69,7 +69,10 @@ def compile_regex(pattern: str) -> Pattern:
 
     Validation uses this too, so a pattern that passes ``kefu validate`` is the one that runs.
     """
-    return regex.compile(pattern, regex.VERSION0)
+    try:
+        return regex.compile(pattern, regex.VERSION0)
+    except ValueError as exc:  # inline flags that clash: (?V1) with VERSION0, (?a)(?u)
+        raise RegexError(str(exc)) from None
 
 
 class message_budget:  # lower case: used like a function, ``with message_budget():``

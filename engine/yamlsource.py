@@ -165,9 +165,11 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
         return node.value
     try:
         value = _constructor.construct_object(node, deep=True)
-    except ValueError:
-        # An integer of more than 4,300 digits (Python refuses to convert it): as text it
-        # is still a fine example, and a number field says it wants a number.
+    except (ValueError, KeyError, IndexError):
+        # An integer of more than 4,300 digits (Python refuses to convert it), or a value
+        # an explicit tag cannot read (PyYAML raises KeyError for `!!bool abc`, IndexError
+        # for `!!int ""`): as text it is still a fine example, and a field that wants a
+        # number or a bool says so, at this line.
         return node.value
     if isinstance(value, str) and SURROGATE.search(value):
         return _join_surrogates(value, path, src)

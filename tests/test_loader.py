@@ -279,6 +279,10 @@ SECTION_CASES = [
     ("entities:\n  d:\n", "3: entity 'd' needs exactly one of regex, values, builtin"),
     ("entities:\n  sku:\n    regex: '(SKU'\n",
      "4: invalid regex '(SKU': missing ) at position 4"),
+    # inline flags that clash with each other or with the regex version kefu runs (the
+    # regex module raised ValueError out of kefu for these)
+    ("entities:\n  e: {regex: '(?a)(?u)x'}\n",
+     "3: invalid regex '(?a)(?u)x': ASCII, LOCALE and UNICODE flags are mutually incompatible"),
 ]
 # fmt: on
 
@@ -354,6 +358,8 @@ INTENT_CASES = [
      "becomes a space (lower case, no punctuation; see docs/intents.md)"),
     (A + "    slots:\n      s: {entity: date, regex: '*x'}\n",
      "6: invalid regex '*x': nothing to repeat at position 0"),
+    (A + "    patterns: ['(?V1)x']\n",
+     "5: invalid regex '(?V1)x': VERSION0 and VERSION1 flags are mutually incompatible"),
     # slots need an entity that exists (the four built-ins always do)
     (A + "    slots:\n      s: {required: true}\n", "6: slot 's' needs an `entity`"),
     (A + "    slots:\n      c:\n        entity: colour\n",
@@ -415,6 +421,12 @@ FILE_CASES = [
      "    responses: 好\x85的\n",
      "8: invalid YAML: could not find expected ':' (this line holds U+0085, a next-line mark, which YAML"
      " reads as a line break: delete it, or put that text in quotes)"),
+    # a value its explicit tag cannot read is the text as written (PyYAML raised KeyError or
+    # IndexError out of kefu), judged like any text at its line
+    ("version: 1\nnlp: {hmm: !!bool abc}\n" + GREET, "2: `nlp.hmm` must be true or false, not text"),
+    ("version: 1\n" + GREET + '    responses: [!!int ""]\n',
+     "5: `intents[0].responses[0]` must not be empty"),
+    ("version: 1\nbot: {threshold: !!float _}\n" + GREET, "2: `bot.threshold` must be a number, not text"),
 ]
 # fmt: on
 
