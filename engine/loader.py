@@ -41,7 +41,11 @@ __all__ = ["bot_files", "fingerprint", "load_spec", "path_mode"]
 def bot_files(path: str | Path) -> list[Path]:
     """The YAML files that make up the bot at ``path`` (a file or a directory)."""
     root = Path(path)
-    return _folder_files(root) if stat.S_ISDIR(path_mode(root)) else [root]
+    if stat.S_ISDIR(path_mode(root)):
+        return _folder_files(root)
+    if _name_problem(root):
+        raise SpecError.single(root, 1, _name_problem(root))
+    return [root]
 
 
 def path_mode(path: Path) -> int:
@@ -70,7 +74,9 @@ def _folder_files(root: Path) -> list[Path]:
         except OSError as exc:
             problems.append(Problem(str(entry), 1, _unreadable(entry, exc)))
             continue
-        if stat.S_ISREG(mode):
+        if stat.S_ISREG(mode) and _name_problem(entry):
+            problems.append(Problem(str(entry), 1, _name_problem(entry)))
+        elif stat.S_ISREG(mode):
             files.append(entry)
         elif not stat.S_ISDIR(mode):  # a sub-folder is ignored, whatever its name
             problems.append(Problem(str(entry), 1, "cannot read file: not a regular file"))
@@ -79,6 +85,16 @@ def _folder_files(root: Path) -> list[Path]:
     if not files:
         raise SpecError.single(root, 1, "directory holds no .yaml bot files")
     return files
+
+
+def _name_problem(file: Path) -> str:
+    """What is wrong with the name of bot file ``file`` ("" if nothing): a name that is not
+    UTF-8 cannot be written into the model, reports or JSON output, which all name files."""
+    try:
+        file.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not UTF-8: rename the file"
+    return ""
 
 
 def _unreadable(path: Path, exc: OSError) -> str:

@@ -11,7 +11,9 @@ escaped half-characters (``lone_surrogate``).
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,8 +216,13 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 def read_limited(path: Path) -> bytes:
-    """A file's bytes, at most ``MAX_FILE_BYTES`` (``ValueError`` beyond: the file is not read on)."""
-    with path.open("rb") as file:
+    """A file's bytes, at most ``MAX_FILE_BYTES`` (``ValueError`` beyond: the file is not read
+    on); ``ValueError`` for what is not a regular file (a FIFO, a device, a socket)."""
+    # Non-blocking: opening a FIFO waits for a writer, so `kefu validate pipe.yaml` hung.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ValueError("not a regular file")
         raw = file.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
         raise ValueError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB")

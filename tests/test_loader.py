@@ -24,6 +24,7 @@ from kefu.spec import (
     SessionSettings,
     SlotSpec,
 )
+from kefu.table_import import read_jsonl
 
 GREET = "intents:\n  - name: greet\n    examples: [你好]\n"
 """One valid intent, appended to cases about other sections so the bot is otherwise whole."""
@@ -144,6 +145,19 @@ def test_a_single_file_is_a_bot(tmp_path: Path) -> None:
     spec = kefu.load_spec(path)
     assert [i.name for i in spec.intents] == ["greet"]
     assert spec.files == (str(path),)
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_a_bot_file_whose_name_is_not_utf8_is_a_problem_at_that_file(tmp_path: Path, single: bool) -> None:
+    # Its name reaches Python with a lone surrogate, which the fingerprint, the saved model
+    # and JSON reports cannot encode: a UnicodeEncodeError out of every command.
+    folder = tmp_path / "bot"
+    folder.mkdir()
+    file = folder / os.fsdecode(b"bot\xe9.yaml")
+    file.write_text("version: 1\n" + GREET, encoding="utf-8")
+    with pytest.raises(kefu.SpecError, match=r"file name is not UTF-8: rename the file$") as info:
+        kefu.load_spec(file if single else folder)
+    assert [(p.file, p.line) for p in info.value.problems] == [(str(file), 1)]
 
 
 def _append(name: str) -> Callable[[Path], object]:
@@ -533,29 +547,44 @@ def test_alias_bomb_is_a_problem_not_a_hang(tmp_path: Path, monkeypatch: pytest.
     assert time.monotonic() - started < 5
 
 
-@pytest.mark.parametrize(
-    ("read", "message"),
+READERS = pytest.mark.parametrize(
+    ("read", "prefix"),
     [
-        (kefu.load_spec, "cannot read file: file is larger than 1 MB"),
-        (kefu.read_test_file, "cannot read test file: file is larger than 1 MB"),
-        (kefu.read_dialogues, "cannot read file: file is larger than 1 MB"),
+        (kefu.load_spec, "cannot read file: "),
+        (kefu.read_test_file, "cannot read test file: "),
+        (kefu.read_dialogues, "cannot read file: "),
+        (read_jsonl, "cannot read file: "),
     ],
-    ids=["bot", "test file", "dialogues"],
+    ids=["bot", "test file", "dialogues", "import"],
 )
+
+
+@READERS
 def test_a_file_over_the_size_bound_is_refused_without_reading_it_all(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: Callable[[Path], object], message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read: Callable[[Path], object], prefix: str
 ) -> None:
-    """A device named as input (/dev/zero) used to be read until memory ran out."""
     monkeypatch.setattr("kefu.yamlsource.MAX_FILE_BYTES", 2**20)
     big = tmp_path / "big.yaml"
     big.write_text("# " + "很" * 400_000 + "\nversion: 1\n", encoding="utf-8")  # 1.2 MB
-    sources = [big] + [Path("/dev/zero")] * Path("/dev/zero").exists()
-    for source in sources:
-        with pytest.raises(kefu.SpecError) as info:
-            read(source)
-        assert info.value.problems == [kefu.Problem(str(source), 1, message)]
+    with pytest.raises(kefu.SpecError) as info:
+        read(big)
+    assert info.value.problems == [kefu.Problem(str(big), 1, prefix + "file is larger than 1 MB")]
     big.write_text("version: 1\n" + GREET, encoding="utf-8")
     assert kefu.load_spec(big).intents[0].name == "greet"  # a file within the bound still loads
+
+
+@READERS
+def test_a_fifo_or_a_device_named_as_input_is_refused_not_read(
+    tmp_path: Path, read: Callable[[Path], object], prefix: str
+) -> None:
+    """A FIFO blocked the read until something wrote to it (`kefu validate pipe.yaml` hung);
+    a device (/dev/zero) was read up to the size bound."""
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    for source in [fifo] + [Path("/dev/zero")] * Path("/dev/zero").exists():
+        with pytest.raises(kefu.SpecError) as info:
+            read(source)
+        assert info.value.problems == [kefu.Problem(str(source), 1, prefix + "not a regular file")]
 
 
 def test_builtin_entities_need_no_declaration(tmp_path: Path) -> None:
