@@ -185,6 +185,10 @@ def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
 def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     check_csv_quotes(file, raw)  # else the rest of the file was read as one value, silently
     reader = csv.DictReader(io.StringIO(raw))
+    try:
+        reader.fieldnames  # noqa: B018 -- reads the header row, which may be past csv's field limit
+    except csv.Error as exc:
+        raise SpecError.single(file, 1, f"invalid CSV: {exc}") from None
     if not reader.fieldnames or not {"text", "intent"} <= set(reader.fieldnames):
         raise SpecError.single(file, 1, "CSV test file needs a header with `text` and `intent` columns")
     if twice := sorted({c for c in ("text", "intent", "oos", "contexts") if reader.fieldnames.count(c) > 1}):

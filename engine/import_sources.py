@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import stat
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -25,7 +26,9 @@ from kefu.yaml_lines import compose, each_node
 from kefu.yamlsource import join_surrogate_pairs, lone_surrogate, read_bytes, syntax_error
 
 __all__ = [
+    "LONG_NUMBER",
     "first_lone_surrogate",
+    "long_number_line",
     "node_line",
     "node_list",
     "node_mapping",
@@ -34,6 +37,16 @@ __all__ = [
     "read_yaml_node",
     "source_files",
 ]
+
+
+LONG_NUMBER = "invalid JSON: a number of more than 4,300 digits (Python reads no longer ones)"
+"""What a JSON source holding such a number is told: ``json.loads`` raises ``ValueError``."""
+
+
+def long_number_line(text: str) -> int:
+    """The line of ``text`` that holds the first number ``json.loads`` refuses as too long."""
+    found = re.search(r"[0-9]{4301}", text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
 
 
 # A byte order mark names its encoding (UTF-32's before UTF-16's, which it starts with):

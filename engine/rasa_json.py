@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.errors import SpecError
-from kefu.import_sources import first_lone_surrogate, read_text
+from kefu.import_sources import LONG_NUMBER, first_lone_surrogate, long_number_line, read_text
 from kefu.importers import BotDraft
 from kefu.normalize import SURROGATE
 from kefu.rasa_nlu import add_lookup, add_section, annotation_roles, use_entity
@@ -23,6 +23,8 @@ def read_json(file: Path, draft: BotDraft) -> bool:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError.single(file, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except ValueError:  # the one other thing json.loads refuses
+        raise SpecError.single(file, long_number_line(text), LONG_NUMBER) from None
     except RecursionError:
         raise SpecError.single(file, 1, "invalid JSON: nested too deeply") from None
     half = first_lone_surrogate(data)

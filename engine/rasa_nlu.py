@@ -168,6 +168,9 @@ def _annotations(file: Path, line: int, match: re.Match[str]) -> list[tuple[str,
         data = json.loads(source)
     except json.JSONDecodeError as exc:
         raise SpecError.single(file, line, f"invalid entity annotation {match[0]!r}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # the other things json.loads refuses
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "a number of more than 4,300 digits"
+        raise SpecError.single(file, line, f"invalid entity annotation {match[0][:60]!r}...: {why}") from None
     found = []
     for item in data if isinstance(data, list) else [data]:
         if not isinstance(item, dict) or not isinstance(item.get("entity"), str):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.errors import SpecError
-from kefu.import_sources import read_text
+from kefu.import_sources import LONG_NUMBER, read_text
 from kefu.importers import BotDraft
 from kefu.yamlsource import json_lines, lone_surrogate
 
@@ -76,12 +76,12 @@ def _csv_header(file: Path, text: str) -> tuple[str, list[str]]:
     with those columns under their English names; ``SpecError`` when there is no such split."""
     first = _LINE_BREAK.split(text, maxsplit=1)[0]
     for delimiter in _DELIMITERS:
-        names = next(csv.reader([first], delimiter=delimiter), [])
+        names = _header_names(file, first, delimiter)
         header = [_CSV_NAMES.get(name.strip().lower(), name.strip()) for name in names]
         if {"text", "intent"} <= set(header):
             break
     else:
-        got = ",".join(name.strip() for name in next(csv.reader([first]), [])) or "nothing"
+        got = ",".join(name.strip() for name in _header_names(file, first, ",")) or "nothing"
         raise SpecError.single(
             file, 1, f"CSV header needs columns text,intent[,response] or 问题,意图[,回复] (got {got})"
         )
@@ -92,6 +92,15 @@ def _csv_header(file: Path, text: str) -> tuple[str, list[str]]:
                 file, 1, f"CSV header has the column `{column}` twice ({', '.join(written)}): keep one"
             )
     return delimiter, header
+
+
+def _header_names(file: Path, first: str, delimiter: str) -> list[str]:
+    """The names in the header line ``first``; ``SpecError`` at line 1 if CSV cannot read it
+    (a name longer than the csv module's field limit, 131,072 characters)."""
+    try:
+        return next(csv.reader([first], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise SpecError.single(file, 1, f"invalid CSV: {exc}") from None
 
 
 def read_csv(path: str | Path) -> BotDraft:
@@ -152,6 +161,8 @@ def read_jsonl(path: str | Path) -> BotDraft:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SpecError.single(file, number, f"invalid JSON: {exc.msg}") from None
+        except ValueError:  # the one other thing json.loads refuses
+            raise SpecError.single(file, number, LONG_NUMBER) from None
         except RecursionError:
             raise SpecError.single(file, number, "invalid JSON: nested too deeply") from None
         if not isinstance(record, dict):

@@ -258,6 +258,8 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
             3,
             "field larger than field limit",
         ),
+        # ... and a header over it (csv.Error escaped kefu test)
+        ("h.csv", "x" * 200_000 + "\ntext,intent\n你好,greeting\n", 1, "invalid CSV: field larger than"),
         # JSON nested past Python's recursion limit
         (
             "n.jsonl",

@@ -631,6 +631,9 @@ UNCLOSED_QUOTE = (
     'close it (a " inside a quoted value is written "")'
 )
 
+ANNOTATION = '[a]{"entity": "e", "value": '
+"""The start of a Rasa entity annotation whose value the cases below make unreadable."""
+
 BAD_INPUTS = [
     # YAML syntax: the line PyYAML stopped at
     pytest.param(
@@ -793,6 +796,50 @@ BAD_INPUTS = [
         "[" * 100_000,
         "nlu.json:1: invalid JSON: nested too deeply",
         id="rasa-json-too-deep",
+    ),
+    # numbers Python will not read (json.loads raised ValueError out of the importers), and
+    # an annotation nested past the recursion limit
+    pytest.param(
+        read_rasa,
+        "nlu.json",
+        '{"rasa_nlu_data": {"common_examples": [\n {"text": "a", "intent": "b", "entities": '
+        '[{"start": 0, "end": ' + "9" * 5000 + "}]}]}}",
+        "nlu.json:2: invalid JSON: a number of more than 4,300 digits (Python reads no longer ones)",
+        id="rasa-json-long-number",
+    ),
+    pytest.param(
+        read_jsonl,
+        "data.jsonl",
+        '{"text": "你好", "intent": "greet"}\n{"text": "a", "intent": ' + "9" * 5000 + "}\n",
+        "data.jsonl:2: invalid JSON: a number of more than 4,300 digits (Python reads no longer ones)",
+        id="jsonl-long-number",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好 ' + ANNOTATION + "9" * 5000 + "}\n",
+        f"nlu.yml:5: invalid entity annotation {(ANNOTATION + '9' * 60)[:60]!r}...: "
+        "a number of more than 4,300 digits",
+        id="rasa-annotation-long-number",
+    ),
+    pytest.param(
+        read_rasa,
+        "nlu.yml",
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好 '
+        + ANNOTATION
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}\n",
+        f"nlu.yml:5: invalid entity annotation {(ANNOTATION + '[' * 60)[:60]!r}...: nested too deeply",
+        id="rasa-annotation-too-deep",
+    ),
+    # a header over the csv module's field limit is an error at line 1 (csv.Error escaped)
+    pytest.param(
+        read_csv,
+        "data.csv",
+        "x" * 200_000 + "\ntext,intent\n你好,greet\n",
+        "data.csv:1: invalid CSV: field larger than field limit (131072)",
+        id="csv-header-too-long",
     ),
     # a field over the csv module's limit is reported at its own line
     pytest.param(
