@@ -59,16 +59,20 @@ class PendingSlot:
     retries: int = 0
 
 
+_PLAIN = frozenset({str, float, bool, type(None)})
+"""Value types JSON gives back as they were (an int may be too long for JSON to write)."""
+
+
 def marshal_ready(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with each entry marshal refuses (an OrderedDict, an IntEnum: marshal takes
-    no subclasses) stored as the JSON stores would store it, as a plain dict or int; the
-    rest as it is. ``TypeError``/``ValueError`` if an entry is not JSON-like either."""
+    """``data`` as the JSON stores give it back: an OrderedDict or IntEnum as a plain dict or
+    int, a tuple as a list, an int key as text. ``TypeError``/``ValueError`` if an entry is
+    not JSON-like (a set, bytes): marshal would keep it, so a plugin would work with
+    ``MemoryStore`` and lose that value under Redis."""
     ready: dict[str, Any] = {}
     for key, value in data.items():
-        try:
-            marshal.dumps({key: value})
+        if type(key) is str and type(value) in _PLAIN:
             ready[key] = value
-        except ValueError:
+        else:
             ready.update(json.loads(json.dumps({key: value})))
     return ready
 
@@ -226,13 +230,10 @@ class Session:
             else [(c.name, c.turns_left, c.expires_at, c.params) for c in self._contexts.values()]
         )
         state = (self.id, self.created, self.last_active, self.turns, self.fallback_streak, self.handoff,
-                 self.handoff_reason, pending, self._history, contexts, self._slots, self._data)  # fmt: skip
+                 self.handoff_reason, pending, self._history, contexts, self._slots)  # fmt: skip
         try:
-            return marshal.dumps(state)
-        except ValueError:
-            pass
-        try:
-            return marshal.dumps((*state[:-1], marshal_ready(self._data or {})))
+            # Data as a JSON store keeps it, so a plugin meets the same values in memory as in Redis.
+            return marshal.dumps((*state, marshal_ready(self._data) if self._data else self._data))
         except (TypeError, ValueError, RecursionError) as exc:
             raise StoreError(
                 f"session {self.id!r} holds data that is not plain JSON-like values: {exc}"

@@ -235,7 +235,8 @@ class Subclassed:
     def session_started(self, session: kefu.Session) -> None:
         session.data["order"] = collections.OrderedDict([("id", "A1"), ("step", Step.PAID)])
         session.data["step"] = Step.SHIPPED
-        session.data["raw"] = b"\x00\xff"  # marshal takes bytes, JSON does not
+        session.data["pair"] = ("A1", 2)  # JSON stores give back a list
+        session.data[7] = "seven"  # ... and the key as text
 
 
 class Step(enum.IntEnum):
@@ -249,10 +250,32 @@ def test_dict_and_int_subclasses_in_session_data_are_kept_as_plain_values(engine
         assert engine.reply("我要退款", session_id="sub").text == "好的，这就为您办理退款"
     session = engine.session("sub")
     assert session is not None
-    # What a JSON store gives back, and bytes as they were (MemoryStore keeps them).
-    assert session.data == {"order": {"id": "A1", "step": 1}, "step": 2, "raw": b"\x00\xff"}
+    # What a JSON store gives back: MemoryStore gives back the same.
+    assert session.data == {"order": {"id": "A1", "step": 1}, "step": 2, "pair": ["A1", 2], "7": "seven"}
     assert type(session.data["order"]) is dict and type(session.data["step"]) is int
     assert engine.plugin_errors == {}
+
+
+class NotJson:
+    """Puts values marshal could keep but JSON cannot into ``session.data``."""
+
+    @kefu.hookimpl
+    def session_started(self, session: kefu.Session) -> None:
+        session.data["raw"] = b"\x00\xff"
+        session.data["tags"] = {"vip"}
+        session.data["huge"] = 10**5000
+        session.data["ok"] = "kept"
+
+
+def test_values_a_json_store_cannot_keep_are_dropped_by_memory_store_too(engine: kefu.Engine) -> None:
+    """MemoryStore kept bytes and sets, so a plugin that worked in one process lost them,
+    without a word to its tests, once sessions moved to Redis."""
+    engine.register_plugin(NotJson(), name="notjson")
+    engine.reply("我要退款", session_id="nj")
+    session = engine.session("nj")
+    assert session is not None and session.data == {"ok": "kept"}
+    assert engine.plugin_errors == {"notjson": 3}  # one for each value dropped
+    json.loads(session.to_json())  # what a JSON store writes
 
 
 # -- agents' names ------------------------------------------------------------------------------
