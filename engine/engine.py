@@ -135,7 +135,8 @@ class Engine:
     def reload(self, path: str | Path | None = None) -> None:
         """Rebuild the bot (model and plugins) from its source and swap it in atomically.
 
-        Replies in flight finish on the old bot; sessions are kept. If anything fails
+        Replies in flight finish on the old bot; sessions are kept, in the same store (a
+        changed ``sessions:`` section takes effect on restart, with a warning). If anything fails
         (invalid YAML, a plugin that does not import) the old bot keeps serving and the
         ``KefuError`` saying why is raised.
         """
@@ -152,6 +153,12 @@ class Engine:
                 # nobody planned for) must not stop a server that reloads on request: report
                 # it like any failed reload, with the original chained for the traceback.
                 raise KefuError(f"reload from {source} failed: {type(exc).__name__}: {exc}") from exc
+            if runtime.spec.sessions != self._runtime.spec.sessions:
+                # Switching stores would drop every conversation in flight, or mix two.
+                log.warning(
+                    "the bot's `sessions:` settings changed; conversations stay in the store this "
+                    "engine started with until it is restarted"
+                )
             self._runtime = runtime
             self._source = source
             # After the swap, so the hook sees the new bot through `engine` (its spec, its

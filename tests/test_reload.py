@@ -77,6 +77,29 @@ def test_sessions_survive_a_reload(write_bot: Callable[..., Path]) -> None:
     assert session is not None and session.turns == 1
 
 
+def test_a_changed_sessions_section_is_kept_for_a_restart_and_says_so(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The reload took the new settings without a word and went on with the old store.
+    bot = write_bot(**{"bot.yaml": BOT.format(version=1)})
+    engine = kefu.Engine.from_path(bot)
+    store = engine.store
+    engine.reply("我要退款", session_id="kept")
+    (bot / "bot.yaml").write_text(BOT.format(version=2), encoding="utf-8")
+    engine.reload()
+    assert "sessions:" not in caplog.text  # an unchanged section says nothing
+    text = BOT.format(version=3) + "sessions: {store: redis, url: 'redis://localhost:1/0'}\n"
+    (bot / "bot.yaml").write_text(text, encoding="utf-8")
+    engine.reload()
+    assert (
+        "`sessions:` settings changed; conversations stay in the store this engine started with"
+        in caplog.text
+    )
+    assert engine.store is store and engine.reply("我要退款", session_id="kept").text == "退款答复v3"
+    session = engine.session("kept")
+    assert session is not None and session.turns == 2
+
+
 def test_a_plugin_that_fails_to_import_fails_the_reload(write_bot: Callable[..., Path]) -> None:
     bot = write_bot(**{"bot.yaml": BOT.format(version=1) + "plugins: {dir: plugins}\n"})
     (bot / "plugins").mkdir()
