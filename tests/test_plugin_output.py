@@ -236,7 +236,7 @@ class Subclassed:
         session.data["order"] = collections.OrderedDict([("id", "A1"), ("step", Step.PAID)])
         session.data["step"] = Step.SHIPPED
         session.data["pair"] = ("A1", 2)  # JSON stores give back a list
-        session.data[7] = "seven"  # ... and the key as text
+        session.data[7] = "seven"  # type: ignore[index]  # ... and the key as text
 
 
 class Step(enum.IntEnum):
