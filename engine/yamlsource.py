@@ -11,6 +11,7 @@ escaped half-characters (``lone_surrogate``).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -220,9 +221,17 @@ def read_limited(path: Path) -> bytes:
     on); ``ValueError`` for what is not a regular file (a FIFO, a device, a socket)."""
     # Non-blocking: opening a FIFO waits for a writer, so `kefu validate pipe.yaml` hung.
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
             raise ValueError("not a regular file")
+        file = open(descriptor, "rb")  # noqa: SIM115 -- closed by the with below
+    except BaseException:
+        os.close(descriptor)  # open() of a descriptor leaves it open when it fails
+        raise
+    with file:
         raw = file.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
         raise ValueError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB")

@@ -573,6 +573,18 @@ def test_a_file_over_the_size_bound_is_refused_without_reading_it_all(
     assert kefu.load_spec(big).intents[0].name == "greet"  # a file within the bound still loads
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_a_file_that_cannot_be_read_leaves_no_file_descriptor_open(tmp_path: Path) -> None:
+    # A folder given as a test file leaked one descriptor per try (a server that reloads on
+    # request would run out of them).
+    os.mkfifo(tmp_path / "pipe.yaml")
+    before = len(os.listdir("/proc/self/fd"))
+    for source in (tmp_path, tmp_path / "pipe.yaml") * 20:
+        with pytest.raises(kefu.SpecError):
+            kefu.read_test_file(source)
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 @READERS
 def test_a_fifo_or_a_device_named_as_input_is_refused_not_read(
     tmp_path: Path, read: Callable[[Path], object], prefix: str
