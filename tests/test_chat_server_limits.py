@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import gc
 import json
+import socket
+import urllib.request
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -322,6 +324,38 @@ def test_the_real_server_answers_a_deeply_nested_frame_and_keeps_the_connection(
     assert error == agent_error == {"type": "error", "code": "too_deep", "message": TOO_DEEP}
     assert reply == bot_reply(PROMPT, "order_status", "prompt")
     assert pong == {"type": "pong"}
+
+
+def test_half_open_connections_neither_block_the_pages_nor_stay_open(tmp_path: Path) -> None:
+    """uvicorn counted connections that never finished their headers against its
+    concurrency limit (MAX_CONNECTIONS + 100) and kept them open for good: 110 of them made
+    every page and /healthz a 503, as long as the client liked."""
+    websockets = pytest.importorskip("websockets")
+    env = {"KEFU_LOAD_PLUGINS": "", "KEFU_CHAT_MAX_CONNECTIONS": "10", "KEFU_CHAT_HEADER_TIMEOUT": "1"}
+    with running_server(env, log=tmp_path / "server.log") as url:
+        host, port = url.removeprefix("http://").split(":")
+        half_open = [socket.create_connection((host, int(port))) for _ in range(150)]
+        for connection in half_open:
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as health:
+            assert health.status == 200 and json.loads(health.read())["ok"] is True
+        with urllib.request.urlopen(f"{url}/", timeout=10) as page:
+            assert page.status == 200
+
+        async def idle_visitor() -> Frame:
+            # An upgraded WebSocket has sent its headers: the timeout never closes it.
+            async with websockets.connect(f"{url.replace('http://', 'ws://')}/ws/visitor") as ws:
+                await ws.recv()
+                await asyncio.sleep(2)
+                await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
+                reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                return reply
+
+        assert asyncio.run(idle_visitor()) == bot_reply(PROMPT, "order_status", "prompt")
+        for connection in half_open:  # closed by the server after the header timeout
+            connection.settimeout(10)
+            assert connection.recv(1024) == b""
+            connection.close()
 
 
 # -- a backlog of hand-offs -----------------------------------------------------------------

@@ -194,7 +194,7 @@ def readme_settings() -> tuple[dict[str, str], list[str], str]:
 
 def test_the_readme_defaults_are_valid_and_its_bad_example_says_what_it_shows() -> None:
     defaults, command, output = readme_settings()
-    assert len(defaults) == 13  # every setting but the bot, Redis and the token
+    assert len(defaults) == 14  # every setting but the bot, Redis and the token
     assert Settings.from_env(defaults) == Settings()
     env = dict(word.split("=", 1) for word in command if "=" in word)
     assert command[len(env) :] == ["python", "examples/chat_server"]

@@ -12,6 +12,7 @@ import uvicorn
 
 import kefu
 from chat_server.app import create_app
+from chat_server.http_timeout import with_header_timeout
 from chat_server.settings import Settings
 
 __all__ = ["main"]
@@ -95,7 +96,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_level=args.log_level,
         ws_max_size=settings.hard_frame_bytes,
         ws_max_queue=8,
-        limit_concurrency=settings.max_connections + 100,
+        # No limit_concurrency: uvicorn counted half-open connections against it and then
+        # answered every page, /healthz too, with 503. The app caps WebSockets itself, and
+        # connections that never send a request are closed after header_timeout.
+        http=with_header_timeout(settings.header_timeout),
         backlog=4096,
     )
     uvicorn.Server(config).run(sockets=[sock])

@@ -64,6 +64,8 @@ class Settings:
     """Rate-limited frames (regained at one a second) before the connection closes with 1008."""
     max_connections: int = 5000
     """Open WebSockets per server process; more are refused with 1013."""
+    header_timeout: float = 10.0
+    """Seconds a new connection may take to send its request headers before it is closed."""
 
     def __post_init__(self) -> None:
         """Refuse bad values, all of them in one ``ValueError`` (by field name)."""
@@ -123,7 +125,7 @@ COUNTS = (
 )
 """Settings that are counts or sizes: at least 1 (0 would mean "nothing", never "unlimited")."""
 
-RATES = ("send_timeout", "visitor_rate", "agent_rate")
+RATES = ("send_timeout", "visitor_rate", "agent_rate", "header_timeout")
 """Settings that are rates or seconds: finite and above 0."""
 
 
