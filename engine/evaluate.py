@@ -221,6 +221,9 @@ def _yaml_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     data = src.data
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise SpecError.single(file, 1, "YAML test file needs `tests: [{text, intent}, ...]`")
+    if data.get("version") != 1 or isinstance(data.get("version"), bool):  # as bot and dialogue files
+        line = src.line(("version",)) if "version" in data else 1
+        raise SpecError.single(file, line, f"`version` must be 1 (got {data.get('version', 'missing')!r})")
     return [(src.line(("tests", i)), row) for i, row in enumerate(data["tests"])]
 
 
@@ -231,7 +234,9 @@ def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[Te
         ok = ok and isinstance(record.get("intent"), str)
         if not ok:
             raise SpecError.single(file, number, "each row needs text `text` and `intent`")
-        oos = record["intent"] == oos_label or str(record.get("oos", "")).lower() in {"true", "1"}
+        if not record["text"].strip():  # a spreadsheet row with the text left out
+            raise SpecError.single(file, number, "row has no text")
+        oos = record["intent"] == oos_label or _oos_flag(file, number, record.get("oos"))
         if not oos and not record["intent"].strip():  # an unlabeled spreadsheet row: "在吗," read as
             # the intent "", counted wrong, and named as an intent the bot does not have
             raise SpecError.single(
@@ -249,6 +254,20 @@ def _rows(file: Path, records: list[tuple[int, Any]], oos_label: str) -> list[Te
     if not rows:
         raise SpecError.single(file, 1, "test file has no rows")
     return rows
+
+
+def _oos_flag(file: Path, number: int, value: object) -> bool:
+    """A row's ``oos`` column: true or false (JSON and YAML booleans, 1 or 0, or the words in
+    a CSV cell; empty or absent is false). Anything else is an error at the row: "yes" or
+    1.0 were read as false, and the row scored as an in-scope question."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    word = str(value).strip().lower() if isinstance(value, str | int) else None
+    if word in {"", "false", "0"}:
+        return False
+    if word in {"true", "1"}:
+        return True
+    raise SpecError.single(file, number, f"`oos` must be true or false, not {value!r}")
 
 
 def predict_rows(engine: Engine, rows: Sequence[TestRow], n_jobs: int = 1) -> list[Prediction]:

@@ -223,6 +223,19 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
     assert [r.oos for r in kefu.read_test_file(path)] == [False, True]
 
 
+def test_the_ways_of_writing_oos_that_are_read(tmp_path: Path) -> None:
+    jsonl = "".join(
+        f'{{"text": "问{i}", "intent": "x", "oos": {value}}}\n'
+        for i, value in enumerate(["true", "1", '"TRUE"', "false", "0", "null", '""'])
+    )
+    rows = kefu.read_test_file(write(tmp_path, "a.jsonl", jsonl))
+    assert [row.oos for row in rows] == [True, True, True, False, False, False, False]
+    csv_rows = kefu.read_test_file(
+        write(tmp_path, "b.csv", "text,intent,oos\n甲,x,true\n乙,x,1\n丙,x,\n丁,x,False\n")
+    )
+    assert [row.oos for row in csv_rows] == [True, True, False, False]
+
+
 @pytest.mark.parametrize(
     ("name", "text", "line", "message"),
     [
@@ -251,6 +264,35 @@ def test_oos_label_names_the_out_of_scope_rows(tmp_path: Path) -> None:
         ),
         # an empty file
         ("e.jsonl", "\n", 1, "test file has no rows"),
+        # an `oos` that is neither true nor false was read as false: scored as in scope
+        (
+            "p.jsonl",
+            '{"text": "你好", "intent": "greeting"}\n{"text": "天气", "intent": "w", "oos": "yes"}\n',
+            2,
+            "`oos` must be true or false, not 'yes'",
+        ),
+        (
+            "r.jsonl",
+            '{"text": "天气", "intent": "w", "oos": 1.0}\n',
+            1,
+            "`oos` must be true or false, not 1.0",
+        ),
+        ("s.csv", "text,intent,oos\n你好,greeting,\n天气,w,Y\n", 3, "`oos` must be true or false, not 'Y'"),
+        # a row without text (it counted as a miss, and tune could then pick threshold 0)
+        (
+            "t.jsonl",
+            '{"text": "你好", "intent": "greeting"}\n{"text": "  ", "intent": "greeting"}\n',
+            2,
+            "row has no text",
+        ),
+        # a YAML test file is `version: 1`, as docs/intents.md says and dialogue files check
+        (
+            "v.yaml",
+            "version: 2\ntests:\n  - {text: 你好, intent: greeting}\n",
+            1,
+            "`version` must be 1 (got 2)",
+        ),
+        ("w.yaml", "tests:\n  - {text: 你好, intent: greeting}\n", 1, "`version` must be 1 (got 'missing')"),
         # a field over the csv module's limit, on line 3 (not on the last line read before it)
         (
             "m.csv",
