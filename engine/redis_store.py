@@ -43,13 +43,14 @@ Session ends, the guarantee:
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from kefu.errors import StoreError
 from kefu.redis_errors import check_database, explain, redact, unparsed
@@ -285,7 +286,18 @@ class RedisStore:
         )
         ended = []
         for member in due:
-            session = self._end_if_idle(_text(member))
+            try:
+                session_id = _text(member)
+            except UnicodeDecodeError:  # not written by kefu (_wire): drop it, or every sweep fails
+                log.error(
+                    "Redis at %s: %r in %s is no session id; removed", redact(self.url), member, self._index
+                )
+                self._call(
+                    "drop a damaged idle entry",
+                    functools.partial(self.client.zrem, self._index, cast(bytes, member)),
+                )
+                continue
+            session = self._end_if_idle(session_id)
             if session is not None:
                 ended.append(session)
                 self._ended(session, "expired")
@@ -385,7 +397,10 @@ class RedisStore:
     def _load(self, raw: bytes | str, session_id: str) -> Session:
         """The stored session; ``StoreError`` naming it and its key if the JSON is damaged."""
         try:
-            return Session.from_json(raw)
+            session = Session.from_json(raw)
+            if session.id != session_id:  # saving it would write another session's keys
+                raise StoreError(f"it holds session {session.id!r}")
+            return session
         except StoreError as exc:
             key = _text(self._key(session_id))
             raise StoreError(

@@ -206,13 +206,20 @@ class Session:
         session.turns = int(raw["turns"])
         session.fallback_streak = int(raw.get("fallback_streak", 0))
         session.handoff = bool(raw.get("handoff", False))
-        session.handoff_reason = raw.get("handoff_reason")
+        reason = raw.get("handoff_reason")
+        session.handoff_reason = None if reason is None else str(reason)
+        # Each field as the type the dialog code does arithmetic and comparisons with: a
+        # "retries": "x" written by another program failed every later reply, not the load.
         pending = raw.get("pending")
-        session.pending = PendingSlot(**pending) if pending else None
+        session.pending = (
+            PendingSlot(str(pending["intent"]), str(pending["slot"]), int(pending.get("retries", 0)))
+            if pending
+            else None
+        )
         if raw.get("history"):
             session._history = [(float(t), str(u), str(b), str(i)) for t, u, b, i in raw["history"]]
         if raw.get("contexts"):
-            session._contexts = {c["name"]: ActiveContext(**c) for c in raw["contexts"]}
+            session._contexts = {str(c["name"]): _context(c) for c in raw["contexts"]}
         if raw.get("slots"):
             session._slots = {str(k): str(v) for k, v in raw["slots"].items()}
         if raw.get("data"):
@@ -262,10 +269,22 @@ class Session:
         """Rebuild a session from ``to_json`` output; ``StoreError`` if it is damaged."""
         try:
             return cls.from_dict(json.loads(text))
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-            # Any of these from JSON another program (or a broken write) left in the store:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError) as exc:
+            # Any of these from JSON another program (or a broken write) left in the store
+            # (OverflowError: "turns": 1e999 is infinity, which no int can hold):
             # a StoreError the caller handles, never a crash of the worker reading it.
             raise StoreError(f"stored session is damaged: {type(exc).__name__}: {exc}") from exc
+
+
+def _context(raw: dict[str, Any]) -> ActiveContext:
+    """An open context from ``to_dict`` output, each field of the type ``alive`` compares."""
+    until, params = raw.get("expires_at"), raw.get("params")
+    return ActiveContext(
+        str(raw["name"]),
+        int(raw["turns_left"]),
+        None if until is None else float(until),
+        None if params is None else {str(k): str(v) for k, v in params.items()},
+    )
 
 
 @runtime_checkable

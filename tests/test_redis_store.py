@@ -164,6 +164,64 @@ def test_a_damaged_session_neither_fails_the_sweep_nor_loses_its_end(url: str) -
     assert sorted(ended) == [("a", "expired", 3), ("b", "expired", 0), ("c", "expired", 3)]
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [
+        # "turns": 1e999 is infinity: OverflowError, not a StoreError, out of the sweep
+        b'{"id": "b", "created": 1, "last_active": 1, "turns": 1e999}',
+        b'{"id": "b", "created": 1, "last_active": 1, "turns": 1, "fallback_streak": Infinity}',
+    ],
+)
+def test_a_session_with_numbers_no_int_holds_neither_fails_the_sweep_nor_another_reply(
+    url: str, stored: bytes
+) -> None:
+    clock = Clock()
+    store = RedisStore(url, idle_ttl=60, clock=clock)
+    ended = ended_recorder(store)
+    store.client.set("kefu:session:s:b", stored)
+    store.client.zadd("kefu:session:idle", {"b": clock.now + 60})
+    with pytest.raises(StoreError, match=r"session 'b' .* is damaged, delete the key"):
+        store.get("b")
+    clock.now += 61
+    assert [s.id for s in store.expire()] == ["b"] and ended == [("b", "expired", 0)]
+
+
+def test_an_idle_entry_that_is_no_session_id_is_removed_not_failing_every_sweep(url: str) -> None:
+    # Bytes kefu never writes (not UTF-8) made each sweep, in some other reply, a UnicodeDecodeError.
+    clock = Clock()
+    store = RedisStore(url, idle_ttl=60, clock=clock)
+    with store.transaction("a") as session:
+        session.turns = 1
+    store.client.zadd("kefu:session:idle", {b"\xff\xfe": clock.now})
+    clock.now += 61
+    assert [s.id for s in store.expire()] == ["a"]
+    assert store.client.zcard("kefu:session:idle") == 0
+
+
+@pytest.mark.parametrize(
+    ("stored", "why"),
+    [
+        # fields of the wrong type failed every later reply (a TypeError in the dialog code)
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, '
+         b'"contexts": [{"name": "c", "turns_left": "x", "expires_at": null, "params": null}]}',
+         "ValueError: invalid literal for int"),
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, '
+         b'"pending": {"intent": "order_status", "slot": "order_id", "retries": "x"}}',
+         "ValueError: invalid literal for int"),
+        # another session's data under this key: saving it wrote to that session's keys
+        (b'{"id": "other", "created": 1, "last_active": 1, "turns": 1}', "it holds session 'other'"),
+    ],
+)  # fmt: skip
+def test_a_session_stored_with_fields_of_the_wrong_kind_is_damaged_when_read(
+    url: str, stored: bytes, why: str
+) -> None:
+    store = RedisStore(url)
+    store.client.set("kefu:session:s:u", stored)
+    with pytest.raises(StoreError, match=r"session 'u' .* is damaged, delete the key") as read:
+        store.get("u")
+    assert why in str(read.value)
+
+
 def test_a_damaged_live_session_is_a_store_error_naming_it_and_its_key(url: str) -> None:
     store = RedisStore(url)
     store.client.set("kefu:session:s:用户1", b"[1, 2")
