@@ -21,6 +21,7 @@ from kefu.errors import StoreError
 from kefu.normalize import SURROGATE
 
 __all__ = [
+    "MAX_SECONDS",
     "ActiveContext",
     "EndListener",
     "PendingSlot",
@@ -330,3 +331,11 @@ def check_seconds(name: str, value: object, *, zero: bool = False) -> None:
     ):
         least = "0 or more" if zero else "above 0"
         raise ValueError(f"{name} must be a finite number of seconds, {least}, not {value!r}")
+    if value > MAX_SECONDS:
+        raise ValueError(f"{name} must be at most {MAX_SECONDS:,} seconds (about 31 years), not {value!r}")
+
+
+MAX_SECONDS = 10**9
+"""The longest duration a store takes: Redis keeps expiries in milliseconds in a 64-bit
+integer, and 1e17 s accepted here failed every reply with "value is not an integer or out
+of range"."""

@@ -14,6 +14,7 @@ from typing import Any
 from kefu.checks import Check, FileChecker, dotted
 from kefu.normalize import normalize
 from kefu.plugin_settings import check_plugins
+from kefu.sessions import MAX_SECONDS
 from kefu.spec import (
     BotSettings,
     EntitySpec,
@@ -106,12 +107,12 @@ MATCHER_CHECKS: dict[str, Check] = {
 SESSION_CHECKS: dict[str, Check] = {
     "store": lambda c, p, v: c.choice(p, v, STORES),
     "max_sessions": integer_in(1),
-    "idle_ttl": number_in(1.0),
+    "idle_ttl": number_in(1.0, MAX_SECONDS),
     "url": check_text,
     "key_prefix": check_text,
-    "lock_timeout": number_in(0.001),
-    "lock_wait": number_in(0.0),
-    "end_grace": number_in(0.0),
+    "lock_timeout": number_in(0.001, MAX_SECONDS),
+    "lock_wait": number_in(0.0, MAX_SECONDS),
+    "end_grace": number_in(0.0, MAX_SECONDS),
 }
 
 

@@ -198,6 +198,12 @@ def test_releasing_a_conversation_that_does_not_exist_creates_none(engine: kefu.
         ),
         (lambda: kefu.RedisStore(lock_timeout=0), "lock_timeout must be a finite number of seconds, above 0"),
         (lambda: kefu.RedisStore(end_grace=-1), "end_grace must be a finite number of seconds, 0 or more"),
+        # Redis keeps expiries in milliseconds: 1e17 s was taken, then every reply failed
+        (
+            lambda: kefu.RedisStore(idle_ttl=1e17),
+            "idle_ttl must be at most 1,000,000,000 seconds (about 31 years), not 1e+17",
+        ),
+        (lambda: kefu.RedisStore(end_grace=1e300), "end_grace must be at most 1,000,000,000 seconds"),
     ],
 )
 def test_a_store_with_impossible_settings_is_refused_when_built(build: Any, error: str) -> None:

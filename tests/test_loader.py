@@ -280,9 +280,11 @@ SECTION_CASES = [
      "3: `matcher.cache_size` must be between 0 and 10000000 (got a 21-digit number)"),
     ("matcher:\n  word_ngrams: [2, 1]\n",
      "3: `matcher.word_ngrams` must be [low, high] with 1 <= low <= high <= 6"),
-    ("sessions:\n  idle_ttl: 0.5\n", "3: `sessions.idle_ttl` must be a finite number >= 1 (got 0.5)"),
+    ("sessions:\n  idle_ttl: 0.5\n", "3: `sessions.idle_ttl` must be between 1 and 1e+09 (got 0.5)"),
+    ("sessions:\n  idle_ttl: 100000000000000000000000\n",
+     "3: `sessions.idle_ttl` must be between 1 and 1e+09 (got 1e+23)"),
     ("sessions:\n  lock_timeout: .inf\n",
-     "3: `sessions.lock_timeout` must be a finite number >= 0.001 (got inf)"),
+     "3: `sessions.lock_timeout` must be between 0.001 and 1e+09 (got inf)"),
     # settings that need a particular shape
     ("bot:\n  fallback: []\n", "3: `bot.fallback` needs at least one reply"),
     ("bot:\n  clarify: 您是想问哪个\n", "3: `bot.clarify` must contain {options}"),
