@@ -171,6 +171,9 @@ class RedisStore:
         check_seconds("lock_wait", lock_wait, zero=True)
         check_seconds("end_grace", end_grace, zero=True)
         check_seconds("socket_timeout", socket_timeout)
+        for name, value in (("url", url), ("key_prefix", key_prefix)):
+            if not isinstance(value, str):  # redis-py raised AttributeError; None made "Nones:x" keys
+                raise TypeError(f"{name} must be a str, not {type(value).__name__}")
         self.url = url
         self.idle_ttl = idle_ttl
         self.prefix = key_prefix

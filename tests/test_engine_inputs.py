@@ -211,6 +211,18 @@ def test_a_store_with_impossible_settings_is_refused_when_built(build: Any, erro
         build()
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"url": 5}, "url must be a str, not int"),  # was an AttributeError from redis-py
+        ({"key_prefix": None}, "key_prefix must be a str, not NoneType"),  # keys were "Nones:..."
+    ],
+)
+def test_a_redis_store_refuses_a_url_or_prefix_that_is_not_text(kwargs: dict[str, Any], error: str) -> None:
+    with pytest.raises(TypeError, match=f"^{re.escape(error)}$"):
+        kefu.RedisStore(**kwargs)
+
+
 def test_engine_train_and_save_refuse_what_is_not_their_input(engine: kefu.Engine, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"^Engine takes a trained kefu.Model, not str: use Engine.from_path"):
         kefu.Engine("intents/")  # type: ignore[arg-type]
