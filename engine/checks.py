@@ -17,10 +17,16 @@ from kefu.errors import Problem
 from kefu.normalize import normalize
 from kefu.yamlsource import PathKey, SourceFile
 
-__all__ = ["Check", "FileChecker", "describe", "dotted"]
+__all__ = ["Check", "FileChecker", "describe", "dotted", "invisible_at"]
 
 Check = Callable[["FileChecker", PathKey, Any], Any]
 """Converts the value at a path, recording problems; returns None when the value is unusable."""
+
+
+def invisible_at(name: str) -> int | None:
+    """Where ``name`` holds its first invisible character (a zero-width space, a control
+    character, a line or paragraph separator), or None."""
+    return next((i for i, ch in enumerate(name) if unicodedata.category(ch) in _INVISIBLE), None)
 
 
 class FileChecker:
@@ -157,7 +163,7 @@ class FileChecker:
         """Whether ``name`` can be read and typed as written: no space at either end, no
         invisible character (a zero-width space, a control character) anywhere. Test files,
         reports and templates name things by what they show."""
-        odd = next((i for i, ch in enumerate(name) if unicodedata.category(ch) in _INVISIBLE), None)
+        odd = invisible_at(name)
         if odd is None and name == name.strip():
             if not name:
                 self.problem(path, f"{kind} name must not be empty", at_key=at_key)

@@ -168,13 +168,18 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
     )
     # What --force replaces is kept until the new bot is known to load.
     previous = {path: path.read_bytes() for path in documents if path.is_file()}
+    target = out.parent if single else out
+    created = not target.exists()
     try:
-        (out.parent if single else out).mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True)
         for path, document in documents.items():
             _dump(path, document)
         spec = load_spec(out)  # the promise of this module: what we write loads as written
     except BaseException as exc:  # Ctrl-C between the two files too: never half an import
         _restore(list(documents), previous)
+        if created:  # a failed import leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                target.rmdir()
         if isinstance(exc, OSError):
             raise SpecError.single(out, 1, f"cannot write the bot: {exc.strerror or exc}") from None
         raise

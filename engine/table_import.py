@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kefu.checks import invisible_at
 from kefu.errors import SpecError
 from kefu.import_sources import LONG_NUMBER, read_text
 from kefu.importers import BotDraft
@@ -198,7 +199,14 @@ def _add_record(
             # A labelling tool's own names (label, sentence, data) are the likely reason.
             found = f" (it has {', '.join(others)})" if others else ""
             raise SpecError.single(file, line, f"row has no `{key}`{found}")
-    intent = draft.intent(fields["intent"].strip())
+    name = fields["intent"].strip()
+    if (odd := invisible_at(name)) is not None:  # found here, not as a problem of the written bot
+        raise SpecError.single(
+            file,
+            line,
+            f"intent name {name!r} holds an invisible character (U+{ord(name[odd]):04X}): write it without",
+        )
+    intent = draft.intent(name)
     intent.examples.append(fields["text"].strip())
     if fields["response"].strip():
         intent.responses.append(fields["response"].strip())

@@ -833,6 +833,15 @@ BAD_INPUTS = [
         f"nlu.yml:5: invalid entity annotation {(ANNOTATION + '[' * 60)[:60]!r}...: nested too deeply",
         id="rasa-annotation-too-deep",
     ),
+    # an invisible character in an intent name is the source's problem, at its row (it was
+    # reported in the written intents.yaml)
+    pytest.param(
+        read_csv,
+        "data.csv",
+        'text,intent\n你好,greet\n在吗,"a\tb"\n',
+        "data.csv:3: intent name 'a\\tb' holds an invisible character (U+0009): write it without",
+        id="csv-invisible-intent-name",
+    ),
     # a header over the csv module's field limit is an error at line 1 (csv.Error escaped)
     pytest.param(
         read_csv,
@@ -950,6 +959,19 @@ def test_bad_input_names_file_and_line(
     with pytest.raises(kefu.SpecError) as caught:
         reader(source)
     assert str(caught.value) == f"{tmp_path}/{expected}"
+
+
+def test_a_failed_import_leaves_no_folder_behind(tmp_path: Path) -> None:
+    # The written bot failed to load (an intent name with a zero-width space, from Rasa):
+    # its files were removed, but the folder made for them stayed, empty.
+    source = tmp_path / "nlu.yml"
+    source.write_text(
+        'version: "3.1"\nnlu:\n- intent: "a\\u200bb"\n  examples: |\n    - 你好\n', encoding="utf-8"
+    )
+    out = tmp_path / "bot"
+    with pytest.raises(kefu.SpecError, match="invisible character"):
+        write_bot(read_rasa(source), out)
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
