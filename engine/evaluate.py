@@ -223,7 +223,8 @@ def _yaml_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
         raise SpecError.single(file, 1, "YAML test file needs `tests: [{text, intent}, ...]`")
     if data.get("version") != 1 or isinstance(data.get("version"), bool):  # as bot and dialogue files
         line = src.line(("version",)) if "version" in data else 1
-        raise SpecError.single(file, line, f"`version` must be 1 (got {data.get('version', 'missing')!r})")
+        got = repr(data["version"]) if "version" in data else "missing"  # as bot files say it
+        raise SpecError.single(file, line, f"`version` must be 1 (got {got})")
     return [(src.line(("tests", i)), row) for i, row in enumerate(data["tests"])]
 
 

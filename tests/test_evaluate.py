@@ -292,7 +292,7 @@ def test_the_ways_of_writing_oos_that_are_read(tmp_path: Path) -> None:
             1,
             "`version` must be 1 (got 2)",
         ),
-        ("w.yaml", "tests:\n  - {text: 你好, intent: greeting}\n", 1, "`version` must be 1 (got 'missing')"),
+        ("w.yaml", "tests:\n  - {text: 你好, intent: greeting}\n", 1, "`version` must be 1 (got missing)"),
         # a field over the csv module's limit, on line 3 (not on the last line read before it)
         (
             "m.csv",
