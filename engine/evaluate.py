@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import SpecError
-from kefu.table_import import check_csv_quotes
+from kefu.table_import import check_csv_quotes, quote_hint
 from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml, read_limited
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
 
 def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     check_csv_quotes(file, raw)  # else the rest of the file was read as one value, silently
-    reader = csv.DictReader(io.StringIO(raw))
+    reader = csv.DictReader(io.StringIO(raw), strict=True)  # "你"好" is an error, not 你好"
     try:
         reader.fieldnames  # noqa: B018 -- reads the header row, which may be past csv's field limit
     except csv.Error as exc:
@@ -210,7 +210,7 @@ def _csv_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
             rows.append((reader.line_num, row))
     except csv.Error as exc:  # a field over csv's 131,072-character limit, say; line_num
         # counts the lines read before the bad one
-        raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
+        raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}{quote_hint(exc)}") from None
     return rows
 
 

@@ -18,10 +18,10 @@ from kefu.import_sources import LONG_NUMBER, read_text
 from kefu.importers import BotDraft
 from kefu.yamlsource import json_lines, lone_surrogate
 
-__all__ = ["CSV_COLUMNS", "check_csv_quotes", "read_csv", "read_jsonl"]
+__all__ = ["CSV_COLUMNS", "check_csv_quotes", "quote_hint", "read_csv", "read_jsonl"]
 
 
-# How the csv module reads quotes (not strict): a quote opens a value only at the start of a
+# How the csv module reads quotes: a quote opens a value only at the start of a
 # field; up to the next single quote it holds anything (a doubled "" is one "), line breaks too.
 _QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*("?)')  # group 1: the closing quote
 _LINE_BREAK = re.compile(r"\r\n?|\n")
@@ -95,6 +95,11 @@ def _csv_header(file: Path, text: str) -> tuple[str, list[str]]:
     return delimiter, header
 
 
+def quote_hint(exc: csv.Error) -> str:
+    """How to write what a strict CSV reader refused after a closing quote, or ""."""
+    return ' (a " inside a quoted value is written "")' if "expected after" in str(exc) else ""
+
+
 def _header_names(file: Path, first: str, delimiter: str) -> list[str]:
     """The names in the header line ``first``; ``SpecError`` at line 1 if CSV cannot read it
     (a name longer than the csv module's field limit, 131,072 characters)."""
@@ -117,7 +122,10 @@ def read_csv(path: str | Path) -> BotDraft:
             f"{file}:1: column{'s' if len(others) > 1 else ''} {', '.join(others)} not imported: "
             "kefu reads text, intent and response"
         )
-    reader = csv.DictReader(io.StringIO(text, newline=""), fieldnames=header, delimiter=delimiter)
+    # strict: text after a closing quote ("你"好") is an error; read leniently it became 你好".
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), fieldnames=header, delimiter=delimiter, strict=True
+    )
     try:
         next(reader)  # the header row
         for row in reader:
@@ -139,7 +147,7 @@ def read_csv(path: str | Path) -> BotDraft:
             }
             _add_record(draft, file, reader.line_num, cells)
     except csv.Error as exc:  # line_num counts the lines read before the bad one
-        raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}") from None
+        raise SpecError.single(file, reader.line_num + 1, f"invalid CSV: {exc}{quote_hint(exc)}") from None
     if not draft.intents:  # said here, not at the output folder, which is not to blame
         raise SpecError.single(file, 1, "nothing to import: no row under the header has a text and an intent")
     return draft

@@ -300,6 +300,8 @@ def test_the_ways_of_writing_oos_that_are_read(tmp_path: Path) -> None:
             3,
             "field larger than field limit",
         ),
+        # text after a closing quote (read leniently as the text 退款")
+        ("u.csv", 'text,intent\n"退"款",refund\n', 2, "invalid CSV: ',' expected after '\"' (a \" inside"),
         # ... and a header over it (csv.Error escaped kefu test)
         ("h.csv", "x" * 200_000 + "\ntext,intent\n你好,greeting\n", 1, "invalid CSV: field larger than"),
         # JSON nested past Python's recursion limit

@@ -842,6 +842,14 @@ BAD_INPUTS = [
         "data.csv:3: intent name 'a\\tb' holds an invisible character (U+0009): write it without",
         id="csv-invisible-intent-name",
     ),
+    # text after a closing quote: read leniently, "你"好" became the example 你好"
+    pytest.param(
+        read_csv,
+        "data.csv",
+        'text,intent\n你好,greet\n"你"好",greet\n',
+        "data.csv:3: invalid CSV: ',' expected after '\"' (a \" inside a quoted value is written \"\")",
+        id="csv-text-after-a-closing-quote",
+    ),
     # a header over the csv module's field limit is an error at line 1 (csv.Error escaped)
     pytest.param(
         read_csv,
