@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import PluginError
+from kefu.hook_results import is_number, well_formed_candidates
 from kefu.manager import HookFailure
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
@@ -31,7 +32,7 @@ from kefu.slot_filling import (
 )
 from kefu.spec import BotSpec, IntentSpec
 from kefu.templates import render
-from kefu.values import Candidate, Match, Message, Reply
+from kefu.values import Match, Message, Reply
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
@@ -161,15 +162,9 @@ def _malformed(match: Match) -> str | None:
     """What is wrong with the shape of a plugin's Match (a dataclass checks no types)."""
     if match.intent is not None and not isinstance(match.intent, str):
         return f"its intent is a {type(match.intent).__name__}"
-    if isinstance(match.confidence, bool) or not isinstance(match.confidence, (int, float)):
+    if not is_number(match.confidence):
         return f"its confidence is a {type(match.confidence).__name__}"
-    if not isinstance(match.candidates, tuple) or not all(
-        isinstance(c, Candidate)
-        and isinstance(c.intent, str)
-        and isinstance(c.confidence, (int, float))
-        and not isinstance(c.confidence, bool)
-        for c in match.candidates
-    ):
+    if not well_formed_candidates(match.candidates):
         return "its candidates are not a tuple of Candidate"
     return None
 

@@ -19,7 +19,7 @@ from typing import Any
 from kefu.normalize import encodable
 from kefu.values import Block, Candidate, Message, Reply
 
-__all__ = ["MalformedResult", "cleaned"]
+__all__ = ["MalformedResult", "cleaned", "is_number", "well_formed_candidates"]
 
 
 class MalformedResult(TypeError):
@@ -96,12 +96,9 @@ def cleaned(result: Any) -> Any:
 def _check_reply(reply: Reply) -> None:
     """``MalformedResult`` naming the first field of ``reply`` that is of the wrong kind."""
     problem = None
-    if not _is_number(reply.confidence):
+    if not is_number(reply.confidence):
         problem = f"confidence is a {type(reply.confidence).__name__}, not a number"
-    elif not isinstance(reply.candidates, tuple) or not all(
-        isinstance(c, Candidate) and isinstance(c.intent, str) and _is_number(c.confidence)
-        for c in reply.candidates
-    ):
+    elif not well_formed_candidates(reply.candidates):
         problem = "candidates are not a tuple of Candidate(intent: str, confidence: number)"
     elif not isinstance(reply.slots, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in reply.slots.items()
@@ -117,5 +114,14 @@ def _check_reply(reply: Reply) -> None:
         raise MalformedResult(f"returned a Reply whose {problem}")
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
+    """Whether ``value`` is an int or float (a bool is not a confidence)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def well_formed_candidates(candidates: object) -> bool:
+    """Whether a plugin's ``Match`` or ``Reply`` candidates are what the value objects
+    declare: a tuple of ``Candidate`` with a text intent and a number confidence."""
+    return isinstance(candidates, tuple) and all(
+        isinstance(c, Candidate) and isinstance(c.intent, str) and is_number(c.confidence) for c in candidates
+    )
