@@ -43,8 +43,8 @@ def bot_files(path: str | Path) -> list[Path]:
     root = Path(path)
     if stat.S_ISDIR(path_mode(root)):
         return _folder_files(root)
-    if _name_problem(root):
-        raise SpecError.single(root, 1, _name_problem(root))
+    if problem := _name_problem(root):
+        raise SpecError.single(root, 1, problem)
     return [root]
 
 
@@ -74,8 +74,8 @@ def _folder_files(root: Path) -> list[Path]:
         except OSError as exc:
             problems.append(Problem(str(entry), 1, _unreadable(entry, exc)))
             continue
-        if stat.S_ISREG(mode) and _name_problem(entry):
-            problems.append(Problem(str(entry), 1, _name_problem(entry)))
+        if stat.S_ISREG(mode) and (problem := _name_problem(entry)):
+            problems.append(Problem(str(entry), 1, problem))
         elif stat.S_ISREG(mode):
             files.append(entry)
         elif not stat.S_ISDIR(mode):  # a sub-folder is ignored, whatever its name
