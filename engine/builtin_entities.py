@@ -18,8 +18,9 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from kefu.chinese_numbers import DIGIT_CHARS, NUMERAL_CHARS, format_decimal, parse_number
 
@@ -44,14 +45,19 @@ _ORDER_ID = re.compile(r"(?<![0-9])(?![0-9]{17}[xX])[0-9]{12,20}(?![0-9])")
 # 86 or 0086 and a mobile, written without a space, is a phone number, not an order id.
 _PREFIXED_MOBILE = re.compile(r"(?:00)?861[3-9][0-9]{9}")
 
+_MINUS = "-\u2212"  # - and −, first in a character class so that - is literal
+
 # A run of numerals: it starts where no numeral (and no "1," or "1.") precedes it, and a
 # comma or dot inside it must be followed by a digit. 几 belongs to the run and makes it
 # vague (几十块, 十几元): it has no value, yet it still counts as one end of a range, so
 # 几十到一百元 is not read as 100. A run may also start with its decimal point (.5元 is
 # 0.5), unless a numeral, letter or another dot or comma comes before that point (1..5, v.5).
+# Nor does a run start after an exponent (1e5元, 1e-5元: 5 would be read) or after a 点
+# that follows a numeral (the 5 of 1点5元, which the run itself reads as 1.5).
 _RUN = (
+    rf"(?<![0-9]e)(?<![0-9]e[{_MINUS}+])(?<![0-9{_CN}]点)"
     rf"(?:(?<![0-9a-z{_CN}几.,])\.(?=[0-9])|(?<![0-9{_CN}几])(?<![0-9][.,])[0-9{_CN}几])"
-    rf"(?:[0-9{_CN}几]|[.,](?=[0-9]))*(?:点[{DIGIT_CHARS}]+[万亿萬億]?)?"
+    rf"(?:[0-9{_CN}几]|[.,](?=[0-9]))*(?:点[0-9{DIGIT_CHARS}]+[万亿萬億]?)?"
 )
 # A minus sign: a price, budget or refund is never negative, so -50元 and 负50元 are no
 # amount at all (dropping the sign would read them as 50). After a numeral the dash is a
@@ -59,7 +65,6 @@ _RUN = (
 # hyphen in a product name (mate60pro-50元), except after the currency word rmb; 自负, 担负,
 # 肩负, 背负 and 身负 mean "bear (a cost)", so 运费自负10元 is 10. \Z because the search runs
 # over the two characters before a number and ends where the number starts.
-_MINUS = "-\u2212"
 _SIGNED = re.compile(rf"(?:(?:(?<![0-9a-z{_CN}])|(?<=rmb))[{_MINUS}]|(?<![自担肩背身])负 ?)\Z")
 # What joins two numbers into no single amount: a range (50-60元, 50~60元, 50到60元,
 # 一百多到两百元, 十来到二十块), a choice (50或60元, 50元还是60元) or a promotion (满300元减50元).
@@ -69,11 +74,18 @@ _JOIN = re.compile(
 )
 # Measure words: the digit after 块 in 3块5个 is a count, not 5 毛.
 _MEASURE = "个件只台斤瓶盒包张本支条双位次"
+_DIGIT = f"[0-9{DIGIT_CHARS}]"
+# What follows 元 or 块 below a yuan: 3元5分 and 3元零5分 (0.05), 3元50分, 五块五 and 5块5毛
+# (0.5), 两块五毛五 and 5块5毛5分 (0.55), 十块零五毛 (0.5), 一块零五 (0.05: 零 skips the 毛).
+_BELOW_YUAN = (
+    rf"零?(?P<fen>{_DIGIT})分|(?P<cents>[0-9]{{2}})分"
+    rf"|(?P<zero>零)?(?P<jiao>{_DIGIT})(?P<mark>毛|角)?(?:(?<=[毛角])零?(?P<jiao_fen>{_DIGIT})分?)?钱?"
+    rf"(?![0-9{_CN}{_MEASURE}])"
+)
 _AMOUNT_TRIGGER = re.compile(r"[¥元块币r]")  # r for rmb
 _AMOUNT = re.compile(
     rf"(?:(?P<pre>¥|rmb|人民币) ?)?(?P<num>{_RUN})"
-    rf"(?: ?(?P<unit>块钱|rmb|人民币|(?:块(?!儿)|元)"
-    rf"(?:(?P<jiao>[0-9{DIGIT_CHARS}])(?:毛钱?|角)?(?![0-9{_CN}{_MEASURE}]))?))?"
+    rf"(?: ?(?P<unit>块钱|rmb|人民币|(?:块(?!儿)|元)(?:{_BELOW_YUAN})?))?"
 )
 # 多 or 几 right after the money makes it vague: 五块多, 十元多一点, 五块几, 3块几毛. Only
 # where the phrase ends, since 50元多久到账 and 50元几天到账 ask about a plain 50.
@@ -85,15 +97,17 @@ _CN_SMALL = "一二三四五六七八九十"
 _DAY_NUMBER = rf"[0-9]{{1,2}}|[{_CN_SMALL}]{{1,3}}"
 # 2024-11-03, 2024/11/3, 2024.11.3
 _ISO_DATE = re.compile(r"(?<![0-9])([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])")
-# 2024年11月3日, 明年1月5号, 十一月三号, 11月3 (no day mark, unless a numeral or money follows)
+# 2024年11月3日, 24年11月3日, 两千零二十四年, 明年1月5号, 十一月三号, 11月3 (no day mark,
+# unless a numeral or money follows). A year it cannot read (5年, 12345年) makes no date,
+# rather than the nearest 1月1日 of another year.
 _MONTH_DAY = re.compile(
-    rf"(?:(?<![0-9{_CN}])([0-9]{{4}}|[零〇{_CN_SMALL}]{{4}})年|(大前|大后|今|明|来|去|前|后)年)?(?<![0-9{_CN}])"
-    rf"({_DAY_NUMBER})月({_DAY_NUMBER})(?:[日号號]|(?![0-9{_CN}元块钱]))"
+    rf"(?:(?<![0-9{_CN}])([0-9]{{4}}|[0-9]{{2}}|[{_CN}]{{2,7}})年|(大前|大后|今|明|来|去|前|后)年"
+    rf"|(?<![0-9{_CN}]年))(?<![0-9{_CN}])({_DAY_NUMBER})月({_DAY_NUMBER})(?:[日号號]|(?![0-9{_CN}元块钱]))"
 )
 _YEAR_OFFSETS = {"今": 0, "明": 1, "来": 1, "去": -1, "前": -2, "后": 2, "大前": -3, "大后": 3}
 # 周三, 下星期一, 这个礼拜天; not the 周三 of 一周三次 ("three times a week")
 _WEEKDAY = re.compile(
-    r"(下下个?|下个?|上个?|这个?|本)?(?:周|星期|礼拜|禮拜)([一二三四五六日天七1-7])(?![次回遍])"
+    r"(?<![上下])(下下个?|下个?|上上个?|上个?|这个?|本)?(?:周|星期|礼拜|禮拜)([一二三四五六日天七1-7])(?![次回遍])"
 )
 _RELATIVE_DAYS = {
     "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0,
@@ -104,13 +118,14 @@ _RELATIVE = re.compile("|".join(sorted(_RELATIVE_DAYS, key=len, reverse=True)))
 # by one of _NOT_DAY is a line, building, door or battery number (3号线, 5号电池).
 _NOT_DAY = "线楼门店院库位桌房机窗柜电床车码"
 _DAY_OF_MONTH = re.compile(
-    rf"(?:(下个?月|这个?月|本月|上个?月)|(?<![0-9{_CN}月第]))({_DAY_NUMBER})[号號](?![{_NOT_DAY}])"
+    rf"(?:(?<![上下])(下下个?月|下个?月|这个?月|本月|上上个?月|上个?月)|(?<![0-9{_CN}月第]))"
+    rf"({_DAY_NUMBER})[号號](?![{_NOT_DAY}])"
 )
 # Every date form contains one of these: the union of the triggers in _DATE_FORMS.
 _DATE_TRIGGER = re.compile(r"[天日周期拜月号號/.\-]")
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
-_WEEK_OFFSETS = {"这": 0, "本": 0, "下": 7, "下下": 14, "上": -7}
-_MONTH_OFFSETS = {"这月": 0, "本月": 0, "下月": 1, "上月": -1}
+_WEEK_OFFSETS = {"这": 0, "本": 0, "下": 7, "下下": 14, "上": -7, "上上": -14}
+_MONTH_OFFSETS = {"这月": 0, "本月": 0, "下月": 1, "下下月": 2, "上月": -1, "上上月": -2}
 
 
 def find_order_ids(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
@@ -133,7 +148,8 @@ def find_mobiles(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
 def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
     """Money in yuan: a number with ¥/rmb/人民币 before it or 元/块/块钱/rmb/人民币 after it.
 
-    ``五块五`` and ``3元5角`` add the 毛 (tenths); ``一块儿`` ("together") is not money.
+    ``五块五`` and ``3元5角`` add the 毛 (tenths), ``两块五毛五`` and ``3元50分`` the 分 too;
+    ``一块儿`` ("together") is not money.
     A signed number (``-50元``, ``负50元``), a vague one (``几百元``, ``五块多``) and two
     numbers joined into a range, a choice or a promotion (``50-60元``, ``50或60元``,
     ``满300元减50元``) are no amount.
@@ -150,9 +166,23 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
         value = parse_number(match["num"])
         if value is None:
             continue
-        if match["jiao"]:
-            value += _digit(match["jiao"]) / 10
+        # Exact, as parse_number is: the default context would round past 28 digits.
+        value = Context(prec=9 * len(match["num"]) + 30).add(value, _below_yuan(match))
         yield match.start(), match.end(), format_decimal(value)
+
+
+def _below_yuan(match: re.Match[str]) -> Decimal:
+    """The 毛 and 分 of an amount (``_BELOW_YUAN``), in yuan."""
+    if match["cents"]:
+        return Decimal(match["cents"]) / 100
+    if match["fen"]:
+        return _digit(match["fen"]) / 100
+    if not match["jiao"]:
+        return Decimal(0)
+    if match["zero"] and not match["mark"]:  # 一块零五: 零 stands for the empty 毛 place
+        return _digit(match["jiao"]) / 100
+    fen = _digit(match["jiao_fen"]) / 100 if match["jiao_fen"] else Decimal(0)
+    return _digit(match["jiao"]) / 10 + fen
 
 
 def _signed(text: str, start: int) -> bool:
@@ -199,16 +229,25 @@ def _ascending(low: str, high: str) -> bool:
 
 def parse_bare_amount(text: str) -> Span | None:
     """A message that is nothing but a number (``300``, ``三百。``), read as an amount in yuan;
-    an order id or a mobile number is no amount (one pasted at "how much?" is a mistake)."""
+    an order id or a mobile number is no amount (one pasted at "how much?" is a mistake),
+    nor is a number marked as something else ($100, 50%, #3)."""
     if _ORDER_ID.fullmatch(text.strip()) or _MOBILE.fullmatch(text.strip()):
         return None
     match = _BARE_AMOUNT.fullmatch(text)
     if match is None or re.search(f"[{_MINUS}]", text[: match.start("num")]):
         return None
+    if any(_names_other_than_yuan(ch) for ch in text[: match.start("num")] + text[match.end("num") :]):
+        return None
     value = parse_number(match["num"])
     if value is None:
         return None
     return match.start("num"), match.end("num"), format_decimal(value)
+
+
+def _names_other_than_yuan(char: str) -> bool:
+    """Whether ``char`` beside a bare number makes it something else than yuan: another
+    currency ($100, €5), a share (50%) or a number sign (#3, №3)."""
+    return char in "%‰‱#№°" or (char != "¥" and unicodedata.category(char) == "Sc")
 
 
 def find_dates(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
@@ -219,12 +258,16 @@ def find_dates(text: str, today: Callable[[], datetime.date]) -> Iterator[Span]:
     - 今天/明天/后天/大后天/昨天/前天/大前天 (and 今日, 明日, 昨日);
     - 周三/星期三/礼拜三 (日, 天, 七 = Sunday; weeks start on Monday): plain 周三 is
       the next Wednesday on or after today (this week's if not past, else next
-      week's); 这/本周三 is this week's even if past; 下, 下下 and 上 shift by weeks;
+      week's); 这/本周三 is this week's even if past; 下, 下下, 上 and 上上 shift by
+      weeks;
     - 11月3号 without a year: the 3 November nearest to today (last, this or next
       year), so 1月5号 said in late December is next January; 今年, 明年 (来年), 去年,
-      前年, 后年, 大前年 and 大后年 name the year;
+      前年, 后年, 大前年 and 大后年 name the year, and so does a year written out (2024年,
+      二零二四年, 两千零二十四年) or in two digits (24年: the nearest such year); one it
+      cannot read (5年1月1日) makes no date;
     - 3号 alone: this month if the 3rd is today or later, else the next month that has
-      a 3rd; 下个月3号, 这个月3号 and 上个月3号 name the month.
+      a 3rd; 下个月3号, 下下个月3号, 这个月3号, 上个月3号 and 上上个月3号
+      name the month.
 
     Each form is its own pattern behind its own trigger, so a message with 天 in it
     pays for the 今天/明天 pattern only. Spans may overlap (the caller keeps the longest).
@@ -279,7 +322,13 @@ def _iso_date(match: re.Match[str], today: datetime.date) -> datetime.date:
 def _month_day(match: re.Match[str], today: datetime.date) -> datetime.date | None:
     year, month, day = match[1], _small_int(match[3]), _small_int(match[4])
     if year:
-        return datetime.date(_small_int(year, digit_by_digit=True), month, day)
+        number = _small_int(year, digit_by_digit=True)
+        if len(year) == 2 and number < 100:  # 24年, 二四年: the nearest such year to today
+            number = min(
+                (c * 100 + number for c in range(today.year // 100 - 1, today.year // 100 + 2)),
+                key=lambda y: abs(y - today.year),
+            )
+        return datetime.date(number, month, day)
     if match[2]:  # 明年, 去年: that year's, however near another year's would be
         return datetime.date(today.year + _YEAR_OFFSETS[match[2]], month, day)
     candidates = []

@@ -3,13 +3,15 @@
 Arabic digits, Chinese numerals (including the financial forms 壹贰叁 and 拾佰仟) and
 mixtures of both are accepted. The colloquial short forms follow everyday usage: a lone
 digit after a unit counts in the next smaller unit, so 两千五 is 2500 and 三万五 is 35000,
-while a 零 in between cancels that (一百零五 is 105).
+while a 零 in between cancels that (一百零五 is 105). Units must come in falling order
+(十十, 一百一百 and 一亿一亿 are no number), and values are exact however many digits
+they have.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 
 __all__ = ["DIGIT_CHARS", "NUMERAL_CHARS", "format_decimal", "parse_number"]
 
@@ -47,6 +49,13 @@ def parse_number(text: str, *, digit_by_digit: bool = False) -> Decimal | None:
     """
     if not text:
         return None
+    # Exact: the default 28 significant digits would round a long number silently. Each
+    # character adds at most 8 digits (亿), so this precision always suffices.
+    with localcontext(Context(prec=9 * len(text) + 28)):
+        return _parse(text, digit_by_digit)
+
+
+def _parse(text: str, digit_by_digit: bool) -> Decimal | None:
     if text[0] == ".":
         text = "0" + text  # .5 is 0.5; a dot anywhere else must follow a digit
     if "点" in text:
@@ -62,32 +71,39 @@ def parse_number(text: str, *, digit_by_digit: bool = False) -> Decimal | None:
 
 def format_decimal(value: Decimal) -> str:
     """``value`` as a plain decimal string, no exponent or trailing zeros: ``1.5``, ``15000``."""
-    text = format(value.normalize(), "f")
+    text = format(value.normalize(Context(prec=max(28, len(value.as_tuple().digits)))), "f")
     return "0" if text in ("-0", "") else text
 
 
 def _with_decimal_point(text: str) -> Decimal | None:
-    """一点五 -> 1.5, 一点五万 -> 15000: the fraction is read digit by digit."""
+    """一点五 -> 1.5, 1点5 -> 1.5, 一点五万 -> 15000: the fraction is read digit by digit."""
     whole, _, fraction = text.partition("点")
     scale = 1
     if fraction and fraction[-1] in _BIG_UNITS:
         scale = _BIG_UNITS[fraction[-1]]
         fraction = fraction[:-1]
-    if not fraction or any(ch not in _DIGITS for ch in fraction):
+    if not fraction or any(ch not in _DIGITS and not ("0" <= ch <= "9") for ch in fraction):
         return None
-    integer = parse_number(whole)
+    integer = _parse(whole, False) if whole else None
     if integer is None or "点" in whole:
         return None
-    decimals = "".join(str(_DIGITS[ch]) for ch in fraction)
+    decimals = "".join(str(_DIGITS.get(ch, ch)) for ch in fraction)
     return (integer + Decimal("0." + decimals)) * scale
 
 
 def _sum_tokens(tokens: list[str]) -> Decimal | None:
-    """Fold digit and unit tokens into a value; None when they do not form a numeral."""
+    """Fold digit and unit tokens into a value; None when they do not form a numeral.
+
+    Units fall within a section (千 before 百 before 十) and big units fall too (亿 before
+    万), and what follows a unit is smaller than it: 十十, 一百一百, 十10 and 一万一亿 are
+    typing slips or two numbers, not one to add up.
+    """
     total = Decimal(0)  # everything already scaled by 万 or 亿
     section = Decimal(0)  # the part below 万 being built
     number: Decimal | None = None  # the digit waiting for its unit
     last_unit = 0  # the unit just seen, for the short form 两千五; 0 after 零
+    small_floor = 0  # the smallest unit so far in this section: the next must be smaller
+    big_floor = 0  # the last big unit: the section after it must stay below it
     for token in tokens:
         if token in _DIGITS:
             if number is not None:
@@ -96,17 +112,22 @@ def _sum_tokens(tokens: list[str]) -> Decimal | None:
             number = None if value == 0 else Decimal(value)
             last_unit = 0 if value == 0 else last_unit
         elif token in _UNITS:
+            unit = _UNITS[token]
             if number is None and token not in "十拾":
                 return None  # 百 or 千 needs a digit before it; 十 alone means 10
-            section += (number if number is not None else 1) * _UNITS[token]
-            number, last_unit = None, _UNITS[token]
+            if small_floor and (unit >= small_floor or (number is not None and number >= 10)):
+                return None
+            section += (number if number is not None else 1) * unit
+            number, last_unit, small_floor = None, unit, unit
         elif token in _BIG_UNITS:
-            if number is None and section == 0:
+            big = _BIG_UNITS[token]
+            if (number is None and section == 0) or (big_floor and big >= big_floor):
                 return None
             section += number or 0
-            big = _BIG_UNITS[token]
+            if big_floor and section >= big_floor:
+                return None
             total = (total + section) * big if big > 10**4 else total + section * big
-            section, number, last_unit = Decimal(0), None, big
+            section, number, last_unit, small_floor, big_floor = Decimal(0), None, big, 0, big
         elif token[0].isascii() and token[0].isdigit():
             if number is not None:
                 return None
@@ -114,7 +135,12 @@ def _sum_tokens(tokens: list[str]) -> Decimal | None:
         else:
             return None
     if number is not None:
-        section += _short_form(number, tokens[-1], last_unit)
+        number = _short_form(number, tokens[-1], last_unit)
+        if small_floor and number >= small_floor:
+            return None
+        section += number
+    if big_floor and section >= big_floor:
+        return None
     return total + section
 
 

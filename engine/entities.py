@@ -140,8 +140,22 @@ class _RegexFinder:
             if match.end() == match.start():
                 continue  # an empty match (``a*``) is not a value
             group = match[1] if self.pattern.groups else None
-            value = group if group is not None else match[0]
+            value = _visible(group if group is not None else match[0])
+            if not value.strip():
+                continue  # nor is an empty or blank group (SKU-?(\d*) on "SKU")
             yield (*message.span(match.start(), match.end(), folded=False), value)
+
+
+def _visible(value: str) -> str:
+    """``value`` without control and format characters: a reply echoes slot values, and a
+    terminal escape, a NUL or a right-to-left override (U+202E, which shows the rest of the
+    reply reversed) must not reach the customer. The zero-width joiner of emoji stays."""
+    if value.isprintable():
+        return value
+    return "".join(ch for ch in value if ch == "\u200d" or unicodedata.category(ch) not in _INVISIBLE)
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs"})  # control, format, lone surrogate
 
 
 _Finder = _BuiltinFinder | _LookupFinder | _RegexFinder

@@ -386,6 +386,61 @@ def test_long_amount_like_input_is_read_in_one_pass(
 
 @pytest.mark.parametrize(
     ("text", "expected"),
+    [
+        ("十块零五毛", "10.5"),
+        ("两块五毛五", "2.55"),  # 五 after 毛 is 5 分
+        ("5块5毛5", "5.55"),
+        ("五块五毛五分钱", "5.55"),
+        ("3元50分", "3.5"),
+        ("3元5分", "3.05"),
+        ("3元零5分", "3.05"),
+        ("一块零五", "1.05"),  # 零 stands for the empty 毛 place
+        ("三块五毛钱", "3.5"),
+        ("1点5元", "1.5"),  # digits around 点, as 一点五 is read
+        ("退我一点5元", "1.5"),
+    ],
+)
+def test_mao_and_fen_are_added_not_dropped(text: str, expected: str) -> None:
+    """Each of these was read smaller: 10, 2.5, 5.5, 3, or 5 for 1点5元."""
+    value = EntityExtractor(()).extract_one(text, "amount")
+    assert (value.value if value else None) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e5元",  # read as 5
+        "1E5元",
+        "1e-5元",
+        "5e3块",  # read as 3
+        "十十元",  # read as 20
+        "一百一百元",  # 200
+        "五十五十元",  # 100
+        "九十九十九元",  # 189
+        "一亿一亿元",  # 10000000100000000
+        "十10元",  # 20
+        "1万20000元",
+    ],
+)
+def test_a_number_that_is_no_numeral_is_no_amount(text: str) -> None:
+    assert EntityExtractor(()).extract_one(text, "amount") is None
+
+
+def test_a_long_amount_keeps_every_digit() -> None:
+    """Forty 1s came back as 28 1s and 12 0s (the decimal module's default precision)."""
+    digits = "1" * 40
+    assert [v.value for v in EntityExtractor(()).extract_all(f"退{digits}元", "amount")] == [digits]
+    assert [v.value for v in EntityExtractor(()).extract_all(f"{digits}.5元", "amount")] == [f"{digits}.5"]
+
+
+@pytest.mark.parametrize("text", ["$100", "＄100", "€5", "50%", "#3", "№3"])
+def test_a_bare_number_marked_as_something_else_is_no_amount(text: str) -> None:
+    """A yuan slot took $100 as 100 yuan (100美元 was already refused)."""
+    assert extractor().parse_value(text, "amount") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
     [(".5", "0.5"), ("  .99元", "0.99"), ("-50", None), ("- 50", None), ("¥-50", None), ("-¥50", None)],
 )
 def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, expected: str | None) -> None:
@@ -437,6 +492,17 @@ def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, ex
         # day alone: this month if not past, else the next month that has it
         ("27号", "2026-11-27"),
         ("30号", "2026-11-30"),
+        ("下下个月3号", "2027-01-03"),  # was next month
+        ("下下月3号", "2027-01-03"),
+        ("上上个月3号", "2026-09-03"),  # was last month
+        ("上上周三", "2026-11-11"),  # was last week
+        ("下下下周三", None),  # not 下下周 (or 下周) from inside it
+        ("24年1月1日", "2024-01-01"),  # a two-digit year was dropped: 2027-01-01
+        ("99年3月5号", "1999-03-05"),  # the nearest such year
+        ("两千零二十四年1月1号", "2024-01-01"),
+        ("二四年1月1号", "2024-01-01"),
+        ("5年1月1日", None),  # no year it can read: no date, rather than another year's
+        ("12345年1月1日", None),
         ("3号", "2026-12-03"),
         ("31号", "2026-12-31"),  # November has no 31st
         ("下个月3号", "2026-12-03"),
@@ -540,6 +606,14 @@ def test_lookup(text: str, expected: tuple[str, str, int, int] | None) -> None:
         (EntitySpec("size", regex=r"(\d+)码|均码"), "均码", ("均码", "均码", 0, 2)),
         # empty matches are not values
         (EntitySpec("stars", regex=r"\**"), "好评", None),
+        # nor is an empty group: a required slot was filled with "" on "SKU"
+        (EntitySpec("sku", regex=r"SKU-?(\d*)"), "SKU", None),
+        (EntitySpec("sku", regex=r"SKU-?(\d*)"), "SKU7", ("7", "SKU7", 0, 4)),
+        # control and format characters are not echoed back (a terminal escape, NUL, U+202E)
+        (EntitySpec("name", regex=r"我叫(\S+)"), "我叫张\x00三", ("张三", "我叫张\x00三", 0, 5)),
+        (EntitySpec("name", regex=r"我叫(\S+)"), "我叫\u202e三张", ("三张", "我叫\u202e三张", 0, 5)),
+        (EntitySpec("name", regex=r"我叫(\S+)"), "我叫\x1b\u200b", None),
+        (EntitySpec("name", regex=r"我叫(\S+)"), "我叫👨\u200d👩", ("👨\u200d👩", "我叫👨\u200d👩", 0, 5)),
     ],
 )
 def test_regex(spec: EntitySpec, text: str, expected: tuple[str, str, int, int] | None) -> None:
