@@ -17,7 +17,7 @@ from kefu.errors import Problem
 from kefu.normalize import normalize
 from kefu.yamlsource import PathKey, SourceFile
 
-__all__ = ["Check", "FileChecker", "describe", "dotted", "invisible_at"]
+__all__ = ["Check", "FileChecker", "describe", "dotted", "invisible_at", "version_problem"]
 
 Check = Callable[["FileChecker", PathKey, Any], Any]
 """Converts the value at a path, recording problems; returns None when the value is unusable."""
@@ -27,6 +27,17 @@ def invisible_at(name: str) -> int | None:
     """Where ``name`` holds its first invisible character (a zero-width space, a control
     character, a line or paragraph separator), or None."""
     return next((i for i, ch in enumerate(name) if unicodedata.category(ch) in _INVISIBLE), None)
+
+
+def version_problem(data: dict[str, Any], expected: int = 1) -> str | None:
+    """What is wrong with a file's ``version`` (None if it is ``expected``), worded alike
+    for bot, dialogue and test files. ``true == 1`` and ``1.0 == 1`` in Python, so the
+    type is checked too."""
+    version = data.get("version")
+    if type(version) is int and version == expected:
+        return None
+    got = repr(version) if "version" in data else "missing"
+    return f"`version` must be {expected} (got {got})"
 
 
 class FileChecker:
@@ -43,6 +54,12 @@ class FileChecker:
     def problem(self, path: PathKey, message: str, *, at_key: bool = False) -> None:
         """Record a problem at ``path``."""
         self.src.problem(path, message, at_key=at_key)
+
+    def version(self, data: dict[str, Any], expected: int = 1) -> None:
+        """Record a problem at ``version`` (or the top of the file) unless it is ``expected``."""
+        problem = version_problem(data, expected)
+        if problem is not None:
+            self.problem(("version",) if "version" in data else (), problem)
 
     def sibling(self, path: PathKey, key: str) -> Any:
         """The raw value of ``key`` beside the setting at ``path`` (None if absent), for a

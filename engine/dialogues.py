@@ -18,8 +18,9 @@ A dialogue file::
           - user: 转人工
             handoff: true
 
-Every expectation is optional; a step with none only has to get a reply. Each dialogue
-runs in a fresh session. ``kefu test BOT --dialogues FILE`` and pytest both run them.
+Every expectation is optional; a step with none only has to get a reply. ``slots: {}``
+and ``contexts: []`` expect none at all (a named slot or context only has to be there).
+Each dialogue runs in a fresh session. ``kefu test BOT --dialogues FILE`` and pytest both run them.
 """
 
 from __future__ import annotations
@@ -82,8 +83,7 @@ def read_dialogues(path: str | Path) -> list[Dialogue]:
     data = src.data
     if not src.problems:
         data = c.mapping((), data, ("version", "dialogues"))
-        if data.get("version") != 1:
-            c.problem(("version",) if "version" in data else (), "`version` must be 1")
+        c.version(data)
         items = data.get("dialogues")
         if not isinstance(items, list) or not items:
             c.problem(("dialogues",) if "dialogues" in data else (), "`dialogues` must be a non-empty list")
@@ -170,6 +170,8 @@ def _check(engine: Engine, session_id: str, step: Step, reply: Reply) -> list[st
             problems.append(
                 f"{step.user!r}: expected slot {name}={value!r}, got {reply.slots.get(name)!r} {said}"
             )
+    if expect.get("slots") == {} and reply.slots:
+        problems.append(f"{step.user!r}: expected no slots, got {dict(reply.slots)!r} {said}")
     if "contexts" in expect:
         session = engine.session(session_id)
         open_now = set(session.active_contexts(engine.clock())) if session else set()
@@ -178,4 +180,6 @@ def _check(engine: Engine, session_id: str, step: Step, reply: Reply) -> list[st
             problems.append(
                 f"{step.user!r}: expected contexts {sorted(missing)} to be open, open: {sorted(open_now)}"
             )
+        elif not expect["contexts"] and open_now:
+            problems.append(f"{step.user!r}: expected no contexts open, open: {sorted(open_now)}")
     return problems

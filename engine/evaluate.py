@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kefu.checks import version_problem
 from kefu.errors import SpecError
 from kefu.table_import import check_csv_quotes, quote_hint
 from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml, read_limited
@@ -221,10 +222,9 @@ def _yaml_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     data = src.data
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise SpecError.single(file, 1, "YAML test file needs `tests: [{text, intent}, ...]`")
-    if data.get("version") != 1 or isinstance(data.get("version"), bool):  # as bot and dialogue files
-        line = src.line(("version",)) if "version" in data else 1
-        got = repr(data["version"]) if "version" in data else "missing"  # as bot files say it
-        raise SpecError.single(file, line, f"`version` must be 1 (got {got})")
+    problem = version_problem(data)
+    if problem is not None:
+        raise SpecError.single(file, src.line(("version",)) if "version" in data else 1, problem)
     return [(src.line(("tests", i)), row) for i, row in enumerate(data["tests"])]
 
 

@@ -58,11 +58,7 @@ def check_file(src: SourceFile) -> FileResult:
         c.problem((), f"a bot file must be a mapping, not {describe(data)}")
         return result
     c.check_keys((), data, [*SECTION_CHECKS, "intents", "version"])
-    version = data.get("version")
-    if type(version) is not int or version != FORMAT_VERSION:  # `true == 1` in Python
-        where: PathKey = ("version",) if "version" in data else ()
-        got = repr(data["version"]) if "version" in data else "missing"
-        c.problem(where, f"`version` must be {FORMAT_VERSION} (got {got})")
+    c.version(data, FORMAT_VERSION)
     for name, check in SECTION_CHECKS.items():
         if name in data:
             result.sections[name] = check(c, (name,), data[name])

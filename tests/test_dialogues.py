@@ -47,9 +47,38 @@ def test_a_failing_expectation_names_file_line_and_what_the_bot_said(
 
 
 @pytest.mark.parametrize(
+    ("expectation", "failure"),
+    [
+        ("slots: {}", "expected no slots, got {'order_id': '2024112712345678'}"),
+        ("contexts: []", "expected no contexts open, open: ['order']"),
+    ],
+)
+def test_empty_slots_or_contexts_expect_none(
+    demo_engine: kefu.Engine, tmp_path: Path, expectation: str, failure: str
+) -> None:
+    """They passed whatever the bot did: a test meant to say "nothing is open" checked nothing."""
+    path = tmp_path / "d.yaml"
+    step = "      - user: 订单2024112712345678到哪了\n"
+    path.write_text(f"version: 1\ndialogues:\n  - steps:\n{step}        {expectation}\n", encoding="utf-8")
+    [dialogue] = kefu.read_dialogues(path)
+    [problem] = kefu.run_dialogue(demo_engine, dialogue).failures
+    assert failure in problem
+    # and where the reply has none, they pass
+    path.write_text(
+        f"version: 1\ndialogues:\n  - steps:\n      - user: 你好\n        {expectation}\n", encoding="utf-8"
+    )
+    [dialogue] = kefu.read_dialogues(path)
+    assert kefu.run_dialogue(demo_engine, dialogue).failures == []
+
+
+@pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("version: 2\ndialogues: [{steps: [{user: a}]}]\n", ":1: `version` must be 1"),
+        ("version: 2\ndialogues: [{steps: [{user: a}]}]\n", ":1: `version` must be 1 \\(got 2\\)"),
+        # true == 1 and 1.0 == 1 in Python: both were taken, as bot files never did
+        ("version: true\ndialogues: [{steps: [{user: a}]}]\n", ":1: `version` must be 1 \\(got True\\)"),
+        ("version: 1.0\ndialogues: [{steps: [{user: a}]}]\n", ":1: `version` must be 1 \\(got 1.0\\)"),
+        ("dialogues: [{steps: [{user: a}]}]\n", ":1: `version` must be 1 \\(got missing\\)"),
         ("version: 1\ndialogues: []\n", ":2: `dialogues` must be a non-empty list"),
         ("version: 1\ndialogues:\n  - name: x\n", ":3: a dialogue needs `steps`: a non-empty list"),
         ("version: 1\ndialogues:\n  - steps:\n      - intent: a\n", ":4: a step needs `user`"),
