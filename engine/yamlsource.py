@@ -143,8 +143,8 @@ def _convert(node: yaml.Node, path: PathKey, src: SourceFile) -> Any:
             (True, pair) for pair in _merged(node, path, src)
         ]:
             key = _convert(key_node, (*path, "<key>"), src)
-            if isinstance(key, (int, float)) and not isinstance(key, bool):
-                key = key_node.value  # keys in bot files are names: `007:` stays "007"
+            if isinstance(key, (int, float)):  # bool too: YAML 1.1 reads `on:` and `no:` as booleans
+                key = key_node.value  # keys in bot files are names: `007:` stays "007", `on:` "on"
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 src.problem((*path, "<key>"), f"mapping keys must be text, not {type(key).__name__}")
                 continue

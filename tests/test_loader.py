@@ -474,6 +474,18 @@ def test_unquoted_numbers_stay_the_text_they_were_written_as(tmp_path: Path) -> 
     assert spec.settings.threshold == 0.35  # a number where a number is due
 
 
+def test_keys_yaml_reads_as_booleans_stay_the_names_they_were_written_as(tmp_path: Path) -> None:
+    """YAML 1.1 reads `on:`, `yes:` and `no:` as booleans: a slot named on became the slot
+    True, and its template's {on} was then "no such slot (slots: True)"."""
+    bot = "version: 1\nentities:\n  switch: {values: [开, 关]}\nnlp: {synonyms: {yes: 是的}}\nintents:\n"
+    bot += "  - name: light\n    examples: [开灯, 关灯]\n"
+    bot += "    slots:\n      on: {entity: switch, required: true, prompt: 开还是关}\n"
+    bot += '    responses: ["好的 {on}"]\n'
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot}))
+    assert [slot.name for slot in spec.intents[0].slots] == ["on"]
+    assert dict(spec.nlp.synonyms) == {"yes": "是的"}
+
+
 def test_escaped_surrogate_pairs_become_their_character(tmp_path: Path) -> None:
     # JSON tools write 😀 as \ud83d\ude00; the bot holds the character and saves like any other.
     bot = 'version: 1\nintents:\n  - name: greet\n    examples: ["你好\\ud83d\\ude00"]\n'
