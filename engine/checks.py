@@ -17,7 +17,7 @@ from kefu.errors import Problem
 from kefu.normalize import normalize
 from kefu.yamlsource import PathKey, SourceFile
 
-__all__ = ["Check", "FileChecker", "describe", "dotted", "invisible_at", "version_problem"]
+__all__ = ["Check", "FileChecker", "dead_literal", "describe", "dotted", "invisible_at", "version_problem"]
 
 Check = Callable[["FileChecker", PathKey, Any], Any]
 """Converts the value at a path, recording problems; returns None when the value is unusable."""
@@ -198,13 +198,32 @@ class FileChecker:
         # A scoped (?i:...) sets no flag on the pattern: read the whole pattern as ignoring case
         # then, so what it spells in capitals is never judged dead (a false alarm refuses a bot).
         ignore_case = bool(compile_regex(text).flags & regex.IGNORECASE) or bool(_SCOPED_I.search(text))
-        dead = _dead_literal(text, ignore_case=ignore_case)
+        dead = dead_literal(
+            text, lambda literal: normalize(literal) == (literal.casefold() if ignore_case else literal)
+        )
         if dead is not None:
             becomes = f"becomes {normalize(dead)!r}" if normalize(dead) else "becomes a space"
             self.problem(
                 path,
                 f"pattern {text!r} can never match: patterns run on the normalized message, "
                 f"where {dead!r} {becomes} (lower case, no punctuation; see docs/intents.md)",
+            )
+            return None
+        return text
+
+    def nfkc_pattern(self, path: PathKey, value: Any) -> str | None:
+        """A regex that runs on NFKC text (entity regexes: case kept, full-width forms made
+        ASCII): a literal NFKC changes (Ａ, ：, １) is a problem, as it could never match."""
+        text = self.regex(path, value)
+        if text is None:
+            return None
+        dead = dead_literal(text, lambda literal: unicodedata.normalize("NFKC", literal) == literal)
+        if dead is not None:
+            becomes = unicodedata.normalize("NFKC", dead)
+            self.problem(
+                path,
+                f"regex {text!r} can never match: entity regexes run on the message in NFKC form, "
+                f"where {dead!r} is {becomes!r} (write {becomes!r}; see docs/intents.md)",
             )
             return None
         return text
@@ -281,9 +300,10 @@ _OPTIONAL = re.compile(r"[?*]|\{0[,}]")
 _SKIPPABLE = re.compile(r"\||\)(?:[?*]|\{0[,}])")
 
 
-def _dead_literal(pattern: str, *, ignore_case: bool) -> str | None:
-    """The first literal of ``pattern``, outside classes and not optional, that normalized
-    text never holds; None when every literal can occur there."""
+def dead_literal(pattern: str, held: Callable[[str], bool]) -> str | None:
+    """The first literal of ``pattern``, not optional, that the text it runs on never holds
+    (``held`` is False for it), or the first class none of whose characters it holds
+    (``[Ａ-Ｚ]``); None when every one can occur there. Spaces are never judged."""
     if _SKIPPABLE.search(pattern):
         return None
     pos = 0
@@ -291,6 +311,10 @@ def _dead_literal(pattern: str, *, ignore_case: bool) -> str | None:
         syntax = _SYNTAX.match(pattern, pos)
         if syntax is not None:
             pos = syntax.end()
+            members = _class_members(syntax[0])
+            dead = members and not any(ch.isspace() or held(ch) for ch in members)
+            if dead and not _OPTIONAL.match(pattern, pos):
+                return syntax[0]
             continue
         literal = char = pattern[pos]
         if char == "\\" and pos + 1 < len(pattern):  # an escaped symbol: \? \. \:
@@ -299,7 +323,34 @@ def _dead_literal(pattern: str, *, ignore_case: bool) -> str | None:
             pos += 1
             continue
         pos += 1
-        seen = literal.casefold() if ignore_case else literal
-        if not literal.isspace() and normalize(literal) != seen and not _OPTIONAL.match(pattern, pos):
+        if not literal.isspace() and not held(literal) and not _OPTIONAL.match(pattern, pos):
             return literal
     return None
+
+
+_CLASS_ITEM = re.compile(r"\\(.)|(.)", re.S)
+
+
+def _class_members(syntax: str) -> str | None:
+    r"""Every character a plain class (``[Ａ-Ｚ：]``) holds; None for anything else: not a
+    class, negated, with a set escape (``\d``, ``\p{Han}``) or more than 5,000 characters."""
+    if not syntax.startswith("[") or syntax.startswith("[^") or len(syntax) < 3:
+        return None
+    items: list[tuple[str, bool]] = []  # (character, escaped)
+    for match in _CLASS_ITEM.finditer(syntax[1:-1]):
+        if match[1] is not None and (match[1].isalnum() or match[1] == "_"):
+            return None  # \d, \w, \s, \p{...}, \x41: sets and codes this does not read
+        items.append((match[1], True) if match[1] is not None else (match[2], False))
+    chars: list[str] = []
+    i = 0
+    while i < len(items):
+        if i + 2 < len(items) and items[i + 1] == ("-", False):
+            low, high = ord(items[i][0]), ord(items[i + 2][0])
+            if high - low > 5_000:
+                return None
+            chars.extend(map(chr, range(low, high + 1)))
+            i += 3
+        else:
+            chars.append(items[i][0])
+            i += 1
+    return "".join(chars) if 0 < len(chars) <= 5_000 else None

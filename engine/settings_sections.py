@@ -222,7 +222,7 @@ def _entity(c: FileChecker, path: PathKey, name: str, body: Any) -> EntitySpec |
         builtin = c.choice((*path, "builtin"), data["builtin"], BUILTIN_ENTITIES)
         return EntitySpec(name, builtin=builtin, file=file, line=line) if builtin else None
     if "regex" in data:
-        pattern = c.regex((*path, "regex"), data["regex"])
+        pattern = c.nfkc_pattern((*path, "regex"), data["regex"])
         return EntitySpec(name, regex=pattern, file=file, line=line) if pattern else None
     values = _lookup_values(c, (*path, "values"), data["values"])
     return EntitySpec(name, values=values, file=file, line=line)

@@ -295,6 +295,13 @@ SECTION_CASES = [
     ("entities:\n  d:\n", "3: entity 'd' needs exactly one of regex, values, builtin"),
     ("entities:\n  sku:\n    regex: '(SKU'\n",
      "4: invalid regex '(SKU': missing ) at position 4"),
+    # entity regexes run on NFKC text (case kept): a full-width literal or class never matched
+    ("entities:\n  code: {regex: '编号：(\\d+)'}\n",
+     "3: regex '编号：(\\\\d+)' can never match: entity regexes run on the message in NFKC form, where "
+     "'：' is ':' (write ':'; see docs/intents.md)"),
+    ("entities:\n  code: {regex: '[Ａ-Ｚ]{2}\\d+'}\n",
+     "3: regex '[Ａ-Ｚ]{2}\\\\d+' can never match: entity regexes run on the message in NFKC form, "
+     "where '[Ａ-Ｚ]' is '[A-Z]' (write '[A-Z]'; see docs/intents.md)"),
     # inline flags that clash with each other or with the regex version kefu runs (the
     # regex module raised ValueError out of kefu for these)
     ("entities:\n  e: {regex: '(?a)(?u)x'}\n",
@@ -371,6 +378,10 @@ INTENT_CASES = [
      "becomes 's' (lower case, no punctuation; see docs/intents.md)"),
     (A + "    patterns: ['^查订单？$']\n",
      "5: pattern '^查订单？$' can never match: patterns run on the normalized message, where '？' "
+     "becomes a space (lower case, no punctuation; see docs/intents.md)"),
+    # and a class whose every character it never holds
+    (A + "    patterns: ['^查订单[？！]$']\n",
+     "5: pattern '^查订单[？！]$' can never match: patterns run on the normalized message, where '[？！]' "
      "becomes a space (lower case, no punctuation; see docs/intents.md)"),
     (A + "    slots:\n      s: {entity: date, regex: '*x'}\n",
      "6: invalid regex '*x': nothing to repeat at position 0"),
