@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import os
 import stat
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,7 @@ from kefu.features import FeatureSpace
 from kefu.loader import bot_files, load_spec
 from kefu.loader import fingerprint as files_fingerprint
 from kefu.matcher import Matcher
-from kefu.modelcheck import ARRAY_NAMES, arrays_problem, meta_problem
+from kefu.modelcheck import arrays_problem, meta_problem, read_npz
 from kefu.spec import BotSpec
 from kefu.text import TextAnalyzer
 from kefu.training import fit_head
@@ -151,6 +148,8 @@ def load_model(directory: str | Path, *, bot: str | Path | BotSpec | None = None
     arrays = _read_arrays(folder, meta)
     try:
         return dataclasses.replace(_rebuild(spec, meta, arrays), plugins_left_behind=left_behind)
+    except ModelError as exc:
+        raise ModelError(f"{folder}: {exc}") from None
     except (KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:  # checked above; a backstop
         raise ModelError(
             f"{folder}: model is incomplete or inconsistent ({type(exc).__name__}: {exc})"
@@ -222,11 +221,9 @@ def _read_arrays(folder: Path, meta: dict[str, Any]) -> dict[str, np.ndarray[Any
         raise ModelError(f"{path}: model arrays were edited or damaged (checksum mismatch)")
     if not data.startswith(ZIP_MAGIC):  # np.load would read it as a single array, or fail oddly
         raise ModelError(f"{path}: damaged model arrays: not an npz archive")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError) as exc:
-        raise ModelError(f"{path}: damaged model arrays: {type(exc).__name__}: {exc}") from None
+    arrays, problem = read_npz(data)
+    if arrays is None:
+        raise ModelError(f"{path}: damaged model arrays: {problem}")
     problem = arrays_problem(meta, arrays)
     if problem:
         raise ModelError(f"{path}: damaged model arrays: {problem}")
@@ -234,9 +231,11 @@ def _read_arrays(folder: Path, meta: dict[str, Any]) -> dict[str, np.ndarray[Any
 
 
 def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]) -> Model:
-    missing = [name for name in ARRAY_NAMES if name not in arrays]
-    if missing or meta.get("intents") != [i.name for i in spec.intents]:
-        raise ModelError(f"model arrays or intents do not match the bot (missing: {missing})")
+    names = [i.name for i in spec.intents]
+    if meta["intents"] != names:  # only with ``bot`` given, whose fingerprint matched
+        differ = sorted(set(meta["intents"]) ^ set(names))
+        how = f"{', '.join(differ)} differ" if differ else "in another order"
+        raise ModelError(f"the model's intents are not the bot's ({how}); retrain it")
     analyzer = TextAnalyzer(spec.nlp)
     texts = meta["example_texts"]
     if meta.get("fast_tokenizer") is not False:  # False: rjieba already cut this bot differently

@@ -1,18 +1,26 @@
 """Checking a loaded model's metadata and arrays before anything is built from them.
 
-A model's checksums are plain sha256, so a forged model can carry valid ones: every key,
-type, dtype, shape and CSR index is checked here instead. Each check returns what is
-wrong, or None; ``kefu.model`` turns a problem into a ``ModelError``.
+A model's checksums are plain sha256, so a forged model can carry valid ones: the archive,
+every key, type, dtype, shape and CSR index is checked here instead. Each check returns
+what is wrong, or None; ``kefu.model`` turns a problem into a ``ModelError``.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import zipfile
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ARRAY_NAMES", "arrays_problem", "meta_problem"]
+__all__ = ["ARRAY_NAMES", "arrays_problem", "meta_problem", "read_npz"]
+
+LARGEST_VALUE = 1e12
+"""No trained weight, bias, idf or feature value comes near this; a forged one beyond it
+would overflow the scores to infinity."""
+_DTYPES = frozenset({np.dtype("<f8"), np.dtype("<i4"), np.dtype("<i8")})
+"""What ``save_model`` writes: little-endian float64, int32 and int64."""
 
 ARRAY_NAMES = (
     "word_idf",
@@ -67,6 +75,56 @@ def meta_problem(meta: dict[str, Any]) -> str | None:
     return None
 
 
+def read_npz(data: bytes) -> tuple[dict[str, np.ndarray[Any, Any]] | None, str | None]:
+    """The arrays of ``arrays.npz`` as ``save_model`` writes it (``np.savez``: members stored,
+    not compressed, each a ``.npy`` file of one of ``_DTYPES``), or what is wrong with it.
+
+    Read here rather than by ``np.load``, which raised a dozen kinds of error on damaged
+    archives (NotImplementedError for a compression method, TokenError for a header) and
+    inflated a compressed member of any declared size before its shape could be checked.
+    Stored members are never larger than the file already in memory.
+    """
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                name = info.filename.removesuffix(".npy")
+                if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x61:
+                    return None, f"{info.filename} is compressed or encrypted (kefu stores arrays plain)"
+                if name == info.filename or name in arrays:
+                    return None, f"{info.filename} is not one .npy array"
+                with archive.open(info) as member:
+                    array, problem = _npy(member.read(), info.filename)
+                if array is None:
+                    return None, problem
+                arrays[name] = array
+    except Exception as exc:  # any failure of a forged archive is damage, not a crash
+        return None, f"{type(exc).__name__}: {exc}"
+    return arrays, None
+
+
+def _npy(raw: bytes, name: str) -> tuple[np.ndarray[Any, Any] | None, str | None]:
+    """One ``.npy`` member, read only if its header describes exactly its bytes."""
+    stream = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(stream)
+    except Exception as exc:  # numpy's header parser raises many kinds
+        return None, f"{name}: bad .npy header ({type(exc).__name__}: {exc})"
+    if dtype not in _DTYPES or not all(type(n) is int and n >= 0 for n in shape):
+        return None, f"{name} holds {dtype} of shape {shape}, not a number array kefu writes"
+    body = raw[stream.tell() :]
+    if len(body) != math.prod(shape) * dtype.itemsize:
+        return (
+            None,
+            f"{name} holds {len(body)} bytes, not the {math.prod(shape) * dtype.itemsize} its shape needs",
+        )
+    return np.frombuffer(body, dtype).reshape(shape, order="F" if fortran else "C"), None
+
+
 def _finite_float(value: object) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
@@ -89,6 +147,9 @@ def _check_arrays(meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]])
     """Check every array against the metadata and each other before anything indexes with
     them: a bad CSR index makes scipy's C code read out of bounds (a crash, not an error)."""
     names = set(arrays)
+    missing = set(ARRAY_NAMES) - names
+    if missing:
+        raise _Invalid(f"arrays {sorted(missing)} are missing")
     if sorted(names) != sorted(meta["arrays"]) or names - set(ARRAY_NAMES) not in _HEAD_ARRAYS:
         raise _Invalid(f"unexpected set of arrays {sorted(names)}")
     words, chars = len(meta["features"]["word_terms"]), len(meta["features"]["char_terms"])
@@ -97,9 +158,10 @@ def _check_arrays(meta: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]])
     _array(arrays, "char_idf", (chars,))
     _csr(arrays, "x", (len(meta["example_texts"]), n_features))
     intent = _array(arrays, "example_intent", (len(meta["example_texts"]),), "i")
-    # Grouped by intent in order, each with an example: the matcher's per-intent maximum needs it.
+    # Grouped by intent in order, each with an example: the matcher's per-intent maximum needs
+    # it. A leading -1 was not seen by the diff and served an example as intent -1.
     firsts = np.flatnonzero(np.diff(intent, prepend=-1))
-    if not np.array_equal(intent[firsts], np.arange(n_intents)):
+    if (intent.size and intent[0] != 0) or not np.array_equal(intent[firsts], np.arange(n_intents)):
         raise _Invalid("example_intent does not number the intents' examples in order")
     if "weights" in names:
         _array(arrays, "weights", (n_features, n_intents))
@@ -121,8 +183,8 @@ def _array(
     )
     if array.dtype not in dtypes or not fits:
         raise _Invalid(f"{name} is {array.dtype} of shape {array.shape}, not {dtypes[0]} of shape {shape}")
-    if kind == "f" and not np.isfinite(array).all():
-        raise _Invalid(f"{name} holds a value that is not a finite number")
+    if kind == "f" and not (np.abs(array) <= LARGEST_VALUE).all():  # NaN fails too
+        raise _Invalid(f"{name} holds a value that is not a finite number of at most {LARGEST_VALUE:g}")
     return array
 
 

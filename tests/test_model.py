@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -299,6 +300,24 @@ def _forge(
     path.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
 
 
+def _rezip(
+    data: bytes, edit: Callable[[str, bytes], tuple[str, bytes]], method: int = zipfile.ZIP_STORED
+) -> bytes:
+    """The archive with each member's name and bytes passed through ``edit``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", method) as target:
+        for info in source.infolist():
+            target.writestr(*edit(info.filename, source.read(info)))
+    return out.getvalue()
+
+
+def _npy_header(member: str, old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    """A ``data`` edit: ``old`` replaced by ``new`` in the .npy header of ``member``."""
+    return lambda data: _rezip(
+        data, lambda name, raw: (name, raw.replace(old, new, 1) if name == member else raw)
+    )
+
+
 def _flip_byte_inside(data: bytes) -> bytes:
     at = data.index(b"word_idf.npy") + 200  # inside the first array's data: a bad CRC
     return data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
@@ -335,7 +354,7 @@ def _flip_byte_inside(data: bytes) -> bytes:
         # big-endian floats are not what save_model writes
         (
             {"arrays": lambda a: a.update(word_idf=a["word_idf"].astype(">f8"))},
-            "arrays.npz: damaged model arrays: word_idf is >f8 of shape",
+            "arrays.npz: damaged model arrays: word_idf.npy holds >f8 of shape",
         ),
         # an extra array
         (
@@ -348,6 +367,48 @@ def _flip_byte_inside(data: bytes) -> bytes:
         ({"data": lambda d: b""}, "arrays.npz: damaged model arrays: not an npz archive"),
         # a changed byte inside an array: a bad CRC, BadZipFile before
         ({"data": _flip_byte_inside}, "arrays.npz: damaged model arrays: BadZipFile: Bad CRC-32"),
+        # a compressed member: np.load inflated any declared size before its shape was checked
+        # (2 MB on disk took 2 GB of memory), and other methods raised NotImplementedError
+        (
+            {"data": lambda d: _rezip(d, lambda name, raw: (name, raw), zipfile.ZIP_DEFLATED)},
+            "arrays.npz: damaged model arrays: word_idf.npy is compressed or encrypted",
+        ),
+        # a .npy header numpy cannot parse: tokenize.TokenError, before
+        (
+            {"data": _npy_header("bias.npy", b"'shape': (", b"'shape': ((")},
+            "arrays.npz: damaged model arrays: bias.npy: bad .npy header (",
+        ),
+        # a shape that is not numbers: TypeError, before
+        (
+            {"data": _npy_header("bias.npy", b"'shape': (2,)", b"'shape': (True,)")},
+            "arrays.npz: damaged model arrays: bias.npy holds float64 of shape (True,)",
+        ),
+        # a header whose shape needs more bytes than the member has
+        (
+            {"data": _npy_header("bias.npy", b"'shape': (2,)", b"'shape': (9,)")},
+            "arrays.npz: damaged model arrays: bias.npy holds 16 bytes, not the 72 its shape needs",
+        ),
+        # a member that is not a .npy file (np.load gave its bytes: AttributeError, before)
+        (
+            {"data": lambda d: _rezip(d, lambda name, raw: (name.removesuffix(".npy"), raw))},
+            "arrays.npz: damaged model arrays: word_idf is not one .npy array",
+        ),
+        # an array every model has, left out: KeyError, before
+        (
+            {"arrays": lambda a: a.pop("word_idf"), "meta": lambda m: m["arrays"].remove("word_idf")},
+            "arrays.npz: damaged model arrays: arrays ['word_idf'] are missing",
+        ),
+        # an example of intent -1 first: it loaded, then kefu lint raised and the cosine
+        # head never counted that example
+        (
+            {"arrays": lambda a: a["example_intent"].__setitem__(0, -1)},
+            "arrays.npz: damaged model arrays: example_intent does not number the intents' examples in order",
+        ),
+        # finite weights so large that the scores overflow to infinity
+        (
+            {"arrays": lambda a: a["weights"].fill(1e300)},
+            "arrays.npz: damaged model arrays: weights holds a value that is not a finite number of at most",
+        ),
         # no fingerprint: KeyError, before
         (
             {"meta": lambda m: m.pop("fingerprint")},
@@ -386,6 +447,25 @@ def test_forged_models_with_valid_checksums_are_refused(
     folder = _copy(small_saved, tmp_path)
     _forge(folder, **forge)
     with pytest.raises(kefu.ModelError, match=f"^{re.escape(str(folder))}/{re.escape(message)}"):
+        kefu.load_model(folder)
+
+
+@pytest.mark.parametrize("renamed", [False, True])
+def test_a_model_whose_intents_are_not_its_bots_says_how(
+    small_saved: Path, tmp_path: Path, renamed: bool
+) -> None:
+    """The message was wrapped twice and named nothing: "model is incomplete or inconsistent
+    (ModelError: model arrays or intents do not match the bot (missing: []))"."""
+    folder = _copy(small_saved, tmp_path)
+    first = json.loads((folder / "model.json").read_text(encoding="utf-8"))["intents"][0]
+    if renamed:
+        _forge(folder, meta=lambda m: m["intents"].__setitem__(0, "zz"))
+        how = f"{first}, zz differ"
+    else:
+        _forge(folder, meta=lambda m: m["intents"].reverse())
+        how = "in another order"
+    expected = f"{folder}: the model's intents are not the bot's ({how}); retrain it"
+    with pytest.raises(kefu.ModelError, match=f"^{re.escape(expected)}$"):
         kefu.load_model(folder)
 
 
