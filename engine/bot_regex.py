@@ -151,6 +151,12 @@ def runaway_probe(pattern: Pattern, length: int, *, whole: bool = False) -> str 
 _PROBE_NAMED_CHARS = 8  # bounds lint's cost for a long pattern: 2 probes per character
 
 
+def timeouts() -> int:
+    """How many runs have timed out on the message being handled (0 outside one)."""
+    count = _timeouts.get()
+    return 0 if count is None else count[0]
+
+
 def _spent() -> bool:
     count = _timeouts.get()
     return count is not None and count[0] >= MAX_TIMEOUTS

@@ -8,6 +8,7 @@ save the session. ``reply`` never raises on any ``str``; plugin failures are iso
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -23,7 +24,7 @@ from kefu.arguments import check_contexts, check_id, check_metadata, check_text
 from kefu.bot_regex import message_budget
 from kefu.dialog import Turn, handle
 from kefu.errors import KefuError
-from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, LoadedPlugin
+from kefu.manager import DEFAULT_PLUGINS, FailedPlugin, LoadedPlugin, PluginHost
 from kefu.memory_store import MemoryStore
 from kefu.message_hooks import drop_unstorable, message_received, response_built, session_started
 from kefu.model import Model, load_model
@@ -90,7 +91,8 @@ class Engine:
         self._source = Path(source) if source is not None else None
         self._rng = random.Random(seed)
         self._code_plugins: dict[str, Any] = {}
-        self._reload_lock = threading.Lock()
+        # Re-entrant: an engine_loaded hook may register a plugin while its reload holds it.
+        self._reload_lock = threading.RLock()
         self._last_sweep = clock()
         self.store: SessionStore = store if store is not None else _store_for(model.spec, clock)
         self._runtime = self._build(model, require_all_plugins=False)
@@ -159,47 +161,59 @@ class Engine:
                     "the bot's `sessions:` settings changed; conversations stay in the store this "
                     "engine started with until it is restarted"
                 )
+            # Before the swap: no message reaches plugins that are not set up yet (risk
+            # control learns the shop's own numbers here), and a hook that fails under
+            # strict_plugins leaves the old bot serving. The hook sees the new bot through
+            # `engine` (its spec, its plugin settings): this thread's view is pinned to it.
+            token = _PINNED.set((self, runtime))
+            try:
+                runtime.host.notify("engine_loaded", engine=self)
+            finally:
+                _PINNED.reset(token)
             self._runtime = runtime
             self._source = source
-            # After the swap, so the hook sees the new bot through `engine` (its spec, its
-            # plugin settings); replies that arrive meanwhile are already served by it.
-            runtime.host.notify("engine_loaded", engine=self)
             log.info("reloaded bot %s from %s", runtime.spec.settings.name, source)
 
     # -- properties -------------------------------------------------------------------------
 
+    def _serving(self) -> Runtime:
+        """The bot this thread sees: inside a plugin hook, the one its reply (or reload)
+        started on, even if a reload swapped another in meanwhile; else the current one."""
+        pinned = _PINNED.get()
+        return pinned[1] if pinned is not None and pinned[0] is self else self._runtime
+
     @property
     def spec(self) -> BotSpec:
-        """The bot definition being served."""
-        return self._runtime.spec
+        """The bot definition being served (to a plugin hook: the one its reply started on)."""
+        return self._serving().spec
 
     @property
     def model(self) -> Model:
         """The trained model being served."""
-        return self._runtime.model
+        return self._serving().model
 
     @property
     def plugins(self) -> list[LoadedPlugin]:
         """Plugins loaded for this engine, in registration order."""
-        return list(self._runtime.host.loaded)
+        return list(self._serving().host.loaded)
 
     @property
     def plugin_failures(self) -> list[FailedPlugin]:
         """Plugins that failed to load, with the error."""
-        return list(self._runtime.host.failed)
+        return list(self._serving().host.failed)
 
     @property
     def plugin_errors(self) -> dict[str, int]:
         """How many times each plugin raised in a hook since this bot was built."""
-        return dict(self._runtime.host.errors)
+        return dict(self._serving().host.errors)
 
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
         """The bot file's ``plugins: {<name>: {...}}`` settings for one plugin."""
-        return self._runtime.spec.plugins.config.get(name, {})
+        return self._serving().spec.plugins.config.get(name, {})
 
     def plugin(self, name: str) -> Any:
         """The plugin object registered as ``name``, or None."""
-        return self._runtime.host.plugin(name)
+        return self._serving().host.plugin(name)
 
     def register_plugin(self, plugin: Any, name: str | None = None) -> str:
         """Add a plugin object (a module, or an instance with ``@kefu.hookimpl`` methods).
@@ -211,14 +225,26 @@ class Engine:
         """
         if not name:
             name = "None" if plugin is None else getattr(plugin, "__name__", None) or type(plugin).__name__
-        self._runtime.host.add(plugin, name)
-        self._code_plugins[name] = plugin
+        with self._reload_lock:  # a reload copies the registered plugins into the bot it builds
+            for host in self._hosts():
+                host.add(plugin, name)
+            self._code_plugins[name] = plugin
         return name
 
     def unregister_plugin(self, name: str) -> None:
         """Remove a plugin registered with ``register_plugin`` (or any plugin, by name)."""
-        self._code_plugins.pop(name, None)
-        self._runtime.host.remove(name)
+        with self._reload_lock:
+            self._code_plugins.pop(name, None)
+            for host in self._hosts():
+                host.remove(name)
+
+    def _hosts(self) -> list[PluginHost]:
+        """The plugin hosts a registration changes: the bot being served, and the one an
+        engine_loaded hook of a reload in progress sees (about to be served)."""
+        hosts = [self._runtime.host]
+        if self._serving() is not self._runtime:
+            hosts.append(self._serving().host)
+        return hosts
 
     def choose(self, options: Sequence[str]) -> str:
         """Pick one reply variant (reproducible with ``Engine(seed=...)``)."""
@@ -238,13 +264,15 @@ class Engine:
         """
         text = check_text(text)
         opened = check_contexts(contexts)
-        settings = self._runtime.spec.settings
-        return self._runtime.match(clean(text, settings.max_input_length), opened)
+        runtime = self._serving()
+        return runtime.match(clean(text, runtime.spec.settings.max_input_length), opened)
 
     def segment(self, text: str) -> list[str]:
         """How the bot's tokenizer segments ``text`` (normalized, synonyms applied, no stopwords)."""
-        limit = self._runtime.spec.settings.max_input_length
-        return self._runtime.model.features.analyzer.segment(check_text(text), limit)
+        runtime = self._serving()
+        return runtime.model.features.analyzer.segment(
+            check_text(text), runtime.spec.settings.max_input_length
+        )
 
     def match_many(self, texts: Sequence[str], n_jobs: int = 1) -> list[Match]:
         """``match`` for many texts; ``n_jobs`` > 1 spreads them over processes."""
@@ -252,8 +280,11 @@ class Engine:
 
         if isinstance(texts, str):  # would be matched character by character
             raise TypeError("match_many takes a list of texts, not one str: use match() for one text")
-        texts = [check_text(text, f"texts[{i}]") for i, text in enumerate(texts)]
-        return match_many(self._runtime, texts, n_jobs)
+        runtime = self._serving()
+        limit = runtime.spec.settings.max_input_length
+        # Cleaned and cut as match() does (lone surrogates in Match.text failed to encode).
+        texts = [clean(check_text(text, f"texts[{i}]"), limit) for i, text in enumerate(texts)]
+        return match_many(runtime, texts, n_jobs)
 
     # -- conversations ----------------------------------------------------------------------
 
@@ -284,10 +315,19 @@ class Engine:
 
     def _reply(self, text: str, session_id: str, meta: Mapping[str, Any]) -> Reply:
         runtime = self._runtime  # one bot for the whole message, even if a reload lands
-        now = self.clock()
-        self._sweep(now)
+        token = _PINNED.set((self, runtime))  # and the same bot for its plugin hooks
+        try:
+            return self._reply_on(runtime, text, session_id, meta)
+        finally:
+            _PINNED.reset(token)
+
+    def _reply_on(self, runtime: Runtime, text: str, session_id: str, meta: Mapping[str, Any]) -> Reply:
+        self._sweep(self.clock())
         text = clean(text, runtime.spec.settings.max_input_length)
         with self.store.transaction(session_id) as session, message_budget():
+            # Read under the conversation's lock, never before its last message: history in
+            # time order when messages of one conversation arrive at once.
+            now = max(self.clock(), session.last_active)
             if session.turns == 0 and session.last_active == session.created:
                 # The store read its own clock a moment later: the conversation starts now.
                 session.created = session.last_active = now
@@ -334,15 +374,12 @@ class Engine:
         that does not exist (ended, or never started) is left alone, not created."""
         session_id = check_id(session_id)
 
-        def release() -> None:
-            if self.store.get(session_id) is None:
-                return
-            with self.store.transaction(session_id) as session:
-                session.handoff = False
-                session.handoff_reason = None
-                session.fallback_streak = 0
+        def release(session: Session) -> None:
+            session.handoff = False
+            session.handoff_reason = None
+            session.fallback_streak = 0
 
-        self._now_or_after_reply(session_id, release)
+        self._now_or_after_reply(session_id, lambda: _update_existing(self.store, session_id, release))
 
     def record_agent_message(self, session_id: str, text: str, agent: str = "") -> None:
         """Add a human agent's message to the conversation's history, as an exchange with
@@ -352,7 +389,8 @@ class Engine:
 
         The text is kept whole up to ``AGENT_TEXT_LENGTH`` characters; a longer one is a
         ``ValueError`` and nothing is recorded (the caller should not send it either). From a
-        hook of that conversation's own reply, it is recorded right after the reply."""
+        hook of that conversation's own reply, it is recorded right after the reply. A
+        conversation that does not exist (ended, or never started) is left alone."""
         session_id = check_id(session_id)
         text = check_text(text)
         agent = check_text(agent, "agent")
@@ -362,17 +400,17 @@ class Engine:
                 f"{len(text)}: send it in parts (nothing was recorded)"
             )
         now = self.clock()
-        settings = self._runtime.spec.settings
+        settings = self._serving().spec.settings
         text = clean(text, AGENT_TEXT_LENGTH)  # lone surrogates only: the length is checked
         # The name is in every later transcript of this session: keep it encodable and short.
         agent = clean(agent, AGENT_NAME_LENGTH)
 
-        def record() -> None:
-            with self.store.transaction(session_id) as session:
-                session.last_active = now
-                session.record((now, "", text, f"agent:{agent}"), settings.history_size)
+        def record(session: Session) -> None:
+            session.last_active = max(now, session.last_active)
+            session.record((session.last_active, "", text, f"agent:{agent}"), settings.history_size)
 
-        self._now_or_after_reply(session_id, record)
+        # It created a session before: one no session_started hook had seen.
+        self._now_or_after_reply(session_id, lambda: _update_existing(self.store, session_id, record))
 
     def end_session(self, session_id: str) -> None:
         """Forget a conversation now (``session_ended`` fires with reason "deleted").
@@ -399,7 +437,7 @@ class Engine:
             self.store.expire()
 
     def _session_ended(self, session: Session, reason: str) -> None:
-        self._runtime.host.notify("session_ended", session=session, reason=reason, engine=self)
+        self._serving().host.notify("session_ended", session=session, reason=reason, engine=self)
 
 
 @dataclasses.dataclass
@@ -412,6 +450,26 @@ class _Replying:
 
 _REPLYING: contextvars.ContextVar[_Replying | None] = contextvars.ContextVar("kefu_replying", default=None)
 """Set while this thread runs ``reply``: plugin hooks run inside it."""
+
+_PINNED: contextvars.ContextVar[tuple[Engine, Runtime] | None] = contextvars.ContextVar(
+    "kefu_pinned", default=None
+)
+"""The engine and the bot this thread's plugin hooks see (``Engine._serving``): the bot a
+reply started on, or the one a reload is about to serve."""
+
+
+class _NoSession(Exception):
+    """Raised inside a transaction to leave a session that did not exist unsaved."""
+
+
+def _update_existing(store: SessionStore, session_id: str, change: Callable[[Session], None]) -> None:
+    """``change`` the session ``session_id`` under its lock and save it; nothing at all if
+    there is none. Checked under the lock: a ``get`` first could see a session that is
+    evicted before the transaction, which would then create it anew."""
+    with contextlib.suppress(_NoSession), store.transaction(session_id) as session:
+        if session.turns == 0 and not session.history:  # the store just made it
+            raise _NoSession  # a transaction that raises saves nothing
+        change(session)
 
 
 def _store_for(spec: BotSpec, clock: Callable[[], float]) -> SessionStore:

@@ -41,10 +41,11 @@ hookimpl = pluggy.HookimplMarker("kefu")
 @hookspec
 def engine_loaded(engine: Engine) -> None:
     """Fires once an engine is fully built, before it serves a message; after a reload,
-    right after the new bot is swapped in.
+    just before the new bot is swapped in (a hook that raises under ``strict_plugins``
+    leaves the old bot serving).
 
-    :param engine: the new engine; ``engine.plugin_settings(name)`` gives a plugin its
-        settings from the bot file.
+    :param engine: the engine, showing this hook the new bot (``engine.spec``);
+        ``engine.plugin_settings(name)`` gives a plugin its settings from the bot file.
     Return values are ignored.
     """
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from cachetools import TTLCache
+from cachetools import Cache, TTLCache
 
 from kefu.sessions import EndListener, Session, check_count, check_seconds
 
@@ -23,14 +23,22 @@ class _ReportingTTLCache(TTLCache[str, bytes]):
 
     def expire(self, time: float | None = None) -> list[tuple[str, bytes]]:
         expired = list(super().expire(time))
-        for _, packed in expired:
-            self._owner._ended(packed, "expired")
+        for key, packed in expired:
+            self._owner._ended(key, packed, "expired")
         return expired
 
     def popitem(self) -> tuple[str, bytes]:
         key, packed = super().popitem()
-        self._owner._ended(packed, "evicted")
+        self._owner._ended(key, packed, "evicted")
         return key, packed
+
+    def peek(self, key: str) -> bytes | None:
+        """The entry, without counting the read as use (the LRU order stays); call after
+        ``expire()``, as an expired entry is not told apart here."""
+        try:
+            return Cache.__getitem__(self, key)  # TTLCache's own moves the key to the end
+        except KeyError:
+            return None
 
 
 class MemoryStore:
@@ -43,7 +51,10 @@ class MemoryStore:
     does it on demand, and the engine calls it at most once a second, so every end is
     reported promptly and an expired session is never handed out again. A conversation
     whose message is being handled is never ended by a sweep: its idle timer restarts
-    when the message arrives (``RedisStore`` skips locked sessions to the same end).
+    when the message arrives (``RedisStore`` skips locked sessions to the same end). One
+    evicted while its message is handled (more conversations at once than ``max_sessions``)
+    stays ended: its reply is not saved, so it cannot end a second time. End listeners run
+    with no conversation locked, so a ``session_ended`` hook may touch other conversations.
     """
 
     def __init__(
@@ -67,15 +78,19 @@ class MemoryStore:
         self._stripes = [threading.RLock() for _ in range(lock_stripes)]
         self._listeners: list[EndListener] = []
         self._ended_queue: list[tuple[bytes, str]] = []
+        self._in_flight: dict[str, bool] = {}  # open transactions: id -> ended meanwhile
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._cache)
 
     def get(self, session_id: str) -> Session | None:
-        """A copy of the live session, or None."""
+        """A copy of the live session, or None. Reading is not activity: the LRU order of
+        eviction stays that of the conversations' messages."""
         with self._lock:
-            packed = self._cache.get(session_id)
+            self._cache.expire()
+            packed = self._cache.peek(session_id)
+        self._notify()
         return None if packed is None else Session.unpack(packed)
 
     def put(self, session: Session) -> None:
@@ -91,7 +106,7 @@ class MemoryStore:
         with self._stripes[hash(session_id) % len(self._stripes)], self._lock:
             packed = self._cache.pop(session_id, None)
             if packed is not None:
-                self._ended(packed, "deleted")
+                self._ended(session_id, packed, "deleted")
         self._notify()
 
     def ids(self) -> Iterator[str]:
@@ -111,25 +126,44 @@ class MemoryStore:
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
-        """The session (new if missing), locked for this conversation, saved on exit."""
-        with self._stripes[hash(session_id) % len(self._stripes)]:
-            with self._lock:
-                packed = self._cache.get(session_id)
-                if packed is not None:
-                    # Restart its idle timer: a sweep while this message is handled would
-                    # report a conversation in use as ended, and the save below revive it.
-                    self._cache[session_id] = packed
-            self._notify()
-            session = Session(session_id, self.clock()) if packed is None else Session.unpack(packed)
-            yield session
-            self.put(session)
+        """The session (new if missing), locked for this conversation, saved on exit (not
+        if the body raises, nor if the session was evicted meanwhile)."""
+        with self._lock:
+            self._cache.expire()
+        # The end of a conversation idle past the TTL is reported before one under the same
+        # id can start: a plugin keeping state per session id would drop the new one's.
+        self._notify()
+        try:
+            with self._stripes[hash(session_id) % len(self._stripes)]:
+                with self._lock:
+                    packed = self._cache.get(session_id)
+                    if packed is not None:
+                        # Restart its idle timer: a sweep while this message is handled would
+                        # report a conversation in use as ended, and the save below revive it.
+                        self._cache[session_id] = packed
+                    self._in_flight[session_id] = False
+                try:
+                    session = Session(session_id, self.clock()) if packed is None else Session.unpack(packed)
+                    yield session
+                    packed = session.pack()
+                except BaseException:
+                    with self._lock:
+                        del self._in_flight[session_id]
+                    raise
+                with self._lock:  # one lock from the check to the save: no eviction in between
+                    if not self._in_flight.pop(session_id):
+                        self._cache[session_id] = packed
+        finally:
+            self._notify()  # with no conversation locked: hooks may touch other conversations
 
     def add_end_listener(self, listener: EndListener) -> None:
         """Call ``listener(session, reason)`` when a session expires, is evicted or deleted."""
         self._listeners.append(listener)
 
-    def _ended(self, packed: bytes, reason: str) -> None:
+    def _ended(self, session_id: str, packed: bytes, reason: str) -> None:
         # Called under self._lock (from inside cachetools); listeners run later, unlocked.
+        if session_id in self._in_flight:
+            self._in_flight[session_id] = True
         self._ended_queue.append((packed, reason))
 
     def _notify(self) -> None:

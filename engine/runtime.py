@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from kefu.bot_regex import message_budget
+from kefu.bot_regex import message_budget, timeouts
 from kefu.cache import cache_dir
 from kefu.entities import EntityExtractor
 from kefu.errors import ModelError, PluginError
@@ -65,7 +65,15 @@ class Runtime:
         """Score ``text`` against every intent and apply thresholds and margin."""
         normalized = normalize(text, self.spec.settings.max_input_length)
         with message_budget():
+            before = timeouts()
             match: Match = self._cached_verdict(normalized, contexts)  # type: ignore[attr-defined]
+            if before or timeouts() != before:
+                # A pattern ran out of time on this message (or a slot's entity regex had
+                # already used its budget up): the verdict counted some patterns as not
+                # matching, so it must not answer the next message with the same text.
+                clear = getattr(self._cached_verdict, "cache_clear", None)  # type: ignore[attr-defined]
+                if clear is not None:
+                    clear()
         return match if match.text == text else dataclasses.replace(match, text=text)
 
     def _verdict(self, normalized: str, contexts: frozenset[str]) -> Match:

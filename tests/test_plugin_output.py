@@ -282,6 +282,7 @@ def test_values_a_json_store_cannot_keep_are_dropped_by_memory_store_too(engine:
 
 
 def test_an_agent_name_is_cleaned_and_cut(engine: kefu.Engine) -> None:
+    engine.reply("转人工", session_id="agent")
     engine.record_agent_message("agent", "您好", agent=LONE + "客" * 1_000_000)
     session = engine.session("agent")
     assert session is not None

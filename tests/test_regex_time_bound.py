@@ -205,3 +205,43 @@ def test_one_message_pays_for_at_most_a_few_runaway_patterns(
             )
             assert answer.intent is None or not answer.intent.startswith("runaway")
         assert call("我要退钱").intent == "refund"  # honest patterns run on the next message
+
+
+CACHE_BOT = """
+version: 1
+bot: {threshold: 0.5}
+entities:
+  slow: {regex: '(a|aa)+c'}
+intents:
+  - name: ask_code
+    examples: [我要填代码, 输入代码, 填写代码]
+    slots:
+      code: {entity: slow, required: true, prompt: 请输入代码}
+  - name: bad1
+    examples: [第一种问题, 问题一]
+    patterns: ['(a|aa)+c']
+  - name: bad2
+    examples: [第二种问题, 问题二]
+    patterns: ['(a|aa)+d']
+  - name: bad3
+    examples: [第三种问题, 问题三]
+    patterns: ['(a|aa)+e']
+  - name: good
+    examples: [好的问题, 问题四]
+    patterns: ['^a+b$']
+"""
+
+
+def test_a_verdict_weakened_by_runaway_patterns_is_not_cached(
+    write_bot: Callable[..., Path], hang_guard: HangGuard, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pending slot's runaway entity regex and three runaway patterns used the message's
+    budget up, so `good`'s pattern was skipped; that verdict was cached and served to every
+    later message with the same text, in every conversation and in engine.match()."""
+    text = "a" * 26 + "b"  # `good`'s pattern matches it; the runaway ones time out on it
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CACHE_BOT}), seed=0, load_entry_points=False)
+    with hang_guard(10), caplog.at_level(logging.ERROR):
+        engine.reply("我要填代码", "s1")
+        engine.reply(text, "s1")  # answers the slot question: its regex runs first
+        assert engine.reply(text, "s2").intent == "good"
+        assert engine.match(text).intent == "good"
