@@ -3,12 +3,15 @@
 Each finding says where, what, and what to do about it. Errors (exit 1): examples in
 two intents that are the same sentence in all but spacing or punctuation. Warnings:
 near-duplicate examples across intents, intents with too few examples, pairs of intents
-that overlap, patterns that match none of their own intent's examples, and regexes that
-run out of time on a crafted message (``kefu.bot_regex``).
+that overlap, patterns that match none of their own intent's examples, regexes that run
+out of time on a crafted message (``kefu.bot_regex``), a slot written as a literal
+``{{name}}``, and slot answers that are cancel words. (An intent without responses is no
+finding: a program that answers intents itself needs none.)
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +21,7 @@ from numpy.typing import NDArray
 from kefu.bot_regex import TIMEOUT, compile_regex, runaway_probe, search
 from kefu.model import Model
 from kefu.normalize import normalize
+from kefu.slot_filling import is_cancel
 from kefu.training import centroid_similarity
 
 __all__ = ["Finding", "lint", "similar_pairs"]
@@ -59,6 +63,7 @@ def lint(model: Model, *, near_duplicate: float = NEAR_DUPLICATE, overlap: float
             raise ValueError(f"{name} must be a number from 0 to 1, not {bound}")
     findings = _duplicates(model, near_duplicate) + _few_examples(model) + _overlaps(model, overlap)
     findings += _idle_patterns(model) + _runaway_patterns(model)
+    findings += _literal_placeholders(model) + _cancelling_values(model)
     return sorted(findings, key=lambda f: (f.level != "error", f.code, f.file, f.line, f.message))
 
 
@@ -231,4 +236,61 @@ def _runaway_patterns(model: Model) -> list[Finding]:
                     line,
                 )
             )
+    return findings
+
+
+def _literal_placeholders(model: Model) -> list[Finding]:
+    """Responses that write a slot of their intent in double braces: ``{{order_id}}`` is
+    sent as the literal text {order_id} (the Jinja habit), never the slot's value."""
+    findings = []
+    for intent in model.spec.intents:
+        names = {slot.name for slot in intent.slots}
+        for response in intent.responses:
+            literal = next((n for n in _DOUBLE_BRACED.findall(response) if n.strip() in names), None)
+            if literal is not None:
+                findings.append(
+                    Finding(
+                        "warning",
+                        "literal-placeholder",
+                        f"a response of intent {intent.name!r} sends the literal text {{{literal}}}: "
+                        f"{{{{{literal}}}}} is a brace pair, not slot {literal.strip()!r}",
+                        f"write {{{literal.strip()}}} to fill in the slot's value",
+                        intent.file,
+                        intent.line,
+                    )
+                )
+    return findings
+
+
+_DOUBLE_BRACED = re.compile(r"\{\{([^{}]*)\}\}")
+
+
+def _cancelling_values(model: Model) -> list[Finding]:
+    """Lookup values (or their synonyms) of a slot's entity that are also cancel words:
+    answering the slot's question with one cancels the question instead."""
+    settings = model.spec.settings
+    entities = {entity.name: entity for entity in model.spec.entities}
+    findings = []
+    reported: set[tuple[str, str]] = set()
+    for intent in model.spec.intents:
+        for slot in intent.slots:
+            entity = entities.get(slot.entity)
+            if entity is None or (entity.name, slot.name) in reported:
+                continue
+            words = [word for value, synonyms in entity.values for word in (value, *synonyms)]
+            cancelling = ", ".join(repr(w) for w in words if is_cancel(normalize(w), settings.cancel_words))
+            if cancelling:
+                reported.add((entity.name, slot.name))
+                findings.append(
+                    Finding(
+                        "warning",
+                        "cancel-word-value",
+                        f"slot {slot.name!r} of intent {intent.name!r} takes {cancelling} "
+                        f"(entity {entity.name!r}), but as an answer to its question that cancels it "
+                        "(bot.cancel_words)",
+                        "drop it from the entity's values, or from bot.cancel_words",
+                        entity.file or intent.file,
+                        entity.line or intent.line,
+                    )
+                )
     return findings

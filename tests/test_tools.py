@@ -1015,13 +1015,27 @@ DUPLICATE_FIX = "keep the sentence in the intent it belongs to and remove it fro
          "shipping", "pattern '退货' of intent 'shipping' matches none of its examples",
          "patterns run on normalized text (lower case, punctuation as spaces); "
          "fix the pattern or add an example it should match"),
+        # a slot written in double braces: sent as the literal text {order_id}
+        (REFUND + SHIPPING.format("") + "    slots: {order_id: {entity: order_id}}\n"
+         "    responses: ['订单 {{order_id}} 已发货']\n", "warning", "literal-placeholder", "shipping",
+         "a response of intent 'shipping' sends the literal text {order_id}: {{order_id}} is a brace pair, "
+         "not slot 'order_id'", "write {order_id} to fill in the slot's value"),
+        # a slot value that is a cancel word: the answer cancels the question
+        (REFUND + SHIPPING.format("")
+         + "    slots:\n      need: {entity: yesno, required: true, prompt: 要发票吗}\n",
+         "warning", "cancel-word-value", "shipping",
+         "slot 'need' of intent 'shipping' takes '不用了' (entity 'yesno'), but as an answer to its question "
+         "that cancels it (bot.cancel_words)", "drop it from the entity's values, or from bot.cancel_words"),
     ],
-    ids=["space", "comma", "near-duplicate", "few-examples", "overlap", "idle-pattern"],
+    ids=["space", "comma", "near-duplicate", "few-examples", "overlap", "idle-pattern", "literal-placeholder",
+         "cancel-word-value"],
 )  # fmt: skip
 def test_lint_finding_with_file_line_and_fix(
     write_bot: Callable[..., Path], intents: str, level: str, code: str, intent: str, message: str, fix: str
 ) -> None:
-    path = write_bot(**{"bot.yaml": f"version: 1\nbot: {{name: 测试}}\nintents:\n{intents}"}) / "bot.yaml"
+    entities = "entities:\n  yesno: {values: {需要: [要], 不需要: [不用了]}}\n" if "yesno" in intents else ""
+    bot = f"version: 1\nbot: {{name: 测试}}\n{entities}intents:\n{intents}"
+    path = write_bot(**{"bot.yaml": bot}) / "bot.yaml"
     exit_code, stdout, _ = run("lint", str(path.parent), "--json")
     assert exit_code == (1 if level == "error" else 0)
     findings = json.loads(stdout)
@@ -1029,6 +1043,13 @@ def test_lint_finding_with_file_line_and_fix(
     line = path.read_text(encoding="utf-8").splitlines().index(f"  - name: {intent}") + 1
     if code.endswith("duplicate-example"):  # at the example itself, here on the line after the name
         line += 1
+    if code == "cancel-word-value":  # at the entity whose values to change
+        line = (
+            path.read_text(encoding="utf-8")
+            .splitlines()
+            .index("  yesno: {values: {需要: [要], 不需要: [不用了]}}")
+            + 1
+        )
     assert (findings[0]["file"], findings[0]["line"], findings[0]["fix"]) == (str(path), line, fix)
     assert findings[0]["message"].startswith(message)
     summary = "1 error(s), 0 warning(s)" if level == "error" else "0 error(s), 1 warning(s)"
