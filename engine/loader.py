@@ -19,6 +19,8 @@ from typing import Any
 
 from kefu._version import __version__
 from kefu.bot_regex import compile_regex, fullmatch
+from kefu.builtin_entities import BUILTIN_FINDERS, BUILTIN_SHAPES, builtin_value
+from kefu.checks import dead_literal
 from kefu.errors import Problem, SpecError
 from kefu.sections import FORMAT_VERSION, FileResult, check_file
 from kefu.settings_sections import BUILTIN_ENTITIES
@@ -33,7 +35,7 @@ from kefu.spec import (
     SessionSettings,
     SlotSpec,
 )
-from kefu.yamlsource import read_yaml
+from kefu.yamlsource import PathKey, SourceFile, read_yaml
 
 __all__ = ["bot_files", "fingerprint", "load_spec", "path_mode"]
 
@@ -264,10 +266,16 @@ def _impossible_slot_values(results: list[FileResult], entities: tuple[EntitySpe
     that is none of them (a synonym, a typo), or a slot regex that matches none of them, is
     an answer the slot can never take, and its question would be asked until the bot gave up."""
     lookups = {e.name: e for e in entities if e.builtin is None and e.regex is None}
+    # The built-ins answer to their own names too, unless a declared entity takes the name.
+    builtins: dict[str, str | None] = {name: name for name in BUILTIN_FINDERS}
+    builtins.update({e.name: e.builtin for e in entities})
     problems = []
     for result in results:
         src = result.checker.src
         for where, slot in result.slots:
+            kind = builtins.get(slot.entity)
+            if kind is not None:
+                problems += _impossible_builtin_values(src, where, slot, kind)
             entity = lookups.get(slot.entity)
             if entity is None:
                 continue
@@ -283,6 +291,34 @@ def _impossible_slot_values(results: list[FileResult], entities: tuple[EntitySpe
                     f"{entity.name!r} ({_listed(canonical)}), so the slot can never be filled"
                 )
                 problems.append(Problem(str(src.path), src.line((*where, "regex")), message))
+    return problems
+
+
+def _impossible_builtin_values(src: SourceFile, where: PathKey, slot: SlotSpec, kind: str) -> list[Problem]:
+    """A slot of a built-in entity receives values in one shape (``99``, ``2026-11-28``):
+    a slot value in another shape, or a slot regex needing a character those values never
+    hold, could never be the answer, and the question would be asked until the bot gave up."""
+    chars, shown = BUILTIN_SHAPES[kind]
+    problems = []
+    for i, value in enumerate(slot.values):
+        given = builtin_value(kind, value)
+        if given == value:
+            continue
+        if given is not None:
+            message = f"slot {slot.name!r}: the built-in {kind} gives {value!r} as {given!r}, so write that"
+        else:
+            message = (
+                f"slot {slot.name!r}: {value!r} is no value of the built-in {kind} (its values look "
+                f"like {shown}), so the slot can never take it"
+            )
+        problems.append(Problem(str(src.path), src.line((*where, "values", i)), message))
+    dead = dead_literal(slot.regex, lambda literal: literal in chars) if slot.regex is not None else None
+    if dead is not None:
+        message = (
+            f"slot {slot.name!r}: regex {slot.regex!r} can never match a value of the built-in {kind}, "
+            f"which never holds {dead!r} (its values look like {shown})"
+        )
+        problems.append(Problem(str(src.path), src.line((*where, "regex")), message))
     return problems
 
 

@@ -788,6 +788,53 @@ def test_a_slot_value_its_lookup_entity_never_gives_is_a_problem(
     assert_problems(tmp_path, {"bot.yaml": COLOR_BOT + slot}, expected)
 
 
+BUILTIN_SLOT_BOT = """version: 1
+entities:
+  when: {builtin: date}
+intents:
+  - name: buy
+    examples: [我要付款]
+    slots:
+"""
+
+
+# fmt: off
+BUILTIN_SLOT_CASES = [
+    # amounts come as 99, never 99.00: the slot asked until the bot gave up
+    ("      price: {entity: amount, values: ['99', '99.00']}\n",
+     "8: slot 'price': the built-in amount gives '99.00' as '99', so write that"),
+    ("      price: {entity: amount, values: [九十九元]}\n",
+     "8: slot 'price': the built-in amount gives '九十九元' as '99', so write that"),
+    ("      phone: {entity: mobile, values: [138-1234-5678]}\n",
+     "8: slot 'phone': the built-in mobile gives '138-1234-5678' as '13812345678', so write that"),
+    ("      day: {entity: when, values: [明天]}\n",
+     "8: slot 'day': '明天' is no value of the built-in date (its values look like 2026-11-28), "
+     "so the slot can never take it"),
+    # a regex needing a character the values never hold: dates are yyyy-mm-dd
+    ("      day: {entity: when, regex: '\\d+月\\d+日'}\n",
+     "8: slot 'day': regex '\\\\d+月\\\\d+日' can never match a value of the built-in date, which never "
+     "holds '月' (its values look like 2026-11-28)"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("slot", "expected"), BUILTIN_SLOT_CASES)
+def test_a_slot_value_its_builtin_entity_never_gives_is_a_problem(
+    tmp_path: Path, slot: str, expected: str
+) -> None:
+    assert_problems(tmp_path, {"bot.yaml": BUILTIN_SLOT_BOT + slot}, expected)
+
+
+def test_slot_values_and_regexes_a_builtin_gives_are_no_problem(tmp_path: Path) -> None:
+    slots = (
+        "      price: {entity: amount, values: ['99', '1.5'], regex: '[0-9]+'}\n"
+        "      day: {entity: when, values: ['2026-11-28'], regex: '2026-.*'}\n"
+        "      order: {entity: order_id, regex: '2024[0-9]+'}\n"
+    )
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": BUILTIN_SLOT_BOT + slots}))
+    assert [slot.name for slot in spec.intents[0].slots] == ["price", "day", "order"]
+
+
 def test_a_slot_value_problem_names_ten_values_of_a_long_lookup_list(tmp_path: Path) -> None:
     # A lookup list of 5000 sizes was written out whole in the one-line message.
     sizes = ", ".join(f"{n}码" for n in range(5000))
