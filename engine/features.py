@@ -90,6 +90,13 @@ class FeatureSpace:
         self.word_idf = np.zeros(0)
         self.char_idf = np.zeros(0)
         self.n_docs = 0
+        # Only the ratio of the two weights counts (the joined vector is L2-normalized), so
+        # they are scaled to at most 1: squares of 1e200 overflowed, of 1e-200 vanished, and
+        # such a bot matched nothing.
+        largest = max(settings.word_weight, settings.char_weight)
+        self.block_weights = (
+            (settings.word_weight / largest, settings.char_weight / largest) if largest > 0 else (0.0, 0.0)
+        )
         self._prepare_lookup()
 
     @property
@@ -127,8 +134,8 @@ class FeatureSpace:
         self._prepare_lookup()
         from sklearn.preprocessing import normalize as l2_normalize  # training only: cold starts skip it
 
-        weights = self.settings
-        joined = sp.hstack([word_block * weights.word_weight, char_block * weights.char_weight], format="csr")
+        word_weight, char_weight = self.block_weights
+        joined = sp.hstack([word_block * word_weight, char_block * char_weight], format="csr")
         return l2_normalize(joined).astype(np.float64)
 
     def _all_terms(self, texts: Sequence[str], n_jobs: int) -> list[tuple[list[str], list[str]]]:
@@ -181,13 +188,13 @@ class FeatureSpace:
         char_values = [idf[i] * tf[c] for i, c in char_counts.items()]
         word_sq = sum(map(operator.mul, word_values, word_values))
         char_sq = sum(map(operator.mul, char_values, char_values))
-        settings, unseen_sq = self.settings, self._unseen_idf**2
+        (word_weight, char_weight), unseen_sq = self.block_weights, self._unseen_idf**2
         plain_sq = known_sq = 0.0
         scales = [0.0, 0.0]
         for block, (weight, mass, unknown) in enumerate(
             (
-                (settings.word_weight, word_sq, word_unknown * unseen_sq),
-                (settings.char_weight, char_sq, char_unknown * unseen_sq),
+                (word_weight, word_sq, word_unknown * unseen_sq),
+                (char_weight, char_sq, char_unknown * unseen_sq),
             )
         ):
             if mass > 0.0 and weight > 0.0:
@@ -202,7 +209,7 @@ class FeatureSpace:
         values[:split] *= scales[0] / norm
         values[split:] *= scales[1] / norm
         indices = np.array([*word_counts, *char_counts], np.int32)
-        known = math.sqrt(known_sq / plain_sq) if settings.count_unknown else 1.0
+        known = math.sqrt(known_sq / plain_sq) if self.settings.count_unknown else 1.0
         return QueryVector(indices, values, known)
 
     def _tf(self, count: int) -> float:

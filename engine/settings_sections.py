@@ -90,6 +90,10 @@ BOT_CHECKS: dict[str, Check] = {
     "keyword_score": number_in(0.0, 1.0),
 }
 
+MAX_COSINE_WEIGHT = 10.0
+"""Past this the nearest example's cosine drowns the linear score (every answer certain and
+often wrong: 1e300 sent 转人工 to service_hours); 0.25-1 are the values measured."""
+
 MATCHER_CHECKS: dict[str, Check] = {
     "head": lambda c, p, v: c.choice(p, v, HEADS),
     "word_ngrams": FileChecker.ngram_range,
@@ -99,7 +103,7 @@ MATCHER_CHECKS: dict[str, Check] = {
     "char_padding": FileChecker.flag,
     "sublinear_tf": FileChecker.flag,
     "c": number_in(1e-6),
-    "cosine_weight": number_in(0.0),
+    "cosine_weight": number_in(0.0, MAX_COSINE_WEIGHT),
     "count_unknown": FileChecker.flag,
     "cache_size": integer_in(0, MAX_CACHE_SIZE),
 }
@@ -192,7 +196,10 @@ def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
 
 
 def _matcher(c: FileChecker, path: PathKey, value: Any) -> MatcherSettings:
-    return MatcherSettings(**c.fields(path, c.mapping(path, value, MATCHER_CHECKS), MATCHER_CHECKS))
+    settings = MatcherSettings(**c.fields(path, c.mapping(path, value, MATCHER_CHECKS), MATCHER_CHECKS))
+    if settings.word_weight == 0 and settings.char_weight == 0:
+        c.problem(path, "`matcher.word_weight` and `matcher.char_weight` are both 0: no feature would count")
+    return settings
 
 
 def _sessions(c: FileChecker, path: PathKey, value: Any) -> SessionSettings:

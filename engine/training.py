@@ -307,7 +307,7 @@ def _platt(score: FloatArray, correct: FloatArray, prior: tuple[float, float]) -
     strength = 20.0 / n
     w = anchor.copy()
     for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -500.0, 500.0)))  # no overflow warning
         gradient = design.T @ (p - target) / n + strength * (w - anchor)
         hessian = (design * (p * (1 - p))[:, None]).T @ design / n + strength * np.eye(2)
         step = np.linalg.solve(hessian, gradient)

@@ -272,6 +272,12 @@ SECTION_CASES = [
     ("matcher:\n  c: 0\n", "3: `matcher.c` must be a finite number >= 1e-06 (got 0)"),
     # infinity, and numbers too big to be useful, are refused here instead of failing in training
     ("matcher:\n  word_weight: .inf\n", "3: `matcher.word_weight` must be a finite number >= 0 (got inf)"),
+    # a bot that can weigh no feature matched nothing
+    ("matcher: {word_weight: 0, char_weight: 0}\n",
+     "2: `matcher.word_weight` and `matcher.char_weight` are both 0: no feature would count"),
+    # a cosine weight that drowns the linear score: every answer certain, and often wrong
+    ("matcher: {head: ensemble, cosine_weight: 1.0e+300}\n",
+     "2: `matcher.cosine_weight` must be between 0 and 10 (got 1e+300)"),
     ("bot:\n  threshold: 1" + "0" * 400 + "\n", "3: `bot.threshold` must be between 0 and 1 (got inf)"),
     ("bot:\n  threshold: 1" + "0" * 5000 + "\n", "3: `bot.threshold` must be a number, not text"),
     ("bot:\n  max_input_length: 10000000000\n",

@@ -138,3 +138,23 @@ def test_a_one_intent_bot_matches_without_a_linear_head() -> None:
     assert model.matcher.weights is None
     match = build_runtime(model, with_plugins=False).match(spec.intents[0].examples[0])
     assert match.intent == spec.intents[0].name
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_only_the_ratio_of_the_block_weights_counts(scale: float) -> None:
+    """Weights of 1e200 overflowed when squared, and of 1e-200 vanished: the bot's own
+    examples then got confidence 0. Both blocks weighed alike are the same bot at any scale."""
+    spec = random_bot(3)
+    alike = dataclasses.replace(spec.matcher, word_weight=1.0, char_weight=1.0)
+    scaled = dataclasses.replace(spec.matcher, word_weight=scale, char_weight=scale)
+    runtimes = [
+        build_runtime(train(dataclasses.replace(spec, matcher=m)), with_plugins=False)
+        for m in (alike, scaled)
+    ]
+    for text in [*queries(3), *(e for i in spec.intents for e in i.examples[:2])]:
+        expected, got = (runtime.match(text) for runtime in runtimes)
+        assert got.intent == expected.intent
+        assert [c.confidence for c in got.candidates] == pytest.approx(
+            [c.confidence for c in expected.candidates]
+        )
+    assert runtimes[1].match(spec.intents[0].examples[0]).confidence > 0.5
