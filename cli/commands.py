@@ -28,6 +28,7 @@ def validate(
             raise typer.Exit(1) from None
         raise
     examples = spec.example_count
+    _warn_of_a_missing_plugins_folder(spec)
     if json_output:
         echo_json(
             {
@@ -70,6 +71,15 @@ def train(
     model = kefu.train(spec, n_jobs=jobs)
     kefu.save_model(model, output)
     _report_train(json_output, output, spec, time.perf_counter() - started)
+
+
+def _warn_of_a_missing_plugins_folder(spec: kefu.BotSpec) -> None:
+    """Not a problem (a model's copy of the bot files has no plugins folder either), but the
+    bot would run without the plugins the folder was meant to hold."""
+    folder = spec.plugins.dir
+    if folder is not None and not folder.is_dir():
+        message = f"warning: plugins folder {folder} (plugins.dir) is not a folder: the bot runs without it"
+        typer.echo(message, err=True)
 
 
 def _loads(model: Path) -> bool:

@@ -156,6 +156,8 @@ class PluginHost:
             found = there = False
         if not found:
             why = "is a file, not a folder" if there else "does not exist"
+            # Said, as a plugin that fails to import is: the bot runs without these rules.
+            log.error("plugins folder %s %s: no plugin is loaded from it", folder, why)
             self.failed.append(FailedPlugin(folder.name, str(folder), f"plugins folder {why}"))
             if self.strict:
                 raise PluginError(folder.name, f"plugins folder {folder} {why}")

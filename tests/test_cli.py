@@ -279,6 +279,25 @@ def test_a_plugins_folder_too_long_for_the_system_is_reported_as_failed() -> Non
     assert "plugins folder does not exist" in out
 
 
+def test_a_missing_plugins_folder_is_said_not_silently_skipped(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`plugins: {dir: ...}` naming no folder (a typo) left the bot without its business
+    rules, and only `kefu plugins` said so; a plugin file that fails to import was logged."""
+    bot = write_bot(**{"bot.yaml": "version: 1\nplugins: {dir: no_such_plugins}\nintents:\n"
+                       "  - name: a\n    examples: [你好, 在吗]\n"})  # fmt: skip
+    code, out, err = run("validate", str(bot))
+    assert code == 0 and out.startswith("ok: ")
+    folder = bot / "no_such_plugins"
+    assert err == f"warning: plugins folder {folder} (plugins.dir) is not a folder: the bot runs without it\n"
+    with caplog.at_level("ERROR", logger="kefu.manager"):
+        kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    assert (
+        f"plugins folder {bot / 'no_such_plugins'} does not exist: no plugin is loaded from it"
+        in caplog.messages
+    )
+
+
 def test_a_plugins_folder_that_is_a_file_is_reported_as_one(tmp_path: Path) -> None:
     file = tmp_path / "plugins.py"
     file.write_text("", encoding="utf-8")
