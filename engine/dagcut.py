@@ -13,12 +13,21 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["DagCutter"]
+__all__ = ["DagCutter", "splitting_char"]
 
 # jieba's own patterns (jieba.re_han_default, re_skip_default, re_eng).
 _HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
 _SKIP = re.compile("(\r\n|\\s)", re.U)
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def splitting_char(word: str) -> str | None:
+    """The first character of ``word`` at which jieba ends the run of text it segments
+    (only CJK from U+4E00 to U+9FD5, ASCII letters and digits and ``+#&._%-`` stay in
+    one), or None: a word holding one can never come out of segmentation whole."""
+    match = _HAN.match(word)
+    end = match.end() if match else 0
+    return word[end] if end < len(word) else None
 
 
 class DagCutter:

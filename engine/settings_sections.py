@@ -12,6 +12,7 @@ import unicodedata
 from typing import Any
 
 from kefu.checks import Check, FileChecker, dotted
+from kefu.dagcut import splitting_char
 from kefu.normalize import normalize
 from kefu.plugin_settings import check_plugins
 from kefu.sessions import MAX_SECONDS
@@ -159,8 +160,9 @@ def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
         where = (*path, "synonyms", variant)
         target = c.text(where, canonical)
         # Spaces pass: a variant of several words is replaced as a phrase (kefu.text).
-        if target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target):
-            pairs.append((normalize(str(variant)), normalize(target)))
+        usable = target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target)
+        if usable and (" " in normalize(str(variant)) or _kept_whole(c, where, str(variant))):
+            pairs.append((normalize(str(variant)), normalize(str(target))))
     words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}
     for key, texts in words.items():
         for i, word in enumerate(texts):
@@ -192,7 +194,23 @@ def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
     if " " in key or not key:
         what = f"is {len(key.split())} words once normalized ({key!r})" if key else "has no letters or digits"
         c.problem(path, f"`{dotted(path[:2])}` {word!r} {what}, so it never matches a word of a message")
-    return bool(key) and " " not in key
+        return False
+    return _kept_whole(c, path, word)
+
+
+def _kept_whole(c: FileChecker, path: PathKey, word: str) -> bool:
+    """Whether jieba can give ``word`` as one word: it splits text at characters outside
+    its runs (é in café, kana, hangul, rare CJK past U+9FD5), so such a word never is."""
+    split = splitting_char(normalize(word))
+    if split is None:
+        return True
+    c.problem(
+        path,
+        f"`{dotted(path[:2])}` {word!r} holds {split!r} (U+{ord(split):04X}), where jieba splits words "
+        "(it keeps together only CJK characters U+4E00-U+9FD5, Latin letters and digits), "
+        "so it never matches a word of a message",
+    )
+    return False
 
 
 def _matcher(c: FileChecker, path: PathKey, value: Any) -> MatcherSettings:

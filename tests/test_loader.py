@@ -257,6 +257,16 @@ SECTION_CASES = [
      "so it never matches a word of a message"),
     ("nlp:\n  stopwords: ['！']\n",
      "3: `nlp.stopwords` '！' has no letters or digits, so it never matches a word of a message"),
+    # words jieba never gives whole: it splits text at characters outside its runs
+    ("nlp:\n  user_dict: [café]\n",
+     "3: `nlp.user_dict` 'café' holds 'é' (U+00E9), where jieba splits words (it keeps together only "
+     "CJK characters U+4E00-U+9FD5, Latin letters and digits), so it never matches a word of a message"),
+    ("nlp:\n  synonyms: {ありがとう: 谢谢}\n",
+     "3: `nlp.synonyms` 'ありがとう' holds 'あ' (U+3042), where jieba splits words (it keeps together only "
+     "CJK characters U+4E00-U+9FD5, Latin letters and digits), so it never matches a word of a message"),
+    ("nlp:\n  user_dict: [𠮷野家]\n",
+     "3: `nlp.user_dict` '𠮷野家' holds '𠮷' (U+20BB7), where jieba splits words (it keeps together only "
+     "CJK characters U+4E00-U+9FD5, Latin letters and digits), so it never matches a word of a message"),
     ("bot: []\n", "2: `bot` must be a mapping, not a list"),
     ("nlp:\n  synonyms: [a]\n", "3: `nlp.synonyms` must be a mapping, not a list"),
     ("matcher:\n  sublinear_tf: 'yes'\n", "3: `matcher.sublinear_tf` must be true or false, not text"),
