@@ -155,25 +155,65 @@ def sent_as_written(c: FileChecker, path: PathKey, text: str) -> None:
 def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
     data = c.mapping(path, value, ("user_dict", "synonyms", "stopwords", "hmm"))
     synonyms = c.mapping((*path, "synonyms"), data.get("synonyms"), None)
-    pairs = []
+    pairs: dict[str, tuple[str, PathKey]] = {}  # normalized variant -> (canonical, where)
     for variant, canonical in synonyms.items():
         where = (*path, "synonyms", variant)
         target = c.text(where, canonical)
         # Spaces pass: a variant of several words is replaced as a phrase (kefu.text).
         usable = target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target)
         if usable and (" " in normalize(str(variant)) or _kept_whole(c, where, str(variant))):
-            pairs.append((normalize(str(variant)), normalize(str(target))))
+            key = normalize(str(variant))
+            if key in pairs:  # VIP and vip: one of them was silently dropped
+                first = pairs[key][1][-1]  # the variant as written
+                c.problem(where, f"`nlp.synonyms` {variant!r} is {first!r} again once normalized: keep one")
+                continue
+            pairs[key] = (normalize(str(target)), where)
     words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}
     for key, texts in words.items():
         for i, word in enumerate(texts):
             _one_word(c, (*path, key, i), word)
+    stopwords = tuple(normalize(w) for w in words["stopwords"])
     hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else False
     return NlpSettings(
         user_dict=words["user_dict"],
-        synonyms=tuple(pairs),
-        stopwords=tuple(normalize(w) for w in words["stopwords"]),
+        synonyms=_followed(c, pairs, frozenset(stopwords)),
+        stopwords=stopwords,
         hmm=False if hmm is None else hmm,
     )
+
+
+def _followed(
+    c: FileChecker, pairs: dict[str, tuple[str, PathKey]], stopwords: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    """Synonym pairs with chains followed to their end (退钱: 还钱 and 还钱: 退款 make 退钱 退款:
+    each is replaced once, so 退钱 became 还钱 and stayed it). A cycle (发货: 寄出, 寄出: 发货)
+    and a canonical that is a stopword (咋: 怎么, with 怎么 ignored: 咋 vanished from every
+    message) are problems."""
+    out = []
+    cycles: set[frozenset[str]] = set()
+    for variant, (canonical, where) in pairs.items():
+        if canonical == variant:  # 会员: 会员 (importers write them): nothing to replace
+            continue
+        seen = [variant]
+        while canonical in pairs and canonical not in seen and pairs[canonical][0] != canonical:
+            seen.append(canonical)
+            canonical = pairs[canonical][0]
+        if canonical in seen:
+            if frozenset(seen) not in cycles:  # once, at the first of its words
+                cycles.add(frozenset(seen))
+                cycle = " -> ".join([*seen, canonical])
+                c.problem(
+                    where, f"`nlp.synonyms` go round in a circle ({cycle}): give them one canonical word"
+                )
+        elif canonical in stopwords:
+            c.problem(
+                where,
+                f"`nlp.synonyms` {variant!r} becomes {canonical!r}, a stopword, so it would vanish from "
+                f"every message: list {variant!r} as a stopword instead, or take {canonical!r} out of them",
+            )
+        else:
+            out.append((variant, canonical))
+    return tuple(out)
 
 
 def _has_word(c: FileChecker, path: PathKey, word: str) -> bool:

@@ -257,6 +257,16 @@ SECTION_CASES = [
      "so it never matches a word of a message"),
     ("nlp:\n  stopwords: ['！']\n",
      "3: `nlp.stopwords` '！' has no letters or digits, so it never matches a word of a message"),
+    # the same variant twice once normalized: one of them was silently dropped
+    ("nlp:\n  synonyms: {VIP: 会员, vip: 贵宾}\n",
+     "3: `nlp.synonyms` 'vip' is 'VIP' again once normalized: keep one"),
+    # synonyms that only swap words
+    ("nlp:\n  synonyms: {发货: 寄出, 寄出: 发货}\n",
+     "3: `nlp.synonyms` go round in a circle (发货 -> 寄出 -> 发货): give them one canonical word"),
+    # a canonical word that is ignored: the variant vanished from every message
+    ("nlp:\n  synonyms: {咋: 怎么}\n  stopwords: [怎么]\n",
+     "3: `nlp.synonyms` '咋' becomes '怎么', a stopword, so it would vanish from every message: list '咋' "
+     "as a stopword instead, or take '怎么' out of them"),
     # words jieba never gives whole: it splits text at characters outside its runs
     ("nlp:\n  user_dict: [café]\n",
      "3: `nlp.user_dict` 'café' holds 'é' (U+00E9), where jieba splits words (it keeps together only "
@@ -486,6 +496,16 @@ def test_dates_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
     spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot}))
     assert spec.intents[0].examples == ("2024-11-27", "2024-13-01")
     assert spec.entities[0].values == (("2024-02-30", ()),)
+
+
+def test_synonym_chains_are_followed_to_their_end(tmp_path: Path) -> None:
+    """Each synonym was replaced once: with 退钱: 还钱 and 还钱: 退款, 退钱 became 还钱 and stayed."""
+    bot = "version: 1\nnlp: {synonyms: {退钱: 还钱, 还钱: 退款, 会员: 会员}}\nintents:\n"
+    bot += "  - name: refund\n    examples: [我要退款, 怎么退款]\n"
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot}))
+    assert dict(spec.nlp.synonyms) == {"退钱": "退款", "还钱": "退款"}  # 会员: 会员 replaces nothing
+    engine = kefu.Engine.from_path(tmp_path, seed=0, load_entry_points=False)
+    assert engine.segment("我要退钱") == ["我", "要", "退款"]
 
 
 def test_unquoted_numbers_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
