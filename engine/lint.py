@@ -5,8 +5,9 @@ two intents that are the same sentence in all but spacing or punctuation. Warnin
 near-duplicate examples across intents, intents with too few examples, pairs of intents
 that overlap, patterns that match none of their own intent's examples, regexes that run
 out of time on a crafted message (``kefu.bot_regex``), a slot written as a literal
-``{{name}}``, and slot answers that are cancel words. (An intent without responses is no
-finding: a program that answers intents itself needs none.)
+``{{name}}``, slot answers that are cancel words, and examples longer than the bot reads.
+(An intent without responses is no finding: a program that answers intents itself needs
+none.)
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def lint(model: Model, *, near_duplicate: float = NEAR_DUPLICATE, overlap: float
             raise ValueError(f"{name} must be a number from 0 to 1, not {bound}")
     findings = _duplicates(model, near_duplicate) + _few_examples(model) + _overlaps(model, overlap)
     findings += _idle_patterns(model) + _runaway_patterns(model)
-    findings += _literal_placeholders(model) + _cancelling_values(model)
+    findings += _literal_placeholders(model) + _cancelling_values(model) + _cut_examples(model)
     return sorted(findings, key=lambda f: (f.level != "error", f.code, f.file, f.line, f.message))
 
 
@@ -293,4 +294,28 @@ def _cancelling_values(model: Model) -> list[Finding]:
                         entity.line or intent.line,
                     )
                 )
+    return findings
+
+
+def _cut_examples(model: Model) -> list[Finding]:
+    """Examples longer than ``bot.max_input_length``: trained on their first characters only,
+    as messages are read, so two long examples can look alike that are not."""
+    limit = model.spec.settings.max_input_length
+    findings = []
+    for intent in model.spec.intents:
+        long = [e for e in intent.examples if len(e) > limit]
+        if long:
+            more = f" (and {len(long) - 1} more)" if len(long) > 1 else ""
+            shown = repr(long[0]) if len(long[0]) <= 20 else f"{long[0][:20]!r}..."
+            findings.append(
+                Finding(
+                    "warning",
+                    "example-cut",
+                    f"intent {intent.name!r} has an example of {len(long[0])} characters{more}, but the "
+                    f"bot reads only the first {limit} (bot.max_input_length): {shown}",
+                    "shorten the example, or raise bot.max_input_length",
+                    intent.file,
+                    intent.line,
+                )
+            )
     return findings

@@ -1057,6 +1057,21 @@ def test_lint_finding_with_file_line_and_fix(
         f"{path}:{line}: {level}: {findings[0]['message']} (fix: {fix})", summary]  # fmt: skip
 
 
+def test_lint_names_examples_longer_than_the_bot_reads(write_bot: Callable[..., Path]) -> None:
+    """max_input_length cuts examples at training as it cuts messages: 我想查一下退款进度 and
+    我想查一下物流 were both 我想查一下 to a bot reading 5 characters, and lint called them the
+    same sentence without saying why."""
+    bot = "version: 1\nbot: {max_input_length: 8}\nintents:\n" + REFUND
+    path = write_bot(**{"bot.yaml": bot}) / "bot.yaml"
+    _, stdout, _ = run("lint", str(path.parent), "--json")
+    [finding] = [f for f in json.loads(stdout) if f["code"] == "example-cut"]
+    assert finding["line"] == 4 and finding["fix"] == "shorten the example, or raise bot.max_input_length"
+    assert finding["message"] == (
+        f"intent 'refund' has an example of {len(LONG)} characters, but the bot reads only the first 8 "
+        f"(bot.max_input_length): {LONG!r}"
+    )
+
+
 def test_lint_points_at_the_line_of_the_duplicated_example(write_bot: Callable[..., Path]) -> None:
     refund = "".join(f"      - {e}\n" for e in ["我要退款", "怎么退钱", LONG, "申请退款", "退款流程"])
     shipping = "".join(
