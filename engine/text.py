@@ -11,12 +11,13 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
+from kefu.aho_corasick import Automaton
 from kefu.cache import cache_dir
 from kefu.dagcut import DagCutter
 from kefu.jieba_import import jieba
-from kefu.normalize import DEFAULT_MAX_LENGTH, normalize, word_pattern
+from kefu.normalize import DEFAULT_MAX_LENGTH, SPACED_CHAR, normalize
 from kefu.spec import NlpSettings
 
 __all__ = ["TextAnalyzer", "normalize"]
@@ -28,9 +29,44 @@ log = logging.getLogger(__name__)
 logging.getLogger("jieba").setLevel(logging.WARNING)
 
 
-def _phrases(phrases: Iterable[str]) -> re.Pattern[str]:
-    """One pattern for several phrases, the longest tried first."""
-    return re.compile("|".join(word_pattern(p) for p in sorted(phrases, key=len, reverse=True)))
+_SPACED = re.compile(SPACED_CHAR)
+
+
+class _Phrases:
+    """Synonym variants of several words, replaced in normalized text as one alternation of
+    their ``word_pattern``s, longest first, would replace them: the leftmost, then the
+    longest, and a Latin letter or digit at either end touching no other. Found by an
+    Aho-Corasick automaton: that regex took 8 s to compile for 2,000 phrases (on every
+    start, a saved model's too) and 20 ms per message."""
+
+    def __init__(self, phrases: dict[str, str]) -> None:
+        self.keys = list(phrases)
+        self.canonical = [phrases[key] for key in self.keys]
+        self.automaton = Automaton(self.keys)
+        self.edges = [(bool(_SPACED.fullmatch(k[0])), bool(_SPACED.fullmatch(k[-1]))) for k in self.keys]
+
+    def sub(self, text: str) -> str:
+        """``text`` with each phrase found replaced by its canonical words."""
+        longest: dict[int, tuple[int, int]] = {}  # start -> (end, key) of the longest there
+        for last, key in self.automaton.scan(text):
+            start, end = last + 1 - len(self.keys[key]), last + 1
+            spaced_start, spaced_end = self.edges[key]
+            if spaced_start and start > 0 and _SPACED.match(text, start - 1):
+                continue
+            if spaced_end and end < len(text) and _SPACED.match(text, end):
+                continue
+            if start not in longest or end > longest[start][0]:
+                longest[start] = (end, key)
+        if not longest:
+            return text
+        parts, done = [], 0
+        for start in sorted(longest):
+            if start >= done:
+                end, key = longest[start]
+                parts += [text[done:start], self.canonical[key]]
+                done = end
+        parts.append(text[done:])
+        return "".join(parts)
 
 
 def _latin(token: str) -> bool:
@@ -114,8 +150,7 @@ class TextAnalyzer:
         self._stopwords = frozenset(nlp.stopwords)
         self._cut: Callable[[str], list[str]] = DagCutter(self._tokenizer.FREQ, self._tokenizer.total)
         self._word_synonyms = words
-        self._phrase_synonyms = phrases
-        self._phrase_pattern = _phrases(phrases) if phrases else None
+        self._phrases = _Phrases(phrases) if phrases else None
         # A canonical of several words, as the tokens it stands for (None: every canonical is one word).
         spread = {v: self._segment(c) for v, c in words.items() if " " in c}
         self._spread: dict[str, list[str]] | None = spread or None
@@ -150,9 +185,8 @@ class TextAnalyzer:
 
     def tokens(self, text: str) -> list[str]:
         """jieba tokens of normalized ``text``, synonyms replaced; spaces stay as tokens."""
-        if self._phrase_pattern is not None:
-            phrases = self._phrase_synonyms
-            text = self._phrase_pattern.sub(lambda m: phrases[m[0]], text)
+        if self._phrases is not None:
+            text = self._phrases.sub(text)
         tokens = self._segment(text)
         if self._spread is not None:
             spread = self._spread

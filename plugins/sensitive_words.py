@@ -21,7 +21,7 @@ nothing is padding and only folding applies.
 Seeing through padding has a price: two words of a sentence can join across punctuation
 (``真傻，逼得我…`` holds ``傻逼``). ``max_gap=0`` keeps only the invisible-character rule.
 
-Listed words are found by an Aho-Corasick automaton (``kefu.plugins.aho_corasick``) over
+Listed words are found by an Aho-Corasick automaton (``kefu.aho_corasick``) over
 the folded text; pinyin initials come from ``kefu.plugins.pinyin_initials``.
 """
 
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kefu import KefuError
-from kefu.plugins.aho_corasick import Automaton
+from kefu.aho_corasick import Automaton
 from kefu.plugins.pinyin_initials import MissingDependencyError, initials_variants, require_pypinyin
 
 __all__ = [
