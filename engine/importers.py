@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.bot_regex import RegexError, compile_regex, fullmatch
+from kefu.dagcut import splitting_char
 from kefu.errors import SpecError
 from kefu.loader import load_spec
 from kefu.normalize import normalize
@@ -157,7 +158,7 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
         slots = unique_texts(entity_names[e] for e in used if e in entity_names)
         if slots:
             intent["slots"] = {name: {"entity": name, "required": False} for name in slots}
-    synonyms = _synonym_pairs(draft)
+    synonyms = _synonym_pairs(draft, warnings)
     name = (out.resolve().stem if single else out.resolve().name) or "kefu"
     bot = _bot_document(name, synonyms, entities)
     listed = [intent for intent, _ in intents]
@@ -335,13 +336,34 @@ def _bot_document(name: str, synonyms: dict[str, str], entities: dict[str, Any])
     return document
 
 
-def _synonym_pairs(draft: BotDraft) -> dict[str, str]:
-    """The draft's synonyms a message can hold and that change it (not the same word once normalized)."""
-    return {
-        v: c
-        for v, c in draft.synonyms.items()
-        if normalize(v) and normalize(c) and normalize(v) != normalize(c)
-    }
+def _synonym_pairs(draft: BotDraft, warnings: list[str]) -> dict[str, str]:
+    """The draft's synonyms a message can hold and that change it (not the same word once
+    normalized), as a bot file may hold them: a one-word variant jieba never gives whole
+    (café), a variant written twice once normalized (VIP, vip) and a pair closing a circle
+    (发货 -> 寄出 -> 发货) are left out with a warning, or the bot written would not load."""
+    pairs: dict[str, str] = {}
+    followed: dict[str, str] = {}  # normalized variant -> normalized canonical, of the pairs kept
+    written: dict[str, str] = {}  # normalized variant -> the variant as written
+    for variant, canonical in draft.synonyms.items():
+        key, target = normalize(variant), normalize(canonical)
+        if not key or not target or key == target:
+            continue
+        split = splitting_char(key) if " " not in key else None
+        node, visited = target, {key}
+        while node in followed and node not in visited:
+            visited.add(node)
+            node = followed[node]
+        if split is not None:
+            why = f"jieba never gives {variant!r} whole (it splits words at {split!r})"
+        elif key in written:
+            why = f"it is {written[key]!r} again once normalized"
+        elif node in visited:
+            why = "it would close a circle of synonyms"
+        else:
+            pairs[variant], followed[key], written[key] = canonical, target, variant
+            continue
+        warnings.append(f"synonym {variant!r} -> {canonical!r} left out: {why}")
+    return pairs
 
 
 def _dump(path: Path, document: dict[str, Any]) -> None:

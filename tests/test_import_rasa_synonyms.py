@@ -47,3 +47,24 @@ def test_multi_word_synonyms_are_written_and_apply(tmp_path: Path) -> None:
     assert engine.segment("7天 无理由") == ["七天无理由"]
     found = EntityExtractor(spec.entities).extract("my credit cards are lost")
     assert [(v.entity, v.value, v.text) for v in found] == [("card", "credit card", "credit cards")]
+
+
+def test_synonyms_a_bot_file_may_not_hold_are_left_out_with_a_warning(tmp_path: Path) -> None:
+    """Since bot files refuse a variant jieba never gives whole, a variant written twice once
+    normalized and a circle of synonyms, importing a Rasa project with one failed whole."""
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text(
+        'version: "3.1"\nnlu:\n- intent: 咖啡\n  examples: |\n    - 来杯coffee\n    - 我要咖啡\n'
+        "- synonym: coffee\n  examples: |\n    - café\n    - kaffee\n"
+        "- synonym: 会员\n  examples: |\n    - VIP\n- synonym: 贵宾\n  examples: |\n    - vip\n"
+        "- synonym: 发货\n  examples: |\n    - 寄出\n- synonym: 寄出\n  examples: |\n    - 发货\n",
+        encoding="utf-8",
+    )
+    report = write_bot(read_rasa(nlu), tmp_path / "bot")
+    spec = kefu.load_spec(tmp_path / "bot")
+    assert dict(spec.nlp.synonyms) == {"kaffee": "coffee", "vip": "会员", "寄出": "发货"}
+    assert [w for w in report.warnings if "synonym" in w] == [
+        "synonym 'café' -> 'coffee' left out: jieba never gives 'café' whole (it splits words at 'é')",
+        "synonym 'vip' -> '贵宾' left out: it is 'VIP' again once normalized",
+        "synonym '发货' -> '寄出' left out: it would close a circle of synonyms",
+    ]
