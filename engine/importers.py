@@ -19,12 +19,14 @@ import contextlib
 import json
 import re
 import stat
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kefu.bot_regex import RegexError, compile_regex, fullmatch
+from kefu.checks import dead_literal
 from kefu.dagcut import splitting_char
 from kefu.errors import SpecError
 from kefu.loader import load_spec
@@ -299,7 +301,9 @@ def _entity_documents(
 
 def _entity_document(name: str, entity: EntityDraft, warnings: list[str]) -> dict[str, Any] | None:
     if entity.patterns:
-        pattern = _joined(entity.patterns)
+        pattern = _nfkc_pattern(name, _joined(entity.patterns), warnings)
+        if pattern is None:
+            return None
         try:
             compiled = compile_regex(pattern)
         except RegexError as exc:
@@ -334,6 +338,29 @@ def _bot_document(name: str, synonyms: dict[str, str], entities: dict[str, Any])
     if entities:
         document["entities"] = entities
     return document
+
+
+def _nfkc_pattern(name: str, pattern: str, warnings: list[str]) -> str | None:
+    """``pattern`` as it can match in kefu, where entity regexes run on NFKC text: written in
+    NFKC form when it holds full-width literals (编号：, [Ａ-Ｚ], which Rasa matched on the raw
+    text), unless that form would change the regex syntax (（ becomes a group's paren); then
+    None, with a warning, as the bot written would not load."""
+    if dead_literal(pattern, _nfkc_unchanged) is None:
+        return pattern
+    changed = [unicodedata.normalize("NFKC", ch) for ch in pattern if unicodedata.normalize("NFKC", ch) != ch]
+    if any(_REGEX_SYNTAX & set(text) for text in changed):
+        warnings.append(f"entity {name!r} dropped: regex {pattern!r} holds full-width regex syntax")
+        return None
+    nfkc = unicodedata.normalize("NFKC", pattern)
+    warnings.append(f"entity {name!r}: regex {pattern!r} written as {nfkc!r} (kefu matches it on NFKC text)")
+    return nfkc
+
+
+def _nfkc_unchanged(literal: str) -> bool:
+    return unicodedata.normalize("NFKC", literal) == literal
+
+
+_REGEX_SYNTAX = frozenset("\\.^$*+?{}[]|()")
 
 
 def _synonym_pairs(draft: BotDraft, warnings: list[str]) -> dict[str, str]:

@@ -218,6 +218,29 @@ RASA_YAML_CASES = [
         [],
         id="two-regexes-of-one-entity-are-alternatives",
     ),
+    # Rasa matches regexes on the raw text, kefu on NFKC text: full-width literals are written
+    # in NFKC form (the bot file would not load with them: they could never match)
+    pytest.param(
+        "- intent: 查单\n  examples: |\n    - 编号：[AB12](code)\n"
+        "- regex: code\n  examples: |\n    - 编号：[Ａ-Ｚ]{2}\\d+\n",
+        [("查单", ("编号：AB12",))],
+        {"code": r"编号:[A-Z]{2}\d+"},
+        [
+            "entity 'code': regex '编号：[Ａ-Ｚ]{2}\\\\d+' written as '编号:[A-Z]{2}\\\\d+' "
+            "(kefu matches it on NFKC text)",
+            "entity 'code' is a regex; values it does not match are not found: AB12",
+        ],
+        id="full-width-regex-literals-are-written-in-nfkc-form",
+    ),
+    # unless that would change the regex syntax: a full-width paren would open a group
+    pytest.param(
+        "- intent: 查单\n  examples: |\n    - 编号[AB12](code)\n"
+        "- regex: code\n  examples: |\n    - （编号）\\d+\n",
+        [("查单", ("编号AB12",))],
+        {},
+        ["entity 'code' dropped: regex '（编号）\\\\d+' holds full-width regex syntax"],
+        id="full-width-regex-syntax-drops-the-entity",
+    ),
 ]
 
 
