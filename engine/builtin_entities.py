@@ -52,12 +52,14 @@ _MINUS = "-\u2212"  # - and −, first in a character class so that - is literal
 # vague (几十块, 十几元): it has no value, yet it still counts as one end of a range, so
 # 几十到一百元 is not read as 100. A run may also start with its decimal point (.5元 is
 # 0.5), unless a numeral, letter or another dot or comma comes before that point (1..5, v.5).
-# Nor does a run start after an exponent (1e5元, 1e-5元: 5 would be read) or after a 点
-# that follows a numeral (the 5 of 1点5元, which the run itself reads as 1.5).
+# Nor does a run start or end at an exponent (1e5元, 1e-5元, ¥1e5: 5 or 1 would be read). 点
+# before Chinese digits is a decimal point (一点五), and before one or two Arabic digits too
+# (1点5元 is 1.5, 43点17元 43.17); before more it is o'clock (晚上8点100元 is 100).
 _RUN = (
-    rf"(?<![0-9]e)(?<![0-9]e[{_MINUS}+])(?<![0-9{_CN}]点)"
+    rf"(?<![0-9]e)(?<![0-9]e[{_MINUS}+])"
     rf"(?:(?<![0-9a-z{_CN}几.,])\.(?=[0-9])|(?<![0-9{_CN}几])(?<![0-9][.,])[0-9{_CN}几])"
-    rf"(?:[0-9{_CN}几]|[.,](?=[0-9]))*(?:点[0-9{DIGIT_CHARS}]+[万亿萬億]?)?"
+    rf"(?:[0-9{_CN}几]|[.,](?=[0-9]))*(?:点(?:[{DIGIT_CHARS}]+|[0-9]{{1,2}}(?![0-9]))[万亿萬億]?)?"
+    rf"(?!e[{_MINUS}+]?[0-9])"
 )
 # A minus sign: a price, budget or refund is never negative, so -50元 and 负50元 are no
 # amount at all (dropping the sign would read them as 50). After a numeral the dash is a
@@ -75,12 +77,20 @@ _JOIN = re.compile(
 # Measure words: the digit after 块 in 3块5个 is a count, not 5 毛.
 _MEASURE = "个件只台斤瓶盒包张本支条双位次"
 _DIGIT = f"[0-9{DIGIT_CHARS}]"
-# What follows 元 or 块 below a yuan: 3元5分 and 3元零5分 (0.05), 3元50分, 五块五 and 5块5毛
-# (0.5), 两块五毛五 and 5块5毛5分 (0.55), 十块零五毛 (0.5), 一块零五 (0.05: 零 skips the 毛).
+# Words that count or measure what a number before them counts: 3块5个 is 5 items, 5元一天
+# 5 a day, 2元3小时 3 hours. A digit after 元 or 块 written without 毛 or 分 is money only
+# when none of them (nor another numeral) follows it, or when a price's count does: one
+# Chinese digit or 每 and its word (五块五一斤, 九元六两个, 七块三每斤 are 5.5, 9.6, 7.3).
+_PER = "天时年月周日号秒度晚夜公米克吨升里人户间层小分趟笔单期套辆份箱袋杯碗"
+_ENDS = rf"(?:(?![0-9{_CN}{_MEASURE}{_PER}])|(?=[{DIGIT_CHARS}每][{_MEASURE}{_PER}]))"
+_FEN = "分(?!钟)"  # 50分钟 is minutes
+# What follows 元 or 块 below a yuan: 3元5分 and 3元零5分 (0.05), 3元50分 and 1块50 (0.5),
+# 五块五 and 5块5毛 (0.5), 两块五毛五 and 5块5毛5分 (0.55), 十块零五毛 (0.5), 一块零五 (0.05:
+# 零 skips the 毛).
 _BELOW_YUAN = (
-    rf"零?(?P<fen>{_DIGIT})分|(?P<cents>[0-9]{{2}})分"
-    rf"|(?P<zero>零)?(?P<jiao>{_DIGIT})(?P<mark>毛|角)?(?:(?<=[毛角])零?(?P<jiao_fen>{_DIGIT})分?)?钱?"
-    rf"(?![0-9{_CN}{_MEASURE}])"
+    rf"零?(?P<fen>{_DIGIT}){_FEN}|(?P<cents>[0-9]{{2}})(?:{_FEN}|{_ENDS})"
+    rf"|(?P<zero>零)?(?P<jiao>{_DIGIT})"
+    rf"(?:(?P<mark>毛|角)(?:零?(?P<jiao_fen>{_DIGIT})(?:{_FEN}|{_ENDS}))?|{_ENDS})钱?"
 )
 _AMOUNT_TRIGGER = re.compile(r"[¥元块币r]")  # r for rmb
 _AMOUNT = re.compile(
@@ -107,7 +117,7 @@ _MONTH_DAY = re.compile(
 _YEAR_OFFSETS = {"今": 0, "明": 1, "来": 1, "去": -1, "前": -2, "后": 2, "大前": -3, "大后": 3}
 # 周三, 下星期一, 这个礼拜天; not the 周三 of 一周三次 ("three times a week")
 _WEEKDAY = re.compile(
-    r"(?<![上下])(下下个?|下个?|上上个?|上个?|这个?|本)?(?:周|星期|礼拜|禮拜)([一二三四五六日天七1-7])(?![次回遍])"
+    r"(?<![上下])(?<![上下]个)(下下个?|下个?|上上个?|上个?|这个?|本)?(?:周|星期|礼拜|禮拜)([一二三四五六日天七1-7])(?![次回遍])"
 )
 _RELATIVE_DAYS = {
     "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0,
@@ -172,7 +182,10 @@ def find_amounts(text: str, today: Callable[[], datetime.date]) -> Iterator[Span
 
 
 def _below_yuan(match: re.Match[str]) -> Decimal:
-    """The 毛 and 分 of an amount (``_BELOW_YUAN``), in yuan."""
+    """The 毛 and 分 of an amount (``_BELOW_YUAN``), in yuan; none after a number with a
+    fraction of its own (9.9元5角 is no 10.4)."""
+    if "." in match["num"] or "点" in match["num"]:
+        return Decimal(0)
     if match["cents"]:
         return Decimal(match["cents"]) / 100
     if match["fen"]:

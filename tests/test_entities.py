@@ -407,6 +407,46 @@ def test_mao_and_fen_are_added_not_dropped(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 分钟 is minutes, not 分: 3元50分钟 was 3.5
+        ("3元50分钟", "3"),
+        ("3元5分钟", "3"),
+        ("2.8块20分钟", "2.8"),
+        # a digit after the money that counts something else: 5元一天 was 5.1, 92块2毛一天 92.21
+        ("5元一天", "5"),
+        ("停车费5元一小时", "5"),
+        ("2元3天", "2"),
+        ("5元12天", "5"),
+        ("10元5公斤", "10"),
+        ("退我5块18单", "5"),
+        ("92块2毛一天", "92.2"),
+        ("8块8角5间", "8.8"),
+        ("十三块零五毛一斤", "13.5"),  # was 13.05
+        ("3块零8毛2只", "3.8"),
+        # a price per unit keeps its 毛 and 分: 五块五一斤 was 5
+        ("五块五一斤", "5.5"),
+        ("九元六两个", "9.6"),
+        ("三块五毛九一个", "3.59"),
+        ("七块三每斤", "7.3"),
+        # a digit after the money followed by other words is its 毛
+        ("67块5运费", "67.5"),
+        ("余额还有4块5毛1对吧", "4.51"),
+        ("1块50", "1.5"),
+        ("3块05", "3.05"),
+        # o'clock: 8点 and then 100元 (8.1, for a moment today); a decimal 点 takes two digits
+        ("晚上8点100元", "100"),
+        ("43点17元", "43.17"),
+        # a number with a fraction gets no 毛 added: 9.9元5角 was 10.4
+        ("9.9元5角", "9.9"),
+        ("人民币9.8元八月", "9.8"),
+    ],
+)
+def test_only_the_money_is_read_around_counts_times_and_units(text: str, expected: str) -> None:
+    assert [v.value for v in EntityExtractor(()).extract_all(text, "amount")] == [expected]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "1e5元",  # read as 5
@@ -420,6 +460,7 @@ def test_mao_and_fen_are_added_not_dropped(text: str, expected: str) -> None:
         "一亿一亿元",  # 10000000100000000
         "十10元",  # 20
         "1万20000元",
+        "¥1e5",  # read as 1
     ],
 )
 def test_a_number_that_is_no_numeral_is_no_amount(text: str) -> None:
@@ -497,6 +538,8 @@ def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, ex
         ("上上个月3号", "2026-09-03"),  # was last month
         ("上上周三", "2026-11-11"),  # was last week
         ("下下下周三", None),  # not 下下周 (or 下周) from inside it
+        ("下下下个周一", None),  # nor the plain 周一 after 个
+        ("上上上个礼拜三", None),
         ("24年1月1日", "2024-01-01"),  # a two-digit year was dropped: 2027-01-01
         ("99年3月5号", "1999-03-05"),  # the nearest such year
         ("两千零二十四年1月1号", "2024-01-01"),
