@@ -186,33 +186,43 @@ def _followed(
     c: FileChecker, pairs: dict[str, tuple[str, PathKey]], stopwords: frozenset[str]
 ) -> tuple[tuple[str, str], ...]:
     """Synonym pairs with chains followed to their end (退钱: 还钱 and 还钱: 退款 make 退钱 退款:
-    each is replaced once, so 退钱 became 还钱 and stayed it). A cycle (发货: 寄出, 寄出: 发货)
+    each is replaced once, so 退钱 became 还钱 and stayed it). A circle (发货: 寄出, 寄出: 发货)
     and a canonical that is a stopword (咋: 怎么, with 怎么 ignored: 咋 vanished from every
-    message) are problems."""
+    message) are problems. Each word is walked once: linear in the number of pairs."""
+    target = {variant: canonical for variant, (canonical, _) in pairs.items() if canonical != variant}
+    end: dict[str, str | None] = {}  # variant -> the word it ends as; None: it runs into a circle
+    for start in target:
+        path: list[str] = []
+        index: dict[str, int] = {}
+        node = start
+        while node in target and node not in end and node not in index:
+            index[node] = len(path)
+            path.append(node)
+            node = target[node]
+        result: str | None = end.get(node, node)
+        if node in index:
+            circle = path[index[node] :]
+            cycle = " -> ".join([*circle, node])
+            c.problem(
+                pairs[circle[0]][1],
+                f"`nlp.synonyms` go round in a circle ({cycle}): give them one canonical word",
+            )
+            result = None
+        for word in path:
+            end[word] = result
     out = []
-    cycles: set[frozenset[str]] = set()
-    for variant, (canonical, where) in pairs.items():
-        if canonical == variant:  # 会员: 会员 (importers write them): nothing to replace
+    for variant, (_, where) in pairs.items():
+        final = end.get(variant)
+        if final is None:  # 会员: 会员 (importers write them) replaces nothing; a circle is reported
             continue
-        seen = [variant]
-        while canonical in pairs and canonical not in seen and pairs[canonical][0] != canonical:
-            seen.append(canonical)
-            canonical = pairs[canonical][0]
-        if canonical in seen:
-            if frozenset(seen) not in cycles:  # once, at the first of its words
-                cycles.add(frozenset(seen))
-                cycle = " -> ".join([*seen, canonical])
-                c.problem(
-                    where, f"`nlp.synonyms` go round in a circle ({cycle}): give them one canonical word"
-                )
-        elif canonical in stopwords:
+        if final in stopwords:
             c.problem(
                 where,
-                f"`nlp.synonyms` {variant!r} becomes {canonical!r}, a stopword, so it would vanish from "
-                f"every message: list {variant!r} as a stopword instead, or take {canonical!r} out of them",
+                f"`nlp.synonyms` {variant!r} becomes {final!r}, a stopword, so it would vanish from "
+                f"every message: list {variant!r} as a stopword instead, or take {final!r} out of them",
             )
         else:
-            out.append((variant, canonical))
+            out.append((variant, final))
     return tuple(out)
 
 
