@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from kefu.bot_regex import RegexError, compile_regex, fullmatch
-from kefu.checks import dead_literal
 from kefu.dagcut import splitting_char
 from kefu.errors import SpecError
 from kefu.loader import load_spec
@@ -342,10 +341,10 @@ def _bot_document(name: str, synonyms: dict[str, str], entities: dict[str, Any])
 
 def _nfkc_pattern(name: str, pattern: str, warnings: list[str]) -> str | None:
     """``pattern`` as it can match in kefu, where entity regexes run on NFKC text: written in
-    NFKC form when it holds full-width literals (编号：, [Ａ-Ｚ], which Rasa matched on the raw
-    text), unless that form would change the regex syntax (（ becomes a group's paren); then
-    None, with a warning, as the bot written would not load."""
-    if dead_literal(pattern, _nfkc_unchanged) is None:
+    NFKC form when NFKC changes it (编号：, [Ａ-Ｚ], which Rasa matched on the raw text; in
+    every alternative of a ``|``), unless that would change the regex syntax (（ becomes a
+    group's paren); then None, with a warning, as the bot written would not load."""
+    if unicodedata.normalize("NFKC", pattern) == pattern:
         return pattern
     changed = [unicodedata.normalize("NFKC", ch) for ch in pattern if unicodedata.normalize("NFKC", ch) != ch]
     if any(_REGEX_SYNTAX & set(text) for text in changed):
@@ -354,10 +353,6 @@ def _nfkc_pattern(name: str, pattern: str, warnings: list[str]) -> str | None:
     nfkc = unicodedata.normalize("NFKC", pattern)
     warnings.append(f"entity {name!r}: regex {pattern!r} written as {nfkc!r} (kefu matches it on NFKC text)")
     return nfkc
-
-
-def _nfkc_unchanged(literal: str) -> bool:
-    return unicodedata.normalize("NFKC", literal) == literal
 
 
 _REGEX_SYNTAX = frozenset("\\.^$*+?{}[]|()")

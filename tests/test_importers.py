@@ -232,6 +232,19 @@ RASA_YAML_CASES = [
         ],
         id="full-width-regex-literals-are-written-in-nfkc-form",
     ),
+    # every alternative of it too (an alternation was written raw, and never matched)
+    pytest.param(
+        "- intent: 查单\n  examples: |\n    - 编号：[123](code)\n"
+        "- regex: code\n  examples: |\n    - 编号：\\d+\n    - ＮＯ\\d+\n",
+        [("查单", ("编号：123",))],
+        {"code": r"(?:编号:\d+)|(?:NO\d+)"},
+        [
+            "entity 'code': regex '(?:编号：\\\\d+)|(?:ＮＯ\\\\d+)' written as "
+            "'(?:编号:\\\\d+)|(?:NO\\\\d+)' (kefu matches it on NFKC text)",
+            "entity 'code' is a regex; values it does not match are not found: 123",
+        ],
+        id="full-width-regex-alternatives-are-written-in-nfkc-form",
+    ),
     # unless that would change the regex syntax: a full-width paren would open a group
     pytest.param(
         "- intent: 查单\n  examples: |\n    - 编号[AB12](code)\n"
