@@ -160,7 +160,7 @@ def write_bot(draft: BotDraft, folder: str | Path, *, overwrite: bool = False) -
         if slots:
             intent["slots"] = {name: {"entity": name, "required": False} for name in slots}
     synonyms = _synonym_pairs(draft, warnings)
-    name = (out.resolve().stem if single else out.resolve().name) or "kefu"
+    name = (out.resolve().stem if single else out.resolve().name).strip() or "kefu"  # "　" names no bot
     bot = _bot_document(name, synonyms, entities)
     listed = [intent for intent, _ in intents]
     documents = (
@@ -314,11 +314,44 @@ def _entity_document(name: str, entity: EntityDraft, warnings: list[str]) -> dic
             shown = ", ".join(unmatched[:5]) + (" …" if len(unmatched) > 5 else "")
             warnings.append(f"entity {name!r} is a regex; values it does not match are not found: {shown}")
         return {"regex": pattern}
-    values = {value: variants for value, variants in entity.values.items() if value.strip()}
+    values = _distinct_words(name, {v: w for v, w in entity.values.items() if v.strip()}, warnings)
     if not values:
         warnings.append(f"entity {name!r} dropped: it has no values or patterns")
         return None
     return {"values": values}
+
+
+def _distinct_words(name: str, values: dict[str, list[str]], warnings: list[str]) -> dict[str, list[str]]:
+    """Lookup values as a bot file may hold them: each word (a value or one of its variants)
+    under one value only, compared as the extractor reads them, ignoring case and width, and
+    none blank. Rasa told VIP and vip, or ＸＬ and XL, apart; kefu would only ever give the
+    first, so the bot file refuses the second: it joins the first value (its variants too) or,
+    as a variant of another value, is left out, with a warning."""
+    owner: dict[str, str] = {}  # folded word -> the value it gives
+    kept: dict[str, list[str]] = {}
+    for value, variants in values.items():
+        first = owner.setdefault(_folded(value), value)
+        if first != value:
+            warnings.append(
+                f"entity {name!r}: value {value!r} joins {first!r}, the same once case and width are ignored"
+            )
+        words = kept.setdefault(first, [])
+        for variant in variants:
+            if not variant.strip():
+                warnings.append(f"entity {name!r}: a blank text of value {value!r} left out")
+                continue
+            holder = owner.setdefault(_folded(variant), first)
+            if holder != first:
+                warnings.append(
+                    f"entity {name!r}: {variant!r} left out of {value!r}: it already gives {holder!r}"
+                )
+            elif variant != first and variant not in words:
+                words.append(variant)
+    return kept
+
+
+def _folded(word: str) -> str:
+    return unicodedata.normalize("NFKC", word).casefold()
 
 
 def _joined(patterns: list[str]) -> str:

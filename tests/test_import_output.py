@@ -40,6 +40,15 @@ def test_import_to_a_yaml_name_writes_that_one_file(tmp_path: Path, name: str) -
     assert run("validate", str(output))[0] == 0
 
 
+@pytest.mark.parametrize("name", ["\u3000", " .yaml"])
+def test_an_output_named_only_with_spaces_names_the_bot_kefu(tmp_path: Path, name: str) -> None:
+    """The bot was named after the output, "　", and the import failed: `bot.name` must not be empty."""
+    source = tmp_path / "faq.csv"
+    source.write_text(CSV, encoding="utf-8")
+    assert run("import", "csv", str(source), "-o", str(tmp_path / name))[0] == 0
+    assert kefu.load_spec(tmp_path / name).settings.name == "kefu"
+
+
 @pytest.mark.parametrize("name", ["mybot.json", "mybot.CSV"])
 def test_an_output_named_like_a_file_of_another_format_is_refused(tmp_path: Path, name: str) -> None:
     # -o mybot.json made a folder called mybot.json holding bot.yaml and intents.yaml
