@@ -17,7 +17,16 @@ from kefu.errors import Problem
 from kefu.normalize import normalize
 from kefu.yamlsource import PathKey, SourceFile
 
-__all__ = ["Check", "FileChecker", "dead_literal", "describe", "dotted", "invisible_at", "version_problem"]
+__all__ = [
+    "Check",
+    "FileChecker",
+    "dead_literal",
+    "describe",
+    "dotted",
+    "invisible_at",
+    "version_problem",
+    "without_invisible",
+]
 
 Check = Callable[["FileChecker", PathKey, Any], Any]
 """Converts the value at a path, recording problems; returns None when the value is unusable."""
@@ -27,6 +36,11 @@ def invisible_at(name: str) -> int | None:
     """Where ``name`` holds its first invisible character (a zero-width space, a control
     character, a line or paragraph separator), or None."""
     return next((i for i, ch in enumerate(name) if unicodedata.category(ch) in _INVISIBLE), None)
+
+
+def without_invisible(name: str) -> str:
+    """``name`` without the characters ``invisible_at`` finds."""
+    return "".join(ch for ch in name if unicodedata.category(ch) not in _INVISIBLE)
 
 
 def version_problem(data: dict[str, Any], expected: int = 1) -> str | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kefu.bot_regex import RegexError, compile_regex, fullmatch
+from kefu.checks import without_invisible
 from kefu.dagcut import splitting_char
 from kefu.errors import SpecError
 from kefu.loader import load_spec
@@ -244,7 +245,8 @@ def _intent_documents(draft: BotDraft, warnings: list[str]) -> list[tuple[dict[s
     owner: dict[str, str] = {}  # normalized example -> the intent that keeps it
     documents: list[tuple[dict[str, Any], list[str]]] = []
     for draft_intent in draft.intents.values():
-        name = _unique(draft_intent.name.strip() or "intent", taken)  # kefu takes any other name
+        # kefu takes any other name; an invisible character (U+200B, a tab) it refuses
+        name = _unique(without_invisible(draft_intent.name).strip() or "intent", taken)
         if name == reserved:
             name = _unique(f"imported_{reserved}", taken)
             warnings.append(f"intent {reserved!r} renamed to {name!r}: kefu reserves it for test files")
@@ -428,8 +430,8 @@ def _dump(path: Path, document: dict[str, Any]) -> None:
 
 def safe_name(name: str) -> str:
     """``name`` as a kefu entity name, which also names a slot that replies write as ``{name}``:
-    whitespace and braces become ``_``."""
-    return _UNSAFE_NAME.sub("_", name.strip()) or "intent"
+    whitespace and braces become ``_``, invisible characters (U+200B) go."""
+    return _UNSAFE_NAME.sub("_", without_invisible(name).strip()) or "intent"
 
 
 def _unique(name: str, taken: set[str]) -> str:

@@ -268,6 +268,18 @@ RASA_YAML_CASES = [
         ],
         id="words-read-alike-are-one-value",
     ),
+    # names with an invisible character, which a bot file refuses: the import failed whole
+    pytest.param(
+        "- intent: 问\u200b候\n  examples: |\n    - 要[红色](co\u200blor)的\n",
+        [("问候", ("要红色的",))],
+        {"color": (("红色", ()),)},
+        [
+            annotated_only("co\u200blor", "红色"),
+            "intent '问\u200b候' renamed to '问候'",
+            "entity 'co\u200blor' renamed to 'color': it names a slot, written {color}",
+        ],
+        id="invisible-characters-leave-names",
+    ),
     # unless that would change the regex syntax: a full-width paren would open a group
     pytest.param(
         "- intent: 查单\n  examples: |\n    - 编号[AB12](code)\n"
