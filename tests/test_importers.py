@@ -275,8 +275,8 @@ RASA_YAML_CASES = [
         {"color": (("红色", ()),)},
         [
             annotated_only("co\u200blor", "红色"),
-            "intent '问\u200b候' renamed to '问候'",
-            "entity 'co\u200blor' renamed to 'color': it names a slot, written {color}",
+            "intent " + repr("问\u200b候") + " renamed to '问候'",
+            "entity " + repr("co\u200blor") + " renamed to 'color': it names a slot, written {color}",
         ],
         id="invisible-characters-leave-names",
     ),
@@ -1040,15 +1040,19 @@ def test_bad_input_names_file_and_line(
     assert str(caught.value) == f"{tmp_path}/{expected}"
 
 
-def test_a_failed_import_leaves_no_folder_behind(tmp_path: Path) -> None:
-    # The written bot failed to load (an intent name with a zero-width space, from Rasa):
-    # its files were removed, but the folder made for them stayed, empty.
+def test_a_failed_import_leaves_no_folder_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The written bot failed to load (it was an intent name with a zero-width space, from
+    # Rasa, which is now renamed): its files were removed, but the folder made for them
+    # stayed, empty. Any bot the importer's checks miss fails the same way.
     source = tmp_path / "nlu.yml"
-    source.write_text(
-        'version: "3.1"\nnlu:\n- intent: "a\\u200bb"\n  examples: |\n    - 你好\n', encoding="utf-8"
-    )
+    source.write_text('version: "3.1"\nnlu:\n- intent: a\n  examples: |\n    - 你好\n', encoding="utf-8")
+
+    def refuse(path: Path) -> kefu.BotSpec:
+        raise kefu.SpecError.single(path, 1, "a problem the importer did not foresee")
+
+    monkeypatch.setattr(kefu.importers, "load_spec", refuse)
     out = tmp_path / "bot"
-    with pytest.raises(kefu.SpecError, match="invisible character"):
+    with pytest.raises(kefu.SpecError, match="did not foresee"):
         write_bot(read_rasa(source), out)
     assert not out.exists()
 
