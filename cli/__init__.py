@@ -25,7 +25,11 @@ def main() -> None:
 def _forgiving_stdio() -> None:
     """Messages are whatever users type or pipe in: bytes that are not UTF-8 on stdin become
     U+FFFD, and text that cannot be encoded (half a character, from an argument that was not
-    UTF-8) is written replaced, instead of a UnicodeError traceback or invalid UTF-8 output."""
+    UTF-8) is written replaced, instead of a UnicodeError traceback or invalid UTF-8 output.
+    A lone CR (old Mac files, some terminals' Enter) ends a line on stdin as LF and CRLF do:
+    ``a\rb`` was one message, and ``/quit`` after a CR was sent to the bot as text."""
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):  # not when embedded or redirected in tests
             stream.reconfigure(errors="replace")
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(newline=None)

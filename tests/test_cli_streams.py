@@ -87,3 +87,21 @@ def test_predict_at_a_terminal_says_it_is_reading_messages() -> None:
     assert process.returncode == 0
     assert err.decode("utf-8") == "reading messages from the terminal, one per line; Ctrl-D to end\n"
     assert out.decode("utf-8") == "greeting\t1.000\t你好\n"
+
+
+def test_a_lone_carriage_return_ends_a_line_on_stdin() -> None:
+    """Files saved with CR line ends (and some terminals' Enter) were one long message:
+    `a\\rb` was classified as one text, and `/quit` after a CR was sent to the bot."""
+    done = subprocess.run(
+        [*KEFU, "predict"], input="我要退款\r你好\r".encode(), capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0
+    assert [line.split("\t")[-1] for line in done.stdout.decode("utf-8").splitlines()] == ["我要退款", "你好"]
+    chat = subprocess.run(
+        [*KEFU, "chat"],
+        input="你好\r/quit\r我要退款\n".encode(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert chat.returncode == 0 and chat.stdout.decode("utf-8").count("小客:") == 1  # it quit before 我要退款
