@@ -315,9 +315,14 @@ _SKIPPABLE = re.compile(r"\||\)(?:[?*]|\{0[,}])")
 
 
 def dead_literal(pattern: str, held: Callable[[str], bool]) -> str | None:
-    """The first literal of ``pattern``, not optional, that the text it runs on never holds
+    r"""The first literal of ``pattern``, not optional, that the text it runs on never holds
     (``held`` is False for it), or the first class none of whose characters it holds
-    (``[Ａ-Ｚ]``); None when every one can occur there. Spaces are never judged."""
+    (``[Ａ-Ｚ]``); None when every one can occur there. Spaces are never judged. A pattern
+    of alternatives (``编号：\d+|ＮＯ\d+``) is dead when each alternative is."""
+    branches = _top_level_branches(pattern)
+    if len(branches) > 1:
+        found = [dead_literal(branch, held) for branch in branches]
+        return found[0] if all(d is not None for d in found) else None
     if _SKIPPABLE.search(pattern):
         return None
     pos = 0
@@ -340,6 +345,34 @@ def dead_literal(pattern: str, held: Callable[[str], bool]) -> str | None:
         if not literal.isspace() and not held(literal) and not _OPTIONAL.match(pattern, pos):
             return literal
     return None
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    """``pattern`` split at the ``|`` outside groups and classes (escapes respected)."""
+    branches, start, depth, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "^":
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":  # a ] first in a class is itself
+                i += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    branches.append(pattern[start:])
+    return branches
 
 
 _CLASS_ITEM = re.compile(r"\\(.)|(.)", re.S)

@@ -325,6 +325,10 @@ SECTION_CASES = [
     ("entities:\n  code: {regex: '编号：(\\d+)'}\n",
      "3: regex '编号：(\\\\d+)' can never match: entity regexes run on the message in NFKC form, where "
      "'：' is ':' (write ':'; see docs/intents.md)"),
+    # every alternative of it (alternations were never judged)
+    ("entities:\n  code: {regex: '(?:编号：\\d+)|(?:ＮＯ\\d+)'}\n",
+     "3: regex '(?:编号：\\\\d+)|(?:ＮＯ\\\\d+)' can never match: entity regexes run on the message in NFKC "
+     "form, where '：' is ':' (write ':'; see docs/intents.md)"),
     ("entities:\n  code: {regex: '[Ａ-Ｚ]{2}\\d+'}\n",
      "3: regex '[Ａ-Ｚ]{2}\\\\d+' can never match: entity regexes run on the message in NFKC form, "
      "where '[Ａ-Ｚ]' is '[A-Z]' (write '[A-Z]'; see docs/intents.md)"),
@@ -405,6 +409,11 @@ INTENT_CASES = [
     (A + "    patterns: ['^查订单？$']\n",
      "5: pattern '^查订单？$' can never match: patterns run on the normalized message, where '？' "
      "becomes a space (lower case, no punctuation; see docs/intents.md)"),
+    # every alternative of a pattern (alternations were never judged); one that can match
+    # is enough (below)
+    (A + "    patterns: ['^查订单？$|^查物流？$']\n",
+     "5: pattern '^查订单？$|^查物流？$' can never match: patterns run on the normalized message, where "
+     "'？' becomes a space (lower case, no punctuation; see docs/intents.md)"),
     # and a class whose every character it never holds
     (A + "    patterns: ['^查订单[？！]$']\n",
      "5: pattern '^查订单[？！]$' can never match: patterns run on the normalized message, where '[？！]' "
