@@ -217,6 +217,8 @@ class FileChecker:
         )
         if dead is not None:
             becomes = f"becomes {normalize(dead)!r}" if normalize(dead) else "becomes a space"
+            if dead.startswith("[") and len(dead) > 1:  # a class: what it becomes is no class
+                becomes = "matches no character"
             self.problem(
                 path,
                 f"pattern {text!r} can never match: patterns run on the normalized message, "
@@ -308,10 +310,15 @@ _SYNTAX = re.compile(
     r"|\(\?(?:<?[=!]|P?<[^>]*>|P=[^)]*\)|#[^)]*\)|[a-zA-Z-]*[:)])|\{[0-9, ]*\}"
 )
 _SCOPED_I = re.compile(r"\(\?[a-zA-Z]*i[a-zA-Z]*(?:-[a-zA-Z]*)?:")
-_OPTIONAL = re.compile(r"[?*]|\{0[,}]")
+_OPTIONAL = re.compile(r"[?*]|\{0?[,}]")
 # Where a literal may be skipped as a whole (an alternative, an optional group), the
 # pattern can match without it: such patterns are not judged.
-_SKIPPABLE = re.compile(r"\||\)(?:[?*]|\{0[,}])")
+_SKIPPABLE = re.compile(r"\||\)(?:[?*]|\{0?[,}])")
+# Syntax the literal reader does not follow, so a pattern holding it is not judged (a false
+# alarm refuses a working bot): a verbose flag (its # starts a comment), lookarounds and
+# atomic groups (their text is not required), escapes naming characters or groups (\x2D,
+# \pN, \g<1>), POSIX classes ([[:digit:]]) and fuzzy matching ({e<=1}).
+_UNJUDGED = re.compile(r"\(\?[a-zA-Z]*x|\(\?[=!>]|\(\?<[=!]|\\[xuUNpPgkK]|\[:[a-z]+:\]|\{[eisd][<=]")
 
 
 def dead_literal(pattern: str, held: Callable[[str], bool]) -> str | None:
@@ -319,6 +326,8 @@ def dead_literal(pattern: str, held: Callable[[str], bool]) -> str | None:
     (``held`` is False for it), or the first class none of whose characters it holds
     (``[Ａ-Ｚ]``); None when every one can occur there. Spaces are never judged. A pattern
     of alternatives (``编号：\d+|ＮＯ\d+``) is dead when each alternative is."""
+    if _UNJUDGED.search(pattern):
+        return None
     branches = _top_level_branches(pattern)
     if len(branches) > 1:
         found = [dead_literal(branch, held) for branch in branches]

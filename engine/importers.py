@@ -412,6 +412,8 @@ def _synonym_pairs(draft: BotDraft, warnings: list[str]) -> dict[str, str]:
             node = followed[node]
         if split is not None:
             why = f"jieba never gives {variant!r} whole (it splits words at {split!r})"
+        elif key in written and followed[key] == target:
+            continue  # VIP: 会员 and vip: 会员 are one synonym
         elif key in written:
             why = f"it is {written[key]!r} again once normalized"
         elif node in visited:

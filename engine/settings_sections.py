@@ -163,32 +163,31 @@ def _nlp(c: FileChecker, path: PathKey, value: Any) -> NlpSettings:
         usable = target is not None and _has_word(c, where, str(variant)) and _has_word(c, where, target)
         if usable and (" " in normalize(str(variant)) or _kept_whole(c, where, str(variant))):
             key = normalize(str(variant))
-            if key in pairs:  # VIP and vip: one of them was silently dropped
-                first = pairs[key][1][-1]  # the variant as written
-                c.problem(where, f"`nlp.synonyms` {variant!r} is {first!r} again once normalized: keep one")
+            if key in pairs:  # VIP: 会员 and vip: 贵宾: one of them was silently dropped
+                if pairs[key][0] != normalize(str(target)):  # the same word twice is harmless
+                    first = pairs[key][1][-1]  # the variant as written
+                    c.problem(
+                        where, f"`nlp.synonyms` {variant!r} is {first!r} again once normalized: keep one"
+                    )
                 continue
             pairs[key] = (normalize(str(target)), where)
     words = {key: c.texts((*path, key), data.get(key)) for key in ("user_dict", "stopwords")}
     for key, texts in words.items():
         for i, word in enumerate(texts):
             _one_word(c, (*path, key, i), word)
-    stopwords = tuple(normalize(w) for w in words["stopwords"])
     hmm = c.flag((*path, "hmm"), data["hmm"]) if "hmm" in data else False
     return NlpSettings(
         user_dict=words["user_dict"],
-        synonyms=_followed(c, pairs, frozenset(stopwords)),
-        stopwords=stopwords,
+        synonyms=_followed(c, pairs),
+        stopwords=tuple(normalize(w) for w in words["stopwords"]),
         hmm=False if hmm is None else hmm,
     )
 
 
-def _followed(
-    c: FileChecker, pairs: dict[str, tuple[str, PathKey]], stopwords: frozenset[str]
-) -> tuple[tuple[str, str], ...]:
+def _followed(c: FileChecker, pairs: dict[str, tuple[str, PathKey]]) -> tuple[tuple[str, str], ...]:
     """Synonym pairs with chains followed to their end (退钱: 还钱 and 还钱: 退款 make 退钱 退款:
     each is replaced once, so 退钱 became 还钱 and stayed it). A circle (发货: 寄出, 寄出: 发货)
-    and a canonical that is a stopword (咋: 怎么, with 怎么 ignored: 咋 vanished from every
-    message) are problems. Each word is walked once: linear in the number of pairs."""
+    is a problem. Each word is walked once: linear in the number of pairs."""
     target = {variant: canonical for variant, (canonical, _) in pairs.items() if canonical != variant}
     end: dict[str, str | None] = {}  # variant -> the word it ends as; None: it runs into a circle
     for start in target:
@@ -211,17 +210,9 @@ def _followed(
         for word in path:
             end[word] = result
     out = []
-    for variant, (_, where) in pairs.items():
+    for variant in pairs:
         final = end.get(variant)
-        if final is None:  # 会员: 会员 (importers write them) replaces nothing; a circle is reported
-            continue
-        if final in stopwords:
-            c.problem(
-                where,
-                f"`nlp.synonyms` {variant!r} becomes {final!r}, a stopword, so it would vanish from "
-                f"every message: list {variant!r} as a stopword instead, or take {final!r} out of them",
-            )
-        else:
+        if final is not None:  # 会员: 会员 (importers write them) replaces nothing; a circle is reported
             out.append((variant, final))
     return tuple(out)
 
@@ -251,8 +242,9 @@ def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
 def _kept_whole(c: FileChecker, path: PathKey, word: str) -> bool:
     """Whether jieba can give ``word`` as one word: it splits text at characters outside
     its runs (é in café, kana, hangul, rare CJK past U+9FD5), so such a word never is."""
-    split = splitting_char(normalize(word))
-    if split is None:
+    key = normalize(word)
+    split = splitting_char(key)
+    if split is None or len(key) == 1:  # one character is always a token of its own
         return True
     c.problem(
         path,

@@ -263,10 +263,6 @@ SECTION_CASES = [
     # synonyms that only swap words
     ("nlp:\n  synonyms: {发货: 寄出, 寄出: 发货}\n",
      "3: `nlp.synonyms` go round in a circle (发货 -> 寄出 -> 发货): give them one canonical word"),
-    # a canonical word that is ignored: the variant vanished from every message
-    ("nlp:\n  synonyms: {咋: 怎么}\n  stopwords: [怎么]\n",
-     "3: `nlp.synonyms` '咋' becomes '怎么', a stopword, so it would vanish from every message: list '咋' "
-     "as a stopword instead, or take '怎么' out of them"),
     # words jieba never gives whole: it splits text at characters outside its runs
     ("nlp:\n  user_dict: [café]\n",
      "3: `nlp.user_dict` 'café' holds 'é' (U+00E9), where jieba splits words (it keeps together only "
@@ -417,7 +413,7 @@ INTENT_CASES = [
     # and a class whose every character it never holds
     (A + "    patterns: ['^查订单[？！]$']\n",
      "5: pattern '^查订单[？！]$' can never match: patterns run on the normalized message, where '[？！]' "
-     "becomes a space (lower case, no punctuation; see docs/intents.md)"),
+     "matches no character (lower case, no punctuation; see docs/intents.md)"),
     (A + "    slots:\n      s: {entity: date, regex: '*x'}\n",
      "6: invalid regex '*x': nothing to repeat at position 0"),
     (A + "    patterns: ['(?V1)x']\n",
@@ -505,6 +501,42 @@ def test_dates_stay_the_text_they_were_written_as(tmp_path: Path) -> None:
     spec = kefu.load_spec(write(tmp_path, {"bot.yaml": bot}))
     assert spec.intents[0].examples == ("2024-11-27", "2024-13-01")
     assert spec.entities[0].values == (("2024-02-30", ()),)
+
+
+# fmt: off
+JUDGED_WORKING = [
+    # found refused by the new checks, though each works: syntax the literal reader does not
+    # follow is not judged, an optional {,1} is optional, one character is always a token
+    "entities:\n  waybill: {regex: '(?x) ([A-Z]{2}\\d{10})  # 前缀，两位大写字母'}\n",
+    "entities:\n  code: {regex: '(\\d{6})(?![０-９])'}\n",
+    "entities:\n  no: {regex: '订单号[：]{,1}(\\d+)'}\n",
+    "entities:\n  hyphen: {regex: '\\d{4}\\x2D\\d{2}'}\n",
+    "nlp:\n  stopwords: [ㄅ]\n  synonyms: {ㄉ: 的, の: 的}\n",
+    "nlp:\n  synonyms: {WiFi: 无线网, wifi: 无线网, ＶＩＰ: 会员, vip: 会员}\n",
+    "nlp:\n  synonyms: {嘛: 吗}\n  stopwords: [吗]\n",  # its characters still count
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("section", JUDGED_WORKING)
+def test_settings_that_work_are_not_refused(tmp_path: Path, section: str) -> None:
+    kefu.load_spec(write(tmp_path, {"bot.yaml": "version: 1\n" + section + GREET}))
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [
+        "      order: {entity: order_id, regex: '^[[:digit:]]{16}$'}\n",
+        "      order: {entity: order_id, regex: '(?x) ^ \\d{16} $  # 16 位'}\n",
+        "      order: {entity: order_id, regex: '^(?!.*[xX])\\d{12,20}$'}\n",
+        "      price: {entity: amount, regex: '^(?>\\d+)$'}\n",
+    ],
+)
+def test_slot_regexes_on_builtins_in_syntax_the_check_does_not_read_are_not_refused(
+    tmp_path: Path, slot: str
+) -> None:
+    spec = kefu.load_spec(write(tmp_path, {"bot.yaml": BUILTIN_SLOT_BOT + slot}))
+    assert spec.intents[0].slots[0].regex is not None
 
 
 def test_synonym_chains_are_followed_to_their_end(tmp_path: Path) -> None:
