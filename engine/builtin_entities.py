@@ -107,12 +107,13 @@ _CN_SMALL = "一二三四五六七八九十"
 _DAY_NUMBER = rf"[0-9]{{1,2}}|[{_CN_SMALL}]{{1,3}}"
 # 2024-11-03, 2024/11/3, 2024.11.3
 _ISO_DATE = re.compile(r"(?<![0-9])([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])")
-# 2024年11月3日, 24年11月3日, 两千零二十四年, 明年1月5号, 十一月三号, 11月3 (no day mark,
-# unless a numeral or money follows). A year it cannot read (5年, 12345年) makes no date,
-# rather than the nearest 1月1日 of another year.
+# 2024年11月3日, 24年11月3日, 两千零二十四年, 明年1月5号, 2024年的1月1日, 去年 1月1日, 十一月三号,
+# 11月3 (no day mark, unless a numeral or money follows). A year it cannot read (5年, 12345年)
+# makes no date, rather than the nearest 1月1日 of another year.
 _MONTH_DAY = re.compile(
-    rf"(?:(?<![0-9{_CN}])([0-9]{{4}}|[0-9]{{2}}|[{_CN}]{{2,7}})年|(大前|大后|今|明|来|去|前|后)年"
-    rf"|(?<![0-9{_CN}]年))(?<![0-9{_CN}])({_DAY_NUMBER})月({_DAY_NUMBER})(?:[日号號]|(?![0-9{_CN}元块钱]))"
+    rf"(?:(?:(?<![0-9{_CN}])([0-9]{{4}}|[0-9]{{2}}|[{_CN}]{{2,7}})年|(大前|大后|今|明|来|去|前|后)年)[的 ]?"
+    rf"|(?<![0-9{_CN}]年)(?<![0-9{_CN}]年的)(?<![0-9{_CN}]年 ))"
+    rf"(?<![0-9{_CN}])({_DAY_NUMBER})月({_DAY_NUMBER})(?:[日号號]|(?![0-9{_CN}元块钱]))"
 )
 _YEAR_OFFSETS = {"今": 0, "明": 1, "来": 1, "去": -1, "前": -2, "后": 2, "大前": -3, "大后": 3}
 # 周三, 下星期一, 这个礼拜天; not the 周三 of 一周三次 ("three times a week")

@@ -544,6 +544,10 @@ def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, ex
         ("99年3月5号", "1999-03-05"),  # the nearest such year
         ("两千零二十四年1月1号", "2024-01-01"),
         ("二四年1月1号", "2024-01-01"),
+        ("2024年的1月1日", "2024-01-01"),  # 的 or a space after the year: it was dropped (2027)
+        ("24年 1月1日", "2024-01-01"),
+        ("去年的1月1日", "2025-01-01"),
+        ("5年的1月1日", None),
         ("5年1月1日", None),  # no year it can read: no date, rather than another year's
         ("12345年1月1日", None),
         ("3号", "2026-12-03"),
