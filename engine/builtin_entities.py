@@ -117,8 +117,11 @@ _MONTH_DAY = re.compile(
 )
 _YEAR_OFFSETS = {"今": 0, "明": 1, "来": 1, "去": -1, "前": -2, "后": 2, "大前": -3, "大后": 3}
 # 周三, 下星期一, 这个礼拜天; not the 周三 of 一周三次 ("three times a week")
+# 上周的周三, 上周周三 and 上一个周三 name last week's too (they were read as the coming one).
+_WEEK = "(?:周|星期|礼拜|禮拜)"
 _WEEKDAY = re.compile(
-    r"(?<![上下])(?<![上下]个)(下下个?|下个?|上上个?|上个?|这个?|本)?(?:周|星期|礼拜|禮拜)([一二三四五六日天七1-7])(?![次回遍])"
+    rf"(?<![上下])(?<![上下]个)(?:(下下|下|上上|上|这|本)(?:一?个)?(?:{_WEEK}的?)?)?{_WEEK}"
+    r"([一二三四五六日天七1-7])(?![次回遍])"
 )
 _RELATIVE_DAYS = {
     "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0,
@@ -379,7 +382,7 @@ def _month_day(match: re.Match[str], today: datetime.date) -> datetime.date | No
 
 
 def _weekday(match: re.Match[str], today: datetime.date) -> datetime.date:
-    prefix, name = (match[1] or "").replace("个", ""), match[2]
+    prefix, name = match[1] or "", match[2]
     weekday = _WEEKDAYS[name] if name in _WEEKDAYS else int(name) - 1
     monday = today - datetime.timedelta(days=today.weekday())
     day = monday + datetime.timedelta(days=weekday)

@@ -539,6 +539,10 @@ def test_a_bare_amount_keeps_its_decimal_point_and_refuses_a_minus(text: str, ex
         ("上上周三", "2026-11-11"),  # was last week
         ("下下下周三", None),  # not 下下周 (or 下周) from inside it
         ("下下下个周一", None),  # nor the plain 周一 after 个
+        ("上周的周三", "2026-11-18"),  # last week's: these were read as the coming 周三
+        ("上周周三", "2026-11-18"),
+        ("上一个周三", "2026-11-18"),
+        ("下周的星期二", "2026-12-01"),
         ("上上上个礼拜三", None),
         ("24年1月1日", "2024-01-01"),  # a two-digit year was dropped: 2027-01-01
         ("99年3月5号", "1999-03-05"),  # the nearest such year
