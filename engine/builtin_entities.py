@@ -24,7 +24,7 @@ from decimal import Context, Decimal
 
 from kefu.chinese_numbers import DIGIT_CHARS, NUMERAL_CHARS, format_decimal, parse_number
 
-__all__ = ["BUILTIN_FINDERS", "BUILTIN_SHAPES", "Finder", "Span", "builtin_value", "parse_bare_amount"]
+__all__ = ["BUILTIN_FINDERS", "BUILTIN_SHAPES", "Finder", "Span", "parse_bare_amount"]
 
 Span = tuple[int, int, str]
 """``(start, end, value)`` of one value found in the normalized text."""
@@ -313,21 +313,6 @@ BUILTIN_SHAPES = {
     "date": ("0123456789-", "2026-11-28"),
 }
 """Per built-in: every character its values hold, and values to show as examples."""
-
-
-def builtin_value(kind: str, text: str) -> str | None:
-    """The value the built-in ``kind`` gives for ``text`` written alone (None for none, or
-    for several), so a slot's ``values`` can be checked against what the slot receives.
-    A date must be written yyyy-mm-dd here: 明天 has no fixed value."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    if kind == "date" and _ISO_DATE.fullmatch(folded) is None:
-        return None
-    spans = list(BUILTIN_FINDERS[kind](folded, datetime.date.today))
-    if kind == "amount" and not spans:
-        bare = parse_bare_amount(folded)
-        spans = [bare] if bare else []
-    values = {value for _, _, value in spans}
-    return values.pop() if len(values) == 1 else None
 
 
 BUILTIN_FINDERS: dict[str, Finder] = {

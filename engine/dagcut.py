@@ -24,7 +24,10 @@ _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 def splitting_char(word: str) -> str | None:
     """The first character of ``word`` at which jieba ends the run of text it segments
     (only CJK from U+4E00 to U+9FD5, ASCII letters and digits and ``+#&._%-`` stay in
-    one), or None: a word holding one can never come out of segmentation whole."""
+    one), or None: a word holding one can never come out of segmentation whole. One
+    character alone always does (ㄉ is a token of its own)."""
+    if len(word) < 2:
+        return None
     match = _HAN.match(word)
     end = match.end() if match else 0
     return word[end] if end < len(word) else None

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from kefu.bot_regex import Pattern, RegexError, compile_regex, finditer
 from kefu.builtin_entities import BUILTIN_FINDERS, parse_bare_amount
+from kefu.normalize import fold
 from kefu.spec import EntitySpec
 
 __all__ = ["EntityExtractor", "EntityValue"]
@@ -287,16 +288,12 @@ def _compile(spec: EntitySpec) -> _Finder:
     return _lookup_finder(spec.values)
 
 
-def _fold(word: str) -> str:
-    return unicodedata.normalize("NFKC", word).casefold()
-
-
 def _lookup_finder(values: Sequence[tuple[str, Sequence[str]]]) -> _LookupFinder:
     """One alternation of every word, longest first, so 深蓝色 wins over 蓝色."""
     canonical: dict[str, str] = {}
     for value, synonyms in values:
         for word in (value, *synonyms):
-            folded = _fold(word)
+            folded = fold(word)
             if folded.strip():
                 canonical.setdefault(folded, value)  # a word listed twice keeps its first value
     words = sorted(canonical, key=lambda w: (-len(w), w))

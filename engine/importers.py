@@ -30,7 +30,7 @@ from kefu.checks import without_invisible
 from kefu.dagcut import splitting_char
 from kefu.errors import SpecError
 from kefu.loader import load_spec
-from kefu.normalize import normalize
+from kefu.normalize import fold, normalize
 from kefu.spec import BotSettings, BotSpec
 from kefu.specdump import dump_yaml
 
@@ -332,7 +332,7 @@ def _distinct_words(name: str, values: dict[str, list[str]], warnings: list[str]
     owner: dict[str, str] = {}  # folded word -> the value it gives
     kept: dict[str, list[str]] = {}
     for value, variants in values.items():
-        first = owner.setdefault(_folded(value), value)
+        first = owner.setdefault(fold(value), value)
         if first != value:
             warnings.append(
                 f"entity {name!r}: value {value!r} joins {first!r}, the same once case and width are ignored"
@@ -342,7 +342,7 @@ def _distinct_words(name: str, values: dict[str, list[str]], warnings: list[str]
             if not variant.strip():
                 warnings.append(f"entity {name!r}: a blank text of value {value!r} left out")
                 continue
-            holder = owner.setdefault(_folded(variant), first)
+            holder = owner.setdefault(fold(variant), first)
             if holder != first:
                 warnings.append(
                     f"entity {name!r}: {variant!r} left out of {value!r}: it already gives {holder!r}"
@@ -350,10 +350,6 @@ def _distinct_words(name: str, values: dict[str, list[str]], warnings: list[str]
             elif variant != first and variant not in words:
                 words.append(variant)
     return kept
-
-
-def _folded(word: str) -> str:
-    return unicodedata.normalize("NFKC", word).casefold()
 
 
 def _joined(patterns: list[str]) -> str:

@@ -19,9 +19,11 @@ from typing import Any
 
 from kefu._version import __version__
 from kefu.bot_regex import compile_regex, fullmatch
-from kefu.builtin_entities import BUILTIN_FINDERS, BUILTIN_SHAPES, builtin_value
+from kefu.builtin_entities import BUILTIN_FINDERS, BUILTIN_SHAPES
 from kefu.checks import dead_literal
+from kefu.entities import EntityExtractor
 from kefu.errors import Problem, SpecError
+from kefu.normalize import fold
 from kefu.sections import FORMAT_VERSION, FileResult, check_file
 from kefu.settings_sections import BUILTIN_ENTITIES
 from kefu.spec import (
@@ -301,7 +303,7 @@ def _impossible_builtin_values(src: SourceFile, where: PathKey, slot: SlotSpec, 
     chars, shown = BUILTIN_SHAPES[kind]
     problems = []
     for i, value in enumerate(slot.values):
-        given = builtin_value(kind, value)
+        given = _builtin_value(kind, value)
         if given == value:
             continue
         if given is not None:
@@ -320,6 +322,20 @@ def _impossible_builtin_values(src: SourceFile, where: PathKey, slot: SlotSpec, 
         )
         problems.append(Problem(str(src.path), src.line((*where, "regex")), message))
     return problems
+
+
+def _builtin_value(kind: str, text: str) -> str | None:
+    """The value a slot of the built-in ``kind`` receives when ``text`` answers its question
+    (None for none, or for several). A date must be written as one (2026-11-28, 2026/11/28):
+    明天 has no fixed value."""
+    if kind == "date" and fold(text).strip("0123456789-/."):
+        return None
+    found = _BUILTINS.parse_value(text, kind)
+    return found.value if found is not None else None
+
+
+_BUILTINS = EntityExtractor(())
+"""The built-in entities, read as a slot reads its answer."""
 
 
 def _not_canonical(slot: SlotSpec, entity: EntitySpec, value: str) -> str:

@@ -13,6 +13,7 @@ __all__ = [
     "SURROGATE",
     "clean",
     "encodable",
+    "fold",
     "normalize",
     "word_pattern",
 ]
@@ -47,6 +48,12 @@ def encodable(text: str) -> str:
     except UnicodeEncodeError:
         return SURROGATE.sub("\ufffd", text)
     return text
+
+
+def fold(text: str) -> str:
+    """``text`` as the entity finders read it: NFKC and case folded, nothing else (unlike
+    ``normalize``, punctuation and spaces stay, so offsets still mean something)."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def normalize(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import json
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from kefu.builtin_entities import BUILTIN_FINDERS
 from kefu.errors import SpecError
 from kefu.import_sources import node_line, node_list, node_mapping, node_text, read_text
 from kefu.importers import BotDraft, EntityDraft, IntentDraft
+from kefu.normalize import fold
 
 __all__ = [
     "Items",
@@ -243,7 +243,7 @@ def annotated_only_warning(entity: EntityDraft) -> str:
 
 def _fitting_builtin(texts: list[str]) -> str | None:
     """The built-in entity that finds each of ``texts`` whole (a mobile, an order id...), if any."""
-    folded = [unicodedata.normalize("NFKC", text).casefold() for text in texts]  # as finders read text
+    folded = [fold(text) for text in texts]  # as finders read text
     for kind, finder in BUILTIN_FINDERS.items():
         if folded and all(
             any((s, e) == (0, len(t)) for s, e, _ in finder(t, datetime.date.today)) for t in folded

@@ -8,12 +8,11 @@ from ``kefu.plugin_settings``. See docs/intents.md for the format.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from kefu.checks import Check, FileChecker, dotted
 from kefu.dagcut import splitting_char
-from kefu.normalize import normalize
+from kefu.normalize import fold, normalize
 from kefu.plugin_settings import check_plugins
 from kefu.sessions import MAX_SECONDS
 from kefu.spec import (
@@ -242,9 +241,8 @@ def _one_word(c: FileChecker, path: PathKey, word: str) -> bool:
 def _kept_whole(c: FileChecker, path: PathKey, word: str) -> bool:
     """Whether jieba can give ``word`` as one word: it splits text at characters outside
     its runs (é in café, kana, hangul, rare CJK past U+9FD5), so such a word never is."""
-    key = normalize(word)
-    split = splitting_char(key)
-    if split is None or len(key) == 1:  # one character is always a token of its own
+    split = splitting_char(normalize(word))
+    if split is None:
         return True
     c.problem(
         path,
@@ -319,7 +317,7 @@ def _shared_words(
     owner: dict[str, str] = {}
     for (canonical, words), where in zip(values, paths, strict=True):
         for word, at in zip((canonical, *words), where, strict=True):
-            first = owner.setdefault(unicodedata.normalize("NFKC", word).casefold(), canonical)
+            first = owner.setdefault(fold(word), canonical)
             if first == canonical:
                 continue
             if word == canonical:  # case and width do not count: xl is XL
