@@ -45,7 +45,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -69,76 +71,107 @@ T = TypeVar("T")
 
 SWEEP_BATCH = 1000
 """At most this many idle sessions are ended per ``expire()`` call (bounds a reply's cost)."""
+MAX_ABANDONED = 10_000
+"""Lock tokens remembered for taking back (``RedisStore._abandon``); past this, stale ones go."""
 
 # Each reply costs two round trips: lock-and-read, then write-and-unlock.
-
+#
+# A script that fails midway keeps the writes it made before the error, so every script
+# reads (and meets any key of the wrong type) before it writes. ``stored`` reads a session
+# key: its JSON, or false when there is none or it holds another type (also returned).
+_STORED = """
+local function stored(key)
+  local kind = redis.call('type', key)['ok']
+  if kind == 'string' then return redis.call('get', key), kind end
+  return false, kind
+end
+"""
 # KEYS: lock, session, index. ARGV: token, lock timeout ms, now, id. Returns {0} while
-# someone else holds the lock; else takes it and returns {2, json or ''} after claiming
-# a session that went idle (its data is deleted), or {1, json or ''}. Holding the lock
-# already counts as taking it, so a command retried after a lost answer still works.
-_LOCK_AND_OPEN = """
+# someone else holds the lock, {3, type} without taking it if the session key holds
+# another Redis type; else takes it and returns {2, json or ''} after claiming a session
+# that went idle (its data is deleted), or {1, json} ({1} when there is none). Holding the
+# lock already counts as taking it, so a command retried after a lost answer still works.
+_LOCK_AND_OPEN = (
+    _STORED
+    + """
 local holder = redis.call('get', KEYS[1])
 if holder and holder ~= ARGV[1] then return {0} end
-redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local raw, kind = stored(KEYS[2])
+if kind ~= 'string' and kind ~= 'none' then return {3, kind} end
 local due = redis.call('zscore', KEYS[3], ARGV[4])
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if due and tonumber(due) <= tonumber(ARGV[3]) then
   redis.call('zrem', KEYS[3], ARGV[4])
-  local raw = redis.call('get', KEYS[2])
   redis.call('del', KEYS[2])
   return {2, raw or ''}
 end
-return {1, redis.call('get', KEYS[2]) or ''}
+if raw then return {1, raw} end
+return {1}
 """
+)
 # KEYS: lock, session, index. ARGV: token, json, key ttl ms, idle at, id, SHA-1 of the JSON
 # the transaction read ('' for none). Saves and unlocks, returning 1, if the lock is still
 # ours, or if it is gone (expired, lost in a restart or an eviction) and the session is
 # unchanged since it was read: then no other writer's update exists to be overwritten.
 # Returns 0 if someone else holds the lock (their save would overwrite ours), -1 if the
 # lock is gone and the session changed or ended meanwhile.
-_SAVE_AND_UNLOCK = """
+_SAVE_AND_UNLOCK = (
+    _STORED
+    + """
 local holder = redis.call('get', KEYS[1])
 if holder ~= ARGV[1] then
   if holder then return 0 end
-  if redis.sha1hex(redis.call('get', KEYS[2]) or '') ~= ARGV[6] then return -1 end
+  if redis.sha1hex(stored(KEYS[2]) or '') ~= ARGV[6] then return -1 end
 end
 redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('zadd', KEYS[3], ARGV[4], ARGV[5])
 if holder then redis.call('del', KEYS[1]) end
 return 1
 """
+)
 # KEYS: lock, session, index. ARGV: now, id. Returns {0} if the session is locked,
-# {2, json or ''} after claiming it because it went idle, else {1}.
-_END_IF_IDLE = """
+# {2, json or '', type} after claiming it because it went idle, else {1}. A session key of
+# another type is claimed (deleted) all the same: it must not fail every sweep.
+_END_IF_IDLE = (
+    _STORED
+    + """
 if redis.call('exists', KEYS[1]) == 1 then return {0} end
 local due = redis.call('zscore', KEYS[3], ARGV[2])
 if not due or tonumber(due) > tonumber(ARGV[1]) then return {1} end
+local raw, kind = stored(KEYS[2])
 redis.call('zrem', KEYS[3], ARGV[2])
-local raw = redis.call('get', KEYS[2])
 redis.call('del', KEYS[2])
-return {2, raw or ''}
+return {2, raw or '', kind}
 """
+)
 # KEYS: lock, session, index. ARGV: id. Returns {0} if the session is locked, else
-# deletes it and returns {1, removed from the index, json or ''}.
-_DELETE_IF_UNLOCKED = """
+# deletes it (whatever type its key holds) and returns {1, removed from the index, json or ''}.
+_DELETE_IF_UNLOCKED = (
+    _STORED
+    + """
 if redis.call('exists', KEYS[1]) == 1 then return {0} end
-local raw = redis.call('get', KEYS[2])
+local raw = stored(KEYS[2])
 redis.call('del', KEYS[2])
 return {1, redis.call('zrem', KEYS[3], ARGV[1]), raw or ''}
 """
+)
 # KEYS: lock, session, index. ARGV: token, id, SHA-1 of the JSON the transaction read.
 # Claims (deletes) the session and returns 1 if the lock is still ours, or if it is gone and
 # the session is unchanged since it was read: every other claim deletes or rewrites it, so
 # nobody else has reported its end, and nobody else can after this. Else returns 0.
-_END_LOCKED = """
+_END_LOCKED = (
+    _STORED
+    + """
 local holder = redis.call('get', KEYS[1])
 if holder ~= ARGV[1] then
   if holder then return 0 end
-  if redis.sha1hex(redis.call('get', KEYS[2]) or '') ~= ARGV[3] then return 0 end
+  if redis.sha1hex(stored(KEYS[2]) or '') ~= ARGV[3] then return 0 end
 end
 redis.call('del', KEYS[2])
 redis.call('zrem', KEYS[3], ARGV[2])
 return 1
 """
+)
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -182,6 +215,12 @@ class RedisStore:
         self.end_grace = end_grace
         self.clock = clock
         self._listeners: list[EndListener] = []
+        # Lock tokens whose lock may be held though no caller holds it: the lock script timed
+        # out (Redis stalled past socket_timeout, then ran it) or the release failed. The next
+        # message of that session here takes the token up again instead of waiting for
+        # lock_timeout. Session id -> (token, monotonic time it was given up).
+        self._abandoned: dict[str, tuple[str, float]] = {}
+        self._abandoned_lock = threading.Lock()
         try:
             self.client = redis.Redis.from_url(
                 url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
@@ -204,15 +243,29 @@ class RedisStore:
     def __repr__(self) -> str:
         return f"RedisStore({redact(self.url)!r}, prefix={self.prefix!r})"
 
-    def _call(self, what: str, action: Callable[[], T]) -> T:
+    def _call(self, what: str, action: Callable[[], T], keys: list[bytes] | None = None) -> T:
         try:
             return action()
         except redis.RedisError as exc:
             problem = explain(exc, self.url, self.client.connection_pool.connection_kwargs)
+            if keys and str(exc).startswith("WRONGTYPE"):
+                problem = self._wrong_types(keys) or problem
             raise StoreError(f"Redis at {redact(self.url)} failed to {what}: {problem}") from None
 
     def _run(self, what: str, script: str, keys: list[bytes], args: list[Any]) -> Any:
-        return self._call(what, lambda: self._scripts[script](keys=keys, args=args))
+        return self._call(what, lambda: self._scripts[script](keys=keys, args=args), keys)
+
+    def _wrong_types(self, keys: list[bytes]) -> str:
+        """Which of a script's ``keys`` hold a Redis type kefu never writes there, and what
+        to do ("" if that cannot be found out): Redis's WRONGTYPE names no key."""
+        expected = {_wire(self._index): "zset"}
+        found = []
+        with contextlib.suppress(redis.RedisError):
+            for key in keys:
+                kind = _text(self.client.type(key))
+                if kind not in ("none", expected.get(key, "string")):
+                    found.append(f"{_text(key)!r} holds a Redis {kind}, not what kefu keeps there")
+        return f"{'; '.join(found)}; delete it" if found else ""
 
     def _key(self, session_id: str) -> bytes:
         return _wire(f"{self.prefix}s:{session_id}")
@@ -238,7 +291,8 @@ class RedisStore:
 
     def get(self, session_id: str) -> Session | None:
         """The session, or None if there is none or it has been idle past the TTL."""
-        raw = self._call("read a session", lambda: self.client.get(self._key(session_id)))
+        key = self._key(session_id)
+        raw = self._call("read a session", lambda: self.client.get(key), [key])
         if raw is None:
             return None
         session = self._load(raw, session_id)
@@ -273,7 +327,8 @@ class RedisStore:
             "list sessions",
             lambda: self.client.zrangebyscore(self._index, f"({self._now()}", "+inf"),
         )
-        return iter([_text(m) for m in members])
+        # Members that are not kefu's (not UTF-8) are left out; the sweep removes them when due.
+        return iter([_text(m) for m in members if _readable(m)])
 
     def expire(self) -> list[Session]:
         """Claim sessions that went idle, report them as "expired", and return them.
@@ -289,9 +344,9 @@ class RedisStore:
         )
         ended = []
         for member in due:
-            try:
+            if _readable(member):
                 session_id = _text(member)
-            except UnicodeDecodeError:  # not written by kefu (_wire): drop it, or every sweep fails
+            else:  # not written by kefu (_wire): drop it, or every sweep fails
                 log.error(
                     "Redis at %s: %r in %s is no session id; removed", redact(self.url), member, self._index
                 )
@@ -310,7 +365,14 @@ class RedisStore:
         reply = self._run(
             "end an idle session", "end_if_idle", self._keys(session_id), [self._now(), _wire(session_id)]
         )
-        return self._final(reply[1], session_id) if reply[0] == 2 else None
+        if reply[0] != 2:
+            return None
+        if _text(reply[2]) not in ("string", "none"):
+            log.error(
+                "%s; it was deleted, and its end is reported without its data",
+                self._damaged(session_id, reply[2]),
+            )
+        return self._final(reply[1], session_id)
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
@@ -319,27 +381,62 @@ class RedisStore:
         If the lock was lost meanwhile (``lock_timeout`` ran out, Redis restarted or evicted
         it), the save still goes ahead when nobody changed the session since it was read;
         otherwise it is refused with ``StoreError`` and the other writer's update stays."""
-        token, keys, member = uuid.uuid4().hex, self._keys(session_id), _wire(session_id)
-        state, raw = self._while_locked(
-            session_id,
-            lambda: self._run(
-                "lock a session", "lock_and_open", keys, [token, self._lock_ms(), self._now(), member]
-            ),
-        )
+        token, keys, member = self._token(session_id), self._keys(session_id), _wire(session_id)
+        try:
+            reply = self._while_locked(
+                session_id,
+                lambda: self._run(
+                    "lock a session", "lock_and_open", keys, [token, self._lock_ms(), self._now(), member]
+                ),
+            )
+        except StoreError:
+            # A timed-out script may still run when Redis wakes up, and take the lock for nobody.
+            self._abandon(session_id, token)
+            raise
+        state, raw = reply[0], reply[1] if len(reply) > 1 else None
+        if state == 3:  # the key holds another Redis type: not taken, nothing to release
+            raise StoreError(f"{self._damaged(session_id, raw)}, delete the key to start it afresh")
         saved = False
         try:
             if state == 2:  # it went idle and nobody had noticed: report it, start afresh
-                self._ended(self._final(raw, session_id), "expired")
-            session = self._live(self._load(raw, session_id), token, raw) if state == 1 and raw else None
+                self._ended(self._final(raw or b"", session_id), "expired")
+            session, read = None, b""
+            if state == 1 and raw is not None:
+                session, read = self._live(self._load(raw, session_id), token, raw), raw
             if session is None:  # none is stored (any more): the save expects to find none
-                session, raw = Session(session_id, self.clock()), b""
+                session, read = Session(session_id, self.clock()), b""
             yield session
-            self._save_and_unlock(session, token, raw)
+            self._save_and_unlock(session, token, read)
             saved = True
         finally:
             if not saved:
-                with contextlib.suppress(redis.RedisError):  # it expires after lock_timeout anyway
+                try:
                     self._scripts["release"](keys=[self._lock_key(session_id)], args=[token])
+                except redis.RedisError:
+                    self._abandon(session_id, token)
+
+    def _token(self, session_id: str) -> str:
+        """A fresh lock token, or the one an earlier message of this session gave up on
+        (its lock may be held by nobody: taking it back costs no wait)."""
+        with self._abandoned_lock:
+            token, since = self._abandoned.pop(session_id, ("", 0.0))
+        return token if token and time.monotonic() - since < self.lock_timeout else uuid.uuid4().hex
+
+    def _abandon(self, session_id: str, token: str) -> None:
+        now = time.monotonic()
+        with self._abandoned_lock:
+            if len(self._abandoned) >= MAX_ABANDONED:  # all stale by now, or Redis is down: forget them
+                self._abandoned = {k: v for k, v in self._abandoned.items() if now - v[1] < self.lock_timeout}
+                if len(self._abandoned) >= MAX_ABANDONED:
+                    self._abandoned.clear()
+            self._abandoned[session_id] = (token, now)
+
+    def _damaged(self, session_id: str, kind: bytes | str | None) -> str:
+        key = _text(self._key(session_id))
+        return (
+            f"Redis at {redact(self.url)}: session {session_id!r} ({key!r}) is damaged: "
+            f"it holds a Redis {_text(kind)}, not kefu's JSON"
+        )
 
     def _live(self, session: Session, token: str, read: bytes) -> Session | None:
         """``session``, or None after ending it if it is idle although the index did not say
@@ -401,8 +498,12 @@ class RedisStore:
         """The stored session; ``StoreError`` naming it and its key if the JSON is damaged."""
         try:
             session = Session.from_json(raw)
-            if session.id != session_id:  # saving it would write another session's keys
-                raise StoreError(f"it holds session {session.id!r}")
+            if session.id != session_id:
+                # JSON reads the \u escapes of a surrogate pair kept as two code points back
+                # as one character: that is still this session.
+                if session.id != json.loads(json.dumps(session_id)):  # another session's keys
+                    raise StoreError(f"it holds session {session.id!r}")
+                session.id = session_id
             return session
         except StoreError as exc:
             key = _text(self._key(session_id))
@@ -436,6 +537,15 @@ def _wire(text: str) -> bytes:
     one holding half a character (a lone surrogate) that strict UTF-8 refuses, so it is
     passed through as is and read back the same way (``_text``)."""
     return text.encode("utf-8", "surrogatepass")
+
+
+def _readable(member: object) -> bool:
+    """Whether ``_text`` can read ``member`` (anything kefu wrote with ``_wire``)."""
+    try:
+        _text(member)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _text(member: object) -> str:

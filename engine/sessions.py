@@ -201,30 +201,47 @@ class Session:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Session:
-        """Rebuild a session from ``to_dict`` output."""
-        session = cls(str(raw["id"]), float(raw["created"]))
-        session.last_active = float(raw["last_active"])
-        session.turns = int(raw["turns"])
-        session.fallback_streak = int(raw.get("fallback_streak", 0))
-        session.handoff = bool(raw.get("handoff", False))
-        reason = raw.get("handoff_reason")
-        session.handoff_reason = None if reason is None else str(reason)
-        # Each field as the type the dialog code does arithmetic and comparisons with: a
-        # "retries": "x" written by another program failed every later reply, not the load.
+        """Rebuild a session from ``to_dict`` output; ``ValueError`` naming the first field
+        that is not of the type ``to_dict`` writes.
+
+        Each field must be exactly that type, not one that converts to it: JSON another
+        program (or a broken write) left in a store made ``"handoff": "false"`` a hand-off,
+        ``null`` history texts the text "None", and a ``last_active`` of 1e300 failed every
+        later reply that looked at the date.
+        """
+        if not isinstance(raw, dict):
+            raise ValueError(f"a session is a JSON object, not {_kind(raw)}")
+        session = cls(_str(raw, "id"), _time(raw, "created"))
+        session.last_active = _time(raw, "last_active")
+        session.turns = _count(raw, "turns")
+        session.fallback_streak = _count(raw, "fallback_streak", 0)
+        session.handoff = raw.get("handoff", False)
+        if not isinstance(session.handoff, bool):
+            raise ValueError(f"'handoff' must be true or false, not {_kind(session.handoff)}")
+        session.handoff_reason = _optional_str(raw, "handoff_reason")
         pending = raw.get("pending")
-        session.pending = (
-            PendingSlot(str(pending["intent"]), str(pending["slot"]), int(pending.get("retries", 0)))
-            if pending
-            else None
-        )
-        if raw.get("history"):
-            session._history = [(float(t), str(u), str(b), str(i)) for t, u, b, i in raw["history"]]
-        if raw.get("contexts"):
-            session._contexts = {str(c["name"]): _context(c) for c in raw["contexts"]}
-        if raw.get("slots"):
-            session._slots = {str(k): str(v) for k, v in raw["slots"].items()}
-        if raw.get("data"):
-            session._data = dict(raw["data"])
+        if pending is not None:
+            pending = _object(raw, "pending")
+            session.pending = PendingSlot(
+                _str(pending, "intent", "pending"),
+                _str(pending, "slot", "pending"),
+                _count(pending, "retries", 0, "pending"),
+            )
+        history = _list(raw, "history")
+        if history:
+            session._history = [_turn(turn) for turn in history]
+        contexts = _list(raw, "contexts")
+        if contexts:
+            session._contexts = {}
+            for context in contexts:
+                active = _context(context)
+                session._contexts[active.name] = active
+        slots = raw.get("slots")
+        if slots:
+            session._slots = _str_dict(slots, "slots")
+        data = raw.get("data")
+        if data:
+            session._data = _object(raw, "data")
         return session
 
     def pack(self) -> bytes:
@@ -277,14 +294,101 @@ class Session:
             raise StoreError(f"stored session is damaged: {type(exc).__name__}: {exc}") from exc
 
 
-def _context(raw: dict[str, Any]) -> ActiveContext:
+MAX_TIME = 1e11
+"""Stored times are seconds since 1970 below this (the year 5138): 1e300 passed ``float``
+and then failed ``datetime.date.fromtimestamp`` in every reply that filled a date slot."""
+
+
+def _kind(value: object) -> str:
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 40 else shown[:37] + '...'}"
+
+
+def _field(raw: dict[str, Any], key: str, default: object, within: str) -> tuple[object, str]:
+    """The value of ``key`` and its name in messages (``'pending.slot'``)."""
+    name = repr(f"{within}.{key}" if within else key)
+    if default is _REQUIRED and key not in raw:
+        raise ValueError(f"{name} is missing")
+    return raw.get(key, default), name
+
+
+_REQUIRED = object()
+
+
+def _str(raw: dict[str, Any], key: str, within: str = "") -> str:
+    value, name = _field(raw, key, _REQUIRED, within)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not {_kind(value)}")
+    return value
+
+
+def _optional_str(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key!r} must be text or null, not {_kind(value)}")
+    return value
+
+
+def _time(raw: dict[str, Any], key: str, default: object = _REQUIRED) -> float:
+    value, name = _field(raw, key, default, "")
+    return _seconds(value, name)
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_TIME:
+        raise ValueError(f"{name} must be a time in seconds since 1970, not {_kind(value)}")
+    return float(value)
+
+
+def _count(raw: dict[str, Any], key: str, default: object = _REQUIRED, within: str = "") -> int:
+    value, name = _field(raw, key, default, within)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number of 0 or more, not {_kind(value)}")
+    return value
+
+
+def _list(raw: dict[str, Any], key: str) -> list[Any]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{key!r} must be a list, not {_kind(value)}")
+    return value
+
+
+def _object(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise ValueError(f"{key!r} must be an object, not {_kind(value)}")
+    return value
+
+
+def _str_dict(value: object, name: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name!r} must be an object, not {_kind(value)}")
+    for key, text in value.items():
+        if not isinstance(text, str):
+            raise ValueError(f"{name!r}: {key!r} must be text, not {_kind(text)}")
+    return dict(value)
+
+
+def _turn(raw: object) -> Turn:
+    """One history entry: [time, user text, bot text, intent or action]."""
+    if not isinstance(raw, list) or len(raw) != 4 or not all(isinstance(text, str) for text in raw[1:]):
+        raise ValueError(f"a 'history' entry must be [time, text, text, text], not {_kind(raw)}")
+    return (_seconds(raw[0], "a 'history' time"), raw[1], raw[2], raw[3])
+
+
+def _context(raw: object) -> ActiveContext:
     """An open context from ``to_dict`` output, each field of the type ``alive`` compares."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"a 'contexts' entry must be an object, not {_kind(raw)}")
     until, params = raw.get("expires_at"), raw.get("params")
     return ActiveContext(
-        str(raw["name"]),
-        int(raw["turns_left"]),
-        None if until is None else float(until),
-        None if params is None else {str(k): str(v) for k, v in params.items()},
+        _str(raw, "name", "contexts"),
+        _count(raw, "turns_left", within="contexts"),
+        None if until is None else _seconds(until, "'contexts.expires_at'"),
+        None if params is None else _str_dict(params, "contexts.params"),
     )
 
 

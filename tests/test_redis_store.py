@@ -204,10 +204,31 @@ def test_an_idle_entry_that_is_no_session_id_is_removed_not_failing_every_sweep(
         # fields of the wrong type failed every later reply (a TypeError in the dialog code)
         (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, '
          b'"contexts": [{"name": "c", "turns_left": "x", "expires_at": null, "params": null}]}',
-         "ValueError: invalid literal for int"),
+         "'contexts.turns_left' must be a whole number of 0 or more, not str 'x'"),
         (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, '
          b'"pending": {"intent": "order_status", "slot": "order_id", "retries": "x"}}',
-         "ValueError: invalid literal for int"),
+         "'pending.retries' must be a whole number of 0 or more, not str 'x'"),
+        # values that converted to the wrong thing: "false" was a hand-off (the bot went
+        # silent), null history texts became "None", and a last_active far in the future
+        # failed every later reply that filled a date slot (OverflowError, OSError)
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, "handoff": "false"}',
+         "'handoff' must be true or false, not str 'false'"),
+        (b'{"id": "u", "created": 1, "last_active": 1e300, "turns": 1}',
+         "'last_active' must be a time in seconds since 1970, not float 1e+300"),
+        (b'{"id": "u", "created": 1, "last_active": Infinity, "turns": 1}',
+         "'last_active' must be a time in seconds since 1970, not float inf"),
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": -5}',
+         "'turns' must be a whole number of 0 or more, not int -5"),
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": true}',
+         "'turns' must be a whole number of 0 or more, not bool True"),
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, "history": [null]}',
+         "a 'history' entry must be [time, text, text, text], not NoneType None"),
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, "history": [[1, "hi", null, "greet"]]}',
+         "a 'history' entry must be [time, text, text, text], not list [1, 'hi', None, 'greet']"),
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, "slots": {"order_id": null}}',
+         "'slots': 'order_id' must be text, not NoneType None"),
+        (b'{"id": "u", "created": 1, "last_active": 1, "turns": 1, "data": [["a", 1]]}',
+         "'data' must be an object, not list [['a', 1]]"),
         # another session's data under this key: saving it wrote to that session's keys
         (b'{"id": "other", "created": 1, "last_active": 1, "turns": 1}', "it holds session 'other'"),
     ],
