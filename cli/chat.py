@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import reprlib
 import sys
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
 
@@ -88,7 +90,7 @@ def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
     elif reply.action == "handed_off":
         typer.secho("(已转人工，机器人静默；/reset 开始新对话)", fg="yellow")
     if reply.payload is not None:  # buttons or links the customer sees beside the text
-        typer.secho(f"  payload: {json.dumps(reply.payload, ensure_ascii=False)}", fg="blue")
+        typer.secho(f"  payload: {_payload_text(reply.payload)}", fg="blue")
     if reply.handoff and reply.action == "handoff":
         typer.secho(f"(handed off: {reply.handoff_reason})", fg="yellow")
     if debug:
@@ -105,3 +107,12 @@ def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
 
 
 COMMANDS = {"chat": chat}
+
+
+def _payload_text(payload: Mapping[str, Any]) -> str:
+    """A payload as JSON, with what JSON cannot write (a plugin's set or object) as its
+    repr: a plugin may hand its own values on to the caller, and chat showed a traceback."""
+    try:
+        return json.dumps(payload, ensure_ascii=False, default=repr)
+    except (ValueError, RecursionError):  # a payload that holds itself
+        return reprlib.repr(payload)

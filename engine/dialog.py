@@ -8,6 +8,7 @@ or hand off.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
 import logging
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import PluginError
-from kefu.hook_results import is_number, well_formed_candidates
+from kefu.hook_results import is_confidence, well_formed_candidates
 from kefu.manager import HookFailure
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
@@ -92,7 +93,9 @@ class Turn:
             slots=slots or {},
             handoff=handoff,
             handoff_reason=handoff_reason,
-            payload=payload,
+            # The bot's own payload is one dict for every reply: a hook that edits the one it
+            # is handed in place must not change what the next customer gets.
+            payload=copy.deepcopy(payload) if payload else payload,
             session_id=self.session.id,
             trace=tuple(self.trace),
         )
@@ -162,8 +165,12 @@ def _malformed(match: Match) -> str | None:
     """What is wrong with the shape of a plugin's Match (a dataclass checks no types)."""
     if match.intent is not None and not isinstance(match.intent, str):
         return f"its intent is a {type(match.intent).__name__}"
-    if not is_number(match.confidence):
-        return f"its confidence is a {type(match.confidence).__name__}"
+    if not is_confidence(match.confidence):
+        return f"its confidence is {match.confidence!r}, not a number from 0 to 1"
+    if not isinstance(match.ambiguous, bool):
+        return f"its ambiguous is a {type(match.ambiguous).__name__}, not a bool"
+    if match.rule is not None and not isinstance(match.rule, str):
+        return f"its rule is a {type(match.rule).__name__}, not a str or None"
     if not well_formed_candidates(match.candidates):
         return "its candidates are not a tuple of Candidate"
     return None
@@ -238,6 +245,8 @@ def fallback(turn: Turn, match: Match) -> Reply:
         turn.trace.append(f"fallback answered by {plugin}")
         if isinstance(answer, HookFailure):  # never show a customer what went wrong inside
             return turn.reply("", "blocked", match)
+        if isinstance(answer, Reply) and answer.handoff:  # as the bot's own hand-off would
+            return _plugin_reply(turn, plugin, answer, match)
         if isinstance(answer, Reply):
             reply = answer
         elif isinstance(answer, str):

@@ -4,14 +4,20 @@ A ``str``, or the texts of a ``Message``, ``Reply`` (its slots, trace and payloa
 included) or ``Block``: a lone surrogate from a plugin would otherwise reach the caller (a
 WebSocket cannot send it) and the session history (every later transcript fails).
 
-A dataclass checks no types, so a ``Reply`` whose fields are of the wrong kind (slots that
-are not text, a confidence that is not a number) is a ``MalformedResult``: the host counts
-it as the plugin's error. Passed on, it broke the reply later (``to_dict``, risk control's
-masking), where the message was lost or the blame fell on another plugin.
+A dataclass checks no types, so a ``Reply``, ``Message`` or ``Block`` whose fields are of
+the wrong kind (slots that are not text, a confidence that is not a number from 0 to 1, a
+text that is a number, a ``Message`` text of None), a result of a kind the hook does not
+take, and a coroutine (an ``async def`` hook, whose body never ran) are a
+``MalformedResult``: the host counts it as the plugin's error. Passed on, they broke the
+reply later (``to_dict``, risk control's masking), where the message was lost or the
+blame fell on another plugin, or were converted without a word (``handoff="no"`` handed
+the conversation off, a rewritten message of None erased what the customer typed). A
+reply text of None is "" (nothing to say), as before.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,7 +25,7 @@ from typing import Any
 from kefu.normalize import encodable
 from kefu.values import Block, Candidate, Message, Reply
 
-__all__ = ["MalformedResult", "cleaned", "is_number", "well_formed_candidates"]
+__all__ = ["MalformedResult", "cleaned", "is_confidence", "well_formed_candidates"]
 
 
 class MalformedResult(TypeError):
@@ -27,6 +33,13 @@ class MalformedResult(TypeError):
 
 
 _MAX_PAYLOAD_DEPTH = 100
+
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "message_received": ((Block, Message, str), "a Block, a Message, a str or None"),
+    "response_built": ((Reply,), "a Reply or None"),
+}
+"""What the hooks whose results the engine uses take (``intent_matched`` and ``fallback``
+judge their own results, naming the intent or text they could not use)."""
 
 
 def _text(value: object) -> str:
@@ -65,13 +78,28 @@ def _data(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def cleaned(result: Any) -> Any:
-    """A hook's result with the texts it hands back cleaned like incoming text. Unchanged
-    results are returned as they are: the common case builds no new value object."""
+def cleaned(result: Any, hook: str = "") -> Any:
+    """A hook's result with the texts it hands back cleaned like incoming text;
+    ``MalformedResult`` if it is not what ``hook`` takes. Unchanged results are returned
+    as they are: the common case builds no new value object."""
     changes: dict[str, Any]
+    if result is None:
+        return None
+    if inspect.iscoroutine(result):
+        result.close()  # no "never awaited" warning on top of this error
+        raise MalformedResult(
+            "returned a coroutine: kefu calls hooks synchronously; write def, not async def"
+        )
+    kinds, named = _KINDS.get(hook, ((object,), ""))
+    if not isinstance(result, kinds):
+        raise MalformedResult(f"returned a {type(result).__name__}, not {named}")
     if isinstance(result, str):
         return _text(result)
     if isinstance(result, Message):
+        if not isinstance(result.text, str):  # None erased what the customer typed
+            raise MalformedResult(
+                f"returned a Message whose text is a {type(result.text).__name__}, not a str"
+            )
         changes = {"text": _text(result.text)}
     elif isinstance(result, Reply):
         _check_reply(result)
@@ -85,6 +113,7 @@ def cleaned(result: Any) -> Any:
             "payload": _data(result.payload),
         }
     elif isinstance(result, Block):
+        _check_block(result)
         changes = {"reason": _text(result.reason), "reply": _text(result.reply)}
     else:
         return result
@@ -95,11 +124,13 @@ def cleaned(result: Any) -> Any:
 
 def _check_reply(reply: Reply) -> None:
     """``MalformedResult`` naming the first field of ``reply`` that is of the wrong kind."""
-    problem = None
-    if not is_number(reply.confidence):
-        problem = f"confidence is a {type(reply.confidence).__name__}, not a number"
+    problem = _wrong_texts(reply, ("text", "intent", "action", "handoff_reason"))
+    if problem is not None:
+        raise MalformedResult(f"returned a Reply whose {problem}")
+    if not is_confidence(reply.confidence):
+        problem = f"confidence is {_shown(reply.confidence)}, not a number from 0 to 1"
     elif not well_formed_candidates(reply.candidates):
-        problem = "candidates are not a tuple of Candidate(intent: str, confidence: number)"
+        problem = "candidates are not a tuple of Candidate(intent: str, confidence: number from 0 to 1)"
     elif not isinstance(reply.slots, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in reply.slots.items()
     ):
@@ -114,14 +145,41 @@ def _check_reply(reply: Reply) -> None:
         raise MalformedResult(f"returned a Reply whose {problem}")
 
 
-def is_number(value: object) -> bool:
-    """Whether ``value`` is an int or float (a bool is not a confidence)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _check_block(block: Block) -> None:
+    problem = _wrong_texts(block, ("reason", "reply"))
+    if problem is None and not isinstance(block.handoff, bool):  # "no" handed the conversation off
+        problem = f"handoff is a {type(block.handoff).__name__}, not a bool"
+    if problem is not None:
+        raise MalformedResult(f"returned a Block whose {problem}")
+
+
+def _wrong_texts(value: Any, names: tuple[str, ...]) -> str | None:
+    """The first field of ``names`` that is neither a str nor None (None is "": no text)."""
+    for name in names:
+        field = getattr(value, name)
+        if field is not None and not isinstance(field, str):
+            return f"{name} is a {type(field).__name__}, not a str"
+    return None
+
+
+def _shown(value: object) -> str:
+    return (
+        repr(value)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else f"a {type(value).__name__}"
+    )
+
+
+def is_confidence(value: object) -> bool:
+    """Whether ``value`` is a confidence: an int or float from 0 to 1 (not a bool, not NaN:
+    NaN made ``Reply.to_dict`` write text that is no JSON)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
 
 
 def well_formed_candidates(candidates: object) -> bool:
     """Whether a plugin's ``Match`` or ``Reply`` candidates are what the value objects
-    declare: a tuple of ``Candidate`` with a text intent and a number confidence."""
+    declare: a tuple of ``Candidate`` with a text intent and a confidence from 0 to 1."""
     return isinstance(candidates, tuple) and all(
-        isinstance(c, Candidate) and isinstance(c.intent, str) and is_number(c.confidence) for c in candidates
+        isinstance(c, Candidate) and isinstance(c.intent, str) and is_confidence(c.confidence)
+        for c in candidates
     )

@@ -239,7 +239,7 @@ class PluginHost:
         for impl in self._impls(hook):
             try:
                 # Positional: hook arguments are never keyword-only, and no dict is built.
-                result = cleaned(impl.function(*[kwargs[name] for name in impl.argnames]))
+                result = cleaned(impl.function(*[kwargs[name] for name in impl.argnames]), hook)
             except (Exception, SystemExit) as exc:  # SystemExit: as in _load; not Ctrl-C
                 self.errors[impl.plugin_name] += 1
                 if isinstance(exc, MalformedResult):  # "returned a Reply whose ...": no traceback
@@ -371,7 +371,10 @@ def _describe(exc: BaseException) -> str:
         return f"SystemExit: the plugin called sys.exit({exc.code!r})"
     if isinstance(exc, _NotAPlugin):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:  # a plugin's exception whose __str__ raises: it escaped reply()
+        return f"{type(exc).__name__} (its message could not be read)"
 
 
 def _import_file(path: Path) -> ModuleType:

@@ -308,3 +308,29 @@ def test_clean_extras_from_a_plugin_reply_are_passed_on_untouched(engine: kefu.E
     make = lambda r: dataclasses.replace(r, payload=payload)  # noqa: E731
     engine.register_plugin(plugin("response_built", make), name="clean")
     assert engine.reply("我要退款", session_id="same").payload is payload
+
+
+def test_kefu_chat_shows_a_payload_json_cannot_write(write_bot: Callable[..., Path]) -> None:
+    # A plugin may hand its own values on in a payload; chat printed a traceback (a set is
+    # no JSON) and stopped.
+    bot = write_bot(**{"bot.yaml": BOT})
+    folder = bot / "plugins"
+    folder.mkdir()
+    (folder / "tags.py").write_text(
+        "import dataclasses\n"
+        "import kefu\n\n"
+        "@kefu.hookimpl\n"
+        "def response_built(reply):\n"
+        "    loop = {'tags': {'vip'}}\n"
+        "    loop['self'] = loop\n"
+        "    payload = {'tags': {'vip'}} if '退款' in reply.text else loop\n"
+        "    return dataclasses.replace(reply, payload=payload)\n",
+        encoding="utf-8",
+    )
+    app = build_app()
+    result = CliRunner().invoke(
+        app, ["chat", str(bot), "--plugins-dir", str(folder)], input="我要退款\n几天能到\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert 'payload: {"tags": "{\'vip\'}"}' in result.output
+    assert result.output.count("payload: ") == 2 and "'self': {" in result.output  # a cycle, as its repr

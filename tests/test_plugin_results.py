@@ -91,6 +91,13 @@ BAD_REPLY_FIELDS = [
     pytest.param({"candidates": [1, 2]}, id="int-candidates"),
     pytest.param({"candidates": (kefu.Candidate("refund", "high"),)}, id="text-candidate-confidence"),  # type: ignore[arg-type]
     pytest.param({"payload": "x"}, id="text-payload"),
+    # NaN made to_dict() write text that is no JSON; confidences live in [0, 1]
+    pytest.param({"confidence": float("nan")}, id="nan-confidence"),
+    pytest.param({"confidence": float("inf")}, id="inf-confidence"),
+    pytest.param({"confidence": -0.5}, id="negative-confidence"),
+    pytest.param({"candidates": (kefu.Candidate("refund", 1.5),)}, id="candidate-above-1"),
+    pytest.param({"text": 120}, id="int-text"),  # was sent as "120"
+    pytest.param({"handoff": "no"}, id="text-handoff"),
 ]
 
 
@@ -259,3 +266,155 @@ def test_an_agent_message_or_release_from_a_hook_of_the_reply_is_kept(write_bot:
     session = engine.session("s")
     assert session is not None and not session.handoff
     assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货"
+
+
+# -- results of the wrong kind from message_received and response_built -----------------------
+
+
+def _hook(hook: str, result: Callable[[], Any]) -> object:
+    """A plugin object whose ``hook`` (message_received or response_built) returns ``result()``."""
+    if hook == "message_received":
+        impl: Any = lambda self, message: result()  # noqa: E731
+    else:
+        impl = lambda self, reply: result()  # noqa: E731
+    return type("Plugin", (), {hook: kefu.hookimpl(impl)})()
+
+
+WRONG_KINDS = [
+    # each was ignored without a word: not logged, not counted, even with strict plugins
+    pytest.param("message_received", lambda: {"text": "退款"}, "dict", id="received-dict"),
+    pytest.param("message_received", lambda: 0, "int", id="received-int"),
+    pytest.param(
+        "message_received", lambda: kefu.Reply("好", None, 1.0, "respond"), "Reply", id="received-reply"
+    ),
+    pytest.param("response_built", lambda: "我们已收到", "str", id="built-str"),  # reply.text + "..."
+    pytest.param("response_built", lambda: kefu.Block(reason="x"), "Block", id="built-block"),
+]
+
+
+@pytest.mark.parametrize(("hook", "result", "kind"), WRONG_KINDS)
+def test_a_result_of_a_kind_the_hook_does_not_take_is_the_plugins_error(
+    write_bot: Callable[..., Path], hook: str, result: Callable[[], Any], kind: str
+) -> None:
+    bot = write_bot(**{"bot.yaml": BOT})
+    engine = kefu.Engine.from_path(bot, seed=0, load_entry_points=False)
+    engine.register_plugin(_hook(hook, result), name="odd")
+    reply = engine.reply("什么时候发货", session_id="s")
+    assert (reply.intent, reply.text) == ("shipping", "一般48小时内发货")
+    assert engine.plugin_errors == {"odd": 1}
+    strict = kefu.Engine.from_path(bot, seed=0, load_entry_points=False, strict_plugins=True)
+    strict.register_plugin(_hook(hook, result), name="odd")
+    with pytest.raises(kefu.PluginError, match=f"plugin 'odd': {hook} returned a {kind}, not a"):
+        strict.reply("什么时候发货", session_id="s")
+
+
+def test_an_async_hook_is_the_plugins_error_and_leaves_no_warning(
+    engine: kefu.Engine, recwarn: pytest.WarningsRecorder
+) -> None:
+    # Its body never ran (a coroutine was returned and dropped): only Python's own
+    # "coroutine was never awaited" RuntimeWarning said anything.
+    ran = []
+
+    class Async:
+        @kefu.hookimpl
+        async def message_received(self, message: kefu.Message) -> None:
+            ran.append(message.text)
+
+    engine.register_plugin(Async(), name="async")
+    assert engine.reply("我要退款", session_id="s").intent == "refund"
+    assert engine.plugin_errors == {"async": 1} and ran == []
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+WRONG_FIELDS = [
+    # a rewrite to None erased what the customer typed (history '', the next turns fell back)
+    pytest.param("message_received", lambda: kefu.Message(None, "s", 0.0), id="message-none"),  # type: ignore[arg-type]
+    # "no" is truthy: the conversation was handed off
+    pytest.param("message_received", lambda: kefu.Block(reason="x", handoff="no"), id="block-handoff-text"),  # type: ignore[arg-type]
+    pytest.param("message_received", lambda: kefu.Block(reason=3), id="block-int-reason"),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize(("hook", "result"), WRONG_FIELDS)
+def test_a_message_or_block_with_fields_of_the_wrong_kind_is_ignored_and_counted(
+    engine: kefu.Engine, hook: str, result: Callable[[], Any]
+) -> None:
+    engine.register_plugin(_hook(hook, result), name="odd")
+    reply = engine.reply("什么时候发货", session_id="s")
+    assert (reply.intent, reply.text, reply.handoff) == ("shipping", "一般48小时内发货", False)
+    assert engine.plugin_errors == {"odd": 1}
+    session = engine.session("s")
+    assert session is not None and session.history[-1][1] == "什么时候发货" and not session.handoff
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"ambiguous": "no"}, {"confidence": float("nan")}, {"rule": 1}],
+    ids=["text-ambiguous", "nan-confidence", "int-rule"],
+)
+def test_a_match_with_fields_of_the_wrong_kind_is_ignored_and_counted(
+    engine: kefu.Engine, fields: dict[str, Any]
+) -> None:
+    # ambiguous="no" asked the customer to pick between two intents
+    plugin = _plugin("intent_matched", lambda m: dataclasses.replace(m, **fields))
+    engine.register_plugin(plugin, name="odd")
+    reply = engine.reply("什么时候发货", session_id="s")
+    assert (reply.action, reply.intent) == ("respond", "shipping")
+    assert engine.plugin_errors == {"odd": 1}
+
+
+def test_a_hook_editing_the_payload_it_is_handed_changes_no_other_reply(
+    write_bot: Callable[..., Path],
+) -> None:
+    # The payload was the bot's own dict: one customer's name reached every later customer.
+    bot = BOT.replace(
+        "    responses: [好的，这就为您办理退款]",
+        "    responses: [好的，这就为您办理退款]\n    payload: {buttons: [退款进度]}",
+    )
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}), seed=0, load_entry_points=False)
+
+    class Personal:
+        @kefu.hookimpl
+        def response_built(self, reply: kefu.Reply, session: kefu.Session) -> None:
+            if reply.payload is not None:
+                reply.payload["buttons"].append(f"{session.id}专属")
+
+    engine.register_plugin(Personal(), name="personal")
+    assert engine.reply("我要退款", session_id="alice").payload == {"buttons": ["退款进度", "alice专属"]}
+    assert engine.reply("我要退款", session_id="bob").payload == {"buttons": ["退款进度", "bob专属"]}
+    assert engine.spec.intent("refund").payload == {"buttons": ["退款进度"]}
+
+
+def test_a_fallback_reply_that_hands_off_hands_the_session_off(engine: kefu.Engine) -> None:
+    # The caller was told handoff=True, but the bot answered the next message itself.
+    asked = []
+
+    class Vip:
+        @kefu.hookimpl
+        def fallback(self) -> kefu.Reply:
+            return kefu.Reply("为您转接专席", None, 0.0, "handoff", handoff=True, handoff_reason="vip")
+
+        @kefu.hookimpl
+        def handoff_requested(self, reason: str) -> None:
+            asked.append(reason)
+
+    engine.register_plugin(Vip(), name="vip")
+    reply = engine.reply(OUT_OF_SCOPE, session_id="s")
+    assert (reply.text, reply.handoff, reply.handoff_reason) == ("为您转接专席", True, "vip")
+    session = engine.session("s")
+    assert session is not None and session.handoff and asked == ["vip"]
+    assert engine.reply("我要退款", session_id="s").text != "好的，这就为您办理退款"
+
+
+def test_an_exception_whose_message_cannot_be_read_is_still_the_plugins_error(engine: kefu.Engine) -> None:
+    # str() of it raised again, out of reply(): the customer's message was lost.
+    class Unreadable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no message")
+
+    def fail(session: kefu.Session) -> None:
+        raise Unreadable
+
+    engine.register_plugin(_plugin("session_started", fail), name="odd")
+    assert engine.reply("我要退款", session_id="s").intent == "refund"
+    assert engine.plugin_errors == {"odd": 1}

@@ -84,8 +84,9 @@ class ClientFrame:
 
 
 def dumps(frame: Mapping[str, Any]) -> str:
-    """A frame as compact JSON text, Chinese left readable."""
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    """A frame as compact JSON text, Chinese left readable; what JSON cannot write (a value
+    a plugin put in a reply's payload) as its ``str``."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def error_frame(code: str, message: str, **extra: Any) -> dict[str, Any]:
