@@ -299,8 +299,8 @@ def _clarification_choice(turn: Turn) -> Reply | None:
     """After "您是想问：1. … 2. …", a reply of "2", "第二个", "选2" or an option's title picks
     that intent."""
     options = turn.session.data.pop(CLARIFY_KEY, None) if turn.session.has_data else None
-    if not options:
-        return None
+    if not isinstance(options, list) or not all(isinstance(option, str) for option in options):
+        return None  # none offered, or what a plugin or another program left under kefu's key
     choice = normalize(turn.message.text).replace(" ", "")
     spec = turn.runtime.spec
     name = _chosen_by_number(options, choice) or next(

@@ -231,15 +231,20 @@ class PluginHost:
         """Call each implementation of ``hook`` in order, yielding ``(plugin, result)``.
 
         Arguments are read from ``kwargs`` just before each call, so a caller chaining
-        rewrites updates the dict between results. A plugin that raises, or returns a
-        ``Reply`` with fields of the wrong kind (``MalformedResult``), is logged and
-        counted, then skipped; a fail-closed one yields a ``HookFailure`` instead; with
-        ``strict`` the error is raised as ``PluginError``. Stop iterating to stop calling.
+        rewrites updates the dict between results. A plugin that raises, returns a result
+        of the wrong kind, or leaves the session's own fields of the wrong kind
+        (``MalformedResult``), is logged and counted, then skipped; a fail-closed one
+        yields a ``HookFailure`` instead; with ``strict`` the error is raised as
+        ``PluginError``. Stop iterating to stop calling.
         """
+        session = kwargs.get("session")
         for impl in self._impls(hook):
             try:
+                before = session.own_fields() if session is not None else ()
                 # Positional: hook arguments are never keyword-only, and no dict is built.
                 result = cleaned(impl.function(*[kwargs[name] for name in impl.argnames]), hook)
+                if session is not None and (damage := session.undo_damage(before)) is not None:
+                    raise MalformedResult(f"left {damage}; put back")
             except (Exception, SystemExit) as exc:  # SystemExit: as in _load; not Ctrl-C
                 self.errors[impl.plugin_name] += 1
                 if isinstance(exc, MalformedResult):  # "returned a Reply whose ...": no traceback

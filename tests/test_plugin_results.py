@@ -418,3 +418,66 @@ def test_an_exception_whose_message_cannot_be_read_is_still_the_plugins_error(en
     engine.register_plugin(_plugin("session_started", fail), name="odd")
     assert engine.reply("我要退款", session_id="s").intent == "refund"
     assert engine.plugin_errors == {"odd": 1}
+
+
+SESSION_DAMAGE = [
+    # reply() raised AttributeError ('str' object has no attribute 'intent'): the message was lost
+    pytest.param(
+        "message_received", lambda s: setattr(s, "pending", "order_id"), "session.pending a str", id="pending"
+    ),
+    pytest.param(
+        "message_received", lambda s: setattr(s, "handoff", "no"), "session.handoff a str", id="handoff"
+    ),
+    # risk control's response_built met it later and was blamed for it
+    pytest.param(
+        "response_built",
+        lambda s: s.contexts.__setitem__("vip", "gold"),
+        "session.contexts['vip'] a str",
+        id="context",
+    ),
+    pytest.param(
+        "response_built",
+        lambda s: s.slots.__setitem__("order_id", 5),
+        "session.slots['order_id'] a int",
+        id="slot",
+    ),
+]
+
+
+@pytest.mark.parametrize(("hook", "damage", "said"), SESSION_DAMAGE)
+def test_a_hook_that_leaves_the_sessions_own_fields_of_the_wrong_kind_is_named_and_undone(
+    engine: kefu.Engine, caplog: pytest.LogCaptureFixture, hook: str, damage: Callable[[Any], None], said: str
+) -> None:
+    class Careless:
+        @kefu.hookimpl
+        def message_received(self, session: kefu.Session) -> None:
+            if hook == "message_received":
+                damage(session)
+
+        @kefu.hookimpl
+        def response_built(self, session: kefu.Session) -> None:
+            if hook == "response_built":
+                damage(session)
+
+    engine.register_plugin(Careless(), name="careless")
+    for turn in (1, 2):
+        reply = engine.reply("什么时候发货", session_id="s")
+        assert (reply.intent, reply.text) == ("shipping", "一般48小时内发货")
+        session = engine.session("s")
+        assert session is not None and session.turns == turn
+        assert session.pending is None and session.handoff is False
+        assert "vip" not in session.contexts and "order_id" not in session.slots
+    assert engine.plugin_errors == {"careless": 2}
+    assert f"plugin 'careless': {hook} left {said}" in caplog.text
+
+
+def test_what_a_plugin_left_under_kefus_clarify_key_is_no_choice(engine: kefu.Engine) -> None:
+    # After it, every message of the conversation raised TypeError.
+    class Meddler:
+        @kefu.hookimpl
+        def response_built(self, session: kefu.Session) -> None:
+            session.data["kefu.clarify"] = 5
+
+    engine.register_plugin(Meddler(), name="meddler")
+    for _ in range(2):
+        assert engine.reply("什么时候发货", session_id="s").intent == "shipping"
