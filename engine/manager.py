@@ -53,6 +53,7 @@ import pluggy
 from kefu import hookspecs
 from kefu.errors import PluginError
 from kefu.hook_results import MalformedResult, cleaned
+from kefu.sessions import own_fields, undo_damage
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -240,10 +241,10 @@ class PluginHost:
         session = kwargs.get("session")
         for impl in self._impls(hook):
             try:
-                before = session.own_fields() if session is not None else ()
+                before = own_fields(session) if session is not None else ()
                 # Positional: hook arguments are never keyword-only, and no dict is built.
                 result = cleaned(impl.function(*[kwargs[name] for name in impl.argnames]), hook)
-                if session is not None and (damage := session.undo_damage(before)) is not None:
+                if session is not None and (damage := undo_damage(session, before)) is not None:
                     raise MalformedResult(f"left {damage}; put back")
             except (Exception, SystemExit) as exc:  # SystemExit: as in _load; not Ctrl-C
                 self.errors[impl.plugin_name] += 1

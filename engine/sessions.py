@@ -168,39 +168,6 @@ class Session:
             del self._contexts[name]
         return self._contexts
 
-    def own_fields(self) -> tuple[Any, ...]:
-        """The scalar fields kefu's dialog code reads, for ``undo_damage`` to put back."""
-        return (self.pending, self.handoff, self.handoff_reason, self.turns, self.fallback_streak)
-
-    def undo_damage(self, before: tuple[Any, ...]) -> str | None:
-        """What a plugin hook left in the fields kefu reads that kefu cannot use, after
-        putting them back as they were ``before`` the hook (or dropping the open context or
-        slot that is not one); None when all is well. A hook's ``session.pending = "x"``
-        failed the dialog code further on, losing the message and naming no plugin."""
-        pending, handoff, reason = self.pending, self.handoff, self.handoff_reason
-        problem = None
-        if pending is not None and type(pending) is not PendingSlot:
-            problem = f"session.pending a {type(pending).__name__}, not a PendingSlot or None"
-        elif type(handoff) is not bool:
-            problem = f"session.handoff a {type(handoff).__name__}, not a bool"
-        elif reason is not None and type(reason) is not str:
-            problem = f"session.handoff_reason a {type(reason).__name__}, not a str or None"
-        elif type(self.turns) is not int or type(self.fallback_streak) is not int:
-            problem = "session.turns or session.fallback_streak not an int"
-        if problem is not None:
-            self.pending, self.handoff, self.handoff_reason, self.turns, self.fallback_streak = before
-            return problem
-        contexts, slots = self._contexts, self._slots
-        if contexts and not _ACTIVE_CONTEXT.issuperset(map(type, contexts.values())):
-            name, context = next((n, c) for n, c in contexts.items() if type(c) is not ActiveContext)
-            del contexts[name]
-            return f"session.contexts[{name!r}] a {type(context).__name__}, not an ActiveContext"
-        if slots and not _STR.issuperset(map(type, slots.values())):
-            name, value = next((n, v) for n, v in slots.items() if type(v) is not str)
-            del slots[name]
-            return f"session.slots[{name!r}] a {type(value).__name__}, not a str"
-        return None
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serializable snapshot of the session."""
         return {
@@ -326,6 +293,43 @@ class Session:
             # (OverflowError: "turns": 1e999 is infinity, which no int can hold):
             # a StoreError the caller handles, never a crash of the worker reading it.
             raise StoreError(f"stored session is damaged: {type(exc).__name__}: {exc}") from exc
+
+
+def own_fields(session: Session) -> tuple[Any, ...]:
+    """The scalar fields kefu's dialog code reads, for ``undo_damage`` to put back."""
+    return (session.pending, session.handoff, session.handoff_reason, session.turns, session.fallback_streak)
+
+
+def undo_damage(session: Session, before: tuple[Any, ...]) -> str | None:
+    """What a plugin hook left in the fields kefu reads that kefu cannot use, after
+    putting them back as they were ``before`` the hook (or dropping the open context or
+    slot that is not one); None when all is well. A hook's ``session.pending = "x"``
+    failed the dialog code further on, losing the message and naming no plugin."""
+    pending, handoff, reason = session.pending, session.handoff, session.handoff_reason
+    problem = None
+    if pending is not None and type(pending) is not PendingSlot:
+        problem = f"session.pending a {type(pending).__name__}, not a PendingSlot or None"
+    elif type(handoff) is not bool:
+        problem = f"session.handoff a {type(handoff).__name__}, not a bool"
+    elif reason is not None and type(reason) is not str:
+        problem = f"session.handoff_reason a {type(reason).__name__}, not a str or None"
+    elif type(session.turns) is not int or type(session.fallback_streak) is not int:
+        problem = "session.turns or session.fallback_streak not an int"
+    if problem is not None:
+        session.pending, session.handoff, session.handoff_reason, session.turns, session.fallback_streak = (
+            before
+        )
+        return problem
+    contexts, slots = session._contexts, session._slots
+    if contexts and not _ACTIVE_CONTEXT.issuperset(map(type, contexts.values())):
+        name, context = next((n, c) for n, c in contexts.items() if type(c) is not ActiveContext)
+        del contexts[name]
+        return f"session.contexts[{name!r}] a {type(context).__name__}, not an ActiveContext"
+    if slots and not _STR.issuperset(map(type, slots.values())):
+        name, value = next((n, v) for n, v in slots.items() if type(v) is not str)
+        del slots[name]
+        return f"session.slots[{name!r}] a {type(value).__name__}, not a str"
+    return None
 
 
 MAX_TIME = 1e11
