@@ -64,7 +64,10 @@ def tune(
         # Refused before the sweep, which can take minutes with --cv, not after it.
         raise kefu.SpecError.single(path or demo_bot(), 1, "--write needs your own bot's YAML file or folder")
     engine, predictions = predictions_for(path, data, cv, oos_label, jobs, progress=not json_output)
-    points = kefu.sweep(predictions)
+    from kefu.tuning import THRESHOLDS, highest_threshold
+
+    # Above keyword_score the bot would not load (a keyword could never answer its intent).
+    points = kefu.sweep(predictions, [t for t in THRESHOLDS if t <= highest_threshold(engine.spec)])
     best = kefu.recommend(points, objective, floor)
     target = None
     if write:

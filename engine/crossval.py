@@ -66,5 +66,6 @@ def _fold(
     for j in test_idx.tolist():
         intent = spec.intents[int(labels[j])]
         row = TestRow(texts[j], intent.name, contexts=intent.input_contexts)
-        predictions.append(prediction_of(row, runtime.match(texts[j], frozenset(intent.input_contexts))))
+        match = runtime.match(texts[j], frozenset(intent.input_contexts))
+        predictions.append(prediction_of(row, match, runtime.spec))
     return predictions

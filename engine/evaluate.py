@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 from kefu.checks import version_problem
 from kefu.errors import SpecError
 from kefu.table_import import check_csv_quotes, quote_hint
-from kefu.yamlsource import json_lines, lone_surrogate, parse_yaml, read_limited
+from kefu.yamlsource import json_line, json_lines, lone_surrogate, parse_yaml, read_limited
 
 if TYPE_CHECKING:
     from kefu.engine import Engine
+    from kefu.spec import BotSpec
     from kefu.values import Match
 
 __all__ = [
@@ -70,6 +70,12 @@ class Prediction:
     runner_up: float | None = None
     """The second candidate's confidence (for tuning the ambiguity margin); None when the
     top candidate had no rival (the engine never calls a lone candidate ambiguous)."""
+    rule: bool = False
+    """A pattern or keyword of the top candidate raised it: the engine then skips the
+    ambiguity check (for tuning)."""
+    top_threshold: float | None = None
+    """The top candidate's own ``threshold`` from the bot file, which the bot's does not
+    override; None when it has none (for tuning)."""
 
     @property
     def expected_label(self) -> str:
@@ -174,7 +180,7 @@ def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     for number, line in enumerate(json_lines(raw), 1):
         if line.strip():
             try:
-                records.append((number, json.loads(line)))
+                records.append((number, json_line(line)))
             except ValueError as exc:
                 hint = "" if file.suffix.lower() == ".jsonl" else _READ_AS_JSONL
                 raise SpecError.single(file, number, f"invalid JSON: {exc}{hint}") from None
@@ -278,15 +284,20 @@ def predict_rows(engine: Engine, rows: Sequence[TestRow], n_jobs: int = 1) -> li
     predictions = []
     for i, row in enumerate(rows):
         match = matches[i] if i in matches else engine.match(row.text, contexts=row.contexts)
-        predictions.append(prediction_of(row, match))
+        predictions.append(prediction_of(row, match, engine.spec))
     return predictions
 
 
-def prediction_of(row: TestRow, match: Match) -> Prediction:
-    """A row's prediction from the engine's ``Match``."""
+def prediction_of(row: TestRow, match: Match, spec: BotSpec) -> Prediction:
+    """A row's prediction from the engine's ``Match`` of it by the bot ``spec``."""
     top = match.top.intent if match.top else None
     runner_up = match.candidates[1].confidence if len(match.candidates) > 1 else None
-    return Prediction(row, match.intent, match.confidence, match.ambiguous, top, runner_up)
+    # A rule only ever raises its intent to an answer (the loader refuses a keyword intent
+    # whose threshold is above keyword_score), so a Match without one had none.
+    own = spec.intent(top).threshold if top is not None else None
+    return Prediction(
+        row, match.intent, match.confidence, match.ambiguous, top, runner_up, match.rule is not None, own
+    )
 
 
 def evaluate(predictions: Sequence[Prediction], *, top_confusions: int = 10) -> EvalReport:

@@ -16,7 +16,7 @@ from kefu.checks import invisible_at
 from kefu.errors import SpecError
 from kefu.import_sources import LONG_NUMBER, read_text
 from kefu.importers import BotDraft
-from kefu.yamlsource import json_lines, lone_surrogate
+from kefu.yamlsource import DuplicateKeyError, json_line, json_lines, lone_surrogate
 
 __all__ = ["CSV_COLUMNS", "check_csv_quotes", "quote_hint", "read_csv", "read_jsonl"]
 
@@ -167,9 +167,11 @@ def read_jsonl(path: str | Path) -> BotDraft:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json_line(line)
         except json.JSONDecodeError as exc:
             raise SpecError.single(file, number, f"invalid JSON: {exc.msg}") from None
+        except DuplicateKeyError as exc:
+            raise SpecError.single(file, number, f"invalid JSON: {exc}") from None
         except ValueError:  # the one other thing json.loads refuses
             raise SpecError.single(file, number, LONG_NUMBER) from None
         except RecursionError:

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from kefu.evaluate import Prediction
 from kefu.matcher import verdict
+from kefu.spec import BotSpec
 
-__all__ = ["OBJECTIVES", "TuningPoint", "recommend", "sweep"]
+__all__ = ["OBJECTIVES", "TuningPoint", "highest_threshold", "recommend", "sweep"]
 
 OBJECTIVES = ("balanced", "accuracy", "oos")
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 20))
@@ -36,8 +37,9 @@ def sweep(
 ) -> list[TuningPoint]:
     """Every (threshold, margin) pair's trade-off, computed from one set of predictions.
 
-    Replays the engine's decision on each prediction's top two confidences; per-intent
-    thresholds and pattern rules of the bot are not part of the sweep. Thresholds and
+    Replays the engine's decision on each prediction's top two confidences, as the bot
+    would with that threshold and margin: an intent with its own threshold keeps it, and a
+    top candidate a pattern or keyword raised skips the ambiguity check. Thresholds and
     margins are numbers from 0 to 1 (``ValueError`` otherwise, nan included).
     """
     for name, values in (("thresholds", thresholds), ("margins", margins)):
@@ -67,9 +69,19 @@ def sweep(
 def _answer(p: Prediction, threshold: float, margin: float) -> str | None:
     # No runner-up: as in the engine, a lone candidate has no rival to be ambiguous with.
     runner_up = -math.inf if p.runner_up is None else p.runner_up
-    if p.top is None or verdict(p.confidence, runner_up, threshold, margin) != "answer":
+    own = threshold if p.top_threshold is None else p.top_threshold
+    if p.top is None or verdict(p.confidence, runner_up, own, margin, "rule" if p.rule else None) != "answer":
         return None
     return p.top
+
+
+def highest_threshold(spec: BotSpec) -> float:
+    """The highest ``bot.threshold`` ``spec`` can take: ``bot.keyword_score`` when an intent
+    with keywords has no threshold of its own (the loader refuses a keyword that could
+    never answer its intent), else 1."""
+    if any(intent.keywords and intent.threshold is None for intent in spec.intents):
+        return spec.settings.keyword_score
+    return 1.0
 
 
 def recommend(

@@ -12,6 +12,7 @@ escaped half-characters (``lone_surrogate``).
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import stat
@@ -27,8 +28,10 @@ from kefu.normalize import SURROGATE
 from kefu.yaml_lines import compose, error_line, line_at
 
 __all__ = [
+    "DuplicateKeyError",
     "SourceFile",
     "join_surrogate_pairs",
+    "json_line",
     "json_lines",
     "lone_surrogate",
     "parse_yaml",
@@ -267,6 +270,25 @@ def json_lines(text: str) -> list[str]:
     Not ``str.splitlines()``: a JSON string may hold a raw U+2028 or U+0085, which it breaks at.
     """
     return _LINE_BREAK.split(text)
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object that names one key twice (``json.loads`` keeps the last silently)."""
+
+
+def json_line(line: str) -> Any:
+    """One JSON value, refusing an object that names a key twice (``DuplicateKeyError``):
+    ``{"text": "a", "text": "b"}`` was read as "b" without a word, as YAML files are not."""
+    return json.loads(line, object_pairs_hook=_unique_keys)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise DuplicateKeyError(f"duplicate key {key!r}")
+        record[key] = value
+    return record
 
 
 def read_yaml(path: Path) -> SourceFile:

@@ -407,3 +407,14 @@ def test_a_test_file_that_is_a_folder_or_not_utf8_is_named_in_plain_words(tmp_pa
     with pytest.raises(kefu.SpecError) as info:
         kefu.read_test_file(gbk)
     assert str(info.value) == f"{gbk}:2: test file is not UTF-8 (byte 0xc4)"
+
+
+def test_a_test_row_naming_a_key_twice_is_refused_at_its_line(tmp_path: Path) -> None:
+    # json.loads keeps the last of the two without a word: the row was scored as "b".
+    data = tmp_path / "dev.jsonl"
+    data.write_text(
+        '{"text": "我要退款", "intent": "refund"}\n{"text": "a", "intent": "x", "text": "b"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(kefu.SpecError, match=r"dev\.jsonl:2: invalid JSON: duplicate key 'text'"):
+        kefu.read_test_file(data)

@@ -985,6 +985,14 @@ BAD_INPUTS = [
         "data.jsonl:3: invalid JSON: Expecting value",
         id="jsonl-malformed-line",
     ),
+    # json.loads kept the last of the two: the example was imported as 在吗 without a word
+    pytest.param(
+        read_jsonl,
+        "data.jsonl",
+        '{"text": "你好", "intent": "greet", "text": "在吗"}\n',
+        "data.jsonl:1: invalid JSON: duplicate key 'text'",
+        id="jsonl-key-twice",
+    ),
     pytest.param(
         read_jsonl,
         "data.jsonl",

@@ -460,6 +460,73 @@ def test_sweep_agrees_with_the_engine_on_a_lone_candidate(write_bot: Callable[..
     assert (point.in_scope_accuracy, point.answered) == (1.0, 1.0)
 
 
+TUNED_BOT = """
+version: 1
+bot: {threshold: 0.5, ambiguity_margin: 0.05}
+intents:
+  - name: refund
+    examples: [我要退款, 退款怎么操作, 钱什么时候退回来, 申请退款, 退款进度查询, 怎么还没退款]
+    keywords: [退钱]
+  - name: return_goods
+    examples: [我要退货, 退货怎么操作, 东西怎么退回去, 申请退货, 退货进度查询, 退货地址]
+    threshold: 0.7
+  - name: invoice
+    examples: [开发票, 发票怎么开, 电子发票, 发票抬头, 补开发票]
+    patterns: ['退.*发票']
+"""
+TUNED_DEV = [
+    *[("退钱退货", "refund"), ("我想退钱", "refund"), ("退款退货", "refund"), ("退货退钱", "return_goods")],
+    *[
+        ("退货退发票", "invoice"),
+        ("退发票", "invoice"),
+        ("退货", "return_goods"),
+        ("东西退回去", "return_goods"),
+    ],
+    *[("今天天气", "out_of_scope"), ("退钱吗", "out_of_scope")],
+]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "margin"), [(0.3, 0.1), (0.5, 0.1), (0.6, 0.05), (0.8, 0.1), (0.8, 0.0)]
+)
+def test_sweep_replays_keywords_patterns_and_intent_thresholds_as_the_bot_decides(
+    write_bot: Callable[..., Path], threshold: float, margin: float
+) -> None:
+    # A keyword winner skips the ambiguity check, and return_goods keeps its own 0.7: the
+    # sweep ignored both (threshold 0.5, margin 0.1: 0.571 in-scope accuracy, the bot 0.714).
+    rows = [kefu.TestRow(text, intent, intent == "out_of_scope") for text, intent in TUNED_DEV]
+    point = next(
+        p
+        for p in kefu.sweep(kefu.predict_rows(engine_for(write_bot(**{"bot.yaml": TUNED_BOT})), rows))
+        if (p.threshold, p.margin) == (threshold, margin)
+    )
+    settings = f"bot: {{threshold: {threshold}, ambiguity_margin: {margin}}}"
+    variant = write_bot(
+        **{"variant.yaml": TUNED_BOT.replace("bot: {threshold: 0.5, ambiguity_margin: 0.05}", settings)}
+    )
+    answers = [engine_for(variant / "variant.yaml").match(r.text).intent for r in rows]
+    in_scope = [(a, r) for a, r in zip(answers, rows, strict=True) if not r.oos]
+    oos = [a for a, r in zip(answers, rows, strict=True) if r.oos]
+    assert point.in_scope_accuracy == pytest.approx(sum(a == r.intent for a, r in in_scope) / len(in_scope))
+    assert point.answered == pytest.approx(sum(a is not None for a, _ in in_scope) / len(in_scope))
+    assert point.oos_recall == pytest.approx(sum(a is None for a in oos) / len(oos))
+
+
+def test_tune_write_never_writes_a_threshold_the_bot_cannot_take(write_bot: Callable[..., Path]) -> None:
+    # Above keyword_score (0.8) a keyword could never answer refund, which the loader refuses:
+    # tune recommended and wrote 0.95, exited 0, and the bot no longer loaded.
+    folder = write_bot(
+        **{"bot.yaml": TUNED_BOT, "dev.jsonl": '{"text": "我要退货", "intent": "return_goods"}\n'}
+    )
+    code, stdout, _ = run("tune", str(folder / "bot.yaml"), "--data", str(folder / "dev.jsonl"), "--write")
+    assert code == 0 and "written to" in stdout
+    spec = kefu.load_spec(folder / "bot.yaml")
+    assert spec.settings.threshold == 0.8
+    assert (
+        max(float(line.split()[0]) for line in stdout.splitlines() if line[:9].strip()[:1].isdigit()) == 0.8
+    )
+
+
 def point(threshold: float, margin: float, accuracy: float, oos: float | None) -> TuningPoint:
     return TuningPoint(threshold, margin, accuracy, oos, 1.0)
 
