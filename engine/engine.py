@@ -299,10 +299,7 @@ class Engine:
         session_id = check_id(session_id)
         text = check_text(text)
         meta = check_metadata(metadata)
-        if _REPLYING.get() is not None:
-            # A hook of this thread's reply holds a session lock (maybe this very session's,
-            # maybe one sharing its lock stripe): waiting for it would wait forever.
-            raise KefuError("reply() called from inside a plugin hook: keep the message for later instead")
+        _refuse_inside_hook("reply")
         replying = _Replying(session_id)
         token = _REPLYING.set(replying)
         try:
@@ -353,6 +350,9 @@ class Engine:
         session_id = check_id(session_id)
         text = check_text(text)
         meta = check_metadata(metadata)
+        # Here, not in the pool's thread: that thread does not see this one's hook marker,
+        # so its reply would wait for the lock this thread's reply holds, forever.
+        _refuse_inside_hook("areply")
         call = functools.partial(self.reply, text, session_id, metadata=meta)
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
@@ -456,6 +456,14 @@ _PINNED: contextvars.ContextVar[tuple[Engine, Runtime] | None] = contextvars.Con
 )
 """The engine and the bot this thread's plugin hooks see (``Engine._serving``): the bot a
 reply started on, or the one a reload is about to serve."""
+
+
+def _refuse_inside_hook(method: str) -> None:
+    """``KefuError`` if this thread (or a loop it runs) is inside a hook of a reply."""
+    if _REPLYING.get() is not None:
+        # A hook of this thread's reply holds a session lock (maybe this very session's,
+        # maybe one sharing its lock stripe): waiting for it would wait forever.
+        raise KefuError(f"{method}() called from inside a plugin hook: keep the message for later instead")
 
 
 class _NoSession(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import threading
@@ -164,13 +165,25 @@ def test_an_unstorable_value_left_in_session_data_is_dropped_and_the_turn_kept(e
     assert session.data == {"crm.visits": 3}
 
 
-def test_reply_from_inside_a_hook_is_an_error_not_a_hang(engine: kefu.Engine) -> None:
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda engine, sid: engine.reply("你好", session_id=sid),
+        # areply ran reply in a pool thread that did not know it was inside a hook: it
+        # waited for the lock the outer reply held, forever.
+        lambda engine, sid: asyncio.run(engine.areply("你好", session_id=sid)),
+    ],
+    ids=["reply", "areply"],
+)
+def test_reply_from_inside_a_hook_is_an_error_not_a_hang(
+    engine: kefu.Engine, call: Callable[[kefu.Engine, str], object]
+) -> None:
     """The session lock is not re-entrant: the inner reply waited for the outer forever."""
     raised: list[BaseException] = []
 
     def nested(session: kefu.Session) -> None:
         try:
-            engine.reply("你好", session_id=session.id)
+            call(engine, session.id)
         except kefu.KefuError as exc:
             raised.append(exc)
 
