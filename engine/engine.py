@@ -220,8 +220,8 @@ class Engine:
 
         It stays registered across ``reload``. Returns the name it was registered under.
         ``PluginError`` if it would not load: None, a class instead of an instance, no
-        ``@kefu.hookimpl`` function, a hook kefu does not have, a taken name; it is then not
-        registered.
+        ``@kefu.hookimpl`` function, a hook kefu does not have, a hook wrapper, a keyword-only
+        hook argument, a taken name; it is then not registered.
         """
         if not name:
             name = "None" if plugin is None else getattr(plugin, "__name__", None) or type(plugin).__name__

@@ -22,8 +22,10 @@ exists to stop.
 
 A plugin implementing a hook kefu does not have (``@kefu.hookimpl def intnt_matched``)
 fails to load, naming the closest real hook: a silently ignored business rule is worse
-than a plugin listed as failed. A plugin given in code (``Engine.register_plugin``) that
-would fail, or has no hook at all, is a ``PluginError`` on the spot.
+than a plugin listed as failed. So does one with a hook wrapper or a keyword-only hook
+argument, which kefu, calling each implementation itself with positional arguments, could
+never run. A plugin given in code (``Engine.register_plugin``) that would fail, or has no
+hook at all, is a ``PluginError`` on the spot.
 
 Every text a hook hands back is cleaned like incoming text before the engine sees it
 (``kefu.hook_results``), so no plugin can put a lone surrogate into a reply or a transcript.
@@ -184,12 +186,13 @@ class PluginHost:
             return
         callers = self.pm.get_hookcallers(plugin) or ()
         unknown = sorted(caller.name for caller in callers if not caller.has_spec())
+        refused = [*map(_unknown_hook, unknown), *_uncallable(plugin, callers)]
         # In code a plugin without hooks is a mistake the caller can fix now (a wrong
         # variable, markers forgotten); a file may sit in the folder on purpose, so warn.
-        if unknown or (not callers and source == "code"):
+        if refused or (not callers and source == "code"):
             self.pm.unregister(plugin)
             closed = bool(_attribute(plugin, "fail_closed") or _attribute(module, "fail_closed"))
-            error = "; ".join(map(_unknown_hook, unknown)) or _hookless(plugin)
+            error = "; ".join(refused) or _hookless(plugin)
             self._fail(name, source, error, closed=closed)
             return
         if not callers:  # _warn_unmarked names any hook function left unmarked
@@ -242,7 +245,7 @@ class PluginHost:
         for impl in self._impls(hook):
             try:
                 before = own_fields(session) if session is not None else ()
-                # Positional: hook arguments are never keyword-only, and no dict is built.
+                # Positional: _uncallable refuses keyword-only hook arguments; no dict is built.
                 result = cleaned(impl.function(*[kwargs[name] for name in impl.argnames]), hook)
                 if session is not None and (damage := undo_damage(session, before)) is not None:
                     raise MalformedResult(f"left {damage}; put back")
@@ -362,6 +365,37 @@ def _unknown_hook(name: str) -> str:
     close = difflib.get_close_matches(name, _HOOK_NAMES, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f"; kefu's hooks: {', '.join(_HOOK_NAMES)}"
     return f"{name!r} is not a kefu hook{hint}"
+
+
+def _uncallable(plugin: Any, callers: Any) -> Iterator[str]:
+    """Why hook implementations of ``plugin`` that pluggy accepts could never work in kefu,
+    which calls each one itself, passing a hook's arguments by position."""
+    for caller in callers:
+        if not caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            if impl.wrapper or impl.hookwrapper:  # only pluggy's own caller runs a wrapper
+                flag = "wrapper=True" if impl.wrapper else "hookwrapper=True"
+                yield (
+                    f"{caller.name}() is a hook wrapper ({flag}): hook wrappers are not supported, "
+                    "kefu calls each implementation itself, so it would never run"
+                )
+                continue
+            try:
+                parameters = inspect.signature(impl.function).parameters.values()
+            except (TypeError, ValueError):  # pluggy found no arguments either
+                continue
+            for param in parameters:
+                # Required, it fails every call; a hook argument, it only ever gets its default.
+                if param.kind is param.KEYWORD_ONLY and (
+                    param.default is param.empty or param.name in caller.spec.argnames
+                ):
+                    yield (
+                        f"{caller.name}() takes {param.name!r} as keyword-only (after *): kefu passes "
+                        "a hook's arguments by position, so it would never be given"
+                    )
 
 
 def _warn_unmarked(name: str, plugin: Any, hooks: tuple[str, ...]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import types
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,39 @@ class Shouter:
     @kefu.hookimpl
     def response_built(self, reply: kefu.Reply) -> kefu.Reply:
         return dataclasses.replace(reply, text=reply.text + "！")
+
+
+class Signer:
+    """A pluggy hook wrapper: kefu calls each implementation itself, so it never ran."""
+
+    @kefu.hookimpl(wrapper=True)
+    def response_built(self, reply: kefu.Reply) -> Generator[None, kefu.Reply, kefu.Reply]:
+        result = yield
+        return dataclasses.replace(result, text=result.text + " —小客")
+
+
+class OldSigner:
+    """An old-style pluggy hook wrapper, which never ran either."""
+
+    @kefu.hookimpl(hookwrapper=True)
+    def message_received(self, message: kefu.Message) -> Generator[None, Any, None]:
+        yield
+
+
+class KeywordOnly:
+    """Keyword-only hook arguments: kefu passes them by position, so every call failed."""
+
+    @kefu.hookimpl
+    def fallback(self, *, message: kefu.Message) -> str:
+        return "没听懂"
+
+
+class KeywordOnlyDefault:
+    """A keyword-only hook argument with a default: it only ever got the default."""
+
+    @kefu.hookimpl
+    def fallback(self, message: kefu.Message, *, match: kefu.Match | None = None) -> str | None:
+        return None if match is None else "没听懂"
 
 
 def _module_making(plugin: Any) -> types.ModuleType:
@@ -66,6 +100,34 @@ NOT_PLUGINS = [
     # a misspelled hook: was logged and dropped, yet its name was returned as registered
     pytest.param(
         Typo(), "typo", "plugin 'typo': 'intnt_matched' is not a kefu hook (did you mean", id="typo"
+    ),
+    # hook wrappers (new and old style): were listed with their hook, and never ran
+    pytest.param(
+        Signer(),
+        None,
+        "plugin 'Signer': response_built() is a hook wrapper (wrapper=True): hook wrappers are not "
+        "supported, kefu calls each implementation itself, so it would never run",
+        id="wrapper",
+    ),
+    pytest.param(
+        OldSigner(),
+        None,
+        "plugin 'OldSigner': message_received() is a hook wrapper (hookwrapper=True)",
+        id="hookwrapper",
+    ),
+    # a keyword-only argument: was registered, and every call then raised TypeError
+    pytest.param(
+        KeywordOnly(),
+        None,
+        "plugin 'KeywordOnly': fallback() takes 'message' as keyword-only (after *): kefu passes "
+        "a hook's arguments by position, so it would never be given",
+        id="keyword-only",
+    ),
+    pytest.param(
+        KeywordOnlyDefault(),
+        None,
+        "plugin 'KeywordOnlyDefault': fallback() takes 'match' as keyword-only (after *)",
+        id="keyword-only-default",
     ),
     # a plugin module whose make_plugin forgot its return statement
     pytest.param(
@@ -200,3 +262,26 @@ def test_a_plugin_file_whose_make_plugin_returns_a_class_is_listed_as_failed(sma
     assert [(f.name, f.error) for f in engine.plugin_failures] == [("guard", error)]
     assert engine.reply("什么时候发货", session_id="s").text == "一般48小时内发货"
     assert engine.plugin_errors == {}
+
+
+WRAPPER_FILE = """import kefu
+
+
+@kefu.hookimpl(hookwrapper=True)
+def message_received(message):
+    yield
+"""
+
+
+def test_a_plugin_file_with_a_hook_wrapper_is_listed_as_failed(small_bot: Path) -> None:
+    """It was listed as loaded with its hook, which never ran: no warning, no error."""
+    bot = _bot_with_plugin(small_bot, WRAPPER_FILE)
+    engine = kefu.Engine.from_path(bot)
+    error = (
+        "message_received() is a hook wrapper (hookwrapper=True): hook wrappers are not supported, "
+        "kefu calls each implementation itself, so it would never run"
+    )
+    assert [(f.name, f.error) for f in engine.plugin_failures] == [("guard", error)]
+    assert "guard" not in {p.name for p in engine.plugins}
+    with pytest.raises(kefu.PluginError, match=r"^plugin 'guard': message_received\(\) is a hook wrapper"):
+        kefu.Engine.from_path(bot, strict_plugins=True)
