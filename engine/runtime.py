@@ -186,10 +186,9 @@ def build_runtime(
             "carries no code: pass that folder (plugins_dir=..., kefu --plugins-dir) or serve the bot files",
         )
     own = (spec.plugins.dir,) if bot_plugins and spec.plugins.dir else ()
-    dirs = tuple(dict.fromkeys((*own, *plugin_dirs)))
     host = PluginHost(
         spec.plugins.config,
-        plugin_dirs=dirs,
+        plugin_dirs=_distinct((*own, *plugin_dirs)),
         builtins=builtins,
         entry_points=entry_points,
         strict=strict_plugins,
@@ -204,6 +203,20 @@ def build_runtime(
     if require_all_plugins and host.failed:
         raise PluginError(host.failed[0].name, f"plugins failed to load: {_listed(host.failed)}")
     return Runtime(model, host, EntityExtractor(spec.entities))
+
+
+def _distinct(folders: tuple[Path, ...]) -> tuple[Path, ...]:
+    """``folders`` without repeats (compared resolved), each as it was first given."""
+    # `plugins: {dir: plugins}` and --plugins-dir naming that folder by its absolute path
+    # loaded every file twice: each second copy failed to load, and so did every reload.
+    first: dict[Path, Path] = {}
+    for folder in folders:
+        try:
+            key = folder.resolve()
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL: loading says why
+            key = folder
+        first.setdefault(key, folder)
+    return tuple(first.values())
 
 
 def _listed(failed: list[FailedPlugin]) -> str:

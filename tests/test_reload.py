@@ -123,6 +123,27 @@ def test_a_plugin_that_fails_to_import_fails_the_reload(write_bot: Callable[...,
     assert engine.reply("我要退款", session_id="p").text == "退款答复v1#2"
 
 
+def test_the_bots_plugins_folder_given_again_by_another_path_loads_once(
+    write_bot: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kefu chat bot.yaml --plugins-dir /abs/plugins` for a bot saying `plugins: {dir: plugins}`
+    loaded every file twice: each second copy failed to load, and so did every reload."""
+    bot = write_bot(**{"bot.yaml": BOT.format(version=1) + "plugins: {dir: plugins}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "tag.py").write_text(
+        "import dataclasses, kefu\n\n@kefu.hookimpl\ndef response_built(reply):\n"
+        "    return dataclasses.replace(reply, text=reply.text + '#')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(bot)
+    engine = kefu.Engine.from_path("bot.yaml", plugins_dir=bot.resolve() / "plugins")
+    assert engine.plugin_failures == []
+    assert [p.source for p in engine.plugins if p.name == "tag"] == [str(Path("plugins", "tag.py"))]
+    engine.reload()
+    assert engine.plugin_failures == []
+    assert engine.reply("我要退款", session_id="p").text == "退款答复v1#"
+
+
 def test_an_unforeseen_failure_is_a_failed_reload_not_a_crash(
     write_bot: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
