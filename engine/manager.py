@@ -171,7 +171,7 @@ class PluginHost:
 
     def _load(self, name: str, source: str, importer: Any, version: str | None = None) -> None:
         if self.pm.has_plugin(name):
-            self._fail(name, source, "a plugin with this name is already loaded")
+            self._fail(name, source, self._taken(name))
             return
         module: Any = None
         try:
@@ -207,7 +207,7 @@ class PluginHost:
         """Register a plugin object given in code. ``PluginError`` if it does not load (the
         name is taken, it is None, it has no kefu hook or an unknown one), strict or not."""
         if self.pm.has_plugin(name):
-            raise PluginError(name, "a plugin with this name is already loaded")
+            raise PluginError(name, self._taken(name))
         try:
             self._load(name, "code", lambda: plugin)
         finally:
@@ -219,6 +219,12 @@ class PluginHost:
             self.pm.unregister(name=name)
         self.loaded = [p for p in self.loaded if p.name != name]
         self._impl_cache.clear()
+
+    def _taken(self, name: str) -> str:
+        """Why a plugin called ``name`` cannot load, naming where the one holding it came from."""
+        source = next((p.source for p in self.loaded if p.name == name), "code")
+        where = "kefu's built-ins" if source == "builtin" else source
+        return f"a plugin with this name is already loaded, from {where}"
 
     def _fail(self, name: str, source: str, error: str, *, closed: bool = False) -> None:
         if source == "code":

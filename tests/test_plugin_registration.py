@@ -285,3 +285,23 @@ def test_a_plugin_file_with_a_hook_wrapper_is_listed_as_failed(small_bot: Path) 
     assert "guard" not in {p.name for p in engine.plugins}
     with pytest.raises(kefu.PluginError, match=r"^plugin 'guard': message_received\(\) is a hook wrapper"):
         kefu.Engine.from_path(bot, strict_plugins=True)
+
+
+def test_a_plugin_whose_name_is_taken_is_told_where_the_holder_came_from(
+    small_bot: Path, tmp_path: Path
+) -> None:
+    """The error said only "a plugin with this name is already loaded", not by which."""
+    bot = _bot_with_plugin(small_bot, "import kefu\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "guard.py").write_text("import kefu\n", encoding="utf-8")
+    engine = kefu.Engine.from_path(bot, plugins_dir=other)
+    held = bot / "plugins" / "guard.py"
+    assert [(f.source, f.error) for f in engine.plugin_failures] == [
+        (str(other / "guard.py"), f"a plugin with this name is already loaded, from {held}")
+    ]
+    with pytest.raises(kefu.PluginError) as raised:
+        engine.register_plugin(Shouter(), "risk_control")
+    assert str(raised.value) == (
+        "plugin 'risk_control': a plugin with this name is already loaded, from kefu's built-ins"
+    )
