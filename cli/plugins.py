@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Annotated
 
 import typer
@@ -26,7 +28,9 @@ def plugins(
     strict: StrictOpt = False,
 ) -> None:
     """List the plugins a bot loads (built-ins, installed, then files) and any that failed."""
-    engine = open_engine(path, plugins_dir)
+    # What a plugin prints while it loads goes to stderr: it broke the --json document.
+    with contextlib.redirect_stdout(sys.stderr):
+        engine = open_engine(path, plugins_dir)
     loaded, failed = engine.plugins, engine.plugin_failures
     if json_output:
         echo_json({

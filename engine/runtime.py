@@ -192,6 +192,9 @@ def build_runtime(
         builtins=builtins,
         entry_points=entry_points,
         strict=strict_plugins,
+        # Settings for plugins of a folder skipped on purpose (kefu predict, test, tune) are
+        # no typo to warn about.
+        check_settings=bot_plugins,
     )
     closed = [f for f in host.failed if f.fail_closed]
     if closed:

@@ -342,6 +342,42 @@ def test_settings_for_no_loaded_plugin_are_warned_of_unless_a_built_in_was_left_
     assert "'handoff_keywords'" not in caplog.text
 
 
+def test_commands_that_skip_the_bots_plugins_folder_do_not_warn_of_its_plugins_settings(
+    write_bot: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # kefu predict warned "settings given for plugin 'guard', but no such plugin is loaded"
+    # on every run, for a folder plugin it skips on purpose.
+    bot = write_bot(**{"bot.yaml": BOT + "plugins:\n  dir: plugins\n  guard: {level: 2}\n"})
+    (bot / "plugins").mkdir()
+    (bot / "plugins" / "guard.py").write_text(
+        "import kefu\n\ndef make_plugin(settings):\n    return Guard()\n\n"
+        "class Guard:\n    @kefu.hookimpl\n    def message_received(self, message):\n        return None\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING"):
+        result = CliRunner().invoke(build_app(), ["predict", "-b", str(bot), "我要退款"])
+        assert result.exit_code == 0 and "refund" in result.stdout
+        assert "no such plugin" not in caplog.text
+        kefu.Engine.from_path(bot, load_entry_points=False)  # served: loads it, no warning either
+        assert "no such plugin" not in caplog.text
+        kefu.Engine.from_path(bot, load_entry_points=False, bot_plugins=False)  # skipped from code
+        assert "no such plugin" not in caplog.text
+
+
+def test_kefu_plugins_json_stays_one_document_when_a_plugin_prints(write_bot: Callable[..., Path]) -> None:
+    bot = write_bot(**{"bot.yaml": BOT})
+    folder = bot / "plugins"
+    folder.mkdir()
+    (folder / "chatty.py").write_text(
+        "import kefu\nprint('chatty loaded')\n\n@kefu.hookimpl\ndef fallback():\n    return None\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(build_app(), ["plugins", str(bot), "--plugins-dir", str(folder), "--json"])
+    assert result.exit_code == 0
+    assert "chatty" in [p["name"] for p in json.loads(result.stdout)["loaded"]]
+    assert "chatty loaded" in result.stderr
+
+
 def test_allow_list_filters_installed_plugins(
     write_bot: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
