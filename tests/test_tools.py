@@ -424,6 +424,15 @@ def test_tune_on_only_out_of_scope_rows_says_it_measured_no_accuracy(bot: Path, 
                        "<-", "recommended"]]  # fmt: skip
 
 
+def assert_point_is(point: TuningPoint, answers: list[str | None], rows: list[kefu.TestRow]) -> None:
+    """``point`` says what a bot with its settings answered to ``rows``, counted here."""
+    in_scope = [(a, r) for a, r in zip(answers, rows, strict=True) if not r.oos]
+    oos = [a for a, r in zip(answers, rows, strict=True) if r.oos]
+    assert point.in_scope_accuracy == pytest.approx(sum(a == r.intent for a, r in in_scope) / len(in_scope))
+    assert point.answered == pytest.approx(sum(a is not None for a, _ in in_scope) / len(in_scope))
+    assert point.oos_recall == pytest.approx(sum(a is None for a in oos) / len(oos))
+
+
 @pytest.mark.parametrize(("threshold", "margin"), [(0.35, 0.0), (0.5, 0.05), (0.7, 0.1)])
 def test_sweep_agrees_with_a_bot_using_those_settings(
     bot: Path, dev: Path, tmp_path: Path, threshold: float, margin: float
@@ -435,11 +444,7 @@ def test_sweep_agrees_with_a_bot_using_those_settings(
     settings = f"threshold: {threshold}, ambiguity_margin: {margin}}}"
     variant.write_text(BOT.replace("threshold: 0.3}", settings), encoding="utf-8")
     answers = [engine_for(variant).match(r.text).intent for r in rows]  # the engine decides, not the sweep
-    in_scope = [(a, r) for a, r in zip(answers, rows, strict=True) if not r.oos]
-    oos = [a for a, r in zip(answers, rows, strict=True) if r.oos]
-    assert point.in_scope_accuracy == pytest.approx(sum(a == r.intent for a, r in in_scope) / len(in_scope))
-    assert point.answered == pytest.approx(sum(a is not None for a, _ in in_scope) / len(in_scope))
-    assert point.oos_recall == pytest.approx(sum(a is None for a in oos) / len(oos))
+    assert_point_is(point, answers, rows)
 
 
 def test_sweep_agrees_with_the_engine_on_a_lone_candidate(write_bot: Callable[..., Path]) -> None:
@@ -505,11 +510,7 @@ def test_sweep_replays_keywords_patterns_and_intent_thresholds_as_the_bot_decide
         **{"variant.yaml": TUNED_BOT.replace("bot: {threshold: 0.5, ambiguity_margin: 0.05}", settings)}
     )
     answers = [engine_for(variant / "variant.yaml").match(r.text).intent for r in rows]
-    in_scope = [(a, r) for a, r in zip(answers, rows, strict=True) if not r.oos]
-    oos = [a for a, r in zip(answers, rows, strict=True) if r.oos]
-    assert point.in_scope_accuracy == pytest.approx(sum(a == r.intent for a, r in in_scope) / len(in_scope))
-    assert point.answered == pytest.approx(sum(a is not None for a, _ in in_scope) / len(in_scope))
-    assert point.oos_recall == pytest.approx(sum(a is None for a in oos) / len(oos))
+    assert_point_is(point, answers, rows)
 
 
 def test_tune_write_never_writes_a_threshold_the_bot_cannot_take(write_bot: Callable[..., Path]) -> None:
