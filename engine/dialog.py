@@ -1,6 +1,6 @@
 """Deciding what the bot does with a message inside a conversation.
 
-Steps 4-7 of the message flow (docs/conversations.md): pending slot answers and
+Steps 4-7 of the message flow (docs/architecture.md): pending slot answers and
 clarification choices first, then matching with the open contexts, the
 ``intent_matched`` hook, and the decision: fallback, clarify, ask for a slot, answer,
 or hand off.
@@ -308,7 +308,12 @@ def _clarification_choice(turn: Turn) -> Reply | None:
     )
     if name is None:
         return None
-    if _intent_named(spec, name) is None:
+    chosen = _intent_named(spec, name)
+    if chosen is not None and not set(chosen.input_contexts) <= turn.contexts:
+        # Offered on its context's last turn: out of the running now, as any message to it.
+        turn.trace.append(f"dropped clarify option {name}: its contexts closed")
+        return None
+    if chosen is None:
         # Offered before a reload that removed or renamed it: a fresh message now.
         log.info("session %s: clarify option %r is not in the bot now serving", turn.session.id, name)
         turn.trace.append(f"dropped clarify option {name}")
@@ -361,6 +366,12 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}")
         session.pending = None
         return None
+    if not set(intent.input_contexts) <= turn.contexts:
+        # Its context closed while the bot waited: the intent is out of the running, and its
+        # answer would render without the context's values ("订单的新电话已记录").
+        turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}: its contexts closed")
+        session.pending = None
+        return None
     if is_cancel(normalize(turn.message.text, spec.settings.max_input_length), spec.settings.cancel_words):
         session.pending = None
         return turn.reply(spec.settings.cancel_reply, "cancel")
@@ -381,7 +392,9 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
     pending.retries += 1
     if pending.retries > spec.settings.slot_retries:
         session.pending = None
-        return fallback(turn, other)
+        # No intent: "我的订单到哪了" asked again and again matched the pending intent itself,
+        # and the fallback claimed it (intent order_status, confidence 1.0).
+        return fallback(turn, dataclasses.replace(other, intent=None))
     prompt = slot.invalid_prompt or prompt_for(slot)
     return turn.reply(prompt, "prompt", Match(turn.message.text, intent.name, 0.0))
 

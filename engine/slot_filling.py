@@ -31,19 +31,26 @@ __all__ = [
 
 CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
 """Particles that may follow a cancel word without changing what it means (算了吧)."""
+CANCEL_LEAD = "那就|那|还是|嗯|好吧|我|哦|唉"
+"""Words that may come before a cancel word (那算了, 还是算了, 我不查了)."""
+CANCEL_TAIL = "谢谢你?|谢了|多谢"
+"""Thanks after a cancel word (不用了谢谢) still cancel: the customer is not thanking the bot
+for an answer while it waits for one."""
 
 
 @functools.lru_cache(maxsize=16)
 def _cancel_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     # A word of punctuation only (！) normalizes to nothing, and an empty alternative would
     # make any run of particles (啊, 好吧) a cancel.
-    kept = sorted({normalize(w) for w in words} - {""}, key=len, reverse=True)
+    kept = sorted({normalize(w).replace(" ", "") for w in words} - {""}, key=len, reverse=True)
     alternatives = "|".join(map(re.escape, kept)) or "(?!)"
-    return re.compile(f"(?:(?:{alternatives})[{CANCEL_PARTICLES}]*\\s*)+")
+    return re.compile(f"(?:{CANCEL_LEAD})?(?:(?:{alternatives})[{CANCEL_PARTICLES}]*)+(?:{CANCEL_TAIL})?")
 
 
 def is_cancel(text: str, words: tuple[str, ...]) -> bool:
-    """ "算了", "算了吧", "算了，不查了": nothing but cancel words and particles."""
+    """ "算了", "算了吧", "那算了", "算了，不查了", "不用了谢谢": nothing but cancel words and
+    particles, after a filler word and before thanks at most (spaces aside: "算 了")."""
+    text = text.replace(" ", "")
     return bool(text) and bool(words) and _cancel_pattern(words).fullmatch(text) is not None
 
 

@@ -151,3 +151,89 @@ def test_a_value_from_a_context_must_suit_the_slot_it_fills(write_bot: Callable[
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CONTEXT_BOT}))
     said = talk(engine, "看看衣服 蓝色", "打折的有吗", "黑色")
     assert said == ["蓝色的衣服都在这里", "打折款只有红色和黑色，要哪个？", "黑色款正在打折"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "那算了",
+        "还是算了",
+        "嗯算了",
+        "好吧算了",
+        "那不用了",
+        "我不查了",
+        "算 了",
+        "不用了谢谢",
+        "算了吧，谢谢",
+    ],
+)
+def test_a_cancel_word_after_a_filler_or_before_thanks_cancels(shop: kefu.Engine, text: str) -> None:
+    # Each was asked again and counted as a failed answer; 不用了谢谢 was answered as thanks.
+    replies = [shop.reply(t, session_id="s") for t in ("我要买衣服", text)]
+    assert replies[1].action == "cancel"
+    session = shop.session("s")
+    assert session is not None and session.pending is None
+
+
+@pytest.mark.parametrize("text", ["那我要红的", "我不要红的要蓝的", "谢谢"])
+def test_a_message_that_is_more_than_a_cancel_word_does_not_cancel(shop: kefu.Engine, text: str) -> None:
+    assert [shop.reply(t, session_id="s").action for t in ("我要买衣服", text)][1] != "cancel"
+
+
+def test_asking_the_same_question_until_the_retries_run_out_falls_back_without_an_intent(
+    shop: kefu.Engine,
+) -> None:
+    # The fallback claimed the question's own intent (intent buy, confidence 1.0) while
+    # telling the customer the bot could not help: api.md says a fallback's intent is None.
+    replies = [shop.reply("我要买衣服", session_id="s") for _ in range(4)]
+    assert [r.action for r in replies] == ["prompt", "prompt", "prompt", "fallback"]
+    assert replies[-1].intent is None
+
+
+PHONE_BOT = """
+version: 1
+bot: {name: 小店, threshold: 0.3}
+entities:
+  phone: {regex: '1[3-9]\\d{9}'}
+intents:
+  - name: order_status
+    examples: [查订单, 我的订单到哪了, 订单状态]
+    responses: ["订单 123 在路上"]
+    contexts: {out: [{name: order, lifespan: 1}]}
+  - name: change_phone
+    examples: [改电话, 换个手机号, 修改联系电话]
+    contexts: {in: [order]}
+    slots:
+      phone: {entity: phone, required: true, prompt: 新的电话是多少}
+    responses: ["订单的新电话 {phone} 已记录"]
+  - name: hello
+    examples: [你好, 在吗]
+    responses: [您好]
+"""
+
+
+def test_a_slot_answer_after_the_intents_context_closed_is_a_fresh_message(
+    write_bot: Callable[..., Path],
+) -> None:
+    # change_phone needs the order context, open for one turn after order_status: its slot
+    # was still filled two turns later, and answered outside its context.
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": PHONE_BOT}))
+    replies = [engine.reply(t, session_id="s") for t in ("查订单", "改电话", "嗯", "13812345678")]
+    assert [r.action for r in replies[:2]] == ["respond", "prompt"]
+    assert replies[3].intent != "change_phone"
+
+
+def test_a_clarify_choice_of_an_intent_whose_context_closed_is_a_fresh_message(
+    write_bot: Callable[..., Path],
+) -> None:
+    # Offered on the context's last turn, the choice answered the intent outside its context.
+    bot = PHONE_BOT.replace("threshold: 0.3}", "threshold: 0.1, ambiguity_margin: 0.5}") + (
+        "  - name: change_address\n"
+        "    examples: [改地址, 换个地址, 修改收货地址]\n"
+        "    contexts: {in: [order]}\n"
+        "    responses: [地址已改]\n"
+    )
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    replies = [engine.reply(t, session_id="s") for t in ("查订单", "改", "1")]
+    assert [r.action for r in replies[:2]] == ["respond", "clarify"]
+    assert replies[2].intent not in ("change_phone", "change_address")
