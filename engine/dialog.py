@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kefu.errors import PluginError
-from kefu.hook_results import is_confidence, well_formed_candidates
+from kefu.hook_results import confidence_problem, is_bool, is_confidence, well_formed_candidates
 from kefu.manager import HookFailure
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
@@ -166,8 +166,8 @@ def _malformed(match: Match) -> str | None:
     if match.intent is not None and not isinstance(match.intent, str):
         return f"its intent is a {type(match.intent).__name__}"
     if not is_confidence(match.confidence):
-        return f"its confidence is {match.confidence!r}, not a number from 0 to 1"
-    if not isinstance(match.ambiguous, bool):
+        return f"its confidence is {confidence_problem(match.confidence)}"
+    if not is_bool(match.ambiguous):
         return f"its ambiguous is a {type(match.ambiguous).__name__}, not a bool"
     if match.rule is not None and not isinstance(match.rule, str):
         return f"its rule is a {type(match.rule).__name__}, not a str or None"

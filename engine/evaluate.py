@@ -173,6 +173,8 @@ def read_test_file(path: str | Path, oos_label: str = OOS) -> list[TestRow]:
 
 
 _READ_AS_JSONL = " (test files not named .csv, .yaml or .yml are read as JSON Lines)"
+_READ_KEYS = frozenset({"text", "intent", "oos", "contexts"})
+"""The keys of a test row kefu reads (another may repeat: a labelling tool's own)."""
 
 
 def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
@@ -180,7 +182,7 @@ def _jsonl_rows(file: Path, raw: str) -> list[tuple[int, Any]]:
     for number, line in enumerate(json_lines(raw), 1):
         if line.strip():
             try:
-                records.append((number, json_line(line)))
+                records.append((number, json_line(line, _READ_KEYS)))
             except ValueError as exc:
                 hint = "" if file.suffix.lower() == ".jsonl" else _READ_AS_JSONL
                 raise SpecError.single(file, number, f"invalid JSON: {exc}{hint}") from None

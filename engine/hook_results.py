@@ -18,6 +18,7 @@ reply text of None is "" (nothing to say), as before.
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -25,7 +26,14 @@ from typing import Any
 from kefu.normalize import encodable
 from kefu.values import Block, Candidate, Message, Reply
 
-__all__ = ["MalformedResult", "cleaned", "is_confidence", "well_formed_candidates"]
+__all__ = [
+    "MalformedResult",
+    "cleaned",
+    "confidence_problem",
+    "is_bool",
+    "is_confidence",
+    "well_formed_candidates",
+]
 
 
 class MalformedResult(TypeError):
@@ -114,7 +122,11 @@ def cleaned(result: Any, hook: str = "") -> Any:
         }
     elif isinstance(result, Block):
         _check_block(result)
-        changes = {"reason": _text(result.reason), "reply": _text(result.reply)}
+        changes = {
+            "reason": _text(result.reason),
+            "reply": _text(result.reply),
+            "handoff": bool(result.handoff),
+        }
     else:
         return result
     if all(getattr(result, name) is value for name, value in changes.items()):
@@ -128,7 +140,7 @@ def _check_reply(reply: Reply) -> None:
     if problem is not None:
         raise MalformedResult(f"returned a Reply whose {problem}")
     if not is_confidence(reply.confidence):
-        problem = f"confidence is {_shown(reply.confidence)}, not a number from 0 to 1"
+        problem = f"confidence is {confidence_problem(reply.confidence)}"
     elif not well_formed_candidates(reply.candidates):
         problem = "candidates are not a tuple of Candidate(intent: str, confidence: number from 0 to 1)"
     elif not isinstance(reply.slots, Mapping) or not all(
@@ -147,7 +159,7 @@ def _check_reply(reply: Reply) -> None:
 
 def _check_block(block: Block) -> None:
     problem = _wrong_texts(block, ("reason", "reply"))
-    if problem is None and not isinstance(block.handoff, bool):  # "no" handed the conversation off
+    if problem is None and not is_bool(block.handoff):  # "no" handed the conversation off
         problem = f"handoff is a {type(block.handoff).__name__}, not a bool"
     if problem is not None:
         raise MalformedResult(f"returned a Block whose {problem}")
@@ -162,18 +174,31 @@ def _wrong_texts(value: Any, names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _shown(value: object) -> str:
-    return (
-        repr(value)
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        else f"a {type(value).__name__}"
+def confidence_problem(value: object) -> str:
+    """What is wrong with a confidence that ``is_confidence`` refused, for an error message."""
+    if isinstance(value, numbers.Real) and not isinstance(value, int | float) and not is_bool(value):
+        # np.float32: JSON cannot write it, and float() is all it takes
+        return f"a {type(value).__name__} ({float(value):g}), not a Python float: convert it with float()"
+    shown = (
+        repr(value) if isinstance(value, int | float) and not is_bool(value) else f"a {type(value).__name__}"
     )
+    return f"{shown}, not a number from 0 to 1"
+
+
+_ROUNDING = 1e-9
+"""How far above 1 a confidence may be: a cosine of a vector with itself is 1.0000000000000002."""
 
 
 def is_confidence(value: object) -> bool:
-    """Whether ``value`` is a confidence: an int or float from 0 to 1 (not a bool, not NaN:
-    NaN made ``Reply.to_dict`` write text that is no JSON)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
+    """Whether ``value`` is a confidence: an int or float from 0 to 1, rounding aside (not a
+    bool, not NaN: NaN made ``Reply.to_dict`` write text that is no JSON)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0 + _ROUNDING
+
+
+def is_bool(value: object) -> bool:
+    """Whether ``value`` is a bool or a NumPy bool (``score > 0.9`` of a NumPy score)."""
+    kind = type(value)
+    return kind is bool or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"))
 
 
 def well_formed_candidates(candidates: object) -> bool:

@@ -243,20 +243,25 @@ class PluginHost:
         """Call each implementation of ``hook`` in order, yielding ``(plugin, result)``.
 
         Arguments are read from ``kwargs`` just before each call, so a caller chaining
-        rewrites updates the dict between results. A plugin that raises, returns a result
-        of the wrong kind, or leaves the session's own fields of the wrong kind
-        (``MalformedResult``), is logged and counted, then skipped; a fail-closed one
-        yields a ``HookFailure`` instead; with ``strict`` the error is raised as
-        ``PluginError``. Stop iterating to stop calling.
+        rewrites updates the dict between results. A plugin that raises or returns a
+        result of the wrong kind (``MalformedResult``) is logged and counted, then skipped;
+        a fail-closed one yields a ``HookFailure`` instead; with ``strict`` the error is
+        raised as ``PluginError``. One that leaves the session's own fields of the wrong
+        kind has them put back, and is logged and counted; its result stands (with
+        ``strict``, ``PluginError``). Stop iterating to stop calling.
         """
         session = kwargs.get("session")
         for impl in self._impls(hook):
             try:
                 before = own_fields(session) if session is not None else ()
-                # Positional: _uncallable refuses keyword-only hook arguments; no dict is built.
-                result = cleaned(impl.function(*[kwargs[name] for name in impl.argnames]), hook)
-                if session is not None and (damage := undo_damage(session, before)) is not None:
+                try:
+                    # Positional: _uncallable refuses keyword-only hook arguments; no dict is built.
+                    raw = impl.function(*[kwargs[name] for name in impl.argnames])
+                finally:  # what it did to the session is put right whether it raised or not
+                    damage = undo_damage(session, before) if session is not None else None
+                if damage is not None and self.strict:
                     raise MalformedResult(f"left {damage}; put back")
+                result = cleaned(raw, hook)
             except (Exception, SystemExit) as exc:  # SystemExit: as in _load; not Ctrl-C
                 self.errors[impl.plugin_name] += 1
                 if isinstance(exc, MalformedResult):  # "returned a Reply whose ...": no traceback
@@ -271,6 +276,9 @@ class PluginHost:
                 if any(p.fail_closed and p.name == impl.plugin_name for p in self.loaded):
                     yield impl.plugin_name, HookFailure(impl.plugin_name, error)
                 continue
+            if damage is not None:  # its result stands: the session is as before the damage
+                self.errors[impl.plugin_name] += 1
+                log.error("plugin %r: %s left %s; put back", impl.plugin_name, hook, damage)
             yield impl.plugin_name, result
 
     def _impls(self, hook: str) -> list[Any]:

@@ -69,14 +69,16 @@ _CLUSTER_ERRORS = (
 def check_database(url: str) -> None:
     """Refuse a database path that is not a number: redis-py reads ``/abc`` as database 0
     and ``/1/2`` as database 12, so a typo would silently share another bot's sessions.
-    Refuse ``?db=`` on such a URL for the same reason: it overrides the path."""
+    Refuse ``?db=`` beside a database path for the same reason: it overrides the path."""
     if not url.lower().startswith(("redis://", "rediss://")):
         return  # unix:// takes the database as ?db=, which redis-py checks itself
     parts = urlsplit(url)
     path = parts.path
-    if any(name.lower() == "db" for name, _ in parse_qsl(parts.query, keep_blank_values=True)):
+    if path.strip("/") and any(
+        name.lower() == "db" for name, _ in parse_qsl(parts.query, keep_blank_values=True)
+    ):
         # redis-py lets ?db= override the path: redis://host/0?db=2 was database 2.
-        problem = "give the database in the path after the host (/2), not as ?db="
+        problem = "give the database once, in the path after the host (/2) or as ?db=, not both"
         raise StoreError(f"invalid Redis URL {redact(url)!r}: {problem}")
     if "@" in path:  # redis://user:12/34@host: the password's / made "12" the port
         raise StoreError(f"invalid Redis URL {redact(url)!r}: an @ follows the host; {_ESCAPE_HINT}")

@@ -60,7 +60,7 @@ class PendingSlot:
     retries: int = 0
 
 
-_ACTIVE_CONTEXT, _STR = frozenset({ActiveContext}), frozenset({str})
+_STR = frozenset({str})
 _PLAIN = frozenset({str, float, bool, type(None)})
 """Value types JSON gives back as they were (an int may be too long for JSON to write)."""
 
@@ -304,10 +304,15 @@ def undo_damage(session: Session, before: tuple[Any, ...]) -> str | None:
     """What a plugin hook left in the fields kefu reads that kefu cannot use, after
     putting them back as they were ``before`` the hook (or dropping the open context or
     slot that is not one); None when all is well. A hook's ``session.pending = "x"``
-    failed the dialog code further on, losing the message and naming no plugin."""
+    failed the dialog code further on, losing the message and naming no plugin.
+
+    What is plainly meant is taken as meant, without a word: a NumPy bool as a bool, a
+    slot set to None as a slot cleared."""
     pending, handoff, reason = session.pending, session.handoff, session.handoff_reason
     problem = None
-    if pending is not None and type(pending) is not PendingSlot:
+    if type(handoff) is not bool and type(handoff).__module__ == "numpy" and handoff in (True, False):
+        session.handoff = handoff = bool(handoff)
+    if pending is not None and not isinstance(pending, PendingSlot):
         problem = f"session.pending a {type(pending).__name__}, not a PendingSlot or None"
     elif type(handoff) is not bool:
         problem = f"session.handoff a {type(handoff).__name__}, not a bool"
@@ -321,15 +326,30 @@ def undo_damage(session: Session, before: tuple[Any, ...]) -> str | None:
         )
         return problem
     contexts, slots = session._contexts, session._slots
-    if contexts and not _ACTIVE_CONTEXT.issuperset(map(type, contexts.values())):
-        name, context = next((n, c) for n, c in contexts.items() if type(c) is not ActiveContext)
+    if contexts and not all(map(_usable_context, contexts.values())):
+        name, context = next((n, c) for n, c in contexts.items() if not _usable_context(c))
+        if isinstance(
+            context, ActiveContext
+        ):  # params that are not text: a Redis store would not read them back
+            context.params = {str(k): str(v) for k, v in (context.params or {}).items()}
+            return f"session.contexts[{name!r}].params not all text; made text"
         del contexts[name]
         return f"session.contexts[{name!r}] a {type(context).__name__}, not an ActiveContext"
     if slots and not _STR.issuperset(map(type, slots.values())):
-        name, value = next((n, v) for n, v in slots.items() if type(v) is not str)
-        del slots[name]
-        return f"session.slots[{name!r}] a {type(value).__name__}, not a str"
+        for name in [n for n, v in slots.items() if v is None]:
+            del slots[name]
+        wrong = next(((n, v) for n, v in slots.items() if type(v) is not str), None)
+        if wrong is not None:
+            del slots[wrong[0]]
+            return f"session.slots[{wrong[0]!r}] a {type(wrong[1]).__name__}, not a str"
     return None
+
+
+def _usable_context(context: object) -> bool:
+    if not isinstance(context, ActiveContext):
+        return False
+    params = context.params
+    return params is None or (type(params) is dict and _STR.issuperset(map(type, params.values())))
 
 
 MAX_TIME = 1e11

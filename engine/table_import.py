@@ -167,7 +167,7 @@ def read_jsonl(path: str | Path) -> BotDraft:
         if not line.strip():
             continue
         try:
-            record = json_line(line)
+            record = json_line(line, frozenset(CSV_COLUMNS))
         except json.JSONDecodeError as exc:
             raise SpecError.single(file, number, f"invalid JSON: {exc.msg}") from None
         except DuplicateKeyError as exc:

@@ -273,22 +273,30 @@ def json_lines(text: str) -> list[str]:
 
 
 class DuplicateKeyError(ValueError):
-    """A JSON object that names one key twice (``json.loads`` keeps the last silently)."""
+    """A JSON object that names one of the keys kefu reads twice (``json.loads`` keeps the last)."""
 
 
-def json_line(line: str) -> Any:
-    """One JSON value, refusing an object that names a key twice (``DuplicateKeyError``):
-    ``{"text": "a", "text": "b"}`` was read as "b" without a word, as YAML files are not."""
-    return json.loads(line, object_pairs_hook=_unique_keys)
+def json_line(line: str, read: frozenset[str]) -> Any:
+    """One JSON value; ``DuplicateKeyError`` if it is an object naming one of the keys in
+    ``read`` twice: ``{"text": "a", "text": "b"}`` was read as "b" without a word, as YAML
+    files are not. Keys kefu does not read (a labelling tool's own) may repeat."""
+    repeated: list[list[str]] = []
 
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        twice = []
+        for key, value in pairs:
+            if key in record:
+                twice.append(key)
+            record[key] = value
+        repeated.append(twice)  # the object read last is the outermost
+        return record
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in record:
-            raise DuplicateKeyError(f"duplicate key {key!r}")
-        record[key] = value
-    return record
+    value = json.loads(line, object_pairs_hook=pairs_hook)
+    twice = [key for key in repeated[-1] if key in read] if isinstance(value, dict) else []
+    if twice:
+        raise DuplicateKeyError(f"duplicate key {twice[0]!r}")
+    return value
 
 
 def read_yaml(path: Path) -> SourceFile:

@@ -418,3 +418,14 @@ def test_a_test_row_naming_a_key_twice_is_refused_at_its_line(tmp_path: Path) ->
     )
     with pytest.raises(kefu.SpecError, match=r"dev\.jsonl:2: invalid JSON: duplicate key 'text'"):
         kefu.read_test_file(data)
+
+
+def test_keys_kefu_does_not_read_may_repeat_in_a_test_row(tmp_path: Path) -> None:
+    # A labelling tool's own fields are none of kefu's business, nested or not.
+    data = tmp_path / "dev.jsonl"
+    data.write_text(
+        '{"text": "我要退款", "intent": "refund", "meta": {"source": "a", "source": "b"}, '
+        '"note": 1, "note": 2}\n',
+        encoding="utf-8",
+    )
+    assert [(r.text, r.intent) for r in kefu.read_test_file(data)] == [("我要退款", "refund")]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import kefu
+from kefu.sessions import ActiveContext
 
 BOT = """
 version: 1
@@ -494,3 +495,78 @@ def test_what_a_plugin_left_under_kefus_clarify_key_is_no_choice(engine: kefu.En
     engine.register_plugin(Meddler(), name="meddler")
     for _ in range(2):
         assert engine.reply("什么时候发货", session_id="s").intent == "shipping"
+
+
+# -- what plugins plainly mean is taken as meant ----------------------------------------------
+
+
+def test_a_confidence_a_rounding_error_above_1_is_a_confidence(engine: kefu.Engine) -> None:
+    # A cosine of a vector with itself is 1.0000000000000002: exact matches were refused.
+    engine.register_plugin(
+        _plugin("intent_matched", lambda m: kefu.Match(m.text, "refund", 1.0000000000000002)), name="cos"
+    )
+    assert engine.reply("什么时候发货", session_id="s").intent == "refund"
+    assert engine.plugin_errors == {}
+
+
+def test_numpy_bools_are_bools(engine: kefu.Engine) -> None:
+    # Block(handoff=score > 0.9) of a NumPy score was ignored: "handoff is a bool, not a bool".
+    import numpy as np
+
+    score = np.float64(0.95)
+    engine.register_plugin(
+        _hook("message_received", lambda: kefu.Block(reason="vip", handoff=score > 0.9)), name="np"
+    )
+    reply = engine.reply("我要退款", session_id="s")
+    assert reply.handoff is True and engine.plugin_errors == {}
+
+
+def test_a_numpy_float32_confidence_says_how_to_fix_it(
+    write_bot: Callable[..., Path],
+) -> None:
+    import numpy as np
+
+    engine = kefu.Engine.from_path(
+        write_bot(**{"bot.yaml": BOT}), seed=0, load_entry_points=False, strict_plugins=True
+    )
+    engine.register_plugin(
+        _plugin("intent_matched", lambda m: kefu.Match(m.text, "refund", np.float32(0.99))), name="f32"
+    )
+    with pytest.raises(
+        kefu.PluginError, match=r"float32 \(0\.99\), not a Python float: convert it with float\(\)"
+    ):
+        engine.reply("我要退款", session_id="s")
+
+
+def test_subclasses_of_kefus_session_values_are_kept(engine: kefu.Engine) -> None:
+    class Context(ActiveContext):
+        pass
+
+    class Opener:
+        @kefu.hookimpl
+        def response_built(self, session: kefu.Session) -> None:
+            session.contexts["vip"] = Context("vip", 3)
+
+    engine.register_plugin(Opener(), name="opener")
+    engine.reply("我要退款", session_id="s")
+    session = engine.session("s")
+    assert session is not None and "vip" in session.contexts and engine.plugin_errors == {}
+
+
+def test_a_slot_set_to_none_is_cleared_and_the_hooks_result_stands_when_it_damages_the_session(
+    engine: kefu.Engine,
+) -> None:
+    class Clearer:
+        @kefu.hookimpl
+        def message_received(self, session: kefu.Session) -> kefu.Block:
+            session.slots["order_id"] = None  # type: ignore[assignment]
+            session.contexts["vip"] = ActiveContext("vip", 3, params={"level": 2})  # type: ignore[dict-item]
+            return kefu.Block(reason="busy", reply="稍等")
+
+    engine.register_plugin(Clearer(), name="clearer")
+    reply = engine.reply("我要退款", session_id="s")
+    assert (reply.action, reply.text) == ("blocked", "稍等")  # was dropped with the damage
+    session = engine.session("s")
+    assert session is not None and "order_id" not in session.slots
+    assert session.contexts["vip"].params == {"level": "2"}  # a Redis store reads it back
+    assert engine.plugin_errors == {"clearer": 1}  # the params, not the cleared slot

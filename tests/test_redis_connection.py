@@ -151,8 +151,8 @@ def test_a_refused_password_option_says_how_to_escape_it(unix_socket: str, query
         ("/1.5", "the path after the host must be a database number such as /0, not '/1.5'"),  # db 0
         ("/１", "the path after the host must be a database number such as /0, not '/１'"),  # db 1
         # ?db= overrode the path: a URL that read as database 0 shared database 2's sessions
-        ("/0?db=2", "give the database in the path after the host (/2), not as ?db="),
-        ("/?DB=99", "give the database in the path after the host (/2), not as ?db="),
+        ("/0?db=2", "give the database once, in the path after the host (/2) or as ?db=, not both"),
+        ("/3?DB=99", "give the database once, in the path after the host (/2) or as ?db=, not both"),
         # no Redis has this database (SELECT takes a 32-bit number): it failed on first use
         (
             "/99999999999",
@@ -392,3 +392,11 @@ def test_kill_and_restart_under_load(private_server: RedisServer, slot_bot: Path
         assert ok <= texts <= ok + maybe
         assert session.turns == len(session.history)
         assert session.slots == {"order_id": order_number(k)}
+
+
+def test_a_database_given_only_as_db_query_is_used(redis_server: RedisServer) -> None:
+    # redis-py's own from_url documents ?db=; with no database path it overrides nothing.
+    store = RedisStore(f"redis://127.0.0.1:{redis_server.port}?db=3")
+    with store.transaction("u") as session:
+        session.turns = 1
+    assert redis.Redis(port=redis_server.port, db=3).exists("kefu:session:s:u") == 1
