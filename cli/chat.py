@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 import kefu
-from kefu.cli.common import BotArg, PluginsDirOpt, open_engine
+from kefu.cli.common import BotArg, PluginsDirOpt, open_engine, shown_confidence
 
 __all__ = ["COMMANDS"]
 
@@ -95,8 +95,11 @@ def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
         typer.secho(f"(handed off: {reply.handoff_reason})", fg="yellow")
     if debug:
         # As many decimals as the confidence: 0.998 was listed as 1.00 right below it.
-        candidates = ", ".join(f"{c.intent} {c.confidence:.3f}" for c in reply.candidates[:3])
-        typer.secho(f"  [{reply.action}] intent={reply.intent} confidence={reply.confidence:.3f}", fg="cyan")
+        candidates = ", ".join(
+            f"{c.intent} {shown_confidence(c.confidence):.3f}" for c in reply.candidates[:3]
+        )
+        confidence = shown_confidence(reply.confidence)
+        typer.secho(f"  [{reply.action}] intent={reply.intent} confidence={confidence:.3f}", fg="cyan")
         typer.secho(f"  candidates: {candidates or '-'}", fg="cyan")
         session = engine.session(reply.session_id)
         if session is not None:

@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 
 import kefu
-from kefu.cli.common import JsonOpt, echo_json, load_bot_files, open_engine, stdin_lines, workers
+from kefu.cli.common import (
+    JsonOpt,
+    echo_json,
+    load_bot_files,
+    open_engine,
+    shown_confidence,
+    stdin_lines,
+    workers,
+)
 
 __all__ = ["COMMANDS"]
 
@@ -122,19 +130,21 @@ def predict(
         match = engine.match(text)
         if json_output:
             candidates = [
-                {"intent": c.intent, "confidence": round(c.confidence, 4)} for c in match.candidates
+                {"intent": c.intent, "confidence": shown_confidence(c.confidence, 4)}
+                for c in match.candidates
             ]
             echo_json({
                 "text": text,
                 "intent": match.intent,
-                "confidence": round(match.confidence, 4),
-                "fallback": match.intent is None,
+                "confidence": shown_confidence(match.confidence, 4),
+                "fallback": match.intent is None and not match.ambiguous,  # ambiguous: the bot asks
                 "ambiguous": match.ambiguous,
+                "rule": match.rule,
                 "candidates": candidates,
             })  # fmt: skip
         else:
             label = match.intent or ("(ambiguous)" if match.ambiguous else "(fallback)")
-            typer.echo(f"{label}\t{match.confidence:.3f}\t{_visible(text)}")
+            typer.echo(f"{label}\t{shown_confidence(match.confidence):.3f}\t{_visible(text)}")
 
 
 def _visible(text: str) -> str:

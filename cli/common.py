@@ -90,6 +90,14 @@ def open_engine(path: Path | None, plugins_dir: Path | None = None, **options: A
     return kefu.Engine.from_path(path or demo_bot(), plugins_dir=plugins_dir, **options)
 
 
+def shown_confidence(value: float, digits: int = 3) -> float:
+    """``value`` cut (not rounded) to ``digits`` decimals, as the CLI shows confidences: a
+    fallback at 0.69994 against a threshold of 0.7 read "0.700"."""
+    from kefu.explain import cut  # here: `kefu --help` imports no NumPy
+
+    return cut(value, digits)
+
+
 def echo_json(data: Any) -> None:
     """Print one JSON document (Chinese kept readable)."""
     typer.echo(json.dumps(data, ensure_ascii=False))

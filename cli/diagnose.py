@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 import kefu
-from kefu.cli.common import BotArg, JsonOpt, OptionClash, demo_bot, echo_json, fraction, open_engine, workers
+from kefu.cli.common import (
+    BotArg,
+    JsonOpt,
+    OptionClash,
+    demo_bot,
+    echo_json,
+    fraction,
+    open_engine,
+    shown_confidence,
+    workers,
+)
 from kefu.cli.testing import predictions_for, unknown_json
 
 __all__ = ["COMMANDS"]
@@ -158,7 +168,8 @@ def explain(
     typer.echo(f"segmented:    {' / '.join(result.tokens)}")
     if result.unknown_words:
         shown = " | ".join(result.unknown_words)
-        typer.echo(f"unknown words: {shown}  (the bot never saw these words; they lower confidence)")
+        effect = "they lower confidence" if engine.spec.matcher.count_unknown else "count_unknown is off"
+        typer.echo(f"unknown words: {shown}  (the bot never saw these words; {effect})")
     # A space in a feature shown as ␣: "char: 退款=0.33  char:款 =0.34" read as if spaces split them.
     typer.echo("features:     " + "  ".join(f"{_visible(f)}={w:.2f}" for f, w in result.features[:8]))
     if result.contributions:
@@ -166,8 +177,10 @@ def explain(
     typer.echo("candidates:")
     for c in result.candidates:
         nearest = " | ".join(f"{e['text']} ({e['cosine']:.2f})" for e in c["nearest_examples"])
-        typer.echo(f"  {c['intent']:<28} {c['confidence']:.3f}   nearest: {nearest}")
+        typer.echo(f"  {c['intent']:<28} {shown_confidence(c['confidence']):.3f}   nearest: {nearest}")
     typer.echo(f"decision:     {result.decision}")
+    if engine.spec.plugins.config or engine.spec.plugins.dir:  # handoff_keywords answered before the match
+        typer.echo(f"{'':14}(plugins do not run here: the bot's may answer differently, see kefu chat)")
 
 
 def _visible(feature: str) -> str:

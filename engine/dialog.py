@@ -415,3 +415,5 @@ def _tick_contexts(session: Session, names: frozenset[str]) -> None:
         ctx = session.contexts.get(name)
         if ctx is not None:
             ctx.turns_left -= 1
+            if ctx.turns_left <= 0:  # closed: session.contexts lists the open ones
+                del session.contexts[name]

@@ -7,6 +7,7 @@ their nearest examples, and which threshold or rule decided.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -87,7 +88,8 @@ def explain(
     query = features.vector(normalized, normalized=True)
     idx, val = query.indices, query.values
     order = np.argsort(-val)[:12]
-    unknown = sorted({c.strip() or c for c in chars if c not in features.char_vocab})
+    # As they are, padding included: " 款" (款 starting the message) is unknown where 款 is not.
+    unknown = sorted({c for c in chars if c not in features.char_vocab})
     segmented = features.analyzer.words(tokens)
     unknown_words = list(dict.fromkeys(w for w in segmented if w not in features.word_vocab))
     top = match.top.intent if match.top else None
@@ -130,7 +132,7 @@ def _candidate(engine: Engine, intent: str, confidence: float, scores: NDArray[n
     nearest = rows[np.argsort(-scores[rows])[:2]]
     return {
         "intent": intent,
-        "confidence": round(confidence, 4),
+        "confidence": cut(confidence, 4),
         "nearest_examples": [
             {"text": model.example_texts[i], "cosine": round(float(scores[i]), 4)} for i in nearest
         ],
@@ -156,6 +158,10 @@ def _contributions(
 
 def _decision(engine: Engine, match: Any, normalized: str) -> str:
     settings = engine.spec.settings
+    if (
+        match.rule and match.candidates
+    ):  # the winner's own pattern or keyword (kefu.matcher); '^\d*$' matches ""
+        return f"answered {match.candidates[0].intent}: decided by the rule {match.rule}"
     if not normalized:  # an emoji alone has no unknown word either: "no known word" puzzled
         return "fallback: nothing is left of the message once punctuation, emoji and spaces are dropped"
     if not match.candidates:
@@ -164,8 +170,6 @@ def _decision(engine: Engine, match: Any, normalized: str) -> str:
     intent = engine.spec.intent(best.intent)
     threshold = engine.spec.threshold_of(intent)
     which = "the bot's threshold" if intent.threshold is None else f"{best.intent}'s own threshold"
-    if match.rule:  # the winner's own pattern or keyword (kefu.matcher)
-        return f"answered {best.intent}: decided by the rule {match.rule}"
     confidence = _beside(best.confidence, threshold)
     if intent.input_contexts:  # a candidate only with them open; 1.000 for a middling sentence puzzled
         capped = ", capped at 1" if best.confidence >= 1.0 else ""
@@ -179,6 +183,8 @@ def _decision(engine: Engine, match: Any, normalized: str) -> str:
         second = match.candidates[1].intent
         return f"clarify: {best.intent} leads {second} by {lead} < ambiguity_margin {margin:g}"
     answered = f"answered {best.intent}: confidence {confidence} >= {which} {threshold:g}"
+    if len(match.candidates) == 1:  # the engine compares it with no one: "lead 0.371 >= 0.5" was false
+        return f"{answered}, no other candidate to be ambiguous with"
     return f"{answered}, lead {lead} >= ambiguity_margin {margin:g}"
 
 
@@ -195,6 +201,13 @@ def _locked_out(engine: Engine, scores: NDArray[np.float64], contexts: Sequence[
     needs = " ".join(f"-c {c}" for c in missing)
     return (f"; the example nearest the message, {engine.model.example_texts[row]!r} ({scores[row]:.2f}), "
             f"is {intent.name}'s, which needs the context {', '.join(missing)} open ({needs})")  # fmt: skip
+
+
+def cut(value: float, digits: int) -> float:
+    """``value`` cut (not rounded) to ``digits`` decimals: a confidence of 0.59998 shown as
+    0.6 beside a threshold of 0.6 read as an answer; 0.5999 does not."""
+    scale = 10.0**digits
+    return math.floor(value * scale + 1e-9) / scale  # 1e-9: 0.29 * 10**4 is 2899.9999999999995
 
 
 def _beside(value: float, bound: float) -> str:

@@ -75,25 +75,29 @@ def _duplicates(model: Model, bound: float) -> list[Finding]:
     pairs = dict(
         zip(zip(rows[keep].tolist(), columns[keep].tolist(), strict=True), scores[keep].tolist(), strict=True)
     )
-    # The same sentence but for spaces and punctuation, whatever its TF-IDF similarity.
+    # The same sentence but for spaces and punctuation, whatever its TF-IDF similarity
+    # (None: it is said so, not as a similarity it does not have).
+    same: dict[tuple[int, int], float | None] = dict(pairs)
     first: dict[str, int] = {}
     for i, text in enumerate(model.example_texts):
         j = first.setdefault(normalize(text).replace(" ", ""), i)
         if j != i and labels[i] != labels[j]:
-            pairs[(j, i)] = 1.0
+            same[(j, i)] = None
     first_example = model.matcher.intent_start
     findings = []
-    for (i, j), score in sorted(pairs.items()):
+    for (i, j), score in sorted(same.items()):
         a, b = model.spec.intents[labels[i]], model.spec.intents[labels[j]]
         lines = b.example_lines  # the finding points at the second sentence, the one to move
         line = lines[j - first_example[labels[j]]] if lines else b.line
         text_a, text_b = model.example_texts[i], model.example_texts[j]
-        error = score >= DUPLICATE
+        error = score is None or score >= DUPLICATE
+        # One decimal: 0.948 (a warning) and 0.952 (an error) both read "95% similar".
+        alike = "the same but for spacing and punctuation" if score is None else f"{score:.1%} similar"
         findings.append(
             Finding(
                 "error" if error else "warning",
                 "duplicate-example" if error else "near-duplicate-example",
-                f"{text_a!r} ({a.name}) and {text_b!r} ({b.name}) are {score:.0%} similar",
+                f"{text_a!r} ({a.name}) and {text_b!r} ({b.name}) are {alike}",
                 "keep the sentence in the intent it belongs to and remove it from the other"
                 if error
                 else f"reword one of them so it says what is specific to {a.name} or {b.name}",
