@@ -45,9 +45,11 @@ log = logging.getLogger(__name__)
 
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ORDINAL = re.compile(
-    rf"(?:选择?)?第?(\d{{1,3}}|[{''.join(_NUMERALS)}])(?:个|项|条|种|号)?[{CANCEL_PARTICLES}]*"
+    rf"(?:嗯|那|那就|就)?(?:我?选择?|要)?(?:选项)?第?(\d{{1,3}}|[{''.join(_NUMERALS)}])(?:个|项|条|种|号)?"
+    rf"[{CANCEL_PARTICLES}]*"
 )
-"""A clarify answer by number: 2, 第二个, 第2项, 选1, 第一个吧 (normalized, spaces removed)."""
+"""A clarify answer by number: 2, 第二个, 第2项, 选1, 第一个吧, 我选2, 选项2, 嗯2, 那第二个吧
+(normalized, spaces removed)."""
 
 CLARIFY_KEY = "kefu.clarify"
 """``session.data`` key holding the intents offered in the last clarification question."""

@@ -46,6 +46,12 @@ def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
         ("两", "退款3-5天到账"),  # the other word for two
         ("选1", "退款申请已提交"),  # "pick 1"
         ("第一个吧", "退款申请已提交"),  # with a particle
+        # each of these fell back
+        ("我选2", "退款3-5天到账"),
+        ("选项2", "退款3-5天到账"),
+        ("嗯，2", "退款3-5天到账"),
+        ("那第二个吧", "退款3-5天到账"),
+        ("要第一个", "退款申请已提交"),
     ],
 )
 def test_a_clarify_question_is_answered_by_title_or_by_ordinal(
