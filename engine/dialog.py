@@ -53,6 +53,8 @@ _ORDINAL = re.compile(
 
 CLARIFY_KEY = "kefu.clarify"
 """``session.data`` key holding the intents offered in the last clarification question."""
+CLARIFY_TEXT_KEY = "kefu.clarify_text"
+"""``session.data`` key holding the message that clarification question was about."""
 
 
 @dataclass
@@ -68,6 +70,9 @@ class Turn:
     contexts: frozenset[str] = frozenset()
     opened: set[str] = field(default_factory=set)
     trace: list[str] = field(default_factory=list)
+    slot_text: str | None = None
+    """Where slot values are read from when not the message: after "2" picked an option of a
+    clarification, the question it clarified ("我要退 50元" keeps its 50元)."""
 
     @property
     def today(self) -> datetime.date:
@@ -293,6 +298,7 @@ def _clarify(turn: Turn, match: Match, options: list[str]) -> Reply:
     spec = turn.runtime.spec
     lines = [f"{i}. {_title(spec.intent(name))}" for i, name in enumerate(options, 1)]
     turn.session.data[CLARIFY_KEY] = options
+    turn.session.data[CLARIFY_TEXT_KEY] = turn.message.text
     text = spec.settings.clarify.replace("{options}", "\n" + "\n".join(lines))
     return turn.reply(text, "clarify", match)
 
@@ -300,7 +306,8 @@ def _clarify(turn: Turn, match: Match, options: list[str]) -> Reply:
 def _clarification_choice(turn: Turn) -> Reply | None:
     """After "您是想问：1. … 2. …", a reply of "2", "第二个", "选2" or an option's title picks
     that intent."""
-    options = turn.session.data.pop(CLARIFY_KEY, None) if turn.session.has_data else None
+    data = turn.session.data if turn.session.has_data else {}
+    options, asked = data.pop(CLARIFY_KEY, None), data.pop(CLARIFY_TEXT_KEY, None)
     if not isinstance(options, list) or not all(isinstance(option, str) for option in options):
         return None  # none offered, or what a plugin or another program left under kefu's key
     choice = normalize(turn.message.text).replace(" ", "")
@@ -321,6 +328,8 @@ def _clarification_choice(turn: Turn) -> Reply | None:
         turn.trace.append(f"dropped clarify option {name}")
         return None
     match = Match(turn.message.text, name, 1.0, rule=f"clarify:{choice}")
+    if isinstance(asked, str):  # a session saved before the question was kept has none
+        turn.slot_text = asked
     return decide(turn, match)
 
 

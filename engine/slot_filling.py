@@ -77,7 +77,8 @@ def acceptable(slot: SlotSpec, value: str) -> bool:
 def _found_values(turn: Turn, slot: SlotSpec, taken: list[EntityValue]) -> list[EntityValue]:
     """The values in this message that ``slot`` would take, none of them sharing a
     character with a value ``taken`` by another slot."""
-    found = turn.runtime.extractor.extract_all(turn.message.text, slot.entity, today=turn.today)
+    text = turn.message.text if turn.slot_text is None else turn.slot_text
+    found = turn.runtime.extractor.extract_all(text, slot.entity, today=turn.today)
     return [
         v
         for v in found

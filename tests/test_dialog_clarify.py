@@ -58,3 +58,17 @@ def test_a_clarify_question_is_answered_by_title_or_by_ordinal(
     engine: kefu.Engine, answer: str, reply: str
 ) -> None:
     assert engine.reply(answer, session_id="s").text == reply
+
+
+def test_slot_values_of_the_clarified_message_are_kept_once_an_option_is_picked(
+    write_bot: Callable[..., Path],
+) -> None:
+    # "我要退 50元" was clarified, then "1" asked "退多少钱" although the customer had said.
+    bot = CLARIFY_BOT.replace(
+        "    responses: [退款申请已提交]",
+        "    slots:\n      amount: {entity: amount, required: true, prompt: 退多少钱}\n"
+        "    responses: ['退款{amount}元申请已提交']",
+    )
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    assert engine.reply("退款 50元", session_id="s").action == "clarify"
+    assert engine.reply("1", session_id="s").text == "退款50元申请已提交"
