@@ -19,7 +19,16 @@ if TYPE_CHECKING:
     from kefu.crossval import cross_validate
     from kefu.dialogues import Dialogue, DialogueResult, read_dialogues, run_dialogue
     from kefu.engine import Engine
-    from kefu.errors import KefuError, ModelError, PluginError, Problem, SessionIdError, SpecError, StoreError
+    from kefu.errors import (
+        KefuError,
+        ModelError,
+        PluginError,
+        Problem,
+        SessionDamagedError,
+        SessionIdError,
+        SpecError,
+        StoreError,
+    )
     from kefu.evaluate import (
         EvalReport,
         IntentScore,
@@ -52,7 +61,8 @@ _EXPORTS = {  # the import above, for when a name is first read
     "kefu.dialogues": ("Dialogue", "DialogueResult", "read_dialogues", "run_dialogue"),
     "kefu.engine": ("Engine",),
     "kefu.errors": (
-        "KefuError", "ModelError", "PluginError", "Problem", "SessionIdError", "SpecError", "StoreError"
+        "KefuError", "ModelError", "PluginError", "Problem", "SessionDamagedError", "SessionIdError",
+        "SpecError", "StoreError",
     ),
     "kefu.evaluate": (
         "EvalReport", "IntentScore", "Prediction", "TestRow", "evaluate", "predict_rows", "read_test_file"
@@ -104,6 +114,7 @@ __all__ = [
     "RedisStore",
     "Reply",
     "Session",
+    "SessionDamagedError",
     "SessionIdError",
     "SessionStore",
     "SpecError",

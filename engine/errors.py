@@ -17,7 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["KefuError", "ModelError", "PluginError", "Problem", "SessionIdError", "SpecError", "StoreError"]
+__all__ = [
+    "KefuError",
+    "ModelError",
+    "PluginError",
+    "Problem",
+    "SessionDamagedError",
+    "SessionIdError",
+    "SpecError",
+    "StoreError",
+]
 
 
 class KefuError(Exception):
@@ -74,3 +83,9 @@ class SessionIdError(KefuError, TypeError):
 
 class StoreError(KefuError, ConnectionError):
     """A session store could not be reached or could not save a session."""
+
+
+class SessionDamagedError(StoreError):
+    """The store answered, but one conversation's stored data is not what kefu writes (JSON
+    that does not parse, a field of another type, a key of another Redis type): that
+    conversation cannot go on until its key is deleted; the others are not affected."""

@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-from kefu.errors import StoreError
+from kefu.errors import SessionDamagedError, StoreError
 from kefu.redis_errors import check_database, explain, redact, unparsed
 from kefu.sessions import EndListener, Session, check_seconds
 
@@ -244,13 +244,18 @@ class RedisStore:
         return f"RedisStore({redact(self.url)!r}, prefix={self.prefix!r})"
 
     def _call(self, what: str, action: Callable[[], T], keys: list[bytes] | None = None) -> T:
+        """``action()``; any Redis error as ``StoreError``. ``keys``: what it reads, to name
+        one holding another Redis type; a session's own key alone (``get``) is then
+        ``SessionDamagedError``: the store works, that conversation cannot be read."""
         try:
             return action()
         except redis.RedisError as exc:
             problem = explain(exc, self.url, self.client.connection_pool.connection_kwargs)
-            if keys and str(exc).startswith("WRONGTYPE"):
-                problem = self._wrong_types(keys) or problem
-            raise StoreError(f"Redis at {redact(self.url)} failed to {what}: {problem}") from None
+            wrong = self._wrong_types(keys) if keys and str(exc).startswith("WRONGTYPE") else ""
+            message = f"Redis at {redact(self.url)} failed to {what}: {wrong or problem}"
+            if wrong and keys is not None and len(keys) == 1:
+                raise SessionDamagedError(message) from None
+            raise StoreError(message) from None
 
     def _run(self, what: str, script: str, keys: list[bytes], args: list[Any]) -> Any:
         return self._call(what, lambda: self._scripts[script](keys=keys, args=args), keys)
@@ -395,7 +400,7 @@ class RedisStore:
             raise
         state, raw = reply[0], reply[1] if len(reply) > 1 else None
         if state == 3:  # the key holds another Redis type: not taken, nothing to release
-            raise StoreError(f"{self._damaged(session_id, raw)}, delete the key to start it afresh")
+            raise SessionDamagedError(f"{self._damaged(session_id, raw)}, delete the key to start it afresh")
         saved = False
         try:
             if state == 2:  # it went idle and nobody had noticed: report it, start afresh
@@ -507,7 +512,7 @@ class RedisStore:
             return session
         except StoreError as exc:
             key = _text(self._key(session_id))
-            raise StoreError(
+            raise SessionDamagedError(
                 f"Redis at {redact(self.url)}: session {session_id!r} ({key!r}) is damaged, "
                 f"delete the key to start it afresh: {exc}"
             ) from None

@@ -26,18 +26,23 @@ class FlakyStore(MemoryStore):
     """A memory store that fails like an unreachable Redis while ``down`` is set."""
 
     down = False
+    damaged: frozenset[str] = frozenset()
 
-    def _check(self) -> None:
+    def _check(self, session_id: str) -> None:
         if self.down:
             raise kefu.StoreError("Redis at redis://127.0.0.1:1/0 failed: Connection refused.")
+        if session_id in self.damaged:
+            raise kefu.SessionDamagedError(
+                f"session {session_id!r} is damaged, delete the key to start it afresh"
+            )
 
     def get(self, session_id: str) -> Session | None:
-        self._check()
+        self._check(session_id)
         return super().get(session_id)
 
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[Session]:
-        self._check()
+        self._check(session_id)
         with super().transaction(session_id) as session:
             yield session
 
@@ -116,3 +121,39 @@ def test_an_agent_message_the_store_cannot_record_is_refused_and_not_sent(
         assert (sent["type"], sent["text"]) == ("sent", "您好，我是小王")
         heard = frames_until(ws, "reply")[-1]
         assert (heard["from"], heard["text"]) == ("agent", "您好，我是小王")  # the first try never arrived
+
+
+def test_a_visitor_whose_conversation_cannot_be_read_is_told_to_start_a_new_one(
+    client: TestClient, store: FlakyStore
+) -> None:
+    # It was closed with 1013 "try again later", and the widget reconnected forever.
+    store.damaged = frozenset({"broken-1"})
+    with (
+        client.websocket_connect("/ws/visitor?session=broken-1") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+    assert (closed.value.code, closed.value.reason) == (
+        4002,
+        "this conversation cannot be read, start a new one",
+    )
+    with client.websocket_connect("/ws/visitor") as ws:  # what the widget does next
+        assert ws.receive_json()["type"] == "welcome"
+
+
+def test_a_conversation_damaged_while_connected_is_closed_the_same_way(
+    client: TestClient, store: FlakyStore
+) -> None:
+    with client.websocket_connect("/ws/visitor?session=later-1") as ws:
+        assert ws.receive_json()["type"] == "welcome"
+        store.damaged = frozenset({"later-1"})
+        ws.send_json({"type": "message", "text": "你好", "id": "m1"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()  # was an "unavailable" error frame, and every later message too
+    assert closed.value.code == 4002
+
+
+def test_one_damaged_session_does_not_fail_the_health_check(client: TestClient, store: FlakyStore) -> None:
+    # A damaged healthz key took a healthy server out of the load balancer (503).
+    store.damaged = frozenset({"healthz"})
+    assert client.get("/healthz").json()["ok"] is True

@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None, engine: kefu.Engine | None = No
         # server must not look healthy to a load balancer.
         try:
             await asyncio.to_thread(hub.engine.session, HEALTH_PROBE)
+        except kefu.SessionDamagedError:
+            pass  # the store answered: one damaged key is no reason to take this server out
         except kefu.StoreError as exc:
             response.status_code = 503
             return {"ok": False, "bot": hub.bot_name, "error": str(exc)}

@@ -13,6 +13,7 @@ from chat_server.hub import Hub
 from chat_server.outbox import Priority
 from chat_server.peer import Peer, read_frames, run_peer
 from chat_server.protocol import (
+    CLOSE_DAMAGED,
     CLOSE_SLOW,
     CLOSE_UNAUTHORIZED,
     UNAVAILABLE,
@@ -73,6 +74,10 @@ async def _visitor_frame(hub: Hub, peer: Peer, frame: ClientFrame) -> None:
         return
     try:
         reply = await hub.engine.areply(frame.text, peer.id, metadata={"channel": "web"})
+    except kefu.SessionDamagedError as exc:  # damaged since it connected: as at connect
+        log.error("session %s: %s", peer.id, exc)
+        peer.kick(CLOSE_DAMAGED, "this conversation cannot be read, start a new one")
+        return
     except kefu.KefuError:  # e.g. the Redis session store is unreachable
         log.exception("no reply for session %s", peer.id)
         peer.put(error_frame("unavailable", UNAVAILABLE, id=frame.id), Priority.CONTROL)

@@ -22,6 +22,7 @@ from chat_server.flood import FloodGuard, Verdict
 from chat_server.outbox import Outbox, Priority
 from chat_server.protocol import (
     CLOSE_BINARY,
+    CLOSE_DAMAGED,
     CLOSE_FLOOD,
     CLOSE_SLOW,
     CLOSE_UNAVAILABLE,
@@ -100,7 +101,10 @@ async def run_peer(ws: WebSocket, peer: Peer, read: Callable[[], Awaitable[None]
         # Cancelling only asks: let the writer stop before the socket closes under it.
         await asyncio.wait(tasks, timeout=CLOSE_WAIT)
     failure = None if reader.cancelled() or not reader.done() else reader.exception()
-    if isinstance(failure, kefu.StoreError):  # Redis down: one line, and the client retries later
+    if isinstance(failure, kefu.SessionDamagedError):  # retrying would fail forever: start afresh
+        log.error("connection %r closed: %s", peer, failure)
+        peer.kick(CLOSE_DAMAGED, "this conversation cannot be read, start a new one")
+    elif isinstance(failure, kefu.StoreError):  # Redis down: one line, and the client retries later
         log.error("connection %r closed: %s", peer, failure)
         peer.kick(CLOSE_UNAVAILABLE, "session store unavailable, try again later")
     elif failure is not None and not isinstance(failure, WebSocketDisconnect):

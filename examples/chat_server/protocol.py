@@ -23,6 +23,7 @@ from kefu.normalize import encodable
 
 __all__ = [
     "CLOSE_BINARY",
+    "CLOSE_DAMAGED",
     "CLOSE_FLOOD",
     "CLOSE_REPLACED",
     "CLOSE_SLOW",
@@ -50,6 +51,9 @@ CLOSE_UNAVAILABLE = 1013
 """Also "try again later": the session store (Redis) failed while the connection opened."""
 CLOSE_REPLACED = 4001
 """The same conversation was opened in another window; the widget does not reconnect."""
+CLOSE_DAMAGED = 4002
+"""The conversation's stored data cannot be read (``kefu.SessionDamagedError``): the widget
+forgets its id and starts a new conversation; the old data stays for the operator."""
 
 UNAVAILABLE = "客服系统暂时繁忙，请稍后再试"
 """The text of ``unavailable`` error frames: the session store failed; nothing was done."""

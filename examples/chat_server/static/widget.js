@@ -101,6 +101,13 @@
         state.textContent = "已在其他窗口打开";
         return;
       }
+      if (event.code === 4002) {  // its stored data cannot be read: a new conversation
+        localStorage.removeItem(KEY);
+        state.textContent = "之前的对话无法读取，已为您开始新的对话";
+        retry = 1000;
+        setTimeout(connect, 0);
+        return;
+      }
       state.textContent = "连接断开，正在重连…";
       if (!stopped) setTimeout(connect, retry);
       retry = Math.min(retry * 2, 30000);
