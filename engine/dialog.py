@@ -44,12 +44,17 @@ __all__ = ["Turn", "handle"]
 log = logging.getLogger(__name__)
 
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_ORDINAL = re.compile(
-    rf"(?:嗯|那|那就|就)?(?:我?选择?|要)?(?:选项)?第?(\d{{1,3}}|[{''.join(_NUMERALS)}])(?:个|项|条|种|号)?"
-    rf"[{CANCEL_PARTICLES}]*"
+_NUMBER = rf"(\d{{1,3}}|[{''.join(_NUMERALS)}])"
+_ORDINALS = tuple(
+    re.compile(pattern + f"[{CANCEL_PARTICLES}]*")
+    for pattern in (
+        rf"(?:我?选择?|选项)?第?{_NUMBER}(?:个|项|条|种|号)?",  # 2, 第二个, 选1, 我选2, 选项2
+        rf"(?:嗯|那)第{_NUMBER}(?:个|项|条|种|号)?",  # 那第二个
+        rf"(?:嗯|那){_NUMBER}(?:项|号)?",  # 嗯，2 (not 那两个: a quantity)
+    )
 )
 """A clarify answer by number: 2, 第二个, 第2项, 选1, 第一个吧, 我选2, 选项2, 嗯2, 那第二个吧
-(normalized, spaces removed)."""
+(normalized, spaces removed). Not 要2个 or 就一个: those are quantities."""
 
 CLARIFY_KEY = "kefu.clarify"
 """``session.data`` key holding the intents offered in the last clarification question."""
@@ -119,8 +124,20 @@ def handle(turn: Turn) -> Reply:
         reply = _match_and_decide(turn, outcome)
     else:
         reply = _clarification_choice(turn) or _match_and_decide(turn)
-    _tick_contexts(session, turn.contexts - turn.opened)
+    _tick_contexts(session, turn.contexts - turn.opened - _awaited(turn))
     return reply
+
+
+def _awaited(turn: Turn) -> frozenset[str]:
+    """The input contexts of the intents the bot now waits on (its slot question, the
+    options of its clarify question): they lose no turn while it waits, or the answer
+    would come with them closed ("订单的新电话已记录" without the order)."""
+    session, spec = turn.session, turn.runtime.spec
+    names = [session.pending.intent] if session.pending is not None else []
+    options = session.data.get(CLARIFY_KEY) if session.has_data else None
+    if isinstance(options, list):
+        names += [option for option in options if isinstance(option, str)]
+    return frozenset(c for name in names if (i := _intent_named(spec, name)) for c in i.input_contexts)
 
 
 def _match_and_decide(turn: Turn, match: Match | None = None) -> Reply:
@@ -317,12 +334,7 @@ def _clarification_choice(turn: Turn) -> Reply | None:
     )
     if name is None:
         return None
-    chosen = _intent_named(spec, name)
-    if chosen is not None and not set(chosen.input_contexts) <= turn.contexts:
-        # Offered on its context's last turn: out of the running now, as any message to it.
-        turn.trace.append(f"dropped clarify option {name}: its contexts closed")
-        return None
-    if chosen is None:
+    if _intent_named(spec, name) is None:
         # Offered before a reload that removed or renamed it: a fresh message now.
         log.info("session %s: clarify option %r is not in the bot now serving", turn.session.id, name)
         turn.trace.append(f"dropped clarify option {name}")
@@ -335,7 +347,7 @@ def _clarification_choice(turn: Turn) -> Reply | None:
 
 def _chosen_by_number(options: list[str], choice: str) -> str | None:
     """The option a reply such as "2", "第二个" or "选1吧" names by its number."""
-    found = _ORDINAL.fullmatch(choice)
+    found = next(filter(None, (pattern.fullmatch(choice) for pattern in _ORDINALS)), None)
     if found is None:
         return None
     # \d is any decimal digit (٢ too), all of which int() reads; "፩" and "➎" are not \d.
@@ -377,20 +389,15 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}")
         session.pending = None
         return None
-    if not set(intent.input_contexts) <= turn.contexts:
-        # Its context closed while the bot waited: the intent is out of the running, and its
-        # answer would render without the context's values ("订单的新电话已记录").
-        turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}: its contexts closed")
-        session.pending = None
-        return None
-    if is_cancel(normalize(turn.message.text, spec.settings.max_input_length), spec.settings.cancel_words):
-        session.pending = None
-        return turn.reply(spec.settings.cancel_reply, "cancel")
+    # The value first: "不用了" answers "需要开发票吗" (a value of the slot) before it cancels.
     value = valid_value(turn, slot, turn.message.text)
     if value is not None:
         session.slots[slot.name] = value
         match = Match(turn.message.text, intent.name, 1.0, rule=f"slot:{slot.name}")
         return decide(turn, match)
+    if is_cancel(normalize(turn.message.text, spec.settings.max_input_length), spec.settings.cancel_words):
+        session.pending = None
+        return turn.reply(spec.settings.cancel_reply, "cancel")
     other = turn.runtime.match(turn.message.text, turn.contexts)
     if other.intent is not None and other.intent != intent.name:
         session.pending = None  # a new question: the user changed topic
@@ -426,5 +433,3 @@ def _tick_contexts(session: Session, names: frozenset[str]) -> None:
         ctx = session.contexts.get(name)
         if ctx is not None:
             ctx.turns_left -= 1
-            if ctx.turns_left <= 0:  # closed: session.contexts lists the open ones
-                del session.contexts[name]

@@ -338,6 +338,9 @@ class Engine:
             label = reply.intent or reply.action
             # The transcript keeps the message as plugins left it (masked words stay masked).
             session.record((now, turn.message.text, reply.text, label), runtime.spec.settings.history_size)
+            # Contexts that closed with this message go (after response_built, which may read
+            # them: risk control leaves a context's order number unmasked): the open ones stay.
+            session.active_contexts(now)
             if session.has_data:
                 drop_unstorable(self.store, session, "a plugin")
         return reply

@@ -31,8 +31,9 @@ __all__ = [
 
 CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
 """Particles that may follow a cancel word without changing what it means (算了吧)."""
-CANCEL_LEAD = "那就|那|还是|嗯|好吧|我|哦|唉"
-"""Words that may come before a cancel word (那算了, 还是算了, 我不查了)."""
+CANCEL_LEAD = "那就|那|还是|嗯|好吧|唉"
+"""Words that may come before a cancel word (那算了, 还是算了). Not 我: "我不要了" asks to
+cancel an order, not the question."""
 CANCEL_TAIL = "谢谢你?|谢了|多谢"
 """Thanks after a cancel word (不用了谢谢) still cancel: the customer is not thanking the bot
 for an answer while it waits for one."""

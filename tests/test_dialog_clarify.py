@@ -51,7 +51,6 @@ def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
         ("选项2", "退款3-5天到账"),
         ("嗯，2", "退款3-5天到账"),
         ("那第二个吧", "退款3-5天到账"),
-        ("要第一个", "退款申请已提交"),
     ],
 )
 def test_a_clarify_question_is_answered_by_title_or_by_ordinal(
@@ -72,3 +71,10 @@ def test_slot_values_of_the_clarified_message_are_kept_once_an_option_is_picked(
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
     assert engine.reply("退款 50元", session_id="s").action == "clarify"
     assert engine.reply("1", session_id="s").text == "退款50元申请已提交"
+
+
+@pytest.mark.parametrize("answer", ["要两个", "要2个", "那两个吧", "就一个", "那就一个吧"])
+def test_a_quantity_picks_no_option(engine: kefu.Engine, answer: str) -> None:
+    # "要两个" is how many, not option 2: it picked the second option.
+    reply = engine.reply(answer, session_id="s")
+    assert reply.text not in ("退款申请已提交", "退款3-5天到账") and reply.intent is None
