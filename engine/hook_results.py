@@ -119,6 +119,7 @@ def cleaned(result: Any, hook: str = "") -> Any:
             "slots": _data(result.slots),
             "trace": _texts(result.trace),
             "payload": _data(result.payload),
+            "handoff": bool(result.handoff),  # a NumPy bool as a bool
         }
     elif isinstance(result, Block):
         _check_block(result)
@@ -151,7 +152,7 @@ def _check_reply(reply: Reply) -> None:
         problem = f"trace is a {type(reply.trace).__name__}, not a tuple of str"
     elif reply.payload is not None and not isinstance(reply.payload, Mapping):
         problem = f"payload is a {type(reply.payload).__name__}, not a mapping or None"
-    elif not isinstance(reply.handoff, bool):
+    elif not is_bool(reply.handoff):
         problem = f"handoff is a {type(reply.handoff).__name__}, not a bool"
     if problem is not None:
         raise MalformedResult(f"returned a Reply whose {problem}")

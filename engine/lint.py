@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from kefu.bot_regex import TIMEOUT, compile_regex, runaway_probe, search
+from kefu.explain import cut
 from kefu.model import Model
 from kefu.normalize import normalize
 from kefu.slot_filling import is_cancel
@@ -91,8 +92,13 @@ def _duplicates(model: Model, bound: float) -> list[Finding]:
         line = lines[j - first_example[labels[j]]] if lines else b.line
         text_a, text_b = model.example_texts[i], model.example_texts[j]
         error = score is None or score >= DUPLICATE
-        # One decimal: 0.948 (a warning) and 0.952 (an error) both read "95% similar".
-        alike = "the same but for spacing and punctuation" if score is None else f"{score:.1%} similar"
+        # A tenth of a percent, cut: 0.948 (a warning) and 0.952 (an error) both read "95%
+        # similar", and 0.9496 rounded reads "95.0%", the error bound.
+        alike = (
+            "the same but for spacing and punctuation"
+            if score is None
+            else f"{cut(100 * score, 1):.1f}% similar"
+        )
         findings.append(
             Finding(
                 "error" if error else "warning",

@@ -216,9 +216,9 @@ class RedisStore:
         self.clock = clock
         self._listeners: list[EndListener] = []
         # Lock tokens whose lock may be held though no caller holds it: the lock script timed
-        # out (Redis stalled past socket_timeout, then ran it) or the release failed. The next
-        # message of that session here takes the token up again instead of waiting for
-        # lock_timeout. Session id -> (token, monotonic time it was given up).
+        # out (Redis stalled past socket_timeout, then ran it). The next message of that
+        # session here takes the token up again instead of waiting for lock_timeout. Session
+        # id -> (token, monotonic time it was given up).
         self._abandoned: dict[str, tuple[str, float]] = {}
         self._abandoned_lock = threading.Lock()
         try:
@@ -415,10 +415,10 @@ class RedisStore:
             saved = True
         finally:
             if not saved:
-                try:
+                # Not taken back if this fails: the release may still run late, and would then
+                # free the lock of the next message holding the same token.
+                with contextlib.suppress(redis.RedisError):  # it expires after lock_timeout anyway
                     self._scripts["release"](keys=[self._lock_key(session_id)], args=[token])
-                except redis.RedisError:
-                    self._abandon(session_id, token)
 
     def _token(self, session_id: str) -> str:
         """A fresh lock token, or the one an earlier message of this session gave up on

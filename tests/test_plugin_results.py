@@ -570,3 +570,47 @@ def test_a_slot_set_to_none_is_cleared_and_the_hooks_result_stands_when_it_damag
     assert session is not None and "order_id" not in session.slots
     assert session.contexts["vip"].params == {"level": "2"}  # a Redis store reads it back
     assert engine.plugin_errors == {"clearer": 1}  # the params, not the cleared slot
+
+
+def test_everything_a_hook_damaged_is_put_right_at_once(write_bot: Callable[..., Path]) -> None:
+    # Only the first problem was undone: the next plugin was blamed for the second, or it
+    # was saved (a slot of None, a second bad slot), and a Redis store could not read it back.
+    engine = kefu.Engine.from_path(
+        write_bot(**{"bot.yaml": BOT}), builtin_plugins=(), load_entry_points=False
+    )
+
+    class Careless:
+        @kefu.hookimpl
+        def response_built(self, session: kefu.Session) -> None:
+            session.slots.update({"a": 5, "b": 6, "c": None})  # type: ignore[dict-item]
+            session.contexts["x"] = "gold"  # type: ignore[assignment]
+
+    engine.register_plugin(Careless(), name="careless")
+    engine.reply("我要退款", session_id="s")
+    session = engine.session("s")
+    assert session is not None and session.slots == {} and session.contexts == {}
+    assert engine.plugin_errors == {"careless": 1}
+    assert kefu.Session.from_json(session.to_json()).slots == {}
+
+
+def test_a_numpy_array_in_session_handoff_is_put_back_not_a_crash(engine: kefu.Engine) -> None:
+    import numpy as np
+
+    class Odd:
+        @kefu.hookimpl
+        def message_received(self, session: kefu.Session) -> None:
+            session.handoff = np.array([True, False])  # type: ignore[assignment]
+
+    engine.register_plugin(Odd(), name="odd")
+    assert engine.reply("我要退款", session_id="s").intent == "refund"  # raised ValueError
+    session = engine.session("s")
+    assert session is not None and session.handoff is False and engine.plugin_errors == {"odd": 1}
+
+
+def test_a_numpy_bool_in_a_replys_handoff_is_a_bool(engine: kefu.Engine) -> None:
+    import numpy as np
+
+    vip = kefu.Reply("为您转接", None, 1.0, "handoff", handoff=np.bool_(True), handoff_reason="vip")  # type: ignore[arg-type]
+    engine.register_plugin(_plugin("intent_matched", lambda m: vip), name="vip")
+    reply = engine.reply("我要退款", session_id="s")
+    assert reply.handoff is True and engine.plugin_errors == {}
