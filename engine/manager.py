@@ -129,6 +129,7 @@ class PluginHost:
         self.failed: list[FailedPlugin] = []
         self.errors: Counter[str] = Counter()
         self._impl_cache: dict[str, list[Any]] = {}
+        self._builtins: frozenset[str] = frozenset()  # names of kefu's own plugins, once loaded
         for path in builtins:
             self._load(path.rsplit(".", 1)[-1], "builtin", lambda p=path: importlib.import_module(p))
         if entry_points:
@@ -204,6 +205,8 @@ class PluginHost:
         version = version or _attribute(module, "__version__")
         closed = bool(_attribute(plugin, "fail_closed"))
         self.loaded.append(LoadedPlugin(name, source, version, hooks, closed))
+        if source == "builtin":
+            self._builtins |= {name}
 
     def add(self, plugin: Any, name: str) -> None:
         """Register a plugin object given in code. ``PluginError`` if it does not load (the
@@ -220,6 +223,7 @@ class PluginHost:
         if self.pm.has_plugin(name):
             self.pm.unregister(name=name)
         self.loaded = [p for p in self.loaded if p.name != name]
+        self._builtins -= {name}
         self._impl_cache.clear()
 
     def _taken(self, name: str) -> str:
@@ -252,13 +256,15 @@ class PluginHost:
         """
         session = kwargs.get("session")
         for impl in self._impls(hook):
+            # kefu's own plugins are not checked: most hook calls of a reply are theirs.
+            watched = None if impl.plugin_name in self._builtins else session
             try:
-                before = own_fields(session) if session is not None else ()
+                before = own_fields(watched) if watched is not None else ()
                 try:
                     # Positional: _uncallable refuses keyword-only hook arguments; no dict is built.
                     raw = impl.function(*[kwargs[name] for name in impl.argnames])
                 finally:  # what it did to the session is put right whether it raised or not
-                    damage = undo_damage(session, before) if session is not None else None
+                    damage = undo_damage(watched, before) if watched is not None else None
                 if damage is not None and self.strict:
                     raise MalformedResult(f"left {damage}; put back")
                 result = cleaned(raw, hook)
