@@ -55,7 +55,7 @@ import pluggy
 from kefu import hookspecs
 from kefu.errors import PluginError
 from kefu.hook_results import MalformedResult, cleaned
-from kefu.sessions import own_fields, undo_damage
+from kefu.session_damage import own_fields, undo_damage
 
 __all__ = [
     "DEFAULT_PLUGINS",

@@ -18,6 +18,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from kefu.errors import StoreError
+from kefu.json_fields import (
+    count_field,
+    history_entry,
+    list_field,
+    object_field,
+    optional_text,
+    required_text,
+    seconds,
+    shown_value,
+    text_dict,
+    time_field,
+)
 from kefu.normalize import SURROGATE
 
 __all__ = [
@@ -60,7 +72,6 @@ class PendingSlot:
     retries: int = 0
 
 
-_STR = frozenset({str})
 _PLAIN = frozenset({str, float, bool, type(None)})
 """Value types JSON gives back as they were (an int may be too long for JSON to write)."""
 
@@ -211,27 +222,27 @@ class Session:
         later reply that looked at the date.
         """
         if not isinstance(raw, dict):
-            raise ValueError(f"a session is a JSON object, not {_kind(raw)}")
-        session = cls(_str(raw, "id"), _time(raw, "created"))
-        session.last_active = _time(raw, "last_active")
-        session.turns = _count(raw, "turns")
-        session.fallback_streak = _count(raw, "fallback_streak", 0)
+            raise ValueError(f"a session is a JSON object, not {shown_value(raw)}")
+        session = cls(required_text(raw, "id"), time_field(raw, "created"))
+        session.last_active = time_field(raw, "last_active")
+        session.turns = count_field(raw, "turns")
+        session.fallback_streak = count_field(raw, "fallback_streak", 0)
         session.handoff = raw.get("handoff", False)
         if not isinstance(session.handoff, bool):
-            raise ValueError(f"'handoff' must be true or false, not {_kind(session.handoff)}")
-        session.handoff_reason = _optional_str(raw, "handoff_reason")
+            raise ValueError(f"'handoff' must be true or false, not {shown_value(session.handoff)}")
+        session.handoff_reason = optional_text(raw, "handoff_reason")
         pending = raw.get("pending")
         if pending is not None:
-            pending = _object(raw, "pending")
+            pending = object_field(raw, "pending")
             session.pending = PendingSlot(
-                _str(pending, "intent", "pending"),
-                _str(pending, "slot", "pending"),
-                _count(pending, "retries", 0, "pending"),
+                required_text(pending, "intent", "pending"),
+                required_text(pending, "slot", "pending"),
+                count_field(pending, "retries", 0, "pending"),
             )
-        history = _list(raw, "history")
+        history = list_field(raw, "history")
         if history:
-            session._history = [_turn(turn) for turn in history]
-        contexts = _list(raw, "contexts")
+            session._history = [history_entry(turn) for turn in history]
+        contexts = list_field(raw, "contexts")
         if contexts:
             session._contexts = {}
             for context in contexts:
@@ -239,10 +250,10 @@ class Session:
                 session._contexts[active.name] = active
         slots = raw.get("slots")
         if slots:
-            session._slots = _str_dict(slots, "slots")
+            session._slots = text_dict(slots, "slots")
         data = raw.get("data")
         if data:
-            session._data = _object(raw, "data")
+            session._data = object_field(raw, "data")
         return session
 
     def pack(self) -> bytes:
@@ -295,161 +306,16 @@ class Session:
             raise StoreError(f"stored session is damaged: {type(exc).__name__}: {exc}") from exc
 
 
-def own_fields(session: Session) -> tuple[Any, ...]:
-    """The scalar fields kefu's dialog code reads, for ``undo_damage`` to put back."""
-    return (session.pending, session.handoff, session.handoff_reason, session.turns, session.fallback_streak)
-
-
-def undo_damage(session: Session, before: tuple[Any, ...]) -> str | None:
-    """What a plugin hook left in the fields kefu reads that kefu cannot use, after
-    putting all of it right: the scalar fields back as they were ``before`` the hook, an
-    open context or slot that is not one dropped, a context's parameters made text; None
-    when all is well. A hook's ``session.pending = "x"`` failed the dialog code further
-    on, losing the message and naming no plugin.
-
-    What is plainly meant is taken as meant, without a word: a NumPy bool as a bool, a
-    slot set to None as a slot cleared."""
-    pending, handoff, reason = session.pending, session.handoff, session.handoff_reason
-    kind = type(handoff)
-    if kind is not bool and kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
-        session.handoff = handoff = bool(handoff)
-    problems = []
-    if pending is not None and not isinstance(pending, PendingSlot):
-        problems.append(f"session.pending a {type(pending).__name__}, not a PendingSlot or None")
-    if type(handoff) is not bool:
-        problems.append(f"session.handoff a {type(handoff).__name__}, not a bool")
-    if reason is not None and type(reason) is not str:
-        problems.append(f"session.handoff_reason a {type(reason).__name__}, not a str or None")
-    if type(session.turns) is not int or type(session.fallback_streak) is not int:
-        problems.append("session.turns or session.fallback_streak not an int")
-    if problems:
-        session.pending, session.handoff, session.handoff_reason, session.turns, session.fallback_streak = (
-            before
-        )
-    contexts, slots = session._contexts, session._slots
-    if contexts and not all(map(_usable_context, contexts.values())):
-        for name, context in list(contexts.items()):
-            if isinstance(context, ActiveContext) and not _usable_context(context):
-                # params that are not text: a Redis store would not read the session back
-                context.params = {str(k): str(v) for k, v in (context.params or {}).items()}
-                problems.append(f"session.contexts[{name!r}].params not all text; made text")
-            elif not isinstance(context, ActiveContext):
-                del contexts[name]
-                problems.append(
-                    f"session.contexts[{name!r}] a {type(context).__name__}, not an ActiveContext"
-                )
-    if slots and not _STR.issuperset(map(type, slots.values())):
-        for name, value in list(slots.items()):
-            if value is None:
-                del slots[name]
-            elif type(value) is not str:
-                del slots[name]
-                problems.append(f"session.slots[{name!r}] a {type(value).__name__}, not a str")
-    return "; ".join(problems) or None
-
-
-def _usable_context(context: object) -> bool:
-    if not isinstance(context, ActiveContext):
-        return False
-    params = context.params
-    return params is None or (type(params) is dict and _STR.issuperset(map(type, params.values())))
-
-
-MAX_TIME = 1e11
-"""Stored times are seconds since 1970 below this (the year 5138): 1e300 passed ``float``
-and then failed ``datetime.date.fromtimestamp`` in every reply that filled a date slot."""
-
-
-def _kind(value: object) -> str:
-    shown = repr(value)
-    return f"{type(value).__name__} {shown if len(shown) <= 40 else shown[:37] + '...'}"
-
-
-def _field(raw: dict[str, Any], key: str, default: object, within: str) -> tuple[object, str]:
-    """The value of ``key`` and its name in messages (``'pending.slot'``)."""
-    name = repr(f"{within}.{key}" if within else key)
-    if default is _REQUIRED and key not in raw:
-        raise ValueError(f"{name} is missing")
-    return raw.get(key, default), name
-
-
-_REQUIRED = object()
-
-
-def _str(raw: dict[str, Any], key: str, within: str = "") -> str:
-    value, name = _field(raw, key, _REQUIRED, within)
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be text, not {_kind(value)}")
-    return value
-
-
-def _optional_str(raw: dict[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{key!r} must be text or null, not {_kind(value)}")
-    return value
-
-
-def _time(raw: dict[str, Any], key: str, default: object = _REQUIRED) -> float:
-    value, name = _field(raw, key, default, "")
-    return _seconds(value, name)
-
-
-def _seconds(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < MAX_TIME:
-        raise ValueError(f"{name} must be a time in seconds since 1970, not {_kind(value)}")
-    return float(value)
-
-
-def _count(raw: dict[str, Any], key: str, default: object = _REQUIRED, within: str = "") -> int:
-    value, name = _field(raw, key, default, within)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number of 0 or more, not {_kind(value)}")
-    return value
-
-
-def _list(raw: dict[str, Any], key: str) -> list[Any]:
-    value = raw.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{key!r} must be a list, not {_kind(value)}")
-    return value
-
-
-def _object(raw: dict[str, Any], key: str) -> dict[str, Any]:
-    value = raw.get(key)
-    if not isinstance(value, dict):
-        raise ValueError(f"{key!r} must be an object, not {_kind(value)}")
-    return value
-
-
-def _str_dict(value: object, name: str) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{name!r} must be an object, not {_kind(value)}")
-    for key, text in value.items():
-        if not isinstance(text, str):
-            raise ValueError(f"{name!r}: {key!r} must be text, not {_kind(text)}")
-    return dict(value)
-
-
-def _turn(raw: object) -> Turn:
-    """One history entry: [time, user text, bot text, intent or action]."""
-    if not isinstance(raw, list) or len(raw) != 4 or not all(isinstance(text, str) for text in raw[1:]):
-        raise ValueError(f"a 'history' entry must be [time, text, text, text], not {_kind(raw)}")
-    return (_seconds(raw[0], "a 'history' time"), raw[1], raw[2], raw[3])
-
-
 def _context(raw: object) -> ActiveContext:
     """An open context from ``to_dict`` output, each field of the type ``alive`` compares."""
     if not isinstance(raw, dict):
-        raise ValueError(f"a 'contexts' entry must be an object, not {_kind(raw)}")
+        raise ValueError(f"a 'contexts' entry must be an object, not {shown_value(raw)}")
     until, params = raw.get("expires_at"), raw.get("params")
     return ActiveContext(
-        _str(raw, "name", "contexts"),
-        _count(raw, "turns_left", within="contexts"),
-        None if until is None else _seconds(until, "'contexts.expires_at'"),
-        None if params is None else _str_dict(params, "contexts.params"),
+        required_text(raw, "name", "contexts"),
+        count_field(raw, "turns_left", within="contexts"),
+        None if until is None else seconds(until, "'contexts.expires_at'"),
+        None if params is None else text_dict(params, "contexts.params"),
     )
 
 
