@@ -58,9 +58,9 @@ def optional_text(raw: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def time_field(raw: dict[str, Any], key: str, default: object = _REQUIRED) -> float:
-    """``raw[key]`` as a time (see ``seconds``); required unless a ``default`` is given."""
-    value, name = _field(raw, key, default, "")
+def time_field(raw: dict[str, Any], key: str) -> float:
+    """``raw[key]``, which must be there, as a time (see ``seconds``)."""
+    value, name = _field(raw, key, _REQUIRED, "")
     return seconds(value, name)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kefu.hook_results import is_bool
 from kefu.sessions import ActiveContext, PendingSlot, Session
 
 __all__ = ["own_fields", "undo_damage"]
@@ -27,8 +28,7 @@ def undo_damage(session: Session, before: tuple[Any, ...]) -> str | None:
     What is plainly meant is taken as meant, without a word: a NumPy bool as a bool, a
     slot set to None as a slot cleared."""
     pending, handoff, reason = session.pending, session.handoff, session.handoff_reason
-    kind = type(handoff)
-    if kind is not bool and kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+    if type(handoff) is not bool and is_bool(handoff):  # a NumPy bool
         session.handoff = handoff = bool(handoff)
     problems = []
     if pending is not None and not isinstance(pending, PendingSlot):
