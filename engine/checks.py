@@ -26,6 +26,8 @@ __all__ = [
     "invisible_at",
     "version_problem",
     "without_invisible",
+    "word_list",
+    "word_problem",
 ]
 
 Check = Callable[["FileChecker", PathKey, Any], Any]
@@ -410,3 +412,38 @@ def _class_members(syntax: str) -> str | None:
             chars.append(items[i][0])
             i += 1
     return "".join(chars) if 0 < len(chars) <= 5_000 else None
+
+
+def word_problem(word: str, key: str, dropped: str, effect: str) -> str | None:
+    """Why a word looked for in messages (an intent keyword, a plugin's word list) cannot be
+    used as written, or None. ``key`` is the word as it is read, ``dropped`` says what that
+    reading leaves out and ``effect`` what ordinary messages would do if one common
+    character were all that is left."""
+    if not key:
+        return "has no letter or digit, so it can never match"
+    if len(key) == 1 and len(unicodedata.normalize("NFKC", word.strip())) > 1:
+        # The symbols that made the word specific are gone, leaving one common character.
+        return (
+            f"reads as {key!r} alone ({dropped}), so ordinary messages holding that character "
+            f"would {effect}; list the words it stands for instead"
+        )
+    return None
+
+
+def word_list(noun: str, problem: Callable[[str], str | None], *, single_ok: bool = False) -> Check:
+    """The check of a list of words (each a ``noun``) looked for in messages (one word alone
+    too when ``single_ok``): each word's ``problem`` is reported at its own line."""
+
+    def check(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
+        words = c.texts(path, value, single_ok=single_ok)
+        if single_ok and isinstance(value, str):
+            items: list[tuple[PathKey, Any]] = [(path, value)]
+        else:
+            items = [((*path, i), word) for i, word in enumerate(value if isinstance(value, list) else [])]
+        for where, word in items:
+            found = problem(word) if isinstance(word, str) and word.strip() else None
+            if found is not None:
+                c.problem(where, f"`{dotted(where)}`: {noun} {word!r} {found}")
+        return words
+
+    return check

@@ -17,6 +17,7 @@ Patterns, keywords and active contexts then adjust the scores (``Matcher.rank``)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -27,6 +28,7 @@ from numpy.typing import NDArray
 
 from kefu.bot_regex import Pattern, compile_regex, search
 from kefu.features import QueryVector
+from kefu.normalize import unspaced, word_pattern
 from kefu.spec import BotSpec
 
 __all__ = ["Matcher", "Ranking", "verdict"]
@@ -76,6 +78,7 @@ class Matcher:
         # at -1; the cosine of an unrelated text is 0.
         self._empty_score = -1.0 if self.head != "cosine" else 0.0
         self._rules = _compile_rules(spec)
+        self._any_keywords = any(keywords for *_, keywords in self._rules)
         self._needs_context = np.array([bool(i.input_contexts) for i in spec.intents])
         self._contexts = [frozenset(i.input_contexts) for i in spec.intents]
         self._any_context = bool(self._needs_context.any())
@@ -180,6 +183,7 @@ class Matcher:
         for each (a pattern before a keyword)."""
         fired: dict[int, str] = {}
         keyword_score = self.spec.settings.keyword_score
+        joined = unspaced(text) if self._any_keywords else text
         for index, owner, patterns, keywords in self._rules:
             if available is not None and not available[index]:
                 continue
@@ -189,8 +193,9 @@ class Matcher:
                     fired[index] = f"pattern:{pattern.pattern}"
                     break
             else:
-                for word in keywords:
-                    if word in text:
+                for word, key, edges in keywords:
+                    # The plain test first: most messages hold no keyword.
+                    if key in joined and edges.search(joined):
                         pool[index] = max(pool.get(index, confidence(index)), keyword_score)
                         fired[index] = f"keyword:{word}"
                         break
@@ -242,11 +247,26 @@ CONTEXT_BOOST = 0.2
 """Added to the confidence of an intent whose required contexts are all active."""
 
 
-def _compile_rules(spec: BotSpec) -> list[tuple[int, str, list[Pattern], tuple[str, ...]]]:
-    """(intent index, owner named in timeout warnings, patterns, keywords) per intent with rules."""
+_Keyword = tuple[str, str, re.Pattern[str]]
+"""An intent keyword as written (normalized), as looked for (``unspaced``), and the regex
+that keeps its letter or digit edges off other letters or digits (``word_pattern``)."""
+
+
+def _compile_rules(spec: BotSpec) -> list[tuple[int, str, list[Pattern], list[_Keyword]]]:
+    """(intent index, owner named in timeout warnings, patterns, keywords) per intent with rules.
+
+    Keywords are read like the ``handoff_keywords`` plugin reads its own: ``618`` is not
+    in the order number 2023061812345, nor ``vip`` in ``vipx``, and ``转人工`` matches
+    ``转 人工``.
+    """
     rules = []
     for index, intent in enumerate(spec.intents):
         if intent.patterns or intent.keywords:
             patterns = [compile_regex(p) for p in intent.patterns]
-            rules.append((index, f"intent {intent.name!r}", patterns, intent.keywords))
+            keywords = [
+                (word, key, re.compile(word_pattern(key)))
+                for word in intent.keywords
+                if (key := unspaced(word))
+            ]
+            rules.append((index, f"intent {intent.name!r}", patterns, keywords))
     return rules

@@ -15,6 +15,7 @@ __all__ = [
     "encodable",
     "fold",
     "normalize",
+    "unspaced",
     "word_pattern",
 ]
 
@@ -71,6 +72,17 @@ def normalize(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
 SPACED_CHAR = r"[^\W_\u2e80-\U0010ffff]"
 """A letter or digit of a script that separates words by spaces (Latin, Greek, Cyrillic:
 everything below U+2E80 that is not punctuation, a space or the underscore)."""
+
+
+# A space that does not stand between two letters or digits of a spaced script: one inside
+# Chinese text (转 人工, 投，诉) separates nothing a reader sees as two words.
+_LOOSE_SPACE = re.compile(f"(?<!{SPACED_CHAR}) | (?!{SPACED_CHAR})")
+
+
+def unspaced(text: str) -> str:
+    """Normalized ``text`` without the spaces that separate no two words: ``转 人工`` is
+    ``转人工``, while ``human agent`` keeps its space."""
+    return _LOOSE_SPACE.sub("", text)
 
 
 def word_pattern(word: str) -> str:

@@ -8,8 +8,7 @@ them, and the plugin checks settings given in code with ``checked_plugin_setting
 from __future__ import annotations
 
 import importlib
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,33 +84,3 @@ def checked_plugin_settings(
     if checker.problems:
         raise ValueError("; ".join(p.message for p in checker.problems))
     return checked
-
-
-def word_problem(word: str, key: str, dropped: str, effect: str) -> str | None:
-    """Why a word a plugin looks for in messages cannot be used as written, or None. ``key``
-    is the word as the plugin reads it, ``dropped`` says what that reading leaves out and
-    ``effect`` what ordinary messages would do if one common character were all that is left."""
-    if not key:
-        return "has no letter or digit, so it can never match"
-    if len(key) == 1 and len(unicodedata.normalize("NFKC", word.strip())) > 1:
-        # The symbols that made the word specific are gone, leaving one common character.
-        return (
-            f"reads as {key!r} alone ({dropped}), so ordinary messages holding that character "
-            f"would {effect}; list the words it stands for instead"
-        )
-    return None
-
-
-def word_list(noun: str, problem: Callable[[str], str | None]) -> Check:
-    """The check of a list of words (each a ``noun``) a plugin looks for in messages: each
-    word's ``problem`` is reported at its own line."""
-
-    def check(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
-        words = c.texts(path, value)
-        for i, word in enumerate(value if isinstance(value, list) else []):
-            found = problem(word) if isinstance(word, str) and word.strip() else None
-            if found is not None:
-                c.problem((*path, i), f"`{dotted((*path, i))}`: {noun} {word!r} {found}")
-        return words
-
-    return check

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kefu.checks import Check, FileChecker, describe, dotted
-from kefu.normalize import normalize
+from kefu.checks import Check, FileChecker, describe, dotted, word_list, word_problem
+from kefu.normalize import normalize, unspaced
 from kefu.settings_sections import SECTION_CHECKS, check_text, integer_in, number_in, sent_as_written
 from kefu.spec import IntentSpec, OutputContext, SlotSpec
 from kefu.templates import TemplateError, placeholders
@@ -155,8 +155,17 @@ def _patterns(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
     return tuple(pattern for pattern in checked if pattern is not None)
 
 
+def _keyword_problem(word: str) -> str | None:
+    """Why an intent keyword cannot be used as written, or None: ``!!!`` could never match,
+    and ``C++`` reads as ``c``, which would raise the intent for every ``C盘`` question."""
+    return word_problem(word, unspaced(normalize(word)), "normalizing drops symbols", "raise this intent")
+
+
+_keyword_list = word_list("keyword", _keyword_problem, single_ok=True)
+
+
 def _keywords(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
-    words = (normalize(k) for k in c.texts(path, value, single_ok=True))
+    words = (normalize(k) for k in _keyword_list(c, path, value))
     return tuple(word for word in words if word)
 
 

@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import kefu
-from kefu.checks import Check, FileChecker, dotted
-from kefu.normalize import SPACED_CHAR, word_pattern
-from kefu.plugin_settings import checked_plugin_settings, word_list, word_problem
+from kefu.checks import Check, FileChecker, dotted, word_list, word_problem
+from kefu.normalize import unspaced, word_pattern
+from kefu.plugin_settings import checked_plugin_settings
 from kefu.yamlsource import PathKey
 
 __all__ = ["SETTINGS", "HandoffKeywords", "make_plugin"]
@@ -62,16 +62,11 @@ class HandoffKeywords:
         return None
 
 
-# A space that does not stand between two letters or digits of a spaced script: one inside Chinese text
-# (转 人工, 投，诉) separates nothing a reader sees as two words.
-_LOOSE_SPACE = re.compile(f"(?<!{SPACED_CHAR}) | (?!{SPACED_CHAR})")
-
-
 def _read(text: str) -> str:
     """``text`` normalized, and joined where a space does not separate two Latin words."""
     # normalize cuts at 500 characters by default; the engine has already cut the message
     # at the bot's own max_input_length, which may be longer.
-    return _LOOSE_SPACE.sub("", kefu.normalize(text, max_length=len(text)))
+    return unspaced(kefu.normalize(text, max_length=len(text)))
 
 
 def make_plugin(settings: Mapping[str, Any]) -> HandoffKeywords:

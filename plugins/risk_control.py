@@ -40,8 +40,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import kefu
-from kefu.checks import Check, FileChecker, dotted
-from kefu.plugin_settings import checked_plugin_settings, word_list, word_problem
+from kefu.checks import Check, FileChecker, dotted, word_list, word_problem
+from kefu.plugin_settings import checked_plugin_settings
 from kefu.plugins.pii import mask_pii, numbers_in, only_order_like_readings
 from kefu.plugins.sensitive_words import (
     MAX_GAP,

@@ -58,6 +58,44 @@ def test_a_message_with_nothing_the_bot_knows_falls_back_even_at_a_low_threshold
     assert engine.match(f"{text}退").candidates[0].intent == "refund"
 
 
+KEYWORD_BOT = """version: 1
+bot: {name: s, threshold: 0.7}
+intents:
+  - name: promotion
+    examples: [有什么活动, 最近有优惠吗]
+    responses: ["活动"]
+    keywords: [618, vip, 转人工]
+  - name: weather
+    examples: [今天天气怎么样, 明天下雨吗]
+    responses: ["天气"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("618买什么划算", "keyword:618"),
+        ("今年618", "keyword:618"),
+        ("vip天气", "keyword:vip"),
+        ("转 人工", "keyword:转人工"),  # a space (or punctuation) inside Chinese parts no words
+        ("转，人工", "keyword:转人工"),
+        # inside a longer number or Latin word, a keyword is not what the customer said
+        ("订单2023061812345天气", None),
+        ("svip天气", None),
+        ("vipx天气", None),
+    ],
+)
+def test_keywords_with_latin_or_digit_edges_match_whole_words_only(
+    write_bot: Callable[..., Path], text: str, rule: str | None
+) -> None:
+    # The order number 2023061812345 raised the promotion intent through its keyword 618,
+    # which the hand-off keywords plugin and risk control never did.
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": KEYWORD_BOT}))
+    match = engine.match(text)
+    assert match.rule == rule
+    assert (match.intent == "promotion") == (rule is not None)
+
+
 LOW_THRESHOLD_BOT = """version: 1
 bot: {name: s, threshold: 0.3, fallback: ["抱歉"]}
 intents:

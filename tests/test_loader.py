@@ -958,6 +958,23 @@ def test_keywords_that_can_never_reach_the_threshold_are_a_problem(
     assert_problems(tmp_path, {"bot.yaml": text}, expected)
 
 
+def test_keywords_that_could_never_match_or_would_match_everything_are_a_problem(tmp_path: Path) -> None:
+    # Normalizing drops symbols: "!!!" and "🙂" were dropped without a word, and "C++" became
+    # "c", which raised the intent for every message holding a c.
+    text = (
+        "version: 1\nintents:\n  - name: a\n    examples: [你好]\n"
+        "    keywords: ['!!!', C++, ok]\n  - name: b\n    examples: [再见]\n    keywords: 🙂\n"
+    )
+    expected = (
+        "5: `intents[0].keywords[0]`: keyword '!!!' has no letter or digit, so it can never match\n"
+        "5: `intents[0].keywords[1]`: keyword 'C++' reads as 'c' alone (normalizing drops symbols), so "
+        "ordinary messages holding that character would raise this intent; list the words it stands "
+        "for instead\n"
+        "8: `intents[1].keywords`: keyword '🙂' has no letter or digit, so it can never match"
+    )
+    assert_problems(tmp_path, {"bot.yaml": text}, expected)
+
+
 # fmt: off
 ODD_NAMES = [
     # a zero-width space: the intent showed as "" in reports, and no test file could name it
