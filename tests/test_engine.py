@@ -23,6 +23,9 @@ from kefu.spec import BotSettings, MatcherSettings, NlpSettings
         ("转人工", "human"),
         ("你好", "greeting"),
         ("谢谢你", "thanks"),
+        # a bare "yes" asks nothing: it got the 正品 answer, and 对 the wrong-item apology
+        ("是的", "acknowledge"),
+        ("对", "acknowledge"),
     ],
 )
 def test_match_names_the_demo_intent(demo_engine: kefu.Engine, text: str, intent: str) -> None:
