@@ -25,6 +25,7 @@ from kefu.sessions import ActiveContext, PendingSlot, Session
 from kefu.slot_filling import (
     CANCEL_PARTICLES,
     answers_ahead,
+    is_acknowledgement,
     is_cancel,
     prompt_for,
     slot_values,
@@ -381,9 +382,10 @@ def _title(intent: IntentSpec) -> str:
 
 
 def _pending_slot(turn: Turn) -> Reply | Match | None:
-    """The user is answering a slot prompt: fill it, cancel, or re-prompt (a ``Reply``), or
-    has changed topic (the ``Match`` of the new question). None: the slot no longer exists
-    (a reload removed it), so the message is a fresh one."""
+    """The user is answering a slot prompt: fill it, cancel, or re-prompt (a ``Reply``; also
+    after "好的，我找一下", which only acknowledges the question), or has changed topic (the
+    ``Match`` of the new question). None: the slot no longer exists (a reload removed it), so
+    the message is a fresh one."""
     session, spec = turn.session, turn.runtime.spec
     pending = session.pending
     assert pending is not None
@@ -399,15 +401,21 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         turn.trace.append(f"dropped pending slot {pending.intent}.{pending.slot}")
         session.pending = None
         return None
-    # The value first: "不用了" answers "需要开发票吗" (a value of the slot) before it cancels.
+    # The value first: "不用了" answers "需要开发票吗" (a value of the slot) before it cancels,
+    # and "好的" answers "确认下单吗" before it only acknowledges the question.
     value = valid_value(turn, slot, turn.message.text)
     if value is not None:
         session.slots[slot.name] = value
         match = Match(turn.message.text, intent.name, 1.0, rule=f"slot:{slot.name}")
         return decide(turn, match)
-    if is_cancel(normalize(turn.message.text, spec.settings.max_input_length), spec.settings.cancel_words):
+    text = normalize(turn.message.text, spec.settings.max_input_length)
+    if is_cancel(text, spec.settings.cancel_words):
         session.pending = None
         return turn.reply(spec.settings.cancel_reply, "cancel")
+    if is_acknowledgement(text, spec.settings.acknowledge_words):
+        # "好的，我找一下" heard the question: no failed answer, and no goodbye (好的 matched it)
+        turn.trace.append(f"acknowledged slot {slot.name}")
+        return turn.reply(prompt_for(slot), "prompt", Match(turn.message.text, intent.name, 0.0))
     other = turn.runtime.match(turn.message.text, turn.contexts)
     if other.intent is not None and other.intent != intent.name:
         session.pending = None  # a new question: the user changed topic

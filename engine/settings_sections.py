@@ -86,6 +86,7 @@ BOT_CHECKS: dict[str, Check] = {
     "out_of_scope_label": check_text,
     "slot_retries": integer_in(0),
     "cancel_words": _texts,
+    "acknowledge_words": _texts,
     "history_size": integer_in(1),
     "keyword_score": number_in(0.0, 1.0),
 }

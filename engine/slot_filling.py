@@ -1,7 +1,9 @@
-"""Which values a message gives a conversation's slots, and whether it cancels a question.
+"""Which values a message gives a conversation's slots, and whether it cancels or only
+acknowledges a question.
 
 Used by ``kefu.dialog``: the answer to a slot question (``valid_value``), the values a
-message holds for an intent's slots (``slot_values``, ``answers_ahead``), and cancel words.
+message holds for an intent's slots (``slot_values``, ``answers_ahead``), cancel words and
+acknowledgements ("好的，我找一下").
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "CANCEL_PARTICLES",
     "acceptable",
     "answers_ahead",
+    "is_acknowledgement",
     "is_cancel",
     "prompt_for",
     "slot_values",
@@ -37,22 +40,39 @@ cancel an order, not the question."""
 CANCEL_TAIL = "谢谢你?|谢了|多谢"
 """Thanks after a cancel word (不用了谢谢) still cancel: the customer is not thanking the bot
 for an answer while it waits for one."""
+ACKNOWLEDGE_PARTICLES = "吧啊呀哦呢嘛啦哈"
+"""Particles that may follow an acknowledgement (好的呀, 稍等哈). Not 了: "行了" and "可以了"
+say "enough", not "one moment" (知道了 and 明白了 are words of the list)."""
+ACKNOWLEDGE_LEAD = "那"
+"""A word that may come before an acknowledgement (那好的, 那我找一下)."""
 
 
 @functools.lru_cache(maxsize=16)
-def _cancel_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+def _words_pattern(words: tuple[str, ...], lead: str, particles: str, tail: str) -> re.Pattern[str]:
+    """Nothing but ``words``, each followed by any ``particles``, after a ``lead`` and
+    before a ``tail`` at most."""
     # A word of punctuation only (！) normalizes to nothing, and an empty alternative would
-    # make any run of particles (啊, 好吧) a cancel.
+    # make any run of particles (啊, 好吧) match.
     kept = sorted({normalize(w).replace(" ", "") for w in words} - {""}, key=len, reverse=True)
     alternatives = "|".join(map(re.escape, kept)) or "(?!)"
-    return re.compile(f"(?:{CANCEL_LEAD})?(?:(?:{alternatives})[{CANCEL_PARTICLES}]*)+(?:{CANCEL_TAIL})?")
+    return re.compile(f"(?:{lead})?(?:(?:{alternatives})[{particles}]*)+(?:{tail})?")
 
 
 def is_cancel(text: str, words: tuple[str, ...]) -> bool:
     """ "算了", "算了吧", "那算了", "算了，不查了", "不用了谢谢": nothing but cancel words and
     particles, after a filler word and before thanks at most (spaces aside: "算 了")."""
     text = text.replace(" ", "")
-    return bool(text) and bool(words) and _cancel_pattern(words).fullmatch(text) is not None
+    pattern = _words_pattern(words, CANCEL_LEAD, CANCEL_PARTICLES, CANCEL_TAIL)
+    return bool(text) and bool(words) and pattern.fullmatch(text) is not None
+
+
+def is_acknowledgement(text: str, words: tuple[str, ...]) -> bool:
+    """ "好的", "嗯嗯好", "好的，我找一下", "稍等哈": nothing but acknowledgement words and
+    particles, after 那 at most (spaces aside). No thanks after: "好的谢谢" may well end the
+    conversation, and is left to the matcher."""
+    text = text.replace(" ", "")
+    pattern = _words_pattern(words, ACKNOWLEDGE_LEAD, ACKNOWLEDGE_PARTICLES, "")
+    return bool(text) and bool(words) and pattern.fullmatch(text) is not None
 
 
 def prompt_for(slot: SlotSpec) -> str:

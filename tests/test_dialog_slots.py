@@ -279,3 +279,85 @@ def test_response_built_still_sees_a_context_on_its_last_turn(write_bot: Callabl
     assert seen == [["order"], ["order"]]
     session = engine.session("s")
     assert session is not None and session.contexts == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "好的",  # answered as goodbye (0.9): 拜拜～, and the order question dropped
+        "好的，我找一下",  # goodbye too
+        "嗯嗯好",  # answered as a greeting
+        "收到",  # answered as shipping_time
+        "可以",  # answered as payment_methods
+        "知道了",  # answered as thanks
+        "那好的，稍等哈",  # a filler before, particles after
+    ],
+)
+def test_an_acknowledgement_keeps_the_order_question_of_the_demo_bot(
+    demo_engine: kefu.Engine, text: str
+) -> None:
+    said = ("查一下我的订单", text, "2024112712345678")
+    replies = [demo_engine.reply(t, session_id=f"acknowledged {text}") for t in said]
+    assert [(r.intent, r.action) for r in replies] == [
+        ("order_status", "prompt"),
+        ("order_status", "prompt"),
+        ("order_status", "respond"),
+    ]
+    prompt = "请提供一下您的订单号（12-20位数字）哦，可以在「我的订单」里复制～"
+    assert replies[0].text == replies[1].text == prompt
+    assert replies[1].trace == ("acknowledged slot order_id",)
+    assert replies[2].slots == {"order_id": "2024112712345678"}
+
+
+def test_acknowledgements_do_not_use_up_the_retries(demo_engine: kefu.Engine) -> None:
+    # Each was asked again as a failed answer: the third (slot_retries 2) gave up and fell back.
+    said = ("我的快递到哪了", "稍等", "ok", "等一下我找找", "马上", "嗯嗯好的我找一下", "2024112712345678")
+    replies = [demo_engine.reply(t, session_id="waiting") for t in said]
+    assert [r.action for r in replies] == ["prompt"] * 6 + ["respond"]
+    assert replies[-1].slots == {"order_id": "2024112712345678"}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("好的再见", "goodbye"),  # more than an acknowledgement: the customer leaves
+        ("好的谢谢", "thanks"),  # thanks are left to the matcher, not taken as "one moment"
+    ],
+)
+def test_a_message_that_is_more_than_an_acknowledgement_changes_topic(
+    demo_engine: kefu.Engine, text: str, intent: str
+) -> None:
+    session_id = f"more than acknowledged {text}"
+    replies = [demo_engine.reply(t, session_id=session_id) for t in ("查一下我的订单", text)]
+    assert (replies[1].intent, replies[1].action) == (intent, "respond")
+
+
+def test_an_acknowledgement_answers_no_later_question_and_a_value_still_answers(
+    write_bot: Callable[..., Path],
+) -> None:
+    # 好的 at the colour question said yes to the invoice, not yet asked, and it never was;
+    # at the invoice question it is the answer.
+    bot = SHOP_BOT.replace(
+        "  size: {values: [大号, 中号, 小号]}",
+        "  size: {values: [大号, 中号, 小号]}\n  yesno: {values: {需要: [好的], 不需要: [不用了]}}",
+    ).replace(
+        '    responses: ["好的，{color}{size}"]',
+        "      invoice: {entity: yesno, required: true, prompt: 需要开发票吗}\n"
+        '    responses: ["好的，{color}{size}，发票：{invoice}"]',
+    )
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    said = talk(engine, "我要买衣服", "好的", "红的", "大号", "好的")
+    assert said == ["要什么颜色", "要什么颜色", "要什么尺码", "需要开发票吗", "好的，红色大号，发票：需要"]
+
+
+def test_no_acknowledge_words_is_the_bot_of_before(write_bot: Callable[..., Path]) -> None:
+    # `acknowledge_words: []` turns acknowledgements off: 好的 at the colour question is
+    # answered as the greeting it resembles (好), the question dropped, and 红的 is not understood.
+    said = {}
+    for words in ("", ", acknowledge_words: []"):
+        engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": SHOP_BOT.replace("0.3", f"0.3{words}")}))
+        said[words] = talk(engine, "我要买衣服", "好的", "红的")
+    assert said == {
+        "": ["要什么颜色", "要什么颜色", "要什么尺码"],
+        ", acknowledge_words: []": ["要什么颜色", "您好", "抱歉，我没太明白，您可以换个说法吗？"],
+    }

@@ -652,6 +652,25 @@ def test_dump_spec_keeps_awkward_texts_exactly(tmp_path: Path) -> None:
     assert summary(kefu.load_spec(dumped)) == summary(spec)
 
 
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("[]", ()),  # acknowledgements turned off: an empty list must not load back as the default
+        ("[好的, 稍等]", ("好的", "稍等")),  # a bot's own list
+    ],
+)
+def test_dump_spec_keeps_the_acknowledge_words(tmp_path: Path, written: str, words: tuple[str, ...]) -> None:
+    bot = tmp_path / "bot.yaml"
+    intents = "intents:\n  - name: a\n    examples: [你好]\n"
+    bot.write_text(f"version: 1\nbot: {{acknowledge_words: {written}}}\n{intents}", encoding="utf-8")
+    spec = kefu.load_spec(bot)
+    assert spec.settings.acknowledge_words == words
+    dumped = tmp_path / "dumped" / "bot.yaml"
+    dumped.parent.mkdir()
+    dumped.write_text(dump_spec(spec), encoding="utf-8")
+    assert kefu.load_spec(dumped).settings == spec.settings
+
+
 # --- export ---------------------------------------------------------------------------
 
 

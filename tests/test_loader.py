@@ -235,6 +235,10 @@ SECTION_CASES = [
     ("bot:\n  top_k: 1\n", "3: `bot.top_k` must be >= 2 (got 1): the bot compares the best two intents "
      "to decide whether to ask which one was meant; to never ask, set `bot.ambiguity_margin: 0`"),
     ("bot:\n  cancel_words: {a: b}\n", "3: `bot.cancel_words` must be a list of text, not a mapping"),
+    ("bot:\n  acknowledge_words: {a: b}\n",
+     "3: `bot.acknowledge_words` must be a list of text, not a mapping"),
+    ("bot:\n  acknowledgement_words: []\n",
+     f"3: unknown key 'acknowledgement_words' (did you mean 'acknowledge_words'?); known: {BOT_KEYS}"),
     ("bot:\n  fallback:\n    - 好\n    - [x]\n", "5: `bot.fallback[1]` must be text, not a list"),
     # the bot's own replies are sent as written: a placeholder in one reached the customer
     ("bot:\n  fallback: [抱歉, '{name}没听懂']\n",
