@@ -7,19 +7,39 @@ from __future__ import annotations
 
 import io
 import sys
+from typing import TYPE_CHECKING, Any
 
-from kefu.cli.app import BUILT_IN, build_app
+if TYPE_CHECKING:
+    from kefu.cli.app import build_app
 
 __all__ = ["build_app", "main"]
 
 
 def main() -> None:
     """Entry point of the ``kefu`` console script."""
-    _forgiving_stdio()
-    # A built-in command needs no plugin commands: skip importing every installed plugin,
-    # which is most of a cold `kefu predict`.
-    builtin = len(sys.argv) > 1 and sys.argv[1] in BUILT_IN
-    build_app(plugin_commands=not builtin)()
+    # The commands are imported here, not when this package is: a Ctrl-C during those
+    # imports (most of a start) then ends as one while a command runs, with exit code 130
+    # and no traceback (typer's way), instead of a KeyboardInterrupt traceback.
+    try:
+        _forgiving_stdio()
+        from kefu.cli.app import BUILT_IN, build_app
+
+        # A built-in command needs no plugin commands: skip importing every installed plugin,
+        # which is most of a cold `kefu predict`.
+        builtin = len(sys.argv) > 1 and sys.argv[1] in BUILT_IN
+        app = build_app(plugin_commands=not builtin)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    app()
+
+
+def __getattr__(name: str) -> Any:
+    """``kefu.cli.build_app``, imported on first use (see ``main``)."""
+    if name == "build_app":
+        from kefu.cli.app import build_app
+
+        return build_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _forgiving_stdio() -> None:
