@@ -239,6 +239,7 @@ def _unresolved_references(
     results: list[FileResult], intents: list[IntentSpec], entities: tuple[EntitySpec, ...]
 ) -> list[Problem]:
     entity_names = {e.name for e in entities} | set(BUILTIN_ENTITIES)
+    refused = _declared_entity_names(results) - entity_names
     opened = {ctx.name for intent in intents for ctx in intent.output_contexts}
     params = {
         f"{ctx.name}.{slot.name}"
@@ -250,6 +251,8 @@ def _unresolved_references(
     for result in results:
         src = result.checker.src
         for kind, path, name in result.references:
+            if kind == "entity" and name in refused:
+                continue  # its own problem says why: calling it unknown would report it twice
             if kind == "entity" and name not in entity_names:
                 known = ", ".join(sorted(entity_names)) or "none declared"
                 message = f"slot uses unknown entity {name!r} (entities: {known})"
@@ -261,6 +264,17 @@ def _unresolved_references(
                 continue
             problems.append(Problem(str(src.path), src.line(path), message))
     return problems
+
+
+def _declared_entity_names(results: list[FileResult]) -> set[str]:
+    """Every name under ``entities:``, including entities refused for their regex or builtin."""
+    names: set[str] = set()
+    for result in results:
+        data = result.checker.src.data
+        section = data.get("entities") if isinstance(data, dict) else None
+        if isinstance(section, dict):
+            names.update(str(name) for name in section)
+    return names
 
 
 def _impossible_slot_values(results: list[FileResult], entities: tuple[EntitySpec, ...]) -> list[Problem]:

@@ -619,6 +619,16 @@ CROSS_FILE_CASES = [
      B + "    contexts: {in: o}\n", "<dir>/a.yaml:6: duplicate key 'title'"),
     ("version: 1\nentities:\n  c: {values: [红]}\n  c: {values: [蓝]}\n" + GREET,
      B + "    slots: {s: {entity: c}}\n", "<dir>/a.yaml:4: duplicate key 'c'"),
+    # an entity refused for its regex or builtin is reported once, where it is declared: a
+    # slot using it was told too that the entity is unknown, in a list that left it out
+    ("version: 1\nentities:\n  sku: {regex: '(SKU'}\n" + GREET, B + "    slots: {s: {entity: sku}}\n",
+     "<dir>/a.yaml:3: invalid regex '(SKU': missing ) at position 4"),
+    ("version: 1\nentities:\n  code: {regex: '编号：(\\d+)'}\n" + GREET,
+     B + "    slots: {s: {entity: code}}\n",
+     "<dir>/a.yaml:3: regex '编号：(\\\\d+)' can never match: entity regexes run on the message in NFKC "
+     "form, where '：' is ':' (write ':'; see docs/intents.md)"),
+    ("version: 1\nentities:\n  b: {builtin: phone}\n" + GREET, B + "    slots: {s: {entity: b}}\n",
+     "<dir>/a.yaml:3: `entities.b.builtin` must be one of order_id, mobile, amount, date (got 'phone')"),
 ]
 # fmt: on
 
