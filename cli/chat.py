@@ -89,6 +89,12 @@ def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
         typer.echo(f"{engine.spec.settings.name}: {reply.text}")
     elif reply.action == "handed_off":
         typer.secho("(已转人工，机器人静默；/reset 开始新对话)", fg="yellow")
+    elif _without_responses(engine, reply.intent):
+        # The engine leaves such a reply's text to the program or a plugin's response_built;
+        # here nothing filled it, and an empty line looked like the bot hanging.
+        typer.secho(
+            f"(no text: intent {reply.intent} has no `responses`, and no plugin filled one in)", fg="yellow"
+        )
     if reply.payload is not None:  # buttons or links the customer sees beside the text
         typer.secho(f"  payload: {_payload_text(reply.payload)}", fg="blue")
     if reply.handoff and reply.action == "handoff":
@@ -107,6 +113,11 @@ def _show(engine: kefu.Engine, reply: kefu.Reply, debug: bool) -> None:
             typer.secho(f"  slots: {dict(session.slots)}  contexts: {contexts}", fg="cyan")
         for step in reply.trace:
             typer.secho(f"  trace: {step}", fg="cyan")
+
+
+def _without_responses(engine: kefu.Engine, name: str | None) -> bool:
+    """Whether ``name`` is an intent of the bot with no ``responses``."""
+    return any(intent.name == name and not intent.responses for intent in engine.spec.intents)
 
 
 COMMANDS = {"chat": chat}

@@ -152,6 +152,29 @@ def test_chat_session_before_the_first_message_says_there_is_none() -> None:
     assert lines[1] == "你: (no conversation in session 'cli' yet: say something first)"
 
 
+def test_chat_says_an_intent_without_responses_gave_no_text(write_bot: Callable[..., Path]) -> None:
+    # The engine leaves the text to a program or a plugin; chat showed nothing at all.
+    bot = write_bot(
+        **{
+            "bot.yaml": """
+            version: 1
+            intents:
+              - name: greet
+                examples: [你好, 在吗]
+                responses: [您好]
+              - name: invoice
+                examples: [我要开发票, 发票怎么开]
+            """
+        }
+    )
+    code, out, _ = run("chat", str(bot), stdin="我要开发票\n你好\n")
+    assert code == 0
+    assert out.splitlines()[1:3] == [
+        "你: (no text: intent invoice has no `responses`, and no plugin filled one in)",
+        "你: kefu: 您好",
+    ]
+
+
 def test_chat_ends_cleanly_on_ctrl_d() -> None:
     code, out, _ = run("chat", stdin="你好\n")  # stdin ends: EOF, like Ctrl-D
     assert code == 0 and "Traceback" not in out
