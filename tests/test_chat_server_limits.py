@@ -273,10 +273,15 @@ def test_settings_come_from_kefu_chat_variables() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the real server below writes its output."""
+    return tmp_path_factory.mktemp("chat-server") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def server(server_log: Path) -> Iterator[str]:
     """``python examples/chat_server`` on a free loopback port; yields its ws:// base URL."""
-    log = tmp_path_factory.mktemp("chat-server") / "server.log"
-    with running_server({"KEFU_LOAD_PLUGINS": ""}, log=log) as url:
+    with running_server({"KEFU_LOAD_PLUGINS": ""}, log=server_log) as url:
         yield url.replace("http://", "ws://")
 
 
@@ -324,6 +329,33 @@ def test_the_real_server_answers_a_deeply_nested_frame_and_keeps_the_connection(
     assert error == agent_error == {"type": "error", "code": "too_deep", "message": TOO_DEEP}
     assert reply == bot_reply(PROMPT, "order_status", "prompt")
     assert pong == {"type": "pong"}
+
+
+def test_the_real_server_closes_a_frame_that_is_not_utf8_with_1007_and_one_log_line(
+    server: str, server_log: Path
+) -> None:
+    """uvicorn logged such a frame as an error with a UnicodeDecodeError traceback."""
+    websockets = pytest.importorskip("websockets")
+
+    async def scenario() -> tuple[int | None, Frame]:
+        async with websockets.connect(f"{server}/ws/visitor") as bad:
+            await bad.recv()
+            await bad.send(b'{"type": "message", "text": "\xff\xfe"}', text=True)
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(bad.recv(), 10)
+            code = bad.close_code
+        async with websockets.connect(f"{server}/ws/visitor") as ws:
+            await ws.recv()
+            await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
+            reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        return code, reply
+
+    before = server_log.read_text(encoding="utf-8")
+    code, reply = asyncio.run(scenario())
+    assert code == 1007  # RFC 6455 "invalid frame payload data"
+    assert reply == bot_reply(PROMPT, "order_status", "prompt")
+    logged = server_log.read_text(encoding="utf-8")[len(before) :]
+    assert logged == "WARNING:  WebSocket closed with 1007: a text frame that is not UTF-8\n"
 
 
 def test_half_open_connections_neither_block_the_pages_nor_stay_open(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ may send (README, "Protocol"):
   ``{"type": "release", "session": "..."}`` and ``{"type": "ping"}``
 
 A frame that breaks the protocol gets ``{"type": "error", "code": ..., "message": ...}``
-and the connection stays open; a binary frame closes it with 1003.
+and the connection stays open; a binary frame closes it with 1003 (and one that is not
+UTF-8 with 1007, sent by uvicorn).
 """
 
 from __future__ import annotations

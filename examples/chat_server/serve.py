@@ -15,7 +15,7 @@ from chat_server.app import create_app
 from chat_server.http_timeout import with_header_timeout
 from chat_server.settings import Settings
 
-__all__ = ["main"]
+__all__ = ["NotUtf8Frame", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         http=with_header_timeout(settings.header_timeout),
         backlog=4096,
     )
+    # After uvicorn.Config, which sets up uvicorn's loggers (it keeps the filters they have).
+    logging.getLogger("uvicorn.error").addFilter(NotUtf8Frame())
     uvicorn.Server(config).run(sockets=[sock])
+
+
+class NotUtf8Frame(logging.Filter):
+    """One warning line for a WebSocket text frame that is not UTF-8, instead of an error with
+    a ``UnicodeDecodeError`` traceback. uvicorn closes that connection with 1007 itself and
+    logs it with ``logger.exception``: what any client can send is not a server bug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The message too: a UnicodeDecodeError in the app ("Exception in ASGI application")
+        # is a bug, and keeps its traceback.
+        frame_error = record.msg == "Invalid UTF-8 sequence received from client."
+        if frame_error and record.exc_info is not None and isinstance(record.exc_info[1], UnicodeDecodeError):
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            record.msg, record.args = "WebSocket closed with 1007: a text frame that is not UTF-8", ()
+        return True
 
 
 def bind(host: str, port: int) -> socket.socket:
