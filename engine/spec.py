@@ -30,12 +30,13 @@ __all__ = [
 
 DEFAULT_FALLBACK = ("抱歉，我没太明白，您可以换个说法吗？",)
 ACKNOWLEDGE_WORDS = (
-    "好的", "好", "好嘞", "好哒", "好吧", "嗯", "嗯嗯", "哦", "哦哦", "ok", "okay", "行", "可以", "没问题",
-    "收到", "知道了", "明白", "明白了", "了解", "稍等", "等一下", "等下", "等等", "等我一下", "马上",
-    "我找找", "我找一下", "我看看", "我看一下", "我查一下", "我查查",
+    "好的", "好", "好嘞", "好哒", "好吧", "嗯", "嗯嗯", "哦", "哦哦", "是", "是的", "对", "对的", "ok",
+    "okay", "行", "可以", "没问题", "收到", "知道了", "明白", "明白了", "了解", "稍等", "等一下",
+    "等下", "等等", "等我一下", "马上", "我找找", "我找一下", "我看看", "我看一下", "我查一下", "我查查",
 )  # fmt: skip
 """Answers to a slot question that only say the customer heard it ("好的，我找一下"): the
-question is asked again. Not 对 or 是的 (answers to a yes/no question), nor thanks."""
+question is asked again. 是的 and 对 too: where a yes/no slot takes them as a value, the
+value is read first. Not thanks."""
 
 
 @dataclass(frozen=True)

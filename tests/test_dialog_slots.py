@@ -311,9 +311,20 @@ def test_an_acknowledgement_keeps_the_order_question_of_the_demo_bot(
 
 def test_acknowledgements_do_not_use_up_the_retries(demo_engine: kefu.Engine) -> None:
     # Each was asked again as a failed answer: the third (slot_retries 2) gave up and fell back.
-    said = ("我的快递到哪了", "稍等", "ok", "等一下我找找", "马上", "嗯嗯好的我找一下", "2024112712345678")
+    # 是的 and 对 left the question for the demo bot's acknowledge intent.
+    said = (
+        "我的快递到哪了",
+        "稍等",
+        "ok",
+        "是的",
+        "对",
+        "等一下我找找",
+        "马上",
+        "嗯嗯好的我找一下",
+        "2024112712345678",
+    )
     replies = [demo_engine.reply(t, session_id="waiting") for t in said]
-    assert [r.action for r in replies] == ["prompt"] * 6 + ["respond"]
+    assert [r.action for r in replies] == ["prompt"] * 8 + ["respond"]
     assert replies[-1].slots == {"order_id": "2024112712345678"}
 
 
