@@ -4,10 +4,11 @@
 compiled then, so ``extract`` on a short message costs a few microseconds.
 
 Matching reads the message after NFKC (full-width ``１２３`` is ``123``, ``￥`` is ``¥``);
-built-ins and lookup lists also read it case-folded, while regex entities see the case
-the user typed. Offsets always refer to the string given to ``extract``: when NFKC or case
-folding changes the length (``½`` becomes three characters), each normalized character
-is mapped back to the character it came from.
+built-ins and lookup lists also read it case-folded and in Simplified Chinese (a lookup
+value 红色 is found in 紅色), while regex entities see the case and characters the user
+typed. Offsets always refer to the string given to ``extract``: when NFKC or case folding
+changes the length (``½`` becomes three characters), each normalized character is mapped
+back to the character it came from.
 
 Overlapping values are resolved longest first; of two equally long ones the earlier
 wins, then the entity declared first. No two returned values share a character.
@@ -24,7 +25,7 @@ from typing import NamedTuple
 
 from kefu.bot_regex import Pattern, RegexError, compile_regex, finditer
 from kefu.builtin_entities import BUILTIN_FINDERS, parse_bare_amount
-from kefu.normalize import fold
+from kefu.normalize import fold, simplified
 from kefu.spec import EntitySpec
 
 __all__ = ["EntityExtractor", "EntityValue"]
@@ -70,7 +71,7 @@ class _Message(NamedTuple):
     @classmethod
     def of(cls, text: str) -> _Message:
         nfkc = unicodedata.normalize("NFKC", text)
-        folded = nfkc.casefold()
+        folded = simplified(nfkc.casefold())  # one for one: no offset moves
         if len(nfkc) == len(text) == len(folded):
             return cls(text, nfkc, folded)
         return cls._char_by_char(text)
@@ -85,7 +86,7 @@ class _Message(NamedTuple):
         folded_origin: list[int] = []
         for i, char in enumerate(text):
             nfkc = unicodedata.normalize("NFKC", char)
-            folded = nfkc.casefold()
+            folded = simplified(nfkc.casefold())
             nfkc_parts.append(nfkc)
             folded_parts.append(folded)
             nfkc_origin.extend([i] * len(nfkc))

@@ -325,17 +325,17 @@ def _entity_document(name: str, entity: EntityDraft, warnings: list[str]) -> dic
 
 def _distinct_words(name: str, values: dict[str, list[str]], warnings: list[str]) -> dict[str, list[str]]:
     """Lookup values as a bot file may hold them: each word (a value or one of its variants)
-    under one value only, compared as the extractor reads them, ignoring case and width, and
-    none blank. Rasa told VIP and vip, or ＸＬ and XL, apart; kefu would only ever give the
-    first, so the bot file refuses the second: it joins the first value (its variants too) or,
-    as a variant of another value, is left out, with a warning."""
+    under one value only, compared as the extractor reads them (case, width and Traditional
+    forms ignored), and none blank. Rasa told VIP and vip, or ＸＬ and XL, apart; kefu would
+    only ever give the first, so the bot file refuses the second: it joins the first value
+    (its variants too) or, as a variant of another value, is left out, with a warning."""
     owner: dict[str, str] = {}  # folded word -> the value it gives
     kept: dict[str, list[str]] = {}
     for value, variants in values.items():
         first = owner.setdefault(fold(value), value)
         if first != value:
             warnings.append(
-                f"entity {name!r}: value {value!r} joins {first!r}, the same once case and width are ignored"
+                f"entity {name!r}: value {value!r} joins {first!r}, the same word as the extractor reads it"
             )
         words = kept.setdefault(first, [])
         for variant in variants:

@@ -23,7 +23,7 @@ from kefu.builtin_entities import BUILTIN_FINDERS, BUILTIN_SHAPES
 from kefu.checks import dead_literal
 from kefu.entities import EntityExtractor
 from kefu.errors import Problem, SpecError
-from kefu.normalize import fold
+from kefu.normalize import NORMALIZATION, fold
 from kefu.sections import FORMAT_VERSION, FileResult, check_file
 from kefu.settings_sections import BUILTIN_ENTITIES
 from kefu.spec import (
@@ -121,8 +121,9 @@ def _unreadable(path: Path, exc: OSError) -> str:
 
 
 def fingerprint(files: Iterable[Path], raw: Iterable[bytes]) -> str:
-    """A digest of the bot files' names and bytes and of the kefu version reading them."""
-    digest = hashlib.sha256(f"kefu {__version__} format {FORMAT_VERSION}\n".encode())
+    """A digest of the bot files' names and bytes and of the kefu version reading them (and
+    of its text normalization, which one version number did not follow)."""
+    digest = hashlib.sha256(f"kefu {__version__} format {FORMAT_VERSION} {NORMALIZATION}\n".encode())
     for file, data in zip(files, raw, strict=True):
         digest.update(file.name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()

@@ -28,6 +28,7 @@ from kefu.loader import bot_files, load_spec
 from kefu.loader import fingerprint as files_fingerprint
 from kefu.matcher import Matcher
 from kefu.modelcheck import arrays_problem, meta_problem, read_npz
+from kefu.normalize import NORMALIZATION
 from kefu.spec import BotSpec
 from kefu.text import TextAnalyzer
 from kefu.training import fit_head
@@ -170,6 +171,13 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path}: model format version {meta.get('format_version')!r}; this kefu reads "
             f"version {FORMAT_VERSION}; retrain with `kefu train`"
+        )
+    if meta.get("normalization") != NORMALIZATION:
+        # Before the fingerprint checks: for a model saved before NORMALIZATION joined the
+        # fingerprint, they would say the bot files inside were edited.
+        raise ModelError(
+            f"{path}: model trained on text normalized otherwise than this kefu does "
+            f"(it now folds Traditional Chinese to Simplified); retrain with `kefu train`"
         )
     try:
         checksum = meta_checksum(meta)

@@ -23,6 +23,7 @@ from kefu._version import __version__
 from kefu.errors import ModelError
 from kefu.loader import load_spec
 from kefu.model import FORMAT, FORMAT_VERSION, MODEL_ENTRIES, Model, meta_checksum, read_model_file
+from kefu.normalize import NORMALIZATION
 from kefu.plugin_settings import bundled_data_files
 from kefu.spec import BotSpec
 from kefu.specdump import dump_spec
@@ -171,6 +172,7 @@ def _write(model: Model, folder: Path, portable: bool) -> None:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "kefu_version": __version__,
+        "normalization": NORMALIZATION,
         "fingerprint": fingerprint,
         "bot_files": names,
         "intents": list(model.matcher.intents),

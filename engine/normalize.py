@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 from kefu.arguments import check_text
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
+    "NORMALIZATION",
     "SPACED_CHAR",
     "SURROGATE",
     "clean",
     "encodable",
     "fold",
     "normalize",
+    "simplified",
     "unspaced",
     "word_pattern",
 ]
 
 DEFAULT_MAX_LENGTH = 500
+
+NORMALIZATION = "nfkc casefold traditional-1"
+"""What ``normalize`` does, recorded with every trained model: a model trained from text
+normalized otherwise has another vocabulary, so it is retrained, never silently reused.
+Change it whenever normalizing the same text can give a different result."""
 
 # \W covers punctuation, symbols (emoji included), control characters and whitespace;
 # the underscore is a word character for `re`, so it is listed explicitly.
@@ -52,20 +60,42 @@ def encodable(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """``text`` as the entity finders read it: NFKC and case folded, nothing else (unlike
-    ``normalize``, punctuation and spaces stay, so offsets still mean something)."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """``text`` as the entity finders read it: NFKC, case folded and Simplified, nothing else
+    (unlike ``normalize``, punctuation and spaces stay, so offsets still mean something)."""
+    return simplified(unicodedata.normalize("NFKC", text).casefold())
+
+
+@cache
+def _simplified_table() -> dict[int, int]:
+    # Built at first use: `import kefu` and `kefu --help` never read the table.
+    from kefu.traditional import PAIRS
+
+    pairs = PAIRS.replace("\n", "")
+    return {ord(t): ord(s) for t, s in zip(pairs[0::2], pairs[1::2], strict=True)}
+
+
+def simplified(text: str) -> str:
+    """``text`` with Traditional Chinese characters in their Simplified form (運費 -> 运费).
+
+    Character for character, so lengths and offsets stay; a character that is also a
+    Simplified one (乾, 著, 於) is kept, so Simplified text comes back unchanged. The table
+    is OpenCC's, less those characters (scripts/traditional_table.py).
+    """
+    if text.isascii():  # English bots and order numbers: nothing to look up
+        return text
+    return text.translate(_simplified_table())
 
 
 def normalize(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
     """Normalize a message for matching.
 
     NFKC folds full-width letters and digits to ASCII (``ＡＢＣ１２３`` -> ``abc123``),
-    case folding makes ``iPhone`` and ``IPHONE`` the same word, and every run of
-    punctuation, symbols, emoji, control characters or whitespace becomes one space.
-    The result is stripped; it is empty when the message had no letters or digits.
+    case folding makes ``iPhone`` and ``IPHONE`` the same word, Traditional Chinese becomes
+    Simplified (``運費`` -> ``运费``, see ``simplified``), and every run of punctuation,
+    symbols, emoji, control characters or whitespace becomes one space. The result is
+    stripped; it is empty when the message had no letters or digits.
     """
-    text = unicodedata.normalize("NFKC", clean(text, max_length)).casefold()
+    text = simplified(unicodedata.normalize("NFKC", clean(text, max_length)).casefold())
     return _NON_WORD.sub(" ", text).strip()
 
 

@@ -313,15 +313,15 @@ def _lookup_values(c: FileChecker, path: PathKey, value: Any) -> tuple[tuple[str
 def _shared_words(
     c: FileChecker, values: tuple[tuple[str, tuple[str, ...]], ...], paths: list[list[PathKey]]
 ) -> None:
-    """A word listed for two values (compared as the extractor reads them, ignoring case
-    and width) only ever gives the first: under the second it would be ignored."""
+    """A word listed for two values (compared as the extractor reads them, ignoring case,
+    width and Traditional forms) only ever gives the first: under the second it would be ignored."""
     owner: dict[str, str] = {}
     for (canonical, words), where in zip(values, paths, strict=True):
         for word, at in zip((canonical, *words), where, strict=True):
             first = owner.setdefault(fold(word), canonical)
             if first == canonical:
                 continue
-            if word == canonical:  # case and width do not count: xl is XL
+            if word == canonical:  # case, width and Traditional forms do not count: xl is XL
                 c.problem(at, f"value {word!r} is already a word of {first!r}, so it is never given")
             else:
                 c.problem(
