@@ -79,7 +79,7 @@ def simplified(text: str) -> str:
 
     Character for character, so lengths and offsets stay; a character that is also a
     Simplified one (乾, 著, 於) is kept, so Simplified text comes back unchanged. The table
-    is OpenCC's, less those characters (scripts/traditional_table.py).
+    is OpenCC's, less those characters (tests/traditional_table.py).
     """
     if text.isascii():  # English bots and order numbers: nothing to look up
         return text

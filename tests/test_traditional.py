@@ -19,7 +19,7 @@ from kefu.normalize import fold, normalize
 from kefu.spec import EntitySpec
 
 SMP2017 = Path(__file__).resolve().parents[2] / "shared" / "data" / "smp2017"
-TABLE_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "traditional_table.py"
+TABLE_SCRIPT = Path(__file__).resolve().parent / "traditional_table.py"
 
 
 @pytest.mark.parametrize(
