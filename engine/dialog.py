@@ -31,7 +31,7 @@ from kefu.slot_filling import (
     slot_values,
     valid_value,
 )
-from kefu.spec import BotSpec, IntentSpec
+from kefu.spec import BotSpec, IntentSpec, SlotSpec
 from kefu.templates import render
 from kefu.values import Match, Message, Reply
 
@@ -60,6 +60,12 @@ CLARIFY_KEY = "kefu.clarify"
 """``session.data`` key holding the intents offered in the last clarification question."""
 CLARIFY_TEXT_KEY = "kefu.clarify_text"
 """``session.data`` key holding the message that clarification question was about."""
+INTERRUPTED_KEY = "kefu.interrupted"
+"""``session.data`` key holding the slot question a side question interrupted: [intent,
+slot, messages left in which a value for it still answers it]."""
+RESUMABLE_FOR = 2
+"""How many messages after a side question its value still answers an interrupted slot
+question ("我的订单到哪了", "包邮吗", then the order number)."""
 
 
 @dataclass
@@ -128,15 +134,50 @@ def handle(turn: Turn) -> Reply:
     """Decide the reply to ``turn.message`` and update the session accordingly."""
     session = turn.session
     turn.contexts = frozenset(session.active_contexts(turn.now))
+    interrupted = session.data.pop(INTERRUPTED_KEY, None) if session.has_data else None
     outcome = _pending_slot(turn) if session.pending else None
     if isinstance(outcome, Reply):
         reply = outcome
     elif outcome is not None:  # the user changed topic: decide on the match already made
         reply = _match_and_decide(turn, outcome)
     else:
-        reply = _clarification_choice(turn) or _match_and_decide(turn)
+        reply = _clarification_choice(turn) or _resumed(turn, interrupted)
     _tick_contexts(session, turn.contexts - turn.opened - _awaited(turn))
     return reply
+
+
+def _resumed(turn: Turn, interrupted: object) -> Reply:
+    """A message that is a value for a slot question a side question interrupted answers
+    it ("我的订单到哪了", "包邮吗", then "2024112712345678"), unless it clearly asks
+    something else; any other message is matched as usual."""
+    session = turn.session
+    held = _interrupted_slot(turn, interrupted)
+    if held is None:
+        return _match_and_decide(turn)
+    intent, slot, left = held
+    if valid_value(turn, slot, turn.message.text) is None:
+        if left > 1:  # another side question, perhaps
+            session.data[INTERRUPTED_KEY] = [intent.name, slot.name, left - 1]
+        return _match_and_decide(turn)
+    match = turn.runtime.match(turn.message.text, turn.contexts)
+    if match.intent not in (None, intent.name):
+        # "我要退货 2024…": the value belongs to the new question, which replaces the old one.
+        return _match_and_decide(turn, match)
+    session.pending = PendingSlot(intent.name, slot.name)
+    turn.trace.append(f"resumed slot {slot.name} of {intent.name}")
+    outcome = _pending_slot(turn)
+    assert isinstance(outcome, Reply)  # a valid value always answers
+    return outcome
+
+
+def _interrupted_slot(turn: Turn, held: object) -> tuple[IntentSpec, SlotSpec, int] | None:
+    """The intent, slot and messages left of what ``INTERRUPTED_KEY`` held, or None (nothing,
+    what a plugin left under kefu's key, or a slot a reload removed)."""
+    if not (isinstance(held, list) and len(held) == 3 and type(held[2]) is int and held[2] > 0):
+        return None
+    intent = _intent_named(turn.runtime.spec, held[0])
+    slot = next((s for s in intent.slots if s.name == held[1]), None) if intent else None
+    return (intent, slot, held[2]) if intent is not None and slot is not None else None
 
 
 def _awaited(turn: Turn) -> frozenset[str]:
@@ -419,6 +460,8 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
     other = turn.runtime.match(turn.message.text, turn.contexts)
     if other.intent is not None and other.intent != intent.name:
         session.pending = None  # a new question: the user changed topic
+        # ... perhaps for a moment ("包邮吗"): the value may still come (``_resumed``).
+        session.data[INTERRUPTED_KEY] = [intent.name, slot.name, RESUMABLE_FOR]
         turn.trace.append(f"left slot {slot.name} for {other.intent}")
         return other
     ahead = answers_ahead(turn, intent, slot)

@@ -363,12 +363,67 @@ def test_an_acknowledgement_answers_no_later_question_and_a_value_still_answers(
 
 def test_no_acknowledge_words_is_the_bot_of_before(write_bot: Callable[..., Path]) -> None:
     # `acknowledge_words: []` turns acknowledgements off: 好的 at the colour question is
-    # answered as the greeting it resembles (好), the question dropped, and 红的 is not understood.
+    # answered as the greeting it resembles (好), a side question; 红的 then answers the
+    # colour question it interrupted.
     said = {}
     for words in ("", ", acknowledge_words: []"):
         engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": SHOP_BOT.replace("0.3", f"0.3{words}")}))
         said[words] = talk(engine, "我要买衣服", "好的", "红的")
     assert said == {
         "": ["要什么颜色", "要什么颜色", "要什么尺码"],
-        ", acknowledge_words: []": ["要什么颜色", "您好", "抱歉，我没太明白，您可以换个说法吗？"],
+        ", acknowledge_words: []": ["要什么颜色", "您好", "要什么尺码"],
     }
+
+
+ORDER_NUMBER = "2024112799999999"  # in no example of the demo bot
+
+
+@pytest.mark.parametrize(
+    ("question", "side_questions", "intent"),
+    [
+        ("我的订单到哪了", ["包邮吗"], "order_status"),
+        ("催一下发货", ["你们发什么快递"], "urge_shipment"),
+        ("我的订单到哪了", ["包邮吗", "支持花呗吗"], "order_status"),
+    ],
+)
+def test_the_value_after_a_side_question_answers_the_question_it_interrupted(
+    demo_engine: kefu.Engine, question: str, side_questions: list[str], intent: str
+) -> None:
+    # The side question dropped the order question for good: the number then fell back.
+    session_id = f"side question {question} {side_questions}"
+    replies = [demo_engine.reply(t, session_id=session_id) for t in (question, *side_questions, ORDER_NUMBER)]
+    assert replies[0].action == "prompt"
+    assert all(r.action == "respond" and r.intent != intent for r in replies[1:-1])
+    assert (replies[-1].intent, replies[-1].action, replies[-1].slots) == (
+        intent,
+        "respond",
+        {"order_id": ORDER_NUMBER},
+    )
+    assert ORDER_NUMBER in replies[-1].text
+    assert replies[-1].trace == (f"resumed slot order_id of {intent}",)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        # three side questions: the order question is long gone
+        ["我的订单到哪了", "包邮吗", "支持花呗吗", "有优惠券吗", ORDER_NUMBER],
+        # no question was ever asked
+        ["包邮吗", ORDER_NUMBER],
+    ],
+)
+def test_a_bare_value_answers_no_question_long_gone_or_never_asked(
+    demo_engine: kefu.Engine, said: list[str]
+) -> None:
+    replies = [demo_engine.reply(t, session_id=f"gone {said}") for t in said]
+    assert (replies[-1].intent, replies[-1].action) == (None, "fallback")
+
+
+def test_a_new_question_holding_a_value_is_that_question_not_the_interrupted_one(
+    demo_engine: kefu.Engine,
+) -> None:
+    said = ["我的订单到哪了", "包邮吗", f"我要退货 {ORDER_NUMBER}", ORDER_NUMBER]
+    replies = [demo_engine.reply(t, session_id="new question with a value") for t in said]
+    assert replies[2].intent == "return_request"
+    # The number went to the new question: the order question is not asked back.
+    assert "resumed slot order_id of order_status" not in replies[3].trace

@@ -497,6 +497,22 @@ def test_what_a_plugin_left_under_kefus_clarify_key_is_no_choice(engine: kefu.En
         assert engine.reply("什么时候发货", session_id="s").intent == "shipping"
 
 
+@pytest.mark.parametrize(
+    "left", [5, ["refund", "order_id", "2"], ["gone", "order_id", 2], ["refund", "gone", 2], []]
+)
+def test_what_a_plugin_left_under_kefus_interrupted_key_resumes_nothing(
+    engine: kefu.Engine, left: object
+) -> None:
+    class Meddler:
+        @kefu.hookimpl
+        def response_built(self, session: kefu.Session) -> None:
+            session.data["kefu.interrupted"] = left
+
+    engine.register_plugin(Meddler(), name="meddler")
+    for _ in range(2):
+        assert engine.reply("什么时候发货", session_id="s").intent == "shipping"
+
+
 # -- what plugins plainly mean is taken as meant ----------------------------------------------
 
 
