@@ -6,20 +6,26 @@ Importing this package has no side effects; ``main()`` builds the app and runs i
 from __future__ import annotations
 
 import io
+import os
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kefu.cli.app import build_app
 
-__all__ = ["build_app", "main"]
+__all__ = ["build_app", "main", "started"]
 
 
 def main() -> None:
     """Entry point of the ``kefu`` console script."""
-    # The commands are imported here, not when this package is: a Ctrl-C during those
-    # imports (most of a start) then ends as one while a command runs, with exit code 130
-    # and no traceback (typer's way), instead of a KeyboardInterrupt traceback.
+    # Until typer runs the root command and turns a Ctrl-C into exit code 130 itself, SIGINT
+    # exits at once with 130: nothing has been written or opened yet. A KeyboardInterrupt
+    # during the imports printed a traceback, or "Exception ignored" when it was raised
+    # inside importlib's own callbacks, and one while typer built its command a traceback.
+    if threading.current_thread() is threading.main_thread():  # signals: main thread only
+        _starting[:] = [signal.signal(signal.SIGINT, _exit_130)]
     try:
         _forgiving_stdio()
         from kefu.cli.app import BUILT_IN, build_app
@@ -28,9 +34,25 @@ def main() -> None:
         # which is most of a cold `kefu predict`.
         builtin = len(sys.argv) > 1 and sys.argv[1] in BUILT_IN
         app = build_app(plugin_commands=not builtin)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except BaseException:
+        started()
+        raise
     app()
+
+
+def started() -> None:
+    """Give SIGINT back to Python (a KeyboardInterrupt): called by the root command, inside
+    typer's handling of Ctrl-C."""
+    if _starting and signal.getsignal(signal.SIGINT) is _exit_130:
+        signal.signal(signal.SIGINT, _starting.pop())
+
+
+_starting: list[Any] = []
+"""The SIGINT handler ``main`` replaced while kefu starts."""
+
+
+def _exit_130(signum: int, frame: object) -> None:
+    os._exit(130)
 
 
 def __getattr__(name: str) -> Any:

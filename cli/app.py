@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 import kefu
-from kefu.cli import chat, commands, diagnose, importing, plugins, testing
+from kefu.cli import chat, commands, diagnose, importing, plugins, started, testing
 
 __all__ = ["build_app", "user_errors"]
 
@@ -70,6 +70,7 @@ def _root(
     ] = False,
 ) -> None:
     """kefu: a Chinese-first dialog engine for customer-service bots."""
+    started()  # from here on typer turns a Ctrl-C into exit code 130
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
