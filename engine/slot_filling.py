@@ -34,9 +34,10 @@ __all__ = [
 
 CANCEL_PARTICLES = "吧啊呀哦呢嘛啦哈了"
 """Particles that may follow a cancel word without changing what it means (算了吧)."""
-CANCEL_LEAD = "那就|那|还是|嗯|好吧|唉"
-"""Words that may come before a cancel word (那算了, 还是算了). Not 我: "我不要了" asks to
-cancel an order, not the question."""
+CANCEL_LEAD = "(?:那就|那|还是|嗯|好吧|唉)?(?:先|暂时)?"
+"""Words that may come before a cancel word: a filler (那算了, 还是算了), "for now" (先不用了,
+暂时不需要了), or both (那先不用了). Not 我: "我不要了" asks to cancel an order, not the
+question."""
 CANCEL_TAIL = "谢谢你?|谢了|多谢"
 """Thanks after a cancel word (不用了谢谢) still cancel: the customer is not thanking the bot
 for an answer while it waits for one."""
@@ -59,8 +60,9 @@ def _words_pattern(words: tuple[str, ...], lead: str, particles: str, tail: str)
 
 
 def is_cancel(text: str, words: tuple[str, ...]) -> bool:
-    """ "算了", "算了吧", "那算了", "算了，不查了", "不用了谢谢": nothing but cancel words and
-    particles, after a filler word and before thanks at most (spaces aside: "算 了")."""
+    """ "算了", "算了吧", "那算了", "先不用了", "算了，不查了", "不用了谢谢": nothing but cancel
+    words and particles, after a filler word or 先 and before thanks at most (spaces aside:
+    "算 了")."""
     text = text.replace(" ", "")
     pattern = _words_pattern(words, CANCEL_LEAD, CANCEL_PARTICLES, CANCEL_TAIL)
     return bool(text) and bool(words) and pattern.fullmatch(text) is not None

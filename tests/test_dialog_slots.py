@@ -164,6 +164,15 @@ def test_a_value_from_a_context_must_suit_the_slot_it_fills(write_bot: Callable[
         "算 了",
         "不用了谢谢",
         "算了吧，谢谢",
+        # each of these was asked again and counted as a failed answer
+        "不需要了",
+        "暂时不用了",
+        "暂时不需要了",
+        "那先不用了",
+        "不用查了",
+        # each of these was answered as a goodbye, and the order dropped
+        "先不用了",
+        "没事了",
     ],
 )
 def test_a_cancel_word_after_a_filler_or_before_thanks_cancels(shop: kefu.Engine, text: str) -> None:
@@ -255,6 +264,25 @@ def test_a_cancel_word_that_is_a_value_of_the_slot_answers_it(write_bot: Callabl
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
     replies = [engine.reply(t, session_id="s") for t in ("下单买一件红的大号", "不用了，谢谢")]
     assert replies[0].text == "需要开发票吗" and replies[1].action == "respond"
+
+
+@pytest.mark.parametrize("text", ["不需要了", "暂时不用了", "先不用了", "没事了", "那先不用了"])
+def test_the_demo_bot_cancels_its_order_question_at_the_default_cancel_words(
+    demo_engine: kefu.Engine, text: str
+) -> None:
+    replies = [demo_engine.reply(t, session_id=f"cancelled {text}") for t in ("催一下发货", text)]
+    assert [(r.intent, r.action, r.text) for r in replies] == [
+        ("urge_shipment", "prompt", "亲，麻烦发一下需要催发货的订单号，小客马上帮您加急～"),
+        (None, "cancel", "好的，已取消。还有什么可以帮您？"),
+    ]
+
+
+def test_a_goodbye_after_a_cancel_word_says_goodbye_and_drops_the_question(demo_engine: kefu.Engine) -> None:
+    # More than cancel words: the customer leaves, and the goodbye answers (not 已取消).
+    replies = [demo_engine.reply(t, session_id="没事了 拜拜") for t in ("催一下发货", "没事了，拜拜")]
+    assert (replies[1].intent, replies[1].action) == ("goodbye", "respond")
+    session = demo_engine.session("没事了 拜拜")
+    assert session is not None and session.pending is None
 
 
 def test_i_do_not_want_it_is_no_cancel_of_the_question(shop: kefu.Engine) -> None:
