@@ -24,6 +24,7 @@ from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
 from kefu.slot_filling import (
     CANCEL_PARTICLES,
+    CANCEL_TAIL,
     answers_ahead,
     is_acknowledgement,
     is_cancel,
@@ -46,15 +47,15 @@ log = logging.getLogger(__name__)
 _NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUMBER = rf"(\d{{1,3}}|[{''.join(_NUMERALS)}])"
 _ORDINALS = tuple(
-    re.compile(pattern + f"[{CANCEL_PARTICLES}]*")
+    re.compile(pattern + f"[{CANCEL_PARTICLES}]*(?:{CANCEL_TAIL})?")
     for pattern in (
         rf"(?:我?选择?|选项)?第?{_NUMBER}(?:个|项|条|种|号)?",  # 2, 第二个, 选1, 我选2, 选项2
         rf"(?:嗯|那)第{_NUMBER}(?:个|项|条|种|号)?",  # 那第二个
         rf"(?:嗯|那){_NUMBER}(?:项|号)?",  # 嗯，2 (not 那两个: a quantity)
     )
 )
-"""A clarify answer by number: 2, 第二个, 第2项, 选1, 第一个吧, 我选2, 选项2, 嗯2, 那第二个吧
-(normalized, spaces removed). Not 要2个 or 就一个: those are quantities."""
+"""A clarify answer by number: 2, 第二个, 第2项, 选1, 第一个吧, 我选2, 选项2, 嗯2, 那第二个吧,
+第2个谢谢 (normalized, spaces removed). Not 要2个 or 就一个: those are quantities."""
 
 CLARIFY_KEY = "kefu.clarify"
 """``session.data`` key holding the intents offered in the last clarification question."""
@@ -374,7 +375,7 @@ def _clarify(turn: Turn, match: Match, options: list[str]) -> Reply:
 
 def _clarification_choice(turn: Turn) -> Reply | None:
     """After "您是想问：1. … 2. …", a reply of "2", "第二个", "选2" or an option's title picks
-    that intent."""
+    that intent, and a cancel word ("算了") drops the question."""
     data = turn.session.data if turn.session.has_data else {}
     options, asked = data.pop(CLARIFY_KEY, None), data.pop(CLARIFY_TEXT_KEY, None)
     if not isinstance(options, list) or not all(isinstance(option, str) for option in options):
@@ -384,6 +385,9 @@ def _clarification_choice(turn: Turn) -> Reply | None:
     name = _chosen_by_number(options, choice) or next(
         (option for option in options if _title_key(_intent_named(spec, option)) == choice), None
     )
+    if name is None and is_cancel(choice, spec.settings.cancel_words):
+        # Not a fallback: the customer was understood, and 算了 must not bring a hand-off closer.
+        return turn.reply(spec.settings.cancel_reply, "cancel")
     if name is None:
         return None
     if _intent_named(spec, name) is None:

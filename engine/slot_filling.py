@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CANCEL_PARTICLES",
+    "CANCEL_TAIL",
     "acceptable",
     "answers_ahead",
     "is_acknowledgement",
@@ -39,8 +40,9 @@ CANCEL_LEAD = "(?:那就|那|还是|嗯|好吧|唉)?(?:先|暂时)?"
 暂时不需要了), or both (那先不用了). Not 我: "我不要了" asks to cancel an order, not the
 question."""
 CANCEL_TAIL = "谢谢你?|谢了|多谢"
-"""Thanks after a cancel word (不用了谢谢) still cancel: the customer is not thanking the bot
-for an answer while it waits for one."""
+"""Thanks after a cancel word (不用了谢谢) still cancel, and after the number of a clarify
+option (第2个谢谢) still pick it: the customer is not thanking the bot for an answer while
+it waits for one."""
 ACKNOWLEDGE_PARTICLES = "吧啊呀哦呢嘛啦哈"
 """Particles that may follow an acknowledgement (好的呀, 稍等哈). Not 了: "行了" and "可以了"
 say "enough", not "one moment" (知道了 and 明白了 are words of the list)."""

@@ -30,8 +30,9 @@ __all__ = [
 
 DEFAULT_FALLBACK = ("抱歉，我没太明白，您可以换个说法吗？",)
 CANCEL_WORDS = ("算了", "不用了", "取消", "不要了", "不查了", "不需要了", "不用查了", "没事了")
-"""Answers that cancel a slot question ("暂时不需要了"). 没事了 too: said while the bot waits
-for an order number it drops the question, and "没事了，拜拜" is left to the matcher."""
+"""Answers that cancel the bot's slot or clarify question ("暂时不需要了"). 没事了 too: said
+while the bot waits for an order number it drops the question ("没事了，拜拜" is more, and
+left to the matcher)."""
 ACKNOWLEDGE_WORDS = (
     "好的", "好", "好嘞", "好哒", "好吧", "嗯", "嗯嗯", "哦", "哦哦", "是", "是的", "对", "对的", "ok",
     "okay", "行", "可以", "没问题", "收到", "知道了", "明白", "明白了", "了解", "稍等", "等一下",

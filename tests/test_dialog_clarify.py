@@ -51,6 +51,10 @@ def engine(write_bot: Callable[..., Path]) -> kefu.Engine:
         ("选项2", "退款3-5天到账"),
         ("嗯，2", "退款3-5天到账"),
         ("那第二个吧", "退款3-5天到账"),
+        # each of these was answered as thanks
+        ("第2个谢谢", "退款3-5天到账"),
+        ("2，谢谢", "退款3-5天到账"),
+        ("第一个吧，谢谢你", "退款申请已提交"),
     ],
 )
 def test_a_clarify_question_is_answered_by_title_or_by_ordinal(
@@ -78,3 +82,19 @@ def test_a_quantity_picks_no_option(engine: kefu.Engine, answer: str) -> None:
     # "要两个" is how many, not option 2: it picked the second option.
     reply = engine.reply(answer, session_id="s")
     assert reply.text not in ("退款申请已提交", "退款3-5天到账") and reply.intent is None
+
+
+@pytest.mark.parametrize("answer", ["算了", "不用了", "那算了吧", "算了，谢谢"])
+def test_a_cancel_word_drops_the_clarify_question(engine: kefu.Engine, answer: str) -> None:
+    # It fell back ("抱歉，我没太明白"), and a "2" after it still picked the second option.
+    reply = engine.reply(answer, session_id="s")
+    assert (reply.intent, reply.action, reply.text) == (None, "cancel", "好的，已取消。还有什么可以帮您？")
+    assert engine.reply("2", session_id="s").text != "退款3-5天到账"
+
+
+def test_a_cancel_word_at_a_clarify_question_brings_no_handoff_closer(write_bot: Callable[..., Path]) -> None:
+    # Two fallbacks, a clarify question, then 算了: the third fallback handed the customer to a human.
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": CLARIFY_BOT}))
+    replies = [engine.reply(text, session_id="s") for text in ("啊啊啊", "哦哦哦", "退款", "算了")]
+    assert [r.action for r in replies] == ["fallback", "fallback", "clarify", "cancel"]
+    assert not replies[-1].handoff
