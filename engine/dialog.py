@@ -273,6 +273,8 @@ def _checked_override(turn: Turn, plugin: str, override: Match, original: Match)
 
 def decide(turn: Turn, match: Match) -> Reply:
     """Fallback, clarify, ask for a missing slot, answer, or hand off."""
+    if _cancels_nothing(turn, match):
+        return turn.reply(turn.runtime.spec.settings.nothing_to_cancel_reply, "cancel")
     if match.intent is None:
         options = _clarify_options(match) if match.ambiguous else []
         return _clarify(turn, match, options) if options else fallback(turn, match)
@@ -289,6 +291,23 @@ def decide(turn: Turn, match: Match) -> Reply:
         turn.session.pending = PendingSlot(intent.name, missing.name)
         return turn.reply(prompt_for(missing), "prompt", match, slots=values)
     return _complete(turn, intent, match, values)
+
+
+def _cancels_nothing(turn: Turn, match: Match) -> bool:
+    """Whether the message is nothing but cancel words ("算了") while the bot asked nothing,
+    and would fall back, clarify or ask for a slot: as a fallback it brought a hand-off
+    closer, and "不查了" matched order_status, which asked for an order number. An intent
+    that answers at once still does ("没事了" is a goodbye)."""
+    settings = turn.runtime.spec.settings
+    if turn.session.pending is not None:
+        return False
+    if not is_cancel(normalize(turn.message.text, settings.max_input_length), settings.cancel_words):
+        return False
+    if match.intent is None:
+        return True
+    intent = turn.runtime.spec.intent(match.intent)
+    values = slot_values(turn, intent)
+    return any(slot.required and slot.name not in values for slot in intent.slots)
 
 
 def _complete(turn: Turn, intent: IntentSpec, match: Match, values: dict[str, str]) -> Reply:

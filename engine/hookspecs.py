@@ -101,6 +101,9 @@ def intent_matched(message: Message, match: Match, session: Session, engine: Eng
 def fallback(message: Message, match: Match, session: Session, engine: Engine) -> str | Reply | None:
     """Fires when no intent cleared the threshold. Stops at first non-None result.
 
+    Not for a message of nothing but cancel words ("算了") while the bot asked nothing: that
+    gets ``bot.nothing_to_cancel_reply``.
+
     The built-in default runs last and answers with one of the bot's fallback replies.
 
     :param message: the (possibly rewritten) message.

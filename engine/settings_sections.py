@@ -81,6 +81,7 @@ BOT_CHECKS: dict[str, Check] = {
     "clarify": check_text,
     "handoff_reply": check_text,
     "cancel_reply": check_text,
+    "nothing_to_cancel_reply": check_text,
     "max_input_length": integer_in(1, MAX_INPUT_LENGTH),
     "top_k": _top_k,
     "out_of_scope_label": check_text,
@@ -131,7 +132,7 @@ def _bot(c: FileChecker, path: PathKey, value: Any) -> BotSettings:
         del data["clarify"]
     for i, text in enumerate(data.get("fallback", ())):
         sent_as_written(c, (*path, "fallback", i), text)
-    for key in ("handoff_reply", "cancel_reply", "clarify"):
+    for key in ("handoff_reply", "cancel_reply", "nothing_to_cancel_reply", "clarify"):
         if key in data:
             sent_as_written(c, (*path, key), data[key].replace("{options}", ""))
     return BotSettings(**data)

@@ -55,6 +55,7 @@ class BotSettings:
     clarify: str = "您是想问：{options}"
     handoff_reply: str = "正在为您转接人工客服，请稍候~"
     cancel_reply: str = "好的，已取消。还有什么可以帮您？"
+    nothing_to_cancel_reply: str = "好的，还有什么可以帮您？"
     max_input_length: int = 500
     top_k: int = 5
     out_of_scope_label: str = "out_of_scope"

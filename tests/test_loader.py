@@ -250,6 +250,11 @@ SECTION_CASES = [
     ("bot:\n  cancel_reply: 已取消{{笑}}\n",
      "3: `bot.cancel_reply` is sent as written, so the customer would see {{笑}}: "
      "placeholders are filled in intent `responses` only"),
+    ("bot:\n  nothing_to_cancel_reply: 好的{name}\n",
+     "3: `bot.nothing_to_cancel_reply` is sent as written, so the customer would see {name}: "
+     "placeholders are filled in intent `responses` only"),
+    ("bot:\n  nothing_to_cancel_reply: [好的]\n",
+     "3: `bot.nothing_to_cancel_reply` must be text, not a list"),
     ("bot:\n  clarify: '{name}，您是想问：{options}'\n",
      "3: `bot.clarify` is sent as written, so the customer would see {name}: "
      "placeholders are filled in intent `responses` only"),

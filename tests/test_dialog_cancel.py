@@ -1,0 +1,76 @@
+"""Cancel words ("算了", "不用了") when the bot asked nothing: no fallback, no new question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import kefu
+
+NOTHING_TO_CANCEL = "好的，还有什么可以帮您？"
+
+# threshold 0.9: 算了 matches nothing, and 不查了 is not asked about (threshold 0 in a test below).
+SHOP_BOT = """
+version: 1
+bot: {name: 小店, threshold: 0.9}
+intents:
+  - name: order_status
+    examples: [查订单, 我的订单到哪了]
+    slots:
+      order_id: {entity: order_id, required: true, prompt: 订单号是多少}
+    responses: ["订单 {order_id} 在路上"]
+  - name: hello
+    examples: [你好, 在吗]
+    responses: [您好]
+entities:
+  order_id: {builtin: order_id}
+"""
+
+
+def test_cancel_words_after_an_answer_are_no_fallbacks_and_no_handoff(demo_engine: kefu.Engine) -> None:
+    # Each fell back, and the third handed the customer to a human (handoff_after_fallbacks: 3).
+    said = ("有优惠券吗", "算了", "不用了", "算了吧")
+    replies = [demo_engine.reply(text, session_id="nothing to cancel") for text in said]
+    assert replies[0].intent == "coupons"
+    assert [(r.intent, r.action, r.text, r.handoff) for r in replies[1:]] == [
+        (None, "cancel", NOTHING_TO_CANCEL, False)
+    ] * 3
+
+
+def test_a_cancel_word_starts_no_slot_question(demo_engine: kefu.Engine) -> None:
+    # 不查了 matched order_status (0.61), which asked for an order number.
+    replies = [demo_engine.reply(text, session_id="不查了") for text in ("有优惠券吗", "不查了")]
+    assert (replies[1].intent, replies[1].action, replies[1].text) == (None, "cancel", NOTHING_TO_CANCEL)
+    session = demo_engine.session("不查了")
+    assert session is not None and session.pending is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("没事了", "goodbye"),  # a cancel word the matcher answers at once: the goodbye stays
+        ("不用了谢谢", "thanks"),  # and thanks stay thanks
+    ],
+)
+def test_a_cancel_word_an_intent_answers_at_once_is_answered(
+    demo_engine: kefu.Engine, text: str, intent: str
+) -> None:
+    reply = demo_engine.reply(text, session_id=f"answered {text}")
+    assert (reply.intent, reply.action) == (intent, "respond")
+
+
+def test_a_cancel_word_keeps_the_fallback_streak(write_bot: Callable[..., Path]) -> None:
+    # Not counted, nor a reset: two fallbacks, 算了, then a third fallback hands off.
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": SHOP_BOT}))
+    replies = [engine.reply(text, session_id="s") for text in ("啊啊啊", "哦哦哦", "算了", "嗯嗯嗯")]
+    assert [r.action for r in replies] == ["fallback", "fallback", "cancel", "handoff"]
+
+
+def test_the_reply_is_the_bots_own(write_bot: Callable[..., Path]) -> None:
+    bot = SHOP_BOT.replace("threshold: 0.9", "threshold: 0, nothing_to_cancel_reply: 好嘞，有事再叫我")
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    # threshold 0: 不查了 is order_status, which asked for the order number
+    said = [engine.reply(text, session_id="s").text for text in ("不查了", "你好")]
+    assert said == ["好嘞，有事再叫我", "您好"]
