@@ -349,10 +349,26 @@ def fallback(turn: Turn, match: Match) -> Reply:
             text = answer
         else:  # str() of a Block or a dict is Python, not an answer
             _reject(turn, plugin, f"fallback returned a {type(answer).__name__}, not text or a Reply")
-    limit = settings.handoff_after_fallbacks
-    if limit and session.fallback_streak >= limit:
-        return handoff(turn, f"fallbacks:{session.fallback_streak}", settings.handoff_reply, match)
-    return reply or turn.reply(text or turn.rng.choice(settings.fallback), "fallback", match)
+    handed = _handoff_due(turn, match)
+    return handed or reply or turn.reply(text or turn.rng.choice(settings.fallback), "fallback", match)
+
+
+def _give_up(turn: Turn) -> Reply:
+    """A slot question asked ``slot_retries`` times again without an answer: dropped with
+    ``bot.give_up_reply``, a fallback with no intent that the ``fallback`` hook does not
+    answer: its default is "抱歉，我没太明白", and the customer's question was clear."""
+    session = turn.session
+    session.pending = None
+    session.fallback_streak += 1
+    return _handoff_due(turn) or turn.reply(turn.runtime.spec.settings.give_up_reply, "fallback")
+
+
+def _handoff_due(turn: Turn, match: Match | None = None) -> Reply | None:
+    """The hand-off once ``bot.handoff_after_fallbacks`` fallbacks came in a row."""
+    streak, settings = turn.session.fallback_streak, turn.runtime.spec.settings
+    if settings.handoff_after_fallbacks and streak >= settings.handoff_after_fallbacks:
+        return handoff(turn, f"fallbacks:{streak}", settings.handoff_reply, match)
+    return None
 
 
 def handoff(
@@ -493,10 +509,9 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         return turn.reply(prompt_for(slot), "prompt", Match(turn.message.text, intent.name, 0.0), slots=ahead)
     pending.retries += 1
     if pending.retries > spec.settings.slot_retries:
-        session.pending = None
-        # No intent: "我的订单到哪了" asked again and again matched the pending intent itself,
-        # and the fallback claimed it (intent order_status, confidence 1.0).
-        return fallback(turn, dataclasses.replace(other, intent=None))
+        # Not the message's match: "我的订单到哪了" asked again and again matched the pending
+        # intent itself, and the fallback claimed it (order_status, then confidence 1.0).
+        return _give_up(turn)
     prompt = slot.invalid_prompt or prompt_for(slot)
     return turn.reply(prompt, "prompt", Match(turn.message.text, intent.name, 0.0))
 

@@ -102,7 +102,8 @@ def fallback(message: Message, match: Match, session: Session, engine: Engine) -
     """Fires when no intent cleared the threshold. Stops at first non-None result.
 
     Not for a message of nothing but cancel words ("算了") while the bot asked nothing: that
-    gets ``bot.nothing_to_cancel_reply``.
+    gets ``bot.nothing_to_cancel_reply``; nor for a slot question given up after
+    ``bot.slot_retries``: ``bot.give_up_reply``.
 
     The built-in default runs last and answers with one of the bot's fallback replies.
 

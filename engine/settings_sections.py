@@ -86,6 +86,7 @@ BOT_CHECKS: dict[str, Check] = {
     "top_k": _top_k,
     "out_of_scope_label": check_text,
     "slot_retries": integer_in(0),
+    "give_up_reply": check_text,
     "cancel_words": _texts,
     "acknowledge_words": _texts,
     "history_size": integer_in(1),
@@ -132,7 +133,7 @@ def _bot(c: FileChecker, path: PathKey, value: Any) -> BotSettings:
         del data["clarify"]
     for i, text in enumerate(data.get("fallback", ())):
         sent_as_written(c, (*path, "fallback", i), text)
-    for key in ("handoff_reply", "cancel_reply", "nothing_to_cancel_reply", "clarify"):
+    for key in ("handoff_reply", "cancel_reply", "nothing_to_cancel_reply", "give_up_reply", "clarify"):
         if key in data:
             sent_as_written(c, (*path, key), data[key].replace("{options}", ""))
     return BotSettings(**data)

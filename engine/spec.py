@@ -60,6 +60,7 @@ class BotSettings:
     top_k: int = 5
     out_of_scope_label: str = "out_of_scope"
     slot_retries: int = 2
+    give_up_reply: str = "抱歉，还是没能拿到需要的信息，这个问题先到这里。您可以稍后再问，或联系人工客服。"
     cancel_words: tuple[str, ...] = CANCEL_WORDS
     acknowledge_words: tuple[str, ...] = ACKNOWLEDGE_WORDS
     history_size: int = 50

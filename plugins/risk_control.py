@@ -130,7 +130,7 @@ class RiskControl:
         spec = engine.spec
         settings = spec.settings
         texts = [*settings.fallback, settings.clarify, settings.handoff_reply, settings.cancel_reply]
-        texts.append(settings.nothing_to_cancel_reply)
+        texts += [settings.nothing_to_cancel_reply, settings.give_up_reply]
         texts += [self.reply, self.rate_reply]
         for intent in spec.intents:
             texts += intent.responses

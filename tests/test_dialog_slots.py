@@ -198,6 +198,22 @@ def test_asking_the_same_question_until_the_retries_run_out_falls_back_without_a
     assert replies[-1].intent is None
 
 
+def test_giving_up_a_slot_question_says_so_and_claims_no_confidence(demo_engine: kefu.Engine) -> None:
+    # It said "不好意思没有理解您的意思～" at confidence 1.0: the question was clear, three times.
+    replies = [demo_engine.reply("我的订单到哪了", session_id="given up") for _ in range(4)]
+    assert [r.action for r in replies] == ["prompt", "prompt", "prompt", "fallback"]
+    assert (replies[-1].intent, replies[-1].confidence, replies[-1].text) == (
+        None,
+        0.0,
+        "抱歉，小客还是没能拿到需要的信息～您可以准备好后再来问我，或者回复“转人工”联系人工客服哦。",
+    )
+
+
+def test_giving_up_says_the_default_give_up_reply_not_a_fallback_reply(shop: kefu.Engine) -> None:
+    said = [shop.reply(text, session_id="s").text for text in ("我要买衣服", "不知道", "忘了", "找不到")]
+    assert said[-1] == "抱歉，还是没能拿到需要的信息，这个问题先到这里。您可以稍后再问，或联系人工客服。"
+
+
 PHONE_BOT = """
 version: 1
 bot: {name: 小店, threshold: 0.3}

@@ -671,12 +671,13 @@ def test_dump_spec_keeps_the_acknowledge_words(tmp_path: Path, written: str, wor
     assert kefu.load_spec(dumped).settings == spec.settings
 
 
-def test_dump_spec_keeps_the_nothing_to_cancel_reply(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["nothing_to_cancel_reply", "give_up_reply"])
+def test_dump_spec_keeps_the_bots_own_replies(tmp_path: Path, key: str) -> None:
     bot = tmp_path / "bot.yaml"
     intents = "intents:\n  - name: a\n    examples: [你好]\n"
-    bot.write_text(f"version: 1\nbot: {{nothing_to_cancel_reply: 好嘞}}\n{intents}", encoding="utf-8")
+    bot.write_text(f"version: 1\nbot: {{{key}: 好嘞}}\n{intents}", encoding="utf-8")
     spec = kefu.load_spec(bot)
-    assert spec.settings.nothing_to_cancel_reply == "好嘞"
+    assert getattr(spec.settings, key) == "好嘞"
     dumped = tmp_path / "dumped" / "bot.yaml"
     dumped.parent.mkdir()
     dumped.write_text(dump_spec(spec), encoding="utf-8")

@@ -253,6 +253,9 @@ SECTION_CASES = [
     ("bot:\n  nothing_to_cancel_reply: 好的{name}\n",
      "3: `bot.nothing_to_cancel_reply` is sent as written, so the customer would see {name}: "
      "placeholders are filled in intent `responses` only"),
+    ("bot:\n  give_up_reply: 订单{order_id}没查到\n",
+     "3: `bot.give_up_reply` is sent as written, so the customer would see {order_id}: "
+     "placeholders are filled in intent `responses` only"),
     ("bot:\n  nothing_to_cancel_reply: [好的]\n",
      "3: `bot.nothing_to_cancel_reply` must be text, not a list"),
     ("bot:\n  clarify: '{name}，您是想问：{options}'\n",

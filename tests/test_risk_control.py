@@ -302,12 +302,20 @@ def test_personal_numbers_in_replies(make_engine: MakeEngine, settings: str, tex
     assert engine.reply(text, session_id="pii").text == answer
 
 
-def test_a_number_in_the_bots_own_reply_to_a_cancel_word_is_the_shops(write_bot: Callable[..., Path]) -> None:
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("nothing_to_cancel_reply", ["算了"]),  # a cancel word while the bot asked nothing
+        ("give_up_reply", ["查订单", "不知道", "忘了", "找不到"]),  # the order question given up
+    ],
+)
+def test_a_number_in_the_bots_own_replies_is_the_shops(
+    write_bot: Callable[..., Path], key: str, said: list[str]
+) -> None:
     # Masked like a customer's number, it could not be called.
-    reply = "nothing_to_cancel_reply: '好的，有事请拨 13700001111'"
-    bot = BOT.replace("threshold: 0.3}", f"threshold: 0.3, {reply}}}")
+    bot = BOT.replace("threshold: 0.3}", f"threshold: 0.3, {key}: '有事请拨 13700001111'}}")
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot + "plugins:\n  risk_control: {}\n"}), seed=0)
-    assert engine.reply("算了", session_id="s").text == "好的，有事请拨 13700001111"
+    assert [engine.reply(text, session_id="s").text for text in said][-1] == "有事请拨 13700001111"
 
 
 @pytest.mark.parametrize("id_number", ["11010519491231002X", "11010519491231002x"])
