@@ -12,19 +12,18 @@ import dataclasses
 import datetime
 import logging
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kefu.clarify import CLARIFY_KEY, ask_which, clarify_choice, clarify_options, intent_named
 from kefu.errors import PluginError
 from kefu.hook_results import confidence_problem, is_bool, is_confidence, well_formed_candidates
 from kefu.manager import HookFailure
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
 from kefu.slot_filling import (
-    CANCEL_PARTICLES,
-    CANCEL_TAIL,
+    acceptable,
     answers_ahead,
     is_acknowledgement,
     is_cancel,
@@ -32,7 +31,7 @@ from kefu.slot_filling import (
     slot_values,
     valid_value,
 )
-from kefu.spec import BotSpec, IntentSpec, SlotSpec
+from kefu.spec import IntentSpec, SlotSpec
 from kefu.templates import render
 from kefu.values import Match, Message, Reply
 
@@ -44,29 +43,15 @@ __all__ = ["Turn", "handle"]
 
 log = logging.getLogger(__name__)
 
-_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_NUMBER = rf"(\d{{1,3}}|[{''.join(_NUMERALS)}])"
-_ORDINALS = tuple(
-    re.compile(pattern + f"[{CANCEL_PARTICLES}]*(?:{CANCEL_TAIL})?")
-    for pattern in (
-        rf"(?:我?选择?|选项)?第?{_NUMBER}(?:个|项|条|种|号)?",  # 2, 第二个, 选1, 我选2, 选项2
-        rf"(?:嗯|那)第{_NUMBER}(?:个|项|条|种|号)?",  # 那第二个
-        rf"(?:嗯|那){_NUMBER}(?:项|号)?",  # 嗯，2 (not 那两个: a quantity)
-    )
-)
-"""A clarify answer by number: 2, 第二个, 第2项, 选1, 第一个吧, 我选2, 选项2, 嗯2, 那第二个吧,
-第2个谢谢 (normalized, spaces removed). Not 要2个 or 就一个: those are quantities."""
-
-CLARIFY_KEY = "kefu.clarify"
-"""``session.data`` key holding the intents offered in the last clarification question."""
-CLARIFY_TEXT_KEY = "kefu.clarify_text"
-"""``session.data`` key holding the message that clarification question was about."""
 INTERRUPTED_KEY = "kefu.interrupted"
 """``session.data`` key holding the slot question a side question interrupted: [intent,
 slot, messages left in which a value for it still answers it]."""
 RESUMABLE_FOR = 2
 """How many messages after a side question its value still answers an interrupted slot
 question ("我的订单到哪了", "包邮吗", then the order number)."""
+RESUME_REST = 4
+"""How many characters besides the value a message may hold and still answer an
+interrupted question ("订单号是2024…"); a bare value answers it whatever it matches."""
 
 
 @dataclass
@@ -142,9 +127,15 @@ def handle(turn: Turn) -> Reply:
     elif outcome is not None:  # the user changed topic: decide on the match already made
         reply = _match_and_decide(turn, outcome)
     else:
-        reply = _clarification_choice(turn) or _resumed(turn, interrupted)
+        reply = _clarification(turn) or _resumed(turn, interrupted)
     _tick_contexts(session, turn.contexts - turn.opened - _awaited(turn))
     return reply
+
+
+def _clarification(turn: Turn) -> Reply | None:
+    """The answer to a clarify question: the intent picked, decided, or its cancel."""
+    picked = clarify_choice(turn)
+    return decide(turn, picked) if isinstance(picked, Match) else picked
 
 
 def _resumed(turn: Turn, interrupted: object) -> Reply:
@@ -156,13 +147,17 @@ def _resumed(turn: Turn, interrupted: object) -> Reply:
     if held is None:
         return _match_and_decide(turn)
     intent, slot, left = held
-    if valid_value(turn, slot, turn.message.text) is None:
+    text = turn.message.text
+    found = turn.runtime.extractor.parse_value(text, slot.entity, today=turn.today)
+    if found is None or not acceptable(slot, found.value):
         if left > 1:  # another side question, perhaps
             session.data[INTERRUPTED_KEY] = [intent.name, slot.name, left - 1]
         return _match_and_decide(turn)
-    match = turn.runtime.match(turn.message.text, turn.contexts)
-    if match.intent not in (None, intent.name):
-        # "我要退货 2024…": the value belongs to the new question, which replaces the old one.
+    # Little but the value: "2024…" or "订单号是2024…", not "公司税号9131…" (a value the
+    # old question did not ask for) nor "我要退货 2024…" (a new question that takes it).
+    rest = normalize(f"{text[: found.start]} {text[found.end :]}").replace(" ", "")
+    match = turn.runtime.match(text, turn.contexts) if rest else None
+    if match is not None and (len(rest) > RESUME_REST or match.intent not in (None, intent.name)):
         return _match_and_decide(turn, match)
     session.pending = PendingSlot(intent.name, slot.name)
     turn.trace.append(f"resumed slot {slot.name} of {intent.name}")
@@ -176,7 +171,7 @@ def _interrupted_slot(turn: Turn, held: object) -> tuple[IntentSpec, SlotSpec, i
     what a plugin left under kefu's key, or a slot a reload removed)."""
     if not (isinstance(held, list) and len(held) == 3 and type(held[2]) is int and held[2] > 0):
         return None
-    intent = _intent_named(turn.runtime.spec, held[0])
+    intent = intent_named(turn.runtime.spec, held[0])
     slot = next((s for s in intent.slots if s.name == held[1]), None) if intent else None
     return (intent, slot, held[2]) if intent is not None and slot is not None else None
 
@@ -190,7 +185,7 @@ def _awaited(turn: Turn) -> frozenset[str]:
     options = session.data.get(CLARIFY_KEY) if session.has_data else None
     if isinstance(options, list):
         names += [option for option in options if isinstance(option, str)]
-    return frozenset(c for name in names if (i := _intent_named(spec, name)) for c in i.input_contexts)
+    return frozenset(c for name in names if (i := intent_named(spec, name)) for c in i.input_contexts)
 
 
 def _match_and_decide(turn: Turn, match: Match | None = None) -> Reply:
@@ -263,7 +258,7 @@ def _checked_override(turn: Turn, plugin: str, override: Match, original: Match)
     spec = turn.runtime.spec
     names = [override.intent] if override.intent is not None else []
     names += [c.intent for c in override.candidates]
-    unknown = sorted({name for name in names if _intent_named(spec, name) is None})
+    unknown = sorted({name for name in names if intent_named(spec, name) is None})
     if not unknown:
         return override
     problem = f"intent_matched returned a Match naming unknown intents {unknown}"
@@ -276,8 +271,8 @@ def decide(turn: Turn, match: Match) -> Reply:
     if _cancels_nothing(turn, match):
         return turn.reply(turn.runtime.spec.settings.nothing_to_cancel_reply, "cancel")
     if match.intent is None:
-        options = _clarify_options(match) if match.ambiguous else []
-        return _clarify(turn, match, options) if options else fallback(turn, match)
+        options = clarify_options(match) if match.ambiguous else []
+        return ask_which(turn, match, options) if options else fallback(turn, match)
     turn.session.fallback_streak = 0
     intent = turn.runtime.spec.intent(match.intent)
     values = slot_values(turn, intent)
@@ -390,77 +385,6 @@ def handoff(
     return turn.reply(text, "handoff", match, handoff=True, handoff_reason=reason, payload=payload)
 
 
-def _clarify_options(match: Match) -> list[str]:
-    """The (at most two) distinct intents a clarify question offers.
-
-    The matcher always ranks two distinct candidates when it says "ambiguous"; a plugin's
-    ``Match`` may name one intent twice, or none (then the message falls back).
-    """
-    return list(dict.fromkeys(c.intent for c in match.candidates))[:2]
-
-
-def _clarify(turn: Turn, match: Match, options: list[str]) -> Reply:
-    spec = turn.runtime.spec
-    lines = [f"{i}. {_title(spec.intent(name))}" for i, name in enumerate(options, 1)]
-    turn.session.data[CLARIFY_KEY] = options
-    turn.session.data[CLARIFY_TEXT_KEY] = turn.message.text
-    text = spec.settings.clarify.replace("{options}", "\n" + "\n".join(lines))
-    return turn.reply(text, "clarify", match)
-
-
-def _clarification_choice(turn: Turn) -> Reply | None:
-    """After "您是想问：1. … 2. …", a reply of "2", "第二个", "选2" or an option's title picks
-    that intent, and a cancel word ("算了") drops the question."""
-    data = turn.session.data if turn.session.has_data else {}
-    options, asked = data.pop(CLARIFY_KEY, None), data.pop(CLARIFY_TEXT_KEY, None)
-    if not isinstance(options, list) or not all(isinstance(option, str) for option in options):
-        return None  # none offered, or what a plugin or another program left under kefu's key
-    choice = normalize(turn.message.text).replace(" ", "")
-    spec = turn.runtime.spec
-    name = _chosen_by_number(options, choice) or next(
-        (option for option in options if _title_key(_intent_named(spec, option)) == choice), None
-    )
-    if name is None and is_cancel(choice, spec.settings.cancel_words):
-        # Not a fallback: the customer was understood, and 算了 must not bring a hand-off closer.
-        return turn.reply(spec.settings.cancel_reply, "cancel")
-    if name is None:
-        return None
-    if _intent_named(spec, name) is None:
-        # Offered before a reload that removed or renamed it: a fresh message now.
-        log.info("session %s: clarify option %r is not in the bot now serving", turn.session.id, name)
-        turn.trace.append(f"dropped clarify option {name}")
-        return None
-    match = Match(turn.message.text, name, 1.0, rule=f"clarify:{choice}")
-    if isinstance(asked, str):  # a session saved before the question was kept has none
-        turn.slot_text = asked
-    return decide(turn, match)
-
-
-def _chosen_by_number(options: list[str], choice: str) -> str | None:
-    """The option a reply such as "2", "第二个" or "选1吧" names by its number."""
-    found = next(filter(None, (pattern.fullmatch(choice) for pattern in _ORDINALS)), None)
-    if found is None:
-        return None
-    # \d is any decimal digit (٢ too), all of which int() reads; "፩" and "➎" are not \d.
-    index = _NUMERALS.get(found[1]) or int(found[1])
-    return options[index - 1] if 1 <= index <= len(options) else None
-
-
-def _title_key(intent: IntentSpec | None) -> str | None:
-    """An option's title as a reply that repeats it would normalize to."""
-    return normalize(_title(intent)).replace(" ", "") if intent is not None else None
-
-
-def _intent_named(spec: BotSpec, name: object) -> IntentSpec | None:
-    """The intent called ``name`` in ``spec``, or None: session state and plugins may name
-    intents of an earlier bot."""
-    return next((intent for intent in spec.intents if intent.name == name), None)
-
-
-def _title(intent: IntentSpec) -> str:
-    return intent.title or intent.examples[0]
-
-
 def _pending_slot(turn: Turn) -> Reply | Match | None:
     """The user is answering a slot prompt: fill it, cancel, or re-prompt (a ``Reply``; also
     after "好的，我找一下", which only acknowledges the question), or has changed topic (the
@@ -469,7 +393,7 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
     session, spec = turn.session, turn.runtime.spec
     pending = session.pending
     assert pending is not None
-    intent = _intent_named(spec, pending.intent)
+    intent = intent_named(spec, pending.intent)
     slot = next((s for s in intent.slots if s.name == pending.slot), None) if intent else None
     if intent is None or slot is None:
         log.info(

@@ -98,3 +98,27 @@ def test_a_cancel_word_at_a_clarify_question_brings_no_handoff_closer(write_bot:
     replies = [engine.reply(text, session_id="s") for text in ("啊啊啊", "哦哦哦", "退款", "算了")]
     assert [r.action for r in replies] == ["fallback", "fallback", "clarify", "cancel"]
     assert not replies[-1].handoff
+
+
+def test_a_cancel_word_that_asks_for_an_option_is_that_option_read_afresh(
+    write_bot: Callable[..., Path],
+) -> None:
+    # "订单" offered "1. 我要取消订单 2. 修改订单": "取消" answered "好的，已取消", and a customer
+    # who wanted to cancel the order believed it done, without the instructions.
+    bot = """
+version: 1
+bot: {name: 小店, threshold: 0.2, ambiguity_margin: 0.5}
+intents:
+  - name: cancel_order
+    title: 我要取消订单
+    examples: [取消订单, 我要取消订单, 订单不要了帮我取消, 取消]
+    responses: [在「我的订单」里点「取消订单」即可]
+  - name: change_order
+    title: 修改订单
+    examples: [修改订单, 订单能改吗, 改一下订单]
+    responses: [未发货的订单可以修改]
+"""
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    assert engine.reply("订单", session_id="s").action == "clarify"
+    reply = engine.reply("取消", session_id="s")
+    assert (reply.intent, reply.text) == ("cancel_order", "在「我的订单」里点「取消订单」即可")

@@ -471,3 +471,22 @@ def test_a_new_question_holding_a_value_is_that_question_not_the_interrupted_one
     assert replies[2].intent == "return_request"
     # The number went to the new question: the order question is not asked back.
     assert "resumed slot order_id of order_status" not in replies[3].trace
+
+
+@pytest.mark.parametrize(
+    ("answer", "resumed"),
+    [
+        (f"订单号是{ORDER_NUMBER}", True),
+        # a bare number the bot has seen in order_status's examples: still urge_shipment's answer
+        ("2024112712345678", True),
+        # a number the question did not ask for, in a sentence of its own
+        ("公司抬头，税号913100001234567890", False),
+    ],
+)
+def test_only_little_but_the_value_answers_an_interrupted_question(
+    demo_engine: kefu.Engine, answer: str, resumed: bool
+) -> None:
+    said = ["催一下发货", "怎么开发票", answer]
+    replies = [demo_engine.reply(t, session_id=f"interrupted {answer}") for t in said]
+    assert (replies[-1].intent == "urge_shipment") is resumed
+    assert ("resumed slot order_id of urge_shipment" in replies[-1].trace) is resumed
