@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from kefu.bot_regex import Pattern, compile_regex, search
 from kefu.features import QueryVector
-from kefu.normalize import unspaced, word_pattern
+from kefu.normalize import word_pattern
 from kefu.spec import BotSpec
 
 __all__ = ["Matcher", "Ranking", "verdict"]
@@ -78,7 +78,6 @@ class Matcher:
         # at -1; the cosine of an unrelated text is 0.
         self._empty_score = -1.0 if self.head != "cosine" else 0.0
         self._rules = _compile_rules(spec)
-        self._any_keywords = any(keywords for *_, keywords in self._rules)
         self._needs_context = np.array([bool(i.input_contexts) for i in spec.intents])
         self._contexts = [frozenset(i.input_contexts) for i in spec.intents]
         self._any_context = bool(self._needs_context.any())
@@ -183,7 +182,6 @@ class Matcher:
         for each (a pattern before a keyword)."""
         fired: dict[int, str] = {}
         keyword_score = self.spec.settings.keyword_score
-        joined = unspaced(text) if self._any_keywords else text
         for index, owner, patterns, keywords in self._rules:
             if available is not None and not available[index]:
                 continue
@@ -193,9 +191,9 @@ class Matcher:
                     fired[index] = f"pattern:{pattern.pattern}"
                     break
             else:
-                for word, key, edges in keywords:
+                for word, edges in keywords:
                     # The plain test first: most messages hold no keyword.
-                    if key in joined and edges.search(joined):
+                    if word in text and edges.search(text):
                         pool[index] = max(pool.get(index, confidence(index)), keyword_score)
                         fired[index] = f"keyword:{word}"
                         break
@@ -247,26 +245,23 @@ CONTEXT_BOOST = 0.2
 """Added to the confidence of an intent whose required contexts are all active."""
 
 
-_Keyword = tuple[str, str, re.Pattern[str]]
-"""An intent keyword as written (normalized), as looked for (``unspaced``), and the regex
-that keeps its letter or digit edges off other letters or digits (``word_pattern``)."""
+_Keyword = tuple[str, re.Pattern[str]]
+"""An intent keyword (normalized) and the regex that keeps its letter or digit edges off
+other letters or digits (``word_pattern``)."""
 
 
 def _compile_rules(spec: BotSpec) -> list[tuple[int, str, list[Pattern], list[_Keyword]]]:
     """(intent index, owner named in timeout warnings, patterns, keywords) per intent with rules.
 
-    Keywords are read like the ``handoff_keywords`` plugin reads its own: ``618`` is not
-    in the order number 2023061812345, nor ``vip`` in ``vipx``, and ``转人工`` matches
-    ``转 人工``.
+    A keyword's Latin or digit edges match only word edges, as the ``handoff_keywords``
+    plugin's do: ``618`` is not in the order number 2023061812345, nor ``vip`` in ``vipx``.
+    Unlike that plugin, a space or punctuation is not read past: "这个价，保质期多久" does
+    not hold 价保 (nothing here is written to slip past a filter).
     """
     rules = []
     for index, intent in enumerate(spec.intents):
         if intent.patterns or intent.keywords:
             patterns = [compile_regex(p) for p in intent.patterns]
-            keywords = [
-                (word, key, re.compile(word_pattern(key)))
-                for word in intent.keywords
-                if (key := unspaced(word))
-            ]
+            keywords = [(word, re.compile(word_pattern(word))) for word in intent.keywords]
             rules.append((index, f"intent {intent.name!r}", patterns, keywords))
     return rules

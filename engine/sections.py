@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kefu.checks import Check, FileChecker, describe, dotted, word_list, word_problem
-from kefu.normalize import normalize, unspaced
+from kefu.normalize import normalize
 from kefu.settings_sections import SECTION_CHECKS, check_text, integer_in, number_in, sent_as_written
 from kefu.spec import IntentSpec, OutputContext, SlotSpec
 from kefu.templates import TemplateError, placeholders
@@ -158,7 +158,7 @@ def _patterns(c: FileChecker, path: PathKey, value: Any) -> tuple[str, ...]:
 def _keyword_problem(word: str) -> str | None:
     """Why an intent keyword cannot be used as written, or None: ``!!!`` could never match,
     and ``C++`` reads as ``c``, which would raise the intent for every ``C盘`` question."""
-    return word_problem(word, unspaced(normalize(word)), "normalizing drops symbols", "raise this intent")
+    return word_problem(word, normalize(word), "normalizing drops symbols", "raise this intent")
 
 
 _keyword_list = word_list("keyword", _keyword_problem, single_ok=True)

@@ -26,6 +26,8 @@ from kefu.spec import BotSettings, MatcherSettings, NlpSettings
         # a bare "yes" asks nothing: it got the 正品 answer, and 对 the wrong-item apology
         ("是的", "acknowledge"),
         ("对", "acknowledge"),
+        ("嗯 好的", "acknowledge"),  # acknowledgements strung together
+        ("可以的", "acknowledge"),
     ],
 )
 def test_match_names_the_demo_intent(demo_engine: kefu.Engine, text: str, intent: str) -> None:
@@ -67,7 +69,7 @@ intents:
   - name: promotion
     examples: [有什么活动, 最近有优惠吗]
     responses: ["活动"]
-    keywords: [618, vip, 转人工]
+    keywords: [618, vip, 转人工, 价保]
   - name: weather
     examples: [今天天气怎么样, 明天下雨吗]
     responses: ["天气"]
@@ -80,8 +82,9 @@ intents:
         ("618买什么划算", "keyword:618"),
         ("今年618", "keyword:618"),
         ("vip天气", "keyword:vip"),
-        ("转 人工", "keyword:转人工"),  # a space (or punctuation) inside Chinese parts no words
-        ("转，人工", "keyword:转人工"),
+        ("转人工吧", "keyword:转人工"),
+        # nor is a keyword read across a comma: 价，保质期 does not ask about 价保
+        ("这个价，保质期多久", None),
         # inside a longer number or Latin word, a keyword is not what the customer said
         ("订单2023061812345天气", None),
         ("svip天气", None),
