@@ -147,7 +147,14 @@ def _resumed(turn: Turn, interrupted: object) -> Reply:
     if held is None:
         return _match_and_decide(turn)
     intent, slot, left = held
-    text = turn.message.text
+    text, settings = turn.message.text, turn.runtime.spec.settings
+    normalized = normalize(text, settings.max_input_length)
+    if is_cancel(normalized, settings.cancel_words) or is_acknowledgement(
+        normalized, settings.acknowledge_words
+    ):
+        # "好的" or "算了" after the side answer ends the old question: it is no yes to a
+        # yes/no slot the customer no longer sees asked.
+        return _match_and_decide(turn)
     found = turn.runtime.extractor.parse_value(text, slot.entity, today=turn.today)
     if found is None or not acceptable(slot, found.value):
         if left > 1:  # another side question, perhaps
@@ -162,8 +169,10 @@ def _resumed(turn: Turn, interrupted: object) -> Reply:
     session.pending = PendingSlot(intent.name, slot.name)
     turn.trace.append(f"resumed slot {slot.name} of {intent.name}")
     outcome = _pending_slot(turn)
-    assert isinstance(outcome, Reply)  # a valid value always answers
-    return outcome
+    if isinstance(outcome, Reply):  # the value answers, as it did just above
+        return outcome
+    session.pending = None  # unless a time-limited slot regex gave up on its second run
+    return _match_and_decide(turn, outcome)
 
 
 def _interrupted_slot(turn: Turn, held: object) -> tuple[IntentSpec, SlotSpec, int] | None:
@@ -294,13 +303,15 @@ def _cancels_nothing(turn: Turn, match: Match) -> bool:
     closer, and "不查了" matched order_status, which asked for an order number. An intent
     that answers at once still does ("没事了" is a goodbye)."""
     settings = turn.runtime.spec.settings
-    if turn.session.pending is not None:
-        return False
+    if turn.session.pending is not None or match.rule is not None:
+        return False  # a rule of the bot's author decided ("^取消$" is cancel_order's)
+    intent = turn.runtime.spec.intent(match.intent) if match.intent is not None else None
+    if intent is not None and not any(slot.required for slot in intent.slots):
+        return False  # answers at once: the common case, decided before normalizing again
     if not is_cancel(normalize(turn.message.text, settings.max_input_length), settings.cancel_words):
         return False
-    if match.intent is None:
+    if intent is None:
         return True
-    intent = turn.runtime.spec.intent(match.intent)
     values = slot_values(turn, intent)
     return any(slot.required and slot.name not in values for slot in intent.slots)
 

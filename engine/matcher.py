@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from kefu.bot_regex import Pattern, compile_regex, search
 from kefu.features import QueryVector
-from kefu.normalize import word_pattern
+from kefu.normalize import normalize, word_pattern
 from kefu.spec import BotSpec
 
 __all__ = ["Matcher", "Ranking", "verdict"]
@@ -262,6 +262,8 @@ def _compile_rules(spec: BotSpec) -> list[tuple[int, str, list[Pattern], list[_K
     for index, intent in enumerate(spec.intents):
         if intent.patterns or intent.keywords:
             patterns = [compile_regex(p) for p in intent.patterns]
-            keywords = [(word, re.compile(word_pattern(word))) for word in intent.keywords]
+            # Normalized as the loader does: a bot built in code may pass "VIP" or "".
+            words = [word for word in map(normalize, intent.keywords) if word]
+            keywords = [(word, re.compile(word_pattern(word))) for word in words]
             rules.append((index, f"intent {intent.name!r}", patterns, keywords))
     return rules

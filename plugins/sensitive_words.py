@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 from kefu import KefuError
 from kefu.aho_corasick import Automaton
+from kefu.normalize import simplified
 from kefu.plugins.pinyin_initials import MissingDependencyError, initials_variants, require_pypinyin
 
 __all__ = [
@@ -105,7 +106,8 @@ class _Pattern(NamedTuple):
 
 
 def _fold_char(char: str, skip_padding: bool) -> str:
-    folded = unicodedata.normalize("NFKC", char).casefold()
+    # Simplified, as kefu.normalize reads messages: 詐騙 is 诈骗 (one character for one).
+    folded = simplified(unicodedata.normalize("NFKC", char).casefold())
     if not skip_padding:
         return folded
     # NFKC may expand one character into letters and punctuation (㈱ -> "(株)").

@@ -74,3 +74,18 @@ def test_the_reply_is_the_bots_own(write_bot: Callable[..., Path]) -> None:
     # threshold 0: 不查了 is order_status, which asked for the order number
     said = [engine.reply(text, session_id="s").text for text in ("不查了", "你好")]
     assert said == ["好嘞，有事再叫我", "您好"]
+
+
+def test_a_cancel_word_that_an_intent_s_own_rule_answers_is_that_intent(
+    write_bot: Callable[..., Path],
+) -> None:
+    # With `patterns: ['^取消$']` the author said what 取消 means: it got nothing_to_cancel_reply.
+    bot = SHOP_BOT.replace(
+        "  - name: hello",
+        "  - name: cancel_order\n    examples: [取消订单, 我要取消订单]\n    patterns: ['^取消$']\n"
+        "    slots:\n      order_id: {entity: order_id, required: true, prompt: 取消哪个订单}\n"
+        '    responses: ["订单 {order_id} 已取消"]\n  - name: hello',
+    )
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    reply = engine.reply("取消", session_id="s")
+    assert (reply.intent, reply.action, reply.text) == ("cancel_order", "prompt", "取消哪个订单")

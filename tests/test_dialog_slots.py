@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -490,3 +491,39 @@ def test_only_little_but_the_value_answers_an_interrupted_question(
     replies = [demo_engine.reply(t, session_id=f"interrupted {answer}") for t in said]
     assert (replies[-1].intent == "urge_shipment") is resumed
     assert ("resumed slot order_id of urge_shipment" in replies[-1].trace) is resumed
+
+
+def test_a_run_of_overlapping_acknowledgements_is_refused_at_once(
+    demo_engine: kefu.Engine, hang_guard: Callable[..., AbstractContextManager[None]]
+) -> None:
+    # 哦 is a word, part of 哦哦 and a particle: "哦" x 22 + "吗" took 30 s to refuse (GIL held).
+    demo_engine.reply("我的订单到哪了", session_id="oh")
+    with hang_guard():
+        reply = demo_engine.reply("哦" * 60 + "吗", session_id="oh")
+    assert reply.trace != ("acknowledged slot order_id",)
+
+
+def test_an_acknowledgement_after_a_side_question_says_no_yes_to_the_interrupted_one(
+    write_bot: Callable[..., Path],
+) -> None:
+    # "我要下单", "你好" (a side question), then "好的": it confirmed the order the customer
+    # no longer saw asked about, as the yes/no slot takes 好的 as a value.
+    bot = """
+version: 1
+bot: {name: 小店, threshold: 0.3}
+entities:
+  yesno: {values: {确认: [好的, 确认], 不要: [不要]}}
+intents:
+  - name: place_order
+    examples: [我要下单, 帮我下单]
+    slots:
+      confirm: {entity: yesno, required: true, prompt: 确认下单吗}
+    responses: ["已下单：{confirm}"]
+  - name: hello
+    examples: [你好, 在吗]
+    responses: [您好]
+"""
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    assert talk(engine, "我要下单", "你好")[-1] == "您好"
+    assert talk(engine, "好的")[-1] != "已下单：确认"
+    assert talk(engine, "确认")[-1] != "已下单：确认"  # the question ended with 好的

@@ -158,3 +158,14 @@ def test_only_the_ratio_of_the_block_weights_counts(scale: float) -> None:
             [c.confidence for c in expected.candidates]
         )
     assert runtimes[1].match(spec.intents[0].examples[0]).confidence > 0.5
+
+
+def test_keywords_of_a_bot_built_in_code_are_read_like_the_loader_reads_them() -> None:
+    # "" failed training with an IndexError, and "VIP" never fired (messages are case folded).
+    intents = (
+        IntentSpec("vip", ("会员权益", "会员有什么用"), keywords=("VIP", "")),
+        IntentSpec("other", ("今天天气", "明天下雨吗")),
+    )
+    spec = BotSpec(BotSettings(threshold=0.5), NlpSettings(), MatcherSettings(cache_size=0), (), intents)
+    match = build_runtime(train(spec), with_plugins=False).match("我是VIP")
+    assert (match.intent, match.rule) == ("vip", "keyword:vip")

@@ -65,6 +65,8 @@ def visible_letters(text: str) -> str:
         pytest.param("㈱傻逼", [("傻逼", 1, 3)], id="NFKC expansion before the word"),
         pytest.param("ﬁ 傻 逼 ﬁ", [("傻逼", 2, 5)], id="expansion and padding together"),
         pytest.param("⼤傻逼", [("傻逼", 1, 3)], id="Kangxi radical before the word"),
+        # kefu reads 代開發票 as 代开发票 since Traditional is folded; the filter let it pass
+        pytest.param("可以代開發票嗎", [("代开发票", 2, 6)], id="Traditional characters"),
     ],
 )
 def test_find_catches_evasion_variants(base: SensitiveWordFilter, text: str, expected: list[Hit]) -> None:
