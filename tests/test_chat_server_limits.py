@@ -285,23 +285,26 @@ def server(server_log: Path) -> Iterator[str]:
         yield url.replace("http://", "ws://")
 
 
-def test_the_real_server_closes_a_giant_frame_with_1009_and_stays_up(server: str) -> None:
+async def closed_then_served(server: str, bad_frame: str | bytes) -> tuple[int | None, Frame]:
+    """Send ``bad_frame`` (as a text frame) from one visitor, whom the server must
+    disconnect, then ask from a new visitor: the close code and the new visitor's reply."""
     websockets = pytest.importorskip("websockets")
+    async with websockets.connect(f"{server}/ws/visitor") as bad:
+        await bad.recv()
+        await bad.send(bad_frame, text=True)
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(bad.recv(), 10)
+        code: int | None = bad.close_code
+    async with websockets.connect(f"{server}/ws/visitor") as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
+        reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    return code, reply
 
-    async def scenario() -> tuple[int | None, Frame]:
-        async with websockets.connect(f"{server}/ws/visitor") as giant:
-            await giant.recv()
-            await giant.send(json.dumps({"type": "message", "text": "好" * 40_000}))  # 120 KB
-            with pytest.raises(websockets.ConnectionClosed):
-                await asyncio.wait_for(giant.recv(), 10)
-            code = giant.close_code
-        async with websockets.connect(f"{server}/ws/visitor") as ws:
-            await ws.recv()
-            await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
-            reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        return code, reply
 
-    code, reply = asyncio.run(scenario())
+def test_the_real_server_closes_a_giant_frame_with_1009_and_stays_up(server: str) -> None:
+    giant = json.dumps({"type": "message", "text": "好" * 40_000})  # 120 KB
+    code, reply = asyncio.run(closed_then_served(server, giant))
     assert code == 1009
     assert reply == bot_reply(PROMPT, "order_status", "prompt")
 
@@ -335,23 +338,8 @@ def test_the_real_server_closes_a_frame_that_is_not_utf8_with_1007_and_one_log_l
     server: str, server_log: Path
 ) -> None:
     """uvicorn logged such a frame as an error with a UnicodeDecodeError traceback."""
-    websockets = pytest.importorskip("websockets")
-
-    async def scenario() -> tuple[int | None, Frame]:
-        async with websockets.connect(f"{server}/ws/visitor") as bad:
-            await bad.recv()
-            await bad.send(b'{"type": "message", "text": "\xff\xfe"}', text=True)
-            with pytest.raises(websockets.ConnectionClosed):
-                await asyncio.wait_for(bad.recv(), 10)
-            code = bad.close_code
-        async with websockets.connect(f"{server}/ws/visitor") as ws:
-            await ws.recv()
-            await ws.send(json.dumps({"type": "message", "text": "我的订单到哪了", "id": "m1"}))
-            reply: Frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        return code, reply
-
     before = server_log.read_text(encoding="utf-8")
-    code, reply = asyncio.run(scenario())
+    code, reply = asyncio.run(closed_then_served(server, b'{"type": "message", "text": "\xff\xfe"}'))
     assert code == 1007  # RFC 6455 "invalid frame payload data"
     assert reply == bot_reply(PROMPT, "order_status", "prompt")
     logged = server_log.read_text(encoding="utf-8")[len(before) :]
