@@ -5,7 +5,8 @@ two intents that are the same sentence in all but spacing or punctuation. Warnin
 near-duplicate examples across intents, intents with too few examples, pairs of intents
 that overlap, patterns that match none of their own intent's examples, regexes that run
 out of time on a crafted message (``kefu.bot_regex``), a slot written as a literal
-``{{name}}``, slot answers that are cancel words, and examples longer than the bot reads.
+``{{name}}``, and examples longer than the bot reads. (A slot value that is also a cancel
+word is none either: the value is read first, so "不用了" answers "要发票吗".)
 (An intent without responses is no finding: a program that answers intents itself needs
 none.)
 """
@@ -23,7 +24,6 @@ from kefu.bot_regex import TIMEOUT, compile_regex, runaway_probe, search
 from kefu.explain import cut
 from kefu.model import Model
 from kefu.normalize import normalize
-from kefu.slot_filling import is_cancel
 from kefu.training import centroid_similarity
 
 __all__ = ["Finding", "lint", "similar_pairs"]
@@ -65,7 +65,7 @@ def lint(model: Model, *, near_duplicate: float = NEAR_DUPLICATE, overlap: float
             raise ValueError(f"{name} must be a number from 0 to 1, not {bound}")
     findings = _duplicates(model, near_duplicate) + _few_examples(model) + _overlaps(model, overlap)
     findings += _idle_patterns(model) + _runaway_patterns(model)
-    findings += _literal_placeholders(model) + _cancelling_values(model) + _cut_examples(model)
+    findings += _literal_placeholders(model) + _cut_examples(model)
     return sorted(findings, key=lambda f: (f.level != "error", f.code, f.file, f.line, f.message))
 
 
@@ -274,37 +274,6 @@ def _literal_placeholders(model: Model) -> list[Finding]:
 
 
 _DOUBLE_BRACED = re.compile(r"\{\{([^{}]*)\}\}")
-
-
-def _cancelling_values(model: Model) -> list[Finding]:
-    """Lookup values (or their synonyms) of a slot's entity that are also cancel words:
-    answering the slot's question with one cancels the question instead."""
-    settings = model.spec.settings
-    entities = {entity.name: entity for entity in model.spec.entities}
-    findings = []
-    reported: set[tuple[str, str]] = set()
-    for intent in model.spec.intents:
-        for slot in intent.slots:
-            entity = entities.get(slot.entity)
-            if entity is None or (entity.name, slot.name) in reported:
-                continue
-            words = [word for value, synonyms in entity.values for word in (value, *synonyms)]
-            cancelling = ", ".join(repr(w) for w in words if is_cancel(normalize(w), settings.cancel_words))
-            if cancelling:
-                reported.add((entity.name, slot.name))
-                findings.append(
-                    Finding(
-                        "warning",
-                        "cancel-word-value",
-                        f"slot {slot.name!r} of intent {intent.name!r} takes {cancelling} "
-                        f"(entity {entity.name!r}), but as an answer to its question that cancels it "
-                        "(bot.cancel_words)",
-                        "drop it from the entity's values, or from bot.cancel_words",
-                        entity.file or intent.file,
-                        entity.line or intent.line,
-                    )
-                )
-    return findings
 
 
 def _cut_examples(model: Model) -> list[Finding]:
