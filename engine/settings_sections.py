@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kefu.checks import Check, FileChecker, dotted
+from kefu.checks import Check, FileChecker, dotted, word_list
 from kefu.dagcut import splitting_char
 from kefu.normalize import fold, normalize
 from kefu.plugin_settings import check_plugins
@@ -62,6 +62,14 @@ def _texts(c: FileChecker, p: PathKey, v: Any) -> Any:
     return c.texts(p, v, single_ok=True)
 
 
+def _unreadable(word: str) -> str | None:
+    # "！！" normalizes to nothing: a cancel or acknowledgement word no message can hold.
+    return None if normalize(word) else "has no letter or digit, so it can never match"
+
+
+_answer_words = word_list("word", _unreadable, single_ok=True)
+
+
 def _top_k(c: FileChecker, p: PathKey, v: Any) -> Any:
     if type(v) is int and v == 1:
         # One candidate leaves no runner-up: the bot would never ask which intent was
@@ -87,8 +95,8 @@ BOT_CHECKS: dict[str, Check] = {
     "out_of_scope_label": check_text,
     "slot_retries": integer_in(0),
     "give_up_reply": check_text,
-    "cancel_words": _texts,
-    "acknowledge_words": _texts,
+    "cancel_words": _answer_words,
+    "acknowledge_words": _answer_words,
     "history_size": integer_in(1),
     "keyword_score": number_in(0.0, 1.0),
 }

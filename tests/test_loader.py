@@ -237,6 +237,11 @@ SECTION_CASES = [
     ("bot:\n  cancel_words: {a: b}\n", "3: `bot.cancel_words` must be a list of text, not a mapping"),
     ("bot:\n  acknowledge_words: {a: b}\n",
      "3: `bot.acknowledge_words` must be a list of text, not a mapping"),
+    # normalizing leaves nothing of them: no message could ever hold them
+    ("bot:\n  cancel_words: [算了, '！！']\n",
+     "3: `bot.cancel_words[1]`: word '！！' has no letter or digit, so it can never match"),
+    ("bot:\n  acknowledge_words: 🙂\n",
+     "3: `bot.acknowledge_words`: word '🙂' has no letter or digit, so it can never match"),
     ("bot:\n  acknowledgement_words: []\n",
      f"3: unknown key 'acknowledgement_words' (did you mean 'acknowledge_words'?); known: {BOT_KEYS}"),
     ("bot:\n  fallback:\n    - 好\n    - [x]\n", "5: `bot.fallback[1]` must be text, not a list"),
