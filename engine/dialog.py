@@ -23,7 +23,6 @@ from kefu.manager import HookFailure
 from kefu.normalize import normalize
 from kefu.sessions import ActiveContext, PendingSlot, Session
 from kefu.slot_filling import (
-    acceptable,
     answers_ahead,
     is_acknowledgement,
     is_cancel,
@@ -155,8 +154,8 @@ def _resumed(turn: Turn, interrupted: object) -> Reply:
         # "好的" or "算了" after the side answer ends the old question: it is no yes to a
         # yes/no slot the customer no longer sees asked.
         return _match_and_decide(turn)
-    found = turn.runtime.extractor.parse_value(text, slot.entity, today=turn.today)
-    if found is None or not acceptable(slot, found.value):
+    found = valid_value(turn, slot, text)
+    if found is None:
         if left > 1:  # another side question, perhaps
             session.data[INTERRUPTED_KEY] = [intent.name, slot.name, left - 1]
         return _match_and_decide(turn)
@@ -168,11 +167,13 @@ def _resumed(turn: Turn, interrupted: object) -> Reply:
         return _match_and_decide(turn, match)
     session.pending = PendingSlot(intent.name, slot.name)
     turn.trace.append(f"resumed slot {slot.name} of {intent.name}")
-    outcome = _pending_slot(turn)
-    if isinstance(outcome, Reply):  # the value answers, as it did just above
-        return outcome
-    session.pending = None  # unless a time-limited slot regex gave up on its second run
-    return _match_and_decide(turn, outcome)
+    return _answered(turn, intent, slot, found.value)
+
+
+def _answered(turn: Turn, intent: IntentSpec, slot: SlotSpec, value: str) -> Reply:
+    """``value`` answers the question the bot asked for ``slot``: keep it and decide again."""
+    turn.session.slots[slot.name] = value
+    return decide(turn, Match(turn.message.text, intent.name, 1.0, rule=f"slot:{slot.name}"))
 
 
 def _interrupted_slot(turn: Turn, held: object) -> tuple[IntentSpec, SlotSpec, int] | None:
@@ -418,11 +419,9 @@ def _pending_slot(turn: Turn) -> Reply | Match | None:
         return None
     # The value first: "不用了" answers "需要开发票吗" (a value of the slot) before it cancels,
     # and "好的" answers "确认下单吗" before it only acknowledges the question.
-    value = valid_value(turn, slot, turn.message.text)
-    if value is not None:
-        session.slots[slot.name] = value
-        match = Match(turn.message.text, intent.name, 1.0, rule=f"slot:{slot.name}")
-        return decide(turn, match)
+    found = valid_value(turn, slot, turn.message.text)
+    if found is not None:
+        return _answered(turn, intent, slot, found.value)
     text = normalize(turn.message.text, spec.settings.max_input_length)
     if is_cancel(text, spec.settings.cancel_words):
         session.pending = None

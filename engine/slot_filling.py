@@ -88,12 +88,13 @@ def prompt_for(slot: SlotSpec) -> str:
     return slot.prompt or f"请提供{slot.name}"
 
 
-def valid_value(turn: Turn, slot: SlotSpec, text: str) -> str | None:
-    """The value a whole message gives ``slot`` as the answer to its question, or None."""
+def valid_value(turn: Turn, slot: SlotSpec, text: str) -> EntityValue | None:
+    """The value a whole message gives ``slot`` as the answer to its question (with where
+    it stands in ``text``), or None."""
     found = turn.runtime.extractor.parse_value(text, slot.entity, today=turn.today)
     if found is None or not acceptable(slot, found.value):
         return None
-    return found.value
+    return found
 
 
 def acceptable(slot: SlotSpec, value: str) -> bool:
