@@ -57,7 +57,7 @@ class DagCutter:
         return out
 
     def _cut_block(self, block: str) -> list[str]:
-        freq, log, log_total = self.freq, math.log, self.log_total
+        get, log, log_total = self.freq.get, math.log, self.log_total
         size = len(block)
         best = [0.0] * (size + 1)
         end = list(range(size + 1))
@@ -65,15 +65,18 @@ class DagCutter:
             # Every dictionary word starting here; jieba breaks ties towards the longer one.
             score, stop = log(1) - log_total + best[start + 1], start
             found = False
-            i, fragment = start, block[start]
-            while i < size and fragment in freq:
-                count = freq[fragment]
+            i = start
+            # One lookup per prefix (the dictionary is large: each lookup is a cache miss).
+            count = get(block[start])
+            while count is not None:
                 if count:
                     candidate = log(count) - log_total + best[i + 1]
                     if not found or candidate > score or (candidate == score and i > stop):
                         score, stop, found = candidate, i, True
                 i += 1
-                fragment = block[start : i + 1]
+                if i == size:
+                    break
+                count = get(block[start : i + 1])
             best[start], end[start] = score, stop
         words: list[str] = []
         letters = ""

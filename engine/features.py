@@ -204,10 +204,8 @@ class FeatureSpace:
         if plain_sq == 0.0:
             return QueryVector(_NO_INDEX, _NO_VALUE, 0.0)
         norm = math.sqrt(plain_sq)
-        values = np.array(word_values + char_values)
-        split = len(word_values)
-        values[:split] *= scales[0] / norm
-        values[split:] *= scales[1] / norm
+        word_scale, char_scale = scales[0] / norm, scales[1] / norm
+        values = np.array([v * word_scale for v in word_values] + [v * char_scale for v in char_values])
         indices = np.array([*word_counts, *char_counts], np.int32)
         known = math.sqrt(known_sq / plain_sq) if self.settings.count_unknown else 1.0
         return QueryVector(indices, values, known)

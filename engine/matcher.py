@@ -151,8 +151,14 @@ class Matcher:
         pool: dict[int, float] = {}
         if raw is not None:
             k = min(top_k, self.n_intents)
-            top = np.argpartition(-raw, k - 1)[:k] if k < self.n_intents else range(self.n_intents)
-            pool = {int(i): confidence(int(i)) for i in top if raw[i] > -np.inf}
+            top = np.argpartition(-raw, k - 1)[:k] if k < self.n_intents else np.arange(self.n_intents)
+            # Plain Python floats from here on: NumPy scalars cost more than the arithmetic.
+            scale, shift = self._calibration_line(query.known)
+            pool = {
+                i: _sigmoid(scale * score + shift)
+                for i, score in zip(top.tolist(), raw[top].tolist(), strict=True)
+                if score > -math.inf
+            }
             if contexts and available is not None:
                 for i in np.flatnonzero(self._needs_context & available).tolist():
                     pool[i] = min(1.0, confidence(i) + CONTEXT_BOOST)
@@ -167,9 +173,13 @@ class Matcher:
         """Intent index -> its confidence for this message (all 0 when nothing is known)."""
         if raw is None:
             return lambda index: 0.0
-        a, c = self.calibration
-        scale, shift = a * known, a * (1.0 - known) * self._empty_score + c
+        scale, shift = self._calibration_line(known)
         return lambda index: _sigmoid(scale * float(raw[index]) + shift)
+
+    def _calibration_line(self, known: float) -> tuple[float, float]:
+        """``(scale, shift)``: a raw score's confidence is ``sigmoid(scale * raw + shift)``."""
+        a, c = self.calibration
+        return a * known, a * (1.0 - known) * self._empty_score + c
 
     def _apply_rules(
         self,
