@@ -72,7 +72,11 @@ class Matcher:
         """Index of each intent's first example (examples are stored grouped by intent)."""
         self.weights = weights
         self.bias = bias
-        self._weight_rows = _Postings(weights.T.tocsc()) if isinstance(weights, sp.csr_matrix) else None
+        self._weight_rows = (
+            _Postings(weights.T.tocsc(), dense_min=max(DENSE_ROW_MIN, self.n_intents // 8))
+            if isinstance(weights, sp.csr_matrix)
+            else None
+        )
         self.calibration = calibration
         # What "no evidence" scores: a hinge-loss SVM puts a confident "not this intent"
         # at -1; the cosine of an unrelated text is 0.
@@ -228,28 +232,55 @@ def _sigmoid(x: float) -> float:
 
 
 class _Postings:
-    """A sparse matrix in CSC form, multiplied by a sparse query without a Python loop."""
+    """A sparse matrix in CSC form, multiplied by a sparse query without a Python loop.
 
-    def __init__(self, csc: sp.csc_matrix) -> None:
+    Columns with at least ``dense_min`` entries are also kept as dense rows: a message's
+    common features have the longest postings, and one BLAS product over their rows costs
+    less than gathering their entries one by one."""
+
+    def __init__(self, csc: sp.csc_matrix, dense_min: int = 0) -> None:
         csc.sort_indices()
-        self.ptr = csc.indptr.astype(np.int64)
+        ptr = csc.indptr.astype(np.int64)
+        self.starts, self.lengths = ptr[:-1], np.diff(ptr)
         self.rows = csc.indices.astype(np.int32)
         self.values = csc.data.astype(np.float64)
+        dense = np.flatnonzero(self.lengths >= dense_min) if dense_min > 0 else np.zeros(0, np.intp)
+        self.dense: FloatArray | None = None
+        if dense.size:
+            self.slot = np.full(csc.shape[1], -1, np.int64)
+            self.slot[dense] = np.arange(dense.size)
+            self.dense = np.ascontiguousarray(csc[:, dense].T.toarray(), np.float64)
 
     def product(self, idx: NDArray[np.int32], val: FloatArray, size: int) -> FloatArray:
         """``matrix @ query`` as a dense vector of ``size``, touching only the query's columns."""
+        if self.dense is not None and idx.size:
+            slot = self.slot[idx]
+            in_dense = slot >= 0
+            out = val[in_dense] @ self.dense[slot[in_dense]]
+            sparse = ~in_dense
+            return out + self._gathered(idx[sparse], val[sparse], size)
+        return self._gathered(idx, val, size)
+
+    def _gathered(self, idx: NDArray[np.int32], val: FloatArray, size: int) -> FloatArray:
         if idx.size == 0:
             return np.zeros(size)
-        starts = self.ptr[idx]
-        lengths = self.ptr[idx + 1] - starts
-        total = int(lengths.sum())
+        lengths = self.lengths[idx]
+        ends = np.cumsum(lengths)
+        total = int(ends[-1])
         if total == 0:
             return np.zeros(size)
         # Positions of every entry of every query column, without a Python loop.
-        positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+        positions = np.repeat(self.starts[idx] - ends + lengths, lengths) + np.arange(total)
         weights = self.values[positions] * np.repeat(val, lengths)
         return cast(FloatArray, np.bincount(self.rows[positions], weights, minlength=size))
 
+
+DENSE_ROW_MIN = 64
+"""Sparse weights: a feature non-zero for at least this many intents, and for an eighth of
+them, is also kept as a dense row (8 bytes per intent against 12 per non-zero: at most
+about five times its sparse size). On the 100k-example bench bot: 988 of 86,170 features,
+6.7 MB in memory beside a 71 MB model file, and (median) 90% of the non-zero weights a
+message's features reach."""
 
 CONTEXT_BOOST = 0.2
 """Added to the confidence of an intent whose required contexts are all active."""

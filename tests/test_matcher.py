@@ -85,6 +85,44 @@ def test_sparse_weights_score_like_dense_ones(bot: tuple[int, Model]) -> None:
         assert np.allclose(sparse.linear_scores(query), matcher.linear_scores(query))
 
 
+def test_sparse_weights_of_many_intents_score_like_the_dense_product() -> None:
+    """A big bot's common features (non-zero for many intents) are multiplied as dense rows,
+    the rest entry by entry: queries mixing both kinds, or holding one kind only, score as
+    the plain product does."""
+    rng = np.random.default_rng(0)
+    n_intents, n_features = 300, 400
+    # Feature j is non-zero for about j * 0.75 of the 300 intents: 0 to all of them.
+    mask = rng.random((n_features, n_intents)) < np.linspace(0, 1, n_features)[:, None]
+    weights = np.where(mask, rng.normal(size=(n_features, n_intents)), 0.0)
+    bias = rng.normal(size=n_intents)
+    spec = BotSpec(
+        BotSettings(), NlpSettings(), MatcherSettings(), (),
+        tuple(IntentSpec(f"intent{k}", (f"例句{k}",)) for k in range(n_intents)),
+    )  # fmt: skip
+    matcher = Matcher(
+        spec,
+        examples=sp.identity(n_intents, format="csr"),
+        example_intent=np.arange(n_intents, dtype=np.int32),
+        weights=sp.csr_matrix(weights),
+        bias=bias,
+        calibration=(1.0, 0.0),
+    )
+    row_sizes = mask.sum(axis=1)
+    kinds = {
+        "mixed": np.arange(n_features),
+        "short rows only": np.flatnonzero(row_sizes < 20),
+        "long rows only": np.flatnonzero(row_sizes > 250),
+        "empty rows only": np.flatnonzero(row_sizes == 0),
+    }
+    for name, pool in kinds.items():
+        assert pool.size, name
+        for _ in range(20):
+            indices = rng.choice(pool, size=min(pool.size, int(rng.integers(1, 40))), replace=False)
+            query = QueryVector(indices.astype(np.int32), rng.random(indices.size))
+            expected = query.values @ weights[query.indices] + bias
+            assert np.allclose(matcher.linear_scores(query), expected, rtol=0, atol=1e-12), name
+
+
 def test_cosine_scores_equal_the_brute_force_nearest_example(bot: tuple[int, Model]) -> None:
     seed, model = bot
     matcher = model.matcher
