@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 from kefu.arguments import check_text
 
@@ -95,8 +95,21 @@ def normalize(text: str, max_length: int = DEFAULT_MAX_LENGTH) -> str:
     symbols, emoji, control characters or whitespace becomes one space. The result is
     stripped; it is empty when the message had no letters or digits.
     """
-    text = simplified(unicodedata.normalize("NFKC", clean(text, max_length)).casefold())
+    text = clean(text, max_length)
+    return _remembered(text) if len(text) <= MEMO_LENGTH else _normalized(text)
+
+
+def _normalized(text: str) -> str:
+    text = simplified(unicodedata.normalize("NFKC", text).casefold())
     return _NON_WORD.sub(" ", text).strip()
+
+
+MEMO_LENGTH = 200
+"""Texts up to this long are normalized once and remembered (the last 2,048 of them): a
+reply normalizes its message several times (the match, the cancel, acknowledgement and
+slot checks, a clarify answer), and customers repeat themselves ("在吗", "转人工")."""
+
+_remembered = lru_cache(maxsize=2048)(_normalized)
 
 
 SPACED_CHAR = r"[^\W_\u2e80-\U0010ffff]"
