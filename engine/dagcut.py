@@ -66,7 +66,7 @@ class DagCutter:
             score, stop = log(1) - log_total + best[start + 1], start
             found = False
             i = start
-            # One lookup per prefix (the dictionary is large: each lookup is a cache miss).
+            # One lookup per prefix into the large dictionary, not `in` then `[]`.
             count = get(block[start])
             while count is not None:
                 if count:

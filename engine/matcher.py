@@ -279,7 +279,7 @@ DENSE_ROW_MIN = 64
 """Sparse weights: a feature non-zero for at least this many intents, and for an eighth of
 them, is also kept as a dense row (8 bytes per intent against 12 per non-zero: at most
 about five times its sparse size). On the 100k-example bench bot: 988 of 86,170 features,
-6.7 MB in memory beside a 71 MB model file, and (median) 90% of the non-zero weights a
+6.7 MB in memory beside a 74 MB model file, and (median) 90% of the non-zero weights a
 message's features reach."""
 
 CONTEXT_BOOST = 0.2
