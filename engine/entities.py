@@ -21,11 +21,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from kefu.bot_regex import Pattern, RegexError, compile_regex, finditer
 from kefu.builtin_entities import BUILTIN_FINDERS, parse_bare_amount
-from kefu.normalize import fold, simplified
+from kefu.normalize import MEMO_LENGTH, fold, simplified
 from kefu.spec import EntitySpec
 
 __all__ = ["EntityExtractor", "EntityValue"]
@@ -70,6 +71,12 @@ class _Message(NamedTuple):
 
     @classmethod
     def of(cls, text: str) -> _Message:
+        # Remembered like ``normalize``'s texts: a reply reads its message for entities
+        # once or twice (slot values, a slot answer), and customers repeat themselves.
+        return _remembered_message(text) if len(text) <= MEMO_LENGTH else cls._read(text)
+
+    @classmethod
+    def _read(cls, text: str) -> _Message:
         nfkc = unicodedata.normalize("NFKC", text)
         folded = simplified(nfkc.casefold())  # one for one: no offset moves
         if len(nfkc) == len(text) == len(folded):
@@ -105,6 +112,9 @@ class _Message(NamedTuple):
         if origin is None:
             return start, end
         return origin[start], origin[end - 1] + 1
+
+
+_remembered_message = lru_cache(maxsize=1024)(_Message._read)
 
 
 @dataclass(frozen=True)
