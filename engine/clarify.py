@@ -118,7 +118,12 @@ def _title_key(intent: IntentSpec | None) -> str | None:
 def intent_named(spec: BotSpec, name: object) -> IntentSpec | None:
     """The intent called ``name`` in ``spec``, or None: session state and plugins may name
     intents of an earlier bot."""
-    return next((intent for intent in spec.intents if intent.name == name), None)
+    if not isinstance(name, str):
+        return None
+    try:
+        return spec.intent(name)
+    except KeyError:
+        return None
 
 
 def _title(intent: IntentSpec) -> str:
