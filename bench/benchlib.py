@@ -7,6 +7,7 @@ a table and writes ``bench/results/<name>.json``.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -39,6 +40,17 @@ def machine() -> dict[str, Any]:
         "kefu": kefu.__version__,
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def forget_texts() -> None:
+    """Empty kefu's caches of recently seen texts (normalized forms, entity forms), so the
+    next message is new to it: what a latency of "every message new" must measure. Code
+    from before those caches (``instructions.py`` runs older revisions) has none to empty."""
+    # The modules by name: `kefu.normalize` is also the name of the function kefu exports.
+    for module, name in (("kefu.normalize", "_remembered"), ("kefu.entities", "_remembered_message")):
+        cache = getattr(importlib.import_module(module), name, None)
+        if cache is not None:
+            cache.cache_clear()
 
 
 def per_call(function: Callable[[], object], repeat: int, inner: int = 1) -> list[float]:
