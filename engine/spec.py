@@ -203,7 +203,10 @@ class BotSpec:
 
     def intent(self, name: str) -> IntentSpec:
         """The intent called ``name``; ``KeyError`` if there is none."""
-        return self._intents_by_name[name]
+        try:
+            return self._intents_by_name[name]
+        except TypeError:  # a list or a dict (from a plugin, say) names no intent either
+            raise KeyError(name) from None
 
     @cached_property
     def _intents_by_name(self) -> dict[str, IntentSpec]:

@@ -207,3 +207,18 @@ def test_keywords_of_a_bot_built_in_code_are_read_like_the_loader_reads_them() -
     spec = BotSpec(BotSettings(threshold=0.5), NlpSettings(), MatcherSettings(cache_size=0), (), intents)
     match = build_runtime(train(spec), with_plugins=False).match("我是VIP")
     assert (match.intent, match.rule) == ("vip", "keyword:vip")
+
+
+def test_an_intent_is_found_by_its_name_and_only_by_it() -> None:
+    """BotSpec.intent looks names up in a dict: the first intent of a name wins, as the scan
+    it replaced found, and anything that is no intent's name, unhashable ones included, is
+    a KeyError."""
+    first, second = IntentSpec("退款", ("我要退款",)), IntentSpec("退款", ("退钱",))
+    spec = BotSpec(
+        BotSettings(), NlpSettings(), MatcherSettings(), (), (first, IntentSpec("物流", ("快递",)), second)
+    )
+    assert spec.intent("退款") is first
+    assert spec.intent("物流").examples == ("快递",)
+    for name in ("退", "", 3, None, ["退款"], {"退款": 1}):
+        with pytest.raises(KeyError):
+            spec.intent(name)  # type: ignore[arg-type]
