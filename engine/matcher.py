@@ -151,13 +151,13 @@ class Matcher:
             raw = self.raw_scores(query)
             if available is not None:
                 raw[~available] = -np.inf
-        confidence = self._calibrated(raw, query.known)
+        scale, shift = self._calibration_line(query.known)
+        confidence = self._calibrated(raw, scale, shift)
         pool: dict[int, float] = {}
         if raw is not None:
             k = min(top_k, self.n_intents)
             top = np.argpartition(-raw, k - 1)[:k] if k < self.n_intents else np.arange(self.n_intents)
             # Plain Python floats from here on: NumPy scalars cost more than the arithmetic.
-            scale, shift = self._calibration_line(query.known)
             pool = {
                 i: _sigmoid(scale * score + shift)
                 for i, score in zip(top.tolist(), raw[top].tolist(), strict=True)
@@ -173,11 +173,11 @@ class Matcher:
         rule = fired.get(ranked[0][0]) if ranked and fired else None
         return Ranking([i for i, _ in ranked], [conf for _, conf in ranked], rule)
 
-    def _calibrated(self, raw: FloatArray | None, known: float) -> Callable[[int], float]:
+    @staticmethod
+    def _calibrated(raw: FloatArray | None, scale: float, shift: float) -> Callable[[int], float]:
         """Intent index -> its confidence for this message (all 0 when nothing is known)."""
         if raw is None:
             return lambda index: 0.0
-        scale, shift = self._calibration_line(known)
         return lambda index: _sigmoid(scale * float(raw[index]) + shift)
 
     def _calibration_line(self, known: float) -> tuple[float, float]:
