@@ -156,12 +156,11 @@ class Matcher:
         confidence = self._calibrated(raw, scale, shift)
         pool: dict[int, float] = {}
         if raw is not None:
-            k = min(top_k, self.n_intents)
-            top = np.argpartition(-raw, k - 1)[:k] if k < self.n_intents else np.arange(self.n_intents)
+            top = _top_indices(raw, top_k)
             # Plain Python floats from here on: NumPy scalars cost more than the arithmetic.
             pool = {
                 i: _sigmoid(scale * score + shift)
-                for i, score in zip(top.tolist(), raw.take(top).tolist(), strict=True)
+                for i, score in zip(top, raw.take(top).tolist(), strict=True)
                 if score > -math.inf
             }
             if contexts and available is not None:
@@ -226,6 +225,31 @@ def verdict(
     if rule is None and confidence - runner_up < margin:
         return "ambiguous"
     return "answer"
+
+
+ARGMAX_TOP_K = 5
+"""Up to this many top intents are found by repeated ``argmax``; more by one partition."""
+
+
+def _top_indices(raw: FloatArray, k: int) -> list[int]:
+    """Indices of the ``k`` highest scores, in no promised order; of tied scores, the lower
+    indices, as a stable sort of all of them would pick (``argpartition`` picks any).
+
+    For the usual five candidates, five ``argmax`` calls over a copy take about half the
+    time of one ``argpartition`` (3-4 µs against 6-8 at 250-900 intents)."""
+    n = raw.shape[0]
+    if k >= n:
+        return list(range(n))
+    if k > ARGMAX_TOP_K:  # the k-th best score, everything above it, then the first ties
+        kth = np.partition(raw, n - k)[n - k]
+        above = np.flatnonzero(raw > kth)
+        return cast(list[int], [*above.tolist(), *np.flatnonzero(raw == kth)[: k - above.size].tolist()])
+    left, top = raw.copy(), []
+    for _ in range(k):
+        best = int(left.argmax())
+        top.append(best)
+        left[best] = -math.inf
+    return top
 
 
 def _sigmoid(x: float) -> float:

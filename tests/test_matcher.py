@@ -123,6 +123,35 @@ def test_sparse_weights_of_many_intents_score_like_the_dense_product() -> None:
             assert np.allclose(matcher.linear_scores(query), expected, rtol=0, atol=1e-12), name
 
 
+@pytest.mark.parametrize("n_intents", [8, 48, 250])
+def test_tied_scores_rank_the_intent_defined_first(n_intents: int) -> None:
+    """The second half of the intents score the same, the first half less: the candidates
+    are the first five of the second half, as a stable sort of every confidence gives (the
+    top-k selection once let a later tied intent, or a lower score, in)."""
+    weights = np.zeros((2, n_intents))
+    weights[0, n_intents // 2 :] = 1.0
+    spec = BotSpec(
+        BotSettings(), NlpSettings(), MatcherSettings(), (),
+        tuple(IntentSpec(f"intent{k}", (f"例句{k}",)) for k in range(n_intents)),
+    )  # fmt: skip
+    matcher = Matcher(
+        spec,
+        examples=sp.identity(n_intents, format="csr"),
+        example_intent=np.arange(n_intents, dtype=np.int32),
+        weights=weights,
+        bias=np.zeros(n_intents),
+        calibration=(1.0, 0.0),
+    )
+    query = QueryVector(np.array([0], np.int32), np.array([1.0]))
+    for top_k in (1, 5, 6, 12):
+        ranking = matcher.rank(query, "", frozenset(), top_k)
+        half = n_intents // 2
+        expected = [*range(half, n_intents), *range(half)][:top_k]
+        assert ranking.order == expected, top_k
+        confidences = [1 / (1 + math.exp(-1.0 if i >= half else 0.0)) for i in expected]
+        assert ranking.confidences == pytest.approx(confidences)
+
+
 def test_cosine_scores_equal_the_brute_force_nearest_example(bot: tuple[int, Model]) -> None:
     seed, model = bot
     matcher = model.matcher
