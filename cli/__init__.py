@@ -37,7 +37,10 @@ def main() -> None:
     except BaseException:
         started()
         raise
-    app()
+    try:
+        app()
+    finally:  # --help and --version end before the root command gives SIGINT back
+        started()
 
 
 def started() -> None:

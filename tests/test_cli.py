@@ -250,6 +250,27 @@ def test_ctrl_c_while_the_command_line_starts_exits_130_without_a_traceback(dela
     assert child.returncode == 130 or done, (child.returncode, out)
 
 
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["chat", "--help"], ["validate", str(DEMO_BOT)]])
+def test_main_gives_ctrl_c_back_when_it_returns(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A program that calls ``kefu.cli.main()`` itself gets its SIGINT handler back, not one
+    that ends the process with 130: --help and --version used to return before the root
+    command restored it."""
+    from kefu.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["kefu", *args])
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        assert exit_info.value.code in (0, None)
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args", [["--help"], ["chat", "--help"], ["test", "--help"]])
 def test_help_works(args: list[str]) -> None:
     code, out, _ = run(*args)
