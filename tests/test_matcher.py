@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from kefu.features import QueryVector
-from kefu.matcher import Matcher
+from kefu.matcher import DENSE_EXAMPLES_FROM, Matcher
 from kefu.model import Model, train
 from kefu.runtime import build_runtime
 from kefu.spec import BotSettings, BotSpec, IntentSpec, MatcherSettings, NlpSettings
@@ -121,6 +121,47 @@ def test_sparse_weights_of_many_intents_score_like_the_dense_product() -> None:
             query = QueryVector(indices.astype(np.int32), rng.random(indices.size))
             expected = query.values @ weights[query.indices] + bias
             assert np.allclose(matcher.linear_scores(query), expected, rtol=0, atol=1e-12), name
+
+
+def test_examples_of_the_cosine_head_score_like_the_plain_product() -> None:
+    """The cosine and ensemble heads keep features found in many examples as dense rows:
+    queries mixing both kinds of feature, or holding one kind only, score every example as
+    the plain product does, and each intent by its nearest example."""
+    rng = np.random.default_rng(1)
+    per_intent, n_features = 10, 400
+    n_intents = DENSE_EXAMPLES_FROM // per_intent  # just enough examples for dense rows
+    n_examples = n_intents * per_intent
+    # Feature j is in about j / 400 of the examples: none of them to all of them.
+    mask = rng.random((n_examples, n_features)) < np.linspace(0, 1, n_features)[None, :]
+    examples = sp.csr_matrix(np.where(mask, rng.random((n_examples, n_features)), 0.0))
+    spec = BotSpec(
+        BotSettings(), NlpSettings(), MatcherSettings(head="cosine"), (),
+        tuple(IntentSpec(f"intent{k}", (f"例句{k}",)) for k in range(n_intents)),
+    )  # fmt: skip
+    matcher = Matcher(
+        spec,
+        examples=examples,
+        example_intent=np.repeat(np.arange(n_intents, dtype=np.int32), per_intent),
+        weights=None,
+        bias=None,
+        calibration=(1.0, 0.0),
+    )
+    column_sizes = mask.sum(axis=0)
+    kinds = {
+        "mixed": np.arange(n_features),
+        "rare features only": np.flatnonzero(column_sizes < 40),
+        "common features only": np.flatnonzero(column_sizes > 0.9 * n_examples),
+        "features in no example": np.flatnonzero(column_sizes == 0),
+    }
+    for name, pool in kinds.items():
+        assert pool.size, name
+        for _ in range(20):
+            indices = rng.choice(pool, size=min(pool.size, int(rng.integers(1, 40))), replace=False)
+            query = QueryVector(indices.astype(np.int32), rng.random(indices.size))
+            expected = examples[:, query.indices] @ query.values
+            assert np.allclose(matcher.example_scores(query), expected, rtol=0, atol=1e-12), name
+            nearest = expected.reshape(n_intents, per_intent).max(axis=1)
+            assert np.allclose(matcher.cosine_scores(query), nearest, rtol=0, atol=1e-12), name
 
 
 @pytest.mark.parametrize("n_intents", [8, 48, 250])
