@@ -44,6 +44,38 @@ def dense(query: QueryVector, width: int) -> np.ndarray:
     return vector
 
 
+def matcher_of(
+    examples: sp.csr_matrix,
+    example_intent: np.ndarray,
+    weights: np.ndarray | sp.csr_matrix | None,
+    bias: np.ndarray | None,
+    head: str = "linear",
+) -> Matcher:
+    """A Matcher over the given arrays, its intents named intent0, intent1, ... (a = 1, c = 0)."""
+    n_intents = int(example_intent.max()) + 1
+    spec = BotSpec(
+        BotSettings(), NlpSettings(), MatcherSettings(head=head), (),
+        tuple(IntentSpec(f"intent{k}", (f"例句{k}",)) for k in range(n_intents)),
+    )  # fmt: skip
+    return Matcher(
+        spec,
+        examples=examples,
+        example_intent=example_intent,
+        weights=weights,
+        bias=bias,
+        calibration=(1.0, 0.0),
+    )
+
+
+def sampled_queries(rng: np.random.Generator, pool: np.ndarray, count: int = 20) -> list[QueryVector]:
+    """``count`` queries of 1-39 distinct features drawn from ``pool``, with random values."""
+    out = []
+    for _ in range(count):
+        indices = rng.choice(pool, size=min(pool.size, int(rng.integers(1, 40))), replace=False)
+        out.append(QueryVector(indices.astype(np.int32), rng.random(indices.size)))
+    return out
+
+
 @pytest.fixture(scope="module", params=range(6))
 def bot(request: pytest.FixtureRequest) -> tuple[int, Model]:
     return request.param, train(random_bot(request.param))
@@ -95,18 +127,8 @@ def test_sparse_weights_of_many_intents_score_like_the_dense_product() -> None:
     mask = rng.random((n_features, n_intents)) < np.linspace(0, 1, n_features)[:, None]
     weights = np.where(mask, rng.normal(size=(n_features, n_intents)), 0.0)
     bias = rng.normal(size=n_intents)
-    spec = BotSpec(
-        BotSettings(), NlpSettings(), MatcherSettings(), (),
-        tuple(IntentSpec(f"intent{k}", (f"例句{k}",)) for k in range(n_intents)),
-    )  # fmt: skip
-    matcher = Matcher(
-        spec,
-        examples=sp.identity(n_intents, format="csr"),
-        example_intent=np.arange(n_intents, dtype=np.int32),
-        weights=sp.csr_matrix(weights),
-        bias=bias,
-        calibration=(1.0, 0.0),
-    )
+    intents = np.arange(n_intents, dtype=np.int32)
+    matcher = matcher_of(sp.identity(n_intents, format="csr"), intents, sp.csr_matrix(weights), bias)
     row_sizes = mask.sum(axis=1)
     kinds = {
         "mixed": np.arange(n_features),
@@ -116,9 +138,7 @@ def test_sparse_weights_of_many_intents_score_like_the_dense_product() -> None:
     }
     for name, pool in kinds.items():
         assert pool.size, name
-        for _ in range(20):
-            indices = rng.choice(pool, size=min(pool.size, int(rng.integers(1, 40))), replace=False)
-            query = QueryVector(indices.astype(np.int32), rng.random(indices.size))
+        for query in sampled_queries(rng, pool):
             expected = query.values @ weights[query.indices] + bias
             assert np.allclose(matcher.linear_scores(query), expected, rtol=0, atol=1e-12), name
 
@@ -134,18 +154,8 @@ def test_examples_of_the_cosine_head_score_like_the_plain_product() -> None:
     # Feature j is in about j / 400 of the examples: none of them to all of them.
     mask = rng.random((n_examples, n_features)) < np.linspace(0, 1, n_features)[None, :]
     examples = sp.csr_matrix(np.where(mask, rng.random((n_examples, n_features)), 0.0))
-    spec = BotSpec(
-        BotSettings(), NlpSettings(), MatcherSettings(head="cosine"), (),
-        tuple(IntentSpec(f"intent{k}", (f"例句{k}",)) for k in range(n_intents)),
-    )  # fmt: skip
-    matcher = Matcher(
-        spec,
-        examples=examples,
-        example_intent=np.repeat(np.arange(n_intents, dtype=np.int32), per_intent),
-        weights=None,
-        bias=None,
-        calibration=(1.0, 0.0),
-    )
+    intents = np.repeat(np.arange(n_intents, dtype=np.int32), per_intent)
+    matcher = matcher_of(examples, intents, None, None, head="cosine")
     column_sizes = mask.sum(axis=0)
     kinds = {
         "mixed": np.arange(n_features),
@@ -155,9 +165,7 @@ def test_examples_of_the_cosine_head_score_like_the_plain_product() -> None:
     }
     for name, pool in kinds.items():
         assert pool.size, name
-        for _ in range(20):
-            indices = rng.choice(pool, size=min(pool.size, int(rng.integers(1, 40))), replace=False)
-            query = QueryVector(indices.astype(np.int32), rng.random(indices.size))
+        for query in sampled_queries(rng, pool):
             expected = examples[:, query.indices] @ query.values
             assert np.allclose(matcher.example_scores(query), expected, rtol=0, atol=1e-12), name
             nearest = expected.reshape(n_intents, per_intent).max(axis=1)
@@ -171,18 +179,8 @@ def test_tied_scores_rank_the_intent_defined_first(n_intents: int) -> None:
     top-k selection once let a later tied intent, or a lower score, in)."""
     weights = np.zeros((2, n_intents))
     weights[0, n_intents // 2 :] = 1.0
-    spec = BotSpec(
-        BotSettings(), NlpSettings(), MatcherSettings(), (),
-        tuple(IntentSpec(f"intent{k}", (f"例句{k}",)) for k in range(n_intents)),
-    )  # fmt: skip
-    matcher = Matcher(
-        spec,
-        examples=sp.identity(n_intents, format="csr"),
-        example_intent=np.arange(n_intents, dtype=np.int32),
-        weights=weights,
-        bias=np.zeros(n_intents),
-        calibration=(1.0, 0.0),
-    )
+    intents = np.arange(n_intents, dtype=np.int32)
+    matcher = matcher_of(sp.identity(n_intents, format="csr"), intents, weights, np.zeros(n_intents))
     query = QueryVector(np.array([0], np.int32), np.array([1.0]))
     for top_k in (1, 5, 6, 12):
         ranking = matcher.rank(query, "", frozenset(), top_k)
