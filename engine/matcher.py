@@ -69,9 +69,11 @@ class Matcher:
         # The cosine and ensemble heads multiply every message by all examples: a feature
         # in many of them (a common character, the padding) is cheaper as a dense row. The
         # linear head needs the examples only to explain a match, now and then.
+        # At most as many bytes as the sparse examples take (12 a non-zero): the busiest.
         dense_rows = self.head != "linear" and self.n_examples >= DENSE_EXAMPLES_FROM
         busy = max(DENSE_ROW_MIN, self.n_examples // 8) if dense_rows else 0
-        self._postings = _Postings(examples.tocsc(), dense_min=busy)
+        most = examples.nnz * 12 // (8 * max(1, self.n_examples))
+        self._postings = _Postings(examples.tocsc(), dense_min=busy, dense_max=most)
         # Examples are stored grouped by intent, so a per-intent max is one reduceat.
         self.intent_start = np.searchsorted(self.example_intent, np.arange(self.n_intents)).astype(np.intp)
         """Index of each intent's first example (examples are stored grouped by intent)."""
@@ -264,18 +266,21 @@ def _sigmoid(x: float) -> float:
 class _Postings:
     """A sparse matrix in CSC form, multiplied by a sparse query without a Python loop.
 
-    Columns with at least ``dense_min`` entries are also kept as dense rows: a message's
+    Columns with at least ``dense_min`` entries (the ``dense_max`` longest of them, if
+    given) are also kept as dense rows: a message's
     common features have the longest postings, and one BLAS product over their rows costs
     less than gathering their entries one by one. Gathers use ``take``: the same values as
     fancy indexing, for 0.3-1 µs less each, which counts at a few dozen features a message."""
 
-    def __init__(self, csc: sp.csc_matrix, dense_min: int = 0) -> None:
+    def __init__(self, csc: sp.csc_matrix, dense_min: int = 0, dense_max: int | None = None) -> None:
         csc.sort_indices()
         ptr = csc.indptr.astype(np.int64)
         self.starts, self.lengths = ptr[:-1], np.diff(ptr)
         self.rows = csc.indices.astype(np.int32)
         self.values = csc.data.astype(np.float64)
         dense = np.flatnonzero(self.lengths >= dense_min) if dense_min > 0 else np.zeros(0, np.intp)
+        if dense_max is not None and dense.size > dense_max:  # the longest columns
+            dense = np.sort(dense[np.argsort(-self.lengths[dense], kind="stable")[:dense_max]])
         self.dense: FloatArray | None = None
         if dense.size:
             self.slot = np.full(csc.shape[1], -1, np.int64)
@@ -312,8 +317,9 @@ them, is also kept as a dense row (8 bytes per intent against 12 per non-zero: a
 about five times its sparse size). On the 100k-example bench bot: 988 of 86,170 features,
 6.7 MB in memory beside a 74 MB model file, and (median) 90% of the non-zero weights a
 message's features reach. The same for the examples of the cosine and ensemble heads
-(from ``DENSE_EXAMPLES_FROM``): on CLINC150 (15,000 examples) 170 of 36,829 features,
-20 MB, and a product 2.5 times faster (a message reaches a median 380,000 entries)."""
+(from ``DENSE_EXAMPLES_FROM``, and no more bytes than the sparse examples take): on
+CLINC150 (15,000 examples) 158 of 36,829 features (170 pass the count), 19 MB, and a
+product 2.5 times faster (a message reaches a median 380,000 entries)."""
 
 DENSE_EXAMPLES_FROM = 5_000
 """Examples from which the cosine and ensemble heads keep busy features as dense rows: at

@@ -144,9 +144,10 @@ def test_sparse_weights_of_many_intents_score_like_the_dense_product() -> None:
 
 
 def test_examples_of_the_cosine_head_score_like_the_plain_product() -> None:
-    """The cosine and ensemble heads keep features found in many examples as dense rows:
-    queries mixing both kinds of feature, or holding one kind only, score every example as
-    the plain product does, and each intent by its nearest example."""
+    """The cosine and ensemble heads keep features found in many examples as dense rows (at
+    most as many bytes as the examples take): queries mixing both kinds of feature, or
+    holding one kind only, score every example as the plain product does, and each intent
+    by its nearest example."""
     rng = np.random.default_rng(1)
     per_intent, n_features = 10, 400
     n_intents = DENSE_EXAMPLES_FROM // per_intent  # just enough examples for dense rows
@@ -156,6 +157,9 @@ def test_examples_of_the_cosine_head_score_like_the_plain_product() -> None:
     examples = sp.csr_matrix(np.where(mask, rng.random((n_examples, n_features)), 0.0))
     intents = np.repeat(np.arange(n_intents, dtype=np.int32), per_intent)
     matcher = matcher_of(examples, intents, None, None, head="cosine")
+    # The dense rows hold the busiest features, and no more bytes than the sparse examples.
+    dense = matcher._postings.dense
+    assert dense is not None and 0 < dense.nbytes <= examples.nnz * 12
     column_sizes = mask.sum(axis=0)
     kinds = {
         "mixed": np.arange(n_features),
