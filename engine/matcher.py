@@ -67,9 +67,9 @@ class Matcher:
         self.example_intent = np.asarray(example_intent, np.int32)
         self.n_examples = examples.shape[0]
         # The cosine and ensemble heads multiply every message by all examples: a feature
-        # in many of them (a common character, the padding) is cheaper as a dense row. The
+        # in many of them (a common character, the padding) is cheaper as a dense row, the
+        # busiest first, in at most the bytes the sparse examples take (12 a non-zero). The
         # linear head needs the examples only to explain a match, now and then.
-        # At most as many bytes as the sparse examples take (12 a non-zero): the busiest.
         dense_rows = self.head != "linear" and self.n_examples >= DENSE_EXAMPLES_FROM
         busy = max(DENSE_ROW_MIN, self.n_examples // 8) if dense_rows else 0
         most = examples.nnz * 12 // (8 * max(1, self.n_examples))
@@ -267,10 +267,10 @@ class _Postings:
     """A sparse matrix in CSC form, multiplied by a sparse query without a Python loop.
 
     Columns with at least ``dense_min`` entries (the ``dense_max`` longest of them, if
-    given) are also kept as dense rows: a message's
-    common features have the longest postings, and one BLAS product over their rows costs
-    less than gathering their entries one by one. Gathers use ``take``: the same values as
-    fancy indexing, for 0.3-1 µs less each, which counts at a few dozen features a message."""
+    given) are also kept as dense rows: a message's common features have the longest
+    postings, and one BLAS product over their rows costs less than gathering their entries
+    one by one. Gathers use ``take``: the same values as fancy indexing, for 0.3-1 µs less
+    each, which counts at a few dozen features a message."""
 
     def __init__(self, csc: sp.csc_matrix, dense_min: int = 0, dense_max: int | None = None) -> None:
         csc.sort_indices()
