@@ -497,20 +497,53 @@ def test_what_a_plugin_left_under_kefus_clarify_key_is_no_choice(engine: kefu.En
         assert engine.reply("什么时候发货", session_id="s").intent == "shipping"
 
 
+SLOT_BOT = (
+    BOT.replace(
+        "responses: [好的，这就为您办理退款]",
+        "slots: {order_id: {entity: order_id, required: true, prompt: 请提供订单号}}\n"
+        "    responses: ['好的，订单{order_id}这就为您办理退款']",
+    )
+    + "entities: {order_id: {builtin: order_id}}\n"
+)
+
+
 @pytest.mark.parametrize(
-    "left", [5, ["refund", "order_id", "2"], ["gone", "order_id", 2], ["refund", "gone", 2], []]
+    ("left", "resumed"),
+    [
+        (["refund", "order_id", 2], True),  # what kefu itself leaves: the control
+        (5, False),
+        (["refund", "order_id", "2"], False),
+        (["gone", "order_id", 2], False),
+        (["refund", "gone", 2], False),
+        (["refund", "order_id", 0], False),
+        ([], False),
+    ],
 )
 def test_what_a_plugin_left_under_kefus_interrupted_key_resumes_nothing(
-    engine: kefu.Engine, left: object
+    write_bot: Callable[..., Path], left: object, resumed: bool
 ) -> None:
+    """kefu keeps a slot question a side question interrupted under "kefu.interrupted", and
+    a bare order number after the side answer resumes it. Anything else a plugin leaves
+    there resumes nothing (once it made every message of the conversation raise): the
+    number is matched as any message is."""
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": SLOT_BOT}), seed=0, load_entry_points=False)
+    planted: list[object] = []
+
     class Meddler:
         @kefu.hookimpl
         def response_built(self, session: kefu.Session) -> None:
-            session.data["kefu.interrupted"] = left
+            if not planted:  # after the first reply only
+                planted.append(left)
+                session.data["kefu.interrupted"] = left
 
     engine.register_plugin(Meddler(), name="meddler")
-    for _ in range(2):
-        assert engine.reply("什么时候发货", session_id="s").intent == "shipping"
+    assert engine.reply("什么时候发货", session_id="s").intent == "shipping"
+    reply = engine.reply("2024112712345678", session_id="s")
+    assert engine.plugin_errors == {}
+    if resumed:
+        assert reply.intent == "refund" and reply.text == "好的，订单2024112712345678这就为您办理退款"
+    else:
+        assert reply.intent != "refund" and "订单2024112712345678" not in reply.text
 
 
 # -- what plugins plainly mean is taken as meant ----------------------------------------------
