@@ -282,6 +282,7 @@ class _Postings:
         if dense_max is not None and dense.size > dense_max:  # the longest columns
             dense = np.sort(dense[np.argsort(-self.lengths[dense], kind="stable")[:dense_max]])
         self.dense: FloatArray | None = None
+        self.slot = np.zeros(0, np.int64)  # column -> its dense row (-1: none), with dense rows
         if dense.size:
             self.slot = np.full(csc.shape[1], -1, np.int64)
             self.slot[dense] = np.arange(dense.size)
