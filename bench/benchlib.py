@@ -53,6 +53,13 @@ def forget_texts() -> None:
             cache.cache_clear()
 
 
+def forget_messages(engine: kefu.Engine) -> None:
+    """Empty the engine's verdict cache and kefu's text caches: the next message of any
+    text is new to it."""
+    engine._runtime._cached_verdict.cache_clear()  # type: ignore[attr-defined]
+    forget_texts()
+
+
 def per_call(function: Callable[[], object], repeat: int, inner: int = 1) -> list[float]:
     """Seconds per call, one sample per ``inner`` calls, ``repeat`` samples."""
     samples = []

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -70,8 +69,7 @@ def _replies(texts: list[str], clear: bool) -> Callable[[], None]:
     def loop() -> None:
         for round_ in range(2):
             if clear:  # every message new to the engine, in every round
-                engine._runtime._cached_verdict.cache_clear()  # type: ignore[attr-defined]
-                benchlib.forget_texts()
+                benchlib.forget_messages(engine)
             for i, text in enumerate(texts):
                 engine.reply(text, session_id=f"{round_}-{i % 500}")
 
@@ -83,11 +81,9 @@ def _reply_unique() -> Callable[[], None]:
 
 
 def _reply_repeated() -> Callable[[], None]:
-    queries = _queries()
-    rng = random.Random(0)
-    popular = queries[:30]
-    texts = [popular[min(int(rng.paretovariate(1.2)) - 1, 29)] for _ in range(len(queries))]
-    return _replies(texts, clear=False)
+    import speed
+
+    return _replies(speed.repetitive_traffic(_queries()), clear=False)
 
 
 def _match_10k() -> Callable[[], None]:
