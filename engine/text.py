@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from kefu.aho_corasick import Automaton
 from kefu.cache import cache_dir
 from kefu.dagcut import DagCutter
+from kefu.jieba_dict import load_dictionary
 from kefu.jieba_import import jieba
 from kefu.normalize import DEFAULT_MAX_LENGTH, SPACED_CHAR, normalize
 from kefu.spec import NlpSettings
@@ -98,14 +99,11 @@ def _base_tokenizer() -> jieba.Tokenizer:
         if _base is None:
             tokenizer = jieba.Tokenizer()
             folder = cache_dir()
-            # Set even if the folder cannot be made: jieba then fails to write its cache and
-            # keeps the dictionary in memory, rather than falling back to /tmp.
+            tokenizer.FREQ, tokenizer.total = load_dictionary(folder)
+            tokenizer.initialized = True
+            # jieba, initialized, writes no cache of its own; if it ever did, it would write
+            # it here rather than in /tmp.
             tokenizer.tmp_dir = str(folder)
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                log.warning("kefu cache dir %s is not writable; jieba will rebuild each start", folder)
-            tokenizer.initialize()
             _base = tokenizer
         return _base
 

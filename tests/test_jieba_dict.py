@@ -1,0 +1,151 @@
+"""jieba's dictionary in kefu's cache folder: the same dictionary jieba builds, read back
+fast, and rebuilt whenever the file is not whole."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kefu.jieba_dict import MAGIC, cache_name, load_dictionary
+from kefu.jieba_import import jieba
+
+Dictionary = tuple[dict[str, int], int]
+
+
+@pytest.fixture(scope="module")
+def jiebas() -> Dictionary:
+    """What jieba itself builds from its dict.txt (the independent computation)."""
+    tokenizer = jieba.Tokenizer()
+    freq: dict[str, int]
+    total: int
+    freq, total = tokenizer.gen_pfdict(tokenizer.get_dict_file())
+    return freq, total
+
+
+@pytest.fixture
+def no_jieba_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on the dictionary can only come from kefu's file."""
+
+    def refuse(_: object) -> None:
+        raise AssertionError("jieba was asked to build its dictionary")
+
+    monkeypatch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(refuse))
+
+
+def same(loaded: Dictionary, expected: Dictionary) -> bool:
+    return loaded[1] == expected[1] and list(loaded[0].items()) == list(expected[0].items())
+
+
+def test_the_dictionary_is_the_one_jieba_builds(tmp_path: Path, jiebas: Dictionary) -> None:
+    (tmp_path / "jieba.cache").write_bytes(b"the marshal earlier kefu versions had jieba write")
+    assert same(load_dictionary(tmp_path), jiebas)
+    # Saved under a name of its own; the old 9 MB cache no kefu reads is gone.
+    assert [p.name for p in tmp_path.iterdir()] == [cache_name()]
+
+
+def test_a_saved_dictionary_is_read_back_without_jieba(
+    tmp_path: Path, jiebas: Dictionary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_dictionary(tmp_path)
+    saved = (tmp_path / cache_name()).read_bytes()
+
+    def refuse(_: object) -> None:
+        raise AssertionError("jieba was asked to build its dictionary")
+
+    monkeypatch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(refuse))
+    assert same(load_dictionary(tmp_path), jiebas)
+    assert (tmp_path / cache_name()).read_bytes() == saved
+
+
+def written(payload: bytes, **header: object) -> bytes:
+    """A file of ``payload`` whose header is right except for ``header``'s overrides."""
+    fields: dict[str, object] = {"entries": 2, "total": 3, "text_bytes": 7, "crc32": zlib.crc32(payload)}
+    fields.update(header)
+    return MAGIC + json.dumps(fields).encode() + b"\n" + payload
+
+
+def counts(*values: int) -> bytes:
+    return b"".join(v.to_bytes(8, sys.byteorder) for v in values)
+
+
+DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+    # an empty file (a disk that filled up)
+    "empty": lambda good: b"",
+    # cut short
+    "truncated": lambda good: good[: len(good) // 2],
+    # one byte of the words changed: the CRC-32 catches it
+    "altered": lambda good: good[:-100] + bytes([good[-100] ^ 1]) + good[-99:],
+    # some other file (jieba's marshal, say)
+    "foreign": lambda good: b"\xfb\x00\x00\x00" + good[4:],
+    # the header is not JSON, or not a JSON object
+    "header not json": lambda good: MAGIC + b"{entries: 2}\n" + good[len(MAGIC) :],
+    "header a list": lambda good: MAGIC + b"[1, 2]\n",
+    # no line ends the header within its 200 bytes
+    "header unended": lambda good: MAGIC + b" " * 300,
+    # a field missing, or a bool where a count belongs
+    "no crc": lambda good: written("好的\n退货".encode() + counts(1, 2), crc32=None),
+    "bool entries": lambda good: written("好的\n退货".encode() + counts(1, 2), entries=True),
+    # sizes that add up only with a negative one (-8 + 2 x 8 = 8 bytes)
+    "negative size": lambda good: written(counts(5), text_bytes=-8, entries=2),
+    # well formed, but no entries: jieba would cut every text into single characters
+    "no entries": lambda good: written(b"", entries=0, text_bytes=0),
+    # sizes and CRC right, words not UTF-8
+    "not utf-8": lambda good: written(b"\xff\xfe\n\xc3\x28xy" + counts(1, 2)),
+    # sizes and CRC right, three words for two counts
+    "words and counts differ": lambda good: written(b"a\nb\nc\xe5\xa5\xbd" + counts(1, 2)),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_a_damaged_file_is_rebuilt(
+    tmp_path: Path, jiebas: Dictionary, damage: Callable[[bytes], bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    load_dictionary(tmp_path)
+    path = tmp_path / cache_name()
+    path.write_bytes(damage(path.read_bytes()))
+    with caplog.at_level(logging.WARNING, logger="kefu.jieba_dict"):
+        assert same(load_dictionary(tmp_path), jiebas)
+    assert f"jieba dictionary cache {path} is damaged" in caplog.text
+    # Rebuilt whole: read back without jieba.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(lambda _: pytest.fail("rebuilt again")))
+        assert same(load_dictionary(tmp_path), jiebas)
+
+
+def test_a_named_pipe_in_its_place_is_replaced_not_waited_on(tmp_path: Path, jiebas: Dictionary) -> None:
+    path = tmp_path / cache_name()
+    os.mkfifo(path)
+    assert same(load_dictionary(tmp_path), jiebas)
+    assert path.is_file()
+
+
+def test_a_folder_that_cannot_be_made_costs_only_the_saving(
+    tmp_path: Path, jiebas: Dictionary, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "blocked").write_text("a file, where the cache folder should be")
+    folder = tmp_path / "blocked" / "kefu"
+    with caplog.at_level(logging.WARNING, logger="kefu.jieba_dict"):
+        assert same(load_dictionary(folder), jiebas)
+    assert caplog.messages == [
+        f"could not save jieba's dictionary in {folder} ([Errno 20] Not a directory: '{folder}');"
+        " it is rebuilt at every start"
+    ]
+
+
+def test_a_folder_in_place_of_the_file_is_neither_read_nor_replaced(
+    tmp_path: Path, jiebas: Dictionary, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / cache_name()).mkdir()
+    with caplog.at_level(logging.WARNING, logger="kefu.jieba_dict"):
+        assert same(load_dictionary(tmp_path), jiebas)
+    assert "is damaged (not a regular file); rebuilding it" in caplog.messages[0]
+    assert caplog.messages[1].startswith(f"could not save jieba's dictionary in {tmp_path}")
+    assert (tmp_path / cache_name()).is_dir()
+    assert list(tmp_path.glob(".jieba-dict-*")) == []  # no half-written file left behind
