@@ -3,7 +3,7 @@
 jieba's prefix dictionary has about 500,000 entries (its words and every prefix of
 them). jieba caches it as a marshal, which takes 0.8-1.0 s to read in a new process, most
 of a cold ``kefu predict``; building it from jieba's ``dict.txt`` takes as long. Kept as
-one UTF-8 text of the entries and one array of their counts, it loads in about 0.35 s.
+one UTF-8 text of the entries and one array of their counts, it loads in about 0.2 s.
 
 The file is checked whole (its sizes and a CRC-32) and rebuilt from jieba's own files
 when it is missing, damaged or made from another jieba; reading it runs nothing from it.
