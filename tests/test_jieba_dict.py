@@ -29,14 +29,9 @@ def jiebas() -> Dictionary:
     return freq, total
 
 
-@pytest.fixture
-def no_jieba_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    """From here on the dictionary can only come from kefu's file."""
-
-    def refuse(_: object) -> None:
-        raise AssertionError("jieba was asked to build its dictionary")
-
-    monkeypatch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(refuse))
+def refuse_to_build(_: object) -> None:
+    """Stands in for jieba's builder: from then on the dictionary can only come from kefu's file."""
+    raise AssertionError("jieba was asked to build its dictionary")
 
 
 def same(loaded: Dictionary, expected: Dictionary) -> bool:
@@ -55,11 +50,7 @@ def test_a_saved_dictionary_is_read_back_without_jieba(
 ) -> None:
     load_dictionary(tmp_path)
     saved = (tmp_path / cache_name()).read_bytes()
-
-    def refuse(_: object) -> None:
-        raise AssertionError("jieba was asked to build its dictionary")
-
-    monkeypatch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(refuse))
+    monkeypatch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(refuse_to_build))
     assert same(load_dictionary(tmp_path), jiebas)
     assert (tmp_path / cache_name()).read_bytes() == saved
 
@@ -115,7 +106,7 @@ def test_a_damaged_file_is_rebuilt(
     assert f"jieba dictionary cache {path} is damaged" in caplog.text
     # Rebuilt whole: read back without jieba.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(lambda _: pytest.fail("rebuilt again")))
+        patch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(refuse_to_build))
         assert same(load_dictionary(tmp_path), jiebas)
 
 
