@@ -9,7 +9,7 @@ import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["replace_file"]
+__all__ = ["replace_file", "write_then_rename"]
 
 
 def replace_file(path: Path, data: bytes) -> None:
@@ -43,6 +43,13 @@ def replace_file(path: Path, data: bytes) -> None:
                 "make it a file of its own first (copy it, then move the copy over it)"
             )
             raise OSError(errno.EMLINK, reason, str(path))
+    write_then_rename(path, data)
+
+
+def write_then_rename(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file beside ``path`` (through a symbolic link), then rename
+    it over whatever is there: a reader sees the old file or the new one, never half of
+    one. The checks of ``replace_file`` are left to the caller."""
     target = path.resolve()
     temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies

@@ -20,10 +20,10 @@ import logging
 import os
 import stat
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
+from kefu.filewrite import write_then_rename
 from kefu.jieba_import import jieba
 
 __all__ = ["load_dictionary"]
@@ -51,7 +51,10 @@ def load_dictionary(folder: Path) -> tuple[dict[str, int], int]:
     total: int
     freq, total = tokenizer.gen_pfdict(tokenizer.get_dict_file())
     try:
-        _save(path, _encoded(freq, total))
+        folder.mkdir(parents=True, exist_ok=True)
+        # Not replace_file: that writes into a named pipe in the file's place, and would
+        # wait for a reader forever; a cache file is simply replaced.
+        write_then_rename(path, _encoded(freq, total))
     except (OSError, ValueError, OverflowError) as exc:
         log.warning("could not save jieba's dictionary in %s (%s); it is rebuilt at every start", folder, exc)
     else:
@@ -111,18 +114,3 @@ def _read(path: Path) -> tuple[dict[str, int], int]:
     if len(words) != entries:
         raise ValueError("entries and counts differ")
     return dict(zip(words, counts, strict=True)), header["total"]
-
-
-def _save(path: Path, data: bytes) -> None:
-    """Write to a new file in the folder, then rename it over ``path``: a process reading
-    the dictionary meanwhile sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".jieba-dict-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
