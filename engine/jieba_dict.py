@@ -5,8 +5,9 @@ them). jieba caches it as a marshal, which takes 0.8-1.0 s to read in a new proc
 of a cold ``kefu predict``; building it from jieba's ``dict.txt`` takes as long. Kept as
 one UTF-8 text of the entries and one array of their counts, it loads in about 0.2 s.
 
-The file is checked whole (its sizes and a CRC-32) and rebuilt from jieba's own files
-when it is missing, damaged or made from another jieba; reading it runs nothing from it.
+The file is checked whole (its sizes, a CRC-32, its counts against their total) and
+rebuilt from jieba's own files when it is missing, damaged or made from another jieba;
+reading it runs nothing from it.
 A cache folder that cannot be written costs the saving only.
 """
 
@@ -22,6 +23,8 @@ import stat
 import sys
 import zlib
 from pathlib import Path
+
+import numpy as np
 
 from kefu.filewrite import write_then_rename
 from kefu.jieba_import import jieba
@@ -113,4 +116,11 @@ def _read(path: Path) -> tuple[dict[str, int], int]:
     counts.frombytes(payload[text_bytes:])
     if len(words) != entries:
         raise ValueError("entries and counts differ")
+    # jieba takes the log of count / total: a negative count or total would segment every
+    # text wrongly without an error. The total is at least the counts' sum, not equal to
+    # it: a word listed twice in dict.txt is counted twice in it (3 more of 60,101,967
+    # with jieba 0.42.1). NumPy reads the 500,000 counts in 1 ms, a Python loop in 25.
+    values = np.frombuffer(payload, dtype=np.int64, offset=text_bytes)
+    if int(values.min()) < 0 or not 0 < int(values.sum()) <= header["total"]:
+        raise ValueError("counts below 0 or above the total")
     return dict(zip(words, counts, strict=True)), header["total"]

@@ -63,47 +63,74 @@ def written(payload: bytes, **header: object) -> bytes:
 
 
 def counts(*values: int) -> bytes:
-    return b"".join(v.to_bytes(8, sys.byteorder) for v in values)
+    return b"".join(v.to_bytes(8, sys.byteorder, signed=True) for v in values)
 
 
-DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+TWO_WORDS = "好的\n退货".encode()  # 13 bytes
+
+
+DAMAGE: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    # name: (what it does to a good file, the reason the warning gives)
     # an empty file (a disk that filled up)
-    "empty": lambda good: b"",
+    "empty": (lambda good: b"", "not a kefu jieba dictionary"),
     # cut short
-    "truncated": lambda good: good[: len(good) // 2],
+    "truncated": (lambda good: good[: len(good) // 2], "truncated or altered"),
     # one byte of the words changed: the CRC-32 catches it
-    "altered": lambda good: good[:-100] + bytes([good[-100] ^ 1]) + good[-99:],
+    "altered": (lambda good: good[:-100] + bytes([good[-100] ^ 1]) + good[-99:], "truncated or altered"),
     # some other file (jieba's marshal, say)
-    "foreign": lambda good: b"\xfb\x00\x00\x00" + good[4:],
+    "foreign": (lambda good: b"\xfb\x00\x00\x00" + good[4:], "not a kefu jieba dictionary"),
     # the header is not JSON, or not a JSON object
-    "header not json": lambda good: MAGIC + b"{entries: 2}\n" + good[len(MAGIC) :],
-    "header a list": lambda good: MAGIC + b"[1, 2]\n",
+    "header not json": (
+        lambda good: MAGIC + b"{entries: 2}\n" + good[len(MAGIC) :],
+        "Expecting property name",
+    ),
+    "header a list": (lambda good: MAGIC + b"[1, 2]\n", "no valid header"),
     # no line ends the header within its 200 bytes
-    "header unended": lambda good: MAGIC + b" " * 300,
+    "header unended": (lambda good: MAGIC + b" " * 300, "no valid header"),
     # a field missing, or a bool where a count belongs
-    "no crc": lambda good: written("好的\n退货".encode() + counts(1, 2), crc32=None),
-    "bool entries": lambda good: written("好的\n退货".encode() + counts(1, 2), entries=True),
+    "no crc": (lambda good: written(TWO_WORDS + counts(1, 2), text_bytes=13, crc32=None), "no valid header"),
+    "bool entries": (
+        lambda good: written(TWO_WORDS + counts(1, 2), text_bytes=13, entries=True),
+        "no valid header",
+    ),
     # sizes that add up only with a negative one (-8 + 2 x 8 = 8 bytes)
-    "negative size": lambda good: written(counts(5), text_bytes=-8, entries=2),
+    "negative size": (lambda good: written(counts(5), text_bytes=-8, entries=2), "entries and counts differ"),
     # well formed, but no entries: jieba would cut every text into single characters
-    "no entries": lambda good: written(b"", entries=0, text_bytes=0),
+    "no entries": (lambda good: written(b"", entries=0, text_bytes=0), "entries and counts differ"),
     # sizes and CRC right, words not UTF-8
-    "not utf-8": lambda good: written(b"\xff\xfe\n\xc3\x28xy" + counts(1, 2)),
+    "not utf-8": (lambda good: written(b"\xff\xfe\n\xc3\x28xy" + counts(1, 2)), "'utf-8' codec can't decode"),
     # sizes and CRC right, three words for two counts
-    "words and counts differ": lambda good: written(b"a\nb\nc\xe5\xa5\xbd" + counts(1, 2)),
+    "words and counts differ": (
+        lambda good: written(b"a\nb\nc\xe5\xa5\xbd" + counts(1, 2), text_bytes=8),
+        "entries and counts differ",
+    ),
+    # sizes and CRC right, counts that jieba's logarithms would turn into nonsense
+    "negative count": (
+        lambda good: written(TWO_WORDS + counts(-1, 4), text_bytes=13),
+        "counts below 0 or above the total",
+    ),
+    "counts above the total": (
+        lambda good: written(TWO_WORDS + counts(1, 5), text_bytes=13),
+        "counts below 0 or above the total",
+    ),
 }
 
 
-@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+@pytest.mark.parametrize(("damage", "reason"), DAMAGE.values(), ids=DAMAGE.keys())
 def test_a_damaged_file_is_rebuilt(
-    tmp_path: Path, jiebas: Dictionary, damage: Callable[[bytes], bytes], caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    jiebas: Dictionary,
+    damage: Callable[[bytes], bytes],
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     load_dictionary(tmp_path)
     path = tmp_path / cache_name()
     path.write_bytes(damage(path.read_bytes()))
     with caplog.at_level(logging.WARNING, logger="kefu.jieba_dict"):
         assert same(load_dictionary(tmp_path), jiebas)
-    assert f"jieba dictionary cache {path} is damaged" in caplog.text
+    # Each kind of damage is caught by the check meant for it, not by an earlier one.
+    assert f"jieba dictionary cache {path} is damaged ({reason}" in caplog.text
     # Rebuilt whole: read back without jieba.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(jieba.Tokenizer, "gen_pfdict", staticmethod(refuse_to_build))
