@@ -47,11 +47,13 @@ _NO_INDEX = np.zeros(0, np.int32)
 _NO_VALUE = np.zeros(0)
 _MINUS_ONE = itertools.repeat(-1)
 
-# Below this many texts, worker processes cost more than they save: each starts and loads
-# jieba's dictionary, and every text's terms come back pickled. 100,000 texts took 6.0-6.7 s
-# in two workers against 5.1-6.9 s in this process (2026-12-07).
-PARALLEL_MIN_TEXTS = 300_000
-TEXTS_PER_WORKER = 30_000  # each worker gets at least this many: about a second of segmenting
+# Below this many texts, worker processes cost more than they save: each starts, imports
+# kefu and loads jieba's dictionary. Whole trainings with n_jobs=2 (2026-12-07, 2 cores,
+# alternating runs): 15,000 texts 6.4 / 8.8 s in this process against 7.1 / 8.4 s in
+# workers, 40,000 texts 11.7 / 9.9 against 9.5 / 10.0, 60,000 texts 16.7 / 15.9 / 13.6
+# against 16.1 / 12.3 / 12.7, 100,000 texts 22.5 / 25.3 against 18.4 / 19.9.
+PARALLEL_MIN_TEXTS = 50_000
+TEXTS_PER_WORKER = 25_000  # each worker gets at least this many
 
 
 def _word_ngrams(words: list[str], low: int, high: int) -> list[str]:
@@ -126,10 +128,8 @@ class FeatureSpace:
 
     def fit_transform(self, texts: Sequence[str], n_jobs: int = 1) -> sp.csr_matrix:
         """Learn vocabulary and idf from ``texts``; return their feature matrix."""
-        all_terms = self._all_terms(texts, n_jobs)
+        (word_counts, self.word_vocab), (char_counts, self.char_vocab) = self._counts(texts, n_jobs)
         self.n_docs = len(texts)
-        word_counts, self.word_vocab = _count_matrix([w for w, _ in all_terms])
-        char_counts, self.char_vocab = _count_matrix([c for _, c in all_terms])
         word_block, self.word_idf = self._tfidf(word_counts)
         char_block, self.char_idf = self._tfidf(char_counts)
         self._prepare_lookup()
@@ -139,18 +139,20 @@ class FeatureSpace:
         joined = sp.hstack([word_block * word_weight, char_block * char_weight], format="csr")
         return l2_normalize(joined).astype(np.float64)
 
-    def _all_terms(self, texts: Sequence[str], n_jobs: int) -> list[tuple[list[str], list[str]]]:
+    def _counts(self, texts: Sequence[str], n_jobs: int) -> tuple[_Counts, _Counts]:
+        """The word and the character count matrices of ``texts``, each with its vocabulary."""
         workers = worker_count(n_jobs, len(texts) // TEXTS_PER_WORKER)
         if workers == 1 or len(texts) < PARALLEL_MIN_TEXTS:
-            return [self.terms(t) for t in texts]
+            all_terms = [self.terms(t) for t in texts]
+            return _count_matrix([w for w, _ in all_terms]), _count_matrix([c for _, c in all_terms])
         import joblib  # only big bots fan out; imported here to keep start-up light
 
         chunks = np.array_split(np.arange(len(texts)), workers * 4)
         config = (self.analyzer.nlp, self.settings, self.max_length)
         parts = joblib.Parallel(n_jobs=workers)(
-            joblib.delayed(_terms_of)(config, [texts[i] for i in chunk]) for chunk in chunks
+            joblib.delayed(_counts_of)(config, [texts[i] for i in chunk]) for chunk in chunks
         )
-        return [item for part in parts for item in part]
+        return _joined([w for w, _ in parts]), _joined([c for _, c in parts])
 
     def _tfidf(self, counts: sp.csr_matrix) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
         from sklearn.feature_extraction.text import TfidfTransformer
@@ -250,16 +252,40 @@ class FeatureSpace:
 _worker_spaces: dict[tuple[NlpSettings, MatcherSettings, int], FeatureSpace] = {}
 
 
-def _terms_of(
-    config: tuple[NlpSettings, MatcherSettings, int], texts: list[str]
-) -> list[tuple[list[str], list[str]]]:
-    """Runs in a worker process: tokenizers hold locks and cannot be pickled, so each
-    worker builds (and keeps, for the next call) its own from the settings."""
+_Counts = tuple[sp.csr_matrix, dict[str, int]]
+"""A count matrix (a row per text) and its vocabulary (term -> column, in sorted order)."""
+
+
+def _counts_of(config: tuple[NlpSettings, MatcherSettings, int], texts: list[str]) -> tuple[_Counts, _Counts]:
+    """Runs in a worker process: the word and character counts of ``texts``. Counts go back
+    rather than terms: a chunk's distinct terms and its arrays pickle far faster than every
+    term of every text (100,000 texts: 4.5-5.0 s in two workers against 6.4-8.1 s here).
+
+    Tokenizers hold locks and cannot be pickled, so each worker builds (and keeps, for the
+    next call) its own from the settings."""
     space = _worker_spaces.get(config)
     if space is None:
         nlp, settings, max_length = config
         space = _worker_spaces[config] = FeatureSpace(TextAnalyzer(nlp), settings, max_length)
-    return [space.terms(t) for t in texts]
+    all_terms = [space.terms(t) for t in texts]
+    return _count_matrix([w for w, _ in all_terms]), _count_matrix([c for _, c in all_terms])
+
+
+def _joined(parts: list[_Counts]) -> _Counts:
+    """The chunks' counts as one matrix, numbered as ``_count_matrix`` numbers all texts at
+    once. Each chunk numbers its terms in sorted order too, so renumbering keeps every row's
+    columns sorted and its duplicates summed: nothing is sorted again."""
+    vocab = {term: i for i, term in enumerate(sorted(set().union(*(terms for _, terms in parts))))}
+    blocks = []
+    for matrix, terms in parts:
+        # terms maps each term to its column, in sorted order: its keys are in column order.
+        renumbered = np.fromiter(map(vocab.__getitem__, terms), np.int64, len(terms))
+        blocks.append(
+            sp.csr_matrix(
+                (matrix.data, renumbered[matrix.indices], matrix.indptr), shape=(matrix.shape[0], len(vocab))
+            )
+        )
+    return sp.vstack(blocks, format="csr"), vocab
 
 
 def _terms_in_order(vocab: dict[str, int]) -> list[str]:

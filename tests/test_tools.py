@@ -318,6 +318,9 @@ def test_training_asks_for_no_more_workers_than_shares_of_texts(
     assert in_process[0] == 3
     serial = kefu.train(spec)
     assert (model.examples != serial.examples).nnz == 0
+    # Each worker numbers its own chunk's terms; the joined vocabulary is the serial one.
+    assert model.features.word_vocab == serial.features.word_vocab
+    assert model.features.char_vocab == serial.features.char_vocab
 
 
 @pytest.mark.parametrize(
