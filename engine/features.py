@@ -259,7 +259,8 @@ _Counts = tuple[sp.csr_matrix, dict[str, int]]
 def _counts_of(config: tuple[NlpSettings, MatcherSettings, int], texts: list[str]) -> tuple[_Counts, _Counts]:
     """Runs in a worker process: the word and character counts of ``texts``. Counts go back
     rather than terms: a chunk's distinct terms and its arrays pickle far faster than every
-    term of every text (100,000 texts: 4.5-5.0 s in two workers against 6.4-8.1 s here).
+    term of every text (100,000 texts: 4.5-5.0 s in two workers against 6.4-8.1 s in one
+    process; before, sending the terms, two workers were no faster than one process).
 
     Tokenizers hold locks and cannot be pickled, so each worker builds (and keeps, for the
     next call) its own from the settings."""
