@@ -55,6 +55,25 @@ def test_a_saved_dictionary_is_read_back_without_jieba(
     assert (tmp_path / cache_name()).read_bytes() == saved
 
 
+def jieba_copy(folder: Path, dictionary: bytes, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The cache name when jieba is installed in ``folder`` with ``dictionary`` as its dict.txt."""
+    folder.mkdir()
+    (folder / jieba.DEFAULT_DICT_NAME).write_bytes(dictionary)
+    os.utime(folder / jieba.DEFAULT_DICT_NAME, (1_000_000_000, 1_000_000_000))  # another install's date
+    with monkeypatch.context() as patch:
+        patch.setattr(jieba, "__file__", str(folder / "__init__.py"))
+        return cache_name()
+
+
+def test_installs_of_the_same_jieba_share_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Keyed on dict.txt's date, every new virtual environment left one more 8.8 MB file.
+    dictionary = (Path(jieba.__file__).parent / jieba.DEFAULT_DICT_NAME).read_bytes()
+    assert jieba_copy(tmp_path / "other_venv", dictionary, monkeypatch) == cache_name()
+    edited = dictionary.replace("退货".encode(), "退貨".encode(), 1)
+    assert edited != dictionary
+    assert jieba_copy(tmp_path / "edited", edited, monkeypatch) != cache_name()
+
+
 def written(payload: bytes, **header: object) -> bytes:
     """A file of ``payload`` whose header is right except for ``header``'s overrides."""
     fields: dict[str, object] = {"entries": 2, "total": 3, "text_bytes": 7, "crc32": zlib.crc32(payload)}
