@@ -143,8 +143,7 @@ class FeatureSpace:
         """The word and the character count matrices of ``texts``, each with its vocabulary."""
         workers = worker_count(n_jobs, len(texts) // TEXTS_PER_WORKER)
         if workers == 1 or len(texts) < PARALLEL_MIN_TEXTS:
-            all_terms = [self.terms(t) for t in texts]
-            return _count_matrix([w for w, _ in all_terms]), _count_matrix([c for _, c in all_terms])
+            return self._counted(texts)
         import joblib  # only big bots fan out; imported here to keep start-up light
 
         chunks = np.array_split(np.arange(len(texts)), workers * 4)
@@ -153,6 +152,11 @@ class FeatureSpace:
             joblib.delayed(_counts_of)(config, [texts[i] for i in chunk]) for chunk in chunks
         )
         return _joined([w for w, _ in parts]), _joined([c for _, c in parts])
+
+    def _counted(self, texts: Sequence[str]) -> tuple[_Counts, _Counts]:
+        """The word and character count matrices of ``texts``, segmented here."""
+        all_terms = [self.terms(t) for t in texts]
+        return _count_matrix([w for w, _ in all_terms]), _count_matrix([c for _, c in all_terms])
 
     def _tfidf(self, counts: sp.csr_matrix) -> tuple[sp.csr_matrix, NDArray[np.float64]]:
         from sklearn.feature_extraction.text import TfidfTransformer
@@ -268,8 +272,7 @@ def _counts_of(config: tuple[NlpSettings, MatcherSettings, int], texts: list[str
     if space is None:
         nlp, settings, max_length = config
         space = _worker_spaces[config] = FeatureSpace(TextAnalyzer(nlp), settings, max_length)
-    all_terms = [space.terms(t) for t in texts]
-    return _count_matrix([w for w, _ in all_terms]), _count_matrix([c for _, c in all_terms])
+    return space._counted(texts)
 
 
 def _joined(parts: list[_Counts]) -> _Counts:
