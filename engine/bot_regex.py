@@ -103,12 +103,8 @@ def required_characters(pattern: Pattern) -> str:
     ``regex``'s: a ``[:`` (``regex`` reads ``[[:alpha:]]`` as a class, ``re`` as a set
     and a ``]``) or a literal brace or bracket (``regex``'s fuzzy ``(?:ab){e<=1}``).
     """
-    return _required_characters(pattern.pattern, pattern.flags)
-
-
-@functools.lru_cache(maxsize=1024)
-def _required_characters(source: str, flags: int) -> str:
-    if flags & (regex.IGNORECASE | regex.FULLCASE | regex.VERBOSE) or "[:" in source:
+    source = pattern.pattern
+    if pattern.flags & (regex.IGNORECASE | regex.FULLCASE | regex.VERBOSE) or "[:" in source:
         return ""
     try:
         tree = _sre_parse.parse(source)
@@ -156,7 +152,8 @@ def _needed(items: Iterable[tuple[Any, Any]]) -> set[str]:
 
 
 _needed_by: dict[Pattern, str] = {}
-"""``required_characters`` by compiled pattern: one dict lookup per pattern per message."""
+"""``required_characters`` by compiled pattern, worked out once: one dict lookup per
+pattern per message."""
 
 
 def _lacks_required(pattern: Pattern, text: str) -> bool:
