@@ -17,14 +17,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import stat
 import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from kefu.fileread import read_regular_file
 from kefu.filewrite import write_then_rename
 from kefu.jieba_import import jieba
 
@@ -90,16 +89,7 @@ def _encoded(freq: dict[str, int], total: int) -> bytes:
 
 
 def _read(path: Path) -> tuple[dict[str, int], int]:
-    # Only a regular file: a named pipe would block (opened without O_NONBLOCK, or read),
-    # /dev/zero would never end.
-    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(handle).st_mode):
-            raise ValueError("not a regular file")
-        with os.fdopen(handle, "rb", closefd=False) as file:
-            data = file.read()
-    finally:
-        os.close(handle)
+    data = read_regular_file(path)
     if not data.startswith(MAGIC):
         raise ValueError("not a kefu jieba dictionary")
     end = data.find(b"\n", len(MAGIC), len(MAGIC) + _HEADER_BYTES)

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import scipy.sparse as sp
 
 from kefu.errors import ModelError, SpecError
 from kefu.features import FeatureSpace
+from kefu.fileread import read_regular_file
 from kefu.loader import bot_files, load_spec
 from kefu.loader import fingerprint as files_fingerprint
 from kefu.matcher import Matcher
@@ -111,11 +111,9 @@ def is_model_dir(path: str | Path) -> bool:
 
 
 def read_model_file(path: Path) -> bytes:
-    """A model file's bytes. Only a regular file is read: a model file linked to /dev/zero
-    was read until memory ran out, and opening a named pipe waits for a writer forever."""
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise OSError(f"{path.name} is not a regular file")
-    return path.read_bytes()
+    """A model file's bytes; ``OSError`` if it cannot be read or is not a regular file (a
+    model file linked to /dev/zero was read until memory ran out)."""
+    return read_regular_file(path)
 
 
 def meta_checksum(meta: dict[str, Any]) -> str:

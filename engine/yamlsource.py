@@ -11,11 +11,8 @@ escaped half-characters (``lone_surrogate``).
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import re
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +21,7 @@ from typing import Any
 import yaml
 
 from kefu.errors import Problem, SpecError
+from kefu.fileread import read_regular_file
 from kefu.normalize import SURROGATE
 from kefu.yaml_lines import compose, error_line, line_at
 
@@ -220,25 +218,9 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 def read_limited(path: Path) -> bytes:
-    """A file's bytes, at most ``MAX_FILE_BYTES`` (``ValueError`` beyond: the file is not read
-    on); ``ValueError`` for what is not a regular file (a FIFO, a device, a socket)."""
-    # Non-blocking: opening a FIFO waits for a writer, so `kefu validate pipe.yaml` hung.
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        if not stat.S_ISREG(mode):
-            raise ValueError("not a regular file")
-        file = open(descriptor, "rb")  # noqa: SIM115 -- closed by the with below
-    except BaseException:
-        os.close(descriptor)  # open() of a descriptor leaves it open when it fails
-        raise
-    with file:
-        raw = file.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise ValueError(f"file is larger than {MAX_FILE_BYTES // 2**20} MB")
-    return raw
+    """A bot, test or dialogue file's bytes (``read_regular_file``): ``OSError`` if it cannot
+    be read or is not a regular file, ``FileTooLarge`` beyond ``MAX_FILE_BYTES``."""
+    return read_regular_file(path, MAX_FILE_BYTES)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-import stat
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import NamedTuple
 
 from kefu import KefuError
 from kefu.aho_corasick import Automaton
+from kefu.fileread import FileTooLarge, read_regular_file
 from kefu.normalize import simplified
 from kefu.plugins.pinyin_initials import MissingDependencyError, initials_variants, require_pypinyin
 
@@ -371,15 +371,11 @@ def read_word_list(path: str | Path) -> list[str]:
     file of at most 64 MiB, far above any real list (10,000 words take about 100 KB)."""
     path = Path(path)
     try:
-        # Opening a named pipe waits for a writer, and /dev/zero never ends: refuse both.
-        if not stat.S_ISREG(path.stat().st_mode):
-            raise WordListError(f"{path}:1: cannot read word list: not a regular file")
-        with path.open("rb") as file:
-            data = file.read(MAX_WORD_LIST_BYTES + 1)
+        data = read_regular_file(path, MAX_WORD_LIST_BYTES)
     except OSError as exc:
         raise WordListError(f"{path}:1: cannot read word list: {exc.strerror or exc}") from None
-    if len(data) > MAX_WORD_LIST_BYTES:
-        raise WordListError(f"{path}:1: word list is larger than {MAX_WORD_LIST_BYTES >> 20} MiB")
+    except FileTooLarge:
+        raise WordListError(f"{path}:1: word list is larger than {MAX_WORD_LIST_BYTES >> 20} MiB") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

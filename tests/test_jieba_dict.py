@@ -3,6 +3,7 @@ fast, and rebuilt whenever the file is not whole."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -182,7 +183,7 @@ def test_a_folder_in_place_of_the_file_is_neither_read_nor_replaced(
     (tmp_path / cache_name()).mkdir()
     with caplog.at_level(logging.WARNING, logger="kefu.jieba_dict"):
         assert same(load_dictionary(tmp_path), jiebas)
-    assert "is damaged (not a regular file); rebuilding it" in caplog.messages[0]
+    assert f"is damaged ([Errno {errno.EISDIR}] {os.strerror(errno.EISDIR)}: " in caplog.messages[0]
     assert caplog.messages[1].startswith(f"could not save jieba's dictionary in {tmp_path}")
     assert (tmp_path / cache_name()).is_dir()
     assert list(tmp_path.glob(".jieba-dict-*")) == []  # no half-written file left behind

@@ -705,7 +705,7 @@ def test_a_file_over_the_size_bound_is_refused_without_reading_it_all(
     big.write_text("# " + "很" * 400_000 + "\nversion: 1\n", encoding="utf-8")  # 1.2 MB
     with pytest.raises(kefu.SpecError) as info:
         read(big)
-    assert info.value.problems == [kefu.Problem(str(big), 1, prefix + "file is larger than 1 MB")]
+    assert info.value.problems == [kefu.Problem(str(big), 1, prefix + "file is larger than 1 MiB")]
     big.write_text("version: 1\n" + GREET, encoding="utf-8")
     assert kefu.load_spec(big).intents[0].name == "greet"  # a file within the bound still loads
 
