@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kefu.dialog import Turn
 
 __all__ = [
+    "CALLED_OFF",
     "CANCEL_PARTICLES",
     "CANCEL_TAIL",
     "acceptable",
@@ -40,6 +41,16 @@ CANCEL_LEAD = "(?:那就|那|还是|嗯|好吧|唉)?(?:先|暂时)?"
 """Words that may come before a cancel word: a filler (那算了, 还是算了), "for now" (先不用了,
 暂时不需要了), or both (那先不用了). Not 我: "我不要了" asks to cancel an order, not the
 question."""
+CALLED_OFF = (
+    "(?:不用|不要|不需要|不必|无需|别)(?:再|帮我|给我|麻烦)?"
+    "(?:查|改|换|催|开|问|找|看|弄|办|处理|帮忙|修改|更改|拦截|延长|预约|安排|联系|登记|核实|补发|重发)"
+    "(?:(?![吗么没不])\\p{Han}){0,4}?了"
+)
+"""A request called off, which cancels like a cancel word: 不用, 不要 or 别, a verb of
+request, its object at most, then 了 (不用改地址了, 别催了, 不需要帮我查物流了). Without it
+"不用查物流了" matched order_status, which asked for the order number. 了 is required:
+"不用查物流" may begin a longer question. Not 不想 (不想等了 is impatience) nor a bare 不
+(不见了 says a parcel is lost, 不动了 that it is stuck)."""
 CANCEL_TAIL = "谢谢你?|谢了|多谢"
 """Thanks after a cancel word (不用了谢谢) still cancel, and after the number of a clarify
 option (第2个谢谢) still pick it: the customer is not thanking the bot for an answer while
@@ -52,13 +63,15 @@ ACKNOWLEDGE_LEAD = "那"
 
 
 @functools.lru_cache(maxsize=16)
-def _words_pattern(words: tuple[str, ...], lead: str, particles: str, tail: str) -> regex.Pattern[str]:
-    """Nothing but ``words``, each followed by any ``particles``, after a ``lead`` and
-    before a ``tail`` at most."""
+def _words_pattern(
+    words: tuple[str, ...], lead: str, particles: str, tail: str, phrase: str = ""
+) -> regex.Pattern[str]:
+    """Nothing but ``words`` (and matches of the regex ``phrase``), each followed by any
+    ``particles``, after a ``lead`` and before a ``tail`` at most."""
     # A word of punctuation only (！) normalizes to nothing, and an empty alternative would
     # make any run of particles (啊, 好吧) match.
     kept = sorted({normalize(w).replace(" ", "") for w in words} - {""}, key=len, reverse=True)
-    alternatives = "|".join(map(regex.escape, kept)) or "(?!)"
+    alternatives = "|".join([*map(regex.escape, kept), *([phrase] if phrase else [])]) or "(?!)"
     # Each word with its particles is an atomic group, the longest word first: words that
     # overlap (哦, 哦哦, and 哦 the particle) split a run of them in exponentially many
     # ways, and "哦" x 22 + "吗" took 30 s to refuse (holding the GIL: every reply waited).
@@ -66,11 +79,12 @@ def _words_pattern(words: tuple[str, ...], lead: str, particles: str, tail: str)
 
 
 def is_cancel(text: str, words: tuple[str, ...]) -> bool:
-    """ "算了", "算了吧", "那算了", "先不用了", "算了，不查了", "不用了谢谢": nothing but cancel
-    words and particles, after a filler word or 先 and before thanks at most (spaces aside:
-    "算 了")."""
+    """ "算了", "算了吧", "那算了", "先不用了", "算了，不查了", "不用了谢谢", "不用改地址了":
+    nothing but cancel words, requests called off (``CALLED_OFF``) and particles, after a
+    filler word or 先 and before thanks at most (spaces aside: "算 了"). A bot without
+    cancel words cancels nothing."""
     text = text.replace(" ", "")
-    pattern = _words_pattern(words, CANCEL_LEAD, CANCEL_PARTICLES, CANCEL_TAIL)
+    pattern = _words_pattern(words, CANCEL_LEAD, CANCEL_PARTICLES, CANCEL_TAIL, CALLED_OFF)
     return bool(text) and bool(words) and pattern.fullmatch(text) is not None
 
 

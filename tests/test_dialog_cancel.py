@@ -89,3 +89,44 @@ def test_a_cancel_word_that_an_intent_s_own_rule_answers_is_that_intent(
     engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
     reply = engine.reply("取消", session_id="s")
     assert (reply.intent, reply.action, reply.text) == ("cancel_order", "prompt", "取消哪个订单")
+
+
+@pytest.mark.parametrize("text", ["不用改地址了", "不用查物流了", "别催了", "那就先不需要帮我查订单了吧"])
+def test_a_request_called_off_starts_no_slot_question(demo_engine: kefu.Engine, text: str) -> None:
+    # Each matched an intent that asked for the order number the customer had just declined
+    # to give (不用改地址了: change_address, 不用查物流了: order_status, 别催了: urge_shipment).
+    replies = [demo_engine.reply(t, session_id=f"called off {text}") for t in ("有优惠券吗", text)]
+    assert (replies[1].intent, replies[1].action, replies[1].text) == (None, "cancel", NOTHING_TO_CANCEL)
+    session = demo_engine.session(f"called off {text}")
+    assert session is not None and session.pending is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不用查物流",  # no 了: it may begin a longer question
+        "不用查了吗",  # a question, not a cancel
+        "快递不见了",  # a bare 不 is no negated request: the parcel is lost
+        "不想等了",  # impatience, not a request called off
+    ],
+)
+def test_what_only_looks_like_a_request_called_off_is_matched(demo_engine: kefu.Engine, text: str) -> None:
+    reply = demo_engine.reply(text, session_id=f"not called off {text}")
+    assert reply.action != "cancel"
+    assert reply.intent == demo_engine.match(text).intent
+
+
+def test_a_request_called_off_cancels_the_question_the_bot_asked(write_bot: Callable[..., Path]) -> None:
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": SHOP_BOT}))
+    replies = [engine.reply(t, session_id="s") for t in ("查订单", "不用帮我查订单了，谢谢")]
+    assert replies[0].action == "prompt"
+    assert (replies[1].action, replies[1].text) == ("cancel", "好的，已取消。还有什么可以帮您？")
+    session = engine.session("s")
+    assert session is not None and session.pending is None
+
+
+def test_a_bot_without_cancel_words_calls_nothing_off(write_bot: Callable[..., Path]) -> None:
+    bot = SHOP_BOT.replace("threshold: 0.9}", "threshold: 0.9, cancel_words: []}")
+    engine = kefu.Engine.from_path(write_bot(**{"bot.yaml": bot}))
+    replies = [engine.reply(t, session_id="s") for t in ("查订单", "不用改地址了")]
+    assert replies[1].action != "cancel"
