@@ -43,41 +43,47 @@ class DagCutter:
     def __call__(self, text: str) -> list[str]:
         """The words of ``text``; spaces and symbols outside words come out one by one."""
         out: list[str] = []
-        for block in _HAN.split(text):
-            if not block:
-                continue
-            if _HAN.match(block):
+        # ``split`` with a capturing group alternates: text between runs, a run, text
+        # between runs, ... So the odd pieces are the runs jieba segments, with no ``match``
+        # to tell (the even ones hold no run character, or the split would have cut there).
+        for n, block in enumerate(_HAN.split(text)):
+            if n % 2:
                 out.extend(self._cut_block(block))
-            else:
-                for piece in _SKIP.split(block):
-                    if _SKIP.match(piece):
+            elif block:
+                # The same alternation: the odd pieces are the spaces jieba keeps whole.
+                for m, piece in enumerate(_SKIP.split(block)):
+                    if m % 2:
                         out.append(piece)
                     else:
                         out.extend(piece)
         return out
 
     def _cut_block(self, block: str) -> list[str]:
-        get, log, log_total = self.freq.get, math.log, self.log_total
+        get, log = self.freq.get, math.log
+        # jieba scores a word log(count) - log(total): log(1) (0.0) for an unknown character.
+        unknown, log_total, none = -self.log_total, self.log_total, -math.inf
         size = len(block)
         best = [0.0] * (size + 1)
         end = list(range(size + 1))
         for start in range(size - 1, -1, -1):
-            # Every dictionary word starting here; jieba breaks ties towards the longer one.
-            score, stop = log(1) - log_total + best[start + 1], start
-            found = False
+            # Every dictionary word starting here; jieba breaks ties towards the longer one,
+            # and words are tried shortest first, so a tie replaces (>=). With no word here
+            # (``none`` left), the character stands alone, scored as an unknown one.
+            score, stop = none, start
             i = start
             # One lookup per prefix into the large dictionary, not `in` then `[]`.
             count = get(block[start])
             while count is not None:
                 if count:
                     candidate = log(count) - log_total + best[i + 1]
-                    if not found or candidate > score or (candidate == score and i > stop):
-                        score, stop, found = candidate, i, True
+                    if candidate >= score:
+                        score, stop = candidate, i
                 i += 1
                 if i == size:
                     break
                 count = get(block[start : i + 1])
-            best[start], end[start] = score, stop
+            best[start] = score if score > none else unknown + best[start + 1]
+            end[start] = stop
         words: list[str] = []
         letters = ""
         x = 0
