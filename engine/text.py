@@ -80,11 +80,16 @@ def _whole_latin_runs(tokens: list[str]) -> list[str]:
     dictionary word out of a longer run: user word ``618`` made an order number
     6180012345 into 618 and 0012345, synonym ``cc`` made ``accept`` a, 信用卡, ept."""
     out: list[str] = []
+    latin = False  # whether the last token of out is Latin (``_latin``, written out: no call per token)
     for token in tokens:
-        if out and _latin(token) and _latin(out[-1]):
-            out[-1] += token
+        if token.isascii() and token.isalnum():
+            if latin:
+                out[-1] += token
+                continue
+            latin = True
         else:
-            out.append(token)
+            latin = False
+        out.append(token)
     return out
 
 
@@ -190,8 +195,8 @@ class TextAnalyzer:
             spread = self._spread
             tokens = [part for t in tokens for part in spread.get(t, (t,))]
         if self._word_synonyms:
-            get = self._word_synonyms.get
-            tokens = [get(t, t) for t in tokens]
+            # get(t, t) for each token, by a C-level map
+            tokens = list(map(self._word_synonyms.get, tokens, tokens))
         return tokens
 
     def _segment(self, text: str) -> list[str]:
