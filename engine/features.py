@@ -59,23 +59,21 @@ TEXTS_PER_WORKER = 25_000  # each worker gets at least this many
 def _word_ngrams(words: list[str], low: int, high: int) -> list[str]:
     out = list(words) if low == 1 else []
     if high >= 2 and low <= 2:  # the common case, without a Python-level loop
-        out.extend(map(_join_pair, words, words[1:]))
+        out.extend(map(" ".join, itertools.pairwise(words)))
     for n in range(max(low, 3), high + 1):
         out.extend([" ".join(words[i : i + n]) for i in range(len(words) - n + 1)])
     return out
 
 
-def _join_pair(first: str, second: str) -> str:
-    return f"{first} {second}"
-
-
 def _char_ngrams(text: str, low: int, high: int) -> list[str]:
     # n = 1, 2, 3 by C-level map over shifted copies; longer ones by slicing.
     out: list[str] = list(text) if low == 1 else []
-    if low <= 2 <= high:
-        out.extend(map(operator.add, text, text[1:]))
-    if low <= 3 <= high:
-        out.extend(map(operator.add, map(operator.add, text, text[1:]), text[2:]))
+    if low <= 3 and high >= 2:
+        pairs = list(map(operator.add, text, text[1:]))
+        if low <= 2:
+            out.extend(pairs)
+        if high >= 3:  # each pair and the next character: the pairs are not made twice
+            out.extend(map(operator.add, pairs, text[2:]))
     for n in range(max(low, 4), high + 1):
         out.extend([text[i : i + n] for i in range(len(text) - n + 1)])
     return out
@@ -183,9 +181,9 @@ class FeatureSpace:
         over lists and turned into arrays once, at the end.
         """
         words, chars = self.terms(text, normalized=normalized)
-        word_found = list(map(self.word_vocab.get, words, _MINUS_ONE))
-        char_found = list(map(self._char_index.get, chars, _MINUS_ONE))
-        word_counts, char_counts = Counter(word_found), Counter(char_found)
+        # Counted straight from C-level maps: no list of indices in between.
+        word_counts = Counter(map(self.word_vocab.get, words, _MINUS_ONE))
+        char_counts = Counter(map(self._char_index.get, chars, _MINUS_ONE))
         word_unknown, char_unknown = word_counts.pop(-1, 0), char_counts.pop(-1, 0)
         if not word_counts and char_counts.keys() <= self._padding_only:
             # Only the padding is known (every text has it): nothing the bot can judge.
@@ -195,25 +193,32 @@ class FeatureSpace:
         char_values = [idf[i] * tf[c] for i, c in char_counts.items()]
         word_sq = sum(map(operator.mul, word_values, word_values))
         char_sq = sum(map(operator.mul, char_values, char_values))
+        # Each block is L2-normalized and weighted, then the joined vector normalized again;
+        # ``known`` weighs each block's known mass against its unknown terms (at the
+        # largest idf each). Written out per block: a loop over the two cost more.
         (word_weight, char_weight), unseen_sq = self.block_weights, self._unseen_idf**2
-        plain_sq = known_sq = 0.0
-        scales = [0.0, 0.0]
-        for block, (weight, mass, unknown) in enumerate(
-            (
-                (word_weight, word_sq, word_unknown * unseen_sq),
-                (char_weight, char_sq, char_unknown * unseen_sq),
-            )
-        ):
-            if mass > 0.0 and weight > 0.0:
-                plain_sq += weight * weight
-                known_sq += weight * weight * mass / (mass + unknown)
-                scales[block] = weight / math.sqrt(mass)
+        plain_sq = known_sq = word_scale = char_scale = 0.0
+        if word_sq > 0.0 and word_weight > 0.0:
+            plain_sq += word_weight * word_weight
+            known_sq += word_weight * word_weight * word_sq / (word_sq + word_unknown * unseen_sq)
+            word_scale = word_weight / math.sqrt(word_sq)
+        if char_sq > 0.0 and char_weight > 0.0:
+            plain_sq += char_weight * char_weight
+            known_sq += char_weight * char_weight * char_sq / (char_sq + char_unknown * unseen_sq)
+            char_scale = char_weight / math.sqrt(char_sq)
         if plain_sq == 0.0:
             return QueryVector(_NO_INDEX, _NO_VALUE, 0.0)
         norm = math.sqrt(plain_sq)
-        word_scale, char_scale = scales[0] / norm, scales[1] / norm
-        values = np.array([v * word_scale for v in word_values] + [v * char_scale for v in char_values])
-        indices = np.array([*word_counts, *char_counts], np.int32)
+        word_scale, char_scale = word_scale / norm, char_scale / norm
+        # ``fromiter`` with the dtype and length known: ``np.array`` of a list first
+        # inspects every item for its type and shape.
+        size = len(word_values) + len(char_values)
+        values = np.fromiter(
+            itertools.chain([v * word_scale for v in word_values], [v * char_scale for v in char_values]),
+            np.float64,
+            size,
+        )
+        indices = np.fromiter(itertools.chain(word_counts, char_counts), np.int32, size)
         known = math.sqrt(known_sq / plain_sq) if self.settings.count_unknown else 1.0
         return QueryVector(indices, values, known)
 
