@@ -7,7 +7,6 @@ replaces a working one.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import logging
@@ -66,7 +65,7 @@ class Runtime:
         normalized = normalize(text, self.spec.settings.max_input_length)
         with message_budget():
             before = timeouts()
-            match: Match = self._cached_verdict(normalized, contexts)  # type: ignore[attr-defined]
+            decided: _Verdict = self._cached_verdict(normalized, contexts)  # type: ignore[attr-defined]
             if before or timeouts() != before:
                 # A pattern ran out of time on this message (or a slot's entity regex had
                 # already used its budget up): the verdict counted some patterns as not
@@ -74,10 +73,10 @@ class Runtime:
                 clear = getattr(self._cached_verdict, "cache_clear", None)  # type: ignore[attr-defined]
                 if clear is not None:
                     clear()
-        return match if match.text == text else dataclasses.replace(match, text=text)
+        return Match(text, *decided)
 
-    def _verdict(self, normalized: str, contexts: frozenset[str]) -> Match:
-        """Turn normalized text into a ``Match`` (fallback, ambiguous or an intent)."""
+    def _verdict(self, normalized: str, contexts: frozenset[str]) -> _Verdict:
+        """What normalized text gets (fallback, ambiguous or an intent): a ``Match`` but its text."""
         settings = self.spec.settings
         query = self.model.features.vector(normalized, normalized=True)
         ranking = self.model.matcher.rank(query, normalized, contexts, settings.top_k)
@@ -86,7 +85,7 @@ class Runtime:
             Candidate(names[i], c) for i, c in zip(ranking.order, ranking.confidences, strict=True) if c > 0
         )
         if not candidates:
-            return Match(normalized, None, 0.0, ())
+            return None, 0.0, (), False, None
         best = candidates[0]
         # A lone candidate has no rival to be ambiguous with.
         runner_up = candidates[1].confidence if len(candidates) > 1 else -math.inf
@@ -98,10 +97,16 @@ class Runtime:
             ranking.rule,
         )
         if decided == "fallback":
-            return Match(normalized, None, best.confidence, candidates)
+            return None, best.confidence, candidates, False, None
         if decided == "ambiguous":
-            return Match(normalized, None, best.confidence, candidates, ambiguous=True)
-        return Match(normalized, best.intent, best.confidence, candidates, rule=ranking.rule)
+            return None, best.confidence, candidates, True, None
+        return best.intent, best.confidence, candidates, False, ranking.rule
+
+
+_Verdict = tuple[str | None, float, tuple[Candidate, ...], bool, str | None]
+"""A ``Match`` without its text: intent, confidence, candidates, ambiguous, rule. The
+verdict cache keeps these, and ``match`` builds one ``Match`` with the message's own text:
+``dataclasses.replace`` of a cached ``Match`` cost twice as much as building it."""
 
 
 def cached_model_dir(spec: BotSpec) -> Path:
