@@ -11,8 +11,12 @@ from typing import Any
 
 __all__ = ["Block", "Candidate", "Match", "Message", "Reply"]
 
+_NEW_DICT: Any = object()
+"""The default of a field whose default is a new empty dict (``field(default_factory=dict)``)
+in a hand-written ``__init__``: None would let ``Reply(slots=None)`` pass for no slots."""
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Message:
     """A user's message as the engine received it (``text`` may be rewritten by plugins)."""
 
@@ -20,6 +24,16 @@ class Message:
     session_id: str
     received_at: float
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(
+        self, text: str, session_id: str, received_at: float, metadata: Mapping[str, Any] = _NEW_DICT
+    ) -> None:
+        # By hand, as Candidate's (see there): one is built for every reply.
+        fields = self.__dict__
+        fields["text"] = text
+        fields["session_id"] = session_id
+        fields["received_at"] = received_at
+        fields["metadata"] = {} if metadata is _NEW_DICT else metadata
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,7 @@ class Match:
         return self.candidates[0] if self.candidates else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Reply:
     """The engine's answer to one message.
 
@@ -117,6 +131,35 @@ class Reply:
     session_id: str = ""
     trace: tuple[str, ...] = ()
     """Steps that shaped this reply, for ``/debug`` and logs (e.g. ``"blocked by risk_control"``)."""
+
+    def __init__(
+        self,
+        text: str,
+        intent: str | None,
+        confidence: float,
+        action: str,
+        candidates: tuple[Candidate, ...] = (),
+        slots: Mapping[str, str] = _NEW_DICT,
+        handoff: bool = False,
+        handoff_reason: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        session_id: str = "",
+        trace: tuple[str, ...] = (),
+    ) -> None:
+        # By hand, as Candidate's (see there): one or two are built for every reply, and
+        # the generated __init__ called object.__setattr__ for each of the eleven fields.
+        fields = self.__dict__
+        fields["text"] = text
+        fields["intent"] = intent
+        fields["confidence"] = confidence
+        fields["action"] = action
+        fields["candidates"] = candidates
+        fields["slots"] = {} if slots is _NEW_DICT else slots
+        fields["handoff"] = handoff
+        fields["handoff_reason"] = handoff_reason
+        fields["payload"] = payload
+        fields["session_id"] = session_id
+        fields["trace"] = trace
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serializable form of the reply."""
