@@ -262,12 +262,13 @@ class PluginHost:
                 before = own_fields(watched) if watched is not None else ()
                 try:
                     # Positional: _uncallable refuses keyword-only hook arguments; no dict is built.
-                    raw = impl.function(*[kwargs[name] for name in impl.argnames])
+                    raw = impl.function(*map(kwargs.__getitem__, impl.argnames))
                 finally:  # what it did to the session is put right whether it raised or not
                     damage = undo_damage(watched, before) if watched is not None else None
                 if damage is not None and self.strict:
                     raise MalformedResult(f"left {damage}; put back")
-                result = cleaned(raw, hook)
+                # None (nothing to say) is most hooks' usual answer: nothing to clean.
+                result = None if raw is None else cleaned(raw, hook)
             except (Exception, SystemExit) as exc:  # SystemExit: as in _load; not Ctrl-C
                 self.errors[impl.plugin_name] += 1
                 if isinstance(exc, MalformedResult):  # "returned a Reply whose ...": no traceback
@@ -294,13 +295,23 @@ class PluginHost:
             impls = self._impl_cache[hook] = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
         return impls
 
+    def implements(self, hook: str) -> bool:
+        """Whether any plugin implements ``hook``: a reply calls several hooks no loaded
+        plugin has (``intent_matched`` and ``session_started`` with kefu's own plugins),
+        and skipping them saves starting a ``results`` generator for nothing."""
+        return bool(self._impls(hook))
+
     def notify(self, hook: str, **kwargs: Any) -> None:
         """Call every implementation of a hook whose results are ignored."""
+        if not self._impls(hook):
+            return
         for _ in self.results(hook, kwargs):
             pass
 
     def first(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
         """The first non-None ``(plugin, result)`` of a first-result hook, or None."""
+        if not self._impls(hook):
+            return None
         for name, result in self.results(hook, kwargs):
             if result is not None:
                 return name, result

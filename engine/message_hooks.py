@@ -32,6 +32,8 @@ log = logging.getLogger("kefu.engine")  # where these messages were always logge
 def session_started(engine: Engine, runtime: Runtime, session: Session) -> None:
     """Run ``session_started`` hooks; what one leaves in ``session.data`` that the store
     cannot save is dropped and counted as that plugin's error."""
+    if not runtime.host.implements("session_started"):
+        return
     for plugin, _ in runtime.host.results("session_started", {"session": session, "engine": engine}):
         if session.has_data:
             for problem in drop_unstorable(engine.store, session, "session_started"):
