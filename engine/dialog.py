@@ -278,13 +278,16 @@ def _checked_override(turn: Turn, plugin: str, override: Match, original: Match)
 
 def decide(turn: Turn, match: Match) -> Reply:
     """Fallback, clarify, ask for a missing slot, answer, or hand off."""
-    if _cancels_nothing(turn, match):
-        return turn.reply(turn.runtime.spec.settings.nothing_to_cancel_reply, "cancel")
-    if match.intent is None:
+    spec = turn.runtime.spec
+    intent = spec.intent(match.intent) if match.intent is not None else None
+    if _cancels_nothing(turn, match, intent):
+        return turn.reply(spec.settings.nothing_to_cancel_reply, "cancel")
+    if intent is None:
         options = clarify_options(match) if match.ambiguous else []
         return ask_which(turn, match, options) if options else fallback(turn, match)
     turn.session.fallback_streak = 0
-    intent = turn.runtime.spec.intent(match.intent)
+    if not intent.slots:  # most intents: nothing to read from the message, nothing missing
+        return _complete(turn, intent, match, {})
     values = slot_values(turn, intent)
     missing = next((s for s in intent.slots if s.required and s.name not in values), None)
     if missing is not None:
@@ -298,17 +301,16 @@ def decide(turn: Turn, match: Match) -> Reply:
     return _complete(turn, intent, match, values)
 
 
-def _cancels_nothing(turn: Turn, match: Match) -> bool:
+def _cancels_nothing(turn: Turn, match: Match, intent: IntentSpec | None) -> bool:
     """Whether the message is nothing but cancel words ("算了") while the bot asked nothing,
     and would fall back, clarify or ask for a slot: as a fallback it brought a hand-off
     closer, and "不查了" matched order_status, which asked for an order number. An intent
-    that answers at once still does ("没事了" is a goodbye)."""
-    settings = turn.runtime.spec.settings
+    that answers at once still does ("没事了" is a goodbye). ``intent`` is the match's."""
     if turn.session.pending is not None or match.rule is not None:
         return False  # a rule of the bot's author decided ("^取消$" is cancel_order's)
-    intent = turn.runtime.spec.intent(match.intent) if match.intent is not None else None
     if intent is not None and not any(slot.required for slot in intent.slots):
         return False  # answers at once: the common case, decided before normalizing again
+    settings = turn.runtime.spec.settings
     if not is_cancel(normalize(turn.message.text, settings.max_input_length), settings.cancel_words):
         return False
     if intent is None:

@@ -320,7 +320,8 @@ class Engine:
 
     def _reply_on(self, runtime: Runtime, text: str, session_id: str, meta: Mapping[str, Any]) -> Reply:
         self._sweep(self.clock())
-        text = clean(text, runtime.spec.settings.max_input_length)
+        settings = runtime.spec.settings
+        text = clean(text, settings.max_input_length)
         with self.store.transaction(session_id) as session, message_budget():
             # Read under the conversation's lock, never before its last message: history in
             # time order when messages of one conversation arrive at once.
@@ -337,7 +338,7 @@ class Engine:
             session.last_active = now
             label = reply.intent or reply.action
             # The transcript keeps the message as plugins left it (masked words stay masked).
-            session.record((now, turn.message.text, reply.text, label), runtime.spec.settings.history_size)
+            session.record((now, turn.message.text, reply.text, label), settings.history_size)
             # Contexts that closed with this message go (after response_built, which may read
             # them: risk control leaves a context's order number unmasked): the open ones stay.
             session.active_contexts(now)
