@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from types import TracebackType
 
 from cachetools import Cache, TTLCache
 
@@ -124,37 +125,10 @@ class MemoryStore:
         self._notify()
         return [Session.unpack(packed) for _, packed in expired]  # unpacked unlocked
 
-    @contextmanager
-    def transaction(self, session_id: str) -> Iterator[Session]:
+    def transaction(self, session_id: str) -> AbstractContextManager[Session]:
         """The session (new if missing), locked for this conversation, saved on exit (not
         if the body raises, nor if the session was evicted meanwhile)."""
-        with self._lock:
-            self._cache.expire()
-        # The end of a conversation idle past the TTL is reported before one under the same
-        # id can start: a plugin keeping state per session id would drop the new one's.
-        self._notify()
-        try:
-            with self._stripes[hash(session_id) % len(self._stripes)]:
-                with self._lock:
-                    packed = self._cache.get(session_id)
-                    if packed is not None:
-                        # Restart its idle timer: a sweep while this message is handled would
-                        # report a conversation in use as ended, and the save below revive it.
-                        self._cache[session_id] = packed
-                    self._in_flight[session_id] = False
-                try:
-                    session = Session(session_id, self.clock()) if packed is None else Session.unpack(packed)
-                    yield session
-                    packed = session.pack()
-                except BaseException:
-                    with self._lock:
-                        del self._in_flight[session_id]
-                    raise
-                with self._lock:  # one lock from the check to the save: no eviction in between
-                    if not self._in_flight.pop(session_id):
-                        self._cache[session_id] = packed
-        finally:
-            self._notify()  # with no conversation locked: hooks may touch other conversations
+        return _Transaction(self, session_id)
 
     def add_end_listener(self, listener: EndListener) -> None:
         """Call ``listener(session, reason)`` when a session expires, is evicted or deleted."""
@@ -175,3 +149,74 @@ class MemoryStore:
             session = Session.unpack(packed)
             for listener in self._listeners:
                 listener(session, reason)
+
+
+class _Transaction:
+    """``MemoryStore.transaction``: a context manager written as a class, because
+    ``contextlib.contextmanager``'s wrapper (a helper call, a generator resumed twice, a
+    ``StopIteration`` caught) cost as much as the store's own work on every reply."""
+
+    __slots__ = ("_session", "_session_id", "_store", "_stripe")
+
+    def __init__(self, store: MemoryStore, session_id: str) -> None:
+        self._store = store
+        self._session_id = session_id
+        self._stripe = store._stripes[hash(session_id) % len(store._stripes)]
+
+    def __enter__(self) -> Session:
+        store, session_id = self._store, self._session_id
+        with store._lock:
+            store._cache.expire()
+        # The end of a conversation idle past the TTL is reported before one under the same
+        # id can start: a plugin keeping state per session id would drop the new one's.
+        store._notify()
+        try:
+            self._stripe.acquire()
+            try:
+                with store._lock:
+                    packed = store._cache.get(session_id)
+                    if packed is not None:
+                        # Restart its idle timer: a sweep while this message is handled would
+                        # report a conversation in use as ended, and the save below revive it.
+                        store._cache[session_id] = packed
+                    store._in_flight[session_id] = False
+                try:
+                    self._session = (
+                        Session(session_id, store.clock()) if packed is None else Session.unpack(packed)
+                    )
+                except BaseException:
+                    self._abandon()
+                    raise
+            except BaseException:
+                self._stripe.release()
+                raise
+        except BaseException:
+            store._notify()  # with no conversation locked: hooks may touch other conversations
+            raise
+        return self._session
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        store = self._store
+        try:
+            try:
+                if kind is not None:  # a transaction that raises saves nothing
+                    self._abandon()
+                    return
+                try:
+                    packed = self._session.pack()
+                except BaseException:
+                    self._abandon()
+                    raise
+                with store._lock:  # one lock from the check to the save: no eviction in between
+                    if not store._in_flight.pop(self._session_id):
+                        store._cache[self._session_id] = packed
+            finally:
+                self._stripe.release()
+        finally:
+            store._notify()  # with no conversation locked: hooks may touch other conversations
+
+    def _abandon(self) -> None:
+        with self._store._lock:
+            del self._store._in_flight[self._session_id]

@@ -254,6 +254,41 @@ def test_a_sweep_while_a_message_is_handled_leaves_that_conversation_alone() -> 
     assert ended == [("quiet", "expired"), ("busy", "expired")]  # once, when it really went idle
 
 
+def test_a_transaction_that_raises_saves_nothing_and_frees_its_conversation() -> None:
+    """The body raising, or the session failing to pack: the error comes out as it was,
+    the session is left as it was, and another thread can take the conversation at once."""
+    store = MemoryStore()
+    with store.transaction("s") as session:
+        session.turns = 1
+
+    def body_raises() -> None:
+        with store.transaction("s") as session:
+            session.turns = 2
+            raise ZeroDivisionError
+
+    def cannot_pack() -> None:
+        with store.transaction("s") as session:
+            session.turns = 3
+            session.data["x"] = {1, 2}  # a set: no store can keep it
+
+    with pytest.raises(ZeroDivisionError):
+        body_raises()
+    with pytest.raises(kefu.StoreError):
+        cannot_pack()
+    taken = threading.Event()
+
+    def other() -> None:
+        with store.transaction("s"):
+            taken.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(5)
+    assert taken.is_set()
+    stored = store.get("s")
+    assert stored is not None and stored.turns == 1 and not stored.has_data
+
+
 class TickingClock(Clock):
     """A clock that moves on by one microsecond each time it is read, like time.time."""
 
