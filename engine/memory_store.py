@@ -171,7 +171,7 @@ class _Transaction:
         # id can start: a plugin keeping state per session id would drop the new one's.
         store._notify()
         try:
-            self._stripe.acquire()
+            self._stripe.acquire()  # before the try: a lock that was never taken is not released
             try:
                 with store._lock:
                     packed = store._cache.get(session_id)
