@@ -164,9 +164,8 @@ class Matcher:
         if raw is not None:
             top = _top_indices(raw, top_k)
             # Plain Python floats from here on: NumPy scalars cost more than the arithmetic.
-            # The sigmoid is written out (as ``_sigmoid``): a call per candidate costs more.
             pool = {
-                i: 1.0 / (1.0 + math.exp(-x)) if (x := scale * score + shift) > -700 else 0.0
+                i: _sigmoid(scale * score + shift)
                 for i, score in zip(top, raw.take(top).tolist(), strict=True)
                 if score > -math.inf
             }
