@@ -80,9 +80,9 @@ def _whole_latin_runs(tokens: list[str]) -> list[str]:
     dictionary word out of a longer run: user word ``618`` made an order number
     6180012345 into 618 and 0012345, synonym ``cc`` made ``accept`` a, 信用卡, ept."""
     out: list[str] = []
-    latin = False  # whether the last token of out is Latin (``_latin``, written out: no call per token)
+    latin = False  # whether the last token of out is Latin: each token is looked at once
     for token in tokens:
-        if token.isascii() and token.isalnum():
+        if _latin(token):
             if latin:
                 out[-1] += token
                 continue
