@@ -245,8 +245,10 @@ def test_ctrl_c_while_the_command_line_starts_exits_130_without_a_traceback(dela
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=120)
     assert err == ""  # no KeyboardInterrupt traceback, nor anything else
-    # 130 as typer gives a Ctrl-C in a command, unless validating was already done
-    done = child.returncode == 0 and out.startswith("ok: ")
+    # 130 as typer gives a Ctrl-C in a command, unless validating was already done: then
+    # 0, or killed by the signal when it came while Python shut down (its handlers are
+    # back to the default by then, and there is nothing left to interrupt)
+    done = child.returncode in (0, -signal.SIGINT) and out.startswith("ok: ")
     assert child.returncode == 130 or done, (child.returncode, out)
 
 
