@@ -24,10 +24,10 @@ from typing import Any
 
 import benchlib
 import numpy as np
-import scipy.sparse as sp
 import speed
 
 import kefu
+from kefu.csr import CsrArrays
 from kefu.model import train
 from kefu.normalize import normalize
 from kefu.runtime import build_runtime
@@ -59,7 +59,7 @@ def measure(n_intents: int) -> dict[str, Any]:
     model = train(spec)
     train_s = time.perf_counter() - start
     weights = model.matcher.weights
-    if isinstance(weights, sp.csr_matrix):
+    if isinstance(weights, CsrArrays):
         weights_mb = (weights.data.nbytes + weights.indices.nbytes + weights.indptr.nbytes) / 1e6
     else:
         weights_mb = np.asarray(weights).nbytes / 1e6
@@ -74,7 +74,7 @@ def measure(n_intents: int) -> dict[str, Any]:
         "features": model.features.n_features,
         "train s": train_s,
         "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
-        "weights": "sparse" if sp.issparse(weights) else "dense",
+        "weights": "sparse" if isinstance(weights, CsrArrays) else "dense",
         "weights MB": weights_mb,
         "match p50 us": 1e6 * statistics.median(latency),
         "lint s": lint_s,

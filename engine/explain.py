@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from kefu.csr import CsrArrays
 from kefu.features import QueryVector
 from kefu.matcher import CONTEXT_BOOST
 from kefu.normalize import clean, normalize
@@ -148,9 +149,10 @@ def _contributions(
     if intent is None or matcher.weights is None or idx.size == 0:
         return []
     column = matcher.intents.index(intent)
-    weights = matcher.weights[idx, column]
-    if hasattr(weights, "toarray"):  # big bots keep their weights sparse
-        weights = weights.toarray()
+    if isinstance(matcher.weights, CsrArrays):  # big bots keep their weights sparse
+        weights = matcher.weights.matrix()[idx, column].toarray()
+    else:
+        weights = matcher.weights[idx, column]
     parts = val * np.ravel(weights)
     order = np.argsort(-parts)[:8]
     return [(names[int(idx[i])], float(parts[i])) for i in order if parts[i] > 0]

@@ -15,16 +15,18 @@ import itertools
 import math
 import operator
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from kefu.jobs import worker_count
 from kefu.normalize import normalize
 from kefu.spec import MatcherSettings, NlpSettings
 from kefu.text import TextAnalyzer
+
+if TYPE_CHECKING:  # SciPy only trains: a loaded model turns messages into vectors without it
+    import scipy.sparse as sp
 
 __all__ = ["FeatureSpace", "QueryVector"]
 
@@ -143,6 +145,7 @@ class FeatureSpace:
         word_block, self.word_idf = self._tfidf(word_counts)
         char_block, self.char_idf = self._tfidf(char_counts)
         self._prepare_lookup()
+        import scipy.sparse as sp
         from sklearn.preprocessing import normalize as l2_normalize  # training only: cold starts skip it
 
         word_weight, char_weight = self.block_weights
@@ -276,7 +279,7 @@ class FeatureSpace:
 _worker_spaces: dict[tuple[NlpSettings, MatcherSettings, int], FeatureSpace] = {}
 
 
-_Counts = tuple[sp.csr_matrix, dict[str, int]]
+_Counts: TypeAlias = "tuple[sp.csr_matrix, dict[str, int]]"
 """A count matrix (a row per text) and its vocabulary (term -> column, in sorted order)."""
 
 
@@ -299,6 +302,8 @@ def _joined(parts: list[_Counts]) -> _Counts:
     """The chunks' counts as one matrix, numbered as ``_count_matrix`` numbers all texts at
     once. Each chunk numbers its terms in sorted order too, so renumbering keeps every row's
     columns sorted and its duplicates summed: nothing is sorted again."""
+    import scipy.sparse as sp
+
     vocab = {term: i for i, term in enumerate(sorted(set().union(*(terms for _, terms in parts))))}
     blocks = []
     for matrix, terms in parts:
@@ -321,6 +326,8 @@ def _terms_in_order(vocab: dict[str, int]) -> list[str]:
 
 def _count_matrix(docs: list[list[str]]) -> tuple[sp.csr_matrix, dict[str, int]]:
     """Term counts per document, with terms numbered in sorted order (like scikit-learn)."""
+    import scipy.sparse as sp
+
     vocab = {term: i for i, term in enumerate(sorted(set(itertools.chain.from_iterable(docs))))}
     lengths = np.fromiter(map(len, docs), np.int64, len(docs))
     indptr = np.concatenate(([0], np.cumsum(lengths)))

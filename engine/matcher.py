@@ -22,10 +22,10 @@ from collections.abc import Callable
 from typing import NamedTuple, cast
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from kefu.bot_regex import Pattern, compile_regex, search
+from kefu.csr import CsrArrays
 from kefu.features import QueryVector
 from kefu.normalize import normalize, word_pattern
 from kefu.spec import BotSpec
@@ -52,9 +52,9 @@ class Matcher:
         self,
         spec: BotSpec,
         *,
-        examples: sp.csr_matrix,
+        examples: CsrArrays,
         example_intent: NDArray[np.int32],
-        weights: FloatArray | sp.csr_matrix | None,
+        weights: FloatArray | CsrArrays | None,
         bias: FloatArray | None,
         calibration: tuple[float, float],
     ) -> None:
@@ -65,22 +65,20 @@ class Matcher:
         self.cosine_weight = spec.matcher.cosine_weight
         self.example_intent = np.asarray(example_intent, np.int32)
         self.n_examples = examples.shape[0]
-        # The cosine and ensemble heads multiply every message by all examples: a feature
-        # in many of them (a common character, the padding) is cheaper as a dense row, the
-        # busiest first, in at most the bytes the sparse examples take (12 a non-zero). The
-        # linear head needs the examples only to explain a match, now and then.
-        dense_rows = self.head != "linear" and self.n_examples >= DENSE_EXAMPLES_FROM
-        busy = max(DENSE_ROW_MIN, self.n_examples // 8) if dense_rows else 0
-        most = examples.nnz * 12 // (8 * max(1, self.n_examples))
-        self._postings = _Postings(examples.tocsc(), dense_min=busy, dense_max=most)
+        self._examples = examples
+        # The linear head needs the examples only to explain a match, now and then: their
+        # inverted index (and SciPy, to build it) waits until then.
+        self._postings = self._example_postings() if self.head != "linear" else None
         # Examples are stored grouped by intent, so a per-intent max is one reduceat.
         self.intent_start = np.searchsorted(self.example_intent, np.arange(self.n_intents)).astype(np.intp)
         """Index of each intent's first example (examples are stored grouped by intent)."""
         self.weights = weights
         self.bias = bias
+        # Sparse weights (features x intents) in rows are already the postings of each feature.
+        self._dense_weights = weights if isinstance(weights, np.ndarray) else None
         self._weight_rows = (
-            _Postings(weights.T.tocsc(), dense_min=max(DENSE_ROW_MIN, self.n_intents // 8))
-            if isinstance(weights, sp.csr_matrix)
+            _Postings(weights.sorted(), dense_min=max(DENSE_ROW_MIN, self.n_intents // 8))
+            if isinstance(weights, CsrArrays)
             else None
         )
         self.calibration = calibration
@@ -97,7 +95,19 @@ class Matcher:
 
     def example_scores(self, query: QueryVector) -> FloatArray:
         """Cosine similarity of the message with every example (inverted-index product)."""
+        if self._postings is None:  # two threads may both build it; either result serves
+            self._postings = self._example_postings()
         return self._postings.product(query.indices, query.values, self.n_examples)
+
+    def _example_postings(self) -> _Postings:
+        # The cosine and ensemble heads multiply every message by all examples: a feature
+        # in many of them (a common character, the padding) is cheaper as a dense row, the
+        # busiest first, in at most the bytes the sparse examples take (12 a non-zero).
+        dense_rows = self.head != "linear" and self.n_examples >= DENSE_EXAMPLES_FROM
+        busy = max(DENSE_ROW_MIN, self.n_examples // 8) if dense_rows else 0
+        most = self._examples.nnz * 12 // (8 * max(1, self.n_examples))
+        by_feature = CsrArrays.of(self._examples.matrix().T.tocsr())  # one row per feature
+        return _Postings(by_feature, dense_min=busy, dense_max=most)
 
     def cosine_scores(self, query: QueryVector) -> FloatArray:
         """Each intent's cosine similarity with its nearest example."""
@@ -106,12 +116,15 @@ class Matcher:
 
     def linear_scores(self, query: QueryVector) -> FloatArray:
         """Each intent's linear score ``W q + b`` (touching only the query's features)."""
-        if self.weights is None or self.bias is None:
+        if self.bias is None:
             raise ValueError("this model has no linear head")
         if self._weight_rows is not None:
             return self._weight_rows.product(query.indices, query.values, self.n_intents) + self.bias
+        if self._dense_weights is None:
+            raise ValueError("this model has no linear head")
         # ``take`` rather than fancy indexing: the same rows, about a microsecond sooner.
-        return cast(FloatArray, query.values @ self.weights.take(query.indices, axis=0) + self.bias)
+        scores: FloatArray = query.values @ self._dense_weights.take(query.indices, axis=0) + self.bias
+        return scores
 
     def raw_scores(self, query: QueryVector) -> FloatArray:
         """Each intent's uncalibrated score under this head."""
@@ -266,7 +279,7 @@ def _sigmoid(x: float) -> float:
 
 
 class _Postings:
-    """A sparse matrix in CSC form, multiplied by a sparse query without a Python loop.
+    """A sparse matrix by columns, multiplied by a sparse query without a Python loop.
 
     Columns with at least ``dense_min`` entries (the ``dense_max`` longest of them, if
     given) are also kept as dense rows: a message's common features have the longest
@@ -274,21 +287,25 @@ class _Postings:
     one by one. Gathers use ``take``: the same values as fancy indexing, for 0.3-1 µs less
     each, which counts at a few dozen features a message."""
 
-    def __init__(self, csc: sp.csc_matrix, dense_min: int = 0, dense_max: int | None = None) -> None:
-        csc.sort_indices()
-        ptr = csc.indptr.astype(np.int64)
+    def __init__(self, columns: CsrArrays, dense_min: int = 0, dense_max: int | None = None) -> None:
+        """``columns``: the matrix's columns as rows (its transpose in CSR form), sorted."""
+        ptr = columns.indptr.astype(np.int64)
         self.starts, self.lengths = ptr[:-1], np.diff(ptr)
-        self.rows = csc.indices.astype(np.int32)
-        self.values = csc.data.astype(np.float64)
+        self.rows = columns.indices.astype(np.int32)
+        self.values = columns.data.astype(np.float64)
         dense = np.flatnonzero(self.lengths >= dense_min) if dense_min > 0 else np.zeros(0, np.intp)
         if dense_max is not None and dense.size > dense_max:  # the longest columns
             dense = np.sort(dense[np.argsort(-self.lengths[dense], kind="stable")[:dense_max]])
         self.dense: FloatArray | None = None
         self.slot = np.zeros(0, np.int64)  # column -> its dense row (-1: none), with dense rows
         if dense.size:
-            self.slot = np.full(csc.shape[1], -1, np.int64)
+            self.slot = np.full(columns.shape[0], -1, np.int64)
             self.slot[dense] = np.arange(dense.size)
-            self.dense = np.ascontiguousarray(csc[:, dense].T.toarray(), np.float64)
+            self.dense = np.zeros((dense.size, columns.shape[1]), np.float64)
+            for row, column in enumerate(dense.tolist()):  # at most about a thousand
+                start = int(self.starts[column])
+                stop = start + int(self.lengths[column])
+                self.dense[row, self.rows[start:stop]] = self.values[start:stop]
 
     def product(self, idx: NDArray[np.int32], val: FloatArray, size: int) -> FloatArray:
         """``matrix @ query`` as a dense vector of ``size``, touching only the query's columns."""

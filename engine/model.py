@@ -16,11 +16,11 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
+from kefu.csr import CsrArrays
 from kefu.errors import ModelError, SpecError
 from kefu.features import FeatureSpace
 from kefu.fileread import read_regular_file
@@ -31,7 +31,9 @@ from kefu.modelcheck import arrays_problem, meta_problem, read_npz
 from kefu.normalize import NORMALIZATION
 from kefu.spec import BotSpec
 from kefu.text import TextAnalyzer
-from kefu.training import fit_head
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = [
     "FORMAT_VERSION",
@@ -61,11 +63,20 @@ class Model:
     spec: BotSpec
     features: FeatureSpace
     matcher: Matcher
-    examples: sp.csr_matrix
+    example_rows: CsrArrays
+    """The examples' feature vectors, one row each, as plain arrays (``examples`` for SciPy)."""
     example_texts: tuple[str, ...]
     plugins_left_behind: str | None = None
     """The ``plugins: {dir}`` of a bot served from a saved model's copy: a model carries
     no code (plugin files in it would run on load), so that folder must come from elsewhere."""
+
+    @property
+    def examples(self) -> sp.csr_matrix:
+        """The examples' feature vectors as a SciPy matrix (made on first use: serving needs none)."""
+        made: sp.csr_matrix | None = self.__dict__.get("_examples")
+        if made is None:  # two threads may both make it; either serves
+            made = self.__dict__["_examples"] = self.example_rows.matrix()
+        return made
 
     @property
     def fingerprint(self) -> str:
@@ -89,9 +100,15 @@ def train(spec: BotSpec, *, n_jobs: int = 1) -> Model:
     features = FeatureSpace(analyzer, spec.matcher, spec.settings.max_input_length)
     x = features.fit_transform(texts, n_jobs=n_jobs)
     y = np.asarray(labels, np.int32)
+    from kefu.training import fit_head  # SciPy and scikit-learn: only when training
+
     head = fit_head(x, y, len(spec.intents), spec.matcher, n_jobs)
-    matcher = Matcher(spec, examples=x, example_intent=y, **head)
-    return Model(spec, features, matcher, x, tuple(texts))
+    weights = head["weights"]
+    if weights is not None and not isinstance(weights, np.ndarray):  # big bots: sparse
+        head["weights"] = CsrArrays.of(weights)
+    rows = CsrArrays.of(x)
+    matcher = Matcher(spec, examples=rows, example_intent=y, **head)
+    return Model(spec, features, matcher, rows, tuple(texts))
 
 
 def saved_fingerprint(directory: str | Path) -> str | None:
@@ -249,11 +266,11 @@ def _rebuild(spec: BotSpec, meta: dict[str, Any], arrays: dict[str, np.ndarray[A
     features = FeatureSpace(analyzer, spec.matcher, spec.settings.max_input_length)
     features.restore(meta["features"], arrays["word_idf"], arrays["char_idf"])
     shape = tuple(int(v) for v in arrays["x_shape"])
-    x = sp.csr_matrix((arrays["x_data"], arrays["x_indices"], arrays["x_indptr"]), shape=shape)
-    weights: np.ndarray[Any, Any] | sp.csr_matrix | None = arrays.get("weights")
+    x = CsrArrays(arrays["x_data"], arrays["x_indices"], arrays["x_indptr"], (shape[0], shape[1]))
+    weights: np.ndarray[Any, Any] | CsrArrays | None = arrays.get("weights")
     if "w_data" in arrays:
-        w_shape = tuple(int(v) for v in arrays["w_shape"])
-        weights = sp.csr_matrix((arrays["w_data"], arrays["w_indices"], arrays["w_indptr"]), shape=w_shape)
+        rows, columns = (int(v) for v in arrays["w_shape"])
+        weights = CsrArrays(arrays["w_data"], arrays["w_indices"], arrays["w_indptr"], (rows, columns))
     a, c = (float(v) for v in meta["calibration"])
     matcher = Matcher(
         spec,

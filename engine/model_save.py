@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from kefu._version import __version__
+from kefu.csr import CsrArrays
 from kefu.errors import ModelError
 from kefu.loader import load_spec
 from kefu.model import FORMAT, FORMAT_VERSION, MODEL_ENTRIES, Model, meta_checksum, read_model_file
@@ -188,7 +188,7 @@ def _write(model: Model, folder: Path, portable: bool) -> None:
 
 
 def _arrays(model: Model) -> dict[str, np.ndarray[Any, Any]]:
-    x = model.examples
+    x = model.example_rows
     arrays: dict[str, np.ndarray[Any, Any]] = {
         "word_idf": model.features.word_idf,
         "char_idf": model.features.char_idf,
@@ -199,10 +199,10 @@ def _arrays(model: Model) -> dict[str, np.ndarray[Any, Any]]:
         "example_intent": model.matcher.example_intent,
     }
     weights, bias = model.matcher.weights, model.matcher.bias
-    if isinstance(weights, sp.csr_matrix) and bias is not None:
+    if isinstance(weights, CsrArrays) and bias is not None:
         arrays.update(w_data=weights.data, w_indices=weights.indices, w_indptr=weights.indptr,
                       w_shape=np.asarray(weights.shape, np.int64), bias=bias)  # fmt: skip
-    elif weights is not None and bias is not None:
+    elif isinstance(weights, np.ndarray) and bias is not None:
         arrays.update(weights=weights, bias=bias)
     return arrays
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from kefu.csr import CsrArrays
 from kefu.features import QueryVector
 from kefu.matcher import DENSE_EXAMPLES_FROM, Matcher
 from kefu.model import Model, train
@@ -59,9 +60,9 @@ def matcher_of(
     )  # fmt: skip
     return Matcher(
         spec,
-        examples=examples,
+        examples=CsrArrays.of(examples),
         example_intent=example_intent,
-        weights=weights,
+        weights=CsrArrays.of(weights) if sp.issparse(weights) else weights,
         bias=bias,
         calibration=(1.0, 0.0),
     )
@@ -106,9 +107,9 @@ def test_sparse_weights_score_like_dense_ones(bot: tuple[int, Model]) -> None:
     assert isinstance(matcher.weights, np.ndarray)
     sparse = Matcher(
         model.spec,
-        examples=model.examples,
+        examples=model.example_rows,
         example_intent=matcher.example_intent,
-        weights=sp.csr_matrix(matcher.weights),
+        weights=CsrArrays.of(sp.csr_matrix(matcher.weights)),
         bias=matcher.bias,
         calibration=matcher.calibration,
     )
@@ -158,6 +159,7 @@ def test_examples_of_the_cosine_head_score_like_the_plain_product() -> None:
     intents = np.repeat(np.arange(n_intents, dtype=np.int32), per_intent)
     matcher = matcher_of(examples, intents, None, None, head="cosine")
     # The dense rows hold the busiest features, and no more bytes than the sparse examples.
+    assert matcher._postings is not None  # the cosine head indexes its examples at once
     dense = matcher._postings.dense
     assert dense is not None and 0 < dense.nbytes <= examples.nnz * 12
     column_sizes = mask.sum(axis=0)
