@@ -139,7 +139,8 @@ def test_explain_warns_about_a_context_the_bot_does_not_have(contexts: list[str]
     code, _, err = run("explain", str(DEMO_BOT), "那运费呢", *options)
     assert code == 0
     assert err.splitlines() == [
-        f"warning: no intent of the bot opens or needs the context '{name}' (its contexts: order, product)"
+        f"warning: no intent of the bot opens or needs the context '{name}' "
+        "(its contexts: order, product, refund)"
         for name in warned
     ]
 
