@@ -1,7 +1,7 @@
 """Sparse rows as plain NumPy arrays, so that serving a saved model needs no SciPy.
 
-Importing ``scipy.sparse`` costs 0.15-0.2 s at every start (SciPy 1.17 also loads parts of
-NumPy that kefu never uses, such as ``numpy.f2py``), a sixth of a cold ``kefu predict``.
+Importing ``scipy.sparse`` costs 0.1-0.2 s at every start (SciPy 1.17 also loads parts of
+NumPy that kefu never uses, such as ``numpy.f2py``), about a tenth of a cold ``kefu predict``.
 A model keeps its examples and sparse weights as ``CsrArrays`` and builds a SciPy matrix
 only where one is needed: training, ``lint``, and the nearest examples of ``explain``.
 """

@@ -51,7 +51,7 @@ def test_a_saved_demo_model_answers_without_importing_scipy(tmp_path: Path) -> N
     texts = [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines()][:60]
     answers, served, explained = answers_in_a_new_process(saved, texts)
     assert answers == [[m.intent, m.confidence] for m in map(engine.match, texts)]
-    assert not served  # 0.15-0.2 s of every cold start
+    assert not served  # 0.1-0.2 s of every cold start
     assert explained  # nearest examples still come from SciPy, when asked for
 
 
